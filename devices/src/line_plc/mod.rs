@@ -1,0 +1,10 @@
+//! The sorting-line PLC, spoken to over Modbus TCP holding registers.
+//!
+//! [`map`] is the one source of truth for register layout (used by the driver here and by
+//! the PLC simulator); [`driver`] polls the status block and writes lane commands.
+
+pub mod driver;
+pub mod map;
+
+pub use driver::{LinePlc, PlcError, PlcErrorKind};
+pub use map::{DropRecord, EntryRecord, LineStatus, RegisterMap, StatusFlags};

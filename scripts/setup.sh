@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the system packages customs-edge needs on a Debian machine, only those missing.
+# Idempotent: a second run does nothing but check. Needs root (or sudo) only when something
+# is missing.
+#
+#   libopencv-dev clang libclang-dev   OpenCV capture (video evidence) and its bindgen
+#   mosquitto mosquitto-clients        the MQTT broker the demo and the tests start
+#   ffmpeg                             ffprobe for stream conformance tests
+#   chromium chromium-driver           headless browser tests of the consoles
+set -euo pipefail
+
+PACKAGES=(libopencv-dev clang libclang-dev mosquitto mosquitto-clients ffmpeg chromium chromium-driver)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all system packages present"
+else
+    echo "setup: installing ${missing[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo not found; install the Rust toolchain (https://rustup.rs) first" >&2
+    exit 1
+fi
