@@ -1,0 +1,237 @@
+//! Checks a parsed config for everything serde cannot: required values, addresses, ranges,
+//! uniqueness and cross-references. Every problem is collected with its path.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use customs_edge_devices::line_plc::RegisterMap;
+
+use super::load::Problem;
+use super::{CameraConfig, Config, GateConfig, LineConfig, PlatformConfig};
+
+impl Config {
+    /// Every problem in this config; empty when it is usable.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if self.site.code.trim().is_empty() {
+            out.push(Problem::new("site.code", "required: the customs supervision site code (loctNo)"));
+        }
+        if let Err(message) = check_listen(&self.web.listen) {
+            out.push(Problem::new("web.listen", message));
+        }
+        unique(&mut out, "lines", self.lines.iter().map(|l| l.id.as_str()));
+        for (i, line) in self.lines.iter().enumerate() {
+            validate_line(&mut out, &format!("lines[{i}]"), line);
+        }
+        let camera_ids: HashSet<&str> = self.cameras.iter().map(|c| c.id.as_str()).collect();
+        unique(&mut out, "gates", self.gates.iter().map(|g| g.id.as_str()));
+        for (i, gate) in self.gates.iter().enumerate() {
+            validate_gate(&mut out, &format!("gates[{i}]"), gate, &camera_ids);
+        }
+        unique(&mut out, "cameras", self.cameras.iter().map(|c| c.id.as_str()));
+        for (i, camera) in self.cameras.iter().enumerate() {
+            validate_camera(&mut out, &format!("cameras[{i}]"), camera);
+        }
+        if let Some(platform) = &self.platform {
+            validate_platform(&mut out, platform);
+        }
+        out
+    }
+}
+
+fn unique<'a>(out: &mut Vec<Problem>, list: &str, ids: impl Iterator<Item = &'a str>) {
+    let mut seen = HashSet::new();
+    for (i, id) in ids.enumerate() {
+        if !id.is_empty() && !seen.insert(id) {
+            out.push(Problem::new(format!("{list}[{i}].id"), format!("duplicate id {id:?}")));
+        }
+    }
+}
+
+fn required(out: &mut Vec<Problem>, path: String, value: &str, what: &str) -> bool {
+    if value.trim().is_empty() {
+        out.push(Problem::new(path, format!("required: {what}")));
+        false
+    } else {
+        true
+    }
+}
+
+/// A listen address must be a literal `ip:port`.
+fn check_listen(value: &str) -> Result<SocketAddr, String> {
+    value.parse().map_err(|_| format!("{value:?} is not an address to listen on; expected ip:port, e.g. 127.0.0.1:8080"))
+}
+
+/// A device address is `host:port` with a host name or IP and a non-zero port.
+pub(crate) fn check_device_address(value: &str) -> Result<(), String> {
+    if value.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || format!("{value:?} is not a device address; expected host:port, e.g. 192.168.10.20:502");
+    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+        })
+        && !host.split('.').all(|label| label.chars().all(|c| c.is_ascii_digit()));
+    if port == 0 || !host_ok { Err(bad()) } else { Ok(()) }
+}
+
+fn address(out: &mut Vec<Problem>, path: String, value: &str, what: &str) {
+    if required(out, path.clone(), value, what) {
+        if let Err(message) = check_device_address(value) {
+            out.push(Problem::new(path, message));
+        }
+    }
+}
+
+fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
+    required(out, format!("{at}.id"), &line.id, "a short line id such as L1");
+    address(out, format!("{at}.plc.address"), &line.plc.address, "the PLC's host:port");
+    let map = RegisterMap {
+        unit_id: line.plc.unit_id,
+        status_base: line.plc.status_base,
+        command_base: line.plc.command_base,
+    };
+    for message in map.problems() {
+        out.push(Problem::new(format!("{at}.plc"), message));
+    }
+    if !(1..=1000).contains(&line.plc.poll_interval_ms) {
+        out.push(Problem::new(format!("{at}.plc.poll_interval_ms"), "must be between 1 and 1000"));
+    }
+    if !(10..=10_000).contains(&line.plc.timeout_ms) {
+        out.push(Problem::new(format!("{at}.plc.timeout_ms"), "must be between 10 and 10000"));
+    }
+    if line.scanners.is_empty() {
+        out.push(Problem::new(format!("{at}.scanners"), "at least one scanner is needed to read waybills"));
+    }
+    let mut names = HashSet::new();
+    for (j, scanner) in line.scanners.iter().enumerate() {
+        let sat = format!("{at}.scanners[{j}]");
+        if required(out, format!("{sat}.name"), &scanner.name, "a scanner name such as top")
+            && !names.insert(scanner.name.as_str())
+        {
+            out.push(Problem::new(format!("{sat}.name"), format!("duplicate scanner name {:?}", scanner.name)));
+        }
+        address(out, format!("{sat}.address"), &scanner.address, "the scanner's host:port");
+        if !(1..=128).contains(&scanner.max_length) {
+            out.push(Problem::new(format!("{sat}.max_length"), "must be between 1 and 128"));
+        }
+        if scanner.no_read.is_empty() {
+            out.push(Problem::new(format!("{sat}.no_read"), "must not be empty"));
+        }
+    }
+    let g = &line.geometry;
+    if g.scanner_at_mm >= g.diverter_at_mm {
+        out.push(Problem::new(
+            format!("{at}.geometry"),
+            format!("scanner_at_mm ({}) must be before diverter_at_mm ({})", g.scanner_at_mm, g.diverter_at_mm),
+        ));
+    }
+    let d = &line.diverter;
+    let lanes = [("release_lane", d.release_lane), ("inspection_lane", d.inspection_lane), ("exception_lane", d.exception_lane)];
+    for (name, lane) in lanes {
+        if lane == 0 {
+            out.push(Problem::new(format!("{at}.diverter.{name}"), "lane numbers start at 1"));
+        }
+    }
+    if d.release_lane == d.exception_lane || d.release_lane == d.inspection_lane || d.inspection_lane == d.exception_lane {
+        out.push(Problem::new(format!("{at}.diverter"), "release, inspection and exception lanes must be different"));
+    }
+}
+
+fn validate_gate(out: &mut Vec<Problem>, at: &str, gate: &GateConfig, cameras: &HashSet<&str>) {
+    required(out, format!("{at}.id"), &gate.id, "the lane (channel) number");
+    if gate.direction.is_none() {
+        out.push(Problem::new(format!("{at}.direction"), "required: in or out"));
+    }
+    address(out, format!("{at}.io_address"), &gate.io_address, "the gate I/O module's host:port");
+    if let Some(wb) = &gate.weighbridge_address {
+        address(out, format!("{at}.weighbridge_address"), wb, "the weighbridge's host:port");
+    }
+    if let Some(camera) = &gate.plate_camera {
+        if !cameras.contains(camera.as_str()) {
+            out.push(Problem::new(format!("{at}.plate_camera"), format!("no camera with id {camera:?} in cameras")));
+        }
+    }
+}
+
+fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig) {
+    if required(out, format!("{at}.id"), &camera.id, "a camera id") {
+        let digits = camera.id.chars().all(|c| c.is_ascii_digit());
+        if digits && camera.id.len() != 20 {
+            out.push(Problem::new(
+                format!("{at}.id"),
+                format!("{} digits: a customs camera code has exactly 20", camera.id.len()),
+            ));
+        }
+    }
+    match (&camera.onvif_url, &camera.stream_url) {
+        (None, None) => out.push(Problem::new(at.to_owned(), "needs onvif_url or stream_url")),
+        (onvif, stream) => {
+            if let Some(url) = onvif {
+                url_with_scheme(out, format!("{at}.onvif_url"), url, &["http", "https"]);
+            }
+            if let Some(url) = stream {
+                url_with_scheme(out, format!("{at}.stream_url"), url, &["rtsp", "http", "https"]);
+            }
+        }
+    }
+}
+
+fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
+    if !required(out, "platform.broker".into(), &platform.broker, "the broker URL, mqtt://host:port or mqtts://host:port") {
+        return;
+    }
+    if let Some(scheme) = url_with_scheme(out, "platform.broker".into(), &platform.broker, &["mqtt", "mqtts"]) {
+        if scheme == "mqtt" && platform.ca_file.is_some() {
+            out.push(Problem::new("platform.ca_file", "set, but the broker URL is mqtt:// (no TLS); use mqtts://"));
+        }
+    }
+    if platform.topic_prefix.is_empty() || platform.topic_prefix.contains(['#', '+']) {
+        out.push(Problem::new("platform.topic_prefix", "must be non-empty and contain no MQTT wildcards"));
+    }
+}
+
+/// Check `scheme://host:port[/...]`; returns the scheme when valid.
+fn url_with_scheme<'a>(out: &mut Vec<Problem>, path: String, url: &'a str, schemes: &[&str]) -> Option<&'a str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        out.push(Problem::new(path, format!("{url:?} is not a URL; expected {}://host:port", schemes[0])));
+        return None;
+    };
+    if !schemes.contains(&scheme) {
+        out.push(Problem::new(path, format!("scheme {scheme:?} not supported here; use one of {schemes:?}")));
+        return None;
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let with_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:1") };
+    if let Err(message) = check_device_address(&with_port) {
+        out.push(Problem::new(path, message.replace(&with_port, url)));
+        return None;
+    }
+    Some(scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_device_address;
+
+    #[test]
+    fn device_addresses_accept_ips_and_host_names() {
+        assert!(check_device_address("192.168.10.20:502").is_ok());
+        assert!(check_device_address("plc-1.site.local:502").is_ok());
+        assert!(check_device_address("[::1]:502").is_ok());
+    }
+
+    #[test]
+    fn device_addresses_reject_what_cannot_connect() {
+        for bad in ["192.168.10.20", "plc:0", "plc:99999", "999.1.1.1:502", ":502", "a b:502"] {
+            assert!(check_device_address(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The controller: starts every subsystem for a config and stops them on the shutdown token.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::health::Health;
+use crate::sorting::LineTask;
+use crate::store::Store;
+use crate::web::{self, AppState};
+
+/// How long stopping tasks get to finish their current work after shutdown.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A started controller.
+#[derive(Debug)]
+pub struct Running {
+    /// Where the console and API listen.
+    pub web_addr: SocketAddr,
+    /// The store, for callers that want to look.
+    pub store: Store,
+    /// Subsystem health.
+    pub health: Health,
+    tasks: JoinSet<(String, anyhow::Result<()>)>,
+    shutdown: CancellationToken,
+}
+
+/// Start the controller for `config` on `store`; returns once every listener is bound.
+pub async fn start(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let health = Health::default();
+    let (events, _) = broadcast::channel(1024);
+    let mut tasks = JoinSet::new();
+    for line in &config.lines {
+        let name = format!("line {}", line.id);
+        let task = LineTask::new(line.clone(), store.clone(), events.clone(), health.clone());
+        let token = shutdown.clone();
+        tasks.spawn(async move { (name, task.run(token).await) });
+    }
+    if !config.gates.is_empty() || !config.cameras.is_empty() || config.platform.is_some() {
+        warn!(
+            gates = config.gates.len(),
+            cameras = config.cameras.len(),
+            platform = config.platform.is_some(),
+            "gates, cameras and the platform link are validated but not run by this version"
+        );
+    }
+    let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (web.listen)"))?;
+    let web_addr = listener.local_addr()?;
+    let state = AppState { store: store.clone(), health: health.clone(), events, site: config.site.clone() };
+    let router = web::router(state);
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(token.cancelled_owned()).await;
+        ("web".to_owned(), served.map_err(anyhow::Error::from))
+    });
+    info!(%web_addr, lines = config.lines.len(), site = %config.site.code, "controller started");
+    Ok(Running { web_addr, store, health, tasks, shutdown })
+}
+
+impl Running {
+    /// Wait until shutdown (or until a task fails, which shuts the rest down), then drain.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut failed = None;
+        tokio::select! {
+            () = self.shutdown.cancelled() => {}
+            Some(joined) = self.tasks.join_next() => {
+                let (name, result) = joined.context("a controller task panicked")?;
+                let err = result.err().unwrap_or_else(|| anyhow::anyhow!("stopped unexpectedly"));
+                error!(task = %name, error = %err, "controller task failed; shutting down");
+                failed = Some(err.context(format!("{name} failed")));
+                self.shutdown.cancel();
+            }
+        }
+        let drain = async {
+            while let Some(joined) = self.tasks.join_next().await {
+                if let Ok((name, Err(e))) = joined {
+                    warn!(task = %name, error = %e, "task ended with an error during shutdown");
+                }
+            }
+        };
+        if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+            warn!(timeout = ?DRAIN_TIMEOUT, "tasks did not stop in time; aborting them");
+            self.tasks.abort_all();
+        }
+        info!("controller stopped");
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Open the store named by `config` and run until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let store = Store::open(&config.storage.data_dir)
+        .with_context(|| format!("opening the store in {}", config.storage.data_dir.display()))?;
+    start(config, store, shutdown).await?.wait().await
+}

@@ -1,0 +1,167 @@
+//! `customs-edge demo`: the simulated site and the controller together, nothing to configure.
+//!
+//! The config is `config/demo.toml`, built into the binary. The simulators bind free ports
+//! and the line is pointed at them; the store is seeded with generated declaration lists
+//! (most released, some held by customs, some parcels with no list at all) so every lane
+//! and reason shows up within a minute.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use customs_edge_devices::line_plc::RegisterMap;
+use customs_edge_simulators::{GeneratorConfig, SimConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::manifest::{DeclarationList, GoodsLine};
+use crate::store::{Store, manifests, now};
+
+/// The demo config as built into the binary.
+pub const DEMO_TOML: &str = include_str!("../config/demo.toml");
+
+/// The built-in demo config.
+pub fn demo_config() -> Config {
+    config::parse(DEMO_TOML, Path::new("config/demo.toml (built in)")).expect("the built-in demo config is valid")
+}
+
+/// Run the demo until `shutdown`.
+pub async fn run(listen: SocketAddr, data: Option<PathBuf>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let temp;
+    let data_dir = match data {
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::Builder::new().prefix("customs-edge-demo-").tempdir()?;
+            temp.path().to_owned()
+        }
+    };
+    let mut config = demo_config();
+    config.web.listen = listen.to_string();
+    config.storage.data_dir.clone_from(&data_dir);
+
+    let store = Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let lists = sample_lists(400);
+    let mut codes: Vec<String> = lists.iter().map(|l| l.logistics_no.clone()).collect();
+    codes.extend((0..40).map(|i| format!("UNK{:010}", 7_000_000 + i * 37)));
+    store
+        .writer
+        .write(move |tx| {
+            let at = now();
+            for list in &lists {
+                manifests::upsert(tx, list, "demo", &at)?;
+            }
+            Ok(())
+        })
+        .await?;
+
+    let line = &config.lines[0];
+    let sim_config = SimConfig {
+        map: RegisterMap {
+            unit_id: line.plc.unit_id,
+            status_base: line.plc.status_base,
+            command_base: line.plc.command_base,
+        },
+        scanner_at_mm: line.geometry.scanner_at_mm,
+        diverter_at_mm: line.geometry.diverter_at_mm,
+        exception_lane: line.diverter.exception_lane,
+        framing: line.scanners[0].framing,
+        no_read: line.scanners[0].no_read.clone(),
+        generator: Some(GeneratorConfig { every: Duration::from_millis(1500), codes, no_read_rate: 0.05 }),
+        ..SimConfig::default()
+    };
+    let site = customs_edge_simulators::start(sim_config, shutdown.clone()).await.context("starting the simulated site")?;
+    config.lines[0].plc.address = site.plc.to_string();
+    config.lines[0].scanners[0].address = site.scanner.to_string();
+
+    let running = crate::daemon::start(config, store, shutdown.clone()).await?;
+    println!("customs-edge demo running");
+    println!("  console:          http://{}/", running.web_addr);
+    println!("  health:           http://{}/healthz", running.web_addr);
+    println!("  simulator report: http://{}/report", site.http);
+    println!("  data:             {}", data_dir.display());
+    println!("Press Ctrl-C to stop.");
+    let result = running.wait().await;
+    site.stop();
+    site.wait().await?;
+    result
+}
+
+/// Generated declaration lists: 75% released (800), the rest held at other statuses.
+pub fn sample_lists(n: usize) -> Vec<DeclarationList> {
+    const CARRIERS: [&str; 4] = ["SF", "YT", "JD", "ZT"];
+    const COUNTRIES: [&str; 5] = ["MYS", "THA", "VNM", "SGP", "IDN"];
+    const GOODS: [(&str, &str); 5] = [
+        ("棉制T恤", "6109100021"),
+        ("陶瓷茶具", "6912001000"),
+        ("竹制餐具", "4419121000"),
+        ("蓝牙耳机", "8518300000"),
+        ("茶叶", "0902109000"),
+    ];
+    let mut seed: u64 = 0x5EED_2026;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    (0..n)
+        .map(|i| {
+            let status = match next() % 100 {
+                0..75 => 800,
+                75..83 => 120,
+                83..90 => 300,
+                90..95 => 100,
+                _ => 399,
+            };
+            let (item, gcode) = GOODS[next() % GOODS.len()];
+            let qty = (next() % 5 + 1) as f64;
+            let price = (next() % 200 + 10) as f64;
+            DeclarationList {
+                logistics_no: format!("{}{:012}", CARRIERS[i % CARRIERS.len()], 350_000_000_000 + i * 7919),
+                invt_no: Some(format!("35112026E{:09}", i + 1)),
+                order_no: Some(format!("SMO{:010}", i + 1)),
+                trade_mode: Some(["9610", "9710", "9810"][next() % 3].to_owned()),
+                ebc_code: Some(format!("35119{:05}", next() % 20)),
+                ebc_name: None,
+                country: Some(COUNTRIES[next() % COUNTRIES.len()].to_owned()),
+                gross_weight: Some(qty * 0.35),
+                net_weight: Some(qty * 0.3),
+                pack_no: Some(1),
+                total_package_no: Some(format!("BAG{:04}", i / 20)),
+                loct_no: Some("3511W001".into()),
+                return_status: status,
+                return_info: None,
+                goods: vec![GoodsLine {
+                    gnum: 1,
+                    item_name: item.to_owned(),
+                    gcode: Some(gcode.to_owned()),
+                    qty: Some(qty),
+                    unit: Some("011".into()),
+                    price: Some(price),
+                    total_price: Some(price * qty),
+                    currency: Some("142".into()),
+                }],
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_demo_config_is_valid() {
+        let config = demo_config();
+        assert_eq!(config.lines.len(), 1);
+    }
+
+    #[test]
+    fn sample_lists_pass_the_import_checks_and_cover_several_statuses() {
+        let lists = sample_lists(200);
+        for list in &lists {
+            list.check().unwrap();
+        }
+        let released = lists.iter().filter(|l| l.return_status == 800).count();
+        assert!(released > 100 && released < 200, "{released}");
+    }
+}

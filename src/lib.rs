@@ -1,0 +1,25 @@
+//! customs-edge: the edge controller of a customs supervision site.
+//!
+//! - [`cli`] — the command line: `run`, `check-config`, `demo`, `import-manifests`.
+//! - [`config`] — the typed site configuration and its validation.
+//! - [`daemon`] — starts every subsystem and stops them on one cancellation token.
+//! - [`store`] — SQLite on disk: migrations, the single writer, the read pool.
+//! - [`manifest`] — declaration lists (CEB603) as the controller uses them.
+//! - [`import`] — bulk load of declaration lists from JSON lines.
+//! - [`sorting`] — the X-ray sorting line: tracking, decisions, the line task.
+//! - [`web`] — the console, its API, live updates and `/healthz`.
+//! - [`demo`] — the simulated site and the controller together, for a first look.
+//! - [`health`] and [`runtime`] — subsystem health, logging and signals.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod health;
+pub mod import;
+pub mod manifest;
+pub mod runtime;
+pub mod sorting;
+pub mod store;
+pub mod web;

@@ -1,0 +1,12 @@
+//! The X-ray sorting line: track each parcel from the photo-eye to a lane and decide its lane.
+//!
+//! - [`decision`] — the pure lane decision with its reasons.
+//! - [`tracker`] — the pure model of parcels moving on the belt, pairing scans with parcels.
+//! - [`line`] — the task per line that does the I/O: PLC, scanners, store, events.
+
+pub mod decision;
+pub mod line;
+pub mod tracker;
+
+pub use decision::{Decision, LaneKind, Read, Reason, decide};
+pub use line::LineTask;

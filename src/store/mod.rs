@@ -1,0 +1,163 @@
+//! Local storage: SQLite on disk in WAL mode.
+//!
+//! - Numbered migrations in `migrations/` are applied at start; when one is pending on an
+//!   existing database, a consistent copy is written next to it first (`VACUUM INTO`).
+//! - All writes go through one writer thread ([`Writer`]) that batches whatever is queued
+//!   into one transaction, each operation in its own savepoint so one failing write never
+//!   takes its neighbours down. A write's future resolves only after its batch committed:
+//!   that is the point at which anything else may hear of the record.
+//! - Reads run on a small pool of read-only connections ([`Reader`]) off the async threads.
+
+pub mod audit;
+mod reader;
+mod writer;
+
+pub mod manifests;
+pub mod parcels;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+pub use audit::append_audit;
+pub use reader::Reader;
+pub use writer::Writer;
+
+/// The database file name inside the data directory.
+pub const DB_FILE: &str = "customs-edge.db";
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The data directory could not be used.
+    #[error("data directory {}: {source}", dir.display())]
+    DataDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The batch this write was part of did not commit.
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+    /// A record that must exist does not.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The writer thread has stopped (the controller is shutting down).
+    #[error("the store writer has stopped")]
+    WriterGone,
+}
+
+/// The schema migrations, numbered by position: never edit one that has shipped, add the next.
+const MIGRATION_STEPS: &[M<'static>] = &[M::up(include_str!("migrations/001_initial.sql"))];
+
+fn migrations() -> Migrations<'static> {
+    Migrations::from_slice(MIGRATION_STEPS)
+}
+
+/// The open store: one writer and a pool of readers on the same file.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Where all writes go.
+    pub writer: Writer,
+    /// Where reads come from.
+    pub reader: Reader,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if needed) the database in `data_dir` and bring its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { dir: data_dir.to_owned(), source })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        let migrations = migrations();
+        let pending = migrations.pending_migrations(&conn)?;
+        if pending > 0 && has_tables(&conn)? {
+            backup(&conn, &path)?;
+        }
+        migrations.to_latest(&mut conn)?;
+        let reader = Reader::open(&path, 4)?;
+        let writer = Writer::spawn(conn);
+        Ok(Self { writer, reader, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn has_tables(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+}
+
+/// Write a consistent copy of the database before migrating it.
+fn backup(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let target = path.with_file_name(format!("{DB_FILE}.v{version}.{stamp}.bak"));
+    tracing::info!(backup = %target.display(), version, "schema migration pending; backing up the database first");
+    conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
+    Ok(())
+}
+
+/// Current time as stored: RFC 3339 UTC with milliseconds.
+pub fn now() -> String {
+    timestamp(chrono::Utc::now())
+}
+
+/// Format a time as stored.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_pending_migration_backs_up_the_existing_database_first() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.execute_batch("CREATE TABLE legacy (x INTEGER); INSERT INTO legacy VALUES (42);").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let backups: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".bak"))
+            .collect();
+        assert_eq!(backups.len(), 1, "{backups:?}");
+        let copy = Connection::open(dir.path().join(&backups[0])).unwrap();
+        let x: i64 = copy.query_row("SELECT x FROM legacy", [], |r| r.get(0)).unwrap();
+        assert_eq!(x, 42);
+        // A second open has nothing pending and makes no new backup.
+        drop(store);
+        Store::open(dir.path()).unwrap();
+        let n = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".bak")).count();
+        assert_eq!(n, 1);
+    }
+}

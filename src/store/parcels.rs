@@ -1,0 +1,187 @@
+//! Parcels, their scans and their decisions in the store.
+
+use rusqlite::{Connection, Transaction, params};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// A new parcel seen at the entry photo-eye; returns its record id.
+pub fn insert_entry(
+    tx: &Transaction<'_>,
+    line_id: &str,
+    tracking_no: u16,
+    entered_at: &str,
+    length_mm: u16,
+) -> Result<i64, StoreError> {
+    tx.prepare_cached("INSERT INTO parcels (line_id, tracking_no, entered_at, length_mm) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![line_id, tracking_no, entered_at, length_mm])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// One scanner message as stored.
+#[derive(Debug, Clone)]
+pub struct ScanRow<'a> {
+    /// Line the scanner is on.
+    pub line_id: &'a str,
+    /// Scanner name.
+    pub scanner: &'a str,
+    /// Parcel the scan was assigned to, if any.
+    pub parcel_id: Option<i64>,
+    /// When it was received.
+    pub at: &'a str,
+    /// `code`, `no_read` or `invalid`.
+    pub kind: &'a str,
+    /// The code read.
+    pub code: Option<&'a str>,
+    /// Why invalid or unassigned, with the raw bytes.
+    pub detail: Option<&'a str>,
+}
+
+/// Store a scanner message.
+pub fn insert_scan(tx: &Transaction<'_>, scan: &ScanRow<'_>) -> Result<i64, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO scans (line_id, scanner, parcel_id, at, kind, code, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![scan.line_id, scan.scanner, scan.parcel_id, scan.at, scan.kind, scan.code, scan.detail])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// A decision as stored with its parcel.
+#[derive(Debug, Clone)]
+pub struct DecisionRow<'a> {
+    /// Parcel record id.
+    pub parcel_id: i64,
+    /// When the decision was made.
+    pub decided_at: &'a str,
+    /// The agreed barcode read.
+    pub logistics_no: Option<&'a str>,
+    /// `read`, `no_read`, `conflict` or `none`.
+    pub read_status: &'a str,
+    /// Lane number.
+    pub lane: u16,
+    /// `release`, `inspection` or `exception`.
+    pub lane_kind: &'a str,
+    /// Reason codes, JSON array.
+    pub reasons_json: &'a str,
+}
+
+/// Store the decision for a parcel.
+pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE parcels SET decided_at = ?2, logistics_no = ?3, read_status = ?4, lane = ?5, lane_kind = ?6,
+                reasons = ?7 WHERE id = ?1",
+        )?
+        .execute(params![d.parcel_id, d.decided_at, d.logistics_no, d.read_status, d.lane, d.lane_kind, d.reasons_json])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("parcel {}", d.parcel_id)));
+    }
+    Ok(())
+}
+
+/// Note when the lane command was written to the PLC, or when the PLC acknowledged it.
+pub fn record_command(tx: &Transaction<'_>, parcel_id: i64, at: &str, acked: bool) -> Result<(), StoreError> {
+    let sql = if acked {
+        "UPDATE parcels SET command_acked_at = ?2 WHERE id = ?1"
+    } else {
+        "UPDATE parcels SET command_written_at = ?2 WHERE id = ?1"
+    };
+    tx.prepare_cached(sql)?.execute(params![parcel_id, at])?;
+    Ok(())
+}
+
+/// Store the lane the PLC reports the parcel fell into, and the outcome.
+pub fn record_drop(
+    tx: &Transaction<'_>,
+    parcel_id: i64,
+    lane: u16,
+    at: &str,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE parcels SET dropped_lane = ?2, dropped_at = ?3, outcome = ?4 WHERE id = ?1")?
+        .execute(params![parcel_id, lane, at, outcome])?;
+    Ok(())
+}
+
+/// Mark the parcels a previous run left in flight on `line_id` as interrupted.
+pub fn mark_interrupted(tx: &Transaction<'_>, line_id: &str) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached("UPDATE parcels SET outcome = 'interrupted' WHERE line_id = ?1 AND outcome = 'in_flight'")?
+        .execute([line_id])?)
+}
+
+/// Keep a piece of bad input for inspection.
+pub fn reject_input(tx: &Transaction<'_>, at: &str, source: &str, reason: &str, payload: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("INSERT INTO rejected_inputs (at, source, reason, payload) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![at, source, reason, payload])?;
+    Ok(())
+}
+
+/// A parcel as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParcelView {
+    /// Record id.
+    pub id: i64,
+    /// Line.
+    pub line_id: String,
+    /// PLC tracking number.
+    pub tracking_no: u16,
+    /// When it entered the line.
+    pub entered_at: String,
+    /// The waybill read, if any.
+    pub logistics_no: Option<String>,
+    /// How the read went.
+    pub read_status: String,
+    /// Lane decided.
+    pub lane: Option<u16>,
+    /// Kind of lane decided.
+    pub lane_kind: Option<String>,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// When it was decided.
+    pub decided_at: Option<String>,
+    /// Lane the PLC reported.
+    pub dropped_lane: Option<u16>,
+    /// When it dropped.
+    pub dropped_at: Option<String>,
+    /// in_flight, sorted, lane_mismatch, interrupted.
+    pub outcome: String,
+}
+
+const VIEW_COLUMNS: &str = "id, line_id, tracking_no, entered_at, logistics_no, read_status, lane, lane_kind, reasons,
+    decided_at, dropped_lane, dropped_at, outcome";
+
+fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
+    let reasons: Option<String> = r.get(8)?;
+    Ok(ParcelView {
+        id: r.get(0)?,
+        line_id: r.get(1)?,
+        tracking_no: r.get(2)?,
+        entered_at: r.get(3)?,
+        logistics_no: r.get(4)?,
+        read_status: r.get(5)?,
+        lane: r.get(6)?,
+        lane_kind: r.get(7)?,
+        reasons: reasons.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+        decided_at: r.get(9)?,
+        dropped_lane: r.get(10)?,
+        dropped_at: r.get(11)?,
+        outcome: r.get(12)?,
+    })
+}
+
+/// The most recent parcels, newest first.
+pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<ParcelView>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM parcels ORDER BY id DESC LIMIT ?1"))?;
+    let rows = stmt.query_map([limit], view)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One parcel by record id.
+pub fn get(conn: &Connection, id: i64) -> Result<ParcelView, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM parcels WHERE id = ?1"))?;
+    stmt.query_row([id], view).map_err(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(format!("parcel {id}")),
+        e => e.into(),
+    })
+}

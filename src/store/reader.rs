@@ -1,0 +1,54 @@
+//! A small pool of read-only connections, used off the async threads.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::StoreError;
+
+/// A `Clone` handle to the read pool.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    /// Idle connections. A `std` mutex: it is held only to pop or push, never across `.await`.
+    idle: Arc<Mutex<Vec<Connection>>>,
+    path: Arc<Path>,
+}
+
+impl Reader {
+    pub(super) fn open(path: &Path, size: usize) -> Result<Self, StoreError> {
+        let conns = (0..size).map(|_| open_read_only(path)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { idle: Arc::new(Mutex::new(conns)), path: path.into() })
+    }
+
+    /// Run `f` on a read-only connection on a blocking thread.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || pool.read_blocking(f)).await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Run `f` on a read-only connection on this thread.
+    pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let conn = self.idle.lock().expect("reader pool lock").pop();
+        let conn = match conn {
+            Some(conn) => conn,
+            None => open_read_only(&self.path)?,
+        };
+        let result = f(&conn);
+        let mut idle = self.idle.lock().expect("reader pool lock");
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}

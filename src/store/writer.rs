@@ -1,0 +1,98 @@
+//! The single writer: one thread owns the write connection and commits in batches.
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+
+/// Called once the batch an operation ran in has committed (or failed to).
+type Completion = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
+/// An operation: runs inside the batch's transaction and returns its completion.
+type Op = Box<dyn FnOnce(&Transaction<'_>) -> Completion + Send>;
+
+/// Most operations folded into one transaction.
+const MAX_BATCH: usize = 512;
+
+/// A `Clone` handle to the writer thread.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    tx: mpsc::Sender<Op>,
+}
+
+impl Writer {
+    pub(super) fn spawn(conn: Connection) -> Self {
+        let (tx, rx) = mpsc::channel::<Op>(4096);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, rx))
+            .expect("spawn the store writer thread");
+        Self { tx }
+    }
+
+    /// Run `f` in a write transaction; resolves only after that transaction committed.
+    ///
+    /// `f` runs inside its own savepoint: when it returns an error, its changes are rolled
+    /// back and the rest of the batch still commits.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel();
+        let op: Op = Box::new(move |tx: &Transaction<'_>| {
+            let result = in_savepoint(tx, f);
+            Box::new(move |commit: Result<(), &rusqlite::Error>| {
+                let final_result = match (result, commit) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(StoreError::CommitFailed(e.to_string())),
+                };
+                let _ = done_tx.send(final_result);
+            })
+        });
+        self.tx.send(op).await.map_err(|_| StoreError::WriterGone)?;
+        done_rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+fn in_savepoint<R>(
+    tx: &Transaction<'_>,
+    f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    tx.execute_batch("SAVEPOINT op")?;
+    match f(tx) {
+        Ok(value) => {
+            tx.execute_batch("RELEASE op")?;
+            Ok(value)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
+            Err(e)
+        }
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(op) = rx.blocking_recv() {
+        batch.push(op);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        let outcome = conn.transaction().and_then(|tx| {
+            completions.extend(batch.drain(..).map(|op| op(&tx)));
+            tx.commit()
+        });
+        batch.clear();
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "store batch failed to commit");
+        }
+        for complete in completions {
+            complete(outcome.as_ref().map(|()| ()));
+        }
+    }
+}

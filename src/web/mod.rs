@@ -1,0 +1,112 @@
+//! The HTTP server: the console page, its JSON API, live updates and `/healthz`.
+//!
+//! Static assets come from `web-ui/`, embedded in the binary: the site is offline, nothing
+//! loads from a CDN.
+
+mod assets;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::health::Health;
+use crate::store::parcels::{self, ParcelView};
+use crate::store::{Store, StoreError, manifests};
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Subsystem health.
+    pub health: Health,
+    /// Parcel changes, after they were committed.
+    pub events: broadcast::Sender<ParcelView>,
+    /// Site code and name for the page header.
+    pub site: crate::config::SiteConfig,
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/site", get(site))
+        .route("/api/parcels", get(recent_parcels))
+        .route("/api/events", get(events))
+        .fallback(assets::serve)
+        .with_state(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// An error answered as JSON with a clear message; internals go to the log, not the client.
+struct ApiError(StatusCode, String);
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error while serving a request");
+        Self(StatusCode::SERVICE_UNAVAILABLE, "the store is not available".into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let store = state.store.reader.read(|conn| manifests::count(conn)).await;
+    let mut subsystems = serde_json::to_value(state.health.snapshot()).unwrap_or_default();
+    let store_ok = store.is_ok();
+    subsystems["store"] = match store {
+        Ok(lists) => serde_json::json!({ "state": "ok", "detail": format!("{lists} declaration lists") }),
+        Err(e) => serde_json::json!({ "state": "down", "detail": e.to_string() }),
+    };
+    let ok = store_ok && state.health.all_ok();
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "site": state.site.code,
+        "version": env!("CARGO_PKG_VERSION"),
+        "subsystems": subsystems,
+    });
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+async fn site(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "code": state.site.code, "name": state.site.name }))
+}
+
+#[derive(Deserialize)]
+struct RecentQuery {
+    /// How many parcels, newest first (1..=500, default 50).
+    limit: Option<u32>,
+}
+
+async fn recent_parcels(
+    State(state): State<AppState>,
+    Query(q): Query<RecentQuery>,
+) -> Result<Json<Vec<ParcelView>>, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    Ok(Json(state.store.reader.read(move |conn| parcels::recent(conn, limit)).await?))
+}
+
+async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(state.events.subscribe()).filter_map(|item| match item {
+        Ok(view) => Event::default().event("parcel").json_data(view).ok().map(Ok),
+        // A slow console missed some updates: tell it to reload the list.
+        Err(_lagged) => Some(Ok(Event::default().event("resync").data("lagged"))),
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
