@@ -106,7 +106,11 @@ fn check_config(file: &Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(e @ (ConfigError::Invalid { .. } | ConfigError::Syntax { .. } | ConfigError::Read { .. })) => {
+        Err(
+            e @ (ConfigError::Invalid { .. }
+            | ConfigError::Syntax { .. }
+            | ConfigError::Read { .. }),
+        ) => {
             eprintln!("{e}");
             ExitCode::from(2)
         }
@@ -134,7 +138,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             };
             let store = crate::store::Store::open(&data_dir)
                 .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-            let report = crate::import::import_file(&store, &file, crate::import::print_progress).await?;
+            let report =
+                crate::import::import_file(&store, &file, crate::import::print_progress).await?;
             eprintln!(
                 "{}: {} line(s) read, {} list(s) imported ({} new, {} updated), {} rejected",
                 file.display(),
@@ -144,7 +149,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 report.updated,
                 report.rejected.len()
             );
-            Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::CheckConfig { .. } => unreachable!("handled before the runtime starts"),
     }

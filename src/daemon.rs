@@ -32,7 +32,11 @@ pub struct Running {
 }
 
 /// Start the controller for `config` on `store`; returns once every listener is bound.
-pub async fn start(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(
+    config: Config,
+    store: Store,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
     let health = Health::default();
     let (events, _) = broadcast::channel(1024);
     let mut tasks = JoinSet::new();
@@ -55,15 +59,28 @@ pub async fn start(config: Config, store: Store, shutdown: CancellationToken) ->
         .await
         .with_context(|| format!("cannot listen on {listen} (web.listen)"))?;
     let web_addr = listener.local_addr()?;
-    let state = AppState { store: store.clone(), health: health.clone(), events, site: config.site.clone() };
+    let state = AppState {
+        store: store.clone(),
+        health: health.clone(),
+        events,
+        site: config.site.clone(),
+    };
     let router = web::router(state);
     let token = shutdown.clone();
     tasks.spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(token.cancelled_owned()).await;
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await;
         ("web".to_owned(), served.map_err(anyhow::Error::from))
     });
     info!(%web_addr, lines = config.lines.len(), site = %config.site.code, "controller started");
-    Ok(Running { web_addr, store, health, tasks, shutdown })
+    Ok(Running {
+        web_addr,
+        store,
+        health,
+        tasks,
+        shutdown,
+    })
 }
 
 impl Running {
@@ -74,10 +91,13 @@ impl Running {
             () = self.shutdown.cancelled() => {}
             Some(joined) = self.tasks.join_next() => {
                 let (name, result) = joined.context("a controller task panicked")?;
-                let err = result.err().unwrap_or_else(|| anyhow::anyhow!("stopped unexpectedly"));
-                error!(task = %name, error = %err, "controller task failed; shutting down");
-                failed = Some(err.context(format!("{name} failed")));
-                self.shutdown.cancel();
+                // A task that ends because shutdown began (it saw the token first) is no failure.
+                if !self.shutdown.is_cancelled() || result.is_err() {
+                    let err = result.err().unwrap_or_else(|| anyhow::anyhow!("stopped unexpectedly"));
+                    error!(task = %name, error = %err, "controller task failed; shutting down");
+                    failed = Some(err.context(format!("{name} failed")));
+                    self.shutdown.cancel();
+                }
             }
         }
         let drain = async {

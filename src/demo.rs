@@ -23,24 +23,31 @@ pub const DEMO_TOML: &str = include_str!("../config/demo.toml");
 
 /// The built-in demo config.
 pub fn demo_config() -> Config {
-    config::parse(DEMO_TOML, Path::new("config/demo.toml (built in)")).expect("the built-in demo config is valid")
+    config::parse(DEMO_TOML, Path::new("config/demo.toml (built in)"))
+        .expect("the built-in demo config is valid")
 }
 
 /// Run the demo until `shutdown`.
-pub async fn run(listen: SocketAddr, data: Option<PathBuf>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    listen: SocketAddr,
+    data: Option<PathBuf>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let temp;
-    let data_dir = match data {
-        Some(dir) => dir,
-        None => {
-            temp = tempfile::Builder::new().prefix("customs-edge-demo-").tempdir()?;
-            temp.path().to_owned()
-        }
+    let data_dir = if let Some(dir) = data {
+        dir
+    } else {
+        temp = tempfile::Builder::new()
+            .prefix("customs-edge-demo-")
+            .tempdir()?;
+        temp.path().to_owned()
     };
     let mut config = demo_config();
     config.web.listen = listen.to_string();
     config.storage.data_dir.clone_from(&data_dir);
 
-    let store = Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let store = Store::open(&data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let lists = sample_lists(400);
     let mut codes: Vec<String> = lists.iter().map(|l| l.logistics_no.clone()).collect();
     codes.extend((0..40).map(|i| format!("UNK{:010}", 7_000_000 + i * 37)));
@@ -67,10 +74,17 @@ pub async fn run(listen: SocketAddr, data: Option<PathBuf>, shutdown: Cancellati
         exception_lane: line.diverter.exception_lane,
         framing: line.scanners[0].framing,
         no_read: line.scanners[0].no_read.clone(),
-        generator: Some(GeneratorConfig { every: Duration::from_millis(1500), codes, no_read_rate: 0.05 }),
+        generator: Some(GeneratorConfig {
+            every: Duration::from_millis(1500),
+            codes,
+            no_read_rate: 0.05,
+            wait_for_clients: true,
+        }),
         ..SimConfig::default()
     };
-    let site = customs_edge_simulators::start(sim_config, shutdown.clone()).await.context("starting the simulated site")?;
+    let site = customs_edge_simulators::start(sim_config, shutdown.clone())
+        .await
+        .context("starting the simulated site")?;
     config.lines[0].plc.address = site.plc.to_string();
     config.lines[0].scanners[0].address = site.scanner.to_string();
 
@@ -100,7 +114,9 @@ pub fn sample_lists(n: usize) -> Vec<DeclarationList> {
     ];
     let mut seed: u64 = 0x5EED_2026;
     let mut next = move || {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (seed >> 33) as usize
     };
     (0..n)
@@ -116,7 +132,11 @@ pub fn sample_lists(n: usize) -> Vec<DeclarationList> {
             let qty = (next() % 5 + 1) as f64;
             let price = (next() % 200 + 10) as f64;
             DeclarationList {
-                logistics_no: format!("{}{:012}", CARRIERS[i % CARRIERS.len()], 350_000_000_000 + i * 7919),
+                logistics_no: format!(
+                    "{}{:012}",
+                    CARRIERS[i % CARRIERS.len()],
+                    350_000_000_000 + i * 7919
+                ),
                 invt_no: Some(format!("35112026E{:09}", i + 1)),
                 order_no: Some(format!("SMO{:010}", i + 1)),
                 trade_mode: Some(["9610", "9710", "9810"][next() % 3].to_owned()),

@@ -45,7 +45,14 @@ impl Health {
         match map.get_mut(name) {
             Some(c) if c.state == state => c.detail = detail,
             _ => {
-                map.insert(name.to_owned(), Component { state, detail, since: crate::store::now() });
+                map.insert(
+                    name.to_owned(),
+                    Component {
+                        state,
+                        detail,
+                        since: crate::store::now(),
+                    },
+                );
             }
         }
     }
@@ -57,6 +64,10 @@ impl Health {
 
     /// Whether every component is `ok`.
     pub fn all_ok(&self) -> bool {
-        self.components.lock().expect("health lock").values().all(|c| c.state == State::Ok)
+        self.components
+            .lock()
+            .expect("health lock")
+            .values()
+            .all(|c| c.state == State::Ok)
     }
 }

@@ -45,8 +45,15 @@ pub struct Progress {
 
 /// Print progress to stderr (the CLI's callback).
 pub fn print_progress(p: Progress) {
-    let pct = if p.total_bytes == 0 { 100.0 } else { p.bytes as f64 * 100.0 / p.total_bytes as f64 };
-    eprintln!("… {} lines read ({pct:.0}%), {} rejected", p.lines, p.rejected);
+    let pct = if p.total_bytes == 0 {
+        100.0
+    } else {
+        p.bytes as f64 * 100.0 / p.total_bytes as f64
+    };
+    eprintln!(
+        "… {} lines read ({pct:.0}%), {} rejected",
+        p.lines, p.rejected
+    );
 }
 
 /// A rejected line, reported as it is found.
@@ -55,9 +62,14 @@ fn report_rejection(file: &Path, line_no: usize, reason: &str) {
 }
 
 /// Import `file` into `store`, calling `progress` about every two seconds.
-pub async fn import_file(store: &Store, file: &Path, mut progress: impl FnMut(Progress)) -> anyhow::Result<ImportReport> {
-    let handle = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let total_bytes = handle.metadata().map(|m| m.len()).unwrap_or(0);
+pub async fn import_file(
+    store: &Store,
+    file: &Path,
+    mut progress: impl FnMut(Progress),
+) -> anyhow::Result<ImportReport> {
+    let handle =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let total_bytes = handle.metadata().map_or(0, |m| m.len());
     let mut reader = std::io::BufReader::new(handle);
     let source = format!("import:{}", file.display());
     let mut report = ImportReport::default();
@@ -68,7 +80,9 @@ pub async fn import_file(store: &Store, file: &Path, mut progress: impl FnMut(Pr
     let mut last_progress = Instant::now();
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).with_context(|| format!("reading {}", file.display()))?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading {}", file.display()))?;
         if n == 0 {
             break;
         }
@@ -76,7 +90,10 @@ pub async fn import_file(store: &Store, file: &Path, mut progress: impl FnMut(Pr
         report.lines += 1;
         let line_no = report.lines;
         let rejection = match std::str::from_utf8(&buf) {
-            Err(e) => Some((format!("not valid UTF-8 ({e})"), String::from_utf8_lossy(&buf).into_owned())),
+            Err(e) => Some((
+                format!("not valid UTF-8 ({e})"),
+                String::from_utf8_lossy(&buf).into_owned(),
+            )),
             Ok(text) => {
                 let text = text.trim();
                 if text.is_empty() || text.starts_with('#') {
@@ -101,7 +118,12 @@ pub async fn import_file(store: &Store, file: &Path, mut progress: impl FnMut(Pr
         }
         if last_progress.elapsed() >= Duration::from_secs(2) {
             last_progress = Instant::now();
-            progress(Progress { lines: report.lines, bytes, total_bytes, rejected: report.rejected.len() });
+            progress(Progress {
+                lines: report.lines,
+                bytes,
+                total_bytes,
+                rejected: report.rejected.len(),
+            });
         }
     }
     flush(store, &source, &mut batch, &mut bad, &mut report).await?;
@@ -114,7 +136,10 @@ pub async fn import_file(store: &Store, file: &Path, mut progress: impl FnMut(Pr
     });
     let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let subject = file.display().to_string();
-    store.writer.write(move |tx| append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail)).await?;
+    store
+        .writer
+        .write(move |tx| append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail))
+        .await?;
     Ok(report)
 }
 
@@ -134,7 +159,12 @@ async fn flush(
             let at = now();
             let mut outcomes = Vec::with_capacity(lists.len());
             for (line_no, list) in &lists {
-                outcomes.push(manifests::upsert(tx, list, &format!("{source}:{line_no}"), &at)?);
+                outcomes.push(manifests::upsert(
+                    tx,
+                    list,
+                    &format!("{source}:{line_no}"),
+                    &at,
+                )?);
             }
             for (line_no, reason, payload) in &rejects {
                 parcels::reject_input(tx, &at, &format!("{source}:{line_no}"), reason, payload)?;

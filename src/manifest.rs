@@ -118,45 +118,72 @@ impl DeclarationList {
         let mut problems = Vec::new();
         let ln = &self.logistics_no;
         if ln.is_empty() || ln.len() > 80 || !ln.bytes().all(|b| b.is_ascii_graphic()) {
-            problems.push(format!("logisticsNo {ln:?} must be 1 to 80 printable ASCII characters"));
+            problems.push(format!(
+                "logisticsNo {ln:?} must be 1 to 80 printable ASCII characters"
+            ));
         }
-        if let Some(order) = &self.order_no {
-            if order.chars().count() > 60 {
-                problems.push(format!("orderNo is {} characters, at most 60", order.chars().count()));
-            }
+        if let Some(order) = &self.order_no
+            && order.chars().count() > 60
+        {
+            problems.push(format!(
+                "orderNo is {} characters, at most 60",
+                order.chars().count()
+            ));
         }
-        if let Some(invt) = &self.invt_no {
-            if !valid_invt_no(invt) {
-                problems.push(format!("invtNo {invt:?} is not 4 digits + 4-digit year + E + 9 digits"));
-            }
+        if let Some(invt) = &self.invt_no
+            && !valid_invt_no(invt)
+        {
+            problems.push(format!(
+                "invtNo {invt:?} is not 4 digits + 4-digit year + E + 9 digits"
+            ));
         }
-        if let Some(mode) = &self.trade_mode {
-            if !["9610", "9710", "9810", "1210"].contains(&mode.as_str()) {
-                problems.push(format!("tradeMode {mode:?} is not one of 9610, 9710, 9810, 1210"));
-            }
+        if let Some(mode) = &self.trade_mode
+            && !["9610", "9710", "9810", "1210"].contains(&mode.as_str())
+        {
+            problems.push(format!(
+                "tradeMode {mode:?} is not one of 9610, 9710, 9810, 1210"
+            ));
         }
         if status_name(self.return_status).is_none() {
-            problems.push(format!("returnStatus {} is not a known customs status", self.return_status));
+            problems.push(format!(
+                "returnStatus {} is not a known customs status",
+                self.return_status
+            ));
         }
-        for (name, w) in [("grossWeight", self.gross_weight), ("netWeight", self.net_weight)] {
+        for (name, w) in [
+            ("grossWeight", self.gross_weight),
+            ("netWeight", self.net_weight),
+        ] {
             if w.is_some_and(|w| !w.is_finite() || w < 0.0) {
                 problems.push(format!("{name} must be a non-negative number of kg"));
             }
         }
         for g in &self.goods {
-            if let Some(code) = &g.gcode {
-                if !(code.len() >= 6 && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit())) {
-                    problems.push(format!("goods line {}: gcode {code:?} is not a 6 to 10 digit HS code", g.gnum));
-                }
+            if let Some(code) = &g.gcode
+                && !(code.len() >= 6
+                    && code.len() <= 10
+                    && code.bytes().all(|b| b.is_ascii_digit()))
+            {
+                problems.push(format!(
+                    "goods line {}: gcode {code:?} is not a 6 to 10 digit HS code",
+                    g.gnum
+                ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 }
 
 fn valid_invt_no(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 18 && b[..8].iter().all(u8::is_ascii_digit) && b[8] == b'E' && b[9..].iter().all(u8::is_ascii_digit)
+    b.len() == 18
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'E'
+        && b[9..].iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]

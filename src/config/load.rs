@@ -16,13 +16,20 @@ pub struct Problem {
 
 impl Problem {
     pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() { write!(f, "{}", self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
     }
 }
 
@@ -56,19 +63,28 @@ pub enum ConfigError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Read and validate the config at `file`.
 pub fn load(file: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read { file: file.to_owned(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
     parse(&text, file)
 }
 
 /// Parse and validate config text; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-    let mut value: toml::Value = toml::from_str(text)
-        .map_err(|e| ConfigError::Syntax { file: file.to_owned(), message: e.to_string().trim().to_owned() })?;
+    let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        file: file.to_owned(),
+        message: e.to_string().trim().to_owned(),
+    })?;
     let mut problems = Vec::new();
     // Each pass reports the first structural error (unknown key, wrong type), removes the
     // offending key and tries again, so one run names every such error, not just the first.
@@ -83,7 +99,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
             }
             Err(err) => {
                 let path = display_path(err.path());
-                let message = err.inner().to_string();
+                // toml appends "in `table.key`"; the path says that better.
+                let full = err.inner().to_string();
+                let message = full
+                    .split("\nin `")
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
                 let removable = !message.starts_with("missing field");
                 problems.push(Problem::new(path, message));
                 if !removable || !remove_at(&mut value, err.path()) {
@@ -92,15 +115,21 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
             }
         }
     }
-    Err(ConfigError::Invalid { file: file.to_owned(), problems })
+    Err(ConfigError::Invalid {
+        file: file.to_owned(),
+        problems,
+    })
 }
 
 fn display_path(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
+    use std::fmt::Write as _;
     let mut out = String::new();
     for segment in path {
         match segment {
-            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+            }
             Segment::Map { key } | Segment::Enum { variant: key } => {
                 if !out.is_empty() {
                     out.push('.');
@@ -117,7 +146,9 @@ fn display_path(path: &serde_path_to_error::Path) -> String {
 fn remove_at(value: &mut toml::Value, path: &serde_path_to_error::Path) -> bool {
     use serde_path_to_error::Segment;
     let segments: Vec<&Segment> = path.iter().collect();
-    let Some((last, parents)) = segments.split_last() else { return false };
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
     let mut cursor = value;
     for segment in parents {
         cursor = match (segment, cursor) {
@@ -125,10 +156,12 @@ fn remove_at(value: &mut toml::Value, path: &serde_path_to_error::Path) -> bool 
                 Some(v) => v,
                 None => return false,
             },
-            (Segment::Map { key }, toml::Value::Table(table)) => match table.get_mut(key.as_str()) {
-                Some(v) => v,
-                None => return false,
-            },
+            (Segment::Map { key }, toml::Value::Table(table)) => {
+                match table.get_mut(key.as_str()) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
             _ => return false,
         };
     }
@@ -173,7 +206,10 @@ mod tests {
 
     #[test]
     fn every_unknown_key_is_named_with_its_path() {
-        let text = GOOD.replace("id = \"L1\"", "id = \"L1\"\nspeed = 3\nplc.colour = \"red\"");
+        let text = GOOD.replace(
+            "id = \"L1\"",
+            "id = \"L1\"\nspeed = 3\nplc.colour = \"red\"",
+        );
         let found = problems(&text);
         let paths: Vec<_> = found.iter().map(|p| p.path.as_str()).collect();
         assert!(paths.contains(&"lines[0].speed"), "{found:?}");
@@ -182,15 +218,29 @@ mod tests {
 
     #[test]
     fn wrong_type_and_validation_problems_are_reported_together() {
-        let text = GOOD.replace("plc.address = \"127.0.0.1:502\"", "plc.address = \"nowhere\"\nplc.unit_id = \"one\"");
+        let text = GOOD.replace(
+            "plc.address = \"127.0.0.1:502\"",
+            "plc.address = \"nowhere\"\nplc.unit_id = \"one\"",
+        );
         let found = problems(&text);
-        assert!(found.iter().any(|p| p.path == "lines[0].plc.unit_id" && p.message.contains("invalid type")), "{found:?}");
-        assert!(found.iter().any(|p| p.path == "lines[0].plc.address"), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.path == "lines[0].plc.unit_id" && p.message.contains("invalid type")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p.path == "lines[0].plc.address"),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn syntax_errors_name_the_file() {
         let err = parse("[site\n", Path::new("broken.toml")).unwrap_err();
-        assert!(err.to_string().starts_with("broken.toml: not valid TOML"), "{err}");
+        assert!(
+            err.to_string().starts_with("broken.toml: not valid TOML"),
+            "{err}"
+        );
     }
 }

@@ -64,7 +64,9 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { data_dir: default_data_dir() }
+        Self {
+            data_dir: default_data_dir(),
+        }
     }
 }
 
@@ -83,7 +85,9 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { listen: default_web_listen() }
+        Self {
+            listen: default_web_listen(),
+        }
     }
 }
 

@@ -14,7 +14,10 @@ impl Config {
     pub fn validate(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.site.code.trim().is_empty() {
-            out.push(Problem::new("site.code", "required: the customs supervision site code (loctNo)"));
+            out.push(Problem::new(
+                "site.code",
+                "required: the customs supervision site code (loctNo)",
+            ));
         }
         if let Err(message) = check_listen(&self.web.listen) {
             out.push(Problem::new("web.listen", message));
@@ -28,7 +31,11 @@ impl Config {
         for (i, gate) in self.gates.iter().enumerate() {
             validate_gate(&mut out, &format!("gates[{i}]"), gate, &camera_ids);
         }
-        unique(&mut out, "cameras", self.cameras.iter().map(|c| c.id.as_str()));
+        unique(
+            &mut out,
+            "cameras",
+            self.cameras.iter().map(|c| c.id.as_str()),
+        );
         for (i, camera) in self.cameras.iter().enumerate() {
             validate_camera(&mut out, &format!("cameras[{i}]"), camera);
         }
@@ -43,7 +50,10 @@ fn unique<'a>(out: &mut Vec<Problem>, list: &str, ids: impl Iterator<Item = &'a 
     let mut seen = HashSet::new();
     for (i, id) in ids.enumerate() {
         if !id.is_empty() && !seen.insert(id) {
-            out.push(Problem::new(format!("{list}[{i}].id"), format!("duplicate id {id:?}")));
+            out.push(Problem::new(
+                format!("{list}[{i}].id"),
+                format!("duplicate id {id:?}"),
+            ));
         }
     }
 }
@@ -59,7 +69,9 @@ fn required(out: &mut Vec<Problem>, path: String, value: &str, what: &str) -> bo
 
 /// A listen address must be a literal `ip:port`.
 fn check_listen(value: &str) -> Result<SocketAddr, String> {
-    value.parse().map_err(|_| format!("{value:?} is not an address to listen on; expected ip:port, e.g. 127.0.0.1:8080"))
+    value.parse().map_err(|_| {
+        format!("{value:?} is not an address to listen on; expected ip:port, e.g. 127.0.0.1:8080")
+    })
 }
 
 /// A device address is `host:port` with a host name or IP and a non-zero port.
@@ -67,7 +79,8 @@ pub(crate) fn check_device_address(value: &str) -> Result<(), String> {
     if value.parse::<SocketAddr>().is_ok() {
         return Ok(());
     }
-    let bad = || format!("{value:?} is not a device address; expected host:port, e.g. 192.168.10.20:502");
+    let bad =
+        || format!("{value:?} is not a device address; expected host:port, e.g. 192.168.10.20:502");
     let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     let host_ok = !host.is_empty()
@@ -77,21 +90,37 @@ pub(crate) fn check_device_address(value: &str) -> Result<(), String> {
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                 && !label.starts_with('-')
         })
-        && !host.split('.').all(|label| label.chars().all(|c| c.is_ascii_digit()));
-    if port == 0 || !host_ok { Err(bad()) } else { Ok(()) }
+        && !host
+            .split('.')
+            .all(|label| label.chars().all(|c| c.is_ascii_digit()));
+    if port == 0 || !host_ok {
+        Err(bad())
+    } else {
+        Ok(())
+    }
 }
 
 fn address(out: &mut Vec<Problem>, path: String, value: &str, what: &str) {
-    if required(out, path.clone(), value, what) {
-        if let Err(message) = check_device_address(value) {
-            out.push(Problem::new(path, message));
-        }
+    if required(out, path.clone(), value, what)
+        && let Err(message) = check_device_address(value)
+    {
+        out.push(Problem::new(path, message));
     }
 }
 
 fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
-    required(out, format!("{at}.id"), &line.id, "a short line id such as L1");
-    address(out, format!("{at}.plc.address"), &line.plc.address, "the PLC's host:port");
+    required(
+        out,
+        format!("{at}.id"),
+        &line.id,
+        "a short line id such as L1",
+    );
+    address(
+        out,
+        format!("{at}.plc.address"),
+        &line.plc.address,
+        "the PLC's host:port",
+    );
     let map = RegisterMap {
         unit_id: line.plc.unit_id,
         status_base: line.plc.status_base,
@@ -101,25 +130,49 @@ fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
         out.push(Problem::new(format!("{at}.plc"), message));
     }
     if !(1..=1000).contains(&line.plc.poll_interval_ms) {
-        out.push(Problem::new(format!("{at}.plc.poll_interval_ms"), "must be between 1 and 1000"));
+        out.push(Problem::new(
+            format!("{at}.plc.poll_interval_ms"),
+            "must be between 1 and 1000",
+        ));
     }
     if !(10..=10_000).contains(&line.plc.timeout_ms) {
-        out.push(Problem::new(format!("{at}.plc.timeout_ms"), "must be between 10 and 10000"));
+        out.push(Problem::new(
+            format!("{at}.plc.timeout_ms"),
+            "must be between 10 and 10000",
+        ));
     }
     if line.scanners.is_empty() {
-        out.push(Problem::new(format!("{at}.scanners"), "at least one scanner is needed to read waybills"));
+        out.push(Problem::new(
+            format!("{at}.scanners"),
+            "at least one scanner is needed to read waybills",
+        ));
     }
     let mut names = HashSet::new();
     for (j, scanner) in line.scanners.iter().enumerate() {
         let sat = format!("{at}.scanners[{j}]");
-        if required(out, format!("{sat}.name"), &scanner.name, "a scanner name such as top")
-            && !names.insert(scanner.name.as_str())
+        if required(
+            out,
+            format!("{sat}.name"),
+            &scanner.name,
+            "a scanner name such as top",
+        ) && !names.insert(scanner.name.as_str())
         {
-            out.push(Problem::new(format!("{sat}.name"), format!("duplicate scanner name {:?}", scanner.name)));
+            out.push(Problem::new(
+                format!("{sat}.name"),
+                format!("duplicate scanner name {:?}", scanner.name),
+            ));
         }
-        address(out, format!("{sat}.address"), &scanner.address, "the scanner's host:port");
+        address(
+            out,
+            format!("{sat}.address"),
+            &scanner.address,
+            "the scanner's host:port",
+        );
         if !(1..=128).contains(&scanner.max_length) {
-            out.push(Problem::new(format!("{sat}.max_length"), "must be between 1 and 128"));
+            out.push(Problem::new(
+                format!("{sat}.max_length"),
+                "must be between 1 and 128",
+            ));
         }
         if scanner.no_read.is_empty() {
             out.push(Problem::new(format!("{sat}.no_read"), "must not be empty"));
@@ -129,34 +182,71 @@ fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
     if g.scanner_at_mm >= g.diverter_at_mm {
         out.push(Problem::new(
             format!("{at}.geometry"),
-            format!("scanner_at_mm ({}) must be before diverter_at_mm ({})", g.scanner_at_mm, g.diverter_at_mm),
+            format!(
+                "scanner_at_mm ({}) must be before diverter_at_mm ({})",
+                g.scanner_at_mm, g.diverter_at_mm
+            ),
         ));
     }
     let d = &line.diverter;
-    let lanes = [("release_lane", d.release_lane), ("inspection_lane", d.inspection_lane), ("exception_lane", d.exception_lane)];
+    let lanes = [
+        ("release_lane", d.release_lane),
+        ("inspection_lane", d.inspection_lane),
+        ("exception_lane", d.exception_lane),
+    ];
     for (name, lane) in lanes {
         if lane == 0 {
-            out.push(Problem::new(format!("{at}.diverter.{name}"), "lane numbers start at 1"));
+            out.push(Problem::new(
+                format!("{at}.diverter.{name}"),
+                "lane numbers start at 1",
+            ));
         }
     }
-    if d.release_lane == d.exception_lane || d.release_lane == d.inspection_lane || d.inspection_lane == d.exception_lane {
-        out.push(Problem::new(format!("{at}.diverter"), "release, inspection and exception lanes must be different"));
+    if d.release_lane == d.exception_lane
+        || d.release_lane == d.inspection_lane
+        || d.inspection_lane == d.exception_lane
+    {
+        out.push(Problem::new(
+            format!("{at}.diverter"),
+            "release, inspection and exception lanes must be different",
+        ));
     }
 }
 
 fn validate_gate(out: &mut Vec<Problem>, at: &str, gate: &GateConfig, cameras: &HashSet<&str>) {
-    required(out, format!("{at}.id"), &gate.id, "the lane (channel) number");
+    required(
+        out,
+        format!("{at}.id"),
+        &gate.id,
+        "the lane (channel) number",
+    );
     if gate.direction.is_none() {
-        out.push(Problem::new(format!("{at}.direction"), "required: in or out"));
+        out.push(Problem::new(
+            format!("{at}.direction"),
+            "required: in or out",
+        ));
     }
-    address(out, format!("{at}.io_address"), &gate.io_address, "the gate I/O module's host:port");
+    address(
+        out,
+        format!("{at}.io_address"),
+        &gate.io_address,
+        "the gate I/O module's host:port",
+    );
     if let Some(wb) = &gate.weighbridge_address {
-        address(out, format!("{at}.weighbridge_address"), wb, "the weighbridge's host:port");
+        address(
+            out,
+            format!("{at}.weighbridge_address"),
+            wb,
+            "the weighbridge's host:port",
+        );
     }
-    if let Some(camera) = &gate.plate_camera {
-        if !cameras.contains(camera.as_str()) {
-            out.push(Problem::new(format!("{at}.plate_camera"), format!("no camera with id {camera:?} in cameras")));
-        }
+    if let Some(camera) = &gate.plate_camera
+        && !cameras.contains(camera.as_str())
+    {
+        out.push(Problem::new(
+            format!("{at}.plate_camera"),
+            format!("no camera with id {camera:?} in cameras"),
+        ));
     }
 }
 
@@ -166,7 +256,10 @@ fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig) {
         if digits && camera.id.len() != 20 {
             out.push(Problem::new(
                 format!("{at}.id"),
-                format!("{} digits: a customs camera code has exactly 20", camera.id.len()),
+                format!(
+                    "{} digits: a customs camera code has exactly 20",
+                    camera.id.len()
+                ),
             ));
         }
     }
@@ -177,39 +270,75 @@ fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig) {
                 url_with_scheme(out, format!("{at}.onvif_url"), url, &["http", "https"]);
             }
             if let Some(url) = stream {
-                url_with_scheme(out, format!("{at}.stream_url"), url, &["rtsp", "http", "https"]);
+                url_with_scheme(
+                    out,
+                    format!("{at}.stream_url"),
+                    url,
+                    &["rtsp", "http", "https"],
+                );
             }
         }
     }
 }
 
 fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
-    if !required(out, "platform.broker".into(), &platform.broker, "the broker URL, mqtt://host:port or mqtts://host:port") {
+    if !required(
+        out,
+        "platform.broker".into(),
+        &platform.broker,
+        "the broker URL, mqtt://host:port or mqtts://host:port",
+    ) {
         return;
     }
-    if let Some(scheme) = url_with_scheme(out, "platform.broker".into(), &platform.broker, &["mqtt", "mqtts"]) {
-        if scheme == "mqtt" && platform.ca_file.is_some() {
-            out.push(Problem::new("platform.ca_file", "set, but the broker URL is mqtt:// (no TLS); use mqtts://"));
-        }
+    if let Some(scheme) = url_with_scheme(
+        out,
+        "platform.broker".into(),
+        &platform.broker,
+        &["mqtt", "mqtts"],
+    ) && scheme == "mqtt"
+        && platform.ca_file.is_some()
+    {
+        out.push(Problem::new(
+            "platform.ca_file",
+            "set, but the broker URL is mqtt:// (no TLS); use mqtts://",
+        ));
     }
     if platform.topic_prefix.is_empty() || platform.topic_prefix.contains(['#', '+']) {
-        out.push(Problem::new("platform.topic_prefix", "must be non-empty and contain no MQTT wildcards"));
+        out.push(Problem::new(
+            "platform.topic_prefix",
+            "must be non-empty and contain no MQTT wildcards",
+        ));
     }
 }
 
 /// Check `scheme://host:port[/...]`; returns the scheme when valid.
-fn url_with_scheme<'a>(out: &mut Vec<Problem>, path: String, url: &'a str, schemes: &[&str]) -> Option<&'a str> {
+fn url_with_scheme<'a>(
+    out: &mut Vec<Problem>,
+    path: String,
+    url: &'a str,
+    schemes: &[&str],
+) -> Option<&'a str> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        out.push(Problem::new(path, format!("{url:?} is not a URL; expected {}://host:port", schemes[0])));
+        out.push(Problem::new(
+            path,
+            format!("{url:?} is not a URL; expected {}://host:port", schemes[0]),
+        ));
         return None;
     };
     if !schemes.contains(&scheme) {
-        out.push(Problem::new(path, format!("scheme {scheme:?} not supported here; use one of {schemes:?}")));
+        out.push(Problem::new(
+            path,
+            format!("scheme {scheme:?} not supported here; use one of {schemes:?}"),
+        ));
         return None;
     }
     let authority = rest.split('/').next().unwrap_or_default();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let with_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:1") };
+    let with_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:1")
+    };
     if let Err(message) = check_device_address(&with_port) {
         out.push(Problem::new(path, message.replace(&with_port, url)));
         return None;
@@ -230,8 +359,18 @@ mod tests {
 
     #[test]
     fn device_addresses_reject_what_cannot_connect() {
-        for bad in ["192.168.10.20", "plc:0", "plc:99999", "999.1.1.1:502", ":502", "a b:502"] {
-            assert!(check_device_address(bad).is_err(), "{bad} should be rejected");
+        for bad in [
+            "192.168.10.20",
+            "plc:0",
+            "plc:99999",
+            "999.1.1.1:502",
+            ":502",
+            "a b:502",
+        ] {
+            assert!(
+                check_device_address(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 }

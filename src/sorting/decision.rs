@@ -108,21 +108,30 @@ pub struct Decision {
 impl Decision {
     /// Reason codes as a JSON array, as stored.
     pub fn reasons_json(&self) -> String {
-        serde_json::to_string(&self.reasons.iter().map(Reason::code).collect::<Vec<_>>()).expect("strings serialize")
+        serde_json::to_string(&self.reasons.iter().map(Reason::code).collect::<Vec<_>>())
+            .expect("strings serialize")
     }
 }
 
 /// Decide the lane for a parcel from what was read and what the store knows of it.
 pub fn decide(read: &Read, manifest: Option<&ManifestFacts>) -> Decision {
-    let exception = |reasons| Decision { lane: LaneKind::Exception, reasons };
+    let exception = |reasons| Decision {
+        lane: LaneKind::Exception,
+        reasons,
+    };
     match read {
         Read::Nothing => exception(vec![Reason::NoScan]),
         Read::NoRead => exception(vec![Reason::NoRead]),
         Read::Conflict(_) => exception(vec![Reason::ReadConflict]),
         Read::Code(_) => match manifest {
             None => exception(vec![Reason::ManifestNotFound]),
-            Some(m) if m.return_status != STATUS_RELEASED => exception(vec![Reason::StatusNotReleased(m.return_status)]),
-            Some(_) => Decision { lane: LaneKind::Release, reasons: vec![Reason::Released] },
+            Some(m) if m.return_status != STATUS_RELEASED => {
+                exception(vec![Reason::StatusNotReleased(m.return_status)])
+            }
+            Some(_) => Decision {
+                lane: LaneKind::Release,
+                reasons: vec![Reason::Released],
+            },
         },
     }
 }
@@ -132,7 +141,10 @@ mod tests {
     use super::*;
 
     fn facts(status: i32) -> ManifestFacts {
-        ManifestFacts { return_status: status, gross_weight_kg: Some(1.0) }
+        ManifestFacts {
+            return_status: status,
+            gross_weight_kg: Some(1.0),
+        }
     }
 
     fn code() -> Read {
@@ -141,7 +153,13 @@ mod tests {
 
     #[test]
     fn released_waybill_goes_to_release_lane() {
-        assert_eq!(decide(&code(), Some(&facts(800))), Decision { lane: LaneKind::Release, reasons: vec![Reason::Released] });
+        assert_eq!(
+            decide(&code(), Some(&facts(800))),
+            Decision {
+                lane: LaneKind::Release,
+                reasons: vec![Reason::Released]
+            }
+        );
     }
 
     #[test]
@@ -155,13 +173,24 @@ mod tests {
 
     #[test]
     fn unknown_waybill_goes_to_exception_lane() {
-        assert_eq!(decide(&code(), None).reasons, vec![Reason::ManifestNotFound]);
+        assert_eq!(
+            decide(&code(), None).reasons,
+            vec![Reason::ManifestNotFound]
+        );
     }
 
     #[test]
     fn unread_or_conflicting_labels_never_release_even_with_a_released_manifest() {
-        for read in [Read::Nothing, Read::NoRead, Read::Conflict(vec!["A".into(), "B".into()])] {
-            assert_eq!(decide(&read, Some(&facts(800))).lane, LaneKind::Exception, "{read:?}");
+        for read in [
+            Read::Nothing,
+            Read::NoRead,
+            Read::Conflict(vec!["A".into(), "B".into()]),
+        ] {
+            assert_eq!(
+                decide(&read, Some(&facts(800))).lane,
+                LaneKind::Exception,
+                "{read:?}"
+            );
         }
     }
 

@@ -43,8 +43,18 @@ struct Cursor {
 
 impl LineTask {
     /// A task for `config`, writing to `store`, announcing parcel changes on `events`.
-    pub fn new(config: LineConfig, store: Store, events: broadcast::Sender<ParcelView>, health: Health) -> Self {
-        Self { config, store, events, health }
+    pub fn new(
+        config: LineConfig,
+        store: Store,
+        events: broadcast::Sender<ParcelView>,
+        health: Health,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            events,
+            health,
+        }
     }
 
     fn lane_number(&self, kind: LaneKind) -> u16 {
@@ -65,7 +75,10 @@ impl LineTask {
         let line_id = self.config.id.clone();
         let interrupted = {
             let id = line_id.clone();
-            self.store.writer.write(move |tx| parcels::mark_interrupted(tx, &id)).await?
+            self.store
+                .writer
+                .write(move |tx| parcels::mark_interrupted(tx, &id))
+                .await?
         };
         if interrupted > 0 {
             warn!(line = %line_id, interrupted, "parcels left in flight by the previous run are marked interrupted");
@@ -73,9 +86,17 @@ impl LineTask {
         let (scan_tx, mut scan_rx) = mpsc::channel(1024);
         for scanner in &self.config.scanners {
             let addr = resolve(&scanner.address, &shutdown).await?;
-            let codec = ScannerCodec::new(scanner.framing, scanner.no_read.clone(), scanner.max_length);
-            self.health.set(&self.scanner_health(&scanner.name), State::Starting, format!("connecting to {addr}"));
-            tokio::spawn(ScannerClient::new(scanner.name.as_str(), addr, codec).run(scan_tx.clone(), shutdown.clone()));
+            let codec =
+                ScannerCodec::new(scanner.framing, scanner.no_read.clone(), scanner.max_length);
+            self.health.set(
+                &self.scanner_health(&scanner.name),
+                State::Starting,
+                format!("connecting to {addr}"),
+            );
+            tokio::spawn(
+                ScannerClient::new(scanner.name.as_str(), addr, codec)
+                    .run(scan_tx.clone(), shutdown.clone()),
+            );
         }
         drop(scan_tx);
         let plc_addr = resolve(&self.config.plc.address, &shutdown).await?;
@@ -84,16 +105,29 @@ impl LineTask {
             status_base: self.config.plc.status_base,
             command_base: self.config.plc.command_base,
         };
-        let mut plc = LinePlc::new(plc_addr, map, Duration::from_millis(self.config.plc.timeout_ms));
-        self.health.set(&self.plc_health(), State::Starting, format!("connecting to {plc_addr}"));
+        let mut plc = LinePlc::new(
+            plc_addr,
+            map,
+            Duration::from_millis(self.config.plc.timeout_ms),
+        );
+        self.health.set(
+            &self.plc_health(),
+            State::Starting,
+            format!("connecting to {plc_addr}"),
+        );
         let g = &self.config.geometry;
         let mut tracker = Tracker::new(Geometry {
             scanner_at_mm: f64::from(g.scanner_at_mm),
             diverter_at_mm: f64::from(g.diverter_at_mm),
             scan_window_mm: f64::from(g.scan_window_mm),
         });
-        let mut cursor = Cursor { entry: None, drop: None, unacked: Vec::new() };
-        let mut poll = tokio::time::interval(Duration::from_millis(self.config.plc.poll_interval_ms));
+        let mut cursor = Cursor {
+            entry: None,
+            drop: None,
+            unacked: Vec::new(),
+        };
+        let mut poll =
+            tokio::time::interval(Duration::from_millis(self.config.plc.poll_interval_ms));
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_poll = Instant::now();
         let mut heartbeat: u16 = 0;
@@ -132,15 +166,25 @@ impl LineTask {
         format!("line:{}:scanner:{scanner}", self.config.id)
     }
 
-    async fn on_scanner(&self, event: ScannerEvent, tracker: &mut Tracker) -> Result<(), StoreError> {
+    async fn on_scanner(
+        &self,
+        event: ScannerEvent,
+        tracker: &mut Tracker,
+    ) -> Result<(), StoreError> {
         let (scanner, at, frame) = match event {
             ScannerEvent::Connected { scanner } => {
-                self.health.set(&self.scanner_health(&scanner), State::Ok, "connected");
+                self.health
+                    .set(&self.scanner_health(&scanner), State::Ok, "connected");
                 return Ok(());
             }
-            ScannerEvent::Disconnected { scanner, error, retry_in } => {
+            ScannerEvent::Disconnected {
+                scanner,
+                error,
+                retry_in,
+            } => {
                 warn!(line = %self.config.id, %scanner, %error, ?retry_in, "scanner disconnected");
-                self.health.set(&self.scanner_health(&scanner), State::Down, error);
+                self.health
+                    .set(&self.scanner_health(&scanner), State::Down, error);
                 return Ok(());
             }
             ScannerEvent::Frame { scanner, at, frame } => (scanner, at, frame),
@@ -150,7 +194,9 @@ impl LineTask {
         let (kind, code, detail, parcel_id) = match frame {
             ScanFrame::Code(code) => {
                 let parcel = tracker.assign_scan(ScanRead::Code(code.clone()));
-                let detail = parcel.is_none().then(|| "no parcel under the scanner".to_owned());
+                let detail = parcel
+                    .is_none()
+                    .then(|| "no parcel under the scanner".to_owned());
                 ("code", Some(code), detail, parcel)
             }
             ScanFrame::NoRead => ("no_read", None, None, tracker.assign_scan(ScanRead::NoRead)),
@@ -177,14 +223,25 @@ impl LineTask {
                 parcels::insert_scan(tx, &row)?;
                 if kind == "invalid" {
                     let source = format!("scanner:{line_id}/{scanner}");
-                    parcels::reject_input(tx, &at, &source, detail.as_deref().unwrap_or_default(), "")?;
+                    parcels::reject_input(
+                        tx,
+                        &at,
+                        &source,
+                        detail.as_deref().unwrap_or_default(),
+                        "",
+                    )?;
                 }
                 Ok(())
             })
             .await
     }
 
-    async fn on_status(&self, status: &LineStatus, cursor: &mut Cursor, tracker: &mut Tracker) -> Result<(), StoreError> {
+    async fn on_status(
+        &self,
+        status: &LineStatus,
+        cursor: &mut Cursor,
+        tracker: &mut Tracker,
+    ) -> Result<(), StoreError> {
         let line_id = &self.config.id;
         let (Some(entry_seen), Some(drop_seen)) = (cursor.entry, cursor.drop) else {
             // First contact: start from what the PLC shows now.
@@ -202,7 +259,9 @@ impl LineTask {
             let id = self
                 .store
                 .writer
-                .write(move |tx| parcels::insert_entry(tx, &id_line, entry.tracking_no, &at, entry.length_mm))
+                .write(move |tx| {
+                    parcels::insert_entry(tx, &id_line, entry.tracking_no, &at, entry.length_mm)
+                })
                 .await?;
             tracker.enter(id, entry.tracking_no);
             debug!(line = %line_id, tracking_no = entry.tracking_no, parcel = id, "parcel entered");
@@ -219,12 +278,19 @@ impl LineTask {
                 warn!(line = %line_id, tracking_no = drop.tracking_no, lane = drop.lane, "drop reported for a parcel not on the belt");
                 continue;
             };
-            let outcome = if parcel.lane == Some(drop.lane) { "sorted" } else { "lane_mismatch" };
+            let outcome = if parcel.lane == Some(drop.lane) {
+                "sorted"
+            } else {
+                "lane_mismatch"
+            };
             if outcome == "lane_mismatch" {
                 warn!(line = %line_id, parcel = parcel.id, decided = ?parcel.lane, dropped = drop.lane, "parcel fell into another lane than decided");
             }
             let at = crate::store::now();
-            self.store.writer.write(move |tx| parcels::record_drop(tx, parcel.id, drop.lane, &at, outcome)).await?;
+            self.store
+                .writer
+                .write(move |tx| parcels::record_drop(tx, parcel.id, drop.lane, &at, outcome))
+                .await?;
             self.announce(parcel.id).await;
         }
         cursor.drop = Some(status.drop_count);
@@ -233,7 +299,10 @@ impl LineTask {
             warn!(line = %line_id, parcel = overdue.id, "no drop confirmation: parcel marked unconfirmed");
             let at = crate::store::now();
             let lane = overdue.lane.unwrap_or(0);
-            self.store.writer.write(move |tx| parcels::record_drop(tx, overdue.id, lane, &at, "unconfirmed")).await?;
+            self.store
+                .writer
+                .write(move |tx| parcels::record_drop(tx, overdue.id, lane, &at, "unconfirmed"))
+                .await?;
             self.announce(overdue.id).await;
         }
 
@@ -247,17 +316,28 @@ impl LineTask {
         cursor.unacked.truncate(64);
         for id in acked {
             let at = crate::store::now();
-            self.store.writer.write(move |tx| parcels::record_command(tx, id, &at, true)).await?;
+            self.store
+                .writer
+                .write(move |tx| parcels::record_command(tx, id, &at, true))
+                .await?;
         }
         Ok(())
     }
 
-    async fn decide_due(&self, plc: &mut LinePlc, cursor: &mut Cursor, tracker: &mut Tracker) -> Result<(), StoreError> {
+    async fn decide_due(
+        &self,
+        plc: &mut LinePlc,
+        cursor: &mut Cursor,
+        tracker: &mut Tracker,
+    ) -> Result<(), StoreError> {
         for (id, tracking_no, read) in tracker.due() {
             let manifest = match read.code() {
                 Some(code) => {
                     let code = code.to_owned();
-                    self.store.reader.read(move |conn| manifests::facts(conn, &code)).await?
+                    self.store
+                        .reader
+                        .read(move |conn| manifests::facts(conn, &code))
+                        .await?
                 }
                 None => None,
             };
@@ -290,7 +370,10 @@ impl LineTask {
             match plc.write_lane(tracking_no, lane).await {
                 Ok(()) => {
                     let at = crate::store::now();
-                    self.store.writer.write(move |tx| parcels::record_command(tx, id, &at, false)).await?;
+                    self.store
+                        .writer
+                        .write(move |tx| parcels::record_command(tx, id, &at, false))
+                        .await?;
                     cursor.unacked.push((tracking_no, lane, id));
                 }
                 Err(e) => {
@@ -308,7 +391,12 @@ impl LineTask {
         if self.events.receiver_count() == 0 {
             return;
         }
-        match self.store.reader.read(move |conn| parcels::get(conn, id)).await {
+        match self
+            .store
+            .reader
+            .read(move |conn| parcels::get(conn, id))
+            .await
+        {
             Ok(view) => {
                 let _ = self.events.send(view);
             }
@@ -321,7 +409,10 @@ impl LineTask {
 async fn resolve(address: &str, shutdown: &CancellationToken) -> anyhow::Result<SocketAddr> {
     let mut delay = Duration::from_millis(200);
     loop {
-        match tokio::net::lookup_host(address).await.map(|mut it| it.next()) {
+        match tokio::net::lookup_host(address)
+            .await
+            .map(|mut it| it.next())
+        {
             Ok(Some(addr)) => return Ok(addr),
             Ok(None) => warn!(%address, "address resolves to nothing; retrying"),
             Err(e) => warn!(%address, error = %e, "cannot resolve; retrying"),
@@ -333,4 +424,3 @@ async fn resolve(address: &str, shutdown: &CancellationToken) -> anyhow::Result<
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
-

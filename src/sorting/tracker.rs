@@ -89,12 +89,21 @@ pub struct Tracker {
 impl Tracker {
     /// An empty belt.
     pub fn new(geometry: Geometry) -> Self {
-        Self { geometry, parcels: VecDeque::new() }
+        Self {
+            geometry,
+            parcels: VecDeque::new(),
+        }
     }
 
     /// A parcel just passed the photo-eye.
     pub fn enter(&mut self, id: i64, tracking_no: u16) {
-        self.parcels.push_back(Tracked { id, tracking_no, position_mm: 0.0, reads: Vec::new(), lane: None });
+        self.parcels.push_back(Tracked {
+            id,
+            tracking_no,
+            position_mm: 0.0,
+            reads: Vec::new(),
+            lane: None,
+        });
     }
 
     /// Move every parcel by `elapsed` at `speed_mm_s`.
@@ -139,14 +148,18 @@ impl Tracker {
 
     /// Take the parcel with this tracking number off the belt (it dropped).
     pub fn remove_tracking(&mut self, tracking_no: u16) -> Option<Tracked> {
-        let index = self.parcels.iter().position(|p| p.tracking_no == tracking_no)?;
+        let index = self
+            .parcels
+            .iter()
+            .position(|p| p.tracking_no == tracking_no)?;
         self.parcels.remove(index)
     }
 
     /// Take off parcels far past the diverter with no drop report.
     pub fn take_overdue(&mut self) -> Vec<Tracked> {
         let limit = self.geometry.give_up_at_mm();
-        let (overdue, keep): (Vec<_>, Vec<_>) = self.parcels.drain(..).partition(|p| p.position_mm > limit);
+        let (overdue, keep): (Vec<_>, Vec<_>) =
+            self.parcels.drain(..).partition(|p| p.position_mm > limit);
         self.parcels = keep.into();
         overdue
     }
@@ -167,7 +180,11 @@ mod tests {
     use super::*;
 
     fn tracker() -> Tracker {
-        Tracker::new(Geometry { scanner_at_mm: 600.0, diverter_at_mm: 3000.0, scan_window_mm: 300.0 })
+        Tracker::new(Geometry {
+            scanner_at_mm: 600.0,
+            diverter_at_mm: 3000.0,
+            scan_window_mm: 300.0,
+        })
     }
 
     #[test]

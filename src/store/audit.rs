@@ -4,6 +4,8 @@
 //! so changing or removing any entry breaks every hash after it. Triggers in the schema
 //! refuse UPDATE and DELETE.
 
+use std::fmt::Write as _;
+
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -36,11 +38,23 @@ pub fn append_audit(
 }
 
 /// The hash of one entry given the hash before it.
-pub fn entry_hash(prev: &str, at: &str, actor: &str, action: &str, subject: &str, detail: &str) -> String {
+pub fn entry_hash(
+    prev: &str,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> String {
     let mut h = Sha256::new();
     for field in [prev, at, actor, action, subject, detail] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }

@@ -15,7 +15,12 @@ pub enum Upserted {
 }
 
 /// Insert or replace a declaration list and its goods lines.
-pub fn upsert(tx: &Transaction<'_>, list: &DeclarationList, source: &str, now: &str) -> Result<Upserted, StoreError> {
+pub fn upsert(
+    tx: &Transaction<'_>,
+    list: &DeclarationList,
+    source: &str,
+    now: &str,
+) -> Result<Upserted, StoreError> {
     let existed: bool = tx
         .prepare_cached("SELECT 1 FROM declaration_lists WHERE logistics_no = ?1")?
         .exists([&list.logistics_no])?;
@@ -51,7 +56,8 @@ pub fn upsert(tx: &Transaction<'_>, list: &DeclarationList, source: &str, now: &
         now,
     ])?;
     if !list.goods.is_empty() || !existed {
-        tx.prepare_cached("DELETE FROM declaration_goods WHERE logistics_no = ?1")?.execute([&list.logistics_no])?;
+        tx.prepare_cached("DELETE FROM declaration_goods WHERE logistics_no = ?1")?
+            .execute([&list.logistics_no])?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO declaration_goods (logistics_no, g_num, item_name, gcode, qty, unit, price, total_price, currency)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -70,7 +76,11 @@ pub fn upsert(tx: &Transaction<'_>, list: &DeclarationList, source: &str, now: &
             ])?;
         }
     }
-    Ok(if existed { Upserted::Updated } else { Upserted::Inserted })
+    Ok(if existed {
+        Upserted::Updated
+    } else {
+        Upserted::Inserted
+    })
 }
 
 /// What the sorting decision needs to know about a waybill.
@@ -83,10 +93,20 @@ pub struct ManifestFacts {
 }
 
 /// Look up the facts of a waybill.
-pub fn facts(conn: &rusqlite::Connection, logistics_no: &str) -> Result<Option<ManifestFacts>, StoreError> {
+pub fn facts(
+    conn: &rusqlite::Connection,
+    logistics_no: &str,
+) -> Result<Option<ManifestFacts>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT return_status, gross_weight_kg FROM declaration_lists WHERE logistics_no = ?1")?
-        .query_row([logistics_no], |r| Ok(ManifestFacts { return_status: r.get(0)?, gross_weight_kg: r.get(1)? }))
+        .prepare_cached(
+            "SELECT return_status, gross_weight_kg FROM declaration_lists WHERE logistics_no = ?1",
+        )?
+        .query_row([logistics_no], |r| {
+            Ok(ManifestFacts {
+                return_status: r.get(0)?,
+                gross_weight_kg: r.get(1)?,
+            })
+        })
         .optional()?)
 }
 

@@ -75,7 +75,10 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) the database in `data_dir` and bring its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { dir: data_dir.to_owned(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            dir: data_dir.to_owned(),
+            source,
+        })?;
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
@@ -87,7 +90,11 @@ impl Store {
         migrations.to_latest(&mut conn)?;
         let reader = Reader::open(&path, 4)?;
         let writer = Writer::spawn(conn);
-        Ok(Self { writer, reader, path })
+        Ok(Self {
+            writer,
+            reader,
+            path,
+        })
     }
 
     /// The database file.
@@ -105,7 +112,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn has_tables(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
 }
 
 /// Write a consistent copy of the database before migrating it.
@@ -142,22 +154,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-            conn.execute_batch("CREATE TABLE legacy (x INTEGER); INSERT INTO legacy VALUES (42);").unwrap();
+            conn.execute_batch("CREATE TABLE legacy (x INTEGER); INSERT INTO legacy VALUES (42);")
+                .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         let backups: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.ends_with(".bak"))
+            .filter(|n| {
+                std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "bak")
+            })
             .collect();
         assert_eq!(backups.len(), 1, "{backups:?}");
         let copy = Connection::open(dir.path().join(&backups[0])).unwrap();
-        let x: i64 = copy.query_row("SELECT x FROM legacy", [], |r| r.get(0)).unwrap();
+        let x: i64 = copy
+            .query_row("SELECT x FROM legacy", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(x, 42);
         // A second open has nothing pending and makes no new backup.
         drop(store);
         Store::open(dir.path()).unwrap();
-        let n = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".bak")).count();
+        let n = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".bak")
+            })
+            .count();
         assert_eq!(n, 1);
     }
 }

@@ -13,8 +13,10 @@ pub fn insert_entry(
     entered_at: &str,
     length_mm: u16,
 ) -> Result<i64, StoreError> {
-    tx.prepare_cached("INSERT INTO parcels (line_id, tracking_no, entered_at, length_mm) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![line_id, tracking_no, entered_at, length_mm])?;
+    tx.prepare_cached(
+        "INSERT INTO parcels (line_id, tracking_no, entered_at, length_mm) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![line_id, tracking_no, entered_at, length_mm])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -80,7 +82,12 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
 }
 
 /// Note when the lane command was written to the PLC, or when the PLC acknowledged it.
-pub fn record_command(tx: &Transaction<'_>, parcel_id: i64, at: &str, acked: bool) -> Result<(), StoreError> {
+pub fn record_command(
+    tx: &Transaction<'_>,
+    parcel_id: i64,
+    at: &str,
+    acked: bool,
+) -> Result<(), StoreError> {
     let sql = if acked {
         "UPDATE parcels SET command_acked_at = ?2 WHERE id = ?1"
     } else {
@@ -98,8 +105,10 @@ pub fn record_drop(
     at: &str,
     outcome: &str,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached("UPDATE parcels SET dropped_lane = ?2, dropped_at = ?3, outcome = ?4 WHERE id = ?1")?
-        .execute(params![parcel_id, lane, at, outcome])?;
+    tx.prepare_cached(
+        "UPDATE parcels SET dropped_lane = ?2, dropped_at = ?3, outcome = ?4 WHERE id = ?1",
+    )?
+    .execute(params![parcel_id, lane, at, outcome])?;
     Ok(())
 }
 
@@ -111,9 +120,17 @@ pub fn mark_interrupted(tx: &Transaction<'_>, line_id: &str) -> Result<usize, St
 }
 
 /// Keep a piece of bad input for inspection.
-pub fn reject_input(tx: &Transaction<'_>, at: &str, source: &str, reason: &str, payload: &str) -> Result<(), StoreError> {
-    tx.prepare_cached("INSERT INTO rejected_inputs (at, source, reason, payload) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![at, source, reason, payload])?;
+pub fn reject_input(
+    tx: &Transaction<'_>,
+    at: &str,
+    source: &str,
+    reason: &str,
+    payload: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO rejected_inputs (at, source, reason, payload) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![at, source, reason, payload])?;
     Ok(())
 }
 
@@ -148,7 +165,8 @@ pub struct ParcelView {
     pub outcome: String,
 }
 
-const VIEW_COLUMNS: &str = "id, line_id, tracking_no, entered_at, logistics_no, read_status, lane, lane_kind, reasons,
+const VIEW_COLUMNS: &str =
+    "id, line_id, tracking_no, entered_at, logistics_no, read_status, lane, lane_kind, reasons,
     decided_at, dropped_lane, dropped_at, outcome";
 
 fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
@@ -162,7 +180,9 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
         read_status: r.get(5)?,
         lane: r.get(6)?,
         lane_kind: r.get(7)?,
-        reasons: reasons.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+        reasons: reasons
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
         decided_at: r.get(9)?,
         dropped_lane: r.get(10)?,
         dropped_at: r.get(11)?,
@@ -172,14 +192,17 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
 
 /// The most recent parcels, newest first.
 pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<ParcelView>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM parcels ORDER BY id DESC LIMIT ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VIEW_COLUMNS} FROM parcels ORDER BY id DESC LIMIT ?1"
+    ))?;
     let rows = stmt.query_map([limit], view)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One parcel by record id.
 pub fn get(conn: &Connection, id: i64) -> Result<ParcelView, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM parcels WHERE id = ?1"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM parcels WHERE id = ?1"))?;
     stmt.query_row([id], view).map_err(|e| match e {
         rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(format!("parcel {id}")),
         e => e.into(),

@@ -17,8 +17,13 @@ pub struct Reader {
 
 impl Reader {
     pub(super) fn open(path: &Path, size: usize) -> Result<Self, StoreError> {
-        let conns = (0..size).map(|_| open_read_only(path)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { idle: Arc::new(Mutex::new(conns)), path: path.into() })
+        let conns = (0..size)
+            .map(|_| open_read_only(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            idle: Arc::new(Mutex::new(conns)),
+            path: path.into(),
+        })
     }
 
     /// Run `f` on a read-only connection on a blocking thread.
@@ -28,11 +33,16 @@ impl Reader {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || pool.read_blocking(f)).await.map_err(|_| StoreError::WriterGone)?
+        tokio::task::spawn_blocking(move || pool.read_blocking(f))
+            .await
+            .map_err(|_| StoreError::WriterGone)?
     }
 
     /// Run `f` on a read-only connection on this thread.
-    pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub fn read_blocking<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let conn = self.idle.lock().expect("reader pool lock").pop();
         let conn = match conn {
             Some(conn) => conn,
@@ -48,7 +58,10 @@ impl Reader {
 }
 
 fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }

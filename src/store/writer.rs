@@ -92,7 +92,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
             tracing::error!(error = %e, "store batch failed to commit");
         }
         for complete in completions {
-            complete(outcome.as_ref().map(|()| ()));
+            complete(outcome.as_ref().copied());
         }
     }
 }

@@ -55,7 +55,10 @@ struct ApiError(StatusCode, String);
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error while serving a request");
-        Self(StatusCode::SERVICE_UNAVAILABLE, "the store is not available".into())
+        Self(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store is not available".into(),
+        )
     }
 }
 
@@ -66,11 +69,13 @@ impl IntoResponse for ApiError {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    let store = state.store.reader.read(|conn| manifests::count(conn)).await;
+    let store = state.store.reader.read(manifests::count).await;
     let mut subsystems = serde_json::to_value(state.health.snapshot()).unwrap_or_default();
     let store_ok = store.is_ok();
     subsystems["store"] = match store {
-        Ok(lists) => serde_json::json!({ "state": "ok", "detail": format!("{lists} declaration lists") }),
+        Ok(lists) => {
+            serde_json::json!({ "state": "ok", "detail": format!("{lists} declaration lists") })
+        }
         Err(e) => serde_json::json!({ "state": "down", "detail": e.to_string() }),
     };
     let ok = store_ok && state.health.all_ok();
@@ -80,7 +85,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "subsystems": subsystems,
     });
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body)).into_response()
 }
 
@@ -99,12 +108,24 @@ async fn recent_parcels(
     Query(q): Query<RecentQuery>,
 ) -> Result<Json<Vec<ParcelView>>, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    Ok(Json(state.store.reader.read(move |conn| parcels::recent(conn, limit)).await?))
+    Ok(Json(
+        state
+            .store
+            .reader
+            .read(move |conn| parcels::recent(conn, limit))
+            .await?,
+    ))
 }
 
-async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = BroadcastStream::new(state.events.subscribe()).filter_map(|item| match item {
-        Ok(view) => Event::default().event("parcel").json_data(view).ok().map(Ok),
+        Ok(view) => Event::default()
+            .event("parcel")
+            .json_data(view)
+            .ok()
+            .map(Ok),
         // A slow console missed some updates: tell it to reload the list.
         Err(_lagged) => Some(Ok(Event::default().event("resync").data("lagged"))),
     });

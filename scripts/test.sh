@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every check the project has: formatting, lints, unit, integration and end-to-end tests.
+# Installs missing system packages first (scripts/setup.sh). Tests start their own
+# simulators on free loopback ports and need no running services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --locked

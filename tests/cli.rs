@@ -1,0 +1,175 @@
+//! The command line as an integrator uses it: the real binary, real files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn customs_edge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+        .args(args)
+        .output()
+        .expect("run customs-edge")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn check_config_names_every_problem_with_its_path_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        r#"
+        [site]
+        code = "3511W001"
+        [[lines]]
+        id = "L1"
+        belt_colour = "green"          # unknown key
+        plc.address = "192.168.10.20:502"
+        [[lines.scanners]]
+        name = "top"                   # address missing
+        [[gates]]
+        id = "01"
+        direction = "out"
+        io_address = "192.168.20.300:502"   # bad address
+        "#,
+    )
+    .unwrap();
+    let out = customs_edge(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&file.display().to_string()),
+        "names the file: {err}"
+    );
+    assert!(
+        err.contains("lines[0].belt_colour") && err.contains("unknown field"),
+        "{err}"
+    );
+    assert!(
+        err.contains("lines[0].scanners[0].address: required"),
+        "{err}"
+    );
+    assert!(
+        err.contains("gates[0].io_address") && err.contains("192.168.20.300:502"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_accepts_the_shipped_configs() {
+    for file in ["config/site.example.toml", "config/demo.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let out = customs_edge(&["check-config", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn check_config_on_a_missing_file_says_so() {
+    let out = customs_edge(&["check-config", "/nonexistent/site.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read config file /nonexistent/site.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn import_reports_bad_lines_by_number_and_imports_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("lists.jsonl");
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manifests.example.jsonl"),
+    )
+    .unwrap();
+    let mut lines: Vec<String> = example.lines().map(str::to_owned).collect();
+    // line 3 of the file becomes garbage, and one more bad line goes at the end
+    lines.insert(
+        2,
+        r#"{"logisticsNo": "SF1", "returnStatus": 800"#.to_owned(),
+    );
+    lines.push(r#"{"logisticsNo":"ZT350000000009","returnStatus":42}"#.to_owned());
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+
+    let out = customs_edge(&[
+        "import-manifests",
+        file.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some lines were rejected: {err}"
+    );
+    assert!(
+        err.contains(&format!("{}:3: rejected", file.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}:6: rejected: returnStatus 42", file.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 list(s) imported (3 new, 0 updated), 2 rejected"),
+        "{err}"
+    );
+
+    let conn = rusqlite::Connection::open(data.join("customs-edge.db")).unwrap();
+    let stored: Vec<String> = conn
+        .prepare("SELECT logistics_no FROM declaration_lists ORDER BY logistics_no")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        stored,
+        ["JD350000000003", "SF350000000001", "YT350000000002"]
+    );
+    let goods: i64 = conn
+        .query_row("SELECT count(*) FROM declaration_goods", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(goods, 2);
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM rejected_inputs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 2, "bad lines are kept for inspection");
+    let audited: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'import_manifests'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1);
+
+    // Importing again updates rather than duplicates.
+    let out = customs_edge(&[
+        "import-manifests",
+        file.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("(0 new, 3 updated)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = customs_edge(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for command in ["run", "check-config", "demo", "import-manifests"] {
+        assert!(text.contains(command), "{text}");
+    }
+    let out = customs_edge(&["demo", "--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--listen"));
+}

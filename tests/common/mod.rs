@@ -1,0 +1,226 @@
+//! Shared test harness: the controller and the simulated site, in-process, over real
+//! loopback sockets, each test with its own ports and its own data directory.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use customs_edge::config::{self, Config};
+use customs_edge::daemon::{self, Running};
+use customs_edge::manifest::DeclarationList;
+use customs_edge::store::{Store, manifests, now};
+use customs_edge_simulators::report::ParcelState;
+use customs_edge_simulators::{Report, RunningSim, SimConfig};
+use tokio_util::sync::CancellationToken;
+
+/// A running site: simulator, controller, and what the test needs to talk to them.
+pub struct Site {
+    pub sim: RunningSim,
+    pub controller: Running,
+    pub http: reqwest::Client,
+    pub shutdown: CancellationToken,
+    pub data: tempfile::TempDir,
+}
+
+/// The line config a test site uses; the addresses are filled in once the simulator runs.
+pub fn test_config(data_dir: &Path) -> Config {
+    let text = format!(
+        r#"
+        [site]
+        code = "3511W001"
+        [storage]
+        data_dir = {data:?}
+        [web]
+        listen = "127.0.0.1:0"
+        [[lines]]
+        id = "L1"
+        plc.address = "127.0.0.1:1"
+        plc.timeout_ms = 1000
+        [[lines.scanners]]
+        name = "top"
+        address = "127.0.0.1:1"
+        "#,
+        data = data_dir.display().to_string()
+    );
+    config::parse(&text, Path::new("test.toml")).expect("test config is valid")
+}
+
+/// A declaration list with just what the decision reads.
+pub fn list(logistics_no: &str, status: i32) -> DeclarationList {
+    DeclarationList::from_json_line(&format!(
+        r#"{{"logisticsNo":"{logistics_no}","returnStatus":{status},"grossWeight":1.2}}"#
+    ))
+    .expect("valid test list")
+}
+
+/// Start the simulator and the controller with `lists` in the store.
+///
+/// The belt is the simulator's default 500 mm/s with the diverter 3 m from the photo-eye:
+/// a parcel is decided 1 m in and has 4 s of belt left before the diverter, far more than
+/// a loaded machine needs for a store write and one Modbus request.
+pub async fn start_site(lists: Vec<DeclarationList>) -> Site {
+    let data = tempfile::tempdir().expect("temp dir");
+    let shutdown = CancellationToken::new();
+    let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone())
+        .await
+        .expect("simulator starts");
+    let mut config = test_config(data.path());
+    config.lines[0].plc.address = sim.plc.to_string();
+    config.lines[0].scanners[0].address = sim.scanner.to_string();
+    let store = Store::open(data.path()).expect("store opens");
+    store
+        .writer
+        .write(move |tx| {
+            for l in &lists {
+                manifests::upsert(tx, l, "test", &now())?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("lists stored");
+    let controller = daemon::start(config, store, shutdown.clone())
+        .await
+        .expect("controller starts");
+    let site = Site {
+        sim,
+        controller,
+        http: reqwest::Client::new(),
+        shutdown,
+        data,
+    };
+    site.wait_until_healthy().await;
+    site
+}
+
+impl Site {
+    /// Wait until `/healthz` says every subsystem is ok (PLC and scanner connected).
+    pub async fn wait_until_healthy(&self) {
+        let url = format!("http://{}/healthz", self.controller.web_addr);
+        let http = self.http.clone();
+        wait_for(
+            "the controller to be healthy",
+            Duration::from_secs(30),
+            || {
+                let http = http.clone();
+                let url = url.clone();
+                async move {
+                    let res = http.get(&url).send().await.ok()?;
+                    res.status().is_success().then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Put a parcel on the simulated belt; returns its simulator id.
+    pub async fn inject(&self, code: Option<&str>) -> u64 {
+        let res = self
+            .http
+            .post(format!("http://{}/parcels", self.sim.http))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .expect("inject request");
+        assert_eq!(
+            res.status(),
+            201,
+            "inject refused: {}",
+            res.text().await.unwrap_or_default()
+        );
+        res.json::<serde_json::Value>()
+            .await
+            .expect("inject answer")["id"]
+            .as_u64()
+            .expect("id")
+    }
+
+    /// The simulator's ground truth.
+    pub async fn report(&self) -> Report {
+        self.http
+            .get(format!("http://{}/report", self.sim.http))
+            .send()
+            .await
+            .expect("report request")
+            .json()
+            .await
+            .expect("report JSON")
+    }
+
+    /// Wait until every parcel in `ids` has dropped, then return the report.
+    pub async fn wait_dropped(&self, ids: &[u64]) -> Report {
+        wait_for("the parcels to drop", Duration::from_secs(60), || async {
+            let report = self.report().await;
+            ids.iter()
+                .all(|id| {
+                    report
+                        .parcel(*id)
+                        .is_some_and(|p| p.state == ParcelState::Dropped)
+                })
+                .then_some(report)
+        })
+        .await
+    }
+
+    /// The controller's recent parcels as its API serves them.
+    pub async fn controller_parcels(&self) -> Vec<serde_json::Value> {
+        self.http
+            .get(format!(
+                "http://{}/api/parcels?limit=100",
+                self.controller.web_addr
+            ))
+            .send()
+            .await
+            .expect("api request")
+            .json()
+            .await
+            .expect("api JSON")
+    }
+
+    /// Wait until the controller has `n` parcels with this outcome; returns them.
+    pub async fn wait_for_outcome(&self, outcome: &str, n: usize) -> Vec<serde_json::Value> {
+        wait_for(
+            "the controller's outcomes",
+            std::time::Duration::from_secs(30),
+            || async {
+                let parcels: Vec<_> = self
+                    .controller_parcels()
+                    .await
+                    .into_iter()
+                    .filter(|p| p["outcome"] == outcome)
+                    .collect();
+                (parcels.len() >= n).then_some(parcels)
+            },
+        )
+        .await
+    }
+
+    /// Stop everything and wait for it.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.controller
+            .wait()
+            .await
+            .expect("controller stops cleanly");
+        self.sim.wait().await.expect("simulator stops cleanly");
+    }
+}
+
+/// Poll `check` every 50 ms until it returns `Some`, or fail after `limit`.
+pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,85 @@
+//! The main job as a person runs it: `customs-edge demo` from the built binary, with nothing
+//! configured, shows parcels landing in lanes and stops cleanly on Ctrl-C (SIGINT).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
+    let workdir = tempfile::tempdir().unwrap(); // runs from anywhere: the config is built in
+    let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .current_dir(workdir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().unwrap();
+    let console = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("console:")
+                    .map(|url| url.trim().to_owned())
+            })
+    })
+    .await
+    .unwrap()
+    .expect("the demo prints its console URL");
+
+    let http = reqwest::Client::new();
+    let page = http
+        .get(&console)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("分拣线监控"),
+        "the console page is served in Chinese"
+    );
+
+    let api = format!("{console}api/parcels?limit=50");
+    let sorted = common::wait_for("demo parcels to be sorted", Duration::from_secs(90), || {
+        let http = http.clone();
+        let api = api.clone();
+        async move {
+            let parcels: Vec<serde_json::Value> =
+                http.get(&api).send().await.ok()?.json().await.ok()?;
+            let sorted: Vec<_> = parcels
+                .into_iter()
+                .filter(|p| p["outcome"] == "sorted")
+                .collect();
+            (sorted.len() >= 3).then_some(sorted)
+        }
+    })
+    .await;
+    for p in &sorted {
+        assert_eq!(
+            p["lane"], p["dropped_lane"],
+            "decided and physical lane agree: {p}"
+        );
+        assert!(
+            !p["reasons"].as_array().unwrap().is_empty(),
+            "every decision says why: {p}"
+        );
+    }
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "the demo exits cleanly on SIGINT: {exit:?}");
+}
