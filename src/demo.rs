@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use customs_edge_devices::line_plc::RegisterMap;
+use customs_edge_simulators::conveyor::LineConfig;
 use customs_edge_simulators::{GeneratorConfig, SimConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -69,9 +70,12 @@ pub async fn run(
             status_base: line.plc.status_base,
             command_base: line.plc.command_base,
         },
-        scanner_at_mm: line.geometry.scanner_at_mm,
-        diverter_at_mm: line.geometry.diverter_at_mm,
-        exception_lane: line.diverter.exception_lane,
+        line: LineConfig {
+            scanner_at_mm: line.geometry.scanner_at_mm,
+            diverter_at_mm: line.geometry.diverter_at_mm,
+            exception_lane: line.diverter.exception_lane,
+            ..LineConfig::default()
+        },
         framing: line.scanners[0].framing,
         no_read: line.scanners[0].no_read.clone(),
         generator: Some(GeneratorConfig {

@@ -94,3 +94,65 @@ async fn status_update_to_released_is_used_for_the_next_parcel() {
     assert_eq!(report.parcel(second).unwrap().lane, Some(1));
     site.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scanner_sending_garbage_is_recorded_and_the_line_keeps_sorting() {
+    use tokio::io::AsyncWriteExt;
+    // A second "side" scanner that only ever sends junk: bytes outside any frame, a frame
+    // with a non-ASCII byte, and a frame longer than any waybill.
+    let junk = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let junk_addr = junk.local_addr().unwrap();
+    let site = common::start_site_with(vec![list("SF3000000001", 800)], |config| {
+        let mut side = config.lines[0].scanners[0].clone();
+        side.name = "side".into();
+        side.address = junk_addr.to_string();
+        config.lines[0].scanners.push(side);
+    })
+    .await;
+    let (mut socket, _) = junk.accept().await.unwrap();
+    let long = format!("\x02{}\x03", "9".repeat(120));
+    socket
+        .write_all(b"garbage\x02SF\xff\xfe01\x03")
+        .await
+        .unwrap();
+    socket.write_all(long.as_bytes()).await.unwrap();
+
+    let released = site.inject(Some("SF3000000001")).await;
+    let report = site.wait_dropped(&[released]).await;
+    assert_eq!(
+        report.parcel(released).unwrap().lane,
+        Some(1),
+        "the good scanner's read still releases it"
+    );
+
+    let rejected = common::wait_for(
+        "the junk to be stored",
+        std::time::Duration::from_secs(30),
+        || async {
+            let rows = site.rejected_inputs();
+            (rows.len() >= 3).then_some(rows)
+        },
+    )
+    .await;
+    assert!(
+        rejected
+            .iter()
+            .all(|(source, _)| source == "scanner:L1/side"),
+        "{rejected:?}"
+    );
+    let reasons: Vec<&str> = rejected.iter().map(|(_, r)| r.as_str()).collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("outside an STX/ETX frame")),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.contains("0xff")), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("longer than the maximum of 80")),
+        "{reasons:?}"
+    );
+    site.stop().await;
+}

@@ -29,7 +29,7 @@ use customs_edge_devices::line_plc::map::{
 use customs_edge_devices::line_plc::{LineStatus, StatusFlags};
 
 use crate::parcel::{InjectError, NewParcel};
-use crate::report::{CommandRecord, LineReport, ParcelReport, ParcelState, Report};
+use crate::report::{CommandRecord, ParcelReport, ParcelState, Report};
 
 mod config;
 mod events;
@@ -390,14 +390,7 @@ impl Conveyor {
             .collect();
         Report {
             generated_at: wall(now),
-            line: LineReport {
-                belt_speed_mm_s: self.config.belt_speed_mm_s,
-                scanner_at_mm: self.config.scanner_at_mm,
-                diverter_at_mm: self.config.diverter_at_mm,
-                lanes: self.config.lanes,
-                exception_lane: self.config.exception_lane,
-                gap_mm: self.config.gap_mm,
-            },
+            line: self.config,
             injected: self.next_id - 1,
             in_flight: self.feeder.len() + self.belt.len(),
             waiting: self.feeder.len(),

@@ -9,13 +9,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::conveyor::LineConfig;
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// When the report was made.
     pub generated_at: DateTime<Utc>,
     /// The line's geometry.
-    pub line: LineReport,
+    pub line: LineConfig,
     /// Parcels injected so far (the highest sim id).
     pub injected: u64,
     /// Parcels injected and not yet dropped (waiting in the feeder or on the belt).
@@ -45,23 +47,6 @@ impl Report {
     pub fn parcel(&self, id: u64) -> Option<&ParcelReport> {
         self.parcels.iter().find(|p| p.id == id)
     }
-}
-
-/// The line's geometry, echoed so a report explains itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineReport {
-    /// Belt speed in mm/s.
-    pub belt_speed_mm_s: u16,
-    /// Scanner position in mm from the entry photo-eye.
-    pub scanner_at_mm: u32,
-    /// Diverter position in mm from the entry photo-eye.
-    pub diverter_at_mm: u32,
-    /// Number of lanes.
-    pub lanes: u16,
-    /// The PLC's default lane.
-    pub exception_lane: u16,
-    /// Minimum free belt between two parcels, in mm.
-    pub gap_mm: u32,
 }
 
 /// Where a parcel is.

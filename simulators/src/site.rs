@@ -35,18 +35,9 @@ pub struct SimConfig {
     pub http_listen: SocketAddr,
     /// Unit id and block bases of the PLC's registers.
     pub map: RegisterMap,
-    /// Belt speed in mm/s.
-    pub belt_speed_mm_s: u16,
-    /// Scanner position, mm after the entry photo-eye.
-    pub scanner_at_mm: u32,
-    /// Diverter position, mm after the entry photo-eye.
-    pub diverter_at_mm: u32,
-    /// Number of lanes (valid lane commands are `1..=lanes`).
-    pub lanes: u16,
-    /// The PLC's default lane for a parcel without a command in time.
-    pub exception_lane: u16,
-    /// Free belt the feeder leaves between two parcels, in mm.
-    pub gap_mm: u32,
+    /// Geometry and behaviour of the line: belt speed, scanner and diverter positions,
+    /// lanes, the PLC's default lane, the feeder gap.
+    pub line: LineConfig,
     /// Scanner framing.
     pub framing: Framing,
     /// What the scanner sends for an unreadable label.
@@ -60,18 +51,12 @@ pub struct SimConfig {
 impl Default for SimConfig {
     fn default() -> Self {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        let line = LineConfig::default();
         Self {
             plc_listen: any,
             scanner_listen: any,
             http_listen: any,
             map: RegisterMap::default(),
-            belt_speed_mm_s: line.belt_speed_mm_s,
-            scanner_at_mm: line.scanner_at_mm,
-            diverter_at_mm: line.diverter_at_mm,
-            lanes: line.lanes,
-            exception_lane: line.exception_lane,
-            gap_mm: line.gap_mm,
+            line: LineConfig::default(),
             framing: Framing::StxEtx,
             no_read: "NoRead".to_owned(),
             tick: Duration::from_millis(10),
@@ -81,21 +66,9 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
-    /// The line part of the config.
-    pub fn line(&self) -> LineConfig {
-        LineConfig {
-            belt_speed_mm_s: self.belt_speed_mm_s,
-            scanner_at_mm: self.scanner_at_mm,
-            diverter_at_mm: self.diverter_at_mm,
-            lanes: self.lanes,
-            exception_lane: self.exception_lane,
-            gap_mm: self.gap_mm,
-        }
-    }
-
     /// Every inconsistency, one message each (empty when the site can start).
     pub fn problems(&self) -> Vec<String> {
-        let mut out = self.line().problems();
+        let mut out = self.line.problems();
         out.extend(self.map.problems().into_iter().map(|p| format!("map: {p}")));
         if self.tick.is_zero() {
             out.push("tick must be greater than 0".to_owned());
@@ -147,7 +120,7 @@ pub async fn start(config: SimConfig, shutdown: CancellationToken) -> anyhow::Re
 
     // A child token: a failing part stops the site without cancelling the caller's token.
     let shutdown = shutdown.child_token();
-    let line = SharedLine::new(Conveyor::new(config.line(), chrono::Utc::now()));
+    let line = SharedLine::new(Conveyor::new(config.line, chrono::Utc::now()));
     let (scans, _) = broadcast::channel(SCAN_BUFFER);
     let codec = ScannerCodec::new(config.framing, config.no_read.clone(), MAX_CODE_BYTES);
 

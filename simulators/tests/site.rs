@@ -6,6 +6,7 @@ use customs_edge_devices::line_plc::{LinePlc, PlcError, RegisterMap};
 use customs_edge_devices::scanner::{
     Framing, ScanFrame, ScannerClient, ScannerCodec, ScannerEvent,
 };
+use customs_edge_simulators::conveyor::LineConfig;
 use customs_edge_simulators::report::{ParcelState, Report};
 use customs_edge_simulators::{GeneratorConfig, NewParcel, RunningSim, SimConfig};
 use serde_json::{Value, json};
@@ -111,7 +112,10 @@ async fn next_frame(events: &mut mpsc::Receiver<ScannerEvent>) -> ScanFrame {
 async fn commanded_parcel_takes_its_lane_and_an_uncommanded_one_defaults() {
     // 3000 mm at 1000 mm/s leaves 3 s between entry and diverter for one loopback write.
     let site = Site::start(SimConfig {
-        belt_speed_mm_s: 1000,
+        line: LineConfig {
+            belt_speed_mm_s: 1000,
+            ..LineConfig::default()
+        },
         framing: Framing::CrLf,
         ..SimConfig::default()
     })
@@ -265,7 +269,10 @@ async fn plc_answers_mapping_mistakes_with_modbus_exceptions() {
 #[tokio::test]
 async fn command_after_the_drop_is_reported_late_and_unknown_numbers_too() {
     let site = Site::start(SimConfig {
-        belt_speed_mm_s: 2000,
+        line: LineConfig {
+            belt_speed_mm_s: 2000,
+            ..LineConfig::default()
+        },
         ..SimConfig::default()
     })
     .await;
@@ -401,9 +408,12 @@ async fn generator_waiting_for_clients_starts_only_once_a_controller_is_attached
 #[tokio::test]
 async fn invalid_config_is_refused_with_every_problem() {
     let config = SimConfig {
-        lanes: 2,
-        exception_lane: 3,
-        scanner_at_mm: 4000,
+        line: LineConfig {
+            lanes: 2,
+            exception_lane: 3,
+            scanner_at_mm: 4000,
+            ..LineConfig::default()
+        },
         ..SimConfig::default()
     };
     let err = customs_edge_simulators::start(config, CancellationToken::new())

@@ -188,4 +188,63 @@ mod tests {
             .count();
         assert_eq!(n, 1);
     }
+
+    #[tokio::test]
+    async fn a_failing_write_rolls_back_alone_and_the_rest_of_its_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let insert = |source: &'static str, fail: bool| {
+            let writer = store.writer.clone();
+            async move {
+                writer
+                    .write(move |tx| {
+                        tx.execute(
+                            "INSERT INTO rejected_inputs (at, source, reason) VALUES ('t', ?1, 'test')",
+                            [source],
+                        )?;
+                        if fail { Err(StoreError::NotFound("on purpose".into())) } else { Ok(()) }
+                    })
+                    .await
+            }
+        };
+        // Queued together, so they share a batch.
+        let (a, b, c) = tokio::join!(insert("a", false), insert("b", true), insert("c", false));
+        assert!(a.is_ok() && c.is_ok());
+        assert!(matches!(b, Err(StoreError::NotFound(_))));
+        // A resolved write is committed: a reader sees it at once.
+        let sources: Vec<String> = store
+            .reader
+            .read(|conn| {
+                let mut stmt =
+                    conn.prepare("SELECT source FROM rejected_inputs ORDER BY source")?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(sources, ["a", "c"]);
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_refuses_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .writer
+            .write(|tx| append_audit(tx, "t", "op1", "test", "s", &serde_json::json!({})))
+            .await
+            .unwrap();
+        let tamper = store
+            .writer
+            .write(|tx| Ok(tx.execute("UPDATE audit_log SET actor = 'x'", [])?))
+            .await;
+        assert!(tamper.unwrap_err().to_string().contains("append-only"));
+        let delete = store
+            .writer
+            .write(|tx| Ok(tx.execute("DELETE FROM audit_log", [])?))
+            .await;
+        assert!(delete.is_err());
+    }
 }

@@ -60,6 +60,12 @@ pub fn list(logistics_no: &str, status: i32) -> DeclarationList {
 /// a parcel is decided 1 m in and has 4 s of belt left before the diverter, far more than
 /// a loaded machine needs for a store write and one Modbus request.
 pub async fn start_site(lists: Vec<DeclarationList>) -> Site {
+    start_site_with(lists, |_| {}).await
+}
+
+/// [`start_site`] with a last change to the controller's config (after the simulator's
+/// addresses are filled in).
+pub async fn start_site_with(lists: Vec<DeclarationList>, tweak: impl FnOnce(&mut Config)) -> Site {
     let data = tempfile::tempdir().expect("temp dir");
     let shutdown = CancellationToken::new();
     let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone())
@@ -68,6 +74,7 @@ pub async fn start_site(lists: Vec<DeclarationList>) -> Site {
     let mut config = test_config(data.path());
     config.lines[0].plc.address = sim.plc.to_string();
     config.lines[0].scanners[0].address = sim.scanner.to_string();
+    tweak(&mut config);
     let store = Store::open(data.path()).expect("store opens");
     store
         .writer
@@ -193,6 +200,19 @@ impl Site {
             },
         )
         .await
+    }
+
+    /// Rows of the controller's `rejected_inputs` table: (source, reason).
+    pub fn rejected_inputs(&self) -> Vec<(String, String)> {
+        let conn = rusqlite::Connection::open(self.data.path().join("customs-edge.db"))
+            .expect("open the store");
+        let mut stmt = conn
+            .prepare("SELECT source, reason FROM rejected_inputs ORDER BY id")
+            .expect("query");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
     }
 
     /// Stop everything and wait for it.

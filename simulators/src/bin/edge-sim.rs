@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use customs_edge_devices::line_plc::RegisterMap;
 use customs_edge_devices::scanner::Framing;
+use customs_edge_simulators::conveyor::LineConfig;
 use customs_edge_simulators::{GeneratorConfig, SimConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -149,12 +150,14 @@ impl Args {
                 status_base: self.status_base,
                 command_base: self.command_base,
             },
-            belt_speed_mm_s: self.belt_speed,
-            scanner_at_mm: self.scanner_at,
-            diverter_at_mm: self.diverter_at,
-            lanes: self.lanes,
-            exception_lane: self.exception_lane,
-            gap_mm: self.gap,
+            line: LineConfig {
+                belt_speed_mm_s: self.belt_speed,
+                scanner_at_mm: self.scanner_at,
+                diverter_at_mm: self.diverter_at,
+                lanes: self.lanes,
+                exception_lane: self.exception_lane,
+                gap_mm: self.gap,
+            },
             framing: match self.framing {
                 FramingArg::StxEtx => Framing::StxEtx,
                 FramingArg::CrLf => Framing::CrLf,

@@ -1,7 +1,7 @@
 //! Geometry and behaviour of the simulated line.
 
-/// Geometry and behaviour of the line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Geometry and behaviour of the line (echoed in the report, so a report explains itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineConfig {
     /// Belt speed in mm/s.
     pub belt_speed_mm_s: u16,
