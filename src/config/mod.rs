@@ -117,6 +117,104 @@ pub struct LineConfig {
     /// Lane numbers the PLC understands.
     #[serde(default)]
     pub diverter: DiverterConfig,
+    /// The X-ray machine's image feed; absent when the line has no X-ray.
+    #[serde(default)]
+    pub xray: Option<XrayConfig>,
+    /// When and how lanes are decided.
+    #[serde(default)]
+    pub decision: DecisionConfig,
+}
+
+/// The X-ray machine's image feed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct XrayConfig {
+    /// Directory the X-ray machine writes its image files into. Required.
+    #[serde(default)]
+    pub dir: std::path::PathBuf,
+    /// Images produced within this many seconds after a parcel entered the X-ray belong to it.
+    #[serde(default = "default_xray_window_s")]
+    pub window_s: f64,
+    /// Views the machine writes per parcel; a parcel's X-ray is complete with this many.
+    #[serde(default = "default_xray_views")]
+    pub views: u32,
+}
+
+fn default_xray_window_s() -> f64 {
+    10.0
+}
+fn default_xray_views() -> u32 {
+    2
+}
+
+/// When lanes are decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMode {
+    /// At the deadline just before the diverter, so a late officer flag still counts.
+    Deadline,
+    /// As soon as the scans, the weighing and the X-ray views are in (no officer judging
+    /// window); the deadline still applies when an input never comes.
+    WhenComplete,
+}
+
+/// When and how lanes are decided.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionConfig {
+    /// `deadline` (officers judge X-ray views until just before the diverter) or
+    /// `when_complete` (decide as soon as every input is in).
+    #[serde(default = "default_decision_mode")]
+    pub mode: DecisionMode,
+    /// How long before the parcel reaches the diverter the lane command must be in the PLC:
+    /// the diverter's switch time (~300 ms) plus communication and margin.
+    #[serde(default = "default_lead_ms")]
+    pub lead_ms: u64,
+    /// Absolute weight tolerance in kg.
+    #[serde(default = "default_weight_abs_kg")]
+    pub weight_abs_kg: f64,
+    /// Weight tolerance in percent of the declared gross weight; the larger tolerance applies.
+    #[serde(default = "default_weight_pct")]
+    pub weight_pct: f64,
+    /// A parcel not reported dropped this long after it reached the diverter is unconfirmed.
+    #[serde(default = "default_drop_timeout_ms")]
+    pub drop_timeout_ms: u64,
+    /// The line has lost sight of its parcels when no good PLC poll came for this long (or
+    /// the PLC heartbeat froze): parcels on the belt then can only go to the exception lane.
+    #[serde(default = "default_stale_after_ms")]
+    pub stale_after_ms: u64,
+}
+
+impl Default for DecisionConfig {
+    fn default() -> Self {
+        Self {
+            mode: default_decision_mode(),
+            lead_ms: default_lead_ms(),
+            weight_abs_kg: default_weight_abs_kg(),
+            weight_pct: default_weight_pct(),
+            drop_timeout_ms: default_drop_timeout_ms(),
+            stale_after_ms: default_stale_after_ms(),
+        }
+    }
+}
+
+fn default_decision_mode() -> DecisionMode {
+    DecisionMode::Deadline
+}
+fn default_lead_ms() -> u64 {
+    500
+}
+fn default_weight_abs_kg() -> f64 {
+    0.1
+}
+fn default_weight_pct() -> f64 {
+    5.0
+}
+fn default_drop_timeout_ms() -> u64 {
+    3000
+}
+fn default_stale_after_ms() -> u64 {
+    500
 }
 
 /// Modbus TCP link to a line PLC and where its register blocks live.
@@ -204,14 +302,20 @@ fn default_max_length() -> usize {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeometryConfig {
+    /// Where the dynamic scale weighs; absent when the line has no scale.
+    #[serde(default)]
+    pub scale_at_mm: Option<u32>,
+    /// Where the parcel enters the X-ray tunnel; required with `xray`.
+    #[serde(default)]
+    pub xray_at_mm: Option<u32>,
     /// Where the scanners read.
     #[serde(default = "default_scanner_at_mm")]
     pub scanner_at_mm: u32,
     /// Where the diverter acts; the lane command must be in the PLC before a parcel gets here.
     #[serde(default = "default_diverter_at_mm")]
     pub diverter_at_mm: u32,
-    /// How far a scan may be from a parcel's expected position and still belong to it, in
-    /// millimetres of belt travel.
+    /// How far a scan (or a weighing) may be from a parcel's expected position and still
+    /// belong to it, in millimetres of belt travel.
     #[serde(default = "default_scan_window_mm")]
     pub scan_window_mm: u32,
 }
@@ -219,6 +323,8 @@ pub struct GeometryConfig {
 impl Default for GeometryConfig {
     fn default() -> Self {
         Self {
+            scale_at_mm: None,
+            xray_at_mm: None,
             scanner_at_mm: default_scanner_at_mm(),
             diverter_at_mm: default_diverter_at_mm(),
             scan_window_mm: default_scan_window_mm(),

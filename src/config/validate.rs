@@ -178,16 +178,7 @@ fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
             out.push(Problem::new(format!("{sat}.no_read"), "must not be empty"));
         }
     }
-    let g = &line.geometry;
-    if g.scanner_at_mm >= g.diverter_at_mm {
-        out.push(Problem::new(
-            format!("{at}.geometry"),
-            format!(
-                "scanner_at_mm ({}) must be before diverter_at_mm ({})",
-                g.scanner_at_mm, g.diverter_at_mm
-            ),
-        ));
-    }
+    validate_geometry(out, at, line);
     let d = &line.diverter;
     let lanes = [
         ("release_lane", d.release_lane),
@@ -209,6 +200,67 @@ fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
         out.push(Problem::new(
             format!("{at}.diverter"),
             "release, inspection and exception lanes must be different",
+        ));
+    }
+}
+
+fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
+    let g = &line.geometry;
+    let stations = [
+        ("scale_at_mm", g.scale_at_mm),
+        ("scanner_at_mm", Some(g.scanner_at_mm)),
+        ("xray_at_mm", g.xray_at_mm),
+    ];
+    for (name, position) in stations {
+        if let Some(mm) = position {
+            if mm >= g.diverter_at_mm {
+                out.push(Problem::new(
+                    format!("{at}.geometry.{name}"),
+                    format!("{mm} must be before diverter_at_mm ({})", g.diverter_at_mm),
+                ));
+            }
+        }
+    }
+    if let Some(xray) = &line.xray {
+        if xray.dir.as_os_str().is_empty() {
+            out.push(Problem::new(
+                format!("{at}.xray.dir"),
+                "required: the directory the X-ray machine writes to",
+            ));
+        }
+        if g.xray_at_mm.is_none() {
+            out.push(Problem::new(
+                format!("{at}.geometry.xray_at_mm"),
+                "required when the line has an xray feed",
+            ));
+        }
+        if !(xray.window_s > 0.0 && xray.window_s <= 120.0) {
+            out.push(Problem::new(
+                format!("{at}.xray.window_s"),
+                "must be more than 0 and at most 120 seconds",
+            ));
+        }
+        if xray.views == 0 {
+            out.push(Problem::new(
+                format!("{at}.xray.views"),
+                "must be at least 1",
+            ));
+        }
+    }
+    let d = &line.decision;
+    if !(d.weight_abs_kg >= 0.0 && d.weight_pct >= 0.0 && d.weight_pct <= 100.0) {
+        out.push(Problem::new(
+            format!("{at}.decision"),
+            "weight tolerances must be >= 0 (and weight_pct <= 100)",
+        ));
+    }
+    if d.stale_after_ms < 2 * line.plc.poll_interval_ms {
+        out.push(Problem::new(
+            format!("{at}.decision.stale_after_ms"),
+            format!(
+                "must be at least two poll intervals ({} ms)",
+                2 * line.plc.poll_interval_ms
+            ),
         ));
     }
 }

@@ -1,13 +1,23 @@
 //! The lane decision: a pure function of plain data, so it is fast, testable and explainable.
 //!
-//! Fail closed: a parcel goes to the release lane only when its waybill was read without
-//! conflict, its declaration list is found and customs has released it (status 800).
-//! Everything else goes to the exception lane, with every reason that applied.
+//! Fail closed. A parcel goes to the **release** lane only when its waybill was read without
+//! conflict, its declaration list is found and released by customs (status 800), no
+//! instruction or officer flag stands against it, its measured weight is stable and within
+//! tolerance of the declared weight, its X-ray views are there (when the line has an X-ray
+//! feed), it is not a second parcel with an already sorted waybill, and the line never lost
+//! track of it. Anything **flagged** — an officer flag, an inspect instruction, customs status
+//! 500, a weight beyond tolerance — goes to the **inspection** lane, even when something else
+//! is also wrong (customs then holds it physically). Everything else goes to the
+//! **exception** lane. Every reason that applied is returned, not just the first.
 
 use serde::Serialize;
 
 use crate::manifest::STATUS_RELEASED;
+use crate::store::instructions::InstructionKind;
 use crate::store::manifests::ManifestFacts;
+
+/// Customs status meaning "to be inspected" in some systems.
+pub const STATUS_INSPECTION: i32 = 500;
 
 /// The kind of lane a parcel is sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,7 +43,8 @@ impl LaneKind {
 }
 
 /// What the scanners agreed on for one parcel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "codes")]
 pub enum Read {
     /// One code (possibly read by several scanners).
     Code(String),
@@ -65,6 +76,66 @@ impl Read {
     }
 }
 
+/// What the dynamic scale said.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Weight {
+    /// The line has no scale: weight is not part of the decision.
+    NotMeasured,
+    /// A settled weighing.
+    Stable {
+        /// Kilograms.
+        kg: f64,
+    },
+    /// The scale did not settle.
+    Unstable {
+        /// Kilograms, for the record only.
+        kg: f64,
+    },
+    /// The parcel passed the scale and no weighing came.
+    Missing,
+}
+
+/// How far measured weight may be from declared weight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WeightTolerance {
+    /// Absolute tolerance in kg.
+    pub abs_kg: f64,
+    /// Relative tolerance in percent of the declared weight.
+    pub pct: f64,
+}
+
+impl WeightTolerance {
+    /// The larger of the two tolerances for this declared weight: small parcels are held to
+    /// the absolute figure, large ones to the percentage.
+    pub fn allowed_kg(&self, declared_kg: f64) -> f64 {
+        self.abs_kg.max(declared_kg * self.pct / 100.0)
+    }
+}
+
+/// Everything the decision looks at, as plain data (also stored with the decision).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inputs {
+    /// What the scanners agreed on.
+    pub read: Read,
+    /// The declaration list, when found.
+    pub manifest: Option<ManifestFacts>,
+    /// The instruction that stands for the waybill, if any.
+    pub instruction: Option<InstructionKind>,
+    /// Officer flags against the parcel or its waybill.
+    pub officer_flags: u32,
+    /// The scale's verdict.
+    pub weight: Weight,
+    /// X-ray views matched to the parcel; `None` when the line has no X-ray feed.
+    pub xray_images: Option<u32>,
+    /// Record id of an earlier parcel with the same waybill that already went to release
+    /// or inspection.
+    pub duplicate_of: Option<i64>,
+    /// The line lost sight of the parcel (PLC link down or heartbeat frozen while it was
+    /// on the belt), so its scans and position cannot be trusted.
+    pub tracking_lost: bool,
+}
+
 /// Why a parcel got its lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -78,8 +149,35 @@ pub enum Reason {
     ReadConflict,
     /// No declaration list for the waybill.
     ManifestNotFound,
-    /// The declaration list's customs status is not 800.
+    /// The declaration list's customs status is not 800 (nor 500).
     StatusNotReleased(i32),
+    /// Customs status 500: to be inspected.
+    StatusInspection,
+    /// The platform instructed an inspection.
+    InstructionInspect,
+    /// The platform instructed a hold.
+    InstructionHold,
+    /// An officer flagged it.
+    OfficerFlag,
+    /// Measured weight is beyond tolerance of the declared weight (grams).
+    WeightOutOfTolerance {
+        /// Measured, g.
+        measured_g: i64,
+        /// Declared, g.
+        declared_g: i64,
+    },
+    /// The scale did not settle.
+    WeightUnstable,
+    /// No weighing for the parcel.
+    WeightMissing,
+    /// The declaration list has no gross weight to compare with.
+    DeclaredWeightMissing,
+    /// No X-ray view was matched to it.
+    XrayMissing,
+    /// The waybill already went through (record id of the earlier parcel).
+    DuplicateWaybill(i64),
+    /// The line lost sight of it.
+    TrackingLost,
 }
 
 impl Reason {
@@ -92,7 +190,34 @@ impl Reason {
             Self::ReadConflict => "read_conflict".into(),
             Self::ManifestNotFound => "manifest_not_found".into(),
             Self::StatusNotReleased(status) => format!("status_not_released:{status}"),
+            Self::StatusInspection => "status_inspection".into(),
+            Self::InstructionInspect => "instruction_inspect".into(),
+            Self::InstructionHold => "instruction_hold".into(),
+            Self::OfficerFlag => "officer_flag".into(),
+            Self::WeightOutOfTolerance {
+                measured_g,
+                declared_g,
+            } => {
+                format!("weight_out_of_tolerance:{measured_g}/{declared_g}")
+            }
+            Self::WeightUnstable => "weight_unstable".into(),
+            Self::WeightMissing => "weight_missing".into(),
+            Self::DeclaredWeightMissing => "declared_weight_missing".into(),
+            Self::XrayMissing => "xray_missing".into(),
+            Self::DuplicateWaybill(first) => format!("duplicate_waybill:{first}"),
+            Self::TrackingLost => "tracking_lost".into(),
         }
+    }
+
+    /// Whether this reason sends the parcel to inspection.
+    fn inspects(&self) -> bool {
+        matches!(
+            self,
+            Self::StatusInspection
+                | Self::InstructionInspect
+                | Self::OfficerFlag
+                | Self::WeightOutOfTolerance { .. }
+        )
     }
 }
 
@@ -113,90 +238,76 @@ impl Decision {
     }
 }
 
-/// Decide the lane for a parcel from what was read and what the store knows of it.
-pub fn decide(read: &Read, manifest: Option<&ManifestFacts>) -> Decision {
-    let exception = |reasons| Decision {
-        lane: LaneKind::Exception,
-        reasons,
-    };
-    match read {
-        Read::Nothing => exception(vec![Reason::NoScan]),
-        Read::NoRead => exception(vec![Reason::NoRead]),
-        Read::Conflict(_) => exception(vec![Reason::ReadConflict]),
-        Read::Code(_) => match manifest {
-            None => exception(vec![Reason::ManifestNotFound]),
-            Some(m) if m.return_status != STATUS_RELEASED => {
-                exception(vec![Reason::StatusNotReleased(m.return_status)])
+/// Decide the lane for a parcel.
+pub fn decide(inputs: &Inputs, tolerance: WeightTolerance) -> Decision {
+    let mut reasons = Vec::new();
+    if inputs.tracking_lost {
+        reasons.push(Reason::TrackingLost);
+    }
+    match &inputs.read {
+        Read::Nothing => reasons.push(Reason::NoScan),
+        Read::NoRead => reasons.push(Reason::NoRead),
+        Read::Conflict(_) => reasons.push(Reason::ReadConflict),
+        Read::Code(_) => match &inputs.manifest {
+            None => reasons.push(Reason::ManifestNotFound),
+            Some(m) if m.return_status == STATUS_INSPECTION => {
+                reasons.push(Reason::StatusInspection)
             }
-            Some(_) => Decision {
-                lane: LaneKind::Release,
-                reasons: vec![Reason::Released],
-            },
+            Some(m) if m.return_status != STATUS_RELEASED => {
+                reasons.push(Reason::StatusNotReleased(m.return_status))
+            }
+            Some(_) => {}
         },
+    }
+    match inputs.instruction {
+        Some(InstructionKind::Inspect) => reasons.push(Reason::InstructionInspect),
+        Some(InstructionKind::Hold) => reasons.push(Reason::InstructionHold),
+        Some(InstructionKind::Release) | None => {}
+    }
+    if inputs.officer_flags > 0 {
+        reasons.push(Reason::OfficerFlag);
+    }
+    weigh(inputs, tolerance, &mut reasons);
+    if inputs.xray_images == Some(0) {
+        reasons.push(Reason::XrayMissing);
+    }
+    if let Some(first) = inputs.duplicate_of {
+        reasons.push(Reason::DuplicateWaybill(first));
+    }
+    let lane = if reasons.iter().any(Reason::inspects) {
+        LaneKind::Inspection
+    } else if reasons.is_empty() {
+        reasons.push(Reason::Released);
+        LaneKind::Release
+    } else {
+        LaneKind::Exception
+    };
+    Decision { lane, reasons }
+}
+
+fn weigh(inputs: &Inputs, tolerance: WeightTolerance, reasons: &mut Vec<Reason>) {
+    let measured = match inputs.weight {
+        Weight::NotMeasured => return,
+        Weight::Missing => return reasons.push(Reason::WeightMissing),
+        Weight::Unstable { .. } => return reasons.push(Reason::WeightUnstable),
+        Weight::Stable { kg } => kg,
+    };
+    // Without a list there is nothing to compare with; that is already a reason.
+    let Some(manifest) = &inputs.manifest else {
+        return;
+    };
+    let Some(declared) = manifest.gross_weight_kg else {
+        return reasons.push(Reason::DeclaredWeightMissing);
+    };
+    // Compared in whole grams: the scale reports grams, and float kg would put a parcel
+    // exactly at the edge on either side by rounding.
+    let grams = |kg: f64| (kg * 1000.0).round() as i64;
+    let (measured_g, declared_g) = (grams(measured), grams(declared));
+    if (measured_g - declared_g).abs() > grams(tolerance.allowed_kg(declared)) {
+        reasons.push(Reason::WeightOutOfTolerance { measured_g, declared_g });
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn facts(status: i32) -> ManifestFacts {
-        ManifestFacts {
-            return_status: status,
-            gross_weight_kg: Some(1.0),
-        }
-    }
-
-    fn code() -> Read {
-        Read::Code("SF1".into())
-    }
-
-    #[test]
-    fn released_waybill_goes_to_release_lane() {
-        assert_eq!(
-            decide(&code(), Some(&facts(800))),
-            Decision {
-                lane: LaneKind::Release,
-                reasons: vec![Reason::Released]
-            }
-        );
-    }
-
-    #[test]
-    fn every_status_but_800_goes_to_exception_lane() {
-        for status in [1, 2, 3, 4, 100, 120, 300, 399, 500, 700, 899] {
-            let d = decide(&code(), Some(&facts(status)));
-            assert_eq!(d.lane, LaneKind::Exception, "status {status}");
-            assert_eq!(d.reasons, vec![Reason::StatusNotReleased(status)]);
-        }
-    }
-
-    #[test]
-    fn unknown_waybill_goes_to_exception_lane() {
-        assert_eq!(
-            decide(&code(), None).reasons,
-            vec![Reason::ManifestNotFound]
-        );
-    }
-
-    #[test]
-    fn unread_or_conflicting_labels_never_release_even_with_a_released_manifest() {
-        for read in [
-            Read::Nothing,
-            Read::NoRead,
-            Read::Conflict(vec!["A".into(), "B".into()]),
-        ] {
-            assert_eq!(
-                decide(&read, Some(&facts(800))).lane,
-                LaneKind::Exception,
-                "{read:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn reasons_are_stored_as_stable_codes() {
-        let d = decide(&code(), Some(&facts(300)));
-        assert_eq!(d.reasons_json(), r#"["status_not_released:300"]"#);
-    }
-}
+#[path = "decision_tests.rs"]
+mod tests;

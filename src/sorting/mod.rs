@@ -8,5 +8,5 @@ pub mod decision;
 pub mod line;
 pub mod tracker;
 
-pub use decision::{Decision, LaneKind, Read, Reason, decide};
+pub use decision::{Decision, Inputs, LaneKind, Read, Reason, Weight, WeightTolerance, decide};
 pub use line::LineTask;

@@ -1,12 +1,16 @@
-//! Where each parcel is on the belt, and which scans belong to it.
+//! Where each parcel is on the belt, and what has been measured of it.
 //!
-//! Pure state: the line task feeds it PLC entries, belt speed and elapsed time, and scanner
-//! messages. Positions are integrated from the belt speed the PLC reports, so a stopped belt
-//! stops every parcel too. A scan belongs to the undecided parcel nearest the scanner,
-//! within the configured window; a scan no parcel can own is reported as unassigned.
+//! Pure state: the line task feeds it PLC entries and weighings, belt speed and elapsed
+//! time, scanner messages and X-ray images. Positions are integrated from the belt speed the
+//! PLC reports, so a stopped belt stops every parcel too. A scan belongs to the undecided
+//! parcel nearest the scanner within the window; a weighing names its tracking number. When
+//! the line loses sight of the belt (PLC link down, heartbeat frozen) every parcel on it is
+//! marked `tracking_lost`: it takes no more scans and can only go to the exception lane.
 
 use std::collections::VecDeque;
 use std::time::Duration;
+
+use customs_edge_devices::line_plc::WeightRecord;
 
 use super::decision::Read;
 
@@ -28,10 +32,18 @@ pub struct Tracked {
     pub tracking_no: u16,
     /// Distance of its front from the entry photo-eye, in mm.
     pub position_mm: f64,
-    /// Scanner reads so far.
-    pub reads: Vec<ScanRead>,
+    /// Scanner reads so far: (scanner, read).
+    pub reads: Vec<(String, ScanRead)>,
+    /// The scale's weighing, if one came.
+    pub weight: Option<WeightRecord>,
+    /// X-ray views matched so far.
+    pub xray_images: u32,
     /// Lane number once decided.
     pub lane: Option<u16>,
+    /// The line lost sight of it.
+    pub tracking_lost: bool,
+    /// Belt time (see [`Tracker::clock`]) at which it reached the diverter.
+    pub at_diverter: Option<Duration>,
 }
 
 impl Tracked {
@@ -40,7 +52,7 @@ impl Tracked {
         let mut codes: Vec<&str> = self
             .reads
             .iter()
-            .filter_map(|r| match r {
+            .filter_map(|(_, r)| match r {
                 ScanRead::Code(c) => Some(c.as_str()),
                 ScanRead::NoRead => None,
             })
@@ -54,29 +66,41 @@ impl Tracked {
             many => Read::Conflict(many.iter().map(|c| (*c).to_owned()).collect()),
         }
     }
+
+    fn scanners_reported(&self) -> usize {
+        let mut names: Vec<&str> = self.reads.iter().map(|(s, _)| s.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    }
 }
 
-/// Positions along the belt that the tracker needs.
+/// Positions and timing the tracker needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Geometry {
+    /// Where the dynamic scale weighs, if the line has one.
+    pub scale_at_mm: Option<f64>,
     /// Where the scanners read.
     pub scanner_at_mm: f64,
+    /// Where the X-ray tunnel begins, if the line has an X-ray feed.
+    pub xray_at_mm: Option<f64>,
     /// Where the diverter acts.
     pub diverter_at_mm: f64,
-    /// Half-width of the window in which a scan may belong to a parcel.
-    pub scan_window_mm: f64,
+    /// Half-width of the window in which a scan or weighing may belong to a parcel.
+    pub window_mm: f64,
+    /// Scanners on the line.
+    pub scanners: usize,
+    /// X-ray views per parcel (0 without X-ray).
+    pub xray_views: u32,
+    /// How long before the diverter the command must be in the PLC.
+    pub lead: Duration,
 }
 
-impl Geometry {
-    /// Past this point no more scans can come: the decision is due.
-    pub fn decide_at_mm(&self) -> f64 {
-        self.scanner_at_mm + self.scan_window_mm
-    }
-
-    /// Past this point without a drop report, the parcel's drop is unconfirmed.
-    pub fn give_up_at_mm(&self) -> f64 {
-        self.diverter_at_mm + 2000.0
-    }
+/// What moving the belt made happen.
+#[derive(Debug, Default, PartialEq)]
+pub struct Moved {
+    /// Parcels whose front passed the X-ray entrance.
+    pub entered_xray: Vec<i64>,
 }
 
 /// All parcels between the photo-eye and their lane, oldest first.
@@ -84,6 +108,9 @@ impl Geometry {
 pub struct Tracker {
     geometry: Geometry,
     parcels: VecDeque<Tracked>,
+    /// Belt time: the sum of elapsed time fed to `advance` (whether or not the belt moved).
+    clock: Duration,
+    speed_mm_s: u16,
 }
 
 impl Tracker {
@@ -92,50 +119,127 @@ impl Tracker {
         Self {
             geometry,
             parcels: VecDeque::new(),
+            clock: Duration::ZERO,
+            speed_mm_s: 0,
         }
     }
 
-    /// A parcel just passed the photo-eye.
-    pub fn enter(&mut self, id: i64, tracking_no: u16) {
+    /// Belt time so far.
+    pub fn clock(&self) -> Duration {
+        self.clock
+    }
+
+    /// A parcel just passed the photo-eye; `tracking_lost` when it entered while the line
+    /// could not see the belt (its real position is unknown).
+    pub fn enter(&mut self, id: i64, tracking_no: u16, tracking_lost: bool) {
         self.parcels.push_back(Tracked {
             id,
             tracking_no,
             position_mm: 0.0,
             reads: Vec::new(),
+            weight: None,
+            xray_images: 0,
             lane: None,
+            tracking_lost,
+            at_diverter: None,
         });
     }
 
     /// Move every parcel by `elapsed` at `speed_mm_s`.
-    pub fn advance(&mut self, elapsed: Duration, speed_mm_s: u16) {
+    pub fn advance(&mut self, elapsed: Duration, speed_mm_s: u16) -> Moved {
+        self.clock += elapsed;
+        self.speed_mm_s = speed_mm_s;
         let d = elapsed.as_secs_f64() * f64::from(speed_mm_s);
+        let g = self.geometry;
+        let mut moved = Moved::default();
         for p in &mut self.parcels {
+            let before = p.position_mm;
             p.position_mm += d;
+            if let Some(x) = g.xray_at_mm {
+                if before < x && p.position_mm >= x {
+                    moved.entered_xray.push(p.id);
+                }
+            }
+            if p.at_diverter.is_none() && p.position_mm >= g.diverter_at_mm {
+                p.at_diverter = Some(self.clock);
+            }
         }
+        moved
     }
 
-    /// Give a scan to the undecided parcel nearest the scanner; returns its record id.
-    pub fn assign_scan(&mut self, read: ScanRead) -> Option<i64> {
+    /// Every parcel on the belt loses its tracking (the line could not see the belt).
+    pub fn lose_tracking(&mut self) -> Vec<i64> {
+        self.parcels
+            .iter_mut()
+            .filter(|p| !p.tracking_lost && p.lane.is_none())
+            .map(|p| {
+                p.tracking_lost = true;
+                p.id
+            })
+            .collect()
+    }
+
+    /// Give a scan to the undecided, tracked parcel nearest the scanner; returns its id.
+    pub fn assign_scan(&mut self, scanner: &str, read: ScanRead) -> Option<i64> {
         let g = self.geometry;
         let parcel = self
             .parcels
             .iter_mut()
-            .filter(|p| p.lane.is_none())
+            .filter(|p| p.lane.is_none() && !p.tracking_lost)
             .map(|p| ((p.position_mm - g.scanner_at_mm).abs(), p))
-            .filter(|(dist, _)| *dist <= g.scan_window_mm)
+            .filter(|(dist, _)| *dist <= g.window_mm)
             .min_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, p)| p)?;
-        parcel.reads.push(read);
+        parcel.reads.push((scanner.to_owned(), read));
         Some(parcel.id)
     }
 
-    /// Undecided parcels past the decision point: (record id, tracking number, merged read).
-    pub fn due(&self) -> Vec<(i64, u16, Read)> {
-        let at = self.geometry.decide_at_mm();
+    /// Give a weighing to the parcel with its tracking number; returns its id.
+    pub fn assign_weight(&mut self, weight: WeightRecord) -> Option<i64> {
+        let parcel = self
+            .parcels
+            .iter_mut()
+            .find(|p| p.tracking_no == weight.tracking_no && p.lane.is_none())?;
+        parcel.weight = Some(weight);
+        Some(parcel.id)
+    }
+
+    /// Count an X-ray view for a parcel still on the belt; false when it is gone.
+    pub fn add_xray_image(&mut self, id: i64) -> bool {
+        self.parcels
+            .iter_mut()
+            .find(|p| p.id == id)
+            .map(|p| p.xray_images += 1)
+            .is_some()
+    }
+
+    fn inputs_complete(&self, p: &Tracked) -> bool {
+        let g = self.geometry;
+        let past = |station: f64| p.position_mm >= station + g.window_mm;
+        let scans = p.scanners_reported() >= g.scanners || past(g.scanner_at_mm);
+        let weight = g.scale_at_mm.is_none_or(|s| p.weight.is_some() || past(s));
+        let xray = g.xray_views == 0 || p.xray_images >= g.xray_views;
+        scans && weight && xray
+    }
+
+    fn at_deadline(&self, p: &Tracked) -> bool {
+        let g = self.geometry;
+        let lead_mm = g.lead.as_secs_f64() * f64::from(self.speed_mm_s);
+        // A stopped belt has no deadline; a parcel already past the scanners' window waits
+        // for nothing more from them.
+        self.speed_mm_s > 0 && p.position_mm >= g.diverter_at_mm - lead_mm
+    }
+
+    /// Undecided parcels whose decision is due: at the deadline always, and also as soon as
+    /// every input is in when `when_complete`. A parcel whose tracking is lost is due at
+    /// once: nothing it could still get would be trusted.
+    pub fn due(&self, when_complete: bool) -> Vec<&Tracked> {
         self.parcels
             .iter()
-            .filter(|p| p.lane.is_none() && p.position_mm >= at)
-            .map(|p| (p.id, p.tracking_no, p.merged_read()))
+            .filter(|p| p.lane.is_none())
+            .filter(|p| {
+                p.tracking_lost || self.at_deadline(p) || (when_complete && self.inputs_complete(p))
+            })
             .collect()
     }
 
@@ -155,11 +259,14 @@ impl Tracker {
         self.parcels.remove(index)
     }
 
-    /// Take off parcels far past the diverter with no drop report.
-    pub fn take_overdue(&mut self) -> Vec<Tracked> {
-        let limit = self.geometry.give_up_at_mm();
-        let (overdue, keep): (Vec<_>, Vec<_>) =
-            self.parcels.drain(..).partition(|p| p.position_mm > limit);
+    /// Take off parcels that reached the diverter more than `timeout` of belt time ago with
+    /// no drop report.
+    pub fn take_unconfirmed(&mut self, timeout: Duration) -> Vec<Tracked> {
+        let now = self.clock;
+        let (overdue, keep): (Vec<_>, Vec<_>) = self
+            .parcels
+            .drain(..)
+            .partition(|p| p.at_diverter.is_some_and(|t| now - t > timeout));
         self.parcels = keep.into();
         overdue
     }
@@ -176,75 +283,5 @@ impl Tracker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tracker() -> Tracker {
-        Tracker::new(Geometry {
-            scanner_at_mm: 600.0,
-            diverter_at_mm: 3000.0,
-            scan_window_mm: 300.0,
-        })
-    }
-
-    #[test]
-    fn a_scan_goes_to_the_parcel_under_the_scanner() {
-        let mut t = tracker();
-        t.enter(1, 1);
-        t.advance(Duration::from_millis(1400), 500); // parcel 1 at 700 mm
-        t.enter(2, 2); // parcel 2 at 0 mm
-        assert_eq!(t.assign_scan(ScanRead::Code("A".into())), Some(1));
-    }
-
-    #[test]
-    fn a_scan_with_no_parcel_nearby_is_unassigned() {
-        let mut t = tracker();
-        t.enter(1, 1);
-        assert_eq!(t.assign_scan(ScanRead::Code("A".into())), None);
-    }
-
-    #[test]
-    fn a_stopped_belt_keeps_parcels_where_they_are() {
-        let mut t = tracker();
-        t.enter(1, 1);
-        t.advance(Duration::from_secs(60), 0);
-        assert!(t.due().is_empty());
-        t.advance(Duration::from_secs(2), 500);
-        assert_eq!(t.due().len(), 1);
-    }
-
-    #[test]
-    fn reads_merge_into_one_verdict() {
-        let mut t = tracker();
-        t.enter(1, 1);
-        t.advance(Duration::from_millis(1200), 500);
-        t.assign_scan(ScanRead::NoRead);
-        t.assign_scan(ScanRead::Code("A".into()));
-        t.assign_scan(ScanRead::Code("A".into()));
-        t.advance(Duration::from_secs(1), 500);
-        assert_eq!(t.due(), vec![(1, 1, Read::Code("A".into()))]);
-    }
-
-    #[test]
-    fn two_codes_on_one_parcel_are_a_conflict() {
-        let mut t = tracker();
-        t.enter(1, 1);
-        t.advance(Duration::from_millis(1200), 500);
-        t.assign_scan(ScanRead::Code("A".into()));
-        t.assign_scan(ScanRead::Code("B".into()));
-        t.advance(Duration::from_secs(1), 500);
-        assert_eq!(t.due()[0].2, Read::Conflict(vec!["A".into(), "B".into()]));
-    }
-
-    #[test]
-    fn decided_parcels_are_not_due_again_and_leave_on_drop() {
-        let mut t = tracker();
-        t.enter(7, 3);
-        t.advance(Duration::from_secs(2), 500);
-        assert_eq!(t.due()[0].2, Read::Nothing);
-        t.set_lane(7, 3);
-        assert!(t.due().is_empty());
-        assert_eq!(t.remove_tracking(3).map(|p| p.id), Some(7));
-        assert!(t.is_empty());
-    }
-}
+#[path = "tracker_tests.rs"]
+mod tests;

@@ -84,12 +84,14 @@ pub fn upsert(
 }
 
 /// What the sorting decision needs to know about a waybill.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ManifestFacts {
     /// Customs status.
     pub return_status: i32,
     /// Declared gross weight in kg.
     pub gross_weight_kg: Option<f64>,
+    /// E-commerce company, for risk statistics.
+    pub ebc_code: Option<String>,
 }
 
 /// Look up the facts of a waybill.
@@ -99,12 +101,14 @@ pub fn facts(
 ) -> Result<Option<ManifestFacts>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT return_status, gross_weight_kg FROM declaration_lists WHERE logistics_no = ?1",
+            "SELECT return_status, gross_weight_kg, ebc_code FROM declaration_lists
+             WHERE logistics_no = ?1",
         )?
         .query_row([logistics_no], |r| {
             Ok(ManifestFacts {
                 return_status: r.get(0)?,
                 gross_weight_kg: r.get(1)?,
+                ebc_code: r.get(2)?,
             })
         })
         .optional()?)

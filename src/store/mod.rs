@@ -12,6 +12,8 @@ pub mod audit;
 mod reader;
 mod writer;
 
+pub mod alarms;
+pub mod instructions;
 pub mod manifests;
 pub mod parcels;
 
@@ -47,6 +49,9 @@ pub enum StoreError {
     /// The batch this write was part of did not commit.
     #[error("commit failed: {0}")]
     CommitFailed(String),
+    /// A write that breaks a rule of the records (a flag without a reason, …).
+    #[error("{0}")]
+    Invalid(String),
     /// A record that must exist does not.
     #[error("{0} not found")]
     NotFound(String),
@@ -56,7 +61,10 @@ pub enum StoreError {
 }
 
 /// The schema migrations, numbered by position: never edit one that has shipped, add the next.
-const MIGRATION_STEPS: &[M<'static>] = &[M::up(include_str!("migrations/001_initial.sql"))];
+const MIGRATION_STEPS: &[M<'static>] = &[
+    M::up(include_str!("migrations/001_initial.sql")),
+    M::up(include_str!("migrations/002_line_inputs.sql")),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATION_STEPS)

@@ -1,6 +1,6 @@
 //! Parcels, their scans and their decisions in the store.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::StoreError;
@@ -65,6 +65,12 @@ pub struct DecisionRow<'a> {
     pub lane_kind: &'a str,
     /// Reason codes, JSON array.
     pub reasons_json: &'a str,
+    /// The facts the decision used, JSON.
+    pub inputs_json: &'a str,
+    /// Risk signals, JSON.
+    pub risk_json: &'a str,
+    /// E-commerce company of the waybill, for statistics.
+    pub ebc_code: Option<&'a str>,
 }
 
 /// Store the decision for a parcel.
@@ -72,13 +78,88 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
     let n = tx
         .prepare_cached(
             "UPDATE parcels SET decided_at = ?2, logistics_no = ?3, read_status = ?4, lane = ?5, lane_kind = ?6,
-                reasons = ?7 WHERE id = ?1",
+                reasons = ?7, decision_inputs = ?8, risk = ?9, ebc_code = ?10 WHERE id = ?1",
         )?
-        .execute(params![d.parcel_id, d.decided_at, d.logistics_no, d.read_status, d.lane, d.lane_kind, d.reasons_json])?;
+        .execute(params![
+            d.parcel_id,
+            d.decided_at,
+            d.logistics_no,
+            d.read_status,
+            d.lane,
+            d.lane_kind,
+            d.reasons_json,
+            d.inputs_json,
+            d.risk_json,
+            d.ebc_code
+        ])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("parcel {}", d.parcel_id)));
     }
     Ok(())
+}
+
+/// Store the scale's weighing of a parcel.
+pub fn record_weight(
+    tx: &Transaction<'_>,
+    parcel_id: i64,
+    kg: f64,
+    stable: bool,
+    at: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE parcels SET weight_kg = ?2, weight_stable = ?3, weighed_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![parcel_id, kg, stable, at])?;
+    tx.prepare_cached("INSERT INTO readings (parcel_id, kind, value, unit, raw, at) VALUES (?1, 'weight', ?2, 'kg', ?3, ?4)")?
+        .execute(params![parcel_id, kg, if stable { "stable" } else { "unstable" }, at])?;
+    Ok(())
+}
+
+/// Note when a parcel entered the X-ray tunnel.
+pub fn record_xray_entered(
+    tx: &Transaction<'_>,
+    parcel_id: i64,
+    at: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE parcels SET xray_entered_at = ?2 WHERE id = ?1")?
+        .execute(params![parcel_id, at])?;
+    Ok(())
+}
+
+/// Count one more X-ray view for a parcel.
+pub fn count_xray_image(tx: &Transaction<'_>, parcel_id: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE parcels SET xray_images = xray_images + 1 WHERE id = ?1")?
+        .execute([parcel_id])?;
+    Ok(())
+}
+
+/// The earliest other parcel with this waybill that went to release or inspection.
+pub fn earlier_sorted(
+    conn: &Connection,
+    logistics_no: &str,
+    parcel_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM parcels WHERE logistics_no = ?1 AND id <> ?2 AND lane_kind IN ('release', 'inspection')
+             ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![logistics_no, parcel_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Parcels of this e-commerce company decided since `since` whose weight was out of tolerance.
+pub fn ebc_weight_mismatches_since(
+    conn: &Connection,
+    ebc_code: &str,
+    since: &str,
+) -> Result<u32, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM parcels WHERE ebc_code = ?1 AND decided_at >= ?2
+             AND reasons LIKE '%weight_out_of_tolerance%'",
+        )?
+        .query_row(params![ebc_code, since], |r| r.get(0))?)
 }
 
 /// Note when the lane command was written to the PLC, or when the PLC acknowledged it.

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_modbus::client::{Context, Reader, Writer};
 use tokio_modbus::{ExceptionCode, Slave};
 
-use super::map::{LineStatus, RegisterMap, STATUS_LEN, WrongLength};
+use super::map::{BELT_RUN, DecodeError, LineStatus, RegisterMap, STATUS_LEN};
 
 /// What a caller can do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -71,9 +71,24 @@ pub enum PlcError {
         /// The exception code.
         code: ExceptionCode,
     },
-    /// The status block did not decode.
-    #[error("status block: {0}")]
-    Decode(#[from] WrongLength),
+    /// The status block did not decode; `raw` is what the PLC sent, for the log.
+    #[error("status block rejected: {error}")]
+    Decode {
+        /// What is wrong with it.
+        error: DecodeError,
+        /// The words as read.
+        raw: Vec<u16>,
+    },
+    /// A write was accepted but reading it back gave other values.
+    #[error("{what}: wrote {wrote:?} but read back {read:?}")]
+    ReadBack {
+        /// The write.
+        what: &'static str,
+        /// Values written.
+        wrote: Vec<u16>,
+        /// Values read back.
+        read: Vec<u16>,
+    },
 }
 
 impl PlcError {
@@ -85,7 +100,7 @@ impl PlcError {
             | Self::Timeout { .. }
             | Self::Transport { .. } => PlcErrorKind::Transport,
             Self::Exception { .. } => PlcErrorKind::Device,
-            Self::Decode(_) => PlcErrorKind::Protocol,
+            Self::Decode { .. } | Self::ReadBack { .. } => PlcErrorKind::Protocol,
         }
     }
 }
@@ -214,18 +229,51 @@ impl LinePlc {
                 ctx.read_holding_registers(base, STATUS_LEN).await
             })
             .await?;
-        Ok(LineStatus::decode(&words)?)
+        LineStatus::decode(&words).map_err(|error| PlcError::Decode { error, raw: words })
+    }
+
+    /// Write `words` at `addr` in one FC16 request, then read them back and compare.
+    async fn write_verified(
+        &mut self,
+        what: &'static str,
+        addr: u16,
+        words: Vec<u16>,
+    ) -> Result<(), PlcError> {
+        let to_write = words.clone();
+        self.call(what, async move |ctx| {
+            ctx.write_multiple_registers(addr, &to_write).await
+        })
+        .await?;
+        let count = words.len() as u16;
+        let read = self
+            .call(what, async move |ctx| {
+                ctx.read_holding_registers(addr, count).await
+            })
+            .await?;
+        if read == words {
+            Ok(())
+        } else {
+            Err(PlcError::ReadBack {
+                what,
+                wrote: words,
+                read,
+            })
+        }
     }
 
     /// Tell the PLC which lane the parcel `tracking_no` goes to (one FC16 write, so the
-    /// PLC never sees a tracking number without its lane).
+    /// PLC never sees a tracking number without its lane), and read it back.
     pub async fn write_lane(&mut self, tracking_no: u16, lane: u16) -> Result<(), PlcError> {
         let addr = self.map.command_address();
-        self.call("writing a lane command", async move |ctx| {
-            ctx.write_multiple_registers(addr, &[tracking_no, lane])
-                .await
-        })
-        .await
+        self.write_verified("writing a lane command", addr, vec![tracking_no, lane])
+            .await
+    }
+
+    /// Ask the PLC to run (`true`) or stop (`false`) the belt, and read it back.
+    pub async fn write_belt_run(&mut self, run: bool) -> Result<(), PlcError> {
+        let addr = self.map.command_base + BELT_RUN;
+        self.write_verified("writing the belt run request", addr, vec![u16::from(run)])
+            .await
     }
 
     /// Write the controller heartbeat so the PLC knows the controller is alive.

@@ -9,28 +9,33 @@
 //! | offset | name | meaning |
 //! |---|---|---|
 //! | 0 | `PLC_HEARTBEAT` | incremented by the PLC every scan cycle; a frozen value means a dead PLC |
-//! | 1 | `STATUS` | bit 0 belt running, bit 1 emergency stop, bit 2 fault |
-//! | 2 | `BELT_SPEED` | belt speed in mm/s |
-//! | 3 | `ENTRY_COUNT` | tracking number of the newest parcel at the entry photo-eye (wraps, 0 = none yet) |
-//! | 4..=19 | `ENTRY_RING` | 8 slots of (tracking number, parcel length mm); slot = tracking number mod 8 |
-//! | 20 | `DROP_COUNT` | number of parcels dropped into a lane so far (wraps) |
-//! | 21..=36 | `DROP_RING` | 8 slots of (tracking number, lane); slot = (drop count − 1) mod 8 |
-//! | 37 | `CMD_ACK_TRACKING` | tracking number of the last lane command the PLC accepted |
-//! | 38 | `CMD_ACK_LANE` | lane of that command (read back to verify the write) |
-//! | 39 | `CONTROLLER_HEARTBEAT_ECHO` | the last controller heartbeat the PLC saw |
+//! | 1 | `STATUS` | bit 0 belt running, 1 emergency stop, 2 fault, 3 X-ray running, 4 X-ray fault, 5 scale fault; other bits 0 |
+//! | 2 | `BELT_SPEED` | belt speed in mm/s (0..=10000) |
+//! | 3 | `FAULT_CODE` | 0 none, else one of [`FaultCode`] |
+//! | 4 | `ENTRY_COUNT` | tracking number of the newest parcel at the entry photo-eye (wraps, 0 = none yet) |
+//! | 5..=20 | `ENTRY_RING` | 8 slots of (tracking number, parcel length mm); slot = tracking number mod 8 |
+//! | 21 | `WEIGHT_COUNT` | number of weighings by the dynamic scale so far (wraps) |
+//! | 22..=45 | `WEIGHT_RING` | 8 slots of (tracking number, weight in g, flags: bit 0 stable); slot = (count − 1) mod 8 |
+//! | 46 | `DROP_COUNT` | number of parcels dropped into a lane so far (wraps) |
+//! | 47..=62 | `DROP_RING` | 8 slots of (tracking number, lane); slot = (drop count − 1) mod 8 |
+//! | 63 | `CMD_ACK_TRACKING` | tracking number of the last lane command the PLC accepted |
+//! | 64 | `CMD_ACK_LANE` | lane of that command (read back to verify the write) |
+//! | 65 | `CONTROLLER_HEARTBEAT_ECHO` | the last controller heartbeat the PLC saw |
+//! | 66..=73 | `LANE_DROPS` | drops per lane 1..=8 since the PLC started (wrap), to cross-check the drop ring |
 //!
-//! **Command block** (controller → PLC):
+//! **Command block** (controller → PLC; readable, so every write can be read back):
 //!
 //! | offset | name | meaning |
 //! |---|---|---|
-//! | 0 | `CONTROLLER_HEARTBEAT` | incremented by the controller on every poll |
+//! | 0 | `CONTROLLER_HEARTBEAT` | incremented by the controller on every poll; the PLC raises fault 6 when it stops |
 //! | 1 | `CMD_TRACKING` | tracking number the lane command is for |
 //! | 2 | `CMD_LANE` | lane number; written together with `CMD_TRACKING` in one FC16 request |
+//! | 3 | `BELT_RUN` | 1 run the belt, 0 stop it (an operator command; e-stop overrides) |
 //!
 //! Tracking numbers run 1..=65535 and wrap to 1 (0 means "none"). The rings let the
-//! controller catch up when several parcels enter or drop between two polls; more than 8
-//! between two polls is a lost event the driver reports. A parcel that reaches the diverter
-//! with no accepted command falls into the PLC's default (exception) lane.
+//! controller catch up when several parcels enter, weigh or drop between two polls; more
+//! than 8 between two polls is a lost event the driver reports. A parcel that reaches the
+//! diverter with no accepted command falls into the PLC's default (exception) lane.
 
 /// Offset of the PLC heartbeat in the status block.
 pub const PLC_HEARTBEAT: u16 = 0;
@@ -38,24 +43,34 @@ pub const PLC_HEARTBEAT: u16 = 0;
 pub const STATUS: u16 = 1;
 /// Offset of the belt speed (mm/s).
 pub const BELT_SPEED: u16 = 2;
+/// Offset of the fault code.
+pub const FAULT_CODE: u16 = 3;
 /// Offset of the newest entry tracking number.
-pub const ENTRY_COUNT: u16 = 3;
+pub const ENTRY_COUNT: u16 = 4;
 /// Offset of the first entry ring slot.
-pub const ENTRY_RING: u16 = 4;
+pub const ENTRY_RING: u16 = 5;
+/// Offset of the weighing counter.
+pub const WEIGHT_COUNT: u16 = 21;
+/// Offset of the first weight ring slot.
+pub const WEIGHT_RING: u16 = 22;
 /// Offset of the drop counter.
-pub const DROP_COUNT: u16 = 20;
+pub const DROP_COUNT: u16 = 46;
 /// Offset of the first drop ring slot.
-pub const DROP_RING: u16 = 21;
+pub const DROP_RING: u16 = 47;
 /// Offset of the tracking number of the last accepted command.
-pub const CMD_ACK_TRACKING: u16 = 37;
+pub const CMD_ACK_TRACKING: u16 = 63;
 /// Offset of the lane of the last accepted command.
-pub const CMD_ACK_LANE: u16 = 38;
+pub const CMD_ACK_LANE: u16 = 64;
 /// Offset of the echoed controller heartbeat.
-pub const CONTROLLER_HEARTBEAT_ECHO: u16 = 39;
+pub const CONTROLLER_HEARTBEAT_ECHO: u16 = 65;
+/// Offset of the drop counter of lane 1 (lanes 1..=8 follow).
+pub const LANE_DROPS: u16 = 66;
 /// Number of words in the status block.
-pub const STATUS_LEN: u16 = 40;
+pub const STATUS_LEN: u16 = 74;
 /// Number of slots in each ring.
 pub const RING_SLOTS: u16 = 8;
+/// Lanes with a drop counter.
+pub const COUNTED_LANES: u16 = 8;
 
 /// Offset of the controller heartbeat in the command block.
 pub const CONTROLLER_HEARTBEAT: u16 = 0;
@@ -63,8 +78,49 @@ pub const CONTROLLER_HEARTBEAT: u16 = 0;
 pub const CMD_TRACKING: u16 = 1;
 /// Offset of the command's lane.
 pub const CMD_LANE: u16 = 2;
+/// Offset of the belt run request.
+pub const BELT_RUN: u16 = 3;
 /// Number of words in the command block.
-pub const COMMAND_LEN: u16 = 3;
+pub const COMMAND_LEN: u16 = 4;
+
+/// Highest belt speed a real line can report, mm/s; more is a garbled register.
+pub const MAX_BELT_SPEED: u16 = 10_000;
+/// Highest lane number any diverter has; more is a garbled register.
+pub const MAX_LANE: u16 = 64;
+
+/// Why the PLC stopped or degraded, as written to `FAULT_CODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultCode {
+    /// An emergency stop is pressed.
+    EmergencyStop = 1,
+    /// The belt motor or drive failed.
+    BeltDrive = 2,
+    /// The diverter is jammed.
+    DiverterJam = 3,
+    /// The dynamic scale failed.
+    Scale = 4,
+    /// The X-ray machine failed.
+    Xray = 5,
+    /// The controller heartbeat stopped changing.
+    ControllerHeartbeatLost = 6,
+}
+
+impl FaultCode {
+    /// Decode a fault code register; `Ok(None)` is 0 (no fault).
+    pub fn from_word(word: u16) -> Result<Option<Self>, u16> {
+        Ok(Some(match word {
+            0 => return Ok(None),
+            1 => Self::EmergencyStop,
+            2 => Self::BeltDrive,
+            3 => Self::DiverterJam,
+            4 => Self::Scale,
+            5 => Self::Xray,
+            6 => Self::ControllerHeartbeatLost,
+            other => return Err(other),
+        }))
+    }
+}
 
 /// Where the two blocks live on a given PLC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,28 +186,54 @@ pub struct StatusFlags {
     pub running: bool,
     /// An emergency stop is pressed.
     pub estop: bool,
-    /// The PLC reports a fault.
+    /// The PLC reports a fault (see the fault code).
     pub fault: bool,
+    /// The X-ray machine is running.
+    pub xray_running: bool,
+    /// The X-ray machine reports a fault.
+    pub xray_fault: bool,
+    /// The dynamic scale reports a fault.
+    pub scale_fault: bool,
 }
 
+/// Bits of the status word that mean something; any other bit set is a garbled word.
+const STATUS_BITS: u16 = 0b11_1111;
+
 impl StatusFlags {
-    /// Decode the status word.
-    pub fn from_word(word: u16) -> Self {
-        Self {
-            running: word & 1 != 0,
-            estop: word & 2 != 0,
-            fault: word & 4 != 0,
+    /// Decode the status word; `Err` when a bit outside the map is set.
+    pub fn from_word(word: u16) -> Result<Self, u16> {
+        if word & !STATUS_BITS != 0 {
+            return Err(word);
         }
+        let bit = |n: u16| word & (1 << n) != 0;
+        Ok(Self {
+            running: bit(0),
+            estop: bit(1),
+            fault: bit(2),
+            xray_running: bit(3),
+            xray_fault: bit(4),
+            scale_fault: bit(5),
+        })
     }
 
     /// Encode into the status word.
     pub fn to_word(self) -> u16 {
-        u16::from(self.running) | u16::from(self.estop) << 1 | u16::from(self.fault) << 2
+        [
+            self.running,
+            self.estop,
+            self.fault,
+            self.xray_running,
+            self.xray_fault,
+            self.scale_fault,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |word, (n, &on)| word | (u16::from(on) << n))
     }
 }
 
 /// One parcel seen at the entry photo-eye.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EntryRecord {
     /// Tracking number the PLC gave the parcel.
     pub tracking_no: u16,
@@ -159,8 +241,19 @@ pub struct EntryRecord {
     pub length_mm: u16,
 }
 
+/// One weighing by the dynamic scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WeightRecord {
+    /// Tracking number of the parcel weighed.
+    pub tracking_no: u16,
+    /// Weight in grams.
+    pub weight_g: u16,
+    /// Whether the scale settled (an unstable weight is not a measurement to decide on).
+    pub stable: bool,
+}
+
 /// One parcel that fell into a lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DropRecord {
     /// Tracking number of the parcel.
     pub tracking_no: u16,
@@ -168,8 +261,10 @@ pub struct DropRecord {
     pub lane: u16,
 }
 
+const SLOTS: usize = RING_SLOTS as usize;
+
 /// The decoded status block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LineStatus {
     /// PLC heartbeat counter.
     pub plc_heartbeat: u16,
@@ -177,65 +272,89 @@ pub struct LineStatus {
     pub flags: StatusFlags,
     /// Belt speed in mm/s.
     pub belt_speed_mm_s: u16,
+    /// Active fault, if any.
+    pub fault: Option<FaultCode>,
     /// Newest entry tracking number (0 = none yet).
     pub entry_count: u16,
     /// Entry ring, indexed by tracking number mod 8.
-    pub entries: [EntryRecord; RING_SLOTS as usize],
+    pub entries: [EntryRecord; SLOTS],
+    /// Weighings so far (wrapping).
+    pub weight_count: u16,
+    /// Weight ring, indexed by (weight count − 1) mod 8.
+    pub weights: [WeightRecord; SLOTS],
     /// Drops so far (wrapping).
     pub drop_count: u16,
     /// Drop ring, indexed by (drop count − 1) mod 8.
-    pub drops: [DropRecord; RING_SLOTS as usize],
+    pub drops: [DropRecord; SLOTS],
     /// Last accepted command's tracking number.
     pub cmd_ack_tracking: u16,
     /// Last accepted command's lane.
     pub cmd_ack_lane: u16,
     /// Last controller heartbeat the PLC saw.
     pub controller_heartbeat_echo: u16,
+    /// Drops per lane 1..=8 (wrapping).
+    pub lane_drops: [u16; COUNTED_LANES as usize],
 }
 
-impl Default for LineStatus {
-    fn default() -> Self {
-        Self {
-            plc_heartbeat: 0,
-            flags: StatusFlags::default(),
-            belt_speed_mm_s: 0,
-            entry_count: 0,
-            entries: [EntryRecord {
-                tracking_no: 0,
-                length_mm: 0,
-            }; RING_SLOTS as usize],
-            drop_count: 0,
-            drops: [DropRecord {
-                tracking_no: 0,
-                lane: 0,
-            }; RING_SLOTS as usize],
-            cmd_ack_tracking: 0,
-            cmd_ack_lane: 0,
-            controller_heartbeat_echo: 0,
-        }
+/// Why a status block could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The block had the wrong number of words.
+    #[error("status block has {got} words, expected {STATUS_LEN}")]
+    WrongLength {
+        /// Words received.
+        got: usize,
+    },
+    /// A register holds a value the map does not allow (a garbled or mis-mapped PLC).
+    #[error("register {name} (status offset {offset}) holds {value}: {why}")]
+    OutOfRange {
+        /// Register name from the map.
+        name: &'static str,
+        /// Offset in the status block.
+        offset: u16,
+        /// The raw value.
+        value: u16,
+        /// What the map allows.
+        why: &'static str,
+    },
+}
+
+fn out_of_range(name: &'static str, offset: u16, value: u16, why: &'static str) -> DecodeError {
+    DecodeError::OutOfRange {
+        name,
+        offset,
+        value,
+        why,
     }
 }
 
-/// The status block had the wrong number of words.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("status block has {got} words, expected {STATUS_LEN}")]
-pub struct WrongLength {
-    /// Words received.
-    pub got: usize,
-}
-
 impl LineStatus {
-    /// Decode the status block as read from the PLC.
-    pub fn decode(words: &[u16]) -> Result<Self, WrongLength> {
+    /// Decode and check the status block as read from the PLC.
+    pub fn decode(words: &[u16]) -> Result<Self, DecodeError> {
         if words.len() != STATUS_LEN as usize {
-            return Err(WrongLength { got: words.len() });
+            return Err(DecodeError::WrongLength { got: words.len() });
         }
         let w = |off: u16| words[off as usize];
+        let flags = StatusFlags::from_word(w(STATUS))
+            .map_err(|v| out_of_range("STATUS", STATUS, v, "only bits 0 to 5 are defined"))?;
+        let belt_speed_mm_s = w(BELT_SPEED);
+        if belt_speed_mm_s > MAX_BELT_SPEED {
+            return Err(out_of_range(
+                "BELT_SPEED",
+                BELT_SPEED,
+                belt_speed_mm_s,
+                "at most 10000 mm/s",
+            ));
+        }
+        let fault = FaultCode::from_word(w(FAULT_CODE))
+            .map_err(|v| out_of_range("FAULT_CODE", FAULT_CODE, v, "0 or a code from 1 to 6"))?;
         let mut status = Self {
             plc_heartbeat: w(PLC_HEARTBEAT),
-            flags: StatusFlags::from_word(w(STATUS)),
-            belt_speed_mm_s: w(BELT_SPEED),
+            flags,
+            belt_speed_mm_s,
+            fault,
             entry_count: w(ENTRY_COUNT),
+            weight_count: w(WEIGHT_COUNT),
             drop_count: w(DROP_COUNT),
             cmd_ack_tracking: w(CMD_ACK_TRACKING),
             cmd_ack_lane: w(CMD_ACK_LANE),
@@ -243,14 +362,43 @@ impl LineStatus {
             ..Self::default()
         };
         for i in 0..RING_SLOTS {
-            status.entries[i as usize] = EntryRecord {
+            let slot = i as usize;
+            status.entries[slot] = EntryRecord {
                 tracking_no: w(ENTRY_RING + 2 * i),
                 length_mm: w(ENTRY_RING + 2 * i + 1),
             };
-            status.drops[i as usize] = DropRecord {
-                tracking_no: w(DROP_RING + 2 * i),
-                lane: w(DROP_RING + 2 * i + 1),
+            let flags_off = WEIGHT_RING + 3 * i + 2;
+            let weight_flags = w(flags_off);
+            if weight_flags > 1 {
+                return Err(out_of_range(
+                    "WEIGHT_RING flags",
+                    flags_off,
+                    weight_flags,
+                    "only bit 0 (stable) is defined",
+                ));
+            }
+            status.weights[slot] = WeightRecord {
+                tracking_no: w(WEIGHT_RING + 3 * i),
+                weight_g: w(WEIGHT_RING + 3 * i + 1),
+                stable: weight_flags == 1,
             };
+            let lane_off = DROP_RING + 2 * i + 1;
+            let lane = w(lane_off);
+            if lane > MAX_LANE {
+                return Err(out_of_range(
+                    "DROP_RING lane",
+                    lane_off,
+                    lane,
+                    "a lane number from 1 to 64",
+                ));
+            }
+            status.drops[slot] = DropRecord {
+                tracking_no: w(DROP_RING + 2 * i),
+                lane,
+            };
+        }
+        for lane in 0..COUNTED_LANES {
+            status.lane_drops[lane as usize] = w(LANE_DROPS + lane);
         }
         Ok(status)
     }
@@ -262,23 +410,33 @@ impl LineStatus {
         put(PLC_HEARTBEAT, self.plc_heartbeat);
         put(STATUS, self.flags.to_word());
         put(BELT_SPEED, self.belt_speed_mm_s);
+        put(FAULT_CODE, self.fault.map_or(0, |f| f as u16));
         put(ENTRY_COUNT, self.entry_count);
+        put(WEIGHT_COUNT, self.weight_count);
         put(DROP_COUNT, self.drop_count);
         put(CMD_ACK_TRACKING, self.cmd_ack_tracking);
         put(CMD_ACK_LANE, self.cmd_ack_lane);
         put(CONTROLLER_HEARTBEAT_ECHO, self.controller_heartbeat_echo);
         for i in 0..RING_SLOTS {
-            let e = self.entries[i as usize];
+            let slot = i as usize;
+            let e = self.entries[slot];
             put(ENTRY_RING + 2 * i, e.tracking_no);
             put(ENTRY_RING + 2 * i + 1, e.length_mm);
-            let d = self.drops[i as usize];
+            let wr = self.weights[slot];
+            put(WEIGHT_RING + 3 * i, wr.tracking_no);
+            put(WEIGHT_RING + 3 * i + 1, wr.weight_g);
+            put(WEIGHT_RING + 3 * i + 2, u16::from(wr.stable));
+            let d = self.drops[slot];
             put(DROP_RING + 2 * i, d.tracking_no);
             put(DROP_RING + 2 * i + 1, d.lane);
+        }
+        for lane in 0..COUNTED_LANES {
+            put(LANE_DROPS + lane, self.lane_drops[lane as usize]);
         }
         words
     }
 
-    /// Record a new parcel at the photo-eye (simulator side).
+    /// Record a new parcel at the photo-eye (simulator side); returns its tracking number.
     pub fn push_entry(&mut self, length_mm: u16) -> u16 {
         let tracking_no = next_tracking_no(self.entry_count);
         self.entry_count = tracking_no;
@@ -289,11 +447,26 @@ impl LineStatus {
         tracking_no
     }
 
+    /// Record a weighing (simulator side).
+    pub fn push_weight(&mut self, tracking_no: u16, weight_g: u16, stable: bool) {
+        self.weight_count = self.weight_count.wrapping_add(1);
+        let slot = (self.weight_count.wrapping_sub(1) % RING_SLOTS) as usize;
+        self.weights[slot] = WeightRecord {
+            tracking_no,
+            weight_g,
+            stable,
+        };
+    }
+
     /// Record a parcel falling into a lane (simulator side).
     pub fn push_drop(&mut self, tracking_no: u16, lane: u16) {
         self.drop_count = self.drop_count.wrapping_add(1);
         let slot = (self.drop_count.wrapping_sub(1) % RING_SLOTS) as usize;
         self.drops[slot] = DropRecord { tracking_no, lane };
+        if (1..=COUNTED_LANES).contains(&lane) {
+            let counter = &mut self.lane_drops[(lane - 1) as usize];
+            *counter = counter.wrapping_add(1);
+        }
     }
 
     /// Entries newer than `seen` (the last entry count the caller processed), oldest first.
@@ -314,21 +487,33 @@ impl LineStatus {
         (out, lost)
     }
 
+    /// Weighings newer than `seen` (the last weight count processed), oldest first, and how
+    /// many were lost to ring overflow.
+    pub fn weights_since(&self, seen: u16) -> (Vec<WeightRecord>, u16) {
+        ring_since(&self.weights, self.weight_count, seen)
+    }
+
     /// Drops newer than `seen` (the last drop count the caller processed), oldest first,
     /// and how many were lost to ring overflow.
     pub fn drops_since(&self, seen: u16) -> (Vec<DropRecord>, u16) {
-        let total = self.drop_count.wrapping_sub(seen);
-        let lost = total.saturating_sub(RING_SLOTS);
-        let n = total.min(RING_SLOTS);
-        let out = (0..n)
-            .rev()
-            .map(|back| {
-                let seq = self.drop_count.wrapping_sub(back);
-                self.drops[(seq.wrapping_sub(1) % RING_SLOTS) as usize]
-            })
-            .collect();
-        (out, lost)
+        ring_since(&self.drops, self.drop_count, seen)
     }
+}
+
+/// The records of a counter-indexed ring newer than `seen`, oldest first, and how many
+/// were overwritten before they could be read.
+fn ring_since<T: Copy>(ring: &[T; SLOTS], count: u16, seen: u16) -> (Vec<T>, u16) {
+    let total = count.wrapping_sub(seen);
+    let lost = total.saturating_sub(RING_SLOTS);
+    let n = total.min(RING_SLOTS);
+    let out = (0..n)
+        .rev()
+        .map(|back| {
+            let seq = count.wrapping_sub(back);
+            ring[(seq.wrapping_sub(1) % RING_SLOTS) as usize]
+        })
+        .collect();
+    (out, lost)
 }
 
 /// The tracking number after `t` (1..=65535, wrapping to 1; 0 is never used).
@@ -363,8 +548,9 @@ mod tests {
             plc_heartbeat: 7,
             flags: StatusFlags {
                 running: true,
-                estop: false,
                 fault: true,
+                xray_running: true,
+                ..StatusFlags::default()
             },
             belt_speed_mm_s: 500,
             ..LineStatus::default()
@@ -378,7 +564,61 @@ mod tests {
 
     #[test]
     fn short_block_is_rejected_with_its_length() {
-        assert_eq!(LineStatus::decode(&[0; 5]), Err(WrongLength { got: 5 }));
+        assert_eq!(
+            LineStatus::decode(&[0; 5]),
+            Err(DecodeError::WrongLength { got: 5 })
+        );
+    }
+
+    #[test]
+    fn garbled_registers_are_named_with_their_value() {
+        let good = LineStatus::default().encode();
+        for (offset, value, name) in [
+            (BELT_SPEED, 40_000, "BELT_SPEED"),
+            (STATUS, 0x8001, "STATUS"),
+            (FAULT_CODE, 99, "FAULT_CODE"),
+            (DROP_RING + 1, 300, "DROP_RING lane"),
+            (WEIGHT_RING + 2, 7, "WEIGHT_RING flags"),
+        ] {
+            let mut words = good.clone();
+            words[offset as usize] = value;
+            match LineStatus::decode(&words) {
+                Err(DecodeError::OutOfRange {
+                    name: n,
+                    offset: o,
+                    value: v,
+                    ..
+                }) => {
+                    assert_eq!((n, o, v), (name, offset, value));
+                }
+                other => panic!("{name}: expected out of range, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn weighings_and_lane_counters_round_trip() {
+        let mut s = LineStatus::default();
+        s.push_weight(1, 1250, true);
+        s.push_weight(2, 800, false);
+        s.push_drop(1, 2);
+        s.fault = Some(FaultCode::Scale);
+        s.flags.scale_fault = true;
+        let back = LineStatus::decode(&s.encode()).unwrap();
+        assert_eq!(back, s);
+        let (weights, lost) = back.weights_since(1);
+        assert_eq!(
+            (weights, lost),
+            (
+                vec![WeightRecord {
+                    tracking_no: 2,
+                    weight_g: 800,
+                    stable: false
+                }],
+                0
+            )
+        );
+        assert_eq!(back.lane_drops[1], 1);
     }
 
     #[test]

@@ -7,4 +7,7 @@ pub mod driver;
 pub mod map;
 
 pub use driver::{LinePlc, PlcError, PlcErrorKind};
-pub use map::{DropRecord, EntryRecord, LineStatus, RegisterMap, StatusFlags};
+pub use map::{
+    DecodeError, DropRecord, EntryRecord, FaultCode, LineStatus, RegisterMap, StatusFlags,
+    WeightRecord,
+};

@@ -1,0 +1,193 @@
+//! Gathering a parcel's inputs, deciding its lane, and commanding the diverter.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::Line;
+use crate::sorting::decision::{Decision, Inputs, LaneKind, Weight, WeightTolerance, decide};
+use crate::sorting::tracker::Tracked;
+use crate::store::parcels::{self, DecisionRow};
+use crate::store::{StoreError, instructions, manifests};
+
+/// Look-back for the e-commerce company's weight mismatch count.
+const RISK_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+impl Line {
+    fn lane_number(&self, kind: LaneKind) -> u16 {
+        let d = &self.config.diverter;
+        match kind {
+            LaneKind::Release => d.release_lane,
+            LaneKind::Inspection => d.inspection_lane,
+            LaneKind::Exception => d.exception_lane,
+        }
+    }
+
+    fn weight_of(&self, parcel: &Tracked) -> Weight {
+        match (self.config.geometry.scale_at_mm, parcel.weight) {
+            (None, _) => Weight::NotMeasured,
+            (Some(_), None) => Weight::Missing,
+            (Some(_), Some(w)) if w.stable => Weight::Stable {
+                kg: f64::from(w.weight_g) / 1000.0,
+            },
+            (Some(_), Some(w)) => Weight::Unstable {
+                kg: f64::from(w.weight_g) / 1000.0,
+            },
+        }
+    }
+
+    /// Decide every parcel whose decision is due.
+    pub(super) async fn decide_due(&mut self) -> Result<(), StoreError> {
+        let due: Vec<Tracked> = self
+            .tracker
+            .due(self.when_complete())
+            .into_iter()
+            .cloned()
+            .collect();
+        for parcel in due {
+            self.decide_one(&parcel).await?;
+        }
+        Ok(())
+    }
+
+    async fn decide_one(&mut self, parcel: &Tracked) -> Result<(), StoreError> {
+        let read = parcel.merged_read();
+        let id = parcel.id;
+        let code = read.code().map(str::to_owned);
+        let since = crate::store::timestamp(chrono::Utc::now() - RISK_WINDOW);
+        // Everything the store knows about the waybill, read in one go on the read pool.
+        let (manifest, instruction, officer_flags, duplicate_of, ebc_mismatches) = self
+            .store
+            .reader
+            .read(move |conn| {
+                let Some(code) = code else {
+                    return Ok((
+                        None,
+                        None,
+                        instructions::flags_against(conn, id, None)?,
+                        None,
+                        0,
+                    ));
+                };
+                let manifest = manifests::facts(conn, &code)?;
+                let ebc_mismatches = match manifest.as_ref().and_then(|m| m.ebc_code.as_deref()) {
+                    Some(ebc) => parcels::ebc_weight_mismatches_since(conn, ebc, &since)?,
+                    None => 0,
+                };
+                Ok((
+                    manifest,
+                    instructions::standing_instruction(conn, &code)?,
+                    instructions::flags_against(conn, id, Some(&code))?,
+                    parcels::earlier_sorted(conn, &code, id)?,
+                    ebc_mismatches,
+                ))
+            })
+            .await?;
+        let inputs = Inputs {
+            read,
+            manifest,
+            instruction,
+            officer_flags,
+            weight: self.weight_of(parcel),
+            xray_images: self.config.xray.as_ref().map(|_| parcel.xray_images),
+            duplicate_of,
+            tracking_lost: parcel.tracking_lost,
+        };
+        let d = &self.config.decision;
+        let tolerance = WeightTolerance {
+            abs_kg: d.weight_abs_kg,
+            pct: d.weight_pct,
+        };
+        let decision = decide(&inputs, tolerance);
+        let lane = self.lane_number(decision.lane);
+        self.store_decision(id, &inputs, &decision, lane, ebc_mismatches)
+            .await?;
+        self.tracker.set_lane(id, lane);
+        info!(line = %self.id(), parcel = id, tracking_no = parcel.tracking_no, lane, kind = decision.lane.as_str(),
+            reasons = %decision.reasons_json(), "lane decided");
+        if parcel.tracking_lost {
+            // Its tracking number may already be past the diverter or reused: leave it to
+            // the PLC default (the exception lane), which is also what was decided.
+            self.announce(id).await;
+            return Ok(());
+        }
+        match self.plc.write_lane(parcel.tracking_no, lane).await {
+            Ok(()) => {
+                let at = crate::store::now();
+                self.store
+                    .writer
+                    .write(move |tx| parcels::record_command(tx, id, &at, false))
+                    .await?;
+                self.cursor.unacked.push((parcel.tracking_no, lane, id));
+            }
+            Err(e) => {
+                warn!(line = %self.id(), parcel = id, error = %e, "lane command not written; the PLC default (exception) applies");
+            }
+        }
+        self.announce(id).await;
+        Ok(())
+    }
+
+    async fn store_decision(
+        &mut self,
+        id: i64,
+        inputs: &Inputs,
+        decision: &Decision,
+        lane: u16,
+        ebc_mismatches: u32,
+    ) -> Result<(), StoreError> {
+        let deviation_pct = match (
+            inputs.weight,
+            inputs.manifest.as_ref().and_then(|m| m.gross_weight_kg),
+        ) {
+            (Weight::Stable { kg }, Some(declared)) if declared > 0.0 => {
+                Some((kg - declared) / declared * 100.0)
+            }
+            _ => None,
+        };
+        let risk = json!({
+            "weight_deviation_pct": deviation_pct,
+            "unmatched": inputs.read.code().is_some() && inputs.manifest.is_none(),
+            "duplicate_waybill": inputs.duplicate_of.is_some(),
+            "ebc_weight_mismatches_24h": ebc_mismatches,
+        })
+        .to_string();
+        let inputs_json = serde_json::to_string(inputs).unwrap_or_default();
+        let reasons = decision.reasons_json();
+        let kind = decision.lane.as_str();
+        let logistics_no = inputs.read.code().map(str::to_owned);
+        let read_status = inputs.read.status();
+        let ebc = inputs.manifest.as_ref().and_then(|m| m.ebc_code.clone());
+        let at = crate::store::now();
+        self.store
+            .writer
+            .write(move |tx| {
+                parcels::record_decision(
+                    tx,
+                    &DecisionRow {
+                        parcel_id: id,
+                        decided_at: &at,
+                        logistics_no: logistics_no.as_deref(),
+                        read_status,
+                        lane,
+                        lane_kind: kind,
+                        reasons_json: &reasons,
+                        inputs_json: &inputs_json,
+                        risk_json: &risk,
+                        ebc_code: ebc.as_deref(),
+                    },
+                )
+            })
+            .await
+    }
+
+    /// A parcel's front reached the X-ray tunnel.
+    pub(super) async fn parcel_entered_xray(&mut self, id: i64) -> Result<(), StoreError> {
+        let at = crate::store::now();
+        self.store
+            .writer
+            .write(move |tx| parcels::record_xray_entered(tx, id, &at))
+            .await
+    }
+}

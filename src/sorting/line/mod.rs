@@ -1,0 +1,263 @@
+//! The task that runs one sorting line: polls the PLC, listens to the scanners, writes every
+//! event to the store, decides lanes when they fall due and commands the diverter.
+//!
+//! Order of effects for each event: store first, then the PLC and the live console. A
+//! parcel whose lane command cannot be written still gets the PLC's default lane
+//! (exception), so a controller fault fails closed.
+//!
+//! - [`plc`] — what a status poll tells: entries, weighings, drops, acks, heartbeat, and
+//!   the staleness watch that marks parcels `tracking_lost`.
+//! - [`scans`] — scanner messages.
+//! - [`decide`] — gathering a parcel's inputs, deciding, commanding the diverter.
+
+mod decide;
+mod plc;
+mod scans;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use customs_edge_devices::line_plc::{LinePlc, RegisterMap};
+use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::tracker::{Geometry, Tracker};
+use crate::config::{DecisionMode, LineConfig};
+use crate::health::{Health, State};
+use crate::store::parcels::{self, ParcelView};
+use crate::store::{Store, StoreError};
+
+/// Runs one line. Build it with [`LineTask::new`], then `run` it.
+#[derive(Debug)]
+pub struct LineTask {
+    config: LineConfig,
+    store: Store,
+    events: broadcast::Sender<ParcelView>,
+    health: Health,
+}
+
+/// The line task's state between events.
+struct Line {
+    config: LineConfig,
+    store: Store,
+    events: broadcast::Sender<ParcelView>,
+    health: Health,
+    plc: LinePlc,
+    tracker: Tracker,
+    cursor: plc::Cursor,
+    rejects: RejectThrottle,
+}
+
+impl LineTask {
+    /// A task for `config`, writing to `store`, announcing parcel changes on `events`.
+    pub fn new(
+        config: LineConfig,
+        store: Store,
+        events: broadcast::Sender<ParcelView>,
+        health: Health,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            events,
+            health,
+        }
+    }
+
+    /// Run until `shutdown` fires.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            config,
+            store,
+            events,
+            health,
+        } = self;
+        let line_id = config.id.clone();
+        let interrupted = {
+            let id = line_id.clone();
+            store
+                .writer
+                .write(move |tx| parcels::mark_interrupted(tx, &id))
+                .await?
+        };
+        if interrupted > 0 {
+            warn!(line = %line_id, interrupted, "parcels left in flight by the previous run are marked interrupted");
+        }
+        let (scan_tx, mut scan_rx) = mpsc::channel(1024);
+        for scanner in &config.scanners {
+            let addr = resolve(&scanner.address, &shutdown).await?;
+            let codec =
+                ScannerCodec::new(scanner.framing, scanner.no_read.clone(), scanner.max_length);
+            health.set(
+                &format!("line:{line_id}:scanner:{}", scanner.name),
+                State::Starting,
+                format!("connecting to {addr}"),
+            );
+            tokio::spawn(
+                ScannerClient::new(scanner.name.as_str(), addr, codec)
+                    .run(scan_tx.clone(), shutdown.clone()),
+            );
+        }
+        drop(scan_tx);
+        let plc_addr = resolve(&config.plc.address, &shutdown).await?;
+        let map = RegisterMap {
+            unit_id: config.plc.unit_id,
+            status_base: config.plc.status_base,
+            command_base: config.plc.command_base,
+        };
+        health.set(
+            &format!("line:{line_id}:plc"),
+            State::Starting,
+            format!("connecting to {plc_addr}"),
+        );
+        let mut line = Line {
+            tracker: Tracker::new(geometry(&config)),
+            plc: LinePlc::new(plc_addr, map, Duration::from_millis(config.plc.timeout_ms)),
+            cursor: plc::Cursor::new(),
+            rejects: RejectThrottle::default(),
+            config,
+            store,
+            events,
+            health,
+        };
+        let mut poll =
+            tokio::time::interval(Duration::from_millis(line.config.plc.poll_interval_ms));
+        poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        info!(line = %line_id, plc = %plc_addr, "sorting line started");
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                Some(event) = scan_rx.recv() => {
+                    line.on_scanner(event).await?;
+                    line.decide_due().await?;
+                }
+                _ = poll.tick() => {
+                    line.poll(Instant::now()).await?;
+                    line.decide_due().await?;
+                }
+            }
+        }
+        info!(line = %line_id, in_flight = line.tracker.len(), "sorting line stopped");
+        Ok(())
+    }
+}
+
+fn geometry(config: &LineConfig) -> Geometry {
+    let g = &config.geometry;
+    Geometry {
+        scale_at_mm: g.scale_at_mm.map(f64::from),
+        scanner_at_mm: f64::from(g.scanner_at_mm),
+        xray_at_mm: config.xray.as_ref().and(g.xray_at_mm).map(f64::from),
+        diverter_at_mm: f64::from(g.diverter_at_mm),
+        window_mm: f64::from(g.scan_window_mm),
+        scanners: config.scanners.len(),
+        xray_views: config.xray.as_ref().map_or(0, |x| x.views),
+        lead: Duration::from_millis(config.decision.lead_ms),
+    }
+}
+
+impl Line {
+    fn id(&self) -> &str {
+        &self.config.id
+    }
+
+    fn when_complete(&self) -> bool {
+        self.config.decision.mode == DecisionMode::WhenComplete
+    }
+
+    /// Tell live consoles about a parcel's new state (read back from the store, so they
+    /// only ever see what was committed).
+    async fn announce(&mut self, id: i64) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        match self
+            .store
+            .reader
+            .read(move |conn| parcels::get(conn, id))
+            .await
+        {
+            Ok(view) => {
+                let _ = self.events.send(view);
+            }
+            Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
+        }
+    }
+
+    /// Keep a piece of bad input for inspection; the same kind of junk from the same source
+    /// is stored at most once a minute with a repeat count, so a garbled device cannot flood
+    /// the disk, and every occurrence is logged at debug level.
+    async fn reject(
+        &mut self,
+        source: String,
+        reason: String,
+        payload: String,
+    ) -> Result<(), StoreError> {
+        let Some(repeats) = self.rejects.admit(&source, &reason) else {
+            return Ok(());
+        };
+        let reason = if repeats > 0 {
+            format!("{reason} (and {repeats} more like it in the last minute)")
+        } else {
+            reason
+        };
+        let at = crate::store::now();
+        self.store
+            .writer
+            .write(move |tx| parcels::reject_input(tx, &at, &source, &reason, &payload))
+            .await
+    }
+}
+
+/// Rate limit for storing repeated bad input.
+#[derive(Debug, Default)]
+struct RejectThrottle {
+    /// (source, reason kind) → (last stored, suppressed since).
+    seen: HashMap<(String, String), (Instant, u32)>,
+}
+
+impl RejectThrottle {
+    const PERIOD: Duration = Duration::from_secs(60);
+
+    /// `Some(suppressed count)` when this one should be stored.
+    fn admit(&mut self, source: &str, reason: &str) -> Option<u32> {
+        let kind: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+        let now = Instant::now();
+        let entry = self
+            .seen
+            .entry((source.to_owned(), kind))
+            .or_insert((now - Self::PERIOD, 0));
+        if now - entry.0 >= Self::PERIOD {
+            let suppressed = entry.1;
+            *entry = (now, 0);
+            Some(suppressed)
+        } else {
+            entry.1 += 1;
+            None
+        }
+    }
+}
+
+/// Resolve `host:port`, retrying until it resolves or shutdown.
+async fn resolve(address: &str, shutdown: &CancellationToken) -> anyhow::Result<SocketAddr> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match tokio::net::lookup_host(address)
+            .await
+            .map(|mut it| it.next())
+        {
+            Ok(Some(addr)) => return Ok(addr),
+            Ok(None) => warn!(%address, "address resolves to nothing; retrying"),
+            Err(e) => warn!(%address, error = %e, "cannot resolve; retrying"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => anyhow::bail!("shut down while resolving {address}"),
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,148 @@
+use super::*;
+
+fn geometry() -> Geometry {
+    Geometry {
+        scale_at_mm: Some(300.0),
+        scanner_at_mm: 600.0,
+        xray_at_mm: Some(1200.0),
+        diverter_at_mm: 3000.0,
+        window_mm: 300.0,
+        scanners: 2,
+        xray_views: 2,
+        lead: Duration::from_millis(500),
+    }
+}
+
+fn at(t: &mut Tracker, mm: f64) {
+    // move the belt at 500 mm/s for the time it takes to travel `mm`
+    t.advance(Duration::from_secs_f64(mm / 500.0), 500);
+}
+
+fn code(c: &str) -> ScanRead {
+    ScanRead::Code(c.into())
+}
+
+#[test]
+fn a_scan_goes_to_the_parcel_under_the_scanner() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    at(&mut t, 700.0);
+    t.enter(2, 2, false);
+    assert_eq!(t.assign_scan("top", code("A")), Some(1));
+}
+
+#[test]
+fn a_scan_with_no_parcel_nearby_is_unassigned() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    assert_eq!(t.assign_scan("top", code("A")), None);
+}
+
+#[test]
+fn a_stopped_belt_keeps_parcels_where_they_are_and_has_no_deadline() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    at(&mut t, 2600.0);
+    t.advance(Duration::from_secs(60), 0);
+    assert!(t.due(false).is_empty());
+    at(&mut t, 200.0);
+    assert_eq!(
+        t.due(false).len(),
+        1,
+        "at 2800 mm the 500 ms lead (250 mm) is reached"
+    );
+}
+
+#[test]
+fn reads_of_several_scanners_merge_into_one_verdict() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    at(&mut t, 600.0);
+    t.assign_scan("top", ScanRead::NoRead);
+    t.assign_scan("side", code("A"));
+    t.assign_scan("side", code("A"));
+    assert_eq!(t.parcels[0].merged_read(), Read::Code("A".into()));
+    t.assign_scan("top", code("B"));
+    assert_eq!(
+        t.parcels[0].merged_read(),
+        Read::Conflict(vec!["A".into(), "B".into()])
+    );
+}
+
+#[test]
+fn when_complete_a_parcel_is_due_once_scans_weight_and_views_are_in() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 7, false);
+    at(&mut t, 300.0);
+    assert_eq!(
+        t.assign_weight(WeightRecord {
+            tracking_no: 7,
+            weight_g: 1200,
+            stable: true
+        }),
+        Some(1)
+    );
+    at(&mut t, 300.0);
+    t.assign_scan("top", code("A"));
+    t.assign_scan("side", code("A"));
+    at(&mut t, 700.0);
+    assert_eq!(t.due(true).len(), 0, "X-ray views still missing");
+    assert!(t.add_xray_image(1));
+    assert!(t.add_xray_image(1));
+    assert_eq!(t.due(true).len(), 1);
+    assert_eq!(t.due(false).len(), 0, "the deadline is not reached yet");
+}
+
+#[test]
+fn entering_the_xray_is_reported_once() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    assert_eq!(
+        t.advance(Duration::from_secs(2), 500).entered_xray,
+        Vec::<i64>::new(),
+        "1000 mm"
+    );
+    assert_eq!(
+        t.advance(Duration::from_millis(400), 500).entered_xray,
+        vec![1]
+    );
+    assert_eq!(
+        t.advance(Duration::from_millis(400), 500).entered_xray,
+        Vec::<i64>::new()
+    );
+}
+
+#[test]
+fn lost_tracking_takes_no_scans_and_is_due_at_once() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    at(&mut t, 600.0);
+    assert_eq!(t.lose_tracking(), vec![1]);
+    assert_eq!(t.assign_scan("top", code("A")), None);
+    assert_eq!(t.due(false).len(), 1);
+    t.enter(2, 2, true);
+    assert_eq!(t.due(false).len(), 2);
+}
+
+#[test]
+fn decided_parcels_are_not_due_again_and_leave_on_drop() {
+    let mut t = Tracker::new(geometry());
+    t.enter(7, 3, false);
+    at(&mut t, 2900.0);
+    assert_eq!(t.due(false)[0].merged_read(), Read::Nothing);
+    t.set_lane(7, 3);
+    assert!(t.due(false).is_empty());
+    assert_eq!(t.remove_tracking(3).map(|p| p.id), Some(7));
+    assert!(t.is_empty());
+}
+
+#[test]
+fn a_parcel_not_dropped_in_time_after_the_diverter_is_unconfirmed() {
+    let mut t = Tracker::new(geometry());
+    t.enter(1, 1, false);
+    at(&mut t, 3000.0);
+    t.advance(Duration::from_secs(2), 500);
+    assert!(t.take_unconfirmed(Duration::from_secs(3)).is_empty());
+    t.advance(Duration::from_millis(1500), 0);
+    assert_eq!(t.take_unconfirmed(Duration::from_secs(3)).len(), 1);
+}
