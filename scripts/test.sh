@@ -12,5 +12,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== pymodbus venv (conformance)"
+bash scripts/conformance.sh setup
+
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== edge-sim PLC against pymodbus"
+bash scripts/conformance.sh sim

@@ -42,7 +42,8 @@ pub async fn start(
     let mut tasks = JoinSet::new();
     for line in &config.lines {
         let name = format!("line {}", line.id);
-        let task = LineTask::new(line.clone(), store.clone(), events.clone(), health.clone());
+        let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
+        let task = LineTask::new(line.clone(), store.clone(), events.clone(), health.clone(), evidence);
         let token = shutdown.clone();
         tasks.spawn(async move { (name, task.run(token).await) });
     }

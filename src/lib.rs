@@ -8,6 +8,8 @@
 //! - [`import`] — bulk load of declaration lists from JSON lines.
 //! - [`sorting`] — the X-ray sorting line: tracking, decisions, the line task.
 //! - [`web`] — the console, its API, live updates and `/healthz`.
+//! - [`evidence`] — content-addressed evidence files (X-ray views, camera frames, plate
+//!   snapshots) with thumbnails.
 //! - [`demo`] — the simulated site and the controller together, for a first look.
 //! - [`health`] and [`runtime`] — subsystem health, logging and signals.
 #![warn(missing_docs)]
@@ -16,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod evidence;
 pub mod health;
 pub mod import;
 pub mod manifest;

@@ -7,7 +7,10 @@
 //!   ([`line_plc::map`]) and the polling driver ([`line_plc::driver`]).
 //! - [`scanner`] — barcode scanners streaming codes over TCP: the framing codec
 //!   ([`scanner::codec`]) and the reconnecting client ([`scanner::client`]).
+//! - [`xray`] — the X-ray machine's image feed: a watched directory of image files
+//!   reported once each, when complete ([`xray::XrayFeed`]).
 #![warn(missing_docs)]
 
 pub mod line_plc;
 pub mod scanner;
+pub mod xray;

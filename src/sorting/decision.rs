@@ -113,6 +113,15 @@ impl WeightTolerance {
     }
 }
 
+/// X-ray views of a parcel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct XrayViews {
+    /// Views matched to the parcel.
+    pub got: u32,
+    /// Views the machine writes per parcel.
+    pub expected: u32,
+}
+
 /// Everything the decision looks at, as plain data (also stored with the decision).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inputs {
@@ -126,8 +135,9 @@ pub struct Inputs {
     pub officer_flags: u32,
     /// The scale's verdict.
     pub weight: Weight,
-    /// X-ray views matched to the parcel; `None` when the line has no X-ray feed.
-    pub xray_images: Option<u32>,
+    /// X-ray views matched to the parcel and the views the machine writes per parcel;
+    /// `None` when the line has no X-ray feed.
+    pub xray: Option<XrayViews>,
     /// Record id of an earlier parcel with the same waybill that already went to release
     /// or inspection.
     pub duplicate_of: Option<i64>,
@@ -174,6 +184,14 @@ pub enum Reason {
     DeclaredWeightMissing,
     /// No X-ray view was matched to it.
     XrayMissing,
+    /// Another number of views than the machine writes per parcel: two parcels in the
+    /// tunnel at once, or a view lost, so the images cannot be trusted to be its own.
+    XrayViewsMismatch {
+        /// Views matched.
+        got: u32,
+        /// Views expected.
+        expected: u32,
+    },
     /// The waybill already went through (record id of the earlier parcel).
     DuplicateWaybill(i64),
     /// The line lost sight of it.
@@ -204,6 +222,7 @@ impl Reason {
             Self::WeightMissing => "weight_missing".into(),
             Self::DeclaredWeightMissing => "declared_weight_missing".into(),
             Self::XrayMissing => "xray_missing".into(),
+            Self::XrayViewsMismatch { got, expected } => format!("xray_views_mismatch:{got}/{expected}"),
             Self::DuplicateWaybill(first) => format!("duplicate_waybill:{first}"),
             Self::TrackingLost => "tracking_lost".into(),
         }
@@ -268,8 +287,12 @@ pub fn decide(inputs: &Inputs, tolerance: WeightTolerance) -> Decision {
         reasons.push(Reason::OfficerFlag);
     }
     weigh(inputs, tolerance, &mut reasons);
-    if inputs.xray_images == Some(0) {
-        reasons.push(Reason::XrayMissing);
+    match inputs.xray {
+        Some(XrayViews { got: 0, .. }) => reasons.push(Reason::XrayMissing),
+        Some(XrayViews { got, expected }) if got != expected => {
+            reasons.push(Reason::XrayViewsMismatch { got, expected });
+        }
+        _ => {}
     }
     if let Some(first) = inputs.duplicate_of {
         reasons.push(Reason::DuplicateWaybill(first));

@@ -16,7 +16,7 @@ fn released() -> Inputs {
         instruction: None,
         officer_flags: 0,
         weight: Weight::Stable { kg: 2.05 },
-        xray_images: Some(2),
+        xray: Some(XrayViews { got: 2, expected: 2 }),
         duplicate_of: None,
         tracking_lost: false,
     }
@@ -122,7 +122,8 @@ fn missing_or_unstable_weight_and_missing_xray_never_release() {
             with(|i| i.manifest.as_mut().unwrap().gross_weight_kg = None),
             "declared_weight_missing",
         ),
-        (with(|i| i.xray_images = Some(0)), "xray_missing"),
+        (with(|i| i.xray = Some(XrayViews { got: 0, expected: 2 })), "xray_missing"),
+        (with(|i| i.xray = Some(XrayViews { got: 3, expected: 2 })), "xray_views_mismatch:3/2"),
         (with(|i| i.duplicate_of = Some(7)), "duplicate_waybill:7"),
         (with(|i| i.tracking_lost = true), "tracking_lost"),
     ] {
@@ -135,7 +136,7 @@ fn missing_or_unstable_weight_and_missing_xray_never_release() {
 fn a_line_without_scale_or_xray_decides_without_them() {
     let d = with(|i| {
         i.weight = Weight::NotMeasured;
-        i.xray_images = None;
+        i.xray = None;
     });
     assert_eq!(d.lane, LaneKind::Release);
 }

@@ -2,11 +2,13 @@
 //!
 //! - [`decision`] — the pure lane decision with its reasons.
 //! - [`tracker`] — the pure model of parcels moving on the belt, pairing scans with parcels.
+//! - [`xray_match`] — the pure rule that gives X-ray views to parcels.
 //! - [`line`] — the task per line that does the I/O: PLC, scanners, store, events.
 
 pub mod decision;
 pub mod line;
 pub mod tracker;
+pub mod xray_match;
 
 pub use decision::{Decision, Inputs, LaneKind, Read, Reason, Weight, WeightTolerance, decide};
 pub use line::LineTask;

@@ -250,6 +250,11 @@ impl Tracker {
         }
     }
 
+    /// Whether the parcel is on the belt and already decided.
+    pub fn is_decided(&self, id: i64) -> bool {
+        self.parcels.iter().any(|p| p.id == id && p.lane.is_some())
+    }
+
     /// Take the parcel with this tracking number off the belt (it dropped).
     pub fn remove_tracking(&mut self, tracking_no: u16) -> Option<Tracked> {
         let index = self

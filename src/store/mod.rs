@@ -13,6 +13,7 @@ mod reader;
 mod writer;
 
 pub mod alarms;
+pub mod evidence;
 pub mod instructions;
 pub mod manifests;
 pub mod parcels;

@@ -6,7 +6,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::Line;
-use crate::sorting::decision::{Decision, Inputs, LaneKind, Weight, WeightTolerance, decide};
+use crate::sorting::decision::{Decision, Inputs, LaneKind, Weight, WeightTolerance, XrayViews, decide};
 use crate::sorting::tracker::Tracked;
 use crate::store::parcels::{self, DecisionRow};
 use crate::store::{StoreError, instructions, manifests};
@@ -90,7 +90,7 @@ impl Line {
             instruction,
             officer_flags,
             weight: self.weight_of(parcel),
-            xray_images: self.config.xray.as_ref().map(|_| parcel.xray_images),
+            xray: self.config.xray.as_ref().map(|x| XrayViews { got: parcel.xray_images, expected: x.views }),
             duplicate_of,
             tracking_lost: parcel.tracking_lost,
         };
@@ -179,15 +179,6 @@ impl Line {
                     },
                 )
             })
-            .await
-    }
-
-    /// A parcel's front reached the X-ray tunnel.
-    pub(super) async fn parcel_entered_xray(&mut self, id: i64) -> Result<(), StoreError> {
-        let at = crate::store::now();
-        self.store
-            .writer
-            .write(move |tx| parcels::record_xray_entered(tx, id, &at))
             .await
     }
 }

@@ -9,10 +9,12 @@
 //!   the staleness watch that marks parcels `tracking_lost`.
 //! - [`scans`] — scanner messages.
 //! - [`decide`] — gathering a parcel's inputs, deciding, commanding the diverter.
+//! - [`xray`] — X-ray views: matching them to parcels and keeping them as evidence.
 
 mod decide;
 mod plc;
 mod scans;
+mod xray;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use customs_edge_devices::line_plc::{LinePlc, RegisterMap};
 use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
+use customs_edge_devices::xray::{FeedOptions, XrayFeed};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -27,6 +30,8 @@ use tracing::{debug, info, warn};
 
 use super::tracker::{Geometry, Tracker};
 use crate::config::{DecisionMode, LineConfig};
+use crate::evidence::EvidenceStore;
+use crate::sorting::xray_match::XrayMatcher;
 use crate::health::{Health, State};
 use crate::store::parcels::{self, ParcelView};
 use crate::store::{Store, StoreError};
@@ -38,6 +43,7 @@ pub struct LineTask {
     store: Store,
     events: broadcast::Sender<ParcelView>,
     health: Health,
+    evidence: EvidenceStore,
 }
 
 /// The line task's state between events.
@@ -50,6 +56,8 @@ struct Line {
     tracker: Tracker,
     cursor: plc::Cursor,
     rejects: RejectThrottle,
+    /// The X-ray side, when the line has an X-ray feed.
+    xray: Option<xray::LineXray>,
 }
 
 impl LineTask {
@@ -59,23 +67,14 @@ impl LineTask {
         store: Store,
         events: broadcast::Sender<ParcelView>,
         health: Health,
+        evidence: EvidenceStore,
     ) -> Self {
-        Self {
-            config,
-            store,
-            events,
-            health,
-        }
+        Self { config, store, events, health, evidence }
     }
 
     /// Run until `shutdown` fires.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self {
-            config,
-            store,
-            events,
-            health,
-        } = self;
+        let Self { config, store, events, health, evidence } = self;
         let line_id = config.id.clone();
         let interrupted = {
             let id = line_id.clone();
@@ -103,6 +102,16 @@ impl LineTask {
             );
         }
         drop(scan_tx);
+        let (xray_tx, mut xray_rx) = mpsc::channel(1024);
+        let xray = config.xray.as_ref().map(|x| {
+            health.set(&format!("line:{line_id}:xray"), State::Starting, format!("watching {}", x.dir.display()));
+            tokio::spawn(XrayFeed::new(&x.dir, FeedOptions::default()).run(xray_tx.clone(), shutdown.clone()));
+            let (jobs_tx, jobs_rx) = mpsc::channel(4096);
+            let worker = xray::evidence_worker(line_id.clone(), jobs_rx, store.clone(), evidence.clone(), shutdown.clone());
+            tokio::spawn(worker);
+            xray::LineXray { matcher: XrayMatcher::new(Duration::from_secs_f64(x.window_s)), evidence: jobs_tx }
+        });
+        drop(xray_tx);
         let plc_addr = resolve(&config.plc.address, &shutdown).await?;
         let map = RegisterMap {
             unit_id: config.plc.unit_id,
@@ -119,6 +128,7 @@ impl LineTask {
             plc: LinePlc::new(plc_addr, map, Duration::from_millis(config.plc.timeout_ms)),
             cursor: plc::Cursor::new(),
             rejects: RejectThrottle::default(),
+            xray,
             config,
             store,
             events,
@@ -133,6 +143,10 @@ impl LineTask {
                 () = shutdown.cancelled() => break,
                 Some(event) = scan_rx.recv() => {
                     line.on_scanner(event).await?;
+                    line.decide_due().await?;
+                }
+                Some(event) = xray_rx.recv() => {
+                    line.on_xray(event).await?;
                     line.decide_due().await?;
                 }
                 _ = poll.tick() => {

@@ -125,16 +125,30 @@ CREATE TABLE gate_passes (
 
 -- Evidence files (X-ray views, camera frames, plate snapshots), by content hash.
 CREATE TABLE evidence (
-    id           INTEGER PRIMARY KEY,
-    sha256       TEXT NOT NULL UNIQUE,
-    kind         TEXT NOT NULL,
-    path         TEXT NOT NULL,
-    bytes        INTEGER NOT NULL,
-    created_at   TEXT NOT NULL,
-    record_kind  TEXT,                           -- parcel, gate_pass
-    record_id    INTEGER
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL,                 -- xray_view, camera_frame, plate_snapshot
+    path          TEXT NOT NULL,                 -- relative to the data directory
+    thumb_path    TEXT,                          -- NULL when the image did not decode
+    bytes         INTEGER NOT NULL,
+    width         INTEGER,
+    height        INTEGER,
+    decode_error  TEXT,
+    source_name   TEXT,                          -- the device's own file name
+    produced_at   TEXT,                          -- file time or camera time
+    created_at    TEXT NOT NULL
 );
-CREATE INDEX evidence_record ON evidence(record_kind, record_id);
+
+-- One evidence file may back several records (a late X-ray view, a frozen camera frame).
+CREATE TABLE evidence_links (
+    evidence_id  INTEGER NOT NULL REFERENCES evidence(id),
+    record_kind  TEXT NOT NULL,                  -- parcel, gate_pass
+    record_id    INTEGER NOT NULL,
+    role         TEXT,                           -- e.g. late_view (after the decision)
+    linked_at    TEXT NOT NULL,
+    PRIMARY KEY (record_kind, record_id, evidence_id)
+) WITHOUT ROWID;
+CREATE INDEX evidence_links_evidence ON evidence_links(evidence_id);
 
 -- Messages for the central platform, written with the record they describe.
 CREATE TABLE outbox (

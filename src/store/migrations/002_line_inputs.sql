@@ -39,15 +39,6 @@ ALTER TABLE parcels ADD COLUMN decision_inputs TEXT;
 ALTER TABLE parcels ADD COLUMN risk TEXT;
 CREATE INDEX parcels_ebc_code ON parcels(ebc_code, decided_at);
 
--- One evidence file may back several records (an X-ray view, a camera frame seen by two events).
-CREATE TABLE evidence_links (
-    evidence_id  INTEGER NOT NULL REFERENCES evidence(id),
-    record_kind  TEXT NOT NULL,
-    record_id    INTEGER NOT NULL,
-    PRIMARY KEY (evidence_id, record_kind, record_id)
-);
-CREATE INDEX evidence_links_record ON evidence_links(record_kind, record_id);
-
 -- Alarms for the operators: device faults, unconfirmed drops, lost tracking.
 CREATE TABLE alarms (
     id          INTEGER PRIMARY KEY,

@@ -1,0 +1,194 @@
+//! The controller killed with SIGKILL mid-run and started again: no stored record is lost,
+//! parcels that were in flight are marked interrupted, and none of them was released
+//! without a release decision on record.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use customs_edge_simulators::SimConfig;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// The controller binary, with its web address read from its JSON log.
+struct Controller {
+    child: Child,
+    web: String,
+}
+
+impl Controller {
+    async fn start(config: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+            .args(["--log-format", "json", "run", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the controller");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
+                if event["message"] == "controller started" {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(event["web_addr"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+            }
+        });
+        let web = tokio::time::timeout(Duration::from_secs(60), rx).await.expect("controller starts").unwrap();
+        Self { child, web }
+    }
+
+    async fn parcels(&self) -> Vec<Value> {
+        let url = format!("http://{}/api/parcels?limit=500", self.web);
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    async fn wait_sorted(&self, n: usize) -> Vec<Value> {
+        common::wait_for("parcels to be sorted", Duration::from_secs(90), || async {
+            let parcels = self.parcels().await;
+            (parcels.iter().filter(|p| p["outcome"] == "sorted").count() >= n).then_some(parcels)
+        })
+        .await
+    }
+
+    fn kill9(mut self) {
+        let status = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_closed() {
+    let shutdown = CancellationToken::new();
+    let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone()).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config_file = data.path().join("site.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            r#"
+            [site]
+            code = "3511W001"
+            [storage]
+            data_dir = {data:?}
+            [web]
+            listen = "127.0.0.1:0"
+            [[lines]]
+            id = "L1"
+            plc.address = "{plc}"
+            [[lines.scanners]]
+            name = "top"
+            address = "{scanner}"
+            "#,
+            data = data.path().display().to_string(),
+            plc = sim.plc,
+            scanner = sim.scanner,
+        ),
+    )
+    .unwrap();
+    // Every waybill released, so a parcel in the release lane is only right with a release
+    // decision on record.
+    let codes: Vec<String> = (0..60).map(|i| format!("SF5{i:011}")).collect();
+    {
+        let store = customs_edge::store::Store::open(data.path()).unwrap();
+        let lists: Vec<_> = codes.iter().map(|c| common::list(c, 800)).collect();
+        store
+            .writer
+            .write(move |tx| {
+                for l in &lists {
+                    customs_edge::store::manifests::upsert(tx, l, "test", &customs_edge::store::now())?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
+    // Parcels keep coming, a little over one a second, for the whole test.
+    let feeder = {
+        let http = reqwest::Client::new();
+        let url = format!("http://{}/parcels", sim.http);
+        let codes = codes.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            for code in codes {
+                if stop.is_cancelled() {
+                    break;
+                }
+                let _ = http.post(&url).json(&serde_json::json!({ "code": code })).send().await;
+                tokio::time::sleep(Duration::from_millis(800)).await;
+            }
+        })
+    };
+
+    let first = Controller::start(&config_file).await;
+    first.wait_sorted(4).await;
+    let before = first.parcels().await;
+    first.kill9();
+
+    let second = Controller::start(&config_file).await;
+    let after = second.wait_sorted(before.iter().filter(|p| p["outcome"] == "sorted").count() + 3).await;
+    let after_by_id: HashMap<i64, &Value> = after.iter().map(|p| (p["id"].as_i64().unwrap(), p)).collect();
+
+    for old in &before {
+        let id = old["id"].as_i64().unwrap();
+        let new = after_by_id.get(&id).unwrap_or_else(|| panic!("record {id} lost: {old}"));
+        for field in ["tracking_no", "entered_at"] {
+            assert_eq!(old[field], new[field], "record {id} changed its {field}");
+        }
+        if old["decided_at"].is_string() {
+            for field in ["lane", "lane_kind", "reasons", "logistics_no", "decided_at"] {
+                assert_eq!(old[field], new[field], "decision of {id} changed");
+            }
+        }
+        if old["outcome"] != "in_flight" {
+            assert_eq!(old["outcome"], new["outcome"], "outcome of {id} changed");
+        } else {
+            assert_ne!(new["outcome"], "in_flight", "record {id} left in flight across the restart");
+        }
+    }
+    let interrupted: Vec<&Value> = after.iter().filter(|p| p["outcome"] == "interrupted").collect();
+
+    // Ground truth: nothing reached the release lane without a release decision on record.
+    let report: Value = reqwest::get(format!("http://{}/report", sim.http)).await.unwrap().json().await.unwrap();
+    let released_on_record: Vec<&str> = after
+        .iter()
+        .filter(|p| p["lane_kind"] == "release")
+        .filter_map(|p| p["logistics_no"].as_str())
+        .collect();
+    for parcel in report["parcels"].as_array().unwrap() {
+        if parcel["lane"] == 1 {
+            let code = parcel["code"].as_str().unwrap();
+            assert!(released_on_record.contains(&code), "{code} reached the release lane without a release decision");
+        }
+    }
+    // Parcels interrupted before their lane was commanded fell into the exception lane.
+    for p in &interrupted {
+        if p["lane"].is_null() {
+            let tracking = &p["tracking_no"];
+            let sim_parcel = report["parcels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| &s["tracking_no"] == tracking && s["state"] == "dropped");
+            if let Some(s) = sim_parcel {
+                assert_eq!(s["lane"], 3, "an interrupted parcel with no command must default to exception: {s}");
+            }
+        }
+    }
+
+    shutdown.cancel();
+    feeder.await.unwrap();
+    let status = Command::new("kill").args(["-TERM", &second.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut second = second;
+    assert!(second.child.wait().unwrap().success(), "clean stop on SIGTERM");
+    sim.wait().await.unwrap();
+}
