@@ -43,7 +43,13 @@ pub async fn start(
     for line in &config.lines {
         let name = format!("line {}", line.id);
         let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
-        let task = LineTask::new(line.clone(), store.clone(), events.clone(), health.clone(), evidence);
+        let task = LineTask::new(
+            line.clone(),
+            store.clone(),
+            events.clone(),
+            health.clone(),
+            evidence,
+        );
         let token = shutdown.clone();
         tasks.spawn(async move { (name, task.run(token).await) });
     }

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use customs_edge_devices::line_plc::RegisterMap;
-use customs_edge_simulators::conveyor::LineConfig;
-use customs_edge_simulators::{GeneratorConfig, SimConfig};
+use customs_edge_simulators::{CodeSpec, GeneratorConfig, LineConfig, LineSetup, SimConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
@@ -50,8 +49,25 @@ pub async fn run(
     let store = Store::open(&data_dir)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let lists = sample_lists(400);
-    let mut codes: Vec<String> = lists.iter().map(|l| l.logistics_no.clone()).collect();
-    codes.extend((0..40).map(|i| format!("UNK{:010}", 7_000_000 + i * 37)));
+    // Parcels weigh what their lists declare, but one in ten is a fifth heavier.
+    let mut codes: Vec<CodeSpec> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let declared = l.gross_weight.unwrap_or(1.0);
+            let weight_kg = if i % 10 == 7 {
+                declared * 1.2
+            } else {
+                declared
+            };
+            CodeSpec {
+                code: l.logistics_no.clone(),
+                expect: None,
+                weight_kg: Some(weight_kg),
+            }
+        })
+        .collect();
+    codes.extend((0..40).map(|i| CodeSpec::from(format!("UNK{:010}", 7_000_000 + i * 37))));
     store
         .writer
         .write(move |tx| {
@@ -64,33 +80,58 @@ pub async fn run(
         .await?;
 
     let line = &config.lines[0];
+    let geometry = LineConfig {
+        scale_at_mm: line.geometry.scale_at_mm.unwrap_or(300),
+        scanner_at_mm: line.geometry.scanner_at_mm,
+        xray_at_mm: line.geometry.xray_at_mm.unwrap_or(1200),
+        diverter_at_mm: line.geometry.diverter_at_mm,
+        release_lane: line.diverter.release_lane,
+        inspection_lane: line.diverter.inspection_lane,
+        exception_lane: line.diverter.exception_lane,
+        xray_views: line.xray.as_ref().map_or(2, |x| x.views as u8),
+        ..LineConfig::default()
+    };
     let sim_config = SimConfig {
-        map: RegisterMap {
-            unit_id: line.plc.unit_id,
-            status_base: line.plc.status_base,
-            command_base: line.plc.command_base,
-        },
-        line: LineConfig {
-            scanner_at_mm: line.geometry.scanner_at_mm,
-            diverter_at_mm: line.geometry.diverter_at_mm,
-            exception_lane: line.diverter.exception_lane,
-            ..LineConfig::default()
-        },
-        framing: line.scanners[0].framing,
-        no_read: line.scanners[0].no_read.clone(),
+        lines: vec![LineSetup {
+            id: line.id.clone(),
+            map: RegisterMap {
+                unit_id: line.plc.unit_id,
+                status_base: line.plc.status_base,
+                command_base: line.plc.command_base,
+            },
+            line: geometry,
+            framing: line.scanners[0].framing,
+            no_read: line.scanners[0].no_read.clone(),
+            ..LineSetup::default()
+        }],
+        xray_root: Some(data_dir.join("xray-machine")),
         generator: Some(GeneratorConfig {
             every: Duration::from_millis(1500),
             codes,
             no_read_rate: 0.05,
+            dense_rate: 0.1,
             wait_for_clients: true,
+            ..GeneratorConfig::default()
         }),
         ..SimConfig::default()
     };
     let site = customs_edge_simulators::start(sim_config, shutdown.clone())
         .await
         .context("starting the simulated site")?;
-    config.lines[0].plc.address = site.plc.to_string();
-    config.lines[0].scanners[0].address = site.scanner.to_string();
+    let addrs = &site.lines[0];
+    let line = &mut config.lines[0];
+    line.plc.address = addrs.plc.to_string();
+    for scanner in &mut line.scanners {
+        scanner.address = if scanner.name == "side" {
+            addrs.side
+        } else {
+            addrs.top
+        }
+        .to_string();
+    }
+    if let (Some(xray), Some(dir)) = (line.xray.as_mut(), addrs.xray_dir.as_ref()) {
+        xray.dir.clone_from(dir);
+    }
 
     let running = crate::daemon::start(config, store, shutdown.clone()).await?;
     println!("customs-edge demo running");

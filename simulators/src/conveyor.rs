@@ -1,76 +1,84 @@
-//! The physical model of a minimal sorting line — feeder, belt, entry photo-eye, scanner,
-//! diverter, lanes — as pure state advanced by [`Conveyor::tick`].
+//! The physical model of one sorting line — feeder, belt, entry photo-eye, dynamic scale,
+//! top and side scanners, X-ray tunnel, diverter, lanes — as pure state advanced by
+//! [`Conveyor::tick`].
 //!
 //! There is no I/O and no clock in here: every call takes `now`, the simulated time since
-//! the line started, so tests drive it with explicit times. Like a real PLC it works in scan
-//! cycles: a parcel enters, is scanned or drops in the tick in which that is detected.
+//! the site started, so tests drive it with explicit times. Like a real PLC it works in
+//! scan cycles: a parcel enters, is weighed, scanned, X-rayed or drops in the tick in which
+//! that is detected.
+//!
+//! The belt is an odometer: while it runs it advances `belt_speed_mm_s` per second; a
+//! parcel's leading edge is at `odometer − odometer at entry`. `BELT_RUN` = 0 from the
+//! controller or an e-stop stops it, and then nothing moves and nothing enters.
 //!
 //! The flow of one parcel:
 //!
-//! 1. [`Conveyor::inject`] puts it in the feeder queue and gives it a sim id.
+//! 1. [`Conveyor::inject`] puts it in the feeder queue.
 //! 2. The feeder puts it on the belt at the entry photo-eye (position 0) once the previous
 //!    parcel's trailing edge is `gap_mm` past the eye; the PLC gives it the next tracking
 //!    number ([`LineStatus::push_entry`]).
-//! 3. When its leading edge passes `scanner_at_mm` a [`ScanEvent`] is emitted (the code, or
-//!    `None` for an unreadable label).
-//! 4. When it reaches `diverter_at_mm` it falls into the lane of the last accepted lane
-//!    command for its tracking number, or into the exception lane if none came in time.
-//!
-//! Lane commands arrive through [`Conveyor::lane_command`] (the PLC server calls it for a
-//! write of `CMD_TRACKING` + `CMD_LANE`).
+//! 3. At `scale_at_mm` the scale pushes its weight ([`LineStatus::push_weight`]).
+//! 4. At `scanner_at_mm` the top and side scanners send their frames ([`ScanEvent`]).
+//! 5. At `xray_at_mm` it enters the X-ray: an [`XrayJob`] says its images are due
+//!    `xray_delay_ms` later (written by [`crate::xray`], recorded by
+//!    [`Conveyor::xray_written`]).
+//! 6. At `diverter_at_mm` it falls into the lane of the last accepted lane command for its
+//!    tracking number, or into the exception lane if none came in time.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use customs_edge_devices::line_plc::map::{
-    CMD_LANE, CMD_TRACKING, COMMAND_LEN, CONTROLLER_HEARTBEAT,
-};
-use customs_edge_devices::line_plc::{LineStatus, StatusFlags};
+use customs_edge_devices::line_plc::LineStatus;
+use customs_edge_devices::line_plc::map::{BELT_RUN, COMMAND_LEN};
 
 use crate::parcel::{InjectError, NewParcel};
-use crate::report::{CommandRecord, ParcelReport, ParcelState, Report};
+use crate::report::{CommandRecord, Tally};
 
+mod commands;
 mod config;
 mod events;
+mod faults;
+mod record;
+mod snapshot;
+mod stations;
+#[cfg(test)]
+mod test_line;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_faults;
+#[cfg(test)]
+mod tests_stations;
 
-pub use config::LineConfig;
-pub use events::{CommandOutcome, LaneOutOfRange, LineEvent, ScanEvent};
+pub use config::{LineConfig, MAX_XRAY_VIEWS};
+pub use events::{CommandOutcome, LaneOutOfRange, LineEvent, ScanEvent, ScannerId, XrayJob};
+pub use faults::HEARTBEAT_TIMEOUT;
+pub use snapshot::{LinePart, assemble};
+
+use faults::FaultState;
+use record::Parcel;
 
 /// Parcels the feeder holds before refusing more, so a runaway client cannot exhaust memory.
 pub const FEEDER_CAPACITY: usize = 10_000;
-/// Dropped parcels (and command records of each kind) kept in the report; older ones are
-/// evicted and counted in [`Report::evicted_parcels`].
+/// Dropped parcels (and command and fault records of each kind) kept per line in the
+/// report; older ones are evicted, and still counted in the summary.
 pub const REPORT_KEEP: usize = 10_000;
-
-#[derive(Debug, Clone)]
-struct Parcel {
-    id: u64,
-    code: Option<String>,
-    length_mm: u16,
-    injected_at: Duration,
-    tracking_no: Option<u16>,
-    entered_at: Option<Duration>,
-    scanned_at: Option<Duration>,
-    /// Last accepted command: (lane, arrival time).
-    command: Option<(u16, Duration)>,
-    /// (lane, time) once it dropped.
-    dropped: Option<(u16, Duration)>,
-    defaulted: bool,
-}
 
 /// The line: feeder, belt, PLC registers and the ground-truth record of every parcel.
 #[derive(Debug)]
 pub struct Conveyor {
+    id: String,
     config: LineConfig,
     /// Wall-clock time of sim time zero, to stamp the report.
     epoch: DateTime<Utc>,
+    /// Whether the line has an X-ray machine that writes images.
+    xray_enabled: bool,
     status: LineStatus,
-    /// The command block as last written (heartbeat, tracking, lane).
+    /// The command block as last written (heartbeat, tracking, lane, belt run).
     command_regs: [u16; COMMAND_LEN as usize],
-    /// Every parcel still in the report, oldest first; ids are consecutive.
+    /// Every parcel still in the report, oldest first; ids increase (not consecutively:
+    /// ids are unique across the lines of a site).
     parcels: VecDeque<Parcel>,
     /// Ids waiting in the feeder, first to enter first.
     feeder: VecDeque<u64>,
@@ -78,46 +86,67 @@ pub struct Conveyor {
     belt: VecDeque<u64>,
     /// The latest parcel given each tracking number: lane commands are matched through it.
     by_tracking: HashMap<u16, u64>,
-    lane_counts: BTreeMap<u16, u64>,
-    accepted_commands: u64,
+    /// Belt travel since the start, in µm.
+    odometer_um: u64,
+    /// Sim time up to which the odometer is integrated.
+    moved_until: Duration,
+    faults: FaultState,
+    /// State of the scale's noise generator (xorshift; deterministic per line).
+    rng: u64,
+    /// X-ray sequence number of the last parcel X-rayed.
+    xray_seq: u64,
+    tally: Tally,
     late: VecDeque<CommandRecord>,
     unknown: VecDeque<CommandRecord>,
     rejected: VecDeque<CommandRecord>,
-    evicted: u64,
-    next_id: u64,
     /// Latest time seen; time never runs backwards even if callers race.
     now: Duration,
 }
 
 impl Conveyor {
-    /// A line at sim time zero, which is `epoch` on the wall clock.
-    pub fn new(config: LineConfig, epoch: DateTime<Utc>) -> Self {
-        let status = LineStatus {
-            flags: StatusFlags {
-                running: true,
-                ..StatusFlags::default()
-            },
-            belt_speed_mm_s: config.belt_speed_mm_s,
-            ..LineStatus::default()
-        };
-        Self {
+    /// Line `id` at sim time zero, which is `epoch` on the wall clock; `xray_enabled` when
+    /// it has an X-ray machine writing images.
+    pub fn new(
+        id: impl Into<String>,
+        config: LineConfig,
+        epoch: DateTime<Utc>,
+        xray_enabled: bool,
+    ) -> Self {
+        let mut command_regs = [0; COMMAND_LEN as usize];
+        // The belt runs from the start; the controller may stop it with BELT_RUN = 0.
+        command_regs[BELT_RUN as usize] = 1;
+        let mut conveyor = Self {
+            id: id.into(),
             config,
             epoch,
-            status,
-            command_regs: [0; COMMAND_LEN as usize],
+            xray_enabled,
+            status: LineStatus::default(),
+            command_regs,
             parcels: VecDeque::new(),
             feeder: VecDeque::new(),
             belt: VecDeque::new(),
             by_tracking: HashMap::new(),
-            lane_counts: (1..=config.lanes).map(|l| (l, 0)).collect(),
-            accepted_commands: 0,
+            odometer_um: 0,
+            moved_until: Duration::ZERO,
+            faults: FaultState::default(),
+            rng: 0x9E37_79B9_7F4A_7C15,
+            xray_seq: 0,
+            tally: Tally {
+                lane_counts: (1..=config.lanes).map(|l| (l, 0)).collect(),
+                ..Tally::default()
+            },
             late: VecDeque::new(),
             unknown: VecDeque::new(),
             rejected: VecDeque::new(),
-            evicted: 0,
-            next_id: 1,
             now: Duration::ZERO,
-        }
+        };
+        conveyor.refresh_status();
+        conveyor
+    }
+
+    /// The line's id.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The line's configuration.
@@ -135,96 +164,122 @@ impl Conveyor {
         self.command_regs
     }
 
+    /// Whether every parcel injected so far has dropped.
+    pub fn all_dropped(&self) -> bool {
+        self.feeder.is_empty() && self.belt.is_empty()
+    }
+
     fn advance(&mut self, now: Duration) -> Duration {
         self.now = self.now.max(now);
         self.now
     }
 
+    fn wall(&self, sim: Duration) -> DateTime<Utc> {
+        self.epoch + chrono::TimeDelta::from_std(sim).unwrap_or(chrono::TimeDelta::MAX)
+    }
+
     fn parcel_mut(&mut self, id: u64) -> Option<&mut Parcel> {
-        let first = self.parcels.front()?.id;
-        let index = usize::try_from(id.checked_sub(first)?).ok()?;
+        let index = self.parcels.binary_search_by_key(&id, |p| p.id).ok()?;
         self.parcels.get_mut(index)
     }
 
-    /// Put a parcel in the feeder queue; returns its sim id.
-    pub fn inject(&mut self, now: Duration, parcel: NewParcel) -> Result<u64, InjectError> {
+    /// Put a parcel with sim id `id` in the feeder queue. Ids must increase from one call
+    /// to the next (the site hands them out under this line's lock).
+    pub fn inject(&mut self, now: Duration, id: u64, parcel: NewParcel) -> Result<(), InjectError> {
         parcel.check()?;
         if self.feeder.len() >= FEEDER_CAPACITY {
             return Err(InjectError::FeederFull);
         }
+        debug_assert!(self.parcels.back().is_none_or(|p| p.id < id));
         let now = self.advance(now);
-        let id = self.next_id;
-        self.next_id += 1;
-        self.parcels.push_back(Parcel {
-            id,
-            code: parcel.code,
-            length_mm: parcel.length_mm,
-            injected_at: now,
-            tracking_no: None,
-            entered_at: None,
-            scanned_at: None,
-            command: None,
-            dropped: None,
-            defaulted: false,
-        });
+        self.parcels.push_back(Parcel::new(id, parcel, now));
         self.feeder.push_back(id);
-        Ok(id)
+        self.tally.injected += 1;
+        Ok(())
     }
 
-    /// Leading-edge position of a parcel that entered at `entered_at`, in mm.
-    fn position_mm(&self, entered_at: Duration, now: Duration) -> u64 {
-        let micros = now.saturating_sub(entered_at).as_micros();
-        (micros * u128::from(self.config.belt_speed_mm_s) / 1_000_000) as u64
+    /// Bring the odometer up to `now` at the belt's current speed.
+    fn integrate(&mut self, now: Duration) {
+        let Some(elapsed) = now.checked_sub(self.moved_until) else {
+            return;
+        };
+        let micros = elapsed.as_micros();
+        let speed = u128::from(self.status.belt_speed_mm_s);
+        // mm/s × µs = nm; / 1000 = µm.
+        self.odometer_um += (speed * micros / 1000) as u64;
+        self.moved_until = now;
+    }
+
+    /// Leading-edge position in mm of a parcel that entered at odometer `entered_um`.
+    fn position_mm(&self, entered_um: u64) -> u64 {
+        (self.odometer_um - entered_um) / 1000
     }
 
     /// Advance the line to `now`: one PLC scan cycle. Returns what happened, in order.
     pub fn tick(&mut self, now: Duration) -> Vec<LineEvent> {
         let now = self.advance(now);
+        self.integrate(now);
         self.status.plc_heartbeat = self.status.plc_heartbeat.wrapping_add(1);
         let mut events = Vec::new();
-        let belt: Vec<u64> = self.belt.iter().copied().collect();
-        let mut dropped = Vec::new();
-        for id in belt {
+        self.watch_heartbeat(now, &mut events);
+        let mut dropped = 0;
+        for i in 0..self.belt.len() {
+            let id = self.belt[i];
             if self.move_parcel(id, now, &mut events) {
-                dropped.push(id);
+                dropped += 1;
             }
         }
-        self.belt.retain(|id| !dropped.contains(id));
+        // Nothing overtakes on a belt: the parcels that dropped are the front ones.
+        self.belt.drain(..dropped);
         self.feed(now, &mut events);
         self.evict();
+        self.refresh_status();
         events
     }
 
-    /// Scan and/or drop one parcel on the belt; true when it dropped.
+    /// Run the stations a parcel passed since the last tick; true when it dropped.
     fn move_parcel(&mut self, id: u64, now: Duration, events: &mut Vec<LineEvent>) -> bool {
-        let (scanner_at, diverter_at) = (self.config.scanner_at_mm, self.config.diverter_at_mm);
-        let exception_lane = self.config.exception_lane;
-        let Some(entered_at) = self.parcel_mut(id).and_then(|p| p.entered_at) else {
+        let c = self.config;
+        let Some((_, entered_um)) = self.parcel_mut(id).and_then(|p| p.entered) else {
             return false;
         };
-        let pos = self.position_mm(entered_at, now);
-        let Some(parcel) = self.parcel_mut(id) else {
+        let pos = self.position_mm(entered_um);
+        if pos >= u64::from(c.scale_at_mm) {
+            self.weigh(id, now, events);
+        }
+        if pos >= u64::from(c.scanner_at_mm) {
+            self.scan(id, now, events);
+        }
+        if pos >= u64::from(c.xray_at_mm) {
+            self.xray(id, now, events);
+        }
+        pos >= u64::from(c.diverter_at_mm) && self.drop_parcel(id, now, events)
+    }
+
+    /// The parcel reached the diverter: it falls into its commanded lane or the default.
+    fn drop_parcel(&mut self, id: u64, now: Duration, events: &mut Vec<LineEvent>) -> bool {
+        let (config, exception_lane) = (self.config, self.config.exception_lane);
+        let Some(p) = self.parcel_mut(id) else {
             return false;
         };
-        if parcel.scanned_at.is_none() && pos >= u64::from(scanner_at) {
-            parcel.scanned_at = Some(now);
-            events.push(LineEvent::Scanned(ScanEvent {
-                parcel_id: id,
-                code: parcel.code.clone(),
-            }));
-        }
-        if pos < u64::from(diverter_at) {
-            return false;
-        }
-        let (lane, defaulted) = match parcel.command {
+        let (lane, defaulted) = match p.command {
             Some((lane, _)) => (lane, false),
             None => (exception_lane, true),
         };
-        parcel.dropped = Some((lane, now));
-        parcel.defaulted = defaulted;
-        let tracking_no = parcel.tracking_no.unwrap_or_default();
+        p.dropped = Some((lane, now));
+        p.defaulted = defaulted;
+        let tracking_no = p.tracking_no.unwrap_or_default();
+        let expected = p.expected_lane(&config).is_some();
+        let wrong = p.wrong_lane(&config);
+        let (latency, slack) = (p.latency_ms(), p.slack_ms());
         self.status.push_drop(tracking_no, lane);
-        *self.lane_counts.entry(lane).or_default() += 1;
+        let t = &mut self.tally;
+        t.dropped += 1;
+        *t.lane_counts.entry(lane).or_default() += 1;
+        t.missed += u64::from(defaulted);
+        t.expected += u64::from(expected);
+        t.wrong_lane += u64::from(wrong);
+        t.sample(latency, slack);
         events.push(LineEvent::Dropped {
             parcel_id: id,
             tracking_no,
@@ -234,29 +289,35 @@ impl Conveyor {
         true
     }
 
-    /// Put the next waiting parcel on the belt if the gap behind the previous one allows.
+    /// Put the next waiting parcel on the running belt if the gap behind the previous one
+    /// allows.
     fn feed(&mut self, now: Duration, events: &mut Vec<LineEvent>) {
+        if !self.status.flags.running {
+            return;
+        }
         let Some(&next) = self.feeder.front() else {
             return;
         };
         if let Some(&last) = self.belt.back() {
-            let gap = self.config.gap_mm;
-            let Some(p) = self.parcel_mut(last) else {
+            let gap = u64::from(self.config.gap_mm);
+            let Some((length, Some((_, entered_um)))) =
+                self.parcel_mut(last).map(|p| (p.spec.length_mm, p.entered))
+            else {
                 return;
             };
-            let (entered_at, length) = (p.entered_at.unwrap_or(now), p.length_mm);
-            if self.position_mm(entered_at, now) < u64::from(length) + u64::from(gap) {
+            if self.position_mm(entered_um) < u64::from(length) + gap {
                 return;
             }
         }
         self.feeder.pop_front();
-        let Some(length_mm) = self.parcel_mut(next).map(|p| p.length_mm) else {
+        let Some(length_mm) = self.parcel_mut(next).map(|p| p.spec.length_mm) else {
             return;
         };
         let tracking_no = self.status.push_entry(length_mm);
+        let odometer = self.odometer_um;
         let parcel = self.parcel_mut(next).expect("looked up above");
         parcel.tracking_no = Some(tracking_no);
-        parcel.entered_at = Some(now);
+        parcel.entered = Some((now, odometer));
         self.belt.push_back(next);
         self.by_tracking.insert(tracking_no, next);
         events.push(LineEvent::Entered {
@@ -272,136 +333,13 @@ impl Conveyor {
             && self.parcels.front().is_some_and(|p| p.dropped.is_some())
         {
             self.parcels.pop_front();
-            self.evicted += 1;
+            self.tally.evicted += 1;
         }
         for list in [&mut self.late, &mut self.unknown, &mut self.rejected] {
             while list.len() > REPORT_KEEP {
                 list.pop_front();
             }
         }
-    }
-
-    /// The controller wrote its heartbeat: echo it in the status block.
-    pub fn controller_heartbeat(&mut self, value: u16) {
-        self.command_regs[CONTROLLER_HEARTBEAT as usize] = value;
-        self.status.controller_heartbeat_echo = value;
-    }
-
-    /// The controller wrote a lane command (`CMD_TRACKING` + `CMD_LANE` in one request).
-    ///
-    /// A lane outside `1..=lanes` is refused and recorded; otherwise the registers take the
-    /// values and the command is accepted (and acked in `CMD_ACK_*`) if its parcel is on the
-    /// belt before the diverter, or recorded as late or unknown. A later command for the
-    /// same parcel replaces an earlier one.
-    pub fn lane_command(
-        &mut self,
-        now: Duration,
-        tracking_no: u16,
-        lane: u16,
-    ) -> Result<CommandOutcome, LaneOutOfRange> {
-        let now = self.advance(now);
-        if !(1..=self.config.lanes).contains(&lane) {
-            let err = LaneOutOfRange {
-                lane,
-                lanes: self.config.lanes,
-            };
-            self.reject_command(now, tracking_no, lane, err.to_string());
-            return Err(err);
-        }
-        self.command_regs[CMD_TRACKING as usize] = tracking_no;
-        self.command_regs[CMD_LANE as usize] = lane;
-        let parcel_id = self.by_tracking.get(&tracking_no).copied();
-        let at = self.wall(now);
-        let Some(parcel) = parcel_id.and_then(|id| self.parcel_mut(id)) else {
-            self.unknown.push_back(CommandRecord {
-                tracking_no,
-                lane,
-                at,
-                parcel_id: None,
-                reason: format!("no parcel on the line has tracking number {tracking_no}"),
-            });
-            return Ok(CommandOutcome::Unknown);
-        };
-        let parcel_id = parcel.id;
-        if let Some((dropped_lane, dropped_at)) = parcel.dropped {
-            let reason = format!(
-                "parcel {parcel_id} already dropped into lane {dropped_lane}, {} ms earlier",
-                now.saturating_sub(dropped_at).as_millis()
-            );
-            self.late.push_back(CommandRecord {
-                tracking_no,
-                lane,
-                at,
-                parcel_id: Some(parcel_id),
-                reason,
-            });
-            return Ok(CommandOutcome::Late { parcel_id });
-        }
-        parcel.command = Some((lane, now));
-        self.status.cmd_ack_tracking = tracking_no;
-        self.status.cmd_ack_lane = lane;
-        self.accepted_commands += 1;
-        Ok(CommandOutcome::Accepted { parcel_id })
-    }
-
-    /// Record a command write the PLC refused, with the reason (for the report).
-    pub fn reject_command(&mut self, now: Duration, tracking_no: u16, lane: u16, reason: String) {
-        let now = self.advance(now);
-        let at = self.wall(now);
-        self.rejected.push_back(CommandRecord {
-            tracking_no,
-            lane,
-            at,
-            parcel_id: None,
-            reason,
-        });
-    }
-
-    fn wall(&self, sim: Duration) -> DateTime<Utc> {
-        self.epoch + chrono::TimeDelta::from_std(sim).unwrap_or(chrono::TimeDelta::MAX)
-    }
-
-    /// The ground truth so far.
-    pub fn report(&self, now: Duration) -> Report {
-        let now = self.now.max(now);
-        let wall = |d: Duration| self.wall(d);
-        let parcels: Vec<ParcelReport> = self
-            .parcels
-            .iter()
-            .map(|p| ParcelReport {
-                id: p.id,
-                code: p.code.clone(),
-                length_mm: p.length_mm,
-                state: match (p.entered_at, p.dropped) {
-                    (_, Some(_)) => ParcelState::Dropped,
-                    (Some(_), None) => ParcelState::OnBelt,
-                    (None, None) => ParcelState::Waiting,
-                },
-                tracking_no: p.tracking_no,
-                injected_at: wall(p.injected_at),
-                entered_at: p.entered_at.map(wall),
-                scanned_at: p.scanned_at.map(wall),
-                commanded_lane: p.command.map(|(lane, _)| lane),
-                command_at: p.command.map(|(_, at)| wall(at)),
-                lane: p.dropped.map(|(lane, _)| lane),
-                dropped_at: p.dropped.map(|(_, at)| wall(at)),
-                defaulted: p.defaulted,
-            })
-            .collect();
-        Report {
-            generated_at: wall(now),
-            line: self.config,
-            injected: self.next_id - 1,
-            in_flight: self.feeder.len() + self.belt.len(),
-            waiting: self.feeder.len(),
-            lane_counts: self.lane_counts.clone(),
-            accepted_commands: self.accepted_commands,
-            late_commands: self.late.iter().cloned().collect(),
-            unknown_commands: self.unknown.iter().cloned().collect(),
-            rejected_commands: self.rejected.iter().cloned().collect(),
-            evicted_parcels: self.evicted,
-            connections: crate::report::Connections::default(),
-            parcels,
-        }
+        self.faults.evict(REPORT_KEEP);
     }
 }

@@ -1,47 +1,51 @@
-//! The simulator's HTTP API: inject parcels and read the ground truth.
+//! The simulator's HTTP API (one for every line): inject parcels and faults, read the
+//! ground truth.
 //!
 //! - `GET /healthz` → `{"status":"ok"}`
-//! - `POST /parcels` with `{"code": "SF123" | null, "length_mm": 400}` (`length_mm`
-//!   optional) → `201 {"id": N}`; a body that is not that JSON → `400 {"error": "..."}`;
-//!   a full feeder → `503 {"error": "..."}`. The `Content-Type` is not checked, so a plain
-//!   `curl -d` works.
-//! - `GET /report` → the [`Report`](crate::report::Report) as JSON.
+//! - `POST /parcels` with a [`NewParcel`] → `201 {"id": N, "line": "L1"}`; a body that
+//!   is not that JSON, or an unknown line → `400 {"error": "..."}`; a full feeder → `503`.
+//! - `POST /faults` with a [`FaultRequest`] → `201 {"kind": ..., "duration_ms": N,
+//!   "lines": ["L1", ...]}`; a bad request → `400`.
+//! - `GET /report` → the [`Report`](crate::report::Report); `GET /report?line=L1` → that
+//!   line's; an unknown line → `404`.
+//! - `GET /summary` (also `?line=L1`) → the report without the parcel and command lists.
 //!
+//! The `Content-Type` of a request body is not checked, so a plain `curl -d` works.
 //! Anything else is a `404` with a JSON error listing the routes.
 
 use std::io;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use crate::line::SharedLine;
+use crate::faults::{FaultRequest, FaultSource};
 use crate::parcel::NewParcel;
+use crate::site::{FaultError, Site};
 
-/// The API's routes over `line`.
-pub fn router(line: SharedLine) -> Router {
+/// The API's routes over `site`.
+pub fn router(site: Site) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/parcels", post(add_parcel))
+        .route("/faults", post(add_fault))
         .route("/report", get(report))
+        .route("/summary", get(summary))
         .fallback(not_found)
-        .with_state(line)
+        .with_state(site)
 }
 
 /// Serve the API on `listener` until `shutdown` fires.
-pub async fn run(
-    listener: TcpListener,
-    line: SharedLine,
-    shutdown: CancellationToken,
-) -> io::Result<()> {
-    axum::serve(listener, router(line))
+pub async fn run(listener: TcpListener, site: Site, shutdown: CancellationToken) -> io::Result<()> {
+    axum::serve(listener, router(site))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }
@@ -50,15 +54,33 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn report(State(line): State<SharedLine>) -> Response {
-    Json(line.report()).into_response()
+/// `?line=L1`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineQuery {
+    line: Option<String>,
+}
+
+fn report_response(site: &Site, query: &LineQuery, with_parcels: bool) -> Response {
+    match site.report(query.line.as_deref(), with_parcels) {
+        Ok(report) => Json(report).into_response(),
+        Err(err) => error(StatusCode::NOT_FOUND, err),
+    }
+}
+
+async fn report(State(site): State<Site>, Query(query): Query<LineQuery>) -> Response {
+    report_response(&site, &query, true)
+}
+
+async fn summary(State(site): State<Site>, Query(query): Query<LineQuery>) -> Response {
+    report_response(&site, &query, false)
 }
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (status, Json(json!({ "error": message.to_string() }))).into_response()
 }
 
-async fn add_parcel(State(line): State<SharedLine>, body: Bytes) -> Response {
+async fn add_parcel(State(site): State<Site>, body: Bytes) -> Response {
     let parcel: NewParcel = match serde_json::from_slice(&body) {
         Ok(parcel) => parcel,
         Err(err) => {
@@ -72,23 +94,56 @@ async fn add_parcel(State(line): State<SharedLine>, body: Bytes) -> Response {
         }
     };
     let code = parcel.code.clone();
-    match line.with(|c, now| c.inject(now, parcel)) {
-        Ok(id) => {
+    match site.inject(parcel) {
+        Ok((id, line)) => {
             info!(
                 id,
+                line,
                 code = code.as_deref().unwrap_or("<no read>"),
                 "parcel injected"
             );
-            (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
+            (StatusCode::CREATED, Json(json!({ "id": id, "line": line }))).into_response()
         }
         Err(err) if err.is_bad_request() => error(StatusCode::BAD_REQUEST, err),
         Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, err),
     }
 }
 
+async fn add_fault(State(site): State<Site>, body: Bytes) -> Response {
+    let request: FaultRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format_args!(
+                    "body must be JSON like {{\"kind\": \"plc_link_drop\" | \"estop\" | \
+                     \"scale_fault\" | \"xray_fault\", \"duration_ms\": 5000, \"line\": \"L1\"}}: {err}"
+                ),
+            );
+        }
+    };
+    match site.fault(&request, FaultSource::Api) {
+        Ok(lines) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "kind": request.kind,
+                "duration_ms": request.duration_ms,
+                "lines": lines,
+            })),
+        )
+            .into_response(),
+        Err(err @ (FaultError::Invalid(_) | FaultError::UnknownLine(_))) => {
+            error(StatusCode::BAD_REQUEST, err)
+        }
+    }
+}
+
 async fn not_found(method: Method, uri: Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
-        format_args!("no route for {method} {uri}; try GET /healthz, POST /parcels, GET /report"),
+        format_args!(
+            "no route for {method} {uri}; try GET /healthz, POST /parcels, POST /faults, \
+             GET /report, GET /summary"
+        ),
     )
 }

@@ -1,33 +1,50 @@
 //! Simulated devices of the customs site, so the controller runs against real network peers
 //! on a laptop or in CI with no hardware.
 //!
-//! One simulated sorting line, speaking the real protocols on loopback sockets:
+//! A site of N sorting lines, each with its own Modbus TCP PLC, two TCP barcode scanners
+//! (top and side) and an X-ray machine writing image files, plus one HTTP API:
 //!
-//! - [`conveyor`] — the physical model (feeder, belt, photo-eye, scanner position, diverter,
-//!   lanes) as pure state advanced by `tick(now)`; it keeps the ground truth.
-//! - [`parcel`] — a parcel to inject and the checks it must pass.
-//! - [`line`](mod@line) — the running line: the conveyor behind a lock, its sim clock and the ticker.
+//! - [`conveyor`] — the physical model of one line (feeder, belt, photo-eye, scale,
+//!   scanners, X-ray tunnel, diverter, lanes, faults) as pure state advanced by
+//!   `tick(now)`; it keeps the ground truth.
+//! - [`parcel`] — a parcel to inject (label, weight, scanner options, expected lane).
+//! - [`faults`] — faults injected at run time and their records.
+//! - [`line`](mod@line) — a running line: the conveyor behind a lock, the site clock, the
+//!   ticker.
 //! - [`plc`] — the line PLC as a Modbus TCP server over the register map of
 //!   [`customs_edge_devices::line_plc::map`].
-//! - [`scanner`] — the barcode scanner as a TCP server streaming STX/ETX or CR/LF frames.
-//! - [`http`] — the HTTP API: inject parcels, read the ground-truth report.
-//! - [`report`] — the report's JSON types (readable back with serde).
-//! - [`generator`] — injects random parcels on a timer for demos.
-//! - [`site`] — [`site::start`] binds and runs all of the above; the `edge-sim` binary is a
+//! - [`scanner`] — a barcode scanner as a TCP server streaming STX/ETX or CR/LF frames.
+//! - [`xray`] — the X-ray machine: synthetic grayscale PNG views, written atomically.
+//! - [`site`] — the running site as one handle: lines, sim ids, faults, the report.
+//! - [`http`] — the HTTP API: inject parcels and faults, read the ground truth.
+//! - [`report`] — the report's JSON types (readable back with serde) and its summary.
+//! - [`scenario`] — scenario files (parcels, faults, expected lanes) and their player.
+//! - [`generator`] — injects random parcels on a timer: demos and load runs.
+//! - [`config`] — [`SimConfig`] and its per-line [`LineSetup`].
+//! - [`running`] — [`start`] binds and runs all of the above; the `edge-sim` binary is a
 //!   thin CLI around it.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod conveyor;
+pub mod faults;
 pub mod generator;
 pub mod http;
 pub mod line;
 pub mod parcel;
 pub mod plc;
 pub mod report;
+pub mod running;
 pub mod scanner;
+pub mod scenario;
 pub mod site;
+pub mod xray;
 
-pub use generator::GeneratorConfig;
-pub use parcel::NewParcel;
-pub use report::Report;
-pub use site::{RunningSim, SimConfig, start};
+pub use config::{LineSetup, SimConfig};
+pub use conveyor::LineConfig;
+pub use faults::{FaultKind, FaultRequest};
+pub use generator::{CodeSpec, GeneratorConfig};
+pub use parcel::{LaneKind, NewParcel};
+pub use report::{ParcelState, Report};
+pub use running::{LineAddrs, RunningSim, start};
+pub use scenario::Scenario;

@@ -1,39 +1,67 @@
-//! The running line: the [`Conveyor`] shared by the device servers, its sim clock, and the
-//! ticker task that advances it.
+//! A running line: its [`Conveyor`] shared by the device servers, the site clock, and the
+//! ticker that advances every line.
 //!
-//! The PLC server, the HTTP API and the ticker all touch the same conveyor, each for a few
-//! microseconds of plain data work, so it sits behind one `std::sync::Mutex` reached only
-//! through [`SharedLine::with`], which computes `now` while holding the lock: operations are
-//! then stamped in the order they really happened, and a lane command that got the lock
-//! before the tick that drops its parcel counts as in time.
+//! The PLC server, the scanners, the X-ray writer, the HTTP API and the ticker all touch
+//! the same conveyor, each for a few microseconds of plain data work, so it sits behind
+//! one `std::sync::Mutex` reached only through [`SharedLine::with`], which computes `now`
+//! while holding the lock: operations are then stamped in the order they really happened,
+//! and a lane command that got the lock before the tick that drops its parcel counts as in
+//! time. What a tick produced (scans, X-ray jobs) is handed on after the lock is released.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
-use crate::conveyor::{Conveyor, LineEvent, ScanEvent};
-use crate::report::{Connections, Report};
+use crate::conveyor::{Conveyor, LineEvent, LinePart, ScanEvent, ScannerId, XrayJob};
+use crate::faults::{FaultKind, FaultSource};
+use crate::report::Connections;
 
-/// A `Clone` handle to the running line.
-#[derive(Debug, Clone)]
-pub struct SharedLine {
-    inner: Arc<Inner>,
+/// Scans buffered per scanner client before a slow one starts missing some.
+const SCAN_BUFFER: usize = 1024;
+
+/// The site's clock: sim time zero as a Tokio instant (so tests can pause time) and as a
+/// wall-clock time (to stamp the report and name X-ray files).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+    epoch: DateTime<Utc>,
 }
 
-#[derive(Debug)]
-struct Inner {
-    /// Sim time zero (a Tokio instant, so tests can pause time).
-    start: Instant,
-    /// A `std` mutex, not Tokio's: every holder does a short synchronous update (a tick, a
-    /// register read, a command) and never holds it across an `.await`.
-    conveyor: Mutex<Conveyor>,
-    plc_clients: AtomicUsize,
-    scanner_clients: AtomicUsize,
+impl Clock {
+    /// A clock whose sim time zero is now.
+    pub fn start() -> Self {
+        Self {
+            start: Instant::now(),
+            epoch: Utc::now(),
+        }
+    }
+
+    /// Sim time now.
+    pub fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Wall-clock time of sim time zero.
+    pub fn epoch(&self) -> DateTime<Utc> {
+        self.epoch
+    }
+
+    /// The wall-clock time of a sim time.
+    pub fn wall(&self, sim: Duration) -> DateTime<Utc> {
+        self.epoch + chrono::TimeDelta::from_std(sim).unwrap_or(chrono::TimeDelta::MAX)
+    }
+
+    /// The Tokio instant of a sim time.
+    pub fn instant(&self, sim: Duration) -> Instant {
+        self.start + sim
+    }
 }
 
 /// Which device a [`ClientGuard`] counts a connection for.
@@ -41,21 +69,69 @@ struct Inner {
 pub enum Device {
     /// The Modbus TCP PLC.
     Plc,
-    /// The barcode scanner.
-    Scanner,
+    /// A barcode scanner.
+    Scanner(ScannerId),
+}
+
+/// A `Clone` handle to one running line.
+#[derive(Debug, Clone)]
+pub struct SharedLine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    id: String,
+    clock: Clock,
+    /// A `std` mutex, not Tokio's: every holder does a short synchronous update (a tick, a
+    /// register read, a command) and never holds it across an `.await`.
+    conveyor: Mutex<Conveyor>,
+    /// Clients of the PLC, the top and the side scanner.
+    clients: [AtomicUsize; 3],
+    /// Cancelled when a `plc_link_drop` begins, which closes every PLC connection made
+    /// before; replaced by a fresh token. Locked only while the conveyor lock is held, so
+    /// "is the link up" and "which token" are read together.
+    link: Mutex<CancellationToken>,
+    top: broadcast::Sender<ScanEvent>,
+    side: broadcast::Sender<ScanEvent>,
+    xray: Option<(PathBuf, mpsc::UnboundedSender<XrayJob>)>,
 }
 
 impl SharedLine {
-    /// Share `conveyor`, whose sim time zero is now.
-    pub fn new(conveyor: Conveyor) -> Self {
+    /// Share `conveyor`, on the site's `clock`; `xray` is the directory and the writer's
+    /// job queue when the line has an X-ray.
+    pub fn new(
+        conveyor: Conveyor,
+        clock: Clock,
+        xray: Option<(PathBuf, mpsc::UnboundedSender<XrayJob>)>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                start: Instant::now(),
+                id: conveyor.id().to_owned(),
+                clock,
                 conveyor: Mutex::new(conveyor),
-                plc_clients: AtomicUsize::new(0),
-                scanner_clients: AtomicUsize::new(0),
+                clients: Default::default(),
+                link: Mutex::new(CancellationToken::new()),
+                top: broadcast::channel(SCAN_BUFFER).0,
+                side: broadcast::channel(SCAN_BUFFER).0,
+                xray,
             }),
         }
+    }
+
+    /// The line id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The site clock.
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// The line's X-ray directory, if it has an X-ray.
+    pub fn xray_dir(&self) -> Option<&PathBuf> {
+        self.inner.xray.as_ref().map(|(dir, _)| dir)
     }
 
     /// Run `f` on the conveyor with the current sim time.
@@ -66,89 +142,202 @@ impl SharedLine {
             .conveyor
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let now = self.inner.start.elapsed();
+        let now = self.inner.clock.now();
         f(&mut conveyor, now)
     }
 
-    /// The ground-truth report, with the current connection counts.
-    pub fn report(&self) -> Report {
-        let mut report = self.with(|c, now| c.report(now));
-        report.connections = Connections {
-            plc_clients: self.inner.plc_clients.load(Ordering::Relaxed),
-            scanner_clients: self.inner.scanner_clients.load(Ordering::Relaxed),
-        };
-        report
+    /// Scans of one scanner, from now on.
+    pub fn subscribe(&self, scanner: ScannerId) -> broadcast::Receiver<ScanEvent> {
+        match scanner {
+            ScannerId::Top => self.inner.top.subscribe(),
+            ScannerId::Side => self.inner.side.subscribe(),
+        }
     }
 
-    /// Whether at least one PLC client and one scanner client are connected.
+    /// Clients connected now.
+    pub fn connections(&self) -> Connections {
+        let n = |i: usize| self.inner.clients[i].load(Ordering::Relaxed);
+        Connections {
+            plc_clients: n(0),
+            top_clients: n(1),
+            side_clients: n(2),
+        }
+    }
+
+    /// This line's share of a report, with its connections and X-ray directory.
+    pub fn part(&self, with_parcels: bool) -> LinePart {
+        let mut part = self.with(|c, _| c.part(with_parcels));
+        part.line.connections = self.connections();
+        part.line.xray_dir = self.xray_dir().map(|d| d.display().to_string());
+        part
+    }
+
+    /// Whether a PLC client and at least one scanner client are connected.
     pub fn has_clients(&self) -> bool {
-        self.inner.plc_clients.load(Ordering::Relaxed) > 0
-            && self.inner.scanner_clients.load(Ordering::Relaxed) > 0
+        let c = self.connections();
+        c.plc_clients > 0 && c.top_clients + c.side_clients > 0
     }
 
     /// Count a client of `device` until the guard is dropped.
     pub fn client_guard(&self, device: Device) -> ClientGuard {
-        self.counter(device).fetch_add(1, Ordering::Relaxed);
+        self.count(device, true);
         ClientGuard {
             line: self.clone(),
             device,
         }
     }
 
-    fn counter(&self, device: Device) -> &AtomicUsize {
-        match device {
-            Device::Plc => &self.inner.plc_clients,
-            Device::Scanner => &self.inner.scanner_clients,
+    fn count(&self, device: Device, connected: bool) {
+        let index = match device {
+            Device::Plc => 0,
+            Device::Scanner(ScannerId::Top) => 1,
+            Device::Scanner(ScannerId::Side) => 2,
+        };
+        let counter = &self.inner.clients[index];
+        if device == Device::Plc {
+            // Under the conveyor lock, so the heartbeat watch sees counts in order.
+            self.with(|c, now| {
+                let n = if connected {
+                    counter.fetch_add(1, Ordering::Relaxed) + 1
+                } else {
+                    counter.fetch_sub(1, Ordering::Relaxed) - 1
+                };
+                c.set_plc_clients(now, n);
+            });
+        } else if connected {
+            counter.fetch_add(1, Ordering::Relaxed);
+        } else {
+            counter.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
-    /// Advance the line every `tick` until `shutdown`, sending each scan to `scans`.
-    pub async fn run_ticker(
-        self,
-        tick: Duration,
-        scans: broadcast::Sender<ScanEvent>,
-        shutdown: CancellationToken,
-    ) {
-        let mut interval = tokio::time::interval(tick);
-        // After a stall, carry on from now rather than bursting: positions come from
-        // elapsed time, so no movement is lost either way.
-        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = interval.tick() => {}
+    fn link_token(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
+        self.inner
+            .link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// For a new PLC connection: the token that cuts it when the link drops, or `None`
+    /// while the link is down (the connection is to be closed at once).
+    pub fn plc_link(&self) -> Option<CancellationToken> {
+        self.with(|c, _| c.link_up().then(|| self.link_token().clone()))
+    }
+
+    /// Start a fault now; returns its id for [`SharedLine::end_fault`].
+    pub fn begin_fault(&self, kind: FaultKind, source: FaultSource, duration_ms: u64) -> u64 {
+        let id = self.with(|c, now| {
+            let id = c.begin_fault(now, kind, source, Some(duration_ms));
+            if kind == FaultKind::PlcLinkDrop {
+                let mut token = self.link_token();
+                token.cancel();
+                *token = CancellationToken::new();
             }
-            for event in self.with(Conveyor::tick) {
-                log_event(&event);
-                if let LineEvent::Scanned(scan) = event {
-                    // No receiver just means no scanner client is connected.
-                    let _ = scans.send(scan);
+            id
+        });
+        warn!(
+            line = self.id(),
+            ?kind,
+            duration_ms,
+            ?source,
+            "fault begins"
+        );
+        id
+    }
+
+    /// End the fault `id`.
+    pub fn end_fault(&self, id: u64) {
+        self.with(|c, now| c.end_fault(now, id));
+        info!(line = self.id(), id, "fault ends");
+    }
+
+    /// Advance the line one tick and hand on what happened.
+    pub fn tick(&self) {
+        let events = self.with(Conveyor::tick);
+        for event in events {
+            self.log_event(&event);
+            match event {
+                LineEvent::Scanned(scan) => {
+                    let channel = match scan.scanner {
+                        ScannerId::Top => &self.inner.top,
+                        ScannerId::Side => &self.inner.side,
+                    };
+                    // No receiver just means no client of that scanner is connected.
+                    let _ = channel.send(scan);
                 }
+                LineEvent::XrayEntered(job) => {
+                    if let Some((_, jobs)) = &self.inner.xray {
+                        // Closed only at shutdown.
+                        let _ = jobs.send(job);
+                    }
+                }
+                _ => {}
             }
+        }
+    }
+
+    fn log_event(&self, event: &LineEvent) {
+        let line = self.id();
+        match event {
+            LineEvent::Entered {
+                parcel_id,
+                tracking_no,
+                length_mm,
+            } => debug!(line, parcel_id, tracking_no, length_mm, "parcel entered"),
+            LineEvent::Weighed {
+                parcel_id,
+                weight_g,
+                stable,
+                ..
+            } => debug!(line, parcel_id, weight_g, stable, "parcel weighed"),
+            LineEvent::Scanned(ScanEvent {
+                parcel_id,
+                scanner,
+                code,
+            }) => debug!(
+                line,
+                parcel_id,
+                %scanner,
+                code = code.as_deref().unwrap_or("<no read>"),
+                "parcel scanned"
+            ),
+            LineEvent::XrayEntered(job) => {
+                debug!(
+                    line,
+                    parcel_id = job.parcel_id,
+                    seq = job.seq,
+                    "parcel in the X-ray"
+                );
+            }
+            LineEvent::Dropped {
+                parcel_id,
+                tracking_no,
+                lane,
+                defaulted,
+            } => info!(
+                line,
+                parcel_id, tracking_no, lane, defaulted, "parcel dropped"
+            ),
+            LineEvent::Fault { kind, active } => warn!(line, ?kind, active, "PLC fault"),
         }
     }
 }
 
-fn log_event(event: &LineEvent) {
-    match event {
-        LineEvent::Entered {
-            parcel_id,
-            tracking_no,
-            length_mm,
-        } => debug!(parcel_id, tracking_no, length_mm, "parcel entered"),
-        LineEvent::Scanned(ScanEvent { parcel_id, code }) => {
-            debug!(
-                parcel_id,
-                code = code.as_deref().unwrap_or("<no read>"),
-                "parcel scanned"
-            );
+/// Advance every line every `tick` until `shutdown` (one task for all lines keeps the
+/// wake-ups at one per tick however many lines there are).
+pub async fn run_ticker(lines: Vec<SharedLine>, tick: Duration, shutdown: CancellationToken) {
+    let mut interval = tokio::time::interval(tick);
+    // After a stall, carry on from now rather than bursting: positions come from the belt
+    // odometer, so no movement is lost either way.
+    interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
         }
-        LineEvent::Dropped {
-            parcel_id,
-            tracking_no,
-            lane,
-            defaulted,
-        } => info!(parcel_id, tracking_no, lane, defaulted, "parcel dropped"),
+        for line in &lines {
+            line.tick();
+        }
     }
 }
 
@@ -161,8 +350,6 @@ pub struct ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        self.line
-            .counter(self.device)
-            .fetch_sub(1, Ordering::Relaxed);
+        self.line.count(self.device, false);
     }
 }

@@ -8,13 +8,17 @@
 //! - **FC16** Write Multiple Registers / **FC06** Write Single Register: any range inside the
 //!   command block. `CMD_TRACKING` and `CMD_LANE` must be written together in one request
 //!   (that is one lane command); writing only one of them is refused with
-//!   `IllegalDataValue`, as is a lane outside `1..=lanes`. Writing `CONTROLLER_HEARTBEAT`
-//!   (alone or with the command) is echoed in the status block. A refused write changes
-//!   nothing and is recorded in the report.
+//!   `IllegalDataValue`, as is a lane outside `1..=lanes` or a `BELT_RUN` other than 0 or 1.
+//!   Writing `CONTROLLER_HEARTBEAT` is echoed in the status block; `BELT_RUN` stops (0) or
+//!   runs (1) the belt. A refused write changes nothing; a refused lane command is recorded
+//!   in the report. Every accepted write reads back as written.
 //! - Any other address range → `IllegalDataAddress` (so is a write to the status block).
 //! - Any other function code → `IllegalFunction`.
 //! - A request for another unit id → `GatewayTargetDevice` (0x0B), so a controller mapped
 //!   to the wrong unit id gets an immediate, named error rather than a timeout.
+//!
+//! During a `plc_link_drop` fault every connection is closed and new ones are accepted
+//! and closed at once ([`link`]).
 //!
 //! The request handling is the pure function [`handle`]; the [`PlcService`] around it only
 //! checks the unit id and takes the lock.
@@ -26,7 +30,7 @@ use std::time::Duration;
 
 use customs_edge_devices::line_plc::RegisterMap;
 use customs_edge_devices::line_plc::map::{
-    CMD_LANE, CMD_TRACKING, COMMAND_LEN, CONTROLLER_HEARTBEAT, STATUS_LEN,
+    BELT_RUN, CMD_LANE, CMD_TRACKING, COMMAND_LEN, CONTROLLER_HEARTBEAT, STATUS_LEN,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio_modbus::server::Service;
@@ -37,6 +41,10 @@ use tracing::{debug, info, warn};
 
 use crate::conveyor::{CommandOutcome, Conveyor};
 use crate::line::{ClientGuard, Device, SharedLine};
+
+pub mod link;
+
+use link::LinkStream;
 
 /// Most registers one FC03 may read (Modbus application protocol, 6.3).
 const MAX_READ: u16 = 125;
@@ -51,10 +59,18 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let on_connected = |stream: TcpStream, peer: SocketAddr| {
-        let service = PlcService::new(line.clone(), map, peer);
+        let accepted = line.plc_link().map(|cut| {
+            let service = PlcService::new(line.clone(), map, peer);
+            (service, LinkStream::new(stream, cut))
+        });
+        let id = line.id().to_owned();
         async move {
-            info!(%peer, "PLC client connected");
-            stream.set_nodelay(true)?;
+            let Some((service, stream)) = accepted else {
+                info!(line = id, %peer, "PLC link is down: connection closed");
+                return Ok(None);
+            };
+            info!(line = id, %peer, "PLC client connected");
+            stream.get_ref().set_nodelay(true)?;
             Ok(Some((service, stream)))
         }
     };
@@ -89,7 +105,7 @@ impl PlcService {
 
 impl Drop for PlcService {
     fn drop(&mut self) {
-        info!(peer = %self.peer, "PLC client disconnected");
+        info!(line = self.line.id(), peer = %self.peer, "PLC client disconnected");
     }
 }
 
@@ -177,12 +193,25 @@ fn write(
             .checked_sub(off)
             .and_then(|i| words.get(i).copied())
     };
+    // Check everything before changing anything: a refused write changes nothing.
+    let belt_run = match written(BELT_RUN) {
+        None => None,
+        Some(run @ (0 | 1)) => Some(run == 1),
+        Some(other) => {
+            warn!(
+                line = conveyor.id(),
+                value = other,
+                "BELT_RUN write refused: only 0 or 1"
+            );
+            return Err(ExceptionCode::IllegalDataValue);
+        }
+    };
     let regs = conveyor.command_registers();
     match (written(CMD_TRACKING), written(CMD_LANE)) {
         (Some(tracking_no), Some(lane)) => match conveyor.lane_command(now, tracking_no, lane) {
-            Ok(outcome) => log_outcome(tracking_no, lane, outcome),
+            Ok(outcome) => log_outcome(conveyor.id(), tracking_no, lane, outcome),
             Err(err) => {
-                warn!(tracking_no, lane, %err, "lane command rejected");
+                warn!(line = conveyor.id(), tracking_no, lane, %err, "lane command rejected");
                 return Err(ExceptionCode::IllegalDataValue);
             }
         },
@@ -191,143 +220,46 @@ fn write(
             let tracking_no = tracking.unwrap_or(regs[CMD_TRACKING as usize]);
             let lane = lane.unwrap_or(regs[CMD_LANE as usize]);
             let reason = "CMD_TRACKING and CMD_LANE must be written together in one FC16 request";
-            warn!(tracking_no, lane, reason, "lane command rejected");
+            warn!(
+                line = conveyor.id(),
+                tracking_no, lane, reason, "lane command rejected"
+            );
             conveyor.reject_command(now, tracking_no, lane, reason.to_owned());
             return Err(ExceptionCode::IllegalDataValue);
         }
     }
     if let Some(value) = written(CONTROLLER_HEARTBEAT) {
-        conveyor.controller_heartbeat(value);
+        conveyor.controller_heartbeat(now, value);
+    }
+    if let Some(run) = belt_run {
+        if run != (regs[BELT_RUN as usize] == 1) {
+            info!(line = conveyor.id(), run, "belt run request");
+        }
+        conveyor.belt_run(now, run);
     }
     Ok(())
 }
 
-fn log_outcome(tracking_no: u16, lane: u16, outcome: CommandOutcome) {
+fn log_outcome(line_id: &str, tracking_no: u16, lane: u16, outcome: CommandOutcome) {
     match outcome {
         CommandOutcome::Accepted { parcel_id } => {
-            debug!(tracking_no, lane, parcel_id, "lane command accepted");
+            debug!(
+                line = line_id,
+                tracking_no, lane, parcel_id, "lane command accepted"
+            );
         }
         CommandOutcome::Late { parcel_id } => {
             warn!(
-                tracking_no,
-                lane, parcel_id, "late lane command: parcel already dropped"
+                line = line_id,
+                tracking_no, lane, parcel_id, "late lane command: parcel already dropped"
             );
         }
         CommandOutcome::Unknown => warn!(
-            tracking_no,
-            lane, "lane command for unknown tracking number"
+            line = line_id,
+            tracking_no, lane, "lane command for unknown tracking number"
         ),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::conveyor::LineConfig;
-    use crate::parcel::NewParcel;
-    use customs_edge_devices::line_plc::LineStatus;
-
-    fn line() -> Conveyor {
-        Conveyor::new(LineConfig::default(), chrono::Utc::now())
-    }
-
-    fn map() -> RegisterMap {
-        RegisterMap {
-            unit_id: 1,
-            status_base: 1000,
-            command_base: 2000,
-        }
-    }
-
-    fn call(c: &mut Conveyor, req: Request<'static>) -> Result<Response, ExceptionCode> {
-        handle(c, Duration::ZERO, map(), req)
-    }
-
-    #[test]
-    fn status_block_reads_at_its_base_and_decodes() {
-        let mut c = line();
-        let Ok(Response::ReadHoldingRegisters(words)) =
-            call(&mut c, Request::ReadHoldingRegisters(1000, STATUS_LEN))
-        else {
-            panic!("read failed");
-        };
-        let status = LineStatus::decode(&words).unwrap();
-        assert!(status.flags.running);
-        assert_eq!(status.belt_speed_mm_s, 500);
-    }
-
-    #[test]
-    fn reads_outside_the_blocks_are_illegal_addresses() {
-        let mut c = line();
-        for (addr, qty) in [(0, 1), (999, 2), (1039, 2), (2002, 2), (1040, 1)] {
-            assert_eq!(
-                call(&mut c, Request::ReadHoldingRegisters(addr, qty)),
-                Err(ExceptionCode::IllegalDataAddress),
-                "{addr}+{qty}"
-            );
-        }
-        assert_eq!(
-            call(&mut c, Request::ReadHoldingRegisters(1000, 126)),
-            Err(ExceptionCode::IllegalDataValue)
-        );
-    }
-
-    #[test]
-    fn heartbeat_write_is_echoed_and_reads_back() {
-        let mut c = line();
-        call(&mut c, Request::WriteSingleRegister(2000, 42)).unwrap();
-        assert_eq!(c.status().controller_heartbeat_echo, 42);
-        assert_eq!(
-            call(&mut c, Request::ReadHoldingRegisters(2000, 1)),
-            Ok(Response::ReadHoldingRegisters(vec![42]))
-        );
-    }
-
-    #[test]
-    fn lane_command_is_acked_and_a_half_command_is_refused() {
-        let mut c = line();
-        c.inject(
-            Duration::ZERO,
-            NewParcel {
-                code: Some("SF1".into()),
-                length_mm: 400,
-            },
-        )
-        .unwrap();
-        c.tick(Duration::from_millis(10));
-        let cmd = Request::WriteMultipleRegisters(2001, vec![1, 2].into());
-        assert_eq!(
-            call(&mut c, cmd),
-            Ok(Response::WriteMultipleRegisters(2001, 2))
-        );
-        assert_eq!(
-            (c.status().cmd_ack_tracking, c.status().cmd_ack_lane),
-            (1, 2)
-        );
-        assert_eq!(
-            call(&mut c, Request::WriteSingleRegister(2002, 1)),
-            Err(ExceptionCode::IllegalDataValue)
-        );
-        assert_eq!(c.status().cmd_ack_lane, 2, "refused write changed nothing");
-        let report = c.report(Duration::ZERO);
-        assert_eq!(report.rejected_commands.len(), 1);
-        assert!(report.rejected_commands[0].reason.contains("together"));
-    }
-
-    #[test]
-    fn writes_to_the_status_block_and_other_functions_are_refused() {
-        let mut c = line();
-        assert_eq!(
-            call(&mut c, Request::WriteSingleRegister(1000, 1)),
-            Err(ExceptionCode::IllegalDataAddress)
-        );
-        assert_eq!(
-            call(&mut c, Request::ReadInputRegisters(1000, 1)),
-            Err(ExceptionCode::IllegalFunction)
-        );
-        assert_eq!(
-            call(&mut c, Request::ReadCoils(0, 1)),
-            Err(ExceptionCode::IllegalFunction)
-        );
-    }
-}
+mod tests;

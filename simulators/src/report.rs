@@ -1,44 +1,43 @@
-//! The ground-truth report: what really happened to every parcel, served at `GET /report`.
+//! The ground-truth report: what really happened to every parcel, served at `GET /report`
+//! and written by `edge-sim --report-file`.
 //!
 //! A test of the controller compares its own records with this. The types derive both
 //! `Serialize` and `Deserialize` so a Rust test can read the JSON back into them. Times are
-//! RFC 3339 UTC strings (`2026-05-01T08:00:00.123Z`).
-
-use std::collections::BTreeMap;
+//! RFC 3339 UTC strings (`2026-05-01T08:00:00.123Z`); durations are milliseconds as
+//! numbers with microsecond precision.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::conveyor::LineConfig;
+use crate::conveyor::{LineConfig, ScannerId};
+use crate::faults::FaultRecord;
+use crate::parcel::LaneKind;
 
-/// The whole report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+mod summary;
+
+pub use summary::{Stats, Summary};
+pub(crate) use summary::{Tally, round_us};
+
+/// The whole report (or one line's, for `GET /report?line=L1`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// When the report was made.
     pub generated_at: DateTime<Utc>,
-    /// The line's geometry.
-    pub line: LineConfig,
-    /// Parcels injected so far (the highest sim id).
-    pub injected: u64,
-    /// Parcels injected and not yet dropped (waiting in the feeder or on the belt).
-    pub in_flight: usize,
-    /// Of those, the ones still waiting in the feeder (no tracking number yet).
-    pub waiting: usize,
-    /// Parcels dropped per lane, keyed by lane number (every lane is listed).
-    pub lane_counts: BTreeMap<u16, u64>,
-    /// Lane commands accepted for a parcel still before the diverter.
-    pub accepted_commands: u64,
+    /// True once the scenario or the bounded load run is over.
+    pub finished: bool,
+    /// Totals over the lines in this report.
+    pub summary: Summary,
+    /// Each line: its config, its state now, its own summary.
+    pub lines: Vec<LineReport>,
+    /// Every fault injected or raised, oldest first.
+    pub faults: Vec<FaultRecord>,
     /// Valid commands for a parcel that had already passed the diverter.
     pub late_commands: Vec<CommandRecord>,
     /// Valid commands for a tracking number no parcel on the line has.
     pub unknown_commands: Vec<CommandRecord>,
     /// Commands the PLC refused with a Modbus exception.
     pub rejected_commands: Vec<CommandRecord>,
-    /// Dropped parcels removed from `parcels` to bound memory (oldest first).
-    pub evicted_parcels: u64,
-    /// Clients connected to the simulated devices right now.
-    pub connections: Connections,
-    /// Every parcel, oldest first.
+    /// Every parcel still kept, by line then oldest first.
     pub parcels: Vec<ParcelReport>,
 }
 
@@ -47,6 +46,58 @@ impl Report {
     pub fn parcel(&self, id: u64) -> Option<&ParcelReport> {
         self.parcels.iter().find(|p| p.id == id)
     }
+
+    /// The line with this id.
+    pub fn line(&self, id: &str) -> Option<&LineReport> {
+        self.lines.iter().find(|l| l.id == id)
+    }
+
+    /// The parcels that ended in a lane other than the one expected.
+    pub fn wrong_lane(&self) -> impl Iterator<Item = &ParcelReport> {
+        self.parcels.iter().filter(|p| p.wrong_lane)
+    }
+}
+
+/// One line: what it is and how it is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineReport {
+    /// Line id (`L1`, …).
+    pub id: String,
+    /// Its geometry.
+    pub config: LineConfig,
+    /// Where its X-ray writes images (`null` when it has no X-ray).
+    pub xray_dir: Option<String>,
+    /// The PLC's state now.
+    pub state: LineState,
+    /// Clients connected to its devices now.
+    pub connections: Connections,
+    /// Totals of this line.
+    pub summary: Summary,
+}
+
+/// The simulated PLC's state, as its registers show it (plus the link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineState {
+    /// The belt moves.
+    pub running: bool,
+    /// `BELT_SPEED` now (0 while stopped).
+    pub belt_speed_mm_s: u16,
+    /// The controller's `BELT_RUN` request.
+    pub belt_run: bool,
+    /// An e-stop is pressed.
+    pub estop: bool,
+    /// The scale is faulted.
+    pub scale_fault: bool,
+    /// The X-ray is faulted.
+    pub xray_fault: bool,
+    /// `FAULT_CODE` now (0 = none).
+    pub fault_code: u16,
+    /// The PLC accepts Modbus connections (false during a `plc_link_drop`).
+    pub plc_link_up: bool,
+    /// `PLC_HEARTBEAT` now.
+    pub plc_heartbeat: u16,
+    /// The controller heartbeat last written.
+    pub controller_heartbeat: u16,
 }
 
 /// Where a parcel is.
@@ -61,15 +112,51 @@ pub enum ParcelState {
     Dropped,
 }
 
-/// One parcel's history.
+/// One frame a scanner sent for a parcel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRecord {
+    /// Which scanner.
+    pub scanner: ScannerId,
+    /// The code sent; `null` = the no-read string.
+    pub code: Option<String>,
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+}
+
+/// One X-ray image written for a parcel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XrayImageRecord {
+    /// View number, 1-based.
+    pub view: u8,
+    /// File name inside the line's X-ray directory.
+    pub file: String,
+    /// When it appeared under its final name.
+    pub written_at: DateTime<Utc>,
+}
+
+/// One parcel's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParcelReport {
-    /// Sim id, as returned by `POST /parcels`.
+    /// Sim id (unique across lines), as returned by `POST /parcels`.
     pub id: u64,
+    /// Line id.
+    pub line: String,
     /// The code on its label; `null` for an unreadable label.
     pub code: Option<String>,
+    /// The code the side scanner read instead, for a conflicting read.
+    pub conflict: Option<String>,
+    /// Damaged label: both scanners sent the no-read string.
+    pub no_read: bool,
+    /// Only the top scanner read it.
+    pub side_no_read: bool,
+    /// The top scanner sent the code twice.
+    pub double_read: bool,
+    /// It carries a dense object (dark blob in its X-ray views).
+    pub dense_object: bool,
     /// Length in mm.
     pub length_mm: u16,
+    /// True weight in kg.
+    pub weight_kg: f64,
     /// Where it is now.
     pub state: ParcelState,
     /// PLC tracking number, once it entered.
@@ -78,23 +165,53 @@ pub struct ParcelReport {
     pub injected_at: DateTime<Utc>,
     /// When it passed the entry photo-eye.
     pub entered_at: Option<DateTime<Utc>>,
-    /// When the scanner sent its code (or no-read).
+    /// When the scale pushed its weighing.
+    pub weighed_at: Option<DateTime<Utc>>,
+    /// The weight pushed, in g (true weight plus noise).
+    pub weighed_g: Option<u16>,
+    /// Whether it was pushed as stable (false during a scale fault).
+    pub weight_stable: Option<bool>,
+    /// Every frame the scanners sent for it.
+    pub scans: Vec<ScanRecord>,
+    /// When the last of those was sent.
     pub scanned_at: Option<DateTime<Utc>>,
+    /// When its leading edge entered the X-ray tunnel.
+    pub xray_entered_at: Option<DateTime<Utc>>,
+    /// Its X-ray images, in the order written.
+    pub xray_images: Vec<XrayImageRecord>,
+    /// When the first accepted lane command for it arrived.
+    pub first_command_at: Option<DateTime<Utc>>,
     /// Lane of the last command accepted for it.
     pub commanded_lane: Option<u16>,
     /// When that command arrived.
     pub command_at: Option<DateTime<Utc>>,
-    /// Lane it fell into.
+    /// Lane it physically fell into.
     pub lane: Option<u16>,
     /// When it fell.
     pub dropped_at: Option<DateTime<Utc>>,
     /// True when it fell into the exception lane because no valid command came in time.
     pub defaulted: bool,
+    /// Time from the last accepted command's arrival to the parcel reaching the diverter.
+    pub slack_ms: Option<f64>,
+    /// The latest input the controller needed: last scan sent, weighing pushed or last
+    /// X-ray image written.
+    pub last_input_at: Option<DateTime<Utc>>,
+    /// First accepted command's arrival − `last_input_at` (negative: the command came
+    /// before that input).
+    pub latency_ms: Option<f64>,
+    /// The lane kind the scenario expected.
+    pub expected: Option<LaneKind>,
+    /// That kind's lane number on this line.
+    pub expected_lane: Option<u16>,
+    /// It dropped, an expectation was given, and the lane differs.
+    pub wrong_lane: bool,
 }
 
 /// A lane command that was late, unknown or rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRecord {
+    /// Line id.
+    pub line: String,
     /// Tracking number written.
     pub tracking_no: u16,
     /// Lane written.
@@ -107,11 +224,13 @@ pub struct CommandRecord {
     pub reason: String,
 }
 
-/// Clients connected to the simulated devices.
+/// Clients connected to one line's simulated devices.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connections {
     /// Modbus TCP clients of the PLC.
     pub plc_clients: usize,
-    /// TCP clients of the scanner.
-    pub scanner_clients: usize,
+    /// TCP clients of the top scanner.
+    pub top_clients: usize,
+    /// TCP clients of the side scanner.
+    pub side_clients: usize,
 }

@@ -1,6 +1,7 @@
-//! The barcode scanner: a TCP server that streams every scan to every connected client.
+//! A barcode scanner (a line has two: `top` and `side`): a TCP server that streams every
+//! frame the scanner sends to every connected client.
 //!
-//! Each scan is one frame of [`ScannerCodec`] — `STX code ETX` or `code CR LF`, with the
+//! Each frame of [`ScannerCodec`] — `STX code ETX` or `code CR LF`, with the
 //! configured no-read string for an unreadable label — the same codec the controller's
 //! client decodes with. Any number of clients may connect; each gets the scans made while
 //! it is connected (there is no replay). Whatever a client sends is read and ignored; a
@@ -17,15 +18,15 @@ use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::conveyor::ScanEvent;
+use crate::conveyor::{ScanEvent, ScannerId};
 use crate::line::{Device, SharedLine};
 
-/// Accept scanner clients on `listener` until `shutdown` fires, sending them each scan
-/// published on `scans`.
+/// Accept clients of `line`'s `scanner` on `listener` until `shutdown` fires, sending them
+/// each frame that scanner sends.
 pub async fn run(
     listener: TcpListener,
     codec: ScannerCodec,
-    scans: broadcast::Sender<ScanEvent>,
+    scanner: ScannerId,
     line: SharedLine,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
@@ -37,21 +38,22 @@ pub async fn run(
                 // Per-connection errors (reset before accept, out of descriptors) must not
                 // stop the scanner; the next accept may well succeed.
                 Err(err) => {
-                    warn!(%err, "scanner accept failed");
+                    warn!(line = line.id(), %scanner, %err, "scanner accept failed");
                     continue;
                 }
             },
         };
         // Subscribe before spawning, so the client gets every scan from this moment on.
-        let rx = scans.subscribe();
-        let guard = line.client_guard(Device::Scanner);
+        let rx = line.subscribe(scanner);
+        let guard = line.client_guard(Device::Scanner(scanner));
         let codec = codec.clone();
         let shutdown = shutdown.clone();
+        let id = line.id().to_owned();
         tokio::spawn(async move {
-            info!(%peer, "scanner client connected");
+            info!(line = id, %scanner, %peer, "scanner client connected");
             let why = serve_client(stream, codec, rx, shutdown).await;
             drop(guard);
-            info!(%peer, why, "scanner client disconnected");
+            info!(line = id, %scanner, %peer, why, "scanner client disconnected");
         });
     }
 }
@@ -94,6 +96,8 @@ async fn serve_client(
 mod tests {
     use super::*;
     use crate::conveyor::{Conveyor, LineConfig};
+    use crate::line::Clock;
+    use crate::parcel::NewParcel;
     use customs_edge_devices::scanner::Framing;
     use tokio::io::AsyncReadExt;
     use tokio::time::{Duration, Instant};
@@ -107,21 +111,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_client_gets_each_scan_and_a_gone_client_is_dropped() {
+    async fn every_client_gets_each_frame_and_a_gone_client_is_dropped() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let line = SharedLine::new(Conveyor::new(LineConfig::default(), chrono::Utc::now()));
-        let (scans, _) = broadcast::channel(16);
+        // Scanner at the photo-eye and short parcels: frames as soon as parcels enter.
+        let config = LineConfig {
+            belt_speed_mm_s: 10_000,
+            scale_at_mm: 0,
+            scanner_at_mm: 0,
+            gap_mm: 0,
+            ..LineConfig::default()
+        };
+        let clock = Clock::start();
+        let line = SharedLine::new(
+            Conveyor::new("L1", config, clock.epoch(), false),
+            clock,
+            None,
+        );
         let shutdown = CancellationToken::new();
         let codec = ScannerCodec::new(Framing::CrLf, "NoRead", 80);
         let server = tokio::spawn(run(
             listener,
             codec,
-            scans.clone(),
+            ScannerId::Side,
             line.clone(),
             shutdown.clone(),
         ));
-        let clients = || line.report().connections.scanner_clients;
+        let clients = || line.connections().side_clients;
 
         let mut a = TcpStream::connect(addr).await.unwrap();
         let b = TcpStream::connect(addr).await.unwrap();
@@ -129,18 +145,22 @@ mod tests {
         drop(b);
         until("one client", || clients() == 1).await;
 
-        scans
-            .send(ScanEvent {
-                parcel_id: 1,
-                code: Some("SF1".into()),
-            })
-            .unwrap();
-        scans
-            .send(ScanEvent {
-                parcel_id: 2,
-                code: None,
-            })
-            .unwrap();
+        for (id, code) in [(1, Some("SF1")), (2, None)] {
+            let parcel = NewParcel {
+                length_mm: 10,
+                ..NewParcel::with_code(code)
+            };
+            line.with(|c, now| c.inject(now, id, parcel)).unwrap();
+        }
+        let ticker = tokio::spawn({
+            let line = line.clone();
+            async move {
+                loop {
+                    line.tick();
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        });
         let mut got = Vec::new();
         let mut buf = [0u8; 64];
         while got.len() < b"SF1\r\nNoRead\r\n".len() {
@@ -152,6 +172,7 @@ mod tests {
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, b"SF1\r\nNoRead\r\n");
+        ticker.abort();
 
         shutdown.cancel();
         server.await.unwrap().unwrap();

@@ -1,215 +1,162 @@
-//! The whole simulated site in one call: [`start`] binds the PLC, scanner and HTTP
-//! listeners, spawns the conveyor ticker, the three servers and the optional generator, and
-//! returns a [`RunningSim`] with the real addresses.
+//! The running site as one `Clone` handle: its lines, the sim id counter, run-time
+//! faults, and the ground-truth report over any of its lines.
+//!
+//! The HTTP API, the scenario player, the generators and [`RunningSim`](crate::RunningSim)
+//! all act on the site through this handle.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use customs_edge_devices::line_plc::RegisterMap;
-use customs_edge_devices::scanner::{Framing, ScannerCodec};
-use tokio::net::TcpListener;
-use tokio::sync::broadcast;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::info;
 
-use crate::conveyor::{Conveyor, LineConfig};
-use crate::generator::GeneratorConfig;
+use crate::conveyor::assemble;
+use crate::faults::{FaultRequest, FaultSource};
 use crate::line::SharedLine;
-use crate::parcel::{InjectError, MAX_CODE_BYTES, NewParcel};
+use crate::parcel::{InjectError, NewParcel};
 use crate::report::Report;
-use crate::{http, plc, scanner};
 
-/// Scans buffered per scanner client before a slow one starts missing some.
-const SCAN_BUFFER: usize = 1024;
-
-/// Everything about a simulated site.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimConfig {
-    /// Where the PLC serves Modbus TCP (port 0 = any free port).
-    pub plc_listen: SocketAddr,
-    /// Where the scanner serves its code stream.
-    pub scanner_listen: SocketAddr,
-    /// Where the HTTP API listens.
-    pub http_listen: SocketAddr,
-    /// Unit id and block bases of the PLC's registers.
-    pub map: RegisterMap,
-    /// Geometry and behaviour of the line: belt speed, scanner and diverter positions,
-    /// lanes, the PLC's default lane, the feeder gap.
-    pub line: LineConfig,
-    /// Scanner framing.
-    pub framing: Framing,
-    /// What the scanner sends for an unreadable label.
-    pub no_read: String,
-    /// The PLC scan cycle: how often the line advances.
-    pub tick: Duration,
-    /// Inject parcels on a timer, if set.
-    pub generator: Option<GeneratorConfig>,
+/// A `Clone` handle to the running site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    inner: Arc<Inner>,
 }
 
-impl Default for SimConfig {
-    fn default() -> Self {
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self {
-            plc_listen: any,
-            scanner_listen: any,
-            http_listen: any,
-            map: RegisterMap::default(),
-            line: LineConfig::default(),
-            framing: Framing::StxEtx,
-            no_read: "NoRead".to_owned(),
-            tick: Duration::from_millis(10),
-            generator: None,
-        }
-    }
-}
-
-impl SimConfig {
-    /// Every inconsistency, one message each (empty when the site can start).
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = self.line.problems();
-        out.extend(self.map.problems().into_iter().map(|p| format!("map: {p}")));
-        if self.tick.is_zero() {
-            out.push("tick must be greater than 0".to_owned());
-        }
-        if self.no_read.is_empty() || self.no_read.chars().any(char::is_control) {
-            out.push(format!(
-                "no_read ({:?}) must be non-empty without control characters",
-                self.no_read
-            ));
-        }
-        if let Some(generator) = &self.generator {
-            out.extend(generator.problems());
-        }
-        out
-    }
-}
-
-/// A running site.
 #[derive(Debug)]
-pub struct RunningSim {
-    /// Address of the PLC (Modbus TCP).
-    pub plc: SocketAddr,
-    /// Address of the scanner.
-    pub scanner: SocketAddr,
-    /// Address of the HTTP API.
-    pub http: SocketAddr,
-    line: SharedLine,
+struct Inner {
+    lines: Vec<SharedLine>,
+    /// The next sim id; ids are unique across lines.
+    next_id: AtomicU64,
+    /// Fired when the scenario or the bounded load run is over.
+    finished: CancellationToken,
+    /// The site's shutdown: fault timers stop with it.
     shutdown: CancellationToken,
-    tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
 }
 
-async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen for the {what} on {addr}"))?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
+/// A request named a line the site does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no line {0:?}; the lines are {1}")]
+pub struct UnknownLine(pub String, pub String);
+
+/// Why a fault was not injected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such line.
+    #[error(transparent)]
+    UnknownLine(#[from] UnknownLine),
 }
 
-/// Bind the listeners and start every part of the site; it runs until `shutdown` fires.
-pub async fn start(config: SimConfig, shutdown: CancellationToken) -> anyhow::Result<RunningSim> {
-    let problems = config.problems();
-    if !problems.is_empty() {
-        bail!("invalid simulator config:\n  - {}", problems.join("\n  - "));
-    }
-    let (plc_listener, plc) = bind(config.plc_listen, "PLC").await?;
-    let (scanner_listener, scanner) = bind(config.scanner_listen, "scanner").await?;
-    let (http_listener, http) = bind(config.http_listen, "HTTP API").await?;
-
-    // A child token: a failing part stops the site without cancelling the caller's token.
-    let shutdown = shutdown.child_token();
-    let line = SharedLine::new(Conveyor::new(config.line, chrono::Utc::now()));
-    let (scans, _) = broadcast::channel(SCAN_BUFFER);
-    let codec = ScannerCodec::new(config.framing, config.no_read.clone(), MAX_CODE_BYTES);
-
-    let mut tasks = JoinSet::new();
-    let (l, s) = (line.clone(), shutdown.clone());
-    let ticker_scans = scans.clone();
-    tasks.spawn(async move {
-        l.run_ticker(config.tick, ticker_scans, s).await;
-        ("conveyor", Ok(()))
-    });
-    let (l, s, map) = (line.clone(), shutdown.clone(), config.map);
-    tasks.spawn(async move {
-        (
-            "PLC",
-            plc::run(plc_listener, l, map, s).await.map_err(Into::into),
-        )
-    });
-    let (l, s) = (line.clone(), shutdown.clone());
-    tasks.spawn(async move {
-        let result = scanner::run(scanner_listener, codec, scans, l, s).await;
-        ("scanner", result.map_err(Into::into))
-    });
-    let (l, s) = (line.clone(), shutdown.clone());
-    tasks.spawn(async move {
-        (
-            "HTTP API",
-            http::run(http_listener, l, s).await.map_err(Into::into),
-        )
-    });
-    if let Some(generator) = config.generator {
-        let (l, s) = (line.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            generator.run(l, s).await;
-            ("generator", Ok(()))
-        });
-    }
-    info!(%plc, %scanner, %http, "simulated site started");
-    Ok(RunningSim {
-        plc,
-        scanner,
-        http,
-        line,
-        shutdown,
-        tasks,
-    })
-}
-
-impl RunningSim {
-    /// Put a parcel in the feeder (as `POST /parcels` does); returns its sim id.
-    pub fn inject(&self, parcel: NewParcel) -> Result<u64, InjectError> {
-        self.line.with(|c, now| c.inject(now, parcel))
-    }
-
-    /// The ground truth so far (as `GET /report` serves it).
-    pub fn report(&self) -> Report {
-        self.line.report()
-    }
-
-    /// A handle to the line itself.
-    pub fn line(&self) -> &SharedLine {
-        &self.line
-    }
-
-    /// Stop the site (the caller's token is not cancelled).
-    pub fn stop(&self) {
-        self.shutdown.cancel();
-    }
-
-    /// Wait until every part has stopped: after shutdown, or after the first part fails,
-    /// which stops the others and is returned as the error.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut first_error = None;
-        while let Some(joined) = self.tasks.join_next().await {
-            let (part, result) = match joined {
-                Ok(done) => done,
-                Err(join_error) => ("a task", Err(anyhow::anyhow!("panicked: {join_error}"))),
-            };
-            let result = match result {
-                Ok(()) if !self.shutdown.is_cancelled() => {
-                    Err(anyhow::anyhow!("stopped unexpectedly"))
-                }
-                other => other,
-            };
-            if let Err(err) = result {
-                error!(part, "{err:#}");
-                self.shutdown.cancel();
-                first_error.get_or_insert(err.context(format!("the {part} failed")));
-            }
+impl Site {
+    /// A site of `lines`, stopping its timers on `shutdown`.
+    pub fn new(lines: Vec<SharedLine>, shutdown: CancellationToken) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                lines,
+                next_id: AtomicU64::new(1),
+                finished: CancellationToken::new(),
+                shutdown,
+            }),
         }
-        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Every line, in config order.
+    pub fn lines(&self) -> &[SharedLine] {
+        &self.inner.lines
+    }
+
+    fn line_ids(&self) -> String {
+        let ids: Vec<&str> = self.inner.lines.iter().map(SharedLine::id).collect();
+        ids.join(", ")
+    }
+
+    /// The line with id `id`, or the first line for `None`.
+    pub fn line(&self, id: Option<&str>) -> Result<&SharedLine, UnknownLine> {
+        let lines = &self.inner.lines;
+        match id {
+            None => lines.first(),
+            Some(id) => lines.iter().find(|l| l.id() == id),
+        }
+        .ok_or_else(|| UnknownLine(id.unwrap_or_default().to_owned(), self.line_ids()))
+    }
+
+    /// Put a parcel in its line's feeder; returns its sim id and line id.
+    pub fn inject(&self, parcel: NewParcel) -> Result<(u64, String), InjectError> {
+        let line = self
+            .line(parcel.line.as_deref())
+            .map_err(|UnknownLine(id, ids)| InjectError::UnknownLine(id, ids))?;
+        parcel.check()?;
+        let next_id = &self.inner.next_id;
+        // The id is taken under the line's lock, so ids increase along each line.
+        let id = line.with(|c, now| {
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            c.inject(now, id, parcel).map(|()| id)
+        })?;
+        Ok((id, line.id().to_owned()))
+    }
+
+    /// Start the fault `request` now on its line (or every line); it ends by itself after
+    /// its duration. Returns the ids of the lines it hit. Needs a Tokio runtime.
+    pub fn fault(
+        &self,
+        request: &FaultRequest,
+        source: FaultSource,
+    ) -> Result<Vec<String>, FaultError> {
+        if let Some(problem) = request.problem() {
+            return Err(FaultError::Invalid(problem));
+        }
+        let lines: Vec<SharedLine> = match &request.line {
+            Some(id) => vec![self.line(Some(id))?.clone()],
+            None => self.inner.lines.clone(),
+        };
+        let duration = Duration::from_millis(request.duration_ms);
+        for line in &lines {
+            let id = line.begin_fault(request.kind, source, request.duration_ms);
+            let (line, shutdown) = (line.clone(), self.inner.shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = tokio::time::sleep(duration) => line.end_fault(id),
+                }
+            });
+        }
+        Ok(lines.iter().map(|l| l.id().to_owned()).collect())
+    }
+
+    /// Whether every parcel injected into any line has dropped.
+    pub fn all_dropped(&self) -> bool {
+        self.inner
+            .lines
+            .iter()
+            .all(|l| l.with(|c, _| c.all_dropped()))
+    }
+
+    /// Mark the scenario or load run over.
+    pub fn finish(&self) {
+        if !self.inner.finished.is_cancelled() {
+            info!("run finished");
+            self.inner.finished.cancel();
+        }
+    }
+
+    /// Fires when the scenario or the bounded load run is over.
+    pub fn finished(&self) -> &CancellationToken {
+        &self.inner.finished
+    }
+
+    /// The ground truth of one line (`Some(id)`) or of all; `with_parcels` = false leaves
+    /// out the parcel and command lists.
+    pub fn report(&self, line: Option<&str>, with_parcels: bool) -> Result<Report, UnknownLine> {
+        let lines: Vec<&SharedLine> = match line {
+            Some(id) => vec![self.line(Some(id))?],
+            None => self.inner.lines.iter().collect(),
+        };
+        let parts = lines.iter().map(|l| l.part(with_parcels)).collect();
+        let clock = self.inner.lines[0].clock();
+        let finished = self.inner.finished.is_cancelled();
+        Ok(assemble(clock.wall(clock.now()), finished, parts))
     }
 }

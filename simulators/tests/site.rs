@@ -1,135 +1,45 @@
-//! The simulated site against the controller's own drivers, over real loopback sockets.
+//! One simulated line against the controller's own drivers, over real loopback sockets.
+
+mod common;
 
 use std::time::Duration;
 
-use customs_edge_devices::line_plc::{LinePlc, PlcError, RegisterMap};
-use customs_edge_devices::scanner::{
-    Framing, ScanFrame, ScannerClient, ScannerCodec, ScannerEvent,
-};
-use customs_edge_simulators::conveyor::LineConfig;
-use customs_edge_simulators::report::{ParcelState, Report};
-use customs_edge_simulators::{GeneratorConfig, NewParcel, RunningSim, SimConfig};
+use common::{Site, dropped, next_frame};
+use customs_edge_devices::line_plc::{PlcError, RegisterMap};
+use customs_edge_devices::scanner::{Framing, ScanFrame};
+use customs_edge_simulators::{GeneratorConfig, LineConfig, LineSetup, NewParcel, SimConfig};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::time::{Instant, timeout};
+use tokio::time::Instant;
 use tokio_modbus::ExceptionCode;
 use tokio_util::sync::CancellationToken;
 
-/// Bound on every wait: generous, for a busy 2-core CI machine.
-const PATIENCE: Duration = Duration::from_secs(30);
+use common::PATIENCE;
 
-struct Site {
-    sim: RunningSim,
-    shutdown: CancellationToken,
-    http: reqwest::Client,
-}
-
-impl Site {
-    async fn start(config: SimConfig) -> Self {
-        let shutdown = CancellationToken::new();
-        let sim = customs_edge_simulators::start(config, shutdown.clone())
-            .await
-            .expect("site starts");
-        Self {
-            sim,
-            shutdown,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.sim.http)
-    }
-
-    async fn post_parcel(&self, body: Value) -> u64 {
-        let resp = self
-            .http
-            .post(self.url("/parcels"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        resp.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
-    }
-
-    async fn report(&self) -> Report {
-        let resp = self.http.get(self.url("/report")).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        resp.json().await.unwrap()
-    }
-
-    /// Poll the report until `done` holds for it.
-    async fn report_until(&self, what: &str, done: impl Fn(&Report) -> bool) -> Report {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let report = self.report().await;
-            if done(&report) {
-                return report;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {report:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn plc(&self, map: RegisterMap) -> LinePlc {
-        LinePlc::new(self.sim.plc, map, Duration::from_secs(5))
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        timeout(PATIENCE, self.sim.wait())
-            .await
-            .expect("site stops in time")
-            .expect("site stops cleanly");
-    }
-}
-
-fn dropped(report: &Report, id: u64) -> bool {
-    report
-        .parcel(id)
-        .is_some_and(|p| p.state == ParcelState::Dropped)
-}
-
-async fn next_frame(events: &mut mpsc::Receiver<ScannerEvent>) -> ScanFrame {
-    loop {
-        match timeout(PATIENCE, events.recv())
-            .await
-            .expect("scan in time")
-            .expect("client runs")
-        {
-            ScannerEvent::Frame { frame, .. } => return frame,
-            ScannerEvent::Connected { .. } => {}
-            ScannerEvent::Disconnected { error, .. } => panic!("scanner disconnected: {error}"),
-        }
+fn one_line(setup: LineSetup) -> SimConfig {
+    SimConfig {
+        lines: vec![setup],
+        ..SimConfig::default()
     }
 }
 
 #[tokio::test]
 async fn commanded_parcel_takes_its_lane_and_an_uncommanded_one_defaults() {
     // 3000 mm at 1000 mm/s leaves 3 s between entry and diverter for one loopback write.
-    let site = Site::start(SimConfig {
+    let site = Site::start(one_line(LineSetup {
         line: LineConfig {
             belt_speed_mm_s: 1000,
             ..LineConfig::default()
         },
         framing: Framing::CrLf,
-        ..SimConfig::default()
+        ..LineSetup::default()
+    }))
+    .await;
+    let mut scans = site.scanner(0, false, Framing::CrLf);
+    site.report_until("the scanner client", |r| {
+        r.lines[0].connections.top_clients == 1
     })
     .await;
-    let (tx, mut scans) = mpsc::channel(16);
-    let client = ScannerClient::new(
-        "line-1",
-        site.sim.scanner,
-        ScannerCodec::new(Framing::CrLf, "NoRead", 80),
-    );
-    tokio::spawn(client.run(tx, site.shutdown.clone()));
-    site.report_until("the scanner client", |r| r.connections.scanner_clients == 1)
-        .await;
-    let mut plc = site.plc(RegisterMap::default());
+    let mut plc = site.plc(0, RegisterMap::default());
 
     let first = site
         .post_parcel(json!({"code": "SF100200300", "length_mm": 400}))
@@ -181,15 +91,11 @@ async fn commanded_parcel_takes_its_lane_and_an_uncommanded_one_defaults() {
         (p2.code.as_deref(), p2.lane, p2.defaulted),
         (None, Some(3), true)
     );
-    assert_eq!(
-        (
-            report.lane_counts[&1],
-            report.lane_counts[&2],
-            report.lane_counts[&3]
-        ),
-        (1, 0, 1)
-    );
-    assert_eq!(report.in_flight, 0);
+    let counts = &report.summary.lane_counts;
+    assert_eq!((counts[&1], counts[&2], counts[&3]), (1, 0, 1));
+    assert_eq!(report.summary.in_flight, 0);
+    assert_eq!(report.summary.missed, 1);
+    assert!(p1.slack_ms.unwrap() > 0.0 && p1.latency_ms.is_some());
 
     let (drops, lost) = plc.read_status().await.unwrap().drops_since(0);
     assert_eq!(lost, 0);
@@ -206,10 +112,13 @@ async fn plc_answers_mapping_mistakes_with_modbus_exceptions() {
     let site = Site::start(SimConfig::default()).await;
     let good = RegisterMap::default();
 
-    let mut wrong_base = site.plc(RegisterMap {
-        status_base: 500,
-        ..good
-    });
+    let mut wrong_base = site.plc(
+        0,
+        RegisterMap {
+            status_base: 500,
+            ..good
+        },
+    );
     let err = wrong_base.read_status().await.unwrap_err();
     assert!(
         matches!(
@@ -222,7 +131,7 @@ async fn plc_answers_mapping_mistakes_with_modbus_exceptions() {
         "{err}"
     );
 
-    let mut wrong_unit = site.plc(RegisterMap { unit_id: 7, ..good });
+    let mut wrong_unit = site.plc(0, RegisterMap { unit_id: 7, ..good });
     let err = wrong_unit.read_status().await.unwrap_err();
     assert!(
         matches!(
@@ -235,7 +144,7 @@ async fn plc_answers_mapping_mistakes_with_modbus_exceptions() {
         "{err}"
     );
 
-    let mut plc = site.plc(good);
+    let mut plc = site.plc(0, good);
     let err = plc.write_lane(1, 9).await.unwrap_err();
     assert!(
         matches!(
@@ -268,19 +177,19 @@ async fn plc_answers_mapping_mistakes_with_modbus_exceptions() {
 
 #[tokio::test]
 async fn command_after_the_drop_is_reported_late_and_unknown_numbers_too() {
-    let site = Site::start(SimConfig {
+    let site = Site::start(one_line(LineSetup {
         line: LineConfig {
             belt_speed_mm_s: 2000,
             ..LineConfig::default()
         },
-        ..SimConfig::default()
-    })
+        ..LineSetup::default()
+    }))
     .await;
     let id = site
         .sim
         .inject(NewParcel {
-            code: Some("SF9".into()),
             length_mm: 300,
+            ..NewParcel::with_code(Some("SF9"))
         })
         .unwrap();
     let report = site
@@ -288,7 +197,7 @@ async fn command_after_the_drop_is_reported_late_and_unknown_numbers_too() {
         .await;
     let tracking_no = report.parcel(id).unwrap().tracking_no.unwrap();
 
-    let mut plc = site.plc(RegisterMap::default());
+    let mut plc = site.plc(0, RegisterMap::default());
     plc.write_lane(tracking_no, 1)
         .await
         .expect("a late write is still a valid write");
@@ -337,7 +246,7 @@ async fn http_api_explains_bad_requests() {
     }
     let resp = site.http.get(site.url("/nope")).send().await.unwrap();
     assert_eq!(resp.status(), 404);
-    assert_eq!(site.report().await.injected, 0);
+    assert_eq!(site.report().await.summary.injected, 0);
     site.stop().await;
 }
 
@@ -347,14 +256,13 @@ async fn generator_keeps_the_line_busy() {
         generator: Some(GeneratorConfig {
             every: Duration::from_millis(20),
             codes: vec!["YT0001".into()],
-            no_read_rate: 0.0,
-            wait_for_clients: false,
+            ..GeneratorConfig::default()
         }),
         ..SimConfig::default()
     })
     .await;
     let report = site
-        .report_until("three generated parcels", |r| r.injected >= 3)
+        .report_until("three generated parcels", |r| r.summary.injected >= 3)
         .await;
     assert!(
         report
@@ -371,23 +279,19 @@ async fn generator_waiting_for_clients_starts_only_once_a_controller_is_attached
         generator: Some(GeneratorConfig {
             every: Duration::from_millis(20),
             codes: vec!["YT0002".into()],
-            no_read_rate: 0.0,
             wait_for_clients: true,
+            ..GeneratorConfig::default()
         }),
         ..SimConfig::default()
     })
     .await;
     // Attach a PLC client first: the scanner is still unattended, so nothing may be injected.
-    let mut plc = site.plc(RegisterMap::default());
+    let mut plc = site.plc(0, RegisterMap::default());
     plc.read_status().await.expect("PLC answers");
     let before_scanner = site.report().await;
-    assert_eq!(before_scanner.connections.plc_clients, 1);
-    let (events_tx, mut events) = mpsc::channel(16);
-    let codec = ScannerCodec::new(Framing::StxEtx, "NoRead", 80);
+    assert_eq!(before_scanner.lines[0].connections.plc_clients, 1);
     let attached_at = chrono::Utc::now();
-    tokio::spawn(
-        ScannerClient::new("top", site.sim.scanner, codec).run(events_tx, site.shutdown.clone()),
-    );
+    let mut events = site.scanner(0, false, Framing::StxEtx);
     assert_eq!(
         next_frame(&mut events).await,
         ScanFrame::Code("YT0002".into())
@@ -399,7 +303,7 @@ async fn generator_waiting_for_clients_starts_only_once_a_controller_is_attached
         "{first:?} injected before the scanner client attached at {attached_at}"
     );
     assert_eq!(
-        before_scanner.injected, 0,
+        before_scanner.summary.injected, 0,
         "nothing was injected while the scanner had no client"
     );
     site.stop().await;
@@ -407,15 +311,15 @@ async fn generator_waiting_for_clients_starts_only_once_a_controller_is_attached
 
 #[tokio::test]
 async fn invalid_config_is_refused_with_every_problem() {
-    let config = SimConfig {
+    let config = one_line(LineSetup {
         line: LineConfig {
             lanes: 2,
             exception_lane: 3,
             scanner_at_mm: 4000,
             ..LineConfig::default()
         },
-        ..SimConfig::default()
-    };
+        ..LineSetup::default()
+    });
     let err = customs_edge_simulators::start(config, CancellationToken::new())
         .await
         .unwrap_err();

@@ -212,13 +212,13 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
         ("xray_at_mm", g.xray_at_mm),
     ];
     for (name, position) in stations {
-        if let Some(mm) = position {
-            if mm >= g.diverter_at_mm {
-                out.push(Problem::new(
-                    format!("{at}.geometry.{name}"),
-                    format!("{mm} must be before diverter_at_mm ({})", g.diverter_at_mm),
-                ));
-            }
+        if let Some(mm) = position
+            && mm >= g.diverter_at_mm
+        {
+            out.push(Problem::new(
+                format!("{at}.geometry.{name}"),
+                format!("{mm} must be before diverter_at_mm ({})", g.diverter_at_mm),
+            ));
         }
     }
     if let Some(xray) = &line.xray {

@@ -222,7 +222,9 @@ impl Reason {
             Self::WeightMissing => "weight_missing".into(),
             Self::DeclaredWeightMissing => "declared_weight_missing".into(),
             Self::XrayMissing => "xray_missing".into(),
-            Self::XrayViewsMismatch { got, expected } => format!("xray_views_mismatch:{got}/{expected}"),
+            Self::XrayViewsMismatch { got, expected } => {
+                format!("xray_views_mismatch:{got}/{expected}")
+            }
             Self::DuplicateWaybill(first) => format!("duplicate_waybill:{first}"),
             Self::TrackingLost => "tracking_lost".into(),
         }
@@ -270,10 +272,10 @@ pub fn decide(inputs: &Inputs, tolerance: WeightTolerance) -> Decision {
         Read::Code(_) => match &inputs.manifest {
             None => reasons.push(Reason::ManifestNotFound),
             Some(m) if m.return_status == STATUS_INSPECTION => {
-                reasons.push(Reason::StatusInspection)
+                reasons.push(Reason::StatusInspection);
             }
             Some(m) if m.return_status != STATUS_RELEASED => {
-                reasons.push(Reason::StatusNotReleased(m.return_status))
+                reasons.push(Reason::StatusNotReleased(m.return_status));
             }
             Some(_) => {}
         },
@@ -327,7 +329,10 @@ fn weigh(inputs: &Inputs, tolerance: WeightTolerance, reasons: &mut Vec<Reason>)
     let grams = |kg: f64| (kg * 1000.0).round() as i64;
     let (measured_g, declared_g) = (grams(measured), grams(declared));
     if (measured_g - declared_g).abs() > grams(tolerance.allowed_kg(declared)) {
-        reasons.push(Reason::WeightOutOfTolerance { measured_g, declared_g });
+        reasons.push(Reason::WeightOutOfTolerance {
+            measured_g,
+            declared_g,
+        });
     }
 }
 

@@ -16,7 +16,10 @@ fn released() -> Inputs {
         instruction: None,
         officer_flags: 0,
         weight: Weight::Stable { kg: 2.05 },
-        xray: Some(XrayViews { got: 2, expected: 2 }),
+        xray: Some(XrayViews {
+            got: 2,
+            expected: 2,
+        }),
         duplicate_of: None,
         tracking_lost: false,
     }
@@ -122,8 +125,24 @@ fn missing_or_unstable_weight_and_missing_xray_never_release() {
             with(|i| i.manifest.as_mut().unwrap().gross_weight_kg = None),
             "declared_weight_missing",
         ),
-        (with(|i| i.xray = Some(XrayViews { got: 0, expected: 2 })), "xray_missing"),
-        (with(|i| i.xray = Some(XrayViews { got: 3, expected: 2 })), "xray_views_mismatch:3/2"),
+        (
+            with(|i| {
+                i.xray = Some(XrayViews {
+                    got: 0,
+                    expected: 2,
+                });
+            }),
+            "xray_missing",
+        ),
+        (
+            with(|i| {
+                i.xray = Some(XrayViews {
+                    got: 3,
+                    expected: 2,
+                });
+            }),
+            "xray_views_mismatch:3/2",
+        ),
         (with(|i| i.duplicate_of = Some(7)), "duplicate_waybill:7"),
         (with(|i| i.tracking_lost = true), "tracking_lost"),
     ] {

@@ -155,10 +155,11 @@ impl Tracker {
         for p in &mut self.parcels {
             let before = p.position_mm;
             p.position_mm += d;
-            if let Some(x) = g.xray_at_mm {
-                if before < x && p.position_mm >= x {
-                    moved.entered_xray.push(p.id);
-                }
+            if let Some(x) = g.xray_at_mm
+                && before < x
+                && p.position_mm >= x
+            {
+                moved.entered_xray.push(p.id);
             }
             if p.at_diverter.is_none() && p.position_mm >= g.diverter_at_mm {
                 p.at_diverter = Some(self.clock);
@@ -268,10 +269,10 @@ impl Tracker {
     /// no drop report.
     pub fn take_unconfirmed(&mut self, timeout: Duration) -> Vec<Tracked> {
         let now = self.clock;
-        let (overdue, keep): (Vec<_>, Vec<_>) = self
-            .parcels
-            .drain(..)
-            .partition(|p| p.at_diverter.is_some_and(|t| now - t > timeout));
+        let (overdue, keep): (Vec<_>, Vec<_>) = self.parcels.drain(..).partition(|p| {
+            p.at_diverter
+                .is_some_and(|t| now.checked_sub(t).unwrap() > timeout)
+        });
         self.parcels = keep.into();
         overdue
     }

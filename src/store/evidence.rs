@@ -27,9 +27,18 @@ pub struct Origin<'a> {
 }
 
 /// Store a kept file; the same content (by SHA-256) is stored once and its id returned.
-pub fn insert(tx: &Transaction<'_>, kept: &Kept, origin: Origin<'_>, at: &str) -> Result<i64, StoreError> {
+pub fn insert(
+    tx: &Transaction<'_>,
+    kept: &Kept,
+    origin: Origin<'_>,
+    at: &str,
+) -> Result<i64, StoreError> {
     let path = kept.rel_path.to_string_lossy();
-    let thumb = kept.thumb.as_ref().map(|_| crate::evidence::thumb_path_of(&kept.rel_path).to_string_lossy().into_owned());
+    let thumb = kept.thumb.as_ref().map(|_| {
+        crate::evidence::thumb_path_of(&kept.rel_path)
+            .to_string_lossy()
+            .into_owned()
+    });
     tx.prepare_cached(
         "INSERT INTO evidence (sha256, kind, path, thumb_path, bytes, width, height, decode_error, source_name,
             produced_at, created_at)
@@ -49,7 +58,9 @@ pub fn insert(tx: &Transaction<'_>, kept: &Kept, origin: Origin<'_>, at: &str) -
         origin.produced_at,
         at
     ])?;
-    Ok(tx.prepare_cached("SELECT id FROM evidence WHERE sha256 = ?1")?.query_row([&kept.sha256], |r| r.get(0))?)
+    Ok(tx
+        .prepare_cached("SELECT id FROM evidence WHERE sha256 = ?1")?
+        .query_row([&kept.sha256], |r| r.get(0))?)
 }
 
 /// What [`link`] did.
@@ -70,7 +81,9 @@ pub fn link(
     record_id: i64,
     role: Option<&str>,
 ) -> Result<Linked, StoreError> {
-    let exists = tx.prepare_cached("SELECT 1 FROM evidence WHERE id = ?1")?.exists([evidence_id])?;
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM evidence WHERE id = ?1")?
+        .exists([evidence_id])?;
     if !exists {
         return Err(StoreError::NotFound(format!("evidence {evidence_id}")));
     }
@@ -79,8 +92,18 @@ pub fn link(
             "INSERT INTO evidence_links (evidence_id, record_kind, record_id, role, linked_at)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         )?
-        .execute(params![evidence_id, record_kind, record_id, role, super::now()])?;
-    Ok(if changed == 1 { Linked::Linked } else { Linked::Already })
+        .execute(params![
+            evidence_id,
+            record_kind,
+            record_id,
+            role,
+            super::now()
+        ])?;
+    Ok(if changed == 1 {
+        Linked::Linked
+    } else {
+        Linked::Already
+    })
 }
 
 /// One piece of evidence of a record, as the consoles show it.
@@ -107,7 +130,11 @@ pub struct EvidenceRef {
 }
 
 /// The evidence linked to a record, oldest first.
-pub fn for_record(conn: &Connection, record_kind: &str, record_id: i64) -> Result<Vec<EvidenceRef>, StoreError> {
+pub fn for_record(
+    conn: &Connection,
+    record_kind: &str,
+    record_id: i64,
+) -> Result<Vec<EvidenceRef>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.sha256, e.kind, e.path, e.thumb_path, e.bytes, e.decode_error, l.role, e.created_at
          FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
@@ -140,7 +167,9 @@ mod tests {
     fn kept(data: &Path, name: &str, bytes: &[u8]) -> Kept {
         let src = data.join(name);
         std::fs::write(&src, bytes).unwrap();
-        EvidenceStore::new(data).keep(&src, EvidenceKind::XrayView).unwrap()
+        EvidenceStore::new(data)
+            .keep(&src, EvidenceKind::XrayView)
+            .unwrap()
     }
 
     #[tokio::test]
@@ -153,8 +182,15 @@ mod tests {
         let (ids, links) = store
             .writer
             .write(move |tx| {
-                let origin = Origin { source_name: Some("a.png"), produced_at: None };
-                let ids = [insert(tx, &a, origin, "t1")?, insert(tx, &b, Origin::default(), "t1")?, insert(tx, &a2, origin, "t2")?];
+                let origin = Origin {
+                    source_name: Some("a.png"),
+                    produced_at: None,
+                };
+                let ids = [
+                    insert(tx, &a, origin, "t1")?,
+                    insert(tx, &b, Origin::default(), "t1")?,
+                    insert(tx, &a2, origin, "t2")?,
+                ];
                 let links = [
                     link(tx, ids[0], RECORD_PARCEL, 7, None)?,
                     link(tx, ids[0], RECORD_PARCEL, 7, None)?,
@@ -167,15 +203,34 @@ mod tests {
             .unwrap();
         assert_eq!(ids[0], ids[2]);
         assert_ne!(ids[0], ids[1]);
-        assert_eq!(links, [Linked::Linked, Linked::Already, Linked::Linked, Linked::Linked]);
-        let refs = store.reader.read(|conn| for_record(conn, RECORD_PARCEL, 7)).await.unwrap();
+        assert_eq!(
+            links,
+            [
+                Linked::Linked,
+                Linked::Already,
+                Linked::Linked,
+                Linked::Linked
+            ]
+        );
+        let refs = store
+            .reader
+            .read(|conn| for_record(conn, RECORD_PARCEL, 7))
+            .await
+            .unwrap();
         assert_eq!(refs.len(), 2);
         assert_eq!(refs[0].kind, Some(EvidenceKind::XrayView));
         assert!(refs[0].path.starts_with("evidence"));
-        assert_eq!(refs[0].thumb, None, "junk bytes do not decode: no thumbnail");
+        assert_eq!(
+            refs[0].thumb, None,
+            "junk bytes do not decode: no thumbnail"
+        );
         assert!(refs[0].decode_error.is_some());
         assert_eq!(refs[0].created_at, "t1");
-        let eight = store.reader.read(|conn| for_record(conn, RECORD_PARCEL, 8)).await.unwrap();
+        let eight = store
+            .reader
+            .read(|conn| for_record(conn, RECORD_PARCEL, 8))
+            .await
+            .unwrap();
         assert_eq!(eight.len(), 1);
         assert_eq!(eight[0].role.as_deref(), Some("late_view"));
     }
@@ -184,7 +239,11 @@ mod tests {
     async fn linking_unknown_evidence_is_not_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let err = store.writer.write(|tx| link(tx, 404, RECORD_GATE_PASS, 1, None)).await.unwrap_err();
+        let err = store
+            .writer
+            .write(|tx| link(tx, 404, RECORD_GATE_PASS, 1, None))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use customs_edge::config::{self, Config};
 use customs_edge::daemon::{self, Running};
 use customs_edge::manifest::DeclarationList;
 use customs_edge::store::{Store, manifests, now};
-use customs_edge_simulators::report::ParcelState;
+use customs_edge_simulators::ParcelState;
 use customs_edge_simulators::{Report, RunningSim, SimConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -48,8 +48,13 @@ pub fn test_config(data_dir: &Path) -> Config {
 
 /// A declaration list with just what the decision reads.
 pub fn list(logistics_no: &str, status: i32) -> DeclarationList {
+    list_weighing(logistics_no, status, 1.0)
+}
+
+/// A declaration list declaring `kg` gross weight.
+pub fn list_weighing(logistics_no: &str, status: i32, kg: f64) -> DeclarationList {
     DeclarationList::from_json_line(&format!(
-        r#"{{"logisticsNo":"{logistics_no}","returnStatus":{status},"grossWeight":1.2}}"#
+        r#"{{"logisticsNo":"{logistics_no}","returnStatus":{status},"grossWeight":{kg},"ebcCode":"3511900001"}}"#
     ))
     .expect("valid test list")
 }
@@ -66,15 +71,53 @@ pub async fn start_site(lists: Vec<DeclarationList>) -> Site {
 /// [`start_site`] with a last change to the controller's config (after the simulator's
 /// addresses are filled in).
 pub async fn start_site_with(lists: Vec<DeclarationList>, tweak: impl FnOnce(&mut Config)) -> Site {
+    start_sim_and_controller(SimConfig::default(), lists, |_, config| tweak(config)).await
+}
+
+/// The whole line: two scanners, the dynamic scale and the X-ray feed, deciding at the
+/// deadline. The simulator's default geometry (500 mm/s, scale at 300 mm, scanners at
+/// 600 mm, X-ray at 1200 mm, diverter at 3000 mm) leaves the controller 4 s between the
+/// X-ray views and the diverter.
+pub async fn start_full_site(lists: Vec<DeclarationList>) -> Site {
+    let xray_root = tempfile::tempdir().expect("temp dir").keep();
+    let sim_config = SimConfig {
+        xray_root: Some(xray_root),
+        ..SimConfig::default()
+    };
+    start_sim_and_controller(sim_config, lists, |sim, config| {
+        let line = &mut config.lines[0];
+        line.geometry.scale_at_mm = Some(300);
+        line.geometry.xray_at_mm = Some(1200);
+        let mut side = line.scanners[0].clone();
+        side.name = "side".into();
+        side.address = sim.lines[0].side.to_string();
+        line.scanners.push(side);
+        line.xray = Some(customs_edge::config::XrayConfig {
+            dir: sim.lines[0]
+                .xray_dir
+                .clone()
+                .expect("the simulator has an X-ray"),
+            window_s: 10.0,
+            views: 2,
+        });
+    })
+    .await
+}
+
+async fn start_sim_and_controller(
+    sim_config: SimConfig,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&RunningSim, &mut Config),
+) -> Site {
     let data = tempfile::tempdir().expect("temp dir");
     let shutdown = CancellationToken::new();
-    let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone())
+    let sim = customs_edge_simulators::start(sim_config, shutdown.clone())
         .await
         .expect("simulator starts");
     let mut config = test_config(data.path());
-    config.lines[0].plc.address = sim.plc.to_string();
-    config.lines[0].scanners[0].address = sim.scanner.to_string();
-    tweak(&mut config);
+    config.lines[0].plc.address = sim.lines[0].plc.to_string();
+    config.lines[0].scanners[0].address = sim.lines[0].top.to_string();
+    tweak(&sim, &mut config);
     let store = Store::open(data.path()).expect("store opens");
     store
         .writer
@@ -122,10 +165,16 @@ impl Site {
 
     /// Put a parcel on the simulated belt; returns its simulator id.
     pub async fn inject(&self, code: Option<&str>) -> u64 {
+        self.inject_json(serde_json::json!({ "code": code })).await
+    }
+
+    /// Put a parcel described in the simulator's JSON (code, weight_kg, no_read, conflict …)
+    /// on the belt; returns its simulator id.
+    pub async fn inject_json(&self, parcel: serde_json::Value) -> u64 {
         let res = self
             .http
             .post(format!("http://{}/parcels", self.sim.http))
-            .json(&serde_json::json!({ "code": code }))
+            .json(&parcel)
             .send()
             .await
             .expect("inject request");
@@ -152,6 +201,87 @@ impl Site {
             .json()
             .await
             .expect("report JSON")
+    }
+
+    /// The simulator's ground truth as raw JSON (for fields the typed report nests deeply).
+    pub async fn report_json(&self) -> serde_json::Value {
+        self.http
+            .get(format!("http://{}/report", self.sim.http))
+            .send()
+            .await
+            .expect("report")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// Start a fault in the simulator (`plc_link_drop`, `estop`, `scale_fault`, `xray_fault`).
+    pub async fn fault(&self, kind: &str, duration_ms: u64) {
+        let res = self
+            .http
+            .post(format!("http://{}/faults", self.sim.http))
+            .json(&serde_json::json!({ "kind": kind, "duration_ms": duration_ms }))
+            .send()
+            .await
+            .expect("fault request");
+        assert!(
+            res.status().is_success(),
+            "fault refused: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Record a platform instruction for a waybill.
+    pub async fn instruct(
+        &self,
+        logistics_no: &str,
+        kind: customs_edge::store::instructions::InstructionKind,
+    ) {
+        let ln = logistics_no.to_owned();
+        self.controller
+            .store
+            .writer
+            .write(move |tx| {
+                customs_edge::store::instructions::add_instruction(
+                    tx,
+                    &ln,
+                    kind,
+                    None,
+                    "test",
+                    &now(),
+                )
+            })
+            .await
+            .expect("instruction stored");
+    }
+
+    /// Run a read-only query on the controller's database; rows of JSON values.
+    pub fn query(&self, sql: &str) -> Vec<Vec<serde_json::Value>> {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data.path().join("customs-edge.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the store");
+        let mut stmt = conn.prepare(sql).expect("query");
+        let columns = stmt.column_count();
+        stmt.query_map([], |row| {
+            (0..columns)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                        rusqlite::types::ValueRef::Integer(n) => n.into(),
+                        rusqlite::types::ValueRef::Real(x) => x.into(),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned().into()
+                        }
+                        rusqlite::types::ValueRef::Blob(_) => "<blob>".into(),
+                    })
+                })
+                .collect()
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
     }
 
     /// Wait until every parcel in `ids` has dropped, then return the report.

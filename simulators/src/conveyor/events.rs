@@ -1,15 +1,59 @@
 //! What the line reports back: events of a tick and outcomes of a lane command.
 
-/// The scanner read a parcel's label.
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultKind;
+
+/// One of the two barcode scanners over a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScannerId {
+    /// Reads labels from above.
+    Top,
+    /// Reads labels from the side.
+    Side,
+}
+
+impl std::fmt::Display for ScannerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Top => "top",
+            Self::Side => "side",
+        })
+    }
+}
+
+/// A scanner sent one frame for a parcel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanEvent {
     /// Sim id of the parcel.
     pub parcel_id: u64,
-    /// The code read, or `None` for a no-read.
+    /// Which scanner.
+    pub scanner: ScannerId,
+    /// The code sent, or `None` for the no-read string.
     pub code: Option<String>,
 }
 
-/// Something that happened on the line during a tick.
+/// A parcel entered the X-ray tunnel: its images are due `xray_delay_ms` later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XrayJob {
+    /// Sim id of the parcel.
+    pub parcel_id: u64,
+    /// The line's X-ray sequence number of this parcel (1, 2, …), in the file names.
+    pub seq: u64,
+    /// Views to write.
+    pub views: u8,
+    /// Parcel length, drawn as the box width.
+    pub length_mm: u16,
+    /// Whether to draw a dense object.
+    pub dense_object: bool,
+    /// Sim time the images are due.
+    pub due: Duration,
+}
+
+/// Something that happened on the line during a tick, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineEvent {
     /// A parcel passed the entry photo-eye and got a tracking number.
@@ -21,8 +65,21 @@ pub enum LineEvent {
         /// Length in mm.
         length_mm: u16,
     },
-    /// A parcel passed the scanner.
+    /// The dynamic scale pushed a weighing into the weight ring.
+    Weighed {
+        /// Sim id.
+        parcel_id: u64,
+        /// PLC tracking number.
+        tracking_no: u16,
+        /// Weight pushed, in g.
+        weight_g: u16,
+        /// Whether it was pushed as stable.
+        stable: bool,
+    },
+    /// A scanner sent a frame.
     Scanned(ScanEvent),
+    /// A parcel entered the X-ray tunnel and the X-ray works: images are due.
+    XrayEntered(XrayJob),
     /// A parcel fell into a lane.
     Dropped {
         /// Sim id.
@@ -33,6 +90,13 @@ pub enum LineEvent {
         lane: u16,
         /// True when it went to the exception lane for want of a command.
         defaulted: bool,
+    },
+    /// The PLC's own watch raised or cleared a fault.
+    Fault {
+        /// Which fault.
+        kind: FaultKind,
+        /// Raised (`true`) or cleared.
+        active: bool,
     },
 }
 

@@ -1,80 +1,10 @@
+//! The pure line model driven by explicit time: feeder, tracking numbers, lane commands.
+
 use super::*;
+use crate::parcel::LaneKind;
+use crate::report::ParcelState;
 
-const TICK: Duration = Duration::from_millis(10);
-
-/// A conveyor driven by explicit time, collecting every event.
-struct Line {
-    c: Conveyor,
-    now: Duration,
-    events: Vec<(Duration, LineEvent)>,
-}
-
-impl Line {
-    fn new() -> Self {
-        Self::with(LineConfig::default())
-    }
-
-    fn with(config: LineConfig) -> Self {
-        assert!(config.problems().is_empty());
-        Self {
-            c: Conveyor::new(config, Utc::now()),
-            now: Duration::ZERO,
-            events: Vec::new(),
-        }
-    }
-
-    fn inject(&mut self, code: Option<&str>, length_mm: u16) -> u64 {
-        let parcel = NewParcel {
-            code: code.map(str::to_owned),
-            length_mm,
-        };
-        self.c.inject(self.now, parcel).unwrap()
-    }
-
-    fn step(&mut self) {
-        self.now += TICK;
-        let now = self.now;
-        self.events
-            .extend(self.c.tick(now).into_iter().map(|e| (now, e)));
-    }
-
-    /// Tick until `done` holds for some event, at most 60 s of sim time.
-    fn until(&mut self, done: impl Fn(&LineEvent) -> bool) -> (Duration, LineEvent) {
-        let limit = self.now + Duration::from_secs(60);
-        loop {
-            if let Some(found) = self.events.iter().find(|(_, e)| done(e)) {
-                return found.clone();
-            }
-            assert!(self.now < limit, "event never happened: {:?}", self.events);
-            self.step();
-        }
-    }
-
-    fn entered(&mut self, id: u64) -> (Duration, u16) {
-        let (at, event) =
-            self.until(|e| matches!(e, LineEvent::Entered { parcel_id, .. } if *parcel_id == id));
-        let LineEvent::Entered { tracking_no, .. } = event else {
-            unreachable!()
-        };
-        (at, tracking_no)
-    }
-
-    fn dropped(&mut self, id: u64) -> (Duration, u16, bool) {
-        let (at, event) =
-            self.until(|e| matches!(e, LineEvent::Dropped { parcel_id, .. } if *parcel_id == id));
-        let LineEvent::Dropped {
-            lane, defaulted, ..
-        } = event
-        else {
-            unreachable!()
-        };
-        (at, lane, defaulted)
-    }
-
-    fn command(&mut self, tracking_no: u16, lane: u16) -> Result<CommandOutcome, LaneOutOfRange> {
-        self.c.lane_command(self.now, tracking_no, lane)
-    }
-}
+pub(super) use super::test_line::{Line, TICK};
 
 #[test]
 fn parcel_commanded_in_time_falls_into_that_lane() {
@@ -110,8 +40,11 @@ fn parcel_commanded_in_time_falls_into_that_lane() {
         (Some(1), Some(1), ParcelState::Dropped)
     );
     assert!(p.command_at.is_some() && p.scanned_at.is_some());
-    assert_eq!(report.lane_counts[&1], 1);
-    assert_eq!((report.in_flight, report.accepted_commands), (0, 1));
+    assert_eq!(report.summary.lane_counts[&1], 1);
+    assert_eq!(
+        (report.summary.in_flight, report.summary.accepted_commands),
+        (0, 1)
+    );
 }
 
 #[test]
@@ -123,7 +56,8 @@ fn parcel_without_command_falls_into_exception_lane_defaulted() {
     let report = sim.c.report(sim.now);
     assert!(report.parcel(id).unwrap().defaulted);
     assert_eq!(report.parcel(id).unwrap().commanded_lane, None);
-    assert_eq!(report.lane_counts[&3], 1);
+    assert_eq!(report.summary.lane_counts[&3], 1);
+    assert_eq!(report.summary.missed, 1);
 }
 
 #[test]
@@ -194,7 +128,7 @@ fn lane_outside_the_line_is_rejected_and_the_parcel_defaults() {
     assert_eq!(sim.c.status().cmd_ack_tracking, 0);
     assert_eq!(
         sim.c.command_registers(),
-        [0, 0, 0],
+        [0, 0, 0, 1],
         "a refused write is not stored"
     );
     let (_, lane, defaulted) = sim.dropped(id);
@@ -235,23 +169,28 @@ fn waiting_parcels_are_in_flight_without_tracking_number() {
     let second = sim.inject(Some("B"), 400);
     sim.step();
     let report = sim.c.report(sim.now);
-    assert_eq!((report.in_flight, report.waiting), (2, 1));
+    assert_eq!((report.summary.in_flight, report.summary.waiting), (2, 1));
     let p = report.parcel(second).unwrap();
     assert_eq!((p.state, p.tracking_no), (ParcelState::Waiting, None));
 }
 
 #[test]
-fn unreadable_label_scans_as_no_read_at_the_scanner() {
+fn unreadable_label_scans_as_no_read_on_both_scanners() {
     let mut sim = Line::new();
     let id = sim.inject(None, 400);
     let (entered_at, _) = sim.entered(id);
-    let (at, event) = sim.until(|e| matches!(e, LineEvent::Scanned(_)));
-    assert_eq!(
-        event,
-        LineEvent::Scanned(ScanEvent {
-            parcel_id: id,
-            code: None
+    let (at, _) = sim.until(|e| matches!(e, LineEvent::Scanned(_)));
+    let scans: Vec<_> = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            LineEvent::Scanned(s) => Some((s.parcel_id, s.scanner, s.code.clone())),
+            _ => None,
         })
+        .collect();
+    assert_eq!(
+        scans,
+        [(id, ScannerId::Top, None), (id, ScannerId::Side, None)]
     );
     // 600 mm at 500 mm/s.
     let travel = at.checked_sub(entered_at).unwrap();
@@ -259,13 +198,22 @@ fn unreadable_label_scans_as_no_read_at_the_scanner() {
 }
 
 #[test]
-fn a_stalled_tick_still_scans_before_it_drops() {
+fn a_stalled_tick_still_weighs_scans_and_x_rays_before_it_drops() {
     let mut sim = Line::new();
     let id = sim.inject(Some("SF1"), 400);
     sim.entered(id);
     let events = sim.c.tick(sim.now + Duration::from_secs(30));
-    assert!(matches!(&events[0], LineEvent::Scanned(s) if s.code.as_deref() == Some("SF1")));
-    assert!(matches!(events[1], LineEvent::Dropped { lane: 3, .. }));
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            LineEvent::Weighed { .. } => "weighed",
+            LineEvent::Scanned(_) => "scanned",
+            LineEvent::XrayEntered(_) => "xray",
+            LineEvent::Dropped { lane: 3, .. } => "dropped",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["weighed", "scanned", "scanned", "xray", "dropped"]);
 }
 
 #[test]
@@ -274,7 +222,7 @@ fn heartbeats_count_ticks_and_echo_the_controller() {
     for _ in 0..5 {
         sim.step();
     }
-    sim.c.controller_heartbeat(9);
+    sim.c.controller_heartbeat(sim.now, 9);
     let status = sim.c.status();
     assert_eq!(
         (status.plc_heartbeat, status.controller_heartbeat_echo),
@@ -288,23 +236,23 @@ fn heartbeats_count_ticks_and_echo_the_controller() {
 fn labels_that_would_break_the_framing_are_refused() {
     let mut sim = Line::new();
     let bad = |code: &str, length_mm| NewParcel {
-        code: Some(code.to_owned()),
         length_mm,
+        ..NewParcel::with_code(Some(code))
     };
     assert_eq!(
-        sim.c.inject(sim.now, bad("", 400)),
-        Err(InjectError::EmptyCode)
+        sim.c.inject(sim.now, 1, bad("", 400)),
+        Err(InjectError::EmptyCode("code"))
     );
     assert_eq!(
-        sim.c.inject(sim.now, bad("A\u{3}B", 400)),
-        Err(InjectError::ControlCharacter(3))
+        sim.c.inject(sim.now, 1, bad("A\u{3}B", 400)),
+        Err(InjectError::ControlCharacter("code", 3))
     );
     assert_eq!(
-        sim.c.inject(sim.now, bad("A", 0)),
+        sim.c.inject(sim.now, 1, bad("A", 0)),
         Err(InjectError::Length(0))
     );
     assert!(
-        sim.c.inject(sim.now, bad("运单123", 400)).is_ok(),
+        sim.c.inject(sim.now, 1, bad("运单123", 400)).is_ok(),
         "non-ASCII is the controller's problem"
     );
 }
@@ -315,7 +263,50 @@ fn config_problems_are_all_listed() {
         belt_speed_mm_s: 0,
         scanner_at_mm: 5000,
         exception_lane: 4,
+        xray_views: 0,
         ..LineConfig::default()
     };
-    assert_eq!(config.problems().len(), 3, "{:?}", config.problems());
+    assert_eq!(config.problems().len(), 4, "{:?}", config.problems());
+}
+
+#[test]
+fn expected_lane_kinds_map_to_the_configured_lanes_and_a_miss_is_wrong() {
+    let mut sim = Line::with(LineConfig {
+        lanes: 5,
+        release_lane: 4,
+        inspection_lane: 5,
+        exception_lane: 1,
+        ..LineConfig::default()
+    });
+    let release = sim.put(NewParcel {
+        expect: Some(LaneKind::Release),
+        ..NewParcel::with_code(Some("A"))
+    });
+    let exception = sim.put(NewParcel {
+        expect: Some(LaneKind::Exception),
+        ..NewParcel::with_code(Some("B"))
+    });
+    sim.dropped(exception);
+    let report = sim.c.report(sim.now);
+    let (r, e) = (
+        report.parcel(release).unwrap(),
+        report.parcel(exception).unwrap(),
+    );
+    assert_eq!(
+        (r.lane, r.expected_lane, r.wrong_lane),
+        (Some(1), Some(4), true)
+    );
+    assert_eq!(
+        (e.lane, e.expected_lane, e.wrong_lane),
+        (Some(1), Some(1), false)
+    );
+    assert_eq!(
+        (
+            report.summary.wrong_lane,
+            report.summary.expected,
+            report.summary.missed
+        ),
+        (1, 2, 2)
+    );
+    assert_eq!(report.wrong_lane().count(), 1);
 }

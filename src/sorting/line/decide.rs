@@ -6,7 +6,9 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::Line;
-use crate::sorting::decision::{Decision, Inputs, LaneKind, Weight, WeightTolerance, XrayViews, decide};
+use crate::sorting::decision::{
+    Decision, Inputs, LaneKind, Weight, WeightTolerance, XrayViews, decide,
+};
 use crate::sorting::tracker::Tracked;
 use crate::store::parcels::{self, DecisionRow};
 use crate::store::{StoreError, instructions, manifests};
@@ -90,7 +92,10 @@ impl Line {
             instruction,
             officer_flags,
             weight: self.weight_of(parcel),
-            xray: self.config.xray.as_ref().map(|x| XrayViews { got: parcel.xray_images, expected: x.views }),
+            xray: self.config.xray.as_ref().map(|x| XrayViews {
+                got: parcel.xray_images,
+                expected: x.views,
+            }),
             duplicate_of,
             tracking_lost: parcel.tracking_lost,
         };

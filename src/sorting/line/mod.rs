@@ -31,8 +31,8 @@ use tracing::{debug, info, warn};
 use super::tracker::{Geometry, Tracker};
 use crate::config::{DecisionMode, LineConfig};
 use crate::evidence::EvidenceStore;
-use crate::sorting::xray_match::XrayMatcher;
 use crate::health::{Health, State};
+use crate::sorting::xray_match::XrayMatcher;
 use crate::store::parcels::{self, ParcelView};
 use crate::store::{Store, StoreError};
 
@@ -69,12 +69,24 @@ impl LineTask {
         health: Health,
         evidence: EvidenceStore,
     ) -> Self {
-        Self { config, store, events, health, evidence }
+        Self {
+            config,
+            store,
+            events,
+            health,
+            evidence,
+        }
     }
 
     /// Run until `shutdown` fires.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { config, store, events, health, evidence } = self;
+        let Self {
+            config,
+            store,
+            events,
+            health,
+            evidence,
+        } = self;
         let line_id = config.id.clone();
         let interrupted = {
             let id = line_id.clone();
@@ -104,12 +116,28 @@ impl LineTask {
         drop(scan_tx);
         let (xray_tx, mut xray_rx) = mpsc::channel(1024);
         let xray = config.xray.as_ref().map(|x| {
-            health.set(&format!("line:{line_id}:xray"), State::Starting, format!("watching {}", x.dir.display()));
-            tokio::spawn(XrayFeed::new(&x.dir, FeedOptions::default()).run(xray_tx.clone(), shutdown.clone()));
+            health.set(
+                &format!("line:{line_id}:xray"),
+                State::Starting,
+                format!("watching {}", x.dir.display()),
+            );
+            tokio::spawn(
+                XrayFeed::new(&x.dir, FeedOptions::default())
+                    .run(xray_tx.clone(), shutdown.clone()),
+            );
             let (jobs_tx, jobs_rx) = mpsc::channel(4096);
-            let worker = xray::evidence_worker(line_id.clone(), jobs_rx, store.clone(), evidence.clone(), shutdown.clone());
+            let worker = xray::evidence_worker(
+                line_id.clone(),
+                jobs_rx,
+                store.clone(),
+                evidence.clone(),
+                shutdown.clone(),
+            );
             tokio::spawn(worker);
-            xray::LineXray { matcher: XrayMatcher::new(Duration::from_secs_f64(x.window_s)), evidence: jobs_tx }
+            xray::LineXray {
+                matcher: XrayMatcher::new(Duration::from_secs_f64(x.window_s)),
+                evidence: jobs_tx,
+            }
         });
         drop(xray_tx);
         let plc_addr = resolve(&config.plc.address, &shutdown).await?;

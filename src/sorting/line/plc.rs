@@ -330,7 +330,7 @@ impl Line {
                 .health
                 .set(&addr, State::Degraded, format!("PLC fault: {fault:?}")),
             None if !status.flags.running => {
-                self.health.set(&addr, State::Degraded, "belt stopped")
+                self.health.set(&addr, State::Degraded, "belt stopped");
             }
             None => self.health.set(
                 &addr,

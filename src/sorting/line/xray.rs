@@ -34,7 +34,10 @@ impl Line {
         if let Some(x) = self.xray.as_mut() {
             x.matcher.entered(id, SystemTime::now());
         }
-        self.store.writer.write(move |tx| parcels::record_xray_entered(tx, id, &at)).await
+        self.store
+            .writer
+            .write(move |tx| parcels::record_xray_entered(tx, id, &at))
+            .await
     }
 
     pub(super) async fn on_xray(&mut self, event: XrayEvent) -> Result<(), StoreError> {
@@ -42,7 +45,11 @@ impl Line {
         let image = match event {
             XrayEvent::Watching { dir, by_events } => {
                 let how = if by_events { "file events" } else { "polling" };
-                self.health.set(&source, State::Ok, format!("watching {} by {how}", dir.display()));
+                self.health.set(
+                    &source,
+                    State::Ok,
+                    format!("watching {} by {how}", dir.display()),
+                );
                 return Ok(());
             }
             XrayEvent::Error { reason } => {
@@ -52,7 +59,11 @@ impl Line {
             }
             XrayEvent::Image(image) => image,
         };
-        let Some(matched) = self.xray.as_mut().map(|x| x.matcher.image(image.produced_at)) else {
+        let Some(matched) = self
+            .xray
+            .as_mut()
+            .map(|x| x.matcher.image(image.produced_at))
+        else {
             return Ok(());
         };
         let (parcel_id, role) = match matched {
@@ -71,15 +82,25 @@ impl Line {
                         parcels::count_xray_image(tx, parcel_id)
                     })
                     .await?;
-                (Some(parcel_id), (!on_belt || self.tracker.is_decided(parcel_id)).then_some("late_view"))
+                (
+                    Some(parcel_id),
+                    (!on_belt || self.tracker.is_decided(parcel_id)).then_some("late_view"),
+                )
             }
             Match::Orphan { reason } => {
                 warn!(line = %self.id(), path = %image.path.display(), %reason, "X-ray image belongs to no parcel; kept unlinked");
                 (None, None)
             }
         };
-        let job = EvidenceJob { image, parcel_id, role };
-        let queued = self.xray.as_ref().is_some_and(|x| x.evidence.try_send(job).is_ok());
+        let job = EvidenceJob {
+            image,
+            parcel_id,
+            role,
+        };
+        let queued = self
+            .xray
+            .as_ref()
+            .is_some_and(|x| x.evidence.try_send(job).is_ok());
         if !queued {
             warn!(line = %self.id(), "evidence worker behind or gone; the X-ray file stays in the machine's directory");
         }
@@ -108,26 +129,36 @@ pub(super) async fn evidence_worker(
         };
         let path: PathBuf = job.image.path.clone();
         let files = files.clone();
-        let kept = match tokio::task::spawn_blocking(move || files.keep(&path, EvidenceKind::XrayView)).await {
-            Ok(Ok(kept)) => kept,
-            Ok(Err(e)) => {
-                warn!(line = %line_id, error = %e, "X-ray view could not be kept as evidence");
-                continue;
-            }
-            Err(e) => {
-                warn!(line = %line_id, error = %e, "evidence task failed");
-                continue;
-            }
-        };
+        let kept =
+            match tokio::task::spawn_blocking(move || files.keep(&path, EvidenceKind::XrayView))
+                .await
+            {
+                Ok(Ok(kept)) => kept,
+                Ok(Err(e)) => {
+                    warn!(line = %line_id, error = %e, "X-ray view could not be kept as evidence");
+                    continue;
+                }
+                Err(e) => {
+                    warn!(line = %line_id, error = %e, "evidence task failed");
+                    continue;
+                }
+            };
         if let Some(error) = &kept.decode_error {
             warn!(line = %line_id, %error, "X-ray view kept, but it does not decode");
         }
-        let name = job.image.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = job
+            .image
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
         let produced = crate::store::timestamp(job.image.produced_at.into());
         let written = store
             .writer
             .write(move |tx| {
-                let origin = Origin { source_name: name.as_deref(), produced_at: Some(&produced) };
+                let origin = Origin {
+                    source_name: name.as_deref(),
+                    produced_at: Some(&produced),
+                };
                 let id = evidence::insert(tx, &kept, origin, &crate::store::now())?;
                 if let Some(parcel) = job.parcel_id {
                     evidence::link(tx, id, RECORD_PARCEL, parcel, job.role)?;
