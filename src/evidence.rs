@@ -184,7 +184,7 @@ impl EvidenceStore {
         let path = dir.join(&name);
         let already_kept = std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64);
         if !already_kept {
-            write_atomic(&path, bytes)?;
+            write_atomic(&path, bytes, Durability::Synced)?;
         }
         let thumb_path = thumb_path_of(&path);
         let mut kept = Kept {
@@ -211,7 +211,7 @@ impl EvidenceStore {
                 (kept.width, kept.height) = (Some(image.width()), Some(image.height()));
                 match thumbnail_jpeg(&image) {
                     Ok(jpeg) => {
-                        write_atomic(&thumb_path, &jpeg)?;
+                        write_atomic(&thumb_path, &jpeg, Durability::Cached)?;
                         kept.thumb = Some(thumb_path);
                     }
                     Err(e) => {
@@ -312,8 +312,18 @@ fn thumbnail_jpeg(image: &DynamicImage) -> image::ImageResult<Vec<u8>> {
     Ok(out)
 }
 
-/// Write `bytes` to `path` through a synced temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+/// Whether a write must reach the disk before `keep` returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// The evidence itself: synced, and its directory entry too.
+    Synced,
+    /// A thumbnail: it can be made again from the evidence, so the OS may write it later
+    /// (syncing it too doubled the disk flushes of every view under load).
+    Cached,
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename (synced when asked).
+fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<(), EvidenceError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path
@@ -324,7 +334,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durability == Durability::Synced {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(source) = result {
@@ -336,6 +348,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
         });
     }
     // Make the rename itself durable; a directory that cannot be synced is no error.
+    if durability == Durability::Cached {
+        return Ok(());
+    }
     if let Some(dir) = path.parent()
         && let Ok(d) = std::fs::File::open(dir)
     {

@@ -26,6 +26,9 @@ pub use codes::{CodeSpec, parse_codes};
 /// late commands are still recorded.
 pub const GRACE: Duration = Duration::from_secs(1);
 
+/// Pause between the controller attaching and the first parcel, with `wait_for_clients`.
+pub const CLIENT_SETTLE: Duration = Duration::from_secs(1);
+
 /// What the generator injects, and how often (the same for every line).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorConfig {
@@ -48,6 +51,10 @@ pub struct GeneratorConfig {
     /// connected to it (and one period more, for the client's first poll), so a
     /// controller started together with the simulator sees every parcel from the first.
     pub wait_for_clients: bool,
+    /// Use each listed code once, in list order, instead of at random: line `i` of `n`
+    /// takes codes `i`, `i + n`, `i + 2n` …, and made-up codes once its share runs out. A
+    /// load run judged by expected lanes needs this: a waybill seen twice is a duplicate.
+    pub unique_codes: bool,
 }
 
 impl Default for GeneratorConfig {
@@ -61,6 +68,7 @@ impl Default for GeneratorConfig {
             weights_kg: 0.2..=5.0,
             duration: None,
             wait_for_clients: false,
+            unique_codes: false,
         }
     }
 }
@@ -113,11 +121,17 @@ impl GeneratorConfig {
         out
     }
 
-    fn next_parcel(&self, line: &str) -> NewParcel {
+    /// The next parcel for `line`; `nth` is this line's own code index when the codes
+    /// are unique.
+    fn next_parcel(&self, line: &str, nth: Option<usize>) -> NewParcel {
         let mut rng = rand::rng();
         let length_mm = rng.random_range(self.lengths_mm.clone());
         let weight_kg = rng.random_range(self.weights_kg.clone());
-        let mut parcel = match self.codes.choose(&mut rng) {
+        let spec = match nth {
+            Some(n) => self.codes.get(n),
+            None => self.codes.choose(&mut rng),
+        };
+        let mut parcel = match spec {
             Some(spec) => spec.parcel(length_mm, weight_kg),
             None => NewParcel {
                 code: Some(format!(
@@ -139,16 +153,18 @@ impl GeneratorConfig {
         parcel
     }
 
-    /// Inject parcels into `line` of `site`, the first after `offset` (to spread lines
-    /// over the period), until the duration is over and every parcel dropped, or
-    /// `shutdown` fires.
+    /// Inject parcels into `line` (number `index` of `count`) of `site`, the lines spread
+    /// over one period so they do not all inject in one tick, until the duration is over
+    /// and every parcel dropped, or `shutdown` fires.
     pub async fn run(
         self,
         site: Site,
         line: SharedLine,
-        offset: Duration,
+        (index, count): (usize, usize),
         shutdown: CancellationToken,
     ) {
+        let offset = self.every / count.max(1) as u32 * index as u32;
+        let mut nth = index;
         let id = line.id().to_owned();
         if self.wait_for_clients {
             let mut check = tokio::time::interval(Duration::from_millis(50));
@@ -159,9 +175,12 @@ impl GeneratorConfig {
                 }
             }
             info!(line = id, "controller attached: generating parcels");
+            // Give the controller a moment to finish starting (its first polls, its file
+            // watchers) before the first parcel, as a real line is started after its
+            // controller is up.
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(self.every) => {}
+                () = tokio::time::sleep(self.every.max(CLIENT_SETTLE)) => {}
             }
         }
         let start = Instant::now() + offset;
@@ -176,7 +195,8 @@ impl GeneratorConfig {
             if stop.is_some_and(|stop| at >= stop) {
                 break;
             }
-            let parcel = self.next_parcel(&id);
+            let parcel = self.next_parcel(&id, self.unique_codes.then_some(nth));
+            nth += count;
             match site.inject(parcel) {
                 Ok((parcel_id, _)) => debug!(line = id, parcel_id, "generated parcel"),
                 Err(err) => warn!(line = id, %err, "generator could not inject a parcel"),
@@ -205,13 +225,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unique_codes_are_used_once_each_in_order_then_made_up() {
+        let config = GeneratorConfig {
+            codes: ["A", "B", "C"].into_iter().map(CodeSpec::from).collect(),
+            unique_codes: true,
+            ..GeneratorConfig::default()
+        };
+        let code = |nth| config.next_parcel("L1", Some(nth)).code.unwrap();
+        assert_eq!([code(0), code(1), code(2)], ["A", "B", "C"]);
+        assert!(code(3).starts_with("SF"), "past the list: a made-up code");
+    }
+
+    #[test]
     fn picks_listed_codes_with_their_expectation_or_no_read() {
         let config = GeneratorConfig {
             codes: vec![CodeSpec::from("A1"), "B2 release 1.5".parse().unwrap()],
             ..GeneratorConfig::default()
         };
         for _ in 0..50 {
-            let p = config.next_parcel("L2");
+            let p = config.next_parcel("L2", None);
             assert_eq!(p.line.as_deref(), Some("L2"));
             match p.code.as_deref() {
                 Some("A1") => assert!(p.expect.is_none() && (0.2..=5.0).contains(&p.weight_kg)),
@@ -225,7 +257,7 @@ mod tests {
             codes: vec!["B2 release".parse().unwrap()],
             ..config
         };
-        let p = all_no_read.next_parcel("L1");
+        let p = all_no_read.next_parcel("L1", None);
         assert_eq!((p.code, p.expect), (None, Some(LaneKind::Exception)));
     }
 

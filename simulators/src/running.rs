@@ -173,13 +173,11 @@ async fn start_line(
 fn spawn_drivers(config: &SimConfig, site: &Site, shutdown: &CancellationToken, tasks: &mut Tasks) {
     let mut bounded = JoinSet::new();
     if let Some(generator) = &config.generator {
-        let n = site.lines().len() as u32;
+        let n = site.lines().len();
         for (i, line) in site.lines().iter().enumerate() {
-            // Spread the lines over one period, so they do not all inject in one tick.
-            let offset = generator.every / n * i as u32;
             let run = generator
                 .clone()
-                .run(site.clone(), line.clone(), offset, shutdown.clone());
+                .run(site.clone(), line.clone(), (i, n), shutdown.clone());
             if generator.duration.is_some() {
                 bounded.spawn(run);
             } else {

@@ -8,7 +8,7 @@
 //! marked `tracking_lost`: it takes no more scans and can only go to the exception lane.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use customs_edge_devices::line_plc::WeightRecord;
 
@@ -99,8 +99,9 @@ pub struct Geometry {
 /// What moving the belt made happen.
 #[derive(Debug, Default, PartialEq)]
 pub struct Moved {
-    /// Parcels whose front passed the X-ray entrance.
-    pub entered_xray: Vec<i64>,
+    /// Parcels whose front passed the X-ray entrance, and how long ago (interpolated
+    /// within the step, so the time does not depend on when the poll came).
+    pub entered_xray: Vec<(i64, Duration)>,
 }
 
 /// All parcels between the photo-eye and their lane, oldest first.
@@ -110,6 +111,8 @@ pub struct Tracker {
     parcels: VecDeque<Tracked>,
     /// Belt time: the sum of elapsed time fed to `advance` (whether or not the belt moved).
     clock: Duration,
+    /// When the belt was last advanced.
+    last_advance: Option<Instant>,
     speed_mm_s: u16,
 }
 
@@ -120,6 +123,7 @@ impl Tracker {
             geometry,
             parcels: VecDeque::new(),
             clock: Duration::ZERO,
+            last_advance: None,
             speed_mm_s: 0,
         }
     }
@@ -145,8 +149,12 @@ impl Tracker {
         });
     }
 
-    /// Move every parcel by `elapsed` at `speed_mm_s`.
-    pub fn advance(&mut self, elapsed: Duration, speed_mm_s: u16) -> Moved {
+    /// Move every parcel to where it is at `now`, at `speed_mm_s` since the last advance.
+    pub fn advance(&mut self, now: Instant, speed_mm_s: u16) -> Moved {
+        let elapsed = self
+            .last_advance
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        self.last_advance = Some(now);
         self.clock += elapsed;
         self.speed_mm_s = speed_mm_s;
         let d = elapsed.as_secs_f64() * f64::from(speed_mm_s);
@@ -159,7 +167,8 @@ impl Tracker {
                 && before < x
                 && p.position_mm >= x
             {
-                moved.entered_xray.push(p.id);
+                let ago = Duration::from_secs_f64((p.position_mm - x) / f64::from(speed_mm_s));
+                moved.entered_xray.push((p.id, ago));
             }
             if p.at_diverter.is_none() && p.position_mm >= g.diverter_at_mm {
                 p.at_diverter = Some(self.clock);
@@ -180,17 +189,49 @@ impl Tracker {
             .collect()
     }
 
-    /// Give a scan to the undecided, tracked parcel nearest the scanner; returns its id.
-    pub fn assign_scan(&mut self, scanner: &str, read: ScanRead) -> Option<i64> {
+    /// Give a scan to its parcel; returns the parcel's id.
+    ///
+    /// Parcels pass a scanner in the order they entered, and a scanner sends one message
+    /// per parcel (its code or the no-read string), so a message belongs to the **oldest**
+    /// undecided parcel this scanner has not reported yet that is within the window of the
+    /// scanner. Order, not the nearest estimate, decides: a position estimate that lags by
+    /// part of a pitch then still finds the right parcel. A scanner repeating its last
+    /// message while that parcel is still under it (a double read) adds to that parcel.
+    /// Positions are taken to the moment `at` the message came (the belt is only known at
+    /// each poll), so a message handled late, or between two polls, still finds its parcel.
+    pub fn assign_scan(&mut self, scanner: &str, read: ScanRead, at: Instant) -> Option<i64> {
         let g = self.geometry;
+        let since_poll = match self.last_advance {
+            Some(t) if at >= t => (at - t).as_secs_f64(),
+            Some(t) => -(t - at).as_secs_f64(),
+            None => 0.0,
+        };
+        let back = -since_poll * f64::from(self.speed_mm_s);
+        let at_scanner = |p: &Tracked| {
+            p.lane.is_none()
+                && !p.tracking_lost
+                && (p.position_mm - back - g.scanner_at_mm).abs() <= g.window_mm
+        };
+        let reported = |p: &Tracked| p.reads.iter().any(|(s, _)| s == scanner);
+        let last = self.parcels.iter().rposition(reported);
+        if let Some(i) = last {
+            let p = &self.parcels[i];
+            let same = p
+                .reads
+                .iter()
+                .rev()
+                .find(|(s, _)| s == scanner)
+                .is_some_and(|(_, r)| *r == read);
+            if same && at_scanner(p) {
+                let p = &mut self.parcels[i];
+                p.reads.push((scanner.to_owned(), read));
+                return Some(p.id);
+            }
+        }
         let parcel = self
             .parcels
             .iter_mut()
-            .filter(|p| p.lane.is_none() && !p.tracking_lost)
-            .map(|p| ((p.position_mm - g.scanner_at_mm).abs(), p))
-            .filter(|(dist, _)| *dist <= g.window_mm)
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, p)| p)?;
+            .find(|p| at_scanner(p) && !reported(p))?;
         parcel.reads.push((scanner.to_owned(), read));
         Some(parcel.id)
     }
@@ -285,6 +326,23 @@ impl Tracker {
     /// Whether the belt is empty.
     pub fn is_empty(&self) -> bool {
         self.parcels.is_empty()
+    }
+}
+
+#[cfg(test)]
+impl Tracker {
+    /// Advance by `elapsed` from the last advance (tests drive time by hand).
+    fn advance_by(&mut self, elapsed: Duration, speed_mm_s: u16) -> Moved {
+        let now = self.last_advance.unwrap_or_else(Instant::now) + elapsed;
+        if self.last_advance.is_none() {
+            self.last_advance = now.checked_sub(elapsed);
+        }
+        self.advance(now, speed_mm_s)
+    }
+
+    /// The time of the last advance (tests stamp messages with it).
+    fn now(&self) -> Instant {
+        self.last_advance.unwrap_or_else(Instant::now)
     }
 }
 

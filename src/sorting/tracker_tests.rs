@@ -15,7 +15,7 @@ fn geometry() -> Geometry {
 
 fn at(t: &mut Tracker, mm: f64) {
     // move the belt at 500 mm/s for the time it takes to travel `mm`
-    t.advance(Duration::from_secs_f64(mm / 500.0), 500);
+    t.advance_by(Duration::from_secs_f64(mm / 500.0), 500);
 }
 
 fn code(c: &str) -> ScanRead {
@@ -28,14 +28,14 @@ fn a_scan_goes_to_the_parcel_under_the_scanner() {
     t.enter(1, 1, false);
     at(&mut t, 700.0);
     t.enter(2, 2, false);
-    assert_eq!(t.assign_scan("top", code("A")), Some(1));
+    assert_eq!(t.assign_scan("top", code("A"), t.now()), Some(1));
 }
 
 #[test]
 fn a_scan_with_no_parcel_nearby_is_unassigned() {
     let mut t = Tracker::new(geometry());
     t.enter(1, 1, false);
-    assert_eq!(t.assign_scan("top", code("A")), None);
+    assert_eq!(t.assign_scan("top", code("A"), t.now()), None);
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn a_stopped_belt_keeps_parcels_where_they_are_and_has_no_deadline() {
     let mut t = Tracker::new(geometry());
     t.enter(1, 1, false);
     at(&mut t, 2600.0);
-    t.advance(Duration::from_secs(60), 0);
+    t.advance_by(Duration::from_secs(60), 0);
     assert!(t.due(false).is_empty());
     at(&mut t, 200.0);
     assert_eq!(
@@ -58,14 +58,18 @@ fn reads_of_several_scanners_merge_into_one_verdict() {
     let mut t = Tracker::new(geometry());
     t.enter(1, 1, false);
     at(&mut t, 600.0);
-    t.assign_scan("top", ScanRead::NoRead);
-    t.assign_scan("side", code("A"));
-    t.assign_scan("side", code("A"));
+    t.assign_scan("top", ScanRead::NoRead, t.now());
+    t.assign_scan("side", code("A"), t.now());
+    t.assign_scan("side", code("A"), t.now());
     assert_eq!(t.parcels[0].merged_read(), Read::Code("A".into()));
-    t.assign_scan("top", code("B"));
+    t.enter(2, 2, false);
+    at(&mut t, 700.0);
+    t.assign_scan("top", code("C"), t.now());
+    t.assign_scan("side", code("B"), t.now());
     assert_eq!(
-        t.parcels[0].merged_read(),
-        Read::Conflict(vec!["A".into(), "B".into()])
+        t.parcels[1].merged_read(),
+        Read::Conflict(vec!["B".into(), "C".into()]),
+        "two scanners, two codes: a conflict, not a guess"
     );
 }
 
@@ -83,8 +87,8 @@ fn when_complete_a_parcel_is_due_once_scans_weight_and_views_are_in() {
         Some(1)
     );
     at(&mut t, 300.0);
-    t.assign_scan("top", code("A"));
-    t.assign_scan("side", code("A"));
+    t.assign_scan("top", code("A"), t.now());
+    t.assign_scan("side", code("A"), t.now());
     at(&mut t, 700.0);
     assert_eq!(t.due(true).len(), 0, "X-ray views still missing");
     assert!(t.add_xray_image(1));
@@ -98,17 +102,18 @@ fn entering_the_xray_is_reported_once() {
     let mut t = Tracker::new(geometry());
     t.enter(1, 1, false);
     assert_eq!(
-        t.advance(Duration::from_secs(2), 500).entered_xray,
-        Vec::<i64>::new(),
+        t.advance_by(Duration::from_secs(2), 500).entered_xray,
+        Vec::<(i64, Duration)>::new(),
         "1000 mm"
     );
     assert_eq!(
-        t.advance(Duration::from_millis(400), 500).entered_xray,
-        vec![1]
+        t.advance_by(Duration::from_millis(600), 500).entered_xray,
+        vec![(1, Duration::from_millis(200))],
+        "crossed 1200 mm 100 mm (200 ms) before the end of the step"
     );
     assert_eq!(
-        t.advance(Duration::from_millis(400), 500).entered_xray,
-        Vec::<i64>::new()
+        t.advance_by(Duration::from_millis(400), 500).entered_xray,
+        Vec::<(i64, Duration)>::new()
     );
 }
 
@@ -118,7 +123,7 @@ fn lost_tracking_takes_no_scans_and_is_due_at_once() {
     t.enter(1, 1, false);
     at(&mut t, 600.0);
     assert_eq!(t.lose_tracking(), vec![1]);
-    assert_eq!(t.assign_scan("top", code("A")), None);
+    assert_eq!(t.assign_scan("top", code("A"), t.now()), None);
     assert_eq!(t.due(false).len(), 1);
     t.enter(2, 2, true);
     assert_eq!(t.due(false).len(), 2);
@@ -141,8 +146,49 @@ fn a_parcel_not_dropped_in_time_after_the_diverter_is_unconfirmed() {
     let mut t = Tracker::new(geometry());
     t.enter(1, 1, false);
     at(&mut t, 3000.0);
-    t.advance(Duration::from_secs(2), 500);
+    t.advance_by(Duration::from_secs(2), 500);
     assert!(t.take_unconfirmed(Duration::from_secs(3)).is_empty());
-    t.advance(Duration::from_millis(1500), 0);
+    t.advance_by(Duration::from_millis(1500), 0);
     assert_eq!(t.take_unconfirmed(Duration::from_secs(3)).len(), 1);
+}
+
+#[test]
+fn scans_follow_entry_order_even_when_the_estimate_lags() {
+    let mut t = Tracker::new(Geometry {
+        window_mm: 150.0,
+        ..geometry()
+    });
+    t.enter(1, 1, false);
+    at(&mut t, 150.0);
+    t.enter(2, 2, false);
+    at(&mut t, 550.0); // estimates: parcel 1 at 700 mm, parcel 2 at 550 mm
+    // Parcel 1's scans come although by estimate parcel 2 is nearer the scanner.
+    assert_eq!(t.assign_scan("top", code("A"), t.now()), Some(1));
+    assert_eq!(t.assign_scan("side", code("A"), t.now()), Some(1));
+    assert_eq!(
+        t.assign_scan("top", code("A"), t.now()),
+        Some(1),
+        "a double read stays with its parcel"
+    );
+    assert_eq!(t.assign_scan("top", code("B"), t.now()), Some(2));
+    assert_eq!(t.parcels[0].merged_read(), Read::Code("A".into()));
+}
+
+#[test]
+fn a_scan_handled_late_is_matched_where_the_parcel_was_when_it_was_read() {
+    let mut t = Tracker::new(Geometry {
+        window_mm: 100.0,
+        ..geometry()
+    });
+    t.enter(1, 1, false);
+    // Read at 600 mm; handled 300 ms later, when the parcel is at 750 mm.
+    at(&mut t, 750.0);
+    let handled = t.now();
+    assert_eq!(
+        t.assign_scan("top", code("A"), handled),
+        None,
+        "150 mm off now"
+    );
+    let read = handled.checked_sub(Duration::from_millis(300)).unwrap();
+    assert_eq!(t.assign_scan("top", code("A"), read), Some(1));
 }

@@ -38,6 +38,21 @@ impl Writer {
         R: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
     {
+        self.submit(f).await?.committed().await
+    }
+
+    /// Queue `f` and return as soon as it is queued; [`Submitted::committed`] resolves when
+    /// it has committed.
+    ///
+    /// Writes commit in the order they were submitted (one queue, one thread, batches in
+    /// order), so once a later write has committed, every earlier one has too. A task can
+    /// therefore queue a reading, go on, and rely on the commit of the decision it writes
+    /// next to cover the reading as well.
+    pub async fn submit<R, F>(&self, f: F) -> Result<Submitted<R>, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
         let (done_tx, done_rx) = oneshot::channel();
         let op: Op = Box::new(move |tx: &Transaction<'_>| {
             let result = in_savepoint(tx, f);
@@ -51,7 +66,18 @@ impl Writer {
             })
         });
         self.tx.send(op).await.map_err(|_| StoreError::WriterGone)?;
-        done_rx.await.map_err(|_| StoreError::WriterGone)?
+        Ok(Submitted(done_rx))
+    }
+}
+
+/// A queued write.
+#[derive(Debug)]
+pub struct Submitted<R>(oneshot::Receiver<Result<R, StoreError>>);
+
+impl<R> Submitted<R> {
+    /// Wait until the write has committed (or failed).
+    pub async fn committed(self) -> Result<R, StoreError> {
+        self.0.await.map_err(|_| StoreError::WriterGone)?
     }
 }
 

@@ -114,15 +114,13 @@ impl Line {
         if parcel.tracking_lost {
             // Its tracking number may already be past the diverter or reused: leave it to
             // the PLC default (the exception lane), which is also what was decided.
-            self.announce(id).await;
+            self.announce(id);
             return Ok(());
         }
         match self.plc.write_lane(parcel.tracking_no, lane).await {
             Ok(()) => {
                 let at = crate::store::now();
-                self.store
-                    .writer
-                    .write(move |tx| parcels::record_command(tx, id, &at, false))
+                self.record(move |tx| parcels::record_command(tx, id, &at, false))
                     .await?;
                 self.cursor.unacked.push((parcel.tracking_no, lane, id));
             }
@@ -130,7 +128,7 @@ impl Line {
                 warn!(line = %self.id(), parcel = id, error = %e, "lane command not written; the PLC default (exception) applies");
             }
         }
-        self.announce(id).await;
+        self.announce(id);
         Ok(())
     }
 

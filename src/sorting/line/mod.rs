@@ -34,7 +34,7 @@ use crate::evidence::EvidenceStore;
 use crate::health::{Health, State};
 use crate::sorting::xray_match::XrayMatcher;
 use crate::store::parcels::{self, ParcelView};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Submitted};
 
 /// Runs one line. Build it with [`LineTask::new`], then `run` it.
 #[derive(Debug)]
@@ -58,6 +58,10 @@ struct Line {
     rejects: RejectThrottle,
     /// The X-ray side, when the line has an X-ray feed.
     xray: Option<xray::LineXray>,
+    /// Readings queued to the store but not yet seen committed (see [`Line::record`]).
+    queued: Vec<Submitted<()>>,
+    /// Parcels to announce to the consoles once the queued writes have committed.
+    changed: Vec<i64>,
 }
 
 impl LineTask {
@@ -156,6 +160,8 @@ impl LineTask {
             plc: LinePlc::new(plc_addr, map, Duration::from_millis(config.plc.timeout_ms)),
             cursor: plc::Cursor::new(),
             rejects: RejectThrottle::default(),
+            queued: Vec::new(),
+            changed: Vec::new(),
             xray,
             config,
             store,
@@ -172,14 +178,17 @@ impl LineTask {
                 Some(event) = scan_rx.recv() => {
                     line.on_scanner(event).await?;
                     line.decide_due().await?;
+                    line.settle().await?;
                 }
                 Some(event) = xray_rx.recv() => {
                     line.on_xray(event).await?;
                     line.decide_due().await?;
+                    line.settle().await?;
                 }
                 _ = poll.tick() => {
                     line.poll(Instant::now()).await?;
                     line.decide_due().await?;
+                    line.settle().await?;
                 }
             }
         }
@@ -211,23 +220,49 @@ impl Line {
         self.config.decision.mode == DecisionMode::WhenComplete
     }
 
-    /// Tell live consoles about a parcel's new state (read back from the store, so they
-    /// only ever see what was committed).
-    async fn announce(&mut self, id: i64) {
+    /// Queue a reading to the store without waiting for its commit. Writes commit in
+    /// order, so the decision written (and awaited) after it covers it before the PLC or a
+    /// console hears of anything; [`Line::settle`] surfaces its outcome.
+    async fn record<F>(&mut self, f: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError> + Send + 'static,
+    {
+        let submitted = self.store.writer.submit(f).await?;
+        self.queued.push(submitted);
+        Ok(())
+    }
+
+    /// Wait for the queued writes (a failed one fails the line: the store is broken), then
+    /// tell live consoles about every parcel that changed, read back from the store, so
+    /// they only ever see what was committed.
+    async fn settle(&mut self) -> Result<(), StoreError> {
+        for submitted in self.queued.drain(..) {
+            submitted.committed().await?;
+        }
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.dedup();
         if self.events.receiver_count() == 0 {
-            return;
+            return Ok(());
         }
-        match self
-            .store
-            .reader
-            .read(move |conn| parcels::get(conn, id))
-            .await
-        {
-            Ok(view) => {
-                let _ = self.events.send(view);
+        for id in changed {
+            match self
+                .store
+                .reader
+                .read(move |conn| parcels::get(conn, id))
+                .await
+            {
+                Ok(view) => {
+                    let _ = self.events.send(view);
+                }
+                Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
             }
-            Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
         }
+        Ok(())
+    }
+
+    /// Note that a parcel changed; consoles hear of it at the next [`Line::settle`].
+    fn announce(&mut self, id: i64) {
+        self.changed.push(id);
     }
 
     /// Keep a piece of bad input for inspection; the same kind of junk from the same source

@@ -27,9 +27,13 @@ pub(super) struct Cursor {
     stale: bool,
     /// The fault code last seen, to raise and clear its alarm once.
     fault: Option<FaultCode>,
-    /// The controller heartbeat written to the PLC.
+    /// The controller heartbeat written to the PLC, and when.
     heartbeat_out: u16,
+    heartbeat_sent: Option<Instant>,
 }
+
+/// How often the controller heartbeat is written.
+const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy)]
 struct Counts {
@@ -48,6 +52,7 @@ impl Cursor {
             stale: false,
             fault: None,
             heartbeat_out: 0,
+            heartbeat_sent: None,
         }
     }
 }
@@ -120,11 +125,10 @@ impl Line {
                 .set(&self.plc_source(), State::Down, "PLC heartbeat frozen");
             return Ok(());
         }
-        let elapsed = self.cursor.last_good.map_or(Duration::ZERO, |t| now - t);
         self.cursor.last_good = Some(now);
-        let moved = self.tracker.advance(elapsed, status.belt_speed_mm_s);
-        for id in moved.entered_xray {
-            self.parcel_entered_xray(id).await?;
+        let moved = self.tracker.advance(now.into_std(), status.belt_speed_mm_s);
+        for (id, ago) in moved.entered_xray {
+            self.parcel_entered_xray(id, ago).await?;
         }
         let Some(seen) = self.cursor.counts else {
             // First contact: start from what the PLC shows now.
@@ -180,19 +184,28 @@ impl Line {
         if lost > 0 {
             warn!(line = %self.id(), lost, "more parcels entered between two polls than the PLC ring holds");
         }
-        for entry in entries {
-            let at = crate::store::now();
-            let line_id = self.id().to_owned();
-            let id = self
-                .store
-                .writer
-                .write(move |tx| {
-                    parcels::insert_entry(tx, &line_id, entry.tracking_no, &at, entry.length_mm)
-                })
-                .await?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // One write for every parcel of this poll: the record ids are needed before the
+        // parcels can be tracked, so this write is awaited.
+        let at = crate::store::now();
+        let line_id = self.id().to_owned();
+        let batch = entries.clone();
+        let ids = self
+            .store
+            .writer
+            .write(move |tx| {
+                batch
+                    .iter()
+                    .map(|e| parcels::insert_entry(tx, &line_id, e.tracking_no, &at, e.length_mm))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        for (entry, id) in entries.into_iter().zip(ids) {
             self.tracker.enter(id, entry.tracking_no, lost_sight);
             debug!(line = %self.id(), tracking_no = entry.tracking_no, parcel = id, lost_sight, "parcel entered");
-            self.announce(id).await;
+            self.announce(id);
         }
         Ok(())
     }
@@ -209,9 +222,7 @@ impl Line {
             };
             let at = crate::store::now();
             let kg = f64::from(w.weight_g) / 1000.0;
-            self.store
-                .writer
-                .write(move |tx| parcels::record_weight(tx, id, kg, w.stable, &at))
+            self.record(move |tx| parcels::record_weight(tx, id, kg, w.stable, &at))
                 .await?;
         }
         Ok(())
@@ -234,24 +245,22 @@ impl Line {
             };
             let at = crate::store::now();
             let source = format!("line:{}", self.id());
-            self.store
-                .writer
-                .write(move |tx| {
-                    parcels::record_drop(tx, parcel.id, drop.lane, &at, outcome)?;
-                    if outcome == "lane_mismatch" {
-                        let detail = format!(
-                            "decided lane {:?}, fell into lane {}",
-                            parcel.lane, drop.lane
-                        );
-                        alarms::raise(tx, &source, "lane_mismatch", &detail, Some(parcel.id))?;
-                    }
-                    Ok(())
-                })
-                .await?;
+            self.record(move |tx| {
+                parcels::record_drop(tx, parcel.id, drop.lane, &at, outcome)?;
+                if outcome == "lane_mismatch" {
+                    let detail = format!(
+                        "decided lane {:?}, fell into lane {}",
+                        parcel.lane, drop.lane
+                    );
+                    alarms::raise(tx, &source, "lane_mismatch", &detail, Some(parcel.id))?;
+                }
+                Ok(())
+            })
+            .await?;
             if outcome == "lane_mismatch" {
                 warn!(line = %self.id(), parcel = parcel.id, decided = ?parcel.lane, dropped = drop.lane, "parcel fell into another lane than decided");
             }
-            self.announce(parcel.id).await;
+            self.announce(parcel.id);
         }
         Ok(())
     }
@@ -263,16 +272,14 @@ impl Line {
             let at = crate::store::now();
             let source = format!("line:{}", self.id());
             let lane = parcel.lane.unwrap_or(self.config.diverter.exception_lane);
-            self.store
-                .writer
-                .write(move |tx| {
-                    parcels::record_drop(tx, parcel.id, lane, &at, "unconfirmed")?;
-                    let detail =
-                        format!("no drop report within {timeout:?} of reaching the diverter");
-                    alarms::raise(tx, &source, "drop_unconfirmed", &detail, Some(parcel.id))
-                })
-                .await?;
-            self.announce(parcel.id).await;
+            self.record(move |tx| {
+                parcels::record_drop(tx, parcel.id, lane, &at, "unconfirmed")?;
+                let detail = format!("no drop report within {timeout:?} of reaching the diverter");
+                alarms::raise(tx, &source, "drop_unconfirmed", &detail, Some(parcel.id))?;
+                Ok(())
+            })
+            .await?;
+            self.announce(parcel.id);
         }
         Ok(())
     }
@@ -290,9 +297,7 @@ impl Line {
         self.cursor.unacked.drain(..keep_from);
         for id in acked {
             let at = crate::store::now();
-            self.store
-                .writer
-                .write(move |tx| parcels::record_command(tx, id, &at, true))
+            self.record(move |tx| parcels::record_command(tx, id, &at, true))
                 .await?;
         }
         Ok(())
@@ -338,9 +343,20 @@ impl Line {
                 format!("belt running at {} mm/s", status.belt_speed_mm_s),
             ),
         }
-        self.cursor.heartbeat_out = self.cursor.heartbeat_out.wrapping_add(1);
-        if let Err(e) = self.plc.write_heartbeat(self.cursor.heartbeat_out).await {
-            debug!(line = %self.id(), error = %e, "heartbeat write failed");
+        // The PLC only needs to see the heartbeat change well within its own watchdog
+        // (2 s in the simulator); writing it every 100 ms, not every poll, halves the
+        // Modbus traffic at a 10 ms poll.
+        let now = Instant::now();
+        if self
+            .cursor
+            .heartbeat_sent
+            .is_none_or(|t| now - t >= HEARTBEAT_EVERY)
+        {
+            self.cursor.heartbeat_sent = Some(now);
+            self.cursor.heartbeat_out = self.cursor.heartbeat_out.wrapping_add(1);
+            if let Err(e) = self.plc.write_heartbeat(self.cursor.heartbeat_out).await {
+                debug!(line = %self.id(), error = %e, "heartbeat write failed");
+            }
         }
         Ok(())
     }

@@ -35,19 +35,25 @@ impl Line {
             }
             ScannerEvent::Frame { scanner, at, frame } => (scanner, at, frame),
         };
+        let age = std::time::SystemTime::now()
+            .duration_since(at)
+            .unwrap_or_default();
+        let now = std::time::Instant::now();
+        let received = now.checked_sub(age).unwrap_or(now);
         let at = crate::store::timestamp(at.into());
         let (kind, code, detail, parcel_id) = match frame {
             ScanFrame::Code(code) => {
-                let parcel = self
-                    .tracker
-                    .assign_scan(&scanner, ScanRead::Code(code.clone()));
+                let parcel =
+                    self.tracker
+                        .assign_scan(&scanner, ScanRead::Code(code.clone()), received);
                 ("code", Some(code), None, parcel)
             }
             ScanFrame::NoRead => (
                 "no_read",
                 None,
                 None,
-                self.tracker.assign_scan(&scanner, ScanRead::NoRead),
+                self.tracker
+                    .assign_scan(&scanner, ScanRead::NoRead, received),
             ),
             ScanFrame::Invalid { reason, raw } => {
                 warn!(line = %self.id(), %scanner, %reason, ?raw, "invalid scanner message rejected");
@@ -64,22 +70,20 @@ impl Line {
         let line_id = self.id().to_owned();
         let source = format!("scanner:{line_id}/{scanner}");
         let rejected = (kind == "invalid").then(|| detail.clone().unwrap_or_default());
-        self.store
-            .writer
-            .write(move |tx| {
-                let row = ScanRow {
-                    line_id: &line_id,
-                    scanner: &scanner,
-                    parcel_id,
-                    at: &at,
-                    kind,
-                    code: code.as_deref(),
-                    detail: detail.as_deref(),
-                };
-                parcels::insert_scan(tx, &row)?;
-                Ok(())
-            })
-            .await?;
+        self.record(move |tx| {
+            let row = ScanRow {
+                line_id: &line_id,
+                scanner: &scanner,
+                parcel_id,
+                at: &at,
+                kind,
+                code: code.as_deref(),
+                detail: detail.as_deref(),
+            };
+            parcels::insert_scan(tx, &row)?;
+            Ok(())
+        })
+        .await?;
         if let Some(reason) = rejected {
             self.reject(source, reason, String::new()).await?;
         }

@@ -4,7 +4,7 @@
 //! and links it to the parcel off the decision path.
 
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use customs_edge_devices::xray::{XrayEvent, XrayImage};
 use tokio::sync::mpsc;
@@ -29,10 +29,15 @@ pub(super) struct EvidenceJob {
 
 impl Line {
     /// A parcel's front reached the X-ray tunnel.
-    pub(super) async fn parcel_entered_xray(&mut self, id: i64) -> Result<(), StoreError> {
-        let at = crate::store::now();
+    pub(super) async fn parcel_entered_xray(
+        &mut self,
+        id: i64,
+        ago: Duration,
+    ) -> Result<(), StoreError> {
+        let when = SystemTime::now() - ago;
+        let at = crate::store::timestamp(when.into());
         if let Some(x) = self.xray.as_mut() {
-            x.matcher.entered(id, SystemTime::now());
+            x.matcher.entered(id, when);
         }
         self.store
             .writer
@@ -72,9 +77,7 @@ impl Line {
                 debug!(line = %self.id(), parcel = parcel_id, view, path = %image.path.display(), on_belt, "X-ray view");
                 let path = image.path.display().to_string();
                 let at = crate::store::timestamp(image.produced_at.into());
-                self.store
-                    .writer
-                    .write(move |tx| {
+                self.record(move |tx| {
                         tx.execute(
                             "INSERT INTO readings (parcel_id, kind, raw, at) VALUES (?1, 'xray_view', ?2, ?3)",
                             rusqlite::params![parcel_id, path, at],

@@ -102,6 +102,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     codes: Option<PathBuf>,
 
+    /// Use each code of --codes once, in order, spread over the lines (line i takes codes
+    /// i, i+n, …), instead of picking at random: a load run judged by expected lanes needs
+    /// every waybill once.
+    #[arg(long, requires = "codes")]
+    unique_codes: bool,
+
     /// Share of generated parcels with an unreadable label, 0.0 to 1.0.
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     no_read_rate: f64,
@@ -283,6 +289,7 @@ impl Args {
             dense_rate: self.dense_rate,
             weights_kg: self.min_weight_kg..=self.max_weight_kg,
             wait_for_clients: self.wait_for_clients,
+            unique_codes: self.unique_codes,
             ..base
         }))
     }
