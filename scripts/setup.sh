@@ -7,9 +7,11 @@
 #   mosquitto mosquitto-clients        the MQTT broker the demo and the tests start
 #   ffmpeg                             ffprobe for stream conformance tests
 #   chromium chromium-driver           headless browser tests of the consoles
+#   python3 python3-venv               pymodbus conformance tests (in a virtualenv), bench reports
 set -euo pipefail
 
-PACKAGES=(libopencv-dev clang libclang-dev mosquitto mosquitto-clients ffmpeg chromium chromium-driver)
+PACKAGES=(libopencv-dev clang libclang-dev mosquitto mosquitto-clients ffmpeg chromium chromium-driver
+          python3 python3-venv)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
