@@ -5,6 +5,7 @@
 //! (most released, some held by customs, some parcels with no list at all) so every lane
 //! and reason shows up within a minute.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -134,12 +135,15 @@ pub async fn run(
     }
 
     let running = crate::daemon::start(config, store, shutdown.clone()).await?;
-    println!("customs-edge demo running");
-    println!("  console:          http://{}/", running.web_addr);
-    println!("  health:           http://{}/healthz", running.web_addr);
-    println!("  simulator report: http://{}/report", site.http);
-    println!("  data:             {}", data_dir.display());
-    println!("Press Ctrl-C to stop.");
+    // One write, and a closed stdout (the reader went away) is no reason to stop the site.
+    let banner = format!(
+        "customs-edge demo running\n  console:          http://{web}/\n  health:           http://{web}/healthz\n  \
+         simulator report: http://{sim}/report\n  data:             {data}\nPress Ctrl-C to stop.",
+        web = running.web_addr,
+        sim = site.http,
+        data = data_dir.display()
+    );
+    let _ = writeln!(std::io::stdout().lock(), "{banner}");
     let result = running.wait().await;
     site.stop();
     site.wait().await?;

@@ -18,19 +18,22 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
         .spawn()
         .expect("start the demo");
     let stdout = child.stdout.take().unwrap();
-    let console = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.trim()
-                    .strip_prefix("console:")
-                    .map(|url| url.trim().to_owned())
-            })
-    })
-    .await
-    .unwrap()
-    .expect("the demo prints its console URL");
+    // Keep reading stdout to the end, as a terminal would, and hand over the console URL.
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut url_tx = Some(url_tx);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.trim().strip_prefix("console:")
+                && let Some(tx) = url_tx.take()
+            {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    let console = tokio::time::timeout(Duration::from_secs(60), url_rx)
+        .await
+        .expect("the demo prints its console URL in time")
+        .expect("the demo prints its console URL");
 
     let http = reqwest::Client::new();
     let page = http
