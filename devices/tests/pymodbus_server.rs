@@ -166,12 +166,15 @@ async fn driver_decodes_the_status_block_pymodbus_serves() {
     assert_eq!(lost, 0);
     let entries: Vec<_> = entries
         .iter()
-        .map(|e| (e.tracking_no, e.length_mm))
+        .map(|e| (e.tracking_no, e.length_mm, e.entered_ms))
         .collect();
     assert_eq!(
         entries,
-        (1..=7).map(|t| (t, 300 + 20 * t)).collect::<Vec<_>>()
+        (1..=7)
+            .map(|t| (t, 300 + 20 * t, 100 * t))
+            .collect::<Vec<_>>()
     );
+    assert_eq!(status.clock_ms, 1000);
 
     let (weights, lost) = status.weights_since(0);
     assert_eq!(lost, 0);

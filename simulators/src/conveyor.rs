@@ -218,6 +218,8 @@ impl Conveyor {
     /// Advance the line to `now`: one PLC scan cycle. Returns what happened, in order.
     pub fn tick(&mut self, now: Duration) -> Vec<LineEvent> {
         let now = self.advance(now);
+        // The PLC's free-running ms clock; entries in this cycle are stamped with it.
+        self.status.clock_ms = (now.as_millis() % 65_536) as u16;
         self.integrate(now);
         self.status.plc_heartbeat = self.status.plc_heartbeat.wrapping_add(1);
         let mut events = Vec::new();

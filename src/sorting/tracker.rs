@@ -133,13 +133,14 @@ impl Tracker {
         self.clock
     }
 
-    /// A parcel just passed the photo-eye; `tracking_lost` when it entered while the line
-    /// could not see the belt (its real position is unknown).
-    pub fn enter(&mut self, id: i64, tracking_no: u16, tracking_lost: bool) {
+    /// A parcel passed the photo-eye and is now `position_mm` past it (the PLC stamps the
+    /// entry, so a poll that came late does not put it behind); `tracking_lost` when it
+    /// entered while the line could not see the belt (its real position is unknown).
+    pub fn enter(&mut self, id: i64, tracking_no: u16, tracking_lost: bool, position_mm: f64) {
         self.parcels.push_back(Tracked {
             id,
             tracking_no,
-            position_mm: 0.0,
+            position_mm,
             reads: Vec::new(),
             weight: None,
             xray_images: 0,

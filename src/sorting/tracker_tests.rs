@@ -25,23 +25,23 @@ fn code(c: &str) -> ScanRead {
 #[test]
 fn a_scan_goes_to_the_parcel_under_the_scanner() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     at(&mut t, 700.0);
-    t.enter(2, 2, false);
+    t.enter(2, 2, false, 0.0);
     assert_eq!(t.assign_scan("top", code("A"), t.now()), Some(1));
 }
 
 #[test]
 fn a_scan_with_no_parcel_nearby_is_unassigned() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     assert_eq!(t.assign_scan("top", code("A"), t.now()), None);
 }
 
 #[test]
 fn a_stopped_belt_keeps_parcels_where_they_are_and_has_no_deadline() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     at(&mut t, 2600.0);
     t.advance_by(Duration::from_secs(60), 0);
     assert!(t.due(false).is_empty());
@@ -56,13 +56,13 @@ fn a_stopped_belt_keeps_parcels_where_they_are_and_has_no_deadline() {
 #[test]
 fn reads_of_several_scanners_merge_into_one_verdict() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     at(&mut t, 600.0);
     t.assign_scan("top", ScanRead::NoRead, t.now());
     t.assign_scan("side", code("A"), t.now());
     t.assign_scan("side", code("A"), t.now());
     assert_eq!(t.parcels[0].merged_read(), Read::Code("A".into()));
-    t.enter(2, 2, false);
+    t.enter(2, 2, false, 0.0);
     at(&mut t, 700.0);
     t.assign_scan("top", code("C"), t.now());
     t.assign_scan("side", code("B"), t.now());
@@ -76,7 +76,7 @@ fn reads_of_several_scanners_merge_into_one_verdict() {
 #[test]
 fn when_complete_a_parcel_is_due_once_scans_weight_and_views_are_in() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 7, false);
+    t.enter(1, 7, false, 0.0);
     at(&mut t, 300.0);
     assert_eq!(
         t.assign_weight(WeightRecord {
@@ -100,7 +100,7 @@ fn when_complete_a_parcel_is_due_once_scans_weight_and_views_are_in() {
 #[test]
 fn entering_the_xray_is_reported_once() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     assert_eq!(
         t.advance_by(Duration::from_secs(2), 500).entered_xray,
         Vec::<(i64, Duration)>::new(),
@@ -120,19 +120,19 @@ fn entering_the_xray_is_reported_once() {
 #[test]
 fn lost_tracking_takes_no_scans_and_is_due_at_once() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     at(&mut t, 600.0);
     assert_eq!(t.lose_tracking(), vec![1]);
     assert_eq!(t.assign_scan("top", code("A"), t.now()), None);
     assert_eq!(t.due(false).len(), 1);
-    t.enter(2, 2, true);
+    t.enter(2, 2, true, 0.0);
     assert_eq!(t.due(false).len(), 2);
 }
 
 #[test]
 fn decided_parcels_are_not_due_again_and_leave_on_drop() {
     let mut t = Tracker::new(geometry());
-    t.enter(7, 3, false);
+    t.enter(7, 3, false, 0.0);
     at(&mut t, 2900.0);
     assert_eq!(t.due(false)[0].merged_read(), Read::Nothing);
     t.set_lane(7, 3);
@@ -144,7 +144,7 @@ fn decided_parcels_are_not_due_again_and_leave_on_drop() {
 #[test]
 fn a_parcel_not_dropped_in_time_after_the_diverter_is_unconfirmed() {
     let mut t = Tracker::new(geometry());
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     at(&mut t, 3000.0);
     t.advance_by(Duration::from_secs(2), 500);
     assert!(t.take_unconfirmed(Duration::from_secs(3)).is_empty());
@@ -158,9 +158,9 @@ fn scans_follow_entry_order_even_when_the_estimate_lags() {
         window_mm: 150.0,
         ..geometry()
     });
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     at(&mut t, 150.0);
-    t.enter(2, 2, false);
+    t.enter(2, 2, false, 0.0);
     at(&mut t, 550.0); // estimates: parcel 1 at 700 mm, parcel 2 at 550 mm
     // Parcel 1's scans come although by estimate parcel 2 is nearer the scanner.
     assert_eq!(t.assign_scan("top", code("A"), t.now()), Some(1));
@@ -180,7 +180,7 @@ fn a_scan_handled_late_is_matched_where_the_parcel_was_when_it_was_read() {
         window_mm: 100.0,
         ..geometry()
     });
-    t.enter(1, 1, false);
+    t.enter(1, 1, false, 0.0);
     // Read at 600 mm; handled 300 ms later, when the parcel is at 750 mm.
     at(&mut t, 750.0);
     let handled = t.now();

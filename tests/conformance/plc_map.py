@@ -23,17 +23,18 @@ PLC_HEARTBEAT = 0
 STATUS = 1
 BELT_SPEED = 2
 FAULT_CODE = 3
-ENTRY_COUNT = 4
-ENTRY_RING = 5  # 8 x (tracking number, length mm); slot = tracking number mod 8
-WEIGHT_COUNT = 21
-WEIGHT_RING = 22  # 8 x (tracking number, weight g, flags bit 0 stable); slot = (count-1) mod 8
-DROP_COUNT = 46
-DROP_RING = 47  # 8 x (tracking number, lane); slot = (count-1) mod 8
-CMD_ACK_TRACKING = 63
-CMD_ACK_LANE = 64
-CONTROLLER_HEARTBEAT_ECHO = 65
-LANE_DROPS = 66  # drops per lane 1..=8
-STATUS_LEN = 74
+PLC_CLOCK_MS = 4  # free-running ms clock, wrapping
+ENTRY_COUNT = 5
+ENTRY_RING = 6  # 8 x (tracking number, length mm, PLC_CLOCK_MS at entry); slot = tracking number mod 8
+WEIGHT_COUNT = 30
+WEIGHT_RING = 31  # 8 x (tracking number, weight g, flags bit 0 stable); slot = (count-1) mod 8
+DROP_COUNT = 55
+DROP_RING = 56  # 8 x (tracking number, lane); slot = (count-1) mod 8
+CMD_ACK_TRACKING = 72
+CMD_ACK_LANE = 73
+CONTROLLER_HEARTBEAT_ECHO = 74
+LANE_DROPS = 75  # drops per lane 1..=8
+STATUS_LEN = 83
 RING_SLOTS = 8
 COUNTED_LANES = 8
 
@@ -49,7 +50,7 @@ MAX_BELT_SPEED = 10_000
 MAX_LANE = 64
 
 # Width of one ring slot in words.
-ENTRY_SLOT_WORDS = 2
+ENTRY_SLOT_WORDS = 3
 WEIGHT_SLOT_WORDS = 3
 DROP_SLOT_WORDS = 2
 
@@ -76,7 +77,7 @@ GATEWAY_TARGET_DEVICE = 0x0B
 RUST_CONSTS: dict[str, int] = {
     name: globals()[name]
     for name in (
-        "PLC_HEARTBEAT STATUS BELT_SPEED FAULT_CODE ENTRY_COUNT ENTRY_RING WEIGHT_COUNT "
+        "PLC_HEARTBEAT STATUS BELT_SPEED FAULT_CODE PLC_CLOCK_MS ENTRY_COUNT ENTRY_RING WEIGHT_COUNT "
         "WEIGHT_RING DROP_COUNT DROP_RING CMD_ACK_TRACKING CMD_ACK_LANE "
         "CONTROLLER_HEARTBEAT_ECHO LANE_DROPS STATUS_LEN RING_SLOTS COUNTED_LANES "
         "CONTROLLER_HEARTBEAT CMD_TRACKING CMD_LANE BELT_RUN COMMAND_LEN MAX_BELT_SPEED "

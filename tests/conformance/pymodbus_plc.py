@@ -10,7 +10,8 @@ What it holds (the Rust test asserts this scene):
 - status block at ``--status-base`` (read-only: a write is exception 0x02):
   belt running with the X-ray on (STATUS bits 0 and 3), ``--belt-speed`` mm/s, no fault;
   PLC_HEARTBEAT advancing by one every 10 ms (read from the clock at each request);
-  parcels 1..=7 entered (length 300 + 20 * n mm); parcels 1..=6 weighed (1000 + 50 * n g,
+  PLC_CLOCK_MS at 1000; parcels 1..=7 entered (length 300 + 20 * n mm, stamped at
+  PLC_CLOCK_MS 100 * n); parcels 1..=6 weighed (1000 + 50 * n g,
   all stable except parcel 6); parcels 1..=5 dropped into lanes 1, 2, 1, 3, 1 (so
   LANE_DROPS is 3, 1, 1, 0...); last accepted command (5, lane 1); heartbeat echo 0.
 - command block at ``--command-base``, readable and writable: heartbeat 0, the command
@@ -74,12 +75,13 @@ def initial_status(belt_speed: int) -> list[int]:
     """The status block of the scene, encoded by the documented map."""
     words = [0] * m.STATUS_LEN
     words[m.PLC_HEARTBEAT] = 1
+    words[m.PLC_CLOCK_MS] = 1000
     words[m.STATUS] = m.STATUS_RUNNING | m.STATUS_XRAY_RUNNING
     words[m.BELT_SPEED] = belt_speed
     words[m.FAULT_CODE] = 0
     for t in range(1, ENTERED + 1):
         slot = m.ENTRY_RING + (t % m.RING_SLOTS) * m.ENTRY_SLOT_WORDS
-        words[slot : slot + 2] = [t, entry_length_mm(t)]
+        words[slot : slot + 3] = [t, entry_length_mm(t), 100 * t]
     words[m.ENTRY_COUNT] = ENTERED
     for count, t in enumerate(range(1, WEIGHED + 1), start=1):
         slot = m.WEIGHT_RING + ((count - 1) % m.RING_SLOTS) * m.WEIGHT_SLOT_WORDS

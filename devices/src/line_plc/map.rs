@@ -12,16 +12,17 @@
 //! | 1 | `STATUS` | bit 0 belt running, 1 emergency stop, 2 fault, 3 X-ray running, 4 X-ray fault, 5 scale fault; other bits 0 |
 //! | 2 | `BELT_SPEED` | belt speed in mm/s (0..=10000) |
 //! | 3 | `FAULT_CODE` | 0 none, else one of [`FaultCode`] |
-//! | 4 | `ENTRY_COUNT` | tracking number of the newest parcel at the entry photo-eye (wraps, 0 = none yet) |
-//! | 5..=20 | `ENTRY_RING` | 8 slots of (tracking number, parcel length mm); slot = tracking number mod 8 |
-//! | 21 | `WEIGHT_COUNT` | number of weighings by the dynamic scale so far (wraps) |
-//! | 22..=45 | `WEIGHT_RING` | 8 slots of (tracking number, weight in g, flags: bit 0 stable); slot = (count − 1) mod 8 |
-//! | 46 | `DROP_COUNT` | number of parcels dropped into a lane so far (wraps) |
-//! | 47..=62 | `DROP_RING` | 8 slots of (tracking number, lane); slot = (drop count − 1) mod 8 |
-//! | 63 | `CMD_ACK_TRACKING` | tracking number of the last lane command the PLC accepted |
-//! | 64 | `CMD_ACK_LANE` | lane of that command (read back to verify the write) |
-//! | 65 | `CONTROLLER_HEARTBEAT_ECHO` | the last controller heartbeat the PLC saw |
-//! | 66..=73 | `LANE_DROPS` | drops per lane 1..=8 since the PLC started (wrap), to cross-check the drop ring |
+//! | 4 | `PLC_CLOCK_MS` | the PLC's free-running millisecond clock (wraps every 65.536 s) |
+//! | 5 | `ENTRY_COUNT` | tracking number of the newest parcel at the entry photo-eye (wraps, 0 = none yet) |
+//! | 6..=29 | `ENTRY_RING` | 8 slots of (tracking number, parcel length mm, `PLC_CLOCK_MS` at entry); slot = tracking number mod 8 |
+//! | 30 | `WEIGHT_COUNT` | number of weighings by the dynamic scale so far (wraps) |
+//! | 31..=54 | `WEIGHT_RING` | 8 slots of (tracking number, weight in g, flags: bit 0 stable); slot = (count − 1) mod 8 |
+//! | 55 | `DROP_COUNT` | number of parcels dropped into a lane so far (wraps) |
+//! | 56..=71 | `DROP_RING` | 8 slots of (tracking number, lane); slot = (drop count − 1) mod 8 |
+//! | 72 | `CMD_ACK_TRACKING` | tracking number of the last lane command the PLC accepted |
+//! | 73 | `CMD_ACK_LANE` | lane of that command (read back to verify the write) |
+//! | 74 | `CONTROLLER_HEARTBEAT_ECHO` | the last controller heartbeat the PLC saw |
+//! | 75..=82 | `LANE_DROPS` | drops per lane 1..=8 since the PLC started (wrap), to cross-check the drop ring |
 //!
 //! **Command block** (controller → PLC; readable, so every write can be read back):
 //!
@@ -34,7 +35,9 @@
 //!
 //! Tracking numbers run 1..=65535 and wrap to 1 (0 means "none"). The rings let the
 //! controller catch up when several parcels enter, weigh or drop between two polls; more
-//! than 8 between two polls is a lost event the driver reports. A parcel that reaches the
+//! than 8 between two polls is a lost event the driver reports. The entry's clock stamp
+//! tells the controller how long ago a parcel passed the photo-eye, so its position does not
+//! depend on when the poll that saw it came. A parcel that reaches the
 //! diverter with no accepted command falls into the PLC's default (exception) lane.
 
 /// Offset of the PLC heartbeat in the status block.
@@ -45,28 +48,30 @@ pub const STATUS: u16 = 1;
 pub const BELT_SPEED: u16 = 2;
 /// Offset of the fault code.
 pub const FAULT_CODE: u16 = 3;
+/// Offset of the PLC's millisecond clock.
+pub const PLC_CLOCK_MS: u16 = 4;
 /// Offset of the newest entry tracking number.
-pub const ENTRY_COUNT: u16 = 4;
+pub const ENTRY_COUNT: u16 = 5;
 /// Offset of the first entry ring slot.
-pub const ENTRY_RING: u16 = 5;
+pub const ENTRY_RING: u16 = 6;
 /// Offset of the weighing counter.
-pub const WEIGHT_COUNT: u16 = 21;
+pub const WEIGHT_COUNT: u16 = 30;
 /// Offset of the first weight ring slot.
-pub const WEIGHT_RING: u16 = 22;
+pub const WEIGHT_RING: u16 = 31;
 /// Offset of the drop counter.
-pub const DROP_COUNT: u16 = 46;
+pub const DROP_COUNT: u16 = 55;
 /// Offset of the first drop ring slot.
-pub const DROP_RING: u16 = 47;
+pub const DROP_RING: u16 = 56;
 /// Offset of the tracking number of the last accepted command.
-pub const CMD_ACK_TRACKING: u16 = 63;
+pub const CMD_ACK_TRACKING: u16 = 72;
 /// Offset of the lane of the last accepted command.
-pub const CMD_ACK_LANE: u16 = 64;
+pub const CMD_ACK_LANE: u16 = 73;
 /// Offset of the echoed controller heartbeat.
-pub const CONTROLLER_HEARTBEAT_ECHO: u16 = 65;
+pub const CONTROLLER_HEARTBEAT_ECHO: u16 = 74;
 /// Offset of the drop counter of lane 1 (lanes 1..=8 follow).
-pub const LANE_DROPS: u16 = 66;
+pub const LANE_DROPS: u16 = 75;
 /// Number of words in the status block.
-pub const STATUS_LEN: u16 = 74;
+pub const STATUS_LEN: u16 = 83;
 /// Number of slots in each ring.
 pub const RING_SLOTS: u16 = 8;
 /// Lanes with a drop counter.
@@ -239,6 +244,8 @@ pub struct EntryRecord {
     pub tracking_no: u16,
     /// Parcel length in mm measured by the photo-eye.
     pub length_mm: u16,
+    /// `PLC_CLOCK_MS` when it passed the photo-eye.
+    pub entered_ms: u16,
 }
 
 /// One weighing by the dynamic scale.
@@ -274,6 +281,8 @@ pub struct LineStatus {
     pub belt_speed_mm_s: u16,
     /// Active fault, if any.
     pub fault: Option<FaultCode>,
+    /// The PLC's millisecond clock (wrapping).
+    pub clock_ms: u16,
     /// Newest entry tracking number (0 = none yet).
     pub entry_count: u16,
     /// Entry ring, indexed by tracking number mod 8.
@@ -353,6 +362,7 @@ impl LineStatus {
             flags,
             belt_speed_mm_s,
             fault,
+            clock_ms: w(PLC_CLOCK_MS),
             entry_count: w(ENTRY_COUNT),
             weight_count: w(WEIGHT_COUNT),
             drop_count: w(DROP_COUNT),
@@ -364,8 +374,9 @@ impl LineStatus {
         for i in 0..RING_SLOTS {
             let slot = i as usize;
             status.entries[slot] = EntryRecord {
-                tracking_no: w(ENTRY_RING + 2 * i),
-                length_mm: w(ENTRY_RING + 2 * i + 1),
+                tracking_no: w(ENTRY_RING + 3 * i),
+                length_mm: w(ENTRY_RING + 3 * i + 1),
+                entered_ms: w(ENTRY_RING + 3 * i + 2),
             };
             let flags_off = WEIGHT_RING + 3 * i + 2;
             let weight_flags = w(flags_off);
@@ -411,6 +422,7 @@ impl LineStatus {
         put(STATUS, self.flags.to_word());
         put(BELT_SPEED, self.belt_speed_mm_s);
         put(FAULT_CODE, self.fault.map_or(0, |f| f as u16));
+        put(PLC_CLOCK_MS, self.clock_ms);
         put(ENTRY_COUNT, self.entry_count);
         put(WEIGHT_COUNT, self.weight_count);
         put(DROP_COUNT, self.drop_count);
@@ -420,8 +432,9 @@ impl LineStatus {
         for i in 0..RING_SLOTS {
             let slot = i as usize;
             let e = self.entries[slot];
-            put(ENTRY_RING + 2 * i, e.tracking_no);
-            put(ENTRY_RING + 2 * i + 1, e.length_mm);
+            put(ENTRY_RING + 3 * i, e.tracking_no);
+            put(ENTRY_RING + 3 * i + 1, e.length_mm);
+            put(ENTRY_RING + 3 * i + 2, e.entered_ms);
             let wr = self.weights[slot];
             put(WEIGHT_RING + 3 * i, wr.tracking_no);
             put(WEIGHT_RING + 3 * i + 1, wr.weight_g);
@@ -436,13 +449,15 @@ impl LineStatus {
         words
     }
 
-    /// Record a new parcel at the photo-eye (simulator side); returns its tracking number.
+    /// Record a new parcel at the photo-eye at the current `clock_ms` (simulator side);
+    /// returns its tracking number.
     pub fn push_entry(&mut self, length_mm: u16) -> u16 {
         let tracking_no = next_tracking_no(self.entry_count);
         self.entry_count = tracking_no;
         self.entries[(tracking_no % RING_SLOTS) as usize] = EntryRecord {
             tracking_no,
             length_mm,
+            entered_ms: self.clock_ms,
         };
         tracking_no
     }
@@ -516,6 +531,11 @@ fn ring_since<T: Copy>(ring: &[T; SLOTS], count: u16, seen: u16) -> (Vec<T>, u16
     (out, lost)
 }
 
+/// Milliseconds from `then` to `now` on the PLC's wrapping clock.
+pub fn clock_ms_since(then: u16, now: u16) -> u16 {
+    now.wrapping_sub(then)
+}
+
 /// The tracking number after `t` (1..=65535, wrapping to 1; 0 is never used).
 pub fn next_tracking_no(t: u16) -> u16 {
     if t == u16::MAX { 1 } else { t + 1 }
@@ -555,7 +575,10 @@ mod tests {
             belt_speed_mm_s: 500,
             ..LineStatus::default()
         };
+        s.clock_ms = 65_000;
         s.push_entry(300);
+        assert_eq!(s.entries[1].entered_ms, 65_000);
+        assert_eq!(clock_ms_since(65_000, 464), 1000, "the clock wraps");
         s.push_drop(1, 3);
         let words = s.encode();
         assert_eq!(words.len(), STATUS_LEN as usize);

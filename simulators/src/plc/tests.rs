@@ -37,7 +37,8 @@ fn status_block_reads_at_its_base_and_decodes() {
 #[test]
 fn reads_outside_the_blocks_are_illegal_addresses() {
     let mut c = line();
-    for (addr, qty) in [(0, 1), (999, 2), (1073, 2), (2003, 2), (1074, 1)] {
+    let end = 1000 + STATUS_LEN; // one past the status block
+    for (addr, qty) in [(0, 1), (999, 2), (end - 1, 2), (2003, 2), (end, 1)] {
         assert_eq!(
             call(&mut c, Request::ReadHoldingRegisters(addr, qty)),
             Err(ExceptionCode::IllegalDataAddress),

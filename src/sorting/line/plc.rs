@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use customs_edge_devices::line_plc::map::clock_ms_since;
 use customs_edge_devices::line_plc::{FaultCode, LineStatus, PlcError};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -203,7 +204,18 @@ impl Line {
             })
             .await?;
         for (entry, id) in entries.into_iter().zip(ids) {
-            self.tracker.enter(id, entry.tracking_no, lost_sight);
+            // How far it has travelled since the photo-eye, by the PLC's own clock; a stamp
+            // older than the staleness limit is not believed (the parcel's tracking is lost
+            // then anyway).
+            let age =
+                Duration::from_millis(u64::from(clock_ms_since(entry.entered_ms, status.clock_ms)));
+            let position_mm = if age <= self.stale_after() {
+                age.as_secs_f64() * f64::from(status.belt_speed_mm_s)
+            } else {
+                0.0
+            };
+            self.tracker
+                .enter(id, entry.tracking_no, lost_sight, position_mm);
             debug!(line = %self.id(), tracking_no = entry.tracking_no, parcel = id, lost_sight, "parcel entered");
             self.announce(id);
         }

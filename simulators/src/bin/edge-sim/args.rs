@@ -52,7 +52,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1)]
     unit_id: u8,
 
-    /// First holding register of the 74-word status block.
+    /// First holding register of the 83-word status block.
     #[arg(long, default_value_t = 0)]
     status_base: u16,
 
