@@ -271,3 +271,53 @@ async fn a_five_second_plc_link_drop_releases_nothing_from_that_window_and_the_l
     );
     site.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_stop_freezes_the_belt_and_parcels_are_still_sorted_right_after_it() {
+    let site = start_full_site(vec![
+        list_weighing("SF9000000001", 800, 1.0),
+        list_weighing("SF9000000002", 120, 1.0),
+    ])
+    .await;
+    let released = site
+        .inject_json(json!({"code": "SF9000000001", "weight_kg": 1.0}))
+        .await;
+    let held = site
+        .inject_json(json!({"code": "SF9000000002", "weight_kg": 1.0}))
+        .await;
+    // Stop the belt while both parcels are on it, between the scanners and the diverter.
+    common::wait_for("both parcels scanned", Duration::from_secs(30), || async {
+        let report = site.report().await;
+        [released, held]
+            .iter()
+            .all(|id| report.parcel(*id).is_some_and(|p| p.scanned_at.is_some()))
+            .then_some(())
+    })
+    .await;
+    site.fault("estop", 3000).await;
+    let report = site.wait_dropped(&[released, held]).await;
+    assert_eq!(
+        report.parcel(released).unwrap().lane,
+        Some(1),
+        "released after the stop"
+    );
+    assert_eq!(
+        report.parcel(held).unwrap().lane,
+        Some(3),
+        "held by customs: exception"
+    );
+    for id in [released, held] {
+        assert!(
+            !report.parcel(id).unwrap().defaulted,
+            "commanded in time despite the stop"
+        );
+    }
+    let alarms = site.query("SELECT kind, cleared_at FROM alarms WHERE kind LIKE 'plc_fault:%'");
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a[0] == "plc_fault:emergency_stop" && a[1].is_string()),
+        "the e-stop was raised and cleared as an alarm: {alarms:?}"
+    );
+    site.stop().await;
+}
