@@ -86,27 +86,10 @@ async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_close
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let config_file = data.path().join("site.toml");
+    let (plc, scanner) = (sim.lines[0].plc.to_string(), sim.lines[0].top.to_string());
     std::fs::write(
         &config_file,
-        format!(
-            r#"
-            [site]
-            code = "3511W001"
-            [storage]
-            data_dir = {data:?}
-            [web]
-            listen = "127.0.0.1:0"
-            [[lines]]
-            id = "L1"
-            plc.address = "{plc}"
-            [[lines.scanners]]
-            name = "top"
-            address = "{scanner}"
-            "#,
-            data = data.path().display().to_string(),
-            plc = sim.lines[0].plc,
-            scanner = sim.lines[0].top,
-        ),
+        common::test_config_toml(data.path(), &plc, &scanner),
     )
     .unwrap();
     // Every waybill released, so a parcel in the release lane is only right with a release

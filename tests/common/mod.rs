@@ -23,9 +23,9 @@ pub struct Site {
     pub data: tempfile::TempDir,
 }
 
-/// The line config a test site uses; the addresses are filled in once the simulator runs.
-pub fn test_config(data_dir: &Path) -> Config {
-    let text = format!(
+/// The text of a one-line site config for tests: one PLC, one scanner, its data in `data_dir`.
+pub fn test_config_toml(data_dir: &Path, plc: &str, scanner: &str) -> String {
+    format!(
         r#"
         [site]
         code = "3511W001"
@@ -35,14 +35,19 @@ pub fn test_config(data_dir: &Path) -> Config {
         listen = "127.0.0.1:0"
         [[lines]]
         id = "L1"
-        plc.address = "127.0.0.1:1"
+        plc.address = "{plc}"
         plc.timeout_ms = 1000
         [[lines.scanners]]
         name = "top"
-        address = "127.0.0.1:1"
+        address = "{scanner}"
         "#,
         data = data_dir.display().to_string()
-    );
+    )
+}
+
+/// The line config a test site uses; the addresses are filled in once the simulator runs.
+pub fn test_config(data_dir: &Path) -> Config {
+    let text = test_config_toml(data_dir, "127.0.0.1:1", "127.0.0.1:1");
     config::parse(&text, Path::new("test.toml")).expect("test config is valid")
 }
 
