@@ -7,6 +7,12 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::StoreError;
 
+/// Read connections opened at start and kept idle. Every line task and every console
+/// request may read at once; a read that finds the pool empty opens a connection and
+/// compiles its statements afresh, which cost the 10-line benchmark milliseconds per
+/// decision with a pool of 4.
+pub(super) const POOL_SIZE: usize = 16;
+
 /// A `Clone` handle to the read pool.
 #[derive(Clone, Debug)]
 pub struct Reader {
@@ -50,7 +56,7 @@ impl Reader {
         };
         let result = f(&conn);
         let mut idle = self.idle.lock().expect("reader pool lock");
-        if idle.len() < 8 {
+        if idle.len() < POOL_SIZE {
             idle.push(conn);
         }
         result
