@@ -128,11 +128,6 @@ impl Tracker {
         }
     }
 
-    /// Belt time so far.
-    pub fn clock(&self) -> Duration {
-        self.clock
-    }
-
     /// A parcel passed the photo-eye and is now `position_mm` past it (the PLC stamps the
     /// entry, so a poll that came late does not put it behind); `tracking_lost` when it
     /// entered while the line could not see the belt (its real position is unknown).

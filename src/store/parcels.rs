@@ -71,6 +71,8 @@ pub struct DecisionRow<'a> {
     pub risk_json: &'a str,
     /// E-commerce company of the waybill, for statistics.
     pub ebc_code: Option<&'a str>,
+    /// The measured weight was out of tolerance.
+    pub weight_mismatch: bool,
 }
 
 /// Store the decision for a parcel.
@@ -78,7 +80,8 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
     let n = tx
         .prepare_cached(
             "UPDATE parcels SET decided_at = ?2, logistics_no = ?3, read_status = ?4, lane = ?5, lane_kind = ?6,
-                reasons = ?7, decision_inputs = ?8, risk = ?9, ebc_code = ?10 WHERE id = ?1",
+                reasons = ?7, decision_inputs = ?8, risk = ?9, ebc_code = ?10, weight_mismatch = ?11
+             WHERE id = ?1",
         )?
         .execute(params![
             d.parcel_id,
@@ -90,7 +93,8 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
             d.reasons_json,
             d.inputs_json,
             d.risk_json,
-            d.ebc_code
+            d.ebc_code,
+            d.weight_mismatch
         ])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("parcel {}", d.parcel_id)));
@@ -126,8 +130,17 @@ pub fn record_xray_entered(
     Ok(())
 }
 
-/// Count one more X-ray view for a parcel.
-pub fn count_xray_image(tx: &Transaction<'_>, parcel_id: i64) -> Result<(), StoreError> {
+/// Record one X-ray view of a parcel (the machine's file, as a reading) and count it.
+pub fn record_xray_view(
+    tx: &Transaction<'_>,
+    parcel_id: i64,
+    file: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO readings (parcel_id, kind, raw, at) VALUES (?1, 'xray_view', ?2, ?3)",
+    )?
+    .execute(params![parcel_id, file, at])?;
     tx.prepare_cached("UPDATE parcels SET xray_images = xray_images + 1 WHERE id = ?1")?
         .execute([parcel_id])?;
     Ok(())
@@ -156,8 +169,7 @@ pub fn ebc_weight_mismatches_since(
 ) -> Result<u32, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT count(*) FROM parcels WHERE ebc_code = ?1 AND decided_at >= ?2
-             AND reasons LIKE '%weight_out_of_tolerance%'",
+            "SELECT count(*) FROM parcels WHERE ebc_code = ?1 AND weight_mismatch = 1 AND decided_at >= ?2",
         )?
         .query_row(params![ebc_code, since], |r| r.get(0))?)
 }
@@ -288,4 +300,54 @@ pub fn get(conn: &Connection, id: i64) -> Result<ParcelView, StoreError> {
         rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(format!("parcel {id}")),
         e => e.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_companys_recent_weight_mismatches_are_counted_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .writer
+            .write(|tx| {
+                for (tracking, ebc, mismatch, at) in [
+                    (1, "E1", true, "2026-11-27T10:00:00.000Z"),
+                    (2, "E1", false, "2026-11-27T10:00:01.000Z"),
+                    (3, "E2", true, "2026-11-27T10:00:02.000Z"),
+                    (4, "E1", true, "2026-11-26T09:00:00.000Z"),
+                ] {
+                    let id = insert_entry(tx, "L1", tracking, at, 300)?;
+                    let row = DecisionRow {
+                        parcel_id: id,
+                        decided_at: at,
+                        logistics_no: None,
+                        read_status: "read",
+                        lane: 2,
+                        lane_kind: "inspection",
+                        reasons_json: "[]",
+                        inputs_json: "{}",
+                        risk_json: "{}",
+                        ebc_code: Some(ebc),
+                        weight_mismatch: mismatch,
+                    };
+                    record_decision(tx, &row)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let n = store
+            .reader
+            .read(|conn| ebc_weight_mismatches_since(conn, "E1", "2026-11-27T00:00:00.000Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            n, 1,
+            "one mismatch of E1 since midnight; the other is older, E2 is another company"
+        );
+    }
 }

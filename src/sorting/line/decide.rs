@@ -7,7 +7,7 @@ use tracing::{info, warn};
 
 use super::Line;
 use crate::sorting::decision::{
-    Decision, Inputs, LaneKind, Weight, WeightTolerance, XrayViews, decide,
+    Decision, Inputs, LaneKind, Reason, Weight, WeightTolerance, XrayViews, decide,
 };
 use crate::sorting::tracker::Tracked;
 use crate::store::parcels::{self, DecisionRow};
@@ -140,6 +140,10 @@ impl Line {
         lane: u16,
         ebc_mismatches: u32,
     ) -> Result<(), StoreError> {
+        let weight_mismatch = decision
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::WeightOutOfTolerance { .. }));
         let deviation_pct = match (
             inputs.weight,
             inputs.manifest.as_ref().and_then(|m| m.gross_weight_kg),
@@ -179,6 +183,7 @@ impl Line {
                         inputs_json: &inputs_json,
                         risk_json: &risk,
                         ebc_code: ebc.as_deref(),
+                        weight_mismatch,
                     },
                 )
             })

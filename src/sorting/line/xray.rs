@@ -34,7 +34,8 @@ impl Line {
         id: i64,
         ago: Duration,
     ) -> Result<(), StoreError> {
-        let when = SystemTime::now() - ago;
+        let now = SystemTime::now();
+        let when = now.checked_sub(ago).unwrap_or(now);
         let at = crate::store::timestamp(when.into());
         if let Some(x) = self.xray.as_mut() {
             x.matcher.entered(id, when);
@@ -77,13 +78,7 @@ impl Line {
                 debug!(line = %self.id(), parcel = parcel_id, view, path = %image.path.display(), on_belt, "X-ray view");
                 let path = image.path.display().to_string();
                 let at = crate::store::timestamp(image.produced_at.into());
-                self.record(move |tx| {
-                        tx.execute(
-                            "INSERT INTO readings (parcel_id, kind, raw, at) VALUES (?1, 'xray_view', ?2, ?3)",
-                            rusqlite::params![parcel_id, path, at],
-                        )?;
-                        parcels::count_xray_image(tx, parcel_id)
-                    })
+                self.record(move |tx| parcels::record_xray_view(tx, parcel_id, &path, &at))
                     .await?;
                 (
                     Some(parcel_id),

@@ -33,11 +33,14 @@ ALTER TABLE parcels ADD COLUMN weighed_at TEXT;
 ALTER TABLE parcels ADD COLUMN xray_entered_at TEXT;
 ALTER TABLE parcels ADD COLUMN xray_images INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE parcels ADD COLUMN ebc_code TEXT;
+-- 1 when the measured weight was out of tolerance: counted per company for risk statistics.
+ALTER TABLE parcels ADD COLUMN weight_mismatch INTEGER NOT NULL DEFAULT 0;
 -- The facts the decision used (JSON), so every decision can be explained later.
 ALTER TABLE parcels ADD COLUMN decision_inputs TEXT;
 -- Risk signals kept for statistics (JSON).
 ALTER TABLE parcels ADD COLUMN risk TEXT;
-CREATE INDEX parcels_ebc_code ON parcels(ebc_code, decided_at);
+-- Counting a company's recent mismatches reads only the mismatches, not all its parcels.
+CREATE INDEX parcels_ebc_mismatch ON parcels(ebc_code, weight_mismatch, decided_at);
 
 -- Alarms for the operators: device faults, unconfirmed drops, lost tracking.
 CREATE TABLE alarms (
