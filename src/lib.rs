@@ -21,8 +21,10 @@ pub mod demo;
 pub mod evidence;
 pub mod health;
 pub mod import;
-pub mod manifest;
 pub mod runtime;
 pub mod sorting;
 pub mod store;
 pub mod web;
+
+/// Declaration lists (CEB603), shared with the platform contract.
+pub use customs_edge_protocol::declaration as manifest;

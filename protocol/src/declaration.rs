@@ -1,4 +1,5 @@
-//! Declaration lists (清单, CEB603 head and goods lines) as the controller uses them.
+//! Declaration lists (清单, CEB603 head and goods lines): what the platform sends and the
+//! controller decides on.
 //!
 //! The JSON form uses the customs field names (`logisticsNo`, `invtNo`, `returnStatus` …)
 //! so a list exported from a platform imports as it is; other CEB603 fields are accepted

@@ -1,0 +1,327 @@
+//! What the platform sends to a site, on `<prefix>/<site>/down/<kind>`.
+//!
+//! Every downlink message is applied by the site in one transaction, at most once per
+//! message id, and only then acknowledged to the broker. Bodies carry batches so a large
+//! load (a million lists) does not need a million messages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::declaration::DeclarationList;
+use crate::envelope::{Envelope, EnvelopeError};
+
+/// Downlink message kinds, by `Envelope::kind` (and the last topic level).
+pub mod kind {
+    /// [`super::Lists`]: new or replaced declaration lists.
+    pub const LISTS: &str = "lists";
+    /// [`super::ListStatus`]: customs status updates by logisticsNo.
+    pub const LIST_STATUS: &str = "list_status";
+    /// [`super::Permits`]: new or replaced exit permits.
+    pub const PERMITS: &str = "permits";
+    /// [`super::PermitStatus`]: exit permit status updates.
+    pub const PERMIT_STATUS: &str = "permit_status";
+    /// [`super::Instructions`]: inspect, hold or release by logisticsNo.
+    pub const INSTRUCTIONS: &str = "instructions";
+    /// [`super::Ack`]: the platform has applied an uplink stream up to a sequence number.
+    pub const ACK: &str = "ack";
+
+    /// Every downlink kind.
+    pub const ALL: [&str; 6] = [
+        LISTS,
+        LIST_STATUS,
+        PERMITS,
+        PERMIT_STATUS,
+        INSTRUCTIONS,
+        ACK,
+    ];
+}
+
+/// New or replaced declaration lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lists {
+    /// The lists (at least one).
+    pub lists: Vec<DeclarationList>,
+}
+
+/// Customs status updates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListStatus {
+    /// The updates.
+    pub updates: Vec<StatusUpdate>,
+}
+
+/// One status update of a declaration list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusUpdate {
+    /// Waybill number.
+    pub logistics_no: String,
+    /// New customs status; only 800 releases.
+    pub return_status: i32,
+    /// Customs' text for it.
+    #[serde(default)]
+    pub return_info: Option<String>,
+}
+
+/// New or replaced exit permits (核放单).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permits {
+    /// The permits.
+    pub permits: Vec<ExitPermit>,
+}
+
+/// One exit permit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExitPermit {
+    /// Permit number.
+    pub permit_no: String,
+    /// Vehicle plate.
+    pub vehicle_no: String,
+    /// Vehicle weight, kg.
+    #[serde(default)]
+    pub vehicle_weight: Option<f64>,
+    /// Frame weight, kg.
+    #[serde(default)]
+    pub frame_weight: Option<f64>,
+    /// Container number.
+    #[serde(default)]
+    pub container_no: Option<String>,
+    /// Container weight, kg.
+    #[serde(default)]
+    pub container_weight: Option<f64>,
+    /// Total gross weight of the truck as it should weigh at the gate, kg.
+    #[serde(default)]
+    pub total_gross_weight: Option<f64>,
+    /// 0 applied, 1 approved, 2 passed, 3/4 gate 1/2, 5 deleted, 6 voided.
+    pub status: i32,
+    /// Waybills and bags on the truck.
+    #[serde(default)]
+    pub items: Vec<PermitItem>,
+}
+
+/// One line of an exit permit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermitItem {
+    /// Bill (list) number.
+    #[serde(default)]
+    pub bill_no: Option<String>,
+    /// Waybill number.
+    #[serde(default)]
+    pub logistics_no: Option<String>,
+    /// Bag number.
+    #[serde(default)]
+    pub total_package_no: Option<String>,
+}
+
+/// Exit permit status updates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermitStatus {
+    /// The updates.
+    pub updates: Vec<PermitStatusUpdate>,
+}
+
+/// One exit permit status update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermitStatusUpdate {
+    /// Permit number.
+    pub permit_no: String,
+    /// New status.
+    pub status: i32,
+}
+
+/// Customs instructions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instructions {
+    /// The instructions.
+    pub instructions: Vec<Instruction>,
+}
+
+/// One instruction for a waybill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Instruction {
+    /// Waybill number.
+    pub logistics_no: String,
+    /// `inspect`, `hold` or `release`.
+    pub action: String,
+    /// Why, in words.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When customs issued it.
+    pub issued_at: String,
+}
+
+/// The platform has applied an uplink stream up to and including `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    /// Uplink stream name.
+    pub stream: String,
+    /// Highest sequence number applied; acknowledges every one before it too.
+    pub seq: u64,
+}
+
+/// A downlink message read by its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Downlink {
+    /// See [`Lists`].
+    Lists(Lists),
+    /// See [`ListStatus`].
+    ListStatus(ListStatus),
+    /// See [`Permits`].
+    Permits(Permits),
+    /// See [`PermitStatus`].
+    PermitStatus(PermitStatus),
+    /// See [`Instructions`].
+    Instructions(Instructions),
+    /// See [`Ack`].
+    Ack(Ack),
+}
+
+impl Downlink {
+    /// Read an opened envelope's body by its kind, and check what a type cannot say.
+    pub fn from_envelope(envelope: &Envelope<serde_json::Value>) -> Result<Self, EnvelopeError> {
+        fn body<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, EnvelopeError> {
+            T::deserialize(v).map_err(|e| EnvelopeError::BadBody(e.to_string()))
+        }
+        let bad = |m: String| Err(EnvelopeError::BadBody(m));
+        let message = match envelope.kind.as_str() {
+            kind::LISTS => {
+                let b: Lists = body(&envelope.body)?;
+                let problems: Vec<String> = b
+                    .lists
+                    .iter()
+                    .filter_map(|l| l.check().err().map(|e| format!("{}: {e}", l.logistics_no)))
+                    .collect();
+                if !problems.is_empty() {
+                    return bad(problems.join("; "));
+                }
+                Self::Lists(b)
+            }
+            kind::LIST_STATUS => {
+                let b: ListStatus = body(&envelope.body)?;
+                if let Some(u) = b
+                    .updates
+                    .iter()
+                    .find(|u| crate::declaration::status_name(u.return_status).is_none())
+                {
+                    return bad(format!(
+                        "{}: returnStatus {} is not a known customs status",
+                        u.logistics_no, u.return_status
+                    ));
+                }
+                Self::ListStatus(b)
+            }
+            kind::PERMITS => Self::Permits(body(&envelope.body)?),
+            kind::PERMIT_STATUS => Self::PermitStatus(body(&envelope.body)?),
+            kind::INSTRUCTIONS => {
+                let b: Instructions = body(&envelope.body)?;
+                if let Some(i) = b
+                    .instructions
+                    .iter()
+                    .find(|i| !["inspect", "hold", "release"].contains(&i.action.as_str()))
+                {
+                    return bad(format!(
+                        "{}: action {:?} is not inspect, hold or release",
+                        i.logistics_no, i.action
+                    ));
+                }
+                Self::Instructions(b)
+            }
+            kind::ACK => Self::Ack(body(&envelope.body)?),
+            other => return Err(EnvelopeError::UnknownKind(other.to_owned())),
+        };
+        Ok(message)
+    }
+
+    /// The kind name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Lists(_) => kind::LISTS,
+            Self::ListStatus(_) => kind::LIST_STATUS,
+            Self::Permits(_) => kind::PERMITS,
+            Self::PermitStatus(_) => kind::PERMIT_STATUS,
+            Self::Instructions(_) => kind::INSTRUCTIONS,
+            Self::Ack(_) => kind::ACK,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::open;
+
+    fn payload(kind: &str, body: serde_json::Value) -> Vec<u8> {
+        serde_json::json!({
+            "schema": 1, "id": "platform:down:7", "stream": "down", "seq": 7, "site": "S1",
+            "created": "2026-11-27T10:00:00.000Z", "kind": kind, "body": body
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn read(kind: &str, body: serde_json::Value) -> Result<Downlink, EnvelopeError> {
+        Downlink::from_envelope(&open(&payload(kind, body), 1 << 20, "S1")?)
+    }
+
+    #[test]
+    fn each_kind_reads() {
+        let cases = [
+            (
+                kind::LISTS,
+                serde_json::json!({"lists": [{"logisticsNo": "A1", "returnStatus": 800}]}),
+            ),
+            (
+                kind::LIST_STATUS,
+                serde_json::json!({"updates": [{"logisticsNo": "A1", "returnStatus": 120}]}),
+            ),
+            (
+                kind::PERMITS,
+                serde_json::json!({"permits": [{"permitNo": "P1", "vehicleNo": "闽G12345", "status": 1}]}),
+            ),
+            (
+                kind::PERMIT_STATUS,
+                serde_json::json!({"updates": [{"permitNo": "P1", "status": 2}]}),
+            ),
+            (
+                kind::INSTRUCTIONS,
+                serde_json::json!({"instructions": [{"logisticsNo": "A1", "action": "inspect", "issuedAt": "2026-11-27T10:00:00Z"}]}),
+            ),
+            (
+                kind::ACK,
+                serde_json::json!({"stream": "decisions", "seq": 41}),
+            ),
+        ];
+        for (k, body) in cases {
+            assert_eq!(read(k, body).unwrap().kind(), k);
+        }
+    }
+
+    #[test]
+    fn bodies_that_do_not_fit_are_named() {
+        let e = read(
+            kind::LISTS,
+            serde_json::json!({"lists": [{"logisticsNo": "A1"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "bad_body");
+        let e = read(
+            kind::LISTS,
+            serde_json::json!({"lists": [{"logisticsNo": "A1", "returnStatus": 42}]}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("A1"), "{e}");
+        let e = read(kind::INSTRUCTIONS, serde_json::json!({"instructions": [{"logisticsNo": "A1", "action": "shred", "issuedAt": "x"}]})).unwrap_err();
+        assert!(e.to_string().contains("shred"), "{e}");
+        let e = read("teleport", serde_json::json!({})).unwrap_err();
+        assert_eq!(e.code(), "unknown_kind");
+    }
+}

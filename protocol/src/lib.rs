@@ -1,0 +1,21 @@
+//! The contract between a customs-edge site controller and the central platform.
+//!
+//! Everything travels over MQTT as JSON in one versioned [`Envelope`]:
+//!
+//! - [`topics`] — where each message goes: `<prefix>/<site>/up/<stream>` from the site,
+//!   `<prefix>/<site>/down/<kind>` to it, `<prefix>/<site>/status` for online/offline.
+//! - [`uplink`] — the streams the site sends and the body of each message kind.
+//! - [`downlink`] — what the platform sends: declaration lists, exit permits, customs
+//!   instructions, and acknowledgements of uplink streams.
+//! - [`declaration`] — declaration lists (CEB603) as both sides read them.
+//!
+//! `docs/mqtt/` documents every message with a JSON Schema; the controller's tests
+//! validate what it emits against those files.
+
+pub mod declaration;
+pub mod downlink;
+pub mod envelope;
+pub mod topics;
+pub mod uplink;
+
+pub use envelope::{Envelope, SCHEMA_VERSION};
