@@ -259,6 +259,7 @@ mod tests {
     use super::*;
     use crate::envelope::open;
 
+    #[allow(clippy::needless_pass_by_value)]
     fn payload(kind: &str, body: serde_json::Value) -> Vec<u8> {
         serde_json::json!({
             "schema": 1, "id": "platform:down:7", "stream": "down", "seq": 7, "site": "S1",
@@ -268,6 +269,7 @@ mod tests {
         .into_bytes()
     }
 
+    #[allow(clippy::needless_pass_by_value)] // test call sites read better with json! values
     fn read(kind: &str, body: serde_json::Value) -> Result<Downlink, EnvelopeError> {
         Downlink::from_envelope(&open(&payload(kind, body), 1 << 20, "S1")?)
     }
