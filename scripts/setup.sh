@@ -5,13 +5,14 @@
 #
 #   libopencv-dev clang libclang-dev   OpenCV capture (video evidence) and its bindgen
 #   mosquitto mosquitto-clients        the MQTT broker the demo and the tests start
+#   openssl                            the test CA and certificates of the TLS broker tests
 #   ffmpeg                             ffprobe for stream conformance tests
 #   chromium chromium-driver           headless browser tests of the consoles
 #   python3 python3-venv               pymodbus conformance tests (in a virtualenv), bench reports
 set -euo pipefail
 
-PACKAGES=(libopencv-dev clang libclang-dev mosquitto mosquitto-clients ffmpeg chromium chromium-driver
-          python3 python3-venv)
+PACKAGES=(libopencv-dev clang libclang-dev mosquitto mosquitto-clients openssl ffmpeg chromium
+          chromium-driver python3 python3-venv)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
 //! The controller: starts every subsystem for a config and stops them on the shutdown token.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -13,6 +14,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::sorting::LineTask;
 use crate::store::Store;
+use crate::sync::SyncStats;
 use crate::web::{self, AppState};
 
 /// How long stopping tasks get to finish their current work after shutdown.
@@ -27,6 +29,8 @@ pub struct Running {
     pub store: Store,
     /// Subsystem health.
     pub health: Health,
+    /// The platform link's counters, when a platform is configured.
+    pub sync: Option<Arc<SyncStats>>,
     tasks: JoinSet<(String, anyhow::Result<()>)>,
     shutdown: CancellationToken,
 }
@@ -40,6 +44,10 @@ pub async fn start(
     let health = Health::default();
     let (events, _) = broadcast::channel(1024);
     let mut tasks = JoinSet::new();
+    crate::sync::configure_outbox(&config, &store)
+        .await
+        .context("configuring the outbox")?;
+    let mut feeds = Vec::new();
     for line in &config.lines {
         let name = format!("line {}", line.id);
         let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
@@ -50,15 +58,21 @@ pub async fn start(
             health.clone(),
             evidence,
         );
+        feeds.push(task.status_feed());
         let token = shutdown.clone();
         tasks.spawn(async move { (name, task.run(token).await) });
     }
-    if !config.gates.is_empty() || !config.cameras.is_empty() || config.platform.is_some() {
+    let sync = match &config.platform {
+        Some(platform) => Some(crate::sync::spawn(
+            &config, platform, &store, &health, feeds, &shutdown, &mut tasks,
+        )?),
+        None => None,
+    };
+    if !config.gates.is_empty() || !config.cameras.is_empty() {
         warn!(
             gates = config.gates.len(),
             cameras = config.cameras.len(),
-            platform = config.platform.is_some(),
-            "gates, cameras and the platform link are validated but not run by this version"
+            "gates and cameras are validated but not run by this version"
         );
     }
     let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
@@ -71,6 +85,7 @@ pub async fn start(
         health: health.clone(),
         events,
         site: config.site.clone(),
+        sync: sync.clone(),
     };
     let router = web::router(state);
     let token = shutdown.clone();
@@ -85,6 +100,7 @@ pub async fn start(
         web_addr,
         store,
         health,
+        sync,
         tasks,
         shutdown,
     })

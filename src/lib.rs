@@ -6,6 +6,8 @@
 //! - [`store`] — SQLite on disk: migrations, the single writer, the read pool.
 //! - [`manifest`] — declaration lists (CEB603) as the controller uses them.
 //! - [`import`] — bulk load of declaration lists from JSON lines.
+//! - [`sync`] — platform sync over MQTT: the outbox sent in order until acknowledged,
+//!   the downlink applied once, telemetry, statistics and health.
 //! - [`sorting`] — the X-ray sorting line: tracking, decisions, the line task.
 //! - [`web`] — the console, its API, live updates and `/healthz`.
 //! - [`evidence`] — content-addressed evidence files (X-ray views, camera frames, plate
@@ -24,6 +26,7 @@ pub mod import;
 pub mod runtime;
 pub mod sorting;
 pub mod store;
+pub mod sync;
 pub mod web;
 
 /// Declaration lists (CEB603), shared with the platform contract.

@@ -290,7 +290,7 @@ pub struct Alarm {
 pub struct DeviceHealth {
     /// Subsystem: `line:L1:plc`, `line:L1:scanner:top`, ...
     pub device: String,
-    /// `ok`, `degraded` or `down`.
+    /// `starting` (not yet connected), `ok`, `degraded` or `down`.
     pub state: String,
     /// Why, in words.
     pub detail: String,

@@ -164,18 +164,98 @@ pub struct PlatformConfig {
     /// Topic prefix; topics are `<prefix>/<site code>/up/...` and `.../down/...`.
     #[serde(default = "default_topic_prefix")]
     pub topic_prefix: String,
-    /// Stable MQTT client id; defaults to `customs-edge-<site code>`.
+    /// Stable MQTT client id (the broker keeps the session under it); defaults to
+    /// `customs-edge-<site code>`.
     #[serde(default)]
     pub client_id: Option<String>,
-    /// CA certificate file (PEM) for `mqtts://`.
+    /// CA certificate file (PEM) the broker's certificate must chain to, for `mqtts://`.
+    /// Without it the system's roots are not used: TLS needs a CA here.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for brokers that require one; with `client_key_file`.
+    #[serde(default)]
+    pub client_cert_file: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[serde(default)]
+    pub client_key_file: Option<std::path::PathBuf>,
     /// Environment variable holding the MQTT user name.
     #[serde(default)]
     pub username_env: Option<String>,
     /// Environment variable holding the MQTT password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// MQTT keep-alive in seconds; a dead link is noticed within about 1.5 times this.
+    #[serde(default = "default_keep_alive_s")]
+    pub keep_alive_s: u64,
+    /// Resend a stream from its first unacknowledged message when the platform has not
+    /// acknowledged anything of it for this long (seconds).
+    #[serde(default = "default_ack_timeout_s")]
+    pub ack_timeout_s: u64,
+    /// Most messages of one stream sent and not yet acknowledged.
+    #[serde(default = "default_window")]
+    pub window: u32,
+    /// Disk quota of the outbox in MiB. An alarm is raised at half of it; above 90 %
+    /// telemetry and statistics stop (counted); decisions and gate passes are always kept.
+    #[serde(default = "default_outbox_quota_mb")]
+    pub outbox_quota_mb: u64,
+    /// Largest downlink payload accepted, in KiB; larger ones are dead-lettered.
+    #[serde(default = "default_max_downlink_kb")]
+    pub max_downlink_kb: u64,
+    /// Statistics period in seconds (0 = none).
+    #[serde(default = "default_stats_interval_s")]
+    pub stats_interval_s: u64,
+    /// PLC tags published on the `telemetry` stream.
+    #[serde(default)]
+    pub telemetry: Vec<TelemetryTag>,
+}
+
+/// One PLC tag published as telemetry: on a change beyond its deadband, and at least every
+/// `max_interval_s` (with its quality, so a dead link never looks like a steady value).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryTag {
+    /// Line whose PLC holds the tag. Required.
+    #[serde(default)]
+    pub line: String,
+    /// The tag: one of `belt_running`, `belt_speed_mm_s`, `estop`, `plc_fault`,
+    /// `fault_code`, `xray_running`, `xray_fault`, `scale_fault`, `plc_heartbeat`
+    /// (booleans are 0/1). Required.
+    #[serde(default)]
+    pub tag: String,
+    /// Smallest change published (in the tag's unit); 0 publishes every change.
+    #[serde(default)]
+    pub deadband: f64,
+    /// Publish at least this often, changed or not (seconds).
+    #[serde(default = "default_tag_max_interval_s")]
+    pub max_interval_s: u64,
+}
+
+fn default_keep_alive_s() -> u64 {
+    15
+}
+
+fn default_ack_timeout_s() -> u64 {
+    10
+}
+
+fn default_window() -> u32 {
+    5000
+}
+
+fn default_outbox_quota_mb() -> u64 {
+    512
+}
+
+fn default_max_downlink_kb() -> u64 {
+    4096
+}
+
+fn default_stats_interval_s() -> u64 {
+    60
+}
+
+fn default_tag_max_interval_s() -> u64 {
+    60
 }
 
 fn default_topic_prefix() -> String {

@@ -41,6 +41,41 @@ impl Config {
         }
         if let Some(platform) = &self.platform {
             validate_platform(&mut out, platform);
+            for (i, t) in platform.telemetry.iter().enumerate() {
+                let at = format!("platform.telemetry[{i}]");
+                if required(&mut out, format!("{at}.line"), &t.line, "the line id")
+                    && !self.lines.iter().any(|l| l.id == t.line)
+                {
+                    out.push(Problem::new(
+                        format!("{at}.line"),
+                        format!("no line with id {:?}", t.line),
+                    ));
+                }
+                if required(&mut out, format!("{at}.tag"), &t.tag, "the tag name")
+                    && !crate::sync::telemetry::TAGS.contains(&t.tag.as_str())
+                {
+                    out.push(Problem::new(
+                        format!("{at}.tag"),
+                        format!(
+                            "unknown tag {:?}; known: {}",
+                            t.tag,
+                            crate::sync::telemetry::TAGS.join(", ")
+                        ),
+                    ));
+                }
+                if !t.deadband.is_finite() || t.deadband < 0.0 {
+                    out.push(Problem::new(
+                        format!("{at}.deadband"),
+                        "must be a non-negative number",
+                    ));
+                }
+                if t.max_interval_s == 0 {
+                    out.push(Problem::new(
+                        format!("{at}.max_interval_s"),
+                        "must be at least 1",
+                    ));
+                }
+            }
         }
         out
     }
@@ -354,6 +389,26 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
             "platform.ca_file",
             "set, but the broker URL is mqtt:// (no TLS); use mqtts://",
         ));
+    }
+    if platform.client_cert_file.is_some() != platform.client_key_file.is_some() {
+        out.push(Problem::new(
+            "platform.client_key_file",
+            "client_cert_file and client_key_file go together",
+        ));
+    }
+    for (field, value, min) in [
+        ("keep_alive_s", platform.keep_alive_s, 5),
+        ("ack_timeout_s", platform.ack_timeout_s, 1),
+        ("window", u64::from(platform.window), 1),
+        ("outbox_quota_mb", platform.outbox_quota_mb, 1),
+        ("max_downlink_kb", platform.max_downlink_kb, 1),
+    ] {
+        if value < min {
+            out.push(Problem::new(
+                format!("platform.{field}"),
+                format!("must be at least {min}"),
+            ));
+        }
     }
     if platform.topic_prefix.is_empty() || platform.topic_prefix.contains(['#', '+']) {
         out.push(Problem::new(

@@ -11,4 +11,4 @@ pub mod tracker;
 pub mod xray_match;
 
 pub use decision::{Decision, Inputs, LaneKind, Read, Reason, Weight, WeightTolerance, decide};
-pub use line::LineTask;
+pub use line::{LineStatusFeed, LineTask, PlcSample};

@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use customs_edge_protocol::uplink::{self, Stream};
+
+use super::{StoreError, outbox};
 
 /// What the platform instructs for a waybill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +29,8 @@ impl InstructionKind {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// The kind with this stored name.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "inspect" => Self::Inspect,
             "hold" => Self::Hold,
@@ -105,6 +108,16 @@ pub fn add_flag(tx: &Transaction<'_>, flag: &OfficerFlag<'_>) -> Result<i64, Sto
         &subject,
         &serde_json::json!({ "reason": flag.reason }),
     )?;
+    let body = uplink::OfficerAction {
+        action_id: id,
+        actor: flag.officer.to_owned(),
+        action: "flag_for_inspection".to_owned(),
+        parcel_id: flag.parcel_id,
+        logistics_no: flag.logistics_no.map(str::to_owned),
+        reason: flag.reason.to_owned(),
+        at,
+    };
+    outbox::enqueue(tx, Stream::Officer, uplink::kind::OFFICER_ACTION, &body)?;
     Ok(id)
 }
 

@@ -13,9 +13,11 @@ mod reader;
 mod writer;
 
 pub mod alarms;
+pub mod downlink;
 pub mod evidence;
 pub mod instructions;
 pub mod manifests;
+pub mod outbox;
 pub mod parcels;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +67,7 @@ pub enum StoreError {
 const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/001_initial.sql")),
     M::up(include_str!("migrations/002_line_inputs.sql")),
+    M::up(include_str!("migrations/003_platform_sync.sql")),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -3,7 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::StoreError;
+use customs_edge_protocol::uplink::{self, Stream};
+
+use super::{StoreError, outbox};
+use crate::evidence::EvidenceKind;
 
 /// A new parcel seen at the entry photo-eye; returns its record id.
 pub fn insert_entry(
@@ -99,6 +102,80 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
     if n == 0 {
         return Err(StoreError::NotFound(format!("parcel {}", d.parcel_id)));
     }
+    let result = sort_result(tx, d.parcel_id)?;
+    outbox::enqueue(tx, Stream::Decisions, uplink::kind::SORT_RESULT, &result)?;
+    Ok(())
+}
+
+/// The uplink sort result of a decided parcel, from what is stored.
+fn sort_result(conn: &Connection, parcel_id: i64) -> Result<uplink::SortResult, StoreError> {
+    let mut result = conn
+        .prepare_cached(
+            "SELECT line_id, tracking_no, entered_at, logistics_no, read_status, lane, lane_kind,
+                reasons, decided_at, CASE WHEN weight_stable THEN weight_kg END, risk
+             FROM parcels WHERE id = ?1",
+        )?
+        .query_row([parcel_id], |r| {
+            Ok(uplink::SortResult {
+                parcel_id,
+                line: r.get(0)?,
+                tracking_no: r.get(1)?,
+                entered_at: r.get(2)?,
+                logistics_no: r.get(3)?,
+                read_status: r.get(4)?,
+                lane: r.get(5)?,
+                lane_kind: r.get(6)?,
+                reasons: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                decided_at: r.get(8)?,
+                weight_kg: r.get(9)?,
+                readings: Vec::new(),
+                evidence: Vec::new(),
+                risk: r
+                    .get::<_, Option<String>>(10)?
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        })?;
+    result.readings = conn
+        .prepare_cached(
+            "SELECT kind, value, unit, at FROM readings WHERE parcel_id = ?1 AND value IS NOT NULL ORDER BY id",
+        )?
+        .query_map([parcel_id], |r| {
+            Ok(uplink::Reading {
+                kind: r.get(0)?,
+                value: r.get(1)?,
+                unit: r.get(2)?,
+                at: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    result.evidence = super::evidence::for_record(conn, "parcel", parcel_id)?
+        .into_iter()
+        .map(|e| uplink::EvidenceRef {
+            sha256: e.sha256,
+            kind: e.kind.map_or("unknown", EvidenceKind::as_str).to_owned(),
+            role: e.role,
+        })
+        .collect();
+    Ok(result)
+}
+
+fn enqueue_outcome(
+    tx: &Transaction<'_>,
+    parcel_id: i64,
+    line: &str,
+    outcome: &str,
+    dropped_lane: Option<u16>,
+    at: &str,
+) -> Result<(), StoreError> {
+    let body = uplink::ParcelOutcome {
+        parcel_id,
+        line: line.to_owned(),
+        outcome: outcome.to_owned(),
+        dropped_lane: dropped_lane.map(i64::from),
+        at: at.to_owned(),
+    };
+    outbox::enqueue(tx, Stream::Decisions, uplink::kind::PARCEL_OUTCOME, &body)?;
     Ok(())
 }
 
@@ -198,18 +275,32 @@ pub fn record_drop(
     at: &str,
     outcome: &str,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "UPDATE parcels SET dropped_lane = ?2, dropped_at = ?3, outcome = ?4 WHERE id = ?1",
-    )?
-    .execute(params![parcel_id, lane, at, outcome])?;
-    Ok(())
+    let line_id: Option<String> = tx
+        .prepare_cached(
+            "UPDATE parcels SET dropped_lane = ?2, dropped_at = ?3, outcome = ?4 WHERE id = ?1 RETURNING line_id",
+        )?
+        .query_row(params![parcel_id, lane, at, outcome], |r| r.get(0))
+        .optional()?;
+    let Some(line_id) = line_id else {
+        return Err(StoreError::NotFound(format!("parcel {parcel_id}")));
+    };
+    let dropped = (outcome != "unconfirmed").then_some(lane);
+    enqueue_outcome(tx, parcel_id, &line_id, outcome, dropped, at)
 }
 
 /// Mark the parcels a previous run left in flight on `line_id` as interrupted.
 pub fn mark_interrupted(tx: &Transaction<'_>, line_id: &str) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached("UPDATE parcels SET outcome = 'interrupted' WHERE line_id = ?1 AND outcome = 'in_flight'")?
-        .execute([line_id])?)
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "UPDATE parcels SET outcome = 'interrupted' WHERE line_id = ?1 AND outcome = 'in_flight' RETURNING id",
+        )?
+        .query_map([line_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let at = super::now();
+    for id in &ids {
+        enqueue_outcome(tx, *id, line_id, "interrupted", None, &at)?;
+    }
+    Ok(ids.len())
 }
 
 /// Keep a piece of bad input for inspection.

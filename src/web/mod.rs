@@ -35,6 +35,8 @@ pub struct AppState {
     pub events: broadcast::Sender<ParcelView>,
     /// Site code and name for the page header.
     pub site: crate::config::SiteConfig,
+    /// The platform link's counters, when a platform is configured.
+    pub sync: Option<std::sync::Arc<crate::sync::SyncStats>>,
 }
 
 /// The router with every route.
@@ -44,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/site", get(site))
         .route("/api/parcels", get(recent_parcels))
         .route("/api/events", get(events))
+        .route("/api/sync", get(sync_state))
         .fallback(assets::serve)
         .with_state(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -66,6 +69,26 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
     }
+}
+
+/// The platform link: connection, counters, each outbox stream, recent dead letters.
+async fn sync_state(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let (streams, dead) = state
+        .store
+        .reader
+        .read(|c| {
+            Ok((
+                crate::store::outbox::streams(c)?,
+                crate::store::downlink::dead_letters(c, 50)?,
+            ))
+        })
+        .await?;
+    Ok(Json(serde_json::json!({
+        "configured": state.sync.is_some(),
+        "link": state.sync.as_ref().map(|s| s.snapshot()),
+        "streams": streams,
+        "dead_letters": dead,
+    })))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

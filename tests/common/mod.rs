@@ -3,6 +3,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod broker;
+pub mod process;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -114,6 +117,11 @@ async fn start_sim_and_controller(
     lists: Vec<DeclarationList>,
     tweak: impl FnOnce(&RunningSim, &mut Config),
 ) -> Site {
+    // Logs on the test's output, errors only unless RUST_LOG says more.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let data = tempfile::tempdir().expect("temp dir");
     let shutdown = CancellationToken::new();
     let sim = customs_edge_simulators::start(sim_config, shutdown.clone())

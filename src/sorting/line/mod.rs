@@ -20,10 +20,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use customs_edge_devices::line_plc::{LinePlc, RegisterMap};
+use customs_edge_devices::line_plc::{LinePlc, LineStatus, RegisterMap};
 use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
 use customs_edge_devices::xray::{FeedOptions, XrayFeed};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -44,6 +44,29 @@ pub struct LineTask {
     events: broadcast::Sender<ParcelView>,
     health: Health,
     evidence: EvidenceStore,
+    samples: watch::Sender<PlcSample>,
+}
+
+/// The line PLC's latest status as last polled, for telemetry.
+#[derive(Debug, Clone, Default)]
+pub struct PlcSample {
+    /// The last status block that decoded, if any yet.
+    pub status: Option<LineStatus>,
+    /// When it was read.
+    pub read_at: Option<Instant>,
+    /// Whether the last poll succeeded.
+    pub link_up: bool,
+    /// Whether the last poll failed because the block did not decode (a garbled PLC).
+    pub bad: bool,
+}
+
+/// A line's PLC samples as they come.
+#[derive(Debug, Clone)]
+pub struct LineStatusFeed {
+    /// Line id.
+    pub line: String,
+    /// The latest sample.
+    pub samples: watch::Receiver<PlcSample>,
 }
 
 /// The line task's state between events.
@@ -62,6 +85,8 @@ struct Line {
     queued: Vec<Submitted<()>>,
     /// Parcels to announce to the consoles once the queued writes have committed.
     changed: Vec<i64>,
+    /// Where each poll's outcome goes, for telemetry.
+    samples: watch::Sender<PlcSample>,
 }
 
 impl LineTask {
@@ -79,6 +104,15 @@ impl LineTask {
             events,
             health,
             evidence,
+            samples: watch::channel(PlcSample::default()).0,
+        }
+    }
+
+    /// The feed of this line's PLC samples.
+    pub fn status_feed(&self) -> LineStatusFeed {
+        LineStatusFeed {
+            line: self.config.id.clone(),
+            samples: self.samples.subscribe(),
         }
     }
 
@@ -90,6 +124,7 @@ impl LineTask {
             events,
             health,
             evidence,
+            samples,
         } = self;
         let line_id = config.id.clone();
         let interrupted = {
@@ -162,6 +197,7 @@ impl LineTask {
             rejects: RejectThrottle::default(),
             queued: Vec::new(),
             changed: Vec::new(),
+            samples,
             xray,
             config,
             store,

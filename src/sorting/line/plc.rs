@@ -70,8 +70,23 @@ impl Line {
     /// Poll the PLC once and act on what it says (or on its silence).
     pub(super) async fn poll(&mut self, now: Instant) -> Result<(), StoreError> {
         match self.plc.read_status().await {
-            Ok(status) => self.on_status(&status, now).await,
-            Err(e) => self.on_poll_error(e, now).await,
+            Ok(status) => {
+                self.samples.send_replace(super::PlcSample {
+                    status: Some(status.clone()),
+                    read_at: Some(now),
+                    link_up: true,
+                    bad: false,
+                });
+                self.on_status(&status, now).await
+            }
+            Err(e) => {
+                let bad = matches!(e, PlcError::Decode { .. });
+                self.samples.send_modify(|s| {
+                    s.link_up = false;
+                    s.bad = bad;
+                });
+                self.on_poll_error(e, now).await
+            }
         }
     }
 

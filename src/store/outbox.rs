@@ -1,0 +1,215 @@
+//! The outbox: uplink messages for the central platform, written in the same transaction
+//! as the record they describe, each stream numbered from 1 without gaps.
+//!
+//! A row stays until the platform acknowledges its stream up to its sequence number. The
+//! quota counts the bodies waiting: above [`WARN_FRACTION`] of it an alarm is raised; above
+//! [`BULK_STOP_FRACTION`] the bulk streams (telemetry, statistics) stop growing — each
+//! message not written is counted in `suppressed` and the alarm says so — while the
+//! priority streams are always written: a decision is never dropped for want of space.
+
+use customs_edge_protocol::uplink::Stream;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::{StoreError, alarms};
+
+/// Fraction of the quota at which the `outbox_filling` alarm is raised.
+pub const WARN_FRACTION: f64 = 0.5;
+/// Fraction of the quota above which bulk streams are not written.
+pub const BULK_STOP_FRACTION: f64 = 0.9;
+/// The alarm source for the outbox.
+pub const ALARM_SOURCE: &str = "platform:outbox";
+
+/// Turn the outbox on (a platform is configured) or off, and set its quota.
+pub fn configure(tx: &Transaction<'_>, enabled: bool, quota_bytes: u64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE outbox_settings SET enabled = ?1, quota_bytes = ?2 WHERE id = 1",
+        params![enabled, quota_bytes as i64],
+    )?;
+    Ok(())
+}
+
+/// Whether a message was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Written with this sequence number.
+    Seq(u64),
+    /// No platform is configured: nothing to write.
+    Disabled,
+    /// A bulk message not written because the outbox is over its quota (counted).
+    Suppressed,
+}
+
+/// Write an uplink message of `kind` on `stream` with `body`, in the caller's transaction.
+pub fn enqueue<B: Serialize>(
+    tx: &Transaction<'_>,
+    stream: Stream,
+    kind: &str,
+    body: &B,
+) -> Result<Enqueued, StoreError> {
+    let (enabled, quota): (bool, i64) = tx
+        .prepare_cached("SELECT enabled, quota_bytes FROM outbox_settings WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if !enabled {
+        return Ok(Enqueued::Disabled);
+    }
+    let body = serde_json::to_string(body)
+        .map_err(|e| StoreError::Invalid(format!("outbox body of {kind}: {e}")))?;
+    let name = stream.as_str();
+    let pending_before = pending_bytes(tx)?;
+    if stream.is_bulk() && pending_before as f64 > quota as f64 * BULK_STOP_FRACTION {
+        tx.prepare_cached(
+            "INSERT INTO outbox_streams (stream, suppressed) VALUES (?1, 1)
+             ON CONFLICT (stream) DO UPDATE SET suppressed = suppressed + 1",
+        )?
+        .execute([name])?;
+        return Ok(Enqueued::Suppressed);
+    }
+    let seq: i64 = tx
+        .prepare_cached(
+            "INSERT INTO outbox_streams (stream, next_seq, pending_rows, pending_bytes) VALUES (?1, 2, 1, ?2)
+             ON CONFLICT (stream) DO UPDATE SET next_seq = next_seq + 1,
+                pending_rows = pending_rows + 1, pending_bytes = pending_bytes + excluded.pending_bytes
+             RETURNING next_seq - 1",
+        )?
+        .query_row(params![name, body.len() as i64], |r| r.get(0))?;
+    tx.prepare_cached(
+        "INSERT INTO outbox (stream, seq, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![name, seq, kind, body, super::now()])?;
+    let warn_at = quota as f64 * WARN_FRACTION;
+    let after = pending_before + body.len() as i64;
+    if pending_before as f64 <= warn_at && after as f64 > warn_at {
+        let detail = format!(
+            "outbox holds {} MiB of unacknowledged messages, over {:.0} % of its {} MiB quota; \
+             telemetry and statistics stop at {:.0} %",
+            after >> 20,
+            WARN_FRACTION * 100.0,
+            quota >> 20,
+            BULK_STOP_FRACTION * 100.0
+        );
+        alarms::raise(tx, ALARM_SOURCE, "outbox_filling", &detail, None)?;
+    }
+    Ok(Enqueued::Seq(seq as u64))
+}
+
+fn pending_bytes(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(sum(pending_bytes), 0) FROM outbox_streams")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The platform has applied `stream` up to `seq`: drop those rows. Returns how many left;
+/// an ack at or below the one held already changes nothing.
+pub fn ack(tx: &Transaction<'_>, stream: &str, seq: u64) -> Result<usize, StoreError> {
+    let seq = seq as i64;
+    let held: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT acked_seq, next_seq FROM outbox_streams WHERE stream = ?1")?
+        .query_row([stream], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((acked, next)) = held else {
+        return Err(StoreError::Invalid(format!(
+            "ack for stream {stream:?}, which this site never sent"
+        )));
+    };
+    if seq <= acked {
+        return Ok(0);
+    }
+    if seq >= next {
+        return Err(StoreError::Invalid(format!(
+            "ack for {stream}:{seq}, beyond the last message written ({})",
+            next - 1
+        )));
+    }
+    let (rows, bytes): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(length(CAST(body AS BLOB))), 0) FROM outbox
+             WHERE stream = ?1 AND seq > ?2 AND seq <= ?3",
+        )?
+        .query_row(params![stream, acked, seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    tx.prepare_cached("DELETE FROM outbox WHERE stream = ?1 AND seq > ?2 AND seq <= ?3")?
+        .execute(params![stream, acked, seq])?;
+    tx.prepare_cached(
+        "UPDATE outbox_streams SET acked_seq = ?2, acked_at = ?3,
+            pending_rows = pending_rows - ?4, pending_bytes = pending_bytes - ?5
+         WHERE stream = ?1",
+    )?
+    .execute(params![stream, seq, super::now(), rows, bytes])?;
+    let (quota,): (i64,) = tx
+        .prepare_cached("SELECT quota_bytes FROM outbox_settings WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?,)))?;
+    if (pending_bytes(tx)? as f64) < quota as f64 * WARN_FRACTION * 0.8 {
+        alarms::clear(tx, ALARM_SOURCE, "outbox_filling")?;
+    }
+    Ok(rows as usize)
+}
+
+/// One message read back for sending.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Sequence number in its stream.
+    pub seq: u64,
+    /// Message kind.
+    pub kind: String,
+    /// Body JSON.
+    pub body: String,
+    /// When the record was written.
+    pub created_at: String,
+}
+
+/// Messages of `stream` after `after`, in order, at most `limit`.
+pub fn read_after(
+    conn: &Connection,
+    stream: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<Pending>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, body, created_at FROM outbox WHERE stream = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![stream, after as i64, limit as i64], |r| {
+        Ok(Pending {
+            seq: r.get::<_, i64>(0)? as u64,
+            kind: r.get(1)?,
+            body: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The state of one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamState {
+    /// Stream name.
+    pub stream: String,
+    /// Highest sequence number written.
+    pub last_seq: u64,
+    /// Highest sequence number the platform acknowledged.
+    pub acked_seq: u64,
+    /// Messages waiting.
+    pub pending_rows: u64,
+    /// Their body bytes.
+    pub pending_bytes: u64,
+    /// Bulk messages not written for want of space.
+    pub suppressed: u64,
+}
+
+/// Every stream's state.
+pub fn streams(conn: &Connection) -> Result<Vec<StreamState>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT stream, next_seq - 1, acked_seq, pending_rows, pending_bytes, suppressed
+         FROM outbox_streams ORDER BY stream",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StreamState {
+            stream: r.get(0)?,
+            last_seq: r.get::<_, i64>(1)? as u64,
+            acked_seq: r.get::<_, i64>(2)? as u64,
+            pending_rows: r.get::<_, i64>(3)? as u64,
+            pending_bytes: r.get::<_, i64>(4)? as u64,
+            suppressed: r.get::<_, i64>(5)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,124 @@
+//! Applies downlink messages: each one checked, applied in one transaction at most once per
+//! message id, and only then acknowledged to the broker (manual acks), so a crash between
+//! the two means a redelivery that is recognised, never a message lost.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use customs_edge_protocol::downlink::{Ack, Downlink as Message};
+use customs_edge_protocol::envelope::{self, EnvelopeError};
+use rumqttc::{AsyncClient, Publish};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use super::SyncStats;
+use crate::store::Store;
+use crate::store::downlink::{self as applied, Applied};
+
+/// The downlink task.
+pub(crate) struct Downlink {
+    pub(crate) client: AsyncClient,
+    pub(crate) store: Store,
+    pub(crate) site: String,
+    pub(crate) limit: usize,
+    pub(crate) stats: Arc<SyncStats>,
+    pub(crate) acks: mpsc::UnboundedSender<Ack>,
+}
+
+impl Downlink {
+    pub(crate) async fn run(
+        self,
+        mut incoming: mpsc::UnboundedReceiver<Publish>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        loop {
+            let publish = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                p = incoming.recv() => match p {
+                    Some(p) => p,
+                    None => return Ok(()),
+                },
+            };
+            match self.handle(&publish).await {
+                Ok(()) => {
+                    // Applied (or dead-lettered) and committed: now the broker may forget it.
+                    if let Err(e) = self.client.ack(&publish).await {
+                        warn!(error = %e, "cannot acknowledge a downlink message to the broker; it will come again");
+                    }
+                }
+                Err(e) => {
+                    // Not stored: leave it unacknowledged so the broker delivers it again.
+                    error!(topic = %publish.topic, error = %e, "downlink message not applied; left for redelivery");
+                }
+            }
+        }
+    }
+
+    /// Read and apply one message; `Err` only when the store could not take it.
+    async fn handle(&self, publish: &Publish) -> anyhow::Result<()> {
+        let topic = publish.topic.clone();
+        let opened = envelope::open(&publish.payload, self.limit, &self.site);
+        let (message_id, read) = match opened {
+            Ok(env) => {
+                let read = Message::from_envelope(&env).and_then(|m| {
+                    let kind_in_topic = topic.rsplit('/').next().unwrap_or_default();
+                    if kind_in_topic == m.kind() {
+                        Ok(m)
+                    } else {
+                        Err(EnvelopeError::BadBody(format!(
+                            "kind {:?} sent on the topic for {kind_in_topic:?}",
+                            m.kind()
+                        )))
+                    }
+                });
+                (Some(env.id), read)
+            }
+            Err(e) => (None, Err(e)),
+        };
+        match read {
+            Ok(Message::Ack(ack)) => {
+                let _ = self.acks.send(ack);
+                Ok(())
+            }
+            Ok(message) => {
+                let id = message_id.unwrap_or_default();
+                let kind = message.kind();
+                let message_id = id.clone();
+                let outcome = self
+                    .store
+                    .writer
+                    .write(move |tx| applied::apply(tx, &message_id, &message))
+                    .await?;
+                match outcome {
+                    Applied::Now { records, refused } => {
+                        self.stats.applied.fetch_add(1, Ordering::Relaxed);
+                        if refused > 0 {
+                            warn!(id = %id, kind, records, refused, "downlink message applied; some items refused (kept as rejected input)");
+                        } else {
+                            debug!(id = %id, kind, records, "downlink message applied");
+                        }
+                    }
+                    Applied::Before => {
+                        self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                        info!(id = %id, kind, "downlink message delivered again; applied before, not applied twice");
+                    }
+                }
+                Ok(())
+            }
+            Err(reason) => {
+                self.stats.dead_letters.fetch_add(1, Ordering::Relaxed);
+                warn!(topic = %topic, reason = reason.code(), detail = %reason, bytes = publish.payload.len(),
+                    "downlink message dead-lettered");
+                let payload = publish.payload.clone();
+                self.store
+                    .writer
+                    .write(move |tx| {
+                        applied::dead_letter(tx, &topic, &reason, message_id.as_deref(), &payload)
+                    })
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}

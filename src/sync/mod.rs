@@ -1,0 +1,215 @@
+//! Platform sync over MQTT: the outbox sent in order and resent until acknowledged, the
+//! downlink applied once each, telemetry, statistics and device health.
+//!
+//! - [`session`] — the MQTT connection: options (TLS, credentials, last will, persistent
+//!   session, manual acks), the event loop with reconnect backoff and jitter, subscribing
+//!   again when the broker lost the session.
+//! - [`publisher`] — sends each outbox stream in sequence order under a window, priority
+//!   streams first; rewinds to the first unacknowledged message after a reconnect or an
+//!   ack timeout (go-back-N); applies the platform's acks to the outbox.
+//! - [`downlink`] — opens, checks and applies each downlink message in one transaction,
+//!   then acknowledges it to the broker; dead-letters what cannot be applied.
+//! - [`telemetry`] — PLC tags on change beyond a deadband or at a maximum interval, with
+//!   their quality.
+//! - [`reporters`] — periodic statistics and device-health changes.
+//!
+//! The wire contract is the `customs-edge-protocol` crate, documented in `docs/mqtt/`.
+
+pub mod downlink;
+pub mod publisher;
+pub mod reporters;
+pub mod session;
+pub mod telemetry;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use customs_edge_protocol::topics::Topics;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, PlatformConfig};
+use crate::health::Health;
+use crate::sorting::LineStatusFeed;
+use crate::store::{Store, StoreError, outbox};
+
+/// Counters of the link, for `/api/sync`, health and metrics.
+#[derive(Debug, Default)]
+pub struct SyncStats {
+    connected: AtomicBool,
+    /// Connections made (the first one included).
+    pub connects: AtomicU64,
+    /// Uplink messages published (resends included).
+    pub published: AtomicU64,
+    /// Of those, messages sent again after a reconnect or an ack timeout.
+    pub resent: AtomicU64,
+    /// Acks received from the platform.
+    pub acks: AtomicU64,
+    /// Downlink messages applied.
+    pub applied: AtomicU64,
+    /// Downlink messages received again after being applied (not applied twice).
+    pub redelivered: AtomicU64,
+    /// Downlink messages dead-lettered.
+    pub dead_letters: AtomicU64,
+}
+
+impl SyncStats {
+    /// Whether the broker connection is up.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    fn set_connected(&self, up: bool) {
+        self.connected.store(up, Ordering::Relaxed);
+    }
+
+    /// A plain copy.
+    pub fn snapshot(&self) -> SyncSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        SyncSnapshot {
+            connected: self.connected(),
+            connects: get(&self.connects),
+            published: get(&self.published),
+            resent: get(&self.resent),
+            acks: get(&self.acks),
+            applied: get(&self.applied),
+            redelivered: get(&self.redelivered),
+            dead_letters: get(&self.dead_letters),
+        }
+    }
+}
+
+/// [`SyncStats`] as plain numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SyncSnapshot {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// Connections made.
+    pub connects: u64,
+    /// Uplink messages published, resends included.
+    pub published: u64,
+    /// Uplink messages resent.
+    pub resent: u64,
+    /// Acks received.
+    pub acks: u64,
+    /// Downlink messages applied.
+    pub applied: u64,
+    /// Downlink messages redelivered after being applied.
+    pub redelivered: u64,
+    /// Downlink messages dead-lettered.
+    pub dead_letters: u64,
+}
+
+/// What the session tells the publisher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkEvent {
+    /// Connected (again): everything unacknowledged must be sent again.
+    Up,
+    /// The connection dropped.
+    Down,
+}
+
+/// The health component name of the link.
+pub const HEALTH_NAME: &str = "platform";
+
+/// Turn the outbox on or off for this config: records produce uplink messages only when
+/// a platform is configured.
+pub async fn configure_outbox(config: &Config, store: &Store) -> Result<(), StoreError> {
+    let (enabled, quota) = config
+        .platform
+        .as_ref()
+        .map_or((false, 0), |p| (true, p.outbox_quota_mb << 20));
+    store
+        .writer
+        .write(move |tx| {
+            if enabled {
+                outbox::configure(tx, true, quota)
+            } else {
+                // Keep the quota a previous run set; only stop producing.
+                tx.execute("UPDATE outbox_settings SET enabled = 0 WHERE id = 1", [])?;
+                Ok(())
+            }
+        })
+        .await
+}
+
+/// Start the link's tasks into `tasks`; returns its counters.
+pub fn spawn(
+    config: &Config,
+    platform: &PlatformConfig,
+    store: &Store,
+    health: &Health,
+    lines: Vec<LineStatusFeed>,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+) -> anyhow::Result<Arc<SyncStats>> {
+    let stats = Arc::new(SyncStats::default());
+    let topics = Topics::new(&platform.topic_prefix, &config.site.code);
+    let (client, eventloop) = session::connect_options(platform, &config.site.code, &topics)?;
+    let (link_tx, link_rx) = watch::channel(LinkEvent::Down);
+    let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+    let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+    health.set(
+        HEALTH_NAME,
+        crate::health::State::Starting,
+        format!("connecting to {}", platform.broker),
+    );
+
+    let session = session::Session {
+        eventloop,
+        client: client.clone(),
+        topics: topics.clone(),
+        stats: stats.clone(),
+        health: health.clone(),
+        link: link_tx,
+        incoming: incoming_tx,
+        broker: platform.broker.clone(),
+    };
+    let token = shutdown.clone();
+    tasks.spawn(async move { ("platform session".to_owned(), session.run(token).await) });
+
+    let publisher = publisher::Publisher::new(
+        client.clone(),
+        store.clone(),
+        topics.clone(),
+        config.site.code.clone(),
+        platform,
+        stats.clone(),
+        link_rx,
+        acks_rx,
+    );
+    let token = shutdown.clone();
+    tasks.spawn(async move { ("platform publisher".to_owned(), publisher.run(token).await) });
+
+    let downlink = downlink::Downlink {
+        client,
+        store: store.clone(),
+        site: config.site.code.clone(),
+        limit: usize::try_from(platform.max_downlink_kb.saturating_mul(1024)).unwrap_or(usize::MAX),
+        stats: stats.clone(),
+        acks: acks_tx,
+    };
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        (
+            "platform downlink".to_owned(),
+            downlink.run(incoming_rx, token).await,
+        )
+    });
+
+    if !platform.telemetry.is_empty() {
+        let sampler = telemetry::Sampler::new(&platform.telemetry, lines, store.clone());
+        let token = shutdown.clone();
+        tasks.spawn(async move { ("platform telemetry".to_owned(), sampler.run(token).await) });
+    }
+    let reporter = reporters::Reporters {
+        store: store.clone(),
+        health: health.clone(),
+        stats_interval: std::time::Duration::from_secs(platform.stats_interval_s),
+    };
+    let token = shutdown.clone();
+    tasks.spawn(async move { ("platform reporters".to_owned(), reporter.run(token).await) });
+    Ok(stats)
+}

@@ -1,0 +1,290 @@
+//! Sends the outbox: each stream in sequence order, a window of messages ahead of the
+//! platform's acknowledgements, priority streams before bulk ones.
+//!
+//! Delivery is go-back-N: the platform applies only the next sequence number of a stream
+//! and acknowledges cumulatively. After a reconnect, or when a stream with messages out has
+//! had no acknowledgement for `ack_timeout_s`, the stream is sent again from its first
+//! unacknowledged message. A row leaves the outbox only when acknowledged, so a restart
+//! simply starts from what the store holds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use customs_edge_protocol::SCHEMA_VERSION;
+use customs_edge_protocol::downlink::Ack;
+use customs_edge_protocol::envelope::message_id;
+use customs_edge_protocol::topics::Topics;
+use customs_edge_protocol::uplink::Stream;
+use rumqttc::{AsyncClient, QoS};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::{LinkEvent, SyncStats};
+use crate::config::PlatformConfig;
+use crate::store::Store;
+use crate::store::outbox::{self, Pending};
+
+/// Rows read from the store at a time per stream.
+const READ_BATCH: usize = 500;
+/// How often an idle publisher looks for new rows.
+const IDLE_POLL: Duration = Duration::from_millis(25);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    /// Highest seq the platform acknowledged.
+    acked: u64,
+    /// Highest seq sent since the last rewind.
+    sent: u64,
+    /// Highest seq ever sent by this process: anything at or below it sent again is a resend.
+    high_water: u64,
+    /// When the stream last made progress (an ack, or a rewind).
+    progress_at: Option<Instant>,
+}
+
+/// The publisher task.
+pub(crate) struct Publisher {
+    client: AsyncClient,
+    store: Store,
+    topics: Topics,
+    site: String,
+    window: u64,
+    ack_timeout: Duration,
+    stats: Arc<SyncStats>,
+    link: watch::Receiver<LinkEvent>,
+    acks: mpsc::UnboundedReceiver<Ack>,
+    cursors: BTreeMap<Stream, Cursor>,
+}
+
+impl Publisher {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        client: AsyncClient,
+        store: Store,
+        topics: Topics,
+        site: String,
+        platform: &PlatformConfig,
+        stats: Arc<SyncStats>,
+        link: watch::Receiver<LinkEvent>,
+        acks: mpsc::UnboundedReceiver<Ack>,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            topics,
+            site,
+            window: u64::from(platform.window),
+            ack_timeout: Duration::from_secs(platform.ack_timeout_s),
+            stats,
+            link,
+            acks,
+            cursors: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        for state in self.store.reader.read(outbox::streams).await? {
+            if let Some(stream) = Stream::parse(&state.stream) {
+                self.cursors.insert(
+                    stream,
+                    Cursor {
+                        acked: state.acked_seq,
+                        sent: state.acked_seq,
+                        high_water: state.acked_seq,
+                        progress_at: None,
+                    },
+                );
+            }
+        }
+        let mut up = false;
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            while let Ok(ack) = self.acks.try_recv() {
+                self.on_ack(&ack).await;
+            }
+            if self.link.has_changed().unwrap_or(false) {
+                up = self.on_link();
+            }
+            let sent = if up { self.send_round().await? } else { 0 };
+            if sent == 0 {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    changed = self.link.changed() => {
+                        if changed.is_err() {
+                            return Ok(());
+                        }
+                        up = self.on_link();
+                    }
+                    Some(ack) = self.acks.recv() => self.on_ack(&ack).await,
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                }
+            }
+        }
+    }
+
+    /// One round: the priority streams, then the bulk ones only if the priority streams had
+    /// nothing to send. Returns the number of messages published.
+    async fn send_round(&mut self) -> anyhow::Result<usize> {
+        self.check_ack_timeouts();
+        let mut sent = 0;
+        for stream in Stream::ALL.into_iter().filter(|s| !s.is_bulk()) {
+            sent += self.send_some(stream).await?;
+        }
+        if sent == 0 {
+            for stream in Stream::ALL.into_iter().filter(|s| s.is_bulk()) {
+                sent += self.send_some(stream).await?;
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn send_some(&mut self, stream: Stream) -> anyhow::Result<usize> {
+        let cursor = self.cursors.get(&stream).copied().unwrap_or_default();
+        let room = self
+            .window
+            .saturating_sub(cursor.sent - cursor.acked.min(cursor.sent));
+        if room == 0 {
+            return Ok(0);
+        }
+        let limit = READ_BATCH.min(usize::try_from(room).unwrap_or(usize::MAX));
+        let after = cursor.sent;
+        let rows = self
+            .store
+            .reader
+            .read(move |c| outbox::read_after(c, stream.as_str(), after, limit))
+            .await?;
+        let topic = self.topics.up(stream.as_str());
+        let mut cursor = cursor;
+        if cursor.progress_at.is_none() && !rows.is_empty() {
+            cursor.progress_at = Some(Instant::now());
+        }
+        for row in &rows {
+            let payload = envelope(&self.site, stream, row);
+            self.client
+                .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
+                .await?;
+            self.stats.published.fetch_add(1, Ordering::Relaxed);
+            if row.seq <= cursor.high_water {
+                self.stats.resent.fetch_add(1, Ordering::Relaxed);
+            }
+            cursor.sent = row.seq;
+            cursor.high_water = cursor.high_water.max(row.seq);
+        }
+        self.cursors.insert(stream, cursor);
+        Ok(rows.len())
+    }
+
+    async fn on_ack(&mut self, ack: &Ack) {
+        self.stats.acks.fetch_add(1, Ordering::Relaxed);
+        let Some(stream) = Stream::parse(&ack.stream) else {
+            warn!(stream = %ack.stream, seq = ack.seq, "ack for a stream this site does not have");
+            return;
+        };
+        let cursor = self.cursors.entry(stream).or_default();
+        if ack.seq <= cursor.acked {
+            return;
+        }
+        let (name, seq) = (ack.stream.clone(), ack.seq);
+        match self
+            .store
+            .writer
+            .write(move |tx| outbox::ack(tx, &name, seq))
+            .await
+        {
+            Ok(n) => {
+                debug!(stream = %ack.stream, seq, rows = n, "platform acknowledged");
+                let cursor = self.cursors.entry(stream).or_default();
+                cursor.acked = seq;
+                cursor.sent = cursor.sent.max(seq);
+                cursor.high_water = cursor.high_water.max(seq);
+                cursor.progress_at = Some(Instant::now());
+            }
+            Err(e) => warn!(stream = %ack.stream, seq, error = %e, "platform ack not applied"),
+        }
+    }
+
+    /// Take the link's new state; on (re)connection everything unacknowledged goes again.
+    fn on_link(&mut self) -> bool {
+        let up = *self.link.borrow_and_update() == LinkEvent::Up;
+        if up {
+            self.rewind_all("connected");
+        }
+        up
+    }
+
+    fn rewind_all(&mut self, why: &str) {
+        for (stream, cursor) in &mut self.cursors {
+            if cursor.sent > cursor.acked {
+                info!(
+                    stream = stream.as_str(),
+                    from = cursor.acked + 1,
+                    to = cursor.sent,
+                    why,
+                    "sending the unacknowledged messages again"
+                );
+            }
+            cursor.sent = cursor.acked;
+            cursor.progress_at = Some(Instant::now());
+        }
+    }
+
+    fn check_ack_timeouts(&mut self) {
+        let timeout = self.ack_timeout;
+        for (stream, cursor) in &mut self.cursors {
+            if cursor.sent > cursor.acked
+                && cursor.progress_at.is_some_and(|t| t.elapsed() >= timeout)
+            {
+                warn!(
+                    stream = stream.as_str(),
+                    acked = cursor.acked,
+                    sent = cursor.sent,
+                    ?timeout,
+                    "no acknowledgement in time; sending the stream again from its first unacknowledged message"
+                );
+                cursor.sent = cursor.acked;
+                cursor.progress_at = Some(Instant::now());
+            }
+        }
+    }
+}
+
+/// The envelope around a stored body, as sent.
+fn envelope(site: &str, stream: Stream, row: &Pending) -> String {
+    let name = stream.as_str();
+    let id = serde_json::to_string(&message_id(site, name, row.seq)).unwrap_or_default();
+    let site = serde_json::to_string(site).unwrap_or_default();
+    let kind = serde_json::to_string(&row.kind).unwrap_or_default();
+    let created = serde_json::to_string(&row.created_at).unwrap_or_default();
+    format!(
+        r#"{{"schema":{SCHEMA_VERSION},"id":{id},"stream":"{name}","seq":{seq},"site":{site},"created":{created},"kind":{kind},"body":{body}}}"#,
+        seq = row.seq,
+        body = row.body
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use customs_edge_protocol::envelope::open;
+
+    #[test]
+    fn the_envelope_opens_as_the_protocol_defines_it() {
+        let row = Pending {
+            seq: 7,
+            kind: "alarm".into(),
+            body: r#"{"alarm_id":1}"#.into(),
+            created_at: "2026-11-27T10:00:00.000Z".into(),
+        };
+        let text = envelope("3511\"W", Stream::Health, &row);
+        let e = open(text.as_bytes(), 1 << 20, "3511\"W").unwrap();
+        assert_eq!(e.id, "3511\"W:health:7");
+        assert_eq!(e.stream, "health");
+        assert_eq!(e.seq, 7);
+        assert_eq!(e.kind, "alarm");
+        assert_eq!(e.body["alarm_id"], 1);
+    }
+}

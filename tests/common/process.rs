@@ -1,0 +1,73 @@
+//! The controller as a child process (for SIGKILL tests), its web address read from its
+//! JSON log.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The controller binary, with its web address read from its JSON log.
+pub struct Controller {
+    pub child: Child,
+    pub web: String,
+}
+
+impl Controller {
+    pub async fn start(config: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+            .args([
+                "--log-format",
+                "json",
+                "run",
+                "--config",
+                config.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the controller");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if event["message"] == "controller started"
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(event["web_addr"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        });
+        let web = tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .expect("controller starts")
+            .unwrap();
+        Self { child, web }
+    }
+
+    pub async fn parcels(&self) -> Vec<Value> {
+        let url = format!("http://{}/api/parcels?limit=500", self.web);
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn wait_sorted(&self, n: usize) -> Vec<Value> {
+        super::wait_for("parcels to be sorted", Duration::from_secs(90), || async {
+            let parcels = self.parcels().await;
+            (parcels.iter().filter(|p| p["outcome"] == "sorted").count() >= n).then_some(parcels)
+        })
+        .await
+    }
+
+    pub fn kill9(mut self) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap();
+    }
+}
