@@ -23,6 +23,8 @@
 //! - [`config`] — [`SimConfig`] and its per-line [`LineSetup`].
 //! - [`running`] — [`start`] binds and runs all of the above; the `edge-sim` binary is a
 //!   thin CLI around it.
+//! - [`platform`] — the central platform over MQTT and judge of the site's uplink (exactly
+//!   once, in order; acks; downlink lists, permits, instructions); the `platform-sim` binary.
 #![warn(missing_docs)]
 
 pub mod config;
@@ -32,6 +34,7 @@ pub mod generator;
 pub mod http;
 pub mod line;
 pub mod parcel;
+pub mod platform;
 pub mod plc;
 pub mod report;
 pub mod running;

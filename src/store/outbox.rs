@@ -213,3 +213,168 @@ pub fn streams(conn: &Connection) -> Result<Vec<StreamState>, StoreError> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    async fn store_with_quota(quota: u64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .writer
+            .write(move |tx| configure(tx, true, quota))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    fn put(tx: &Transaction<'_>, stream: Stream, n: usize) -> Result<Vec<Enqueued>, StoreError> {
+        (0..n)
+            .map(|i| {
+                enqueue(
+                    tx,
+                    stream,
+                    "statistics",
+                    &serde_json::json!({ "n": i, "pad": "x".repeat(100) }),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn streams_are_numbered_from_1_without_gaps_and_acks_remove_rows() {
+        let (_dir, store) = store_with_quota(1 << 20).await;
+        let seqs = store
+            .writer
+            .write(|tx| {
+                let mut a = put(tx, Stream::Decisions, 3)?;
+                a.extend(put(tx, Stream::Health, 2)?);
+                Ok(a)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seqs, [1, 2, 3, 1, 2].map(Enqueued::Seq));
+        let removed = store
+            .writer
+            .write(|tx| ack(tx, "decisions", 2))
+            .await
+            .unwrap();
+        assert_eq!(removed, 2);
+        // An old or repeated ack changes nothing; one beyond what was written is refused.
+        assert_eq!(
+            store
+                .writer
+                .write(|tx| ack(tx, "decisions", 1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(
+            store
+                .writer
+                .write(|tx| ack(tx, "decisions", 9))
+                .await
+                .is_err()
+        );
+        let left = store
+            .reader
+            .read(|c| read_after(c, "decisions", 0, 10))
+            .await
+            .unwrap();
+        assert_eq!(left.iter().map(|p| p.seq).collect::<Vec<_>>(), [3]);
+        let states = store.reader.read(streams).await.unwrap();
+        let d = states.iter().find(|s| s.stream == "decisions").unwrap();
+        assert_eq!((d.last_seq, d.acked_seq, d.pending_rows), (3, 2, 1));
+        // A row written after the ack continues the numbering.
+        let next = store
+            .writer
+            .write(|tx| put(tx, Stream::Decisions, 1))
+            .await
+            .unwrap();
+        assert_eq!(next, [Enqueued::Seq(4)]);
+    }
+
+    #[tokio::test]
+    async fn without_a_platform_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let r = store
+            .writer
+            .write(|tx| put(tx, Stream::Decisions, 1))
+            .await
+            .unwrap();
+        assert_eq!(r, [Enqueued::Disabled]);
+    }
+
+    #[tokio::test]
+    async fn near_the_quota_an_alarm_is_raised_and_bulk_stops_but_decisions_never_do() {
+        // ~150 bytes a message: the alarm at 50 % of 3000 bytes, bulk stops above 90 %.
+        let (_dir, store) = store_with_quota(3000).await;
+        let results = store
+            .writer
+            .write(|tx| put(tx, Stream::Stats, 30))
+            .await
+            .unwrap();
+        let written = results
+            .iter()
+            .filter(|r| matches!(r, Enqueued::Seq(_)))
+            .count();
+        let suppressed = results
+            .iter()
+            .filter(|r| **r == Enqueued::Suppressed)
+            .count();
+        assert!(written > 0 && suppressed > 0, "{results:?}");
+        assert_eq!(written + suppressed, 30);
+        let decisions = store
+            .writer
+            .write(|tx| put(tx, Stream::Decisions, 10))
+            .await
+            .unwrap();
+        assert!(
+            decisions.iter().all(|r| matches!(r, Enqueued::Seq(_))),
+            "{decisions:?}"
+        );
+        let (alarms, suppressed_on_record): (i64, i64) = store
+            .reader
+            .read(|c| {
+                Ok((
+                    c.query_row(
+                        "SELECT count(*) FROM alarms WHERE kind = 'outbox_filling' AND cleared_at IS NULL",
+                        [],
+                        |r| r.get(0),
+                    )?,
+                    c.query_row("SELECT suppressed FROM outbox_streams WHERE stream = 'stats'", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(alarms, 1, "raised once, not per message");
+        assert_eq!(
+            suppressed_on_record, suppressed as i64,
+            "every suppressed message counted"
+        );
+        // Acknowledging most of it clears the alarm.
+        store
+            .writer
+            .write(move |tx| {
+                ack(tx, "stats", written as u64)?;
+                ack(tx, "decisions", 10)
+            })
+            .await
+            .unwrap();
+        let open: i64 = store
+            .reader
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM alarms WHERE kind = 'outbox_filling' AND cleared_at IS NULL",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(open, 0);
+    }
+}

@@ -71,3 +71,11 @@ impl Controller {
         self.child.wait().unwrap();
     }
 }
+
+impl Drop for Controller {
+    /// A test that ends (or fails) never leaves a controller running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,167 @@
+//! The MQTT link: drives rumqttc's event loop, reconnects with backoff when the broker
+//! goes away, subscribes again when the broker has forgotten the session, and hands every
+//! incoming message to the judge.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rumqttc::{
+    ConnAck, Event, EventLoop, Incoming, Outgoing, Publish, QoS, SubAck, SubscribeFilter,
+    SubscribeReasonCode,
+};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::judge::Outcome;
+use super::route::{Route, route};
+use super::running::Platform;
+
+/// First wait after a failed connection attempt; doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest wait between connection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a clean disconnect may take at shutdown.
+const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
+
+/// Drive the event loop until `shutdown`.
+pub(crate) async fn run(mut eventloop: EventLoop, platform: Platform, shutdown: CancellationToken) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let event = tokio::select! {
+            () = shutdown.cancelled() => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
+                backoff = FIRST_BACKOFF;
+                connected(&platform, &ack);
+            }
+            Ok(Event::Incoming(Incoming::Publish(publish))) => receive(&platform, &publish),
+            Ok(Event::Incoming(Incoming::SubAck(ack))) => subscribed(&platform, &ack),
+            Ok(Event::Incoming(Incoming::PubAck(_))) => {
+                platform.shared.update(|s| s.downlink.confirmed += 1);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                let was = platform.shared.update(|s| {
+                    let was = s.link.connected;
+                    s.link.connected = false;
+                    s.link.last_error = Some(error.to_string());
+                    was
+                });
+                if was {
+                    warn!(%error, "lost the broker; reconnecting");
+                } else {
+                    debug!(%error, ?backoff, "broker not reachable");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    disconnect(&mut eventloop, &platform).await;
+}
+
+/// Subscribe when the session is new (the first connection, or a broker that forgot it).
+fn connected(platform: &Platform, ack: &ConnAck) {
+    let first = platform.shared.update(|s| {
+        s.link.connected = true;
+        s.link.connects += 1;
+        s.link.last_error = None;
+        if !ack.session_present {
+            s.link.subscribed = false;
+        }
+        // The last acks may not have reached the site: say every position again.
+        s.judge.reack_all();
+        s.link.connects == 1
+    });
+    info!(
+        session_present = ack.session_present,
+        "connected to the broker"
+    );
+    if first || !ack.session_present {
+        let filters: Vec<SubscribeFilter> = platform
+            .sites()
+            .iter()
+            .flat_map(|site| {
+                let t = platform.topics(site);
+                [t.up_filter(), t.status()]
+            })
+            .map(|path| SubscribeFilter::new(path, QoS::AtLeastOnce))
+            .collect();
+        // Not awaited here: this task is the one that drains the client's queue.
+        let client = platform.client.clone();
+        tokio::spawn(async move {
+            if let Err(error) = client.subscribe_many(filters).await {
+                warn!(%error, "cannot subscribe");
+            }
+        });
+    }
+}
+
+fn subscribed(platform: &Platform, ack: &SubAck) {
+    let refused = ack
+        .return_codes
+        .iter()
+        .filter(|c| matches!(c, SubscribeReasonCode::Failure))
+        .count();
+    if refused > 0 {
+        warn!(
+            refused,
+            "the broker refused subscriptions (check its ACL for this client)"
+        );
+        platform.shared.update(|s| {
+            s.link.last_error = Some(format!("{refused} subscriptions refused"));
+        });
+        return;
+    }
+    platform.shared.update(|s| s.link.subscribed = true);
+    info!(sites = ?platform.sites(), "subscribed to the sites' uplink and status");
+}
+
+fn receive(platform: &Platform, publish: &Publish) {
+    let now = Utc::now();
+    let prefix = platform.shared.config.prefix.trim_end_matches('/');
+    match route(prefix, &publish.topic) {
+        Route::Up { site, stream } => {
+            let outcome = platform.shared.update(|s| {
+                s.judge
+                    .receive(&publish.topic, site, stream, &publish.payload, now)
+            });
+            match outcome {
+                Outcome::Applied => {}
+                Outcome::Resent | Outcome::Gap => debug!(topic = %publish.topic, ?outcome),
+                Outcome::Malformed => {
+                    warn!(topic = %publish.topic, bytes = publish.payload.len(), "malformed uplink");
+                }
+            }
+        }
+        Route::Status { site } => {
+            platform
+                .shared
+                .update(|s| s.judge.presence(site, &publish.payload, now));
+            debug!(site, presence = %String::from_utf8_lossy(&publish.payload), "site presence");
+        }
+        Route::Other => debug!(topic = %publish.topic, "message on an unexpected topic"),
+    }
+}
+
+/// Say goodbye to the broker, briefly.
+async fn disconnect(eventloop: &mut EventLoop, platform: &Platform) {
+    if !platform.connected() || platform.client.try_disconnect().is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(DISCONNECT_GRACE, async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    platform.shared.update(|s| s.link.connected = false);
+}
