@@ -3,7 +3,9 @@
 //! The config is `config/demo.toml`, built into the binary. The simulators bind free ports
 //! and the line is pointed at them; the store is seeded with generated declaration lists
 //! (most released, some held by customs, some parcels with no list at all) so every lane
-//! and reason shows up within a minute.
+//! and reason shows up within a minute. A Mosquitto of its own and the platform simulator
+//! stand in for the central platform: every decision goes uplink, and the simulator's
+//! ledger (its URL is printed) shows what arrived.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -12,6 +14,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use customs_edge_devices::line_plc::RegisterMap;
+use customs_edge_simulators::broker::{Broker, BrokerOptions};
+use customs_edge_simulators::platform::{PlatformConfig as SimPlatformConfig, RunningPlatform};
 use customs_edge_simulators::{CodeSpec, GeneratorConfig, LineConfig, LineSetup, SimConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -134,11 +138,23 @@ pub async fn run(
         xray.dir.clone_from(dir);
     }
 
+    // The central platform: a Mosquitto of the demo's own and the platform simulator, so
+    // every decision goes uplink and the simulator's ledger shows it arrived.
+    let platform = start_platform(&mut config, &shutdown).await;
     let running = crate::daemon::start(config, store, shutdown.clone()).await?;
     // One write, and a closed stdout (the reader went away) is no reason to stop the site.
+    let platform_lines = match &platform {
+        Some(p) => format!(
+            "  platform ledger:  http://{}/ledger\n  MQTT broker:      {}\n",
+            p.http,
+            p.broker.url()
+        ),
+        None => "  platform:         not started (no mosquitto; scripts/setup.sh installs it)\n"
+            .to_owned(),
+    };
     let banner = format!(
         "customs-edge demo running\n  console:          http://{web}/\n  health:           http://{web}/healthz\n  \
-         simulator report: http://{sim}/report\n  data:             {data}\nPress Ctrl-C to stop.",
+         simulator report: http://{sim}/report\n{platform_lines}  data:             {data}\nPress Ctrl-C to stop.",
         web = running.web_addr,
         sim = site.http,
         data = data_dir.display()
@@ -148,6 +164,56 @@ pub async fn run(
     site.stop();
     site.wait().await?;
     result
+}
+
+/// The demo's platform side, kept alive for the run.
+struct DemoPlatform {
+    broker: Broker,
+    http: SocketAddr,
+    _platform: RunningPlatform,
+}
+
+/// Start a broker and the platform simulator and point `config` at them; `None` (with a
+/// warning) when Mosquitto cannot run here: the demo then runs without a platform.
+async fn start_platform(config: &mut Config, shutdown: &CancellationToken) -> Option<DemoPlatform> {
+    let broker = match Broker::try_start(BrokerOptions::default()) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "no MQTT broker for the demo; running without the platform link");
+            return None;
+        }
+    };
+    let site = config.site.code.clone();
+    let started = async {
+        let platform = customs_edge_simulators::platform::start(SimPlatformConfig::new(
+            broker.url(),
+            &[site.as_str()],
+        ))
+        .await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let http = listener.local_addr()?;
+        tokio::spawn(customs_edge_simulators::platform::http::run(
+            listener,
+            platform.handle(),
+            shutdown.clone(),
+        ));
+        anyhow::Ok((platform, http))
+    };
+    match started.await {
+        Ok((platform, http)) => {
+            let text = format!("broker = \"{}\"\nstats_interval_s = 60\n", broker.url());
+            config.platform = Some(toml::from_str(&text).expect("demo platform config"));
+            Some(DemoPlatform {
+                broker,
+                http,
+                _platform: platform,
+            })
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "platform simulator did not start; running without the platform link");
+            None
+        }
+    }
 }
 
 /// Generated declaration lists: 75% released (800), the rest held at other statuses.

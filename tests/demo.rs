@@ -22,18 +22,22 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut url_tx = Some(url_tx);
+        let mut console = None;
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("console:")
+            if let Some(url) = line.trim().strip_prefix("console:") {
+                console = Some(url.trim().to_owned());
+            }
+            if let Some(url) = line.trim().strip_prefix("platform ledger:")
                 && let Some(tx) = url_tx.take()
             {
-                let _ = tx.send(url.trim().to_owned());
+                let _ = tx.send((console.clone().unwrap_or_default(), url.trim().to_owned()));
             }
         }
     });
-    let console = tokio::time::timeout(Duration::from_secs(60), url_rx)
+    let (console, ledger) = tokio::time::timeout(Duration::from_secs(60), url_rx)
         .await
-        .expect("the demo prints its console URL in time")
-        .expect("the demo prints its console URL");
+        .expect("the demo prints its URLs in time")
+        .expect("the demo prints its console and platform URLs");
 
     let http = reqwest::Client::new();
     let page = http
@@ -74,6 +78,18 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
             "every decision says why: {p}"
         );
     }
+
+    // The demo's own broker and platform simulator received the decisions.
+    common::wait_for("decisions at the platform", Duration::from_secs(60), || {
+        let http = http.clone();
+        let ledger = ledger.clone();
+        async move {
+            let l: serde_json::Value = http.get(&ledger).send().await.ok()?.json().await.ok()?;
+            let applied = l["sites"]["3511W001"]["streams"]["decisions"]["applied"].as_u64()?;
+            (applied >= 3 && l["totals"]["applied_twice"] == 0).then_some(())
+        }
+    })
+    .await;
 
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

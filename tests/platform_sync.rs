@@ -8,10 +8,10 @@ mod mqtt_schemas;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::broker::{Broker, BrokerOptions, TlsOptions};
 use common::{Site, list, start_site_with, wait_for};
 use customs_edge::config::PlatformConfig;
 use customs_edge_protocol::downlink::{Instruction, StatusUpdate};
+use customs_edge_simulators::broker::{Broker, BrokerOptions, TlsOptions};
 use customs_edge_simulators::platform::{self, Ledger, RunningPlatform};
 use serde_json::Value;
 

@@ -23,10 +23,12 @@
 //! - [`config`] — [`SimConfig`] and its per-line [`LineSetup`].
 //! - [`running`] — [`start`] binds and runs all of the above; the `edge-sim` binary is a
 //!   thin CLI around it.
+//! - [`broker`] — a Mosquitto process on a free port (tests and the demo).
 //! - [`platform`] — the central platform over MQTT and judge of the site's uplink (exactly
 //!   once, in order; acks; downlink lists, permits, instructions); the `platform-sim` binary.
 #![warn(missing_docs)]
 
+pub mod broker;
 pub mod config;
 pub mod conveyor;
 pub mod faults;

@@ -2,21 +2,19 @@
 //! raw rumqttc client: the judge's counts, acks, downlink envelopes, ack faults, a broker
 //! restart, the HTTP API and the binary.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead as _, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use customs_edge_protocol::declaration::DeclarationList;
 use customs_edge_protocol::downlink::{Downlink, ExitPermit, kind};
 use customs_edge_protocol::envelope::{self, Envelope};
 use customs_edge_protocol::topics::Topics;
+use customs_edge_simulators::broker::{Broker, BrokerOptions, TlsOptions};
 use customs_edge_simulators::platform::{self, Ledger, PlatformConfig, RunningPlatform};
-use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
+use rumqttc::{AsyncClient, Event, Incoming, QoS};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -25,205 +23,6 @@ use tokio::task::JoinHandle;
 const PATIENCE: Duration = Duration::from_secs(30);
 const SITE: &str = "3511W001";
 const PREFIX: &str = "customs-edge";
-
-// ---------------------------------------------------------------------------------------
-// A Mosquitto of the test's own on a free port. Its queue per client is unbounded: by
-// default Mosquitto drops QoS 1 messages beyond 1,000 queued for a subscriber that falls
-// behind, which a loaded machine turns into gaps the fake site never resends.
-
-struct Mosquitto {
-    dir: PathBuf,
-    port: u16,
-    /// The listener that wants a client certificate, for a broker from `start_tls`.
-    tls_port: Option<u16>,
-    child: Option<Child>,
-}
-
-impl Mosquitto {
-    fn start() -> Self {
-        Self::start_with(false)
-    }
-
-    /// With a second listener, on `tls_port`, that wants a client certificate.
-    fn start_tls() -> Self {
-        Self::start_with(true)
-    }
-
-    fn start_with(tls: bool) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "platform-sim-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        let (port, tls_port) = (free_port(), tls.then(free_port));
-        let mut conf = format!(
-            "per_listener_settings false\nallow_anonymous true\npersistence false\n\
-             max_queued_messages 0\nlog_dest file {}\nlistener {port} 127.0.0.1\n",
-            dir.join("mosquitto.log").display()
-        );
-        if let Some(tls_port) = tls_port {
-            make_certificates(&dir);
-            let file = |name: &str| dir.join(name).display().to_string();
-            writeln!(conf, "listener {tls_port} 127.0.0.1").unwrap();
-            for (key, name) in [
-                ("cafile", "ca.pem"),
-                ("certfile", "server.pem"),
-                ("keyfile", "server.key"),
-            ] {
-                writeln!(conf, "{key} {}", file(name)).unwrap();
-            }
-            conf.push_str("require_certificate true\n");
-        }
-        fs::write(dir.join("mosquitto.conf"), conf).unwrap();
-        let mut m = Self {
-            dir,
-            port,
-            tls_port,
-            child: None,
-        };
-        m.spawn();
-        m
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("/usr/sbin/mosquitto")
-            .arg("-c")
-            .arg(self.dir.join("mosquitto.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run /usr/sbin/mosquitto");
-        self.child = Some(child);
-        let deadline = Instant::now() + PATIENCE;
-        let tls_port = self.tls_port;
-        let up = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_ok();
-        while !(up(self.port) && tls_port.is_none_or(up)) {
-            let exited = self.child.as_mut().unwrap().try_wait().unwrap();
-            assert!(
-                exited.is_none() && Instant::now() < deadline,
-                "mosquitto did not listen on {}: {:?}\n{}",
-                self.port,
-                exited,
-                fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stop it and start it again on the same port: every session is gone.
-    fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
-
-    fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A test CA, a server certificate for 127.0.0.1 and a client certificate, by the
-/// `openssl` CLI; readable by all, since Mosquitto run as root reads them as `mosquitto`.
-fn make_certificates(dir: &std::path::Path) {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("run openssl");
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    openssl(
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=test-ca",
-            ],
-        ]
-        .concat(),
-    );
-    fs::write(
-        dir.join("san.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    for (name, cn) in [("server", "/CN=localhost"), ("client", "/CN=platform")] {
-        let (key, csr, pem) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-        );
-        openssl(
-            &[
-                &["req"][..],
-                &ec,
-                &["-keyout", &key, "-out", &csr, "-subj", cn],
-            ]
-            .concat(),
-        );
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            "san.cnf",
-        ]);
-    }
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let mut perms = fs::metadata(&path).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
-        fs::set_permissions(&path, perms).unwrap();
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // The test as a site: a raw rumqttc client publishing uplink and reading its downlink.
@@ -237,8 +36,8 @@ struct FakeSite {
 }
 
 impl FakeSite {
-    async fn connect(broker: &Mosquitto) -> Self {
-        let mut options = MqttOptions::new("fake-site", "127.0.0.1", broker.port);
+    async fn connect(broker: &Broker) -> Self {
+        let mut options = broker.client_options("fake-site");
         options.set_max_packet_size(1 << 24, 1 << 24);
         let (client, mut eventloop) = AsyncClient::new(options, 100);
         let topics = Topics::new(PREFIX, SITE);
@@ -341,7 +140,7 @@ fn sort_result(parcel_id: i64) -> Value {
     })
 }
 
-fn config(broker: &Mosquitto) -> PlatformConfig {
+fn config(broker: &Broker) -> PlatformConfig {
     PlatformConfig {
         client_id: "platform-under-test".to_owned(),
         ack_interval: Duration::from_millis(20),
@@ -349,7 +148,7 @@ fn config(broker: &Mosquitto) -> PlatformConfig {
     }
 }
 
-async fn platform(broker: &Mosquitto) -> RunningPlatform {
+async fn platform(broker: &Broker) -> RunningPlatform {
     let p = platform::start(config(broker)).await.unwrap();
     p.wait_subscribed(PATIENCE).await.unwrap();
     p
@@ -370,7 +169,7 @@ fn released(logistics_no: &str) -> DeclarationList {
 
 #[tokio::test]
 async fn uplink_is_applied_once_in_order_and_acked_cumulatively() {
-    let broker = Mosquitto::start();
+    let broker = Broker::start();
     let p = platform(&broker).await;
     let mut site = FakeSite::connect(&broker).await;
     let topics = Topics::new(PREFIX, SITE);
@@ -424,7 +223,7 @@ async fn uplink_is_applied_once_in_order_and_acked_cumulatively() {
 
 #[tokio::test]
 async fn downlink_goes_in_numbered_envelopes_the_site_can_read() {
-    let broker = Mosquitto::start();
+    let broker = Broker::start();
     let p = platform(&broker).await;
     let mut site = FakeSite::connect(&broker).await;
     let s1 = p
@@ -481,7 +280,7 @@ async fn downlink_goes_in_numbered_envelopes_the_site_can_read() {
 
 #[tokio::test]
 async fn paused_acks_resume_with_one_cumulative_ack_and_dropped_ones_are_said_again() {
-    let broker = Mosquitto::start();
+    let broker = Broker::start();
     let p = platform(&broker).await;
     let mut site = FakeSite::connect(&broker).await;
     p.set_acks_paused(true);
@@ -528,7 +327,11 @@ async fn paused_acks_resume_with_one_cumulative_ack_and_dropped_ones_are_said_ag
 
 #[tokio::test]
 async fn the_platform_reconnects_after_a_broker_restart_and_continues() {
-    let mut broker = Mosquitto::start();
+    // Without persistence: the restarted broker has forgotten every session.
+    let mut broker = Broker::start_with(BrokerOptions {
+        persistence: false,
+        ..BrokerOptions::default()
+    });
     let p = platform(&broker).await;
     let mut site = FakeSite::connect(&broker).await;
     for seq in 1..=5 {
@@ -545,7 +348,8 @@ async fn the_platform_reconnects_after_a_broker_restart_and_continues() {
     wait(&p, "5 applied", |l| l.last_applied(SITE, "officer") == 5).await;
     assert_eq!(site.ack_at_least("officer", 5).await, 5);
 
-    broker.restart();
+    broker.stop();
+    broker.start_again();
     wait(&p, "a new session, subscribed", |l| {
         l.connects >= 2 && l.connected && l.subscribed
     })
@@ -581,13 +385,17 @@ async fn the_platform_reconnects_after_a_broker_restart_and_continues() {
 
 #[tokio::test]
 async fn the_platform_connects_over_tls_with_a_client_certificate() {
-    let broker = Mosquitto::start_tls();
+    let broker = Broker::start_with(BrokerOptions {
+        tls: Some(TlsOptions {
+            require_certificate: true,
+        }),
+        ..BrokerOptions::default()
+    });
     let mut site = FakeSite::connect(&broker).await;
     let cfg = PlatformConfig {
-        broker: format!("mqtts://127.0.0.1:{}", broker.tls_port.unwrap()),
-        ca_file: Some(broker.dir.join("ca.pem")),
-        client_cert: Some(broker.dir.join("client.pem")),
-        client_key: Some(broker.dir.join("client.key")),
+        ca_file: Some(broker.ca_path().to_owned()),
+        client_cert: Some(broker.client_cert_path().to_owned()),
+        client_key: Some(broker.client_key_path().to_owned()),
         ..config(&broker)
     };
     let p = platform::start(cfg.clone()).await.unwrap();
@@ -603,7 +411,7 @@ async fn the_platform_connects_over_tls_with_a_client_certificate() {
     p.stop().await;
 
     let missing = PlatformConfig {
-        ca_file: Some(broker.dir.join("no-such-ca.pem")),
+        ca_file: Some(broker.ca_path().with_file_name("no-such-ca.pem")),
         ..cfg
     };
     let err = platform::start(missing).await.unwrap_err();
@@ -612,7 +420,7 @@ async fn the_platform_connects_over_tls_with_a_client_certificate() {
 
 #[tokio::test]
 async fn the_http_api_publishes_refuses_bad_bodies_and_serves_the_ledger() {
-    let broker = Mosquitto::start();
+    let broker = Broker::start();
     let p = platform(&broker).await;
     let mut site = FakeSite::connect(&broker).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -665,9 +473,10 @@ async fn the_http_api_publishes_refuses_bad_bodies_and_serves_the_ledger() {
 
 #[tokio::test]
 async fn the_binary_prints_its_address_publishes_a_file_and_writes_its_ledger() {
-    let broker = Mosquitto::start();
+    let broker = Broker::start();
     let mut site = FakeSite::connect(&broker).await;
-    let report = broker.dir.join("ledger.json");
+    let scratch = tempfile::tempdir().unwrap();
+    let report = scratch.path().join("ledger.json");
     let lists = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/manifests.example.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_platform-sim"))
         .args([
@@ -725,7 +534,7 @@ async fn the_binary_prints_its_address_publishes_a_file_and_writes_its_ledger() 
 #[ignore = "load check; run by hand in release"]
 async fn drains_a_hundred_thousand_messages() {
     const N: u64 = 100_000;
-    let broker = Mosquitto::start();
+    let broker = Broker::start();
     let p = platform::start(PlatformConfig {
         keep_bodies: 0,
         ..config(&broker)

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod broker;
 pub mod process;
 
 use std::path::Path;

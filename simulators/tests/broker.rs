@@ -1,12 +1,10 @@
 //! The Mosquitto harness the end-to-end tests stand on: a real broker that carries
 //! messages, survives a restart with its sessions, and speaks TLS with the test CA.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::broker::{Broker, BrokerOptions, TlsOptions};
+use customs_edge_simulators::broker::{Broker, BrokerOptions, TlsOptions};
 use rumqttc::tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use rumqttc::{
     AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Packet, QoS, TlsConfiguration,

@@ -1,4 +1,5 @@
-//! A real Mosquitto broker for tests, one per test, on a free loopback port.
+//! A real Mosquitto broker on a free loopback port, for tests (one per test) and for the
+//! demo, which needs a broker of its own.
 //!
 //! - [`Broker::start`] — plain MQTT, with persistence, so [`Broker::stop`] then
 //!   [`Broker::start_again`] (same port) keeps sessions, subscriptions and queued messages
@@ -99,13 +100,24 @@ impl Broker {
         })
     }
 
-    /// A broker as `options` say, on a free port.
+    /// A broker as `options` say, on a free port; panics with the broker's log when it
+    /// cannot start (tests).
     pub fn start_with(options: BrokerOptions) -> Self {
+        Self::try_start(options).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A broker as `options` say, on a free port; `Err` says why it could not start.
+    pub fn try_start(options: BrokerOptions) -> Result<Self, String> {
+        if !Path::new(MOSQUITTO).exists() {
+            return Err(format!(
+                "{MOSQUITTO} not found: scripts/setup.sh installs Debian's mosquitto"
+            ));
+        }
         let dir = tempfile::Builder::new()
             .prefix("mosquitto-")
             .tempdir()
-            .expect("temp dir for the broker");
-        fs::create_dir(dir.path().join("data")).expect("persistence dir");
+            .map_err(|e| format!("temp dir for the broker: {e}"))?;
+        fs::create_dir(dir.path().join("data")).map_err(|e| format!("persistence dir: {e}"))?;
         let tls = options.tls.map(|_| generate_tls(&dir.path().join("tls")));
         let mut broker = Self {
             dir,
@@ -117,13 +129,13 @@ impl Broker {
         for _ in 0..PORT_ATTEMPTS {
             broker.port = free_port();
             if broker.spawn_and_wait().is_ok() {
-                return broker;
+                return Ok(broker);
             }
         }
-        panic!(
+        Err(format!(
             "mosquitto did not start on any of {PORT_ATTEMPTS} free ports; log:\n{}",
             broker.log()
-        );
+        ))
     }
 
     /// `mqtt://127.0.0.1:PORT`, or `mqtts://127.0.0.1:PORT` for a TLS broker.
