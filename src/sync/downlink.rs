@@ -7,12 +7,19 @@ use std::sync::atomic::Ordering;
 
 use customs_edge_protocol::downlink::{Ack, Downlink as Message};
 use customs_edge_protocol::envelope::{self, EnvelopeError};
+use std::collections::VecDeque;
+use std::time::Duration;
+
 use rumqttc::{AsyncClient, Publish};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::SyncStats;
+use super::session::Incoming;
+
+/// How soon acks the client could not queue are tried again.
+const ACK_RETRY: Duration = Duration::from_millis(10);
 use crate::store::Store;
 use crate::store::downlink::{self as applied, Applied};
 
@@ -29,26 +36,35 @@ pub(crate) struct Downlink {
 impl Downlink {
     pub(crate) async fn run(
         self,
-        mut incoming: mpsc::UnboundedReceiver<Publish>,
+        mut incoming: mpsc::UnboundedReceiver<Incoming>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        // Acks the client could not queue yet. This task never waits on the client: the
+        // session may be waiting for this task to free budget, and only its polling makes
+        // room in the client's queue.
+        let mut unacked: VecDeque<Publish> = VecDeque::new();
         loop {
-            let publish = tokio::select! {
+            while let Some(p) = unacked.front() {
+                if self.client.try_ack(p).is_err() {
+                    break;
+                }
+                unacked.pop_front();
+            }
+            let Incoming { publish, permit } = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep(ACK_RETRY), if !unacked.is_empty() => continue,
                 p = incoming.recv() => match p {
                     Some(p) => p,
                     None => return Ok(()),
                 },
             };
-            match self.handle(&publish).await {
-                Ok(()) => {
-                    // Applied (or dead-lettered) and committed: now the broker may forget it.
-                    if let Err(e) = self.client.ack(&publish).await {
-                        warn!(error = %e, "cannot acknowledge a downlink message to the broker; it will come again");
-                    }
-                }
+            let handled = self.handle(&publish).await;
+            drop(permit);
+            match handled {
+                // Applied (or dead-lettered) and committed: now the broker may forget it.
+                Ok(()) => unacked.push_back(publish),
+                // Not stored: left unacknowledged so the broker delivers it again.
                 Err(e) => {
-                    // Not stored: leave it unacknowledged so the broker delivers it again.
                     error!(topic = %publish.topic, error = %e, "downlink message not applied; left for redelivery");
                 }
             }

@@ -165,6 +165,9 @@ pub fn spawn(
         health: health.clone(),
         link: link_tx,
         incoming: incoming_tx,
+        budget: Arc::new(tokio::sync::Semaphore::new(
+            session::DOWNLINK_BUDGET as usize,
+        )),
         broker: platform.broker.clone(),
     };
     let token = shutdown.clone();

@@ -11,7 +11,7 @@ use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Packet, Publish, QoS,
     TlsConfiguration, Transport,
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -28,6 +28,17 @@ const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Largest packet either way (a downlink batch of lists is well under this).
 const MAX_PACKET: usize = 16 * 1024 * 1024;
+/// Downlink payload bytes held between receipt and application. A broker may send many
+/// QoS 1 messages ahead of their acks (MQTT 3.1.1 has no receive maximum); beyond this the
+/// session stops reading instead of buffering them all.
+pub(crate) const DOWNLINK_BUDGET: u32 = 16 * 1024 * 1024;
+
+/// A downlink message received, with its share of the budget (released when dropped).
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) publish: Publish,
+    pub(crate) permit: OwnedSemaphorePermit,
+}
 
 /// Build the client and its event loop from the config; nothing connects yet.
 pub(crate) fn connect_options(
@@ -115,7 +126,10 @@ pub(crate) struct Session {
     pub(crate) stats: Arc<SyncStats>,
     pub(crate) health: Health,
     pub(crate) link: watch::Sender<LinkEvent>,
-    pub(crate) incoming: mpsc::UnboundedSender<Publish>,
+    pub(crate) incoming: mpsc::UnboundedSender<Incoming>,
+    /// Bytes of downlink payload received and not yet applied: when it runs out this loop
+    /// waits, the socket is not read, and the broker holds the rest (TCP backpressure).
+    pub(crate) budget: Arc<Semaphore>,
     pub(crate) broker: String,
 }
 
@@ -133,8 +147,15 @@ impl Session {
                     self.connected(ack.session_present);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    let want = u32::try_from(publish.payload.len())
+                        .unwrap_or(u32::MAX)
+                        .clamp(1, DOWNLINK_BUDGET);
+                    let permit = tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        p = self.budget.clone().acquire_many_owned(want) => p?,
+                    };
                     // The downlink task acknowledges it once applied.
-                    let _ = self.incoming.send(publish);
+                    let _ = self.incoming.send(Incoming { publish, permit });
                 }
                 Ok(_) => {}
                 Err(e) => {
