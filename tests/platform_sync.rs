@@ -610,3 +610,62 @@ async fn controller_killed_mid_traffic_and_restarted_loses_no_uplink_message() {
     drop(second);
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_backlog_never_holds_back_an_alarm() {
+    use customs_edge::store::{alarms, outbox};
+    use customs_edge_protocol::uplink::{self, Stream};
+
+    let broker = Broker::start();
+    let platform = start_platform(&broker).await;
+    let site = start_site_with(vec![], |c| c.platform = Some(platform_config(&broker, ""))).await;
+    const BACKLOG: usize = 20_000;
+    // A statistics backlog (as after a long outage), then one alarm behind it.
+    site.controller
+        .store
+        .writer
+        .write(|tx| {
+            for i in 0..BACKLOG {
+                let body = uplink::Statistics {
+                    from: format!("{i}"),
+                    to: format!("{i}"),
+                    lines: vec![],
+                    outbox_pending: 0,
+                };
+                outbox::enqueue(tx, Stream::Stats, uplink::kind::STATISTICS, &body)?;
+            }
+            alarms::raise(
+                tx,
+                "test",
+                "behind_the_backlog",
+                "queued after 20000 statistics",
+                None,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    wait_ledger(
+        &platform,
+        "the whole backlog",
+        Duration::from_secs(120),
+        |l| {
+            l.stream(SITE, "stats")
+                .is_some_and(|s| s.applied >= BACKLOG as u64)
+        },
+    )
+    .await;
+    let alarm_at = platform
+        .applied(SITE, "health")
+        .into_iter()
+        .find(|m| m.kind == "alarm" && m.body["alarm"] == "behind_the_backlog")
+        .expect("the alarm arrived")
+        .applied_at;
+    let stats = platform.applied(SITE, "stats");
+    let before_alarm = stats.iter().filter(|m| m.applied_at < alarm_at).count();
+    assert!(
+        before_alarm < BACKLOG / 2,
+        "the alarm waited for {before_alarm} of {BACKLOG} statistics"
+    );
+    site.stop().await;
+}
