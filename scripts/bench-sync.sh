@@ -82,7 +82,7 @@ for _ in $(seq 1 200); do [ -s "$work/platform.out" ] && break; sleep 0.05; done
 platform_http=$(head -1 "$work/platform.out" | grep -oE '[0-9.]+:[0-9]+' | head -1)
 [ -n "$platform_http" ] || { echo "sync-bench: platform-sim printed no address" >&2; cat "$work/platform.log" >&2; exit 1; }
 
-RUST_LOG=warn "$BIN/customs-edge" --log-format json run --config "$work/site.toml" 2> "$work/controller.log" &
+RUST_LOG=warn,customs_edge::daemon=info "$BIN/customs-edge" --log-format json run --config "$work/site.toml" 2> "$work/controller.log" &
 ctl_pid=$!; pids+=($ctl_pid)
 
 python3 - "$platform_http" "$SITE" "$BACKLOG" "$work/drain.json" <<'PY'
@@ -102,17 +102,27 @@ else:
 json.dump(last, open(out, "w"))
 PY
 
-# Ingest: a second platform client publishes the lists; the controller's store is counted.
-db="$work/data/customs-edge.db"
+# Ingest: a second platform client publishes the lists; the controller counts what it applied.
+web=$(python3 - "$work/controller.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("fields", {}).get("message") == "controller started" or e.get("message") == "controller started":
+        print(e.get("fields", e).get("web_addr", "")); break
+PY
+)
+[ -n "$web" ] || { echo "sync-bench: controller web address not found" >&2; cat "$work/controller.log" >&2; exit 1; }
 "$BIN/platform-sim" --broker "$broker" --site "$SITE" --http 127.0.0.1:0 --keep-bodies 0 \
     --client-id bench-publisher --generate "$LISTS" --batch 1000 \
     > "$work/publisher.out" 2> "$work/publisher.log" & pids+=($!)
-python3 - "$db" "$LISTS" "$work/ingest.json" <<'PY'
-import json, sqlite3, sys, time
-db, target, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+python3 - "$web" "$LISTS" "$work/ingest.json" <<'PY'
+import json, sys, time, urllib.request
+web, target, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def count():
-    return conn.execute("SELECT count(*) FROM declaration_lists").fetchone()[0]
+    return json.load(urllib.request.urlopen(f"http://{web}/api/sync"))["link"]["applied_records"]
 deadline = time.time() + 600
 t0 = c0 = None
 n = 0
@@ -123,7 +133,7 @@ while time.time() < deadline:
         t0, c0 = now, n
     if n >= target:
         break
-    time.sleep(0.25)
+    time.sleep(0.1)
 t1 = time.time()
 rate = (n - c0) / (t1 - t0) if t0 and t1 > t0 else 0.0
 json.dump({"rows": n, "rows_per_s": rate}, open(out, "w"))

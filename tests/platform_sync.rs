@@ -615,11 +615,11 @@ async fn controller_killed_mid_traffic_and_restarted_loses_no_uplink_message() {
 async fn a_bulk_backlog_never_holds_back_an_alarm() {
     use customs_edge::store::{alarms, outbox};
     use customs_edge_protocol::uplink::{self, Stream};
+    const BACKLOG: usize = 20_000;
 
     let broker = Broker::start();
     let platform = start_platform(&broker).await;
     let site = start_site_with(vec![], |c| c.platform = Some(platform_config(&broker, ""))).await;
-    const BACKLOG: usize = 20_000;
     // A statistics backlog (as after a long outage), then one alarm behind it.
     site.controller
         .store

@@ -109,6 +109,9 @@ impl Downlink {
                 match outcome {
                     Applied::Now { records, refused } => {
                         self.stats.applied.fetch_add(1, Ordering::Relaxed);
+                        self.stats
+                            .applied_records
+                            .fetch_add(records as u64, Ordering::Relaxed);
                         if refused > 0 {
                             warn!(id = %id, kind, records, refused, "downlink message applied; some items refused (kept as rejected input)");
                         } else {

@@ -49,6 +49,8 @@ pub struct SyncStats {
     pub acks: AtomicU64,
     /// Downlink messages applied.
     pub applied: AtomicU64,
+    /// Records those messages wrote (lists, status updates, permits, instructions).
+    pub applied_records: AtomicU64,
     /// Downlink messages received again after being applied (not applied twice).
     pub redelivered: AtomicU64,
     /// Downlink messages dead-lettered.
@@ -75,6 +77,7 @@ impl SyncStats {
             resent: get(&self.resent),
             acks: get(&self.acks),
             applied: get(&self.applied),
+            applied_records: get(&self.applied_records),
             redelivered: get(&self.redelivered),
             dead_letters: get(&self.dead_letters),
         }
@@ -96,6 +99,8 @@ pub struct SyncSnapshot {
     pub acks: u64,
     /// Downlink messages applied.
     pub applied: u64,
+    /// Records they wrote.
+    pub applied_records: u64,
     /// Downlink messages redelivered after being applied.
     pub redelivered: u64,
     /// Downlink messages dead-lettered.
