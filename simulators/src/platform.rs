@@ -18,6 +18,8 @@
 //! - `acks` (private) — the ack task and its fault switches.
 //! - [`downlink`] — publishing each downlink kind in a numbered envelope, and raw bytes.
 //! - [`bulk`] — paced bulk list loads, the JSON-lines reader, synthetic lists.
+//! - [`scenario`] — [`Scenario`]: lists, statuses, permits and instructions on a
+//!   timeline, checked as the site reads them at load; [`play`](scenario::play) publishes it.
 //! - [`running`] — [`start`], the [`Platform`] handle and the [`RunningPlatform`] owner.
 //! - [`http`] — the HTTP API of the `platform-sim` binary.
 //!
@@ -48,9 +50,11 @@ mod link;
 mod record;
 mod route;
 pub mod running;
+pub mod scenario;
 
 pub use bulk::{BulkProgress, JsonlLists, read_jsonl, synthetic_lists};
 pub use config::PlatformConfig;
 pub use downlink::PublishError;
 pub use ledger::{AppliedMessage, Ledger, SiteLedger, StreamLedger};
 pub use running::{Platform, RunningPlatform, start};
+pub use scenario::{PlayReport, Scenario};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use customs_edge_simulators::platform::{
-    self, BulkProgress, Ledger, Platform, PlatformConfig, bulk, config,
+    self, BulkProgress, Ledger, Platform, PlatformConfig, Scenario, bulk, config, scenario,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,16 @@ a second sequence number counts in `applied_twice`: a double effect. Payloads th
 an envelope count in `malformed_uplink`; applied messages that break the contract count in
 `invalid`. Each stream is acked cumulatively at most every --ack-interval-ms.
 
+Scenarios (--scenario FILE.toml): declaration lists, list status updates, exit permits,
+permit status updates and customs instructions on a timeline, for one site (the file's
+`site`, else the first --site). Each [[step]] has an `at_ms` from the moment the platform is
+subscribed; each kind in a step is one downlink message, sent in the order lists,
+list_status, permits, permit_status, instructions; `raw` payloads go as they are. The file
+is refused at start, naming the step and its line, when a key is unknown, steps go back in
+time, or the site would dead-letter a message (unless the step says `unchecked = true`).
+After the last step the platform keeps serving acks and the ledger until stopped. See
+simulators/scenarios/platform-release-and-inspect.toml.
+
 HTTP API (--http): GET /ledger, GET /applied?site=&stream=, POST /lists, /list-status,
 /permits, /permit-status, /instructions (JSON array or {\"lists\": [...]} etc.),
 POST /raw?topic=, GET|POST /acks {\"paused\": bool, \"drop_rate\": 0.5}.
@@ -52,6 +62,7 @@ Examples:
   platform-sim --broker mqtts://broker.lan:8883 --ca-file ca.pem --site 3511W001 \\
       --username-env PLATFORM_USER --password-env PLATFORM_PASSWORD
   platform-sim --site 3511W001 --lists docs/manifests.example.jsonl --report-file ledger.json
+  platform-sim --site 3511W001 --scenario simulators/scenarios/platform-release-and-inspect.toml
   platform-sim --site 3511W001 --generate 1000000 --batch 1000 --rate 20000 --http 127.0.0.1:0
   curl -s localhost:5090/ledger | jq .totals
   curl -s -XPOST localhost:5090/acks -d '{\"paused\": true}'";
@@ -111,11 +122,15 @@ struct Args {
     #[arg(long)]
     origin: Option<String>,
     /// Publish the declaration lists of this JSON-lines file (`#` lines skipped).
-    #[arg(long, value_name = "FILE.jsonl", conflicts_with = "generate")]
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["generate", "scenario"])]
     lists: Option<PathBuf>,
     /// Publish this many synthetic released lists instead of a file.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "scenario")]
     generate: Option<u64>,
+    /// Play this platform scenario (TOML) once subscribed: lists, statuses, permits and
+    /// instructions on a timeline (see above).
+    #[arg(long, value_name = "FILE.toml")]
+    scenario: Option<PathBuf>,
     /// The site the lists go to (default: the first --site).
     #[arg(long, value_name = "SITE")]
     lists_site: Option<String>,
@@ -227,6 +242,27 @@ async fn load_lists(p: Platform, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Wait until subscribed, however long the broker takes, then play the scenario (which
+/// logs what it publishes).
+async fn play_scenario(
+    p: Platform,
+    scenario: Scenario,
+    site: String,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            r = p.wait_subscribed(Duration::from_secs(30)) => match r {
+                Ok(()) => break,
+                Err(e) => warn!("{e:#}; the scenario waits"),
+            },
+        }
+    }
+    scenario::play(&p, &scenario, &site, shutdown).await?;
+    Ok(())
+}
+
 fn write_report(path: &Path, ledger: &Ledger) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(ledger)?;
     let tmp = path.with_extension("tmp");
@@ -247,6 +283,20 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     {
         bail!("--lists-site {site} is not one of the --site values");
     }
+    let scenario = match &args.scenario {
+        Some(path) => {
+            let s = Scenario::load(path)?;
+            let site = s.site.clone().unwrap_or_else(|| args.sites[0].clone());
+            if !args.sites.contains(&site) {
+                bail!(
+                    "the scenario {} is for site {site}, which is not one of the --site values",
+                    path.display()
+                );
+            }
+            Some((s, site))
+        }
+        None => None,
+    };
     let config = args.config()?;
     let report_file = args.report_file.clone();
     let listener = TcpListener::bind(args.http)
@@ -268,6 +318,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         running.handle(),
         stop_http.clone(),
     ));
+    let stop_scenario = CancellationToken::new();
+    let player = scenario.map(|(s, site)| {
+        let (p, stop) = (running.handle(), stop_scenario.clone());
+        tokio::spawn(async move {
+            if let Err(e) = play_scenario(p, s, site, stop).await {
+                warn!("scenario not all published: {e:#}");
+            }
+        })
+    });
     let loader = {
         let p = running.handle();
         async move {
@@ -282,6 +341,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         () = loader => {}
     }
     info!("stopping");
+    stop_scenario.cancel();
+    if let Some(player) = player {
+        let _ = tokio::time::timeout(Duration::from_secs(2), player).await;
+    }
     stop_http.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
     let ledger = running.stop().await;

@@ -24,8 +24,7 @@ use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use customs_edge_protocol::downlink::{Downlink, kind};
-use customs_edge_protocol::envelope::{Envelope, SCHEMA_VERSION};
+use customs_edge_protocol::downlink::kind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -148,20 +147,8 @@ fn items(body: &[u8], key: &str) -> Result<Vec<Value>, String> {
 }
 
 /// Check `body` as the site will read it.
-fn check(site: &str, kind: &str, body: &Value) -> Result<(), String> {
-    let envelope = Envelope {
-        schema: SCHEMA_VERSION,
-        id: "check".to_owned(),
-        stream: "down".to_owned(),
-        seq: 1,
-        site: site.to_owned(),
-        created: String::new(),
-        kind: kind.to_owned(),
-        body: body.clone(),
-    };
-    Downlink::from_envelope(&envelope)
-        .map(drop)
-        .map_err(|e| e.to_string())
+fn check(kind: &str, body: &Value) -> Result<(), String> {
+    super::scenario::site_reads(kind, body.clone()).map(drop)
 }
 
 fn publish_error(e: &PublishError) -> Response {
@@ -191,7 +178,7 @@ async fn send(p: &Platform, q: &SendQuery, body: &[u8], kind: &str, key: &str) -
     };
     let bodies: Vec<Value> = items.chunks(chunk).map(|c| json!({ key: c })).collect();
     for b in &bodies {
-        if let Err(e) = check(&site, kind, b) {
+        if let Err(e) = check(kind, b) {
             return error(StatusCode::BAD_REQUEST, e);
         }
     }
