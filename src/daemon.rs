@@ -86,6 +86,7 @@ pub async fn start(
         events,
         site: config.site.clone(),
         sync: sync.clone(),
+        evidence: crate::evidence::EvidenceStore::new(&config.storage.data_dir),
     };
     let router = web::router(state);
     let token = shutdown.clone();

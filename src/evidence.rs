@@ -2,7 +2,11 @@
 //!
 //! Layout under `<data_dir>/evidence/`: `<first 2 hex>/<sha256>.<ext>` for the bytes exactly
 //! as the device produced them, and `<sha256>.thumb.jpg` next to it (longest side
-//! [`THUMB_SIDE`] px) for the consoles. The name is the SHA-256 of the content, so the same
+//! [`THUMB_SIDE`] px) for the consoles. The image is decoded when kept (that is how a junk
+//! file is told apart); its thumbnail is made the first time someone asks for it
+//! ([`EvidenceStore::thumbnail`]) and kept from then on: at 400 views a second, encoding a
+//! thumbnail for each was a fifth of the controller's work, for pictures most of which no
+//! one opens. The name is the SHA-256 of the content, so the same
 //! content is kept once however often it is handed in, and a file can be checked against
 //! its name at any time. Files are written to a temporary name, synced and renamed, so a
 //! crash never leaves a partial file under a final name.
@@ -74,7 +78,8 @@ pub struct Kept {
     pub path: PathBuf,
     /// The kept copy relative to the data directory: what the database stores.
     pub rel_path: PathBuf,
-    /// The thumbnail, when the image decoded.
+    /// Where its thumbnail is (made on first request, [`EvidenceStore::thumbnail`]), when
+    /// the image decoded.
     pub thumb: Option<PathBuf>,
     /// Size in bytes.
     pub bytes: u64,
@@ -112,6 +117,14 @@ pub enum EvidenceError {
         bytes: u64,
         /// The limit.
         max: u64,
+    },
+    /// The kept file is not an image this build can make a thumbnail of.
+    #[error("evidence {}: no thumbnail: {reason}", path.display())]
+    NoThumbnail {
+        /// The kept file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -153,7 +166,7 @@ impl EvidenceStore {
         self.data_dir.join(rel_path)
     }
 
-    /// Copy `source` into the store (once per content) and make its thumbnail. Blocking.
+    /// Copy `source` into the store (once per content) and check that it decodes. Blocking.
     pub fn keep(&self, source: &Path, kind: EvidenceKind) -> Result<Kept, EvidenceError> {
         let file = std::fs::File::open(source).map_err(io_err(source, "open"))?;
         let len = file.metadata().map_err(io_err(source, "stat"))?.len();
@@ -199,30 +212,37 @@ impl EvidenceStore {
             decode_error: None,
             already_kept,
         };
-        if thumb_path.is_file()
-            && let Ok((w, h)) = reader(bytes, &ext).and_then(ImageReader::into_dimensions)
-        {
-            (kept.width, kept.height) = (Some(w), Some(h));
-            kept.thumb = Some(thumb_path);
-            return Ok(kept);
-        }
         match decode(bytes, &ext) {
             Ok(image) => {
                 (kept.width, kept.height) = (Some(image.width()), Some(image.height()));
-                match thumbnail_jpeg(&image) {
-                    Ok(jpeg) => {
-                        write_atomic(&thumb_path, &jpeg, Durability::Cached)?;
-                        kept.thumb = Some(thumb_path);
-                    }
-                    Err(e) => {
-                        kept.decode_error =
-                            Some(format!("{}: no thumbnail: {e}", source.display()));
-                    }
-                }
+                kept.thumb = Some(thumb_path);
             }
             Err(reason) => kept.decode_error = Some(format!("{}: {reason}", source.display())),
         }
         Ok(kept)
+    }
+
+    /// The thumbnail of a kept image (`rel_path` as stored), made now if it was not yet.
+    /// Blocking.
+    pub fn thumbnail(&self, rel_path: &Path) -> Result<PathBuf, EvidenceError> {
+        let path = self.resolve(rel_path);
+        let thumb = thumb_path_of(&path);
+        if thumb.is_file() {
+            return Ok(thumb);
+        }
+        let bytes = std::fs::read(&path).map_err(io_err(&path, "read"))?;
+        let image = decode(&bytes, &normal_extension(&path)).map_err(|reason| {
+            EvidenceError::NoThumbnail {
+                path: path.clone(),
+                reason,
+            }
+        })?;
+        let jpeg = thumbnail_jpeg(image).map_err(|e| EvidenceError::NoThumbnail {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomic(&thumb, &jpeg, Durability::Cached)?;
+        Ok(thumb)
     }
 
     fn check_size(&self, path: &Path, bytes: u64) -> Result<(), EvidenceError> {
@@ -294,11 +314,11 @@ fn decode(bytes: &[u8], ext: &str) -> Result<DynamicImage, String> {
     }
 }
 
-fn thumbnail_jpeg(image: &DynamicImage) -> image::ImageResult<Vec<u8>> {
+fn thumbnail_jpeg(image: DynamicImage) -> image::ImageResult<Vec<u8>> {
     let small = if image.width().max(image.height()) > THUMB_SIDE {
         image.thumbnail(THUMB_SIDE, THUMB_SIDE)
     } else {
-        image.clone()
+        image
     };
     // JPEG holds 8-bit gray or RGB: X-ray views are often 16-bit gray.
     let small = if small.color().has_color() {

@@ -46,12 +46,24 @@ fn a_16_bit_xray_view_is_kept_by_its_hash_with_a_thumbnail() {
         (kept.width, kept.height, kept.decode_error),
         (Some(600), Some(300), None)
     );
-    let thumb = image::open(kept.thumb.unwrap()).unwrap();
+    // The thumbnail is made on first request, where `thumb` said, and kept.
+    let expected = kept.thumb.clone().unwrap();
+    assert!(!expected.exists(), "not made before anyone asks");
+    let made = store.thumbnail(&kept.rel_path).unwrap();
+    assert_eq!(made, expected);
+    let thumb = image::open(&made).unwrap();
     assert_eq!((thumb.width(), thumb.height()), (256, 128));
+    let modified = std::fs::metadata(&made).unwrap().modified().unwrap();
+    assert_eq!(store.thumbnail(&kept.rel_path).unwrap(), made);
+    assert_eq!(
+        std::fs::metadata(&made).unwrap().modified().unwrap(),
+        modified,
+        "made once"
+    );
     let small = store
         .keep(&put("s.png", &png(30, 10)), EvidenceKind::PlateSnapshot)
         .unwrap();
-    let thumb = image::open(small.thumb.unwrap()).unwrap();
+    let thumb = image::open(store.thumbnail(&small.rel_path).unwrap()).unwrap();
     assert_eq!((thumb.width(), thumb.height()), (30, 10), "never enlarged");
 }
 
@@ -70,6 +82,7 @@ fn the_same_content_is_copied_once_and_leaves_no_temporary_files() {
         (&again.path, &again.thumb, again.width),
         (&first.path, &first.thumb, Some(40))
     );
+    store.thumbnail(&first.rel_path).unwrap();
     let files = std::fs::read_dir(first.path.parent().unwrap())
         .unwrap()
         .count();
@@ -89,6 +102,11 @@ fn junk_and_truncated_files_are_kept_without_a_thumbnail_and_with_a_reason() {
     assert_eq!(std::fs::read(&junk.path).unwrap(), b"abc");
     assert_eq!((junk.thumb, junk.width), (None, None));
     assert!(junk.decode_error.unwrap().contains("junk.png"));
+    let no_thumb = store.thumbnail(&junk.rel_path).unwrap_err();
+    assert!(
+        matches!(&no_thumb, EvidenceError::NoThumbnail { path, .. } if *path == junk.path),
+        "{no_thumb}"
+    );
     let whole = png(64, 64);
     let cut = store.keep(
         &put("cut.png", &whole[..whole.len() / 2]),

@@ -171,9 +171,6 @@ async fn an_officer_flag_after_the_scan_but_before_the_deadline_sends_the_parcel
         audited,
         vec![vec![json!("officer-7"), json!("flag_for_inspection")]]
     );
-    let evidence = site.query(&format!(
-        "SELECT count(*) FROM evidence_links WHERE record_kind = 'parcel' AND record_id = {parcel_id}"
-    ));
     common::wait_for("the views kept as evidence", Duration::from_secs(30), || async {
         let n = site.query(&format!(
             "SELECT count(*) FROM evidence_links WHERE record_kind = 'parcel' AND record_id = {parcel_id}"
@@ -181,7 +178,43 @@ async fn an_officer_flag_after_the_scan_but_before_the_deadline_sends_the_parcel
         (n[0][0].as_i64() == Some(2)).then_some(())
     })
     .await;
-    drop(evidence);
+    // Each view is served as received, and its thumbnail is made on request.
+    let views = site.query(&format!(
+        "SELECT e.sha256 FROM evidence e JOIN evidence_links l ON l.evidence_id = e.id
+         WHERE l.record_kind = 'parcel' AND l.record_id = {parcel_id}"
+    ));
+    let base = format!("http://{}/api/evidence", site.controller.web_addr);
+    for view in &views {
+        let sha = view[0].as_str().unwrap();
+        let original = site.http.get(format!("{base}/{sha}")).send().await.unwrap();
+        assert_eq!(original.headers()["content-type"], "image/png");
+        let bytes = original.bytes().await.unwrap();
+        assert_eq!(sha256_hex(&bytes), sha, "served as kept");
+        let thumb = site
+            .http
+            .get(format!("{base}/{sha}/thumb"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(thumb.status(), 200);
+        assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+        let thumb = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap();
+        assert!(thumb.width() <= 256 && thumb.height() <= 256);
+    }
+    let missing = site
+        .http
+        .get(format!("{base}/{}", "0".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let bad = site
+        .http
+        .get(format!("{base}/not-a-hash/thumb"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
     site.stop().await;
 }
 
@@ -320,4 +353,15 @@ async fn an_emergency_stop_freezes_the_belt_and_parcels_are_still_sorted_right_a
         "the e-stop was raised and cleared as an alarm: {alarms:?}"
     );
     site.stop().await;
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::StoreError;
 use crate::evidence::{EvidenceKind, Kept};
@@ -154,6 +154,22 @@ pub fn for_record(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A kept file by its content hash: (kind, path relative to the data directory, whether
+/// it decoded as an image).
+pub fn by_sha256(
+    conn: &Connection,
+    sha256: &str,
+) -> Result<Option<(String, PathBuf, bool)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT kind, path, thumb_path IS NOT NULL FROM evidence WHERE sha256 = ?1",
+        )?
+        .query_row([sha256], |r| {
+            Ok((r.get(0)?, PathBuf::from(r.get::<_, String>(1)?), r.get(2)?))
+        })
+        .optional()?)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The single writer: one thread owns the write connection and commits in batches.
 
+use std::time::Duration;
+
 use rusqlite::{Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -7,11 +9,23 @@ use super::StoreError;
 
 /// Called once the batch an operation ran in has committed (or failed to).
 type Completion = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
-/// An operation: runs inside the batch's transaction and returns its completion.
-type Op = Box<dyn FnOnce(&Transaction<'_>) -> Completion + Send>;
+/// What an operation runs inside the batch's transaction; returns its completion.
+type Run = Box<dyn FnOnce(&Transaction<'_>) -> Completion + Send>;
+
+/// An operation and whether its caller waits for it.
+struct Op {
+    run: Run,
+    /// Someone waits for the commit ([`Writer::write`]): commit without lingering.
+    urgent: bool,
+}
 
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 512;
+/// How long queued operations nobody waits for ([`Writer::submit`]) may wait for company
+/// before they are committed on their own. Most of them ride along with the next awaited
+/// write well before: one commit instead of several small ones, each of which would write
+/// the same pages to the WAL again.
+const LINGER: Duration = Duration::from_millis(5);
 
 /// A `Clone` handle to the writer thread.
 #[derive(Clone, Debug)]
@@ -38,11 +52,11 @@ impl Writer {
         R: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
     {
-        self.submit(f).await?.committed().await
+        self.queue(f, true).await?.committed().await
     }
 
     /// Queue `f` and return as soon as it is queued; [`Submitted::committed`] resolves when
-    /// it has committed.
+    /// it has committed, at the latest [`LINGER`] later.
     ///
     /// Writes commit in the order they were submitted (one queue, one thread, batches in
     /// order), so once a later write has committed, every earlier one has too. A task can
@@ -53,8 +67,16 @@ impl Writer {
         R: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
     {
+        self.queue(f, false).await
+    }
+
+    async fn queue<R, F>(&self, f: F, urgent: bool) -> Result<Submitted<R>, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
         let (done_tx, done_rx) = oneshot::channel();
-        let op: Op = Box::new(move |tx: &Transaction<'_>| {
+        let run: Run = Box::new(move |tx: &Transaction<'_>| {
             let result = in_savepoint(tx, f);
             Box::new(move |commit: Result<(), &rusqlite::Error>| {
                 let final_result = match (result, commit) {
@@ -65,7 +87,10 @@ impl Writer {
                 let _ = done_tx.send(final_result);
             })
         });
-        self.tx.send(op).await.map_err(|_| StoreError::WriterGone)?;
+        self.tx
+            .send(Op { run, urgent })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         Ok(Submitted(done_rx))
     }
 }
@@ -78,6 +103,15 @@ impl<R> Submitted<R> {
     /// Wait until the write has committed (or failed).
     pub async fn committed(self) -> Result<R, StoreError> {
         self.0.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// The outcome if the write's batch has committed (or failed) already, without waiting.
+    pub fn try_committed(&mut self) -> Option<Result<R, StoreError>> {
+        match self.0.try_recv() {
+            Ok(result) => Some(result),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(StoreError::WriterGone)),
+        }
     }
 }
 
@@ -99,26 +133,60 @@ fn in_savepoint<R>(
 }
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(op) = rx.blocking_recv() {
-        batch.push(op);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
+    // A runtime of this thread's own, only for waiting on the queue with a deadline.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("the store writer's timer");
+    rt.block_on(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(op) = rx.recv().await {
+            let linger_until = tokio::time::Instant::now() + LINGER;
+            let mut urgent = op.urgent;
+            batch.push(op);
+            let mut closed = false;
+            while batch.len() < MAX_BATCH {
+                let next = match rx.try_recv() {
+                    Ok(op) => Some(op),
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        None
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) if urgent => None,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(linger_until, rx.recv()).await {
+                            Ok(Some(op)) => Some(op),
+                            Ok(None) => {
+                                closed = true;
+                                None
+                            }
+                            Err(_) => None,
+                        }
+                    }
+                };
+                let Some(op) = next else { break };
+                urgent |= op.urgent;
+                batch.push(op);
+            }
+            commit(&mut conn, &mut batch);
+            if closed {
+                break;
             }
         }
-        let mut completions = Vec::with_capacity(batch.len());
-        let outcome = conn.transaction().and_then(|tx| {
-            completions.extend(batch.drain(..).map(|op| op(&tx)));
-            tx.commit()
-        });
-        batch.clear();
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "store batch failed to commit");
-        }
-        for complete in completions {
-            complete(outcome.as_ref().copied());
-        }
+    });
+}
+
+fn commit(conn: &mut Connection, batch: &mut Vec<Op>) {
+    let mut completions = Vec::with_capacity(batch.len());
+    let outcome = conn.transaction().and_then(|tx| {
+        completions.extend(batch.drain(..).map(|op| (op.run)(&tx)));
+        tx.commit()
+    });
+    batch.clear();
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "store batch failed to commit");
+    }
+    for complete in completions {
+        complete(outcome.as_ref().copied());
     }
 }

@@ -228,6 +228,10 @@ impl LineTask {
                 }
             }
         }
+        // What was queued is committed before the task says it stopped.
+        for submitted in line.queued.drain(..) {
+            submitted.committed().await?;
+        }
         info!(line = %line_id, in_flight = line.tracker.len(), "sorting line stopped");
         Ok(())
     }
@@ -268,12 +272,22 @@ impl Line {
         Ok(())
     }
 
-    /// Wait for the queued writes (a failed one fails the line: the store is broken), then
-    /// tell live consoles about every parcel that changed, read back from the store, so
-    /// they only ever see what was committed.
+    /// Look at the queued writes without waiting (a failed one fails the line: the store is
+    /// broken); once all have committed, tell live consoles about every parcel that
+    /// changed, read back from the store, so they only ever see what was committed. The
+    /// line never waits here: queued writes commit with the next awaited one or a few
+    /// milliseconds later (the writer's linger), and the next event or poll looks again.
     async fn settle(&mut self) -> Result<(), StoreError> {
-        for submitted in self.queued.drain(..) {
-            submitted.committed().await?;
+        let mut pending = Vec::new();
+        for mut submitted in self.queued.drain(..) {
+            match submitted.try_committed() {
+                Some(result) => result?,
+                None => pending.push(submitted),
+            }
+        }
+        self.queued = pending;
+        if !self.queued.is_empty() {
+            return Ok(());
         }
         let mut changed = std::mem::take(&mut self.changed);
         changed.dedup();

@@ -1,6 +1,6 @@
 //! X-ray views: the feed reports each image file, the matcher says whose it is, the line
 //! records the view as a reading of that parcel (so the decision can count it) and hands
-//! the file to the evidence worker, which keeps a content-addressed copy with a thumbnail
+//! the file to the evidence worker, which keeps a content-addressed copy (thumbnail on request)
 //! and links it to the parcel off the decision path.
 
 use std::path::PathBuf;
