@@ -146,6 +146,12 @@ pub fn handle(
             .map(|()| Response::WriteSingleRegister(addr, word)),
         Request::WriteMultipleRegisters(addr, words) => write(conveyor, now, map, addr, &words)
             .map(|()| Response::WriteMultipleRegisters(addr, words.len() as u16)),
+        // FC23: the write first, then the read, in one transaction (how the controller
+        // writes a command and reads it back in one round trip).
+        Request::ReadWriteMultipleRegisters(read_addr, qty, write_addr, words) => {
+            write(conveyor, now, map, write_addr, &words)?;
+            read(conveyor, map, read_addr, qty).map(Response::ReadWriteMultipleRegisters)
+        }
         _ => Err(ExceptionCode::IllegalFunction),
     }
 }

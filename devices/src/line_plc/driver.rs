@@ -115,6 +115,9 @@ pub struct LinePlc {
     next_attempt: Instant,
     last_error: String,
     reconnects: u64,
+    /// Whether the PLC takes FC23 (read/write multiple registers); cleared on its first
+    /// "illegal function" answer.
+    fc23: bool,
 }
 
 impl std::fmt::Debug for LinePlc {
@@ -141,6 +144,7 @@ impl LinePlc {
             next_attempt: Instant::now(),
             last_error: String::new(),
             reconnects: 0,
+            fc23: true,
         }
     }
 
@@ -239,17 +243,39 @@ impl LinePlc {
         addr: u16,
         words: Vec<u16>,
     ) -> Result<(), PlcError> {
-        let to_write = words.clone();
-        self.call(what, async move |ctx| {
-            ctx.write_multiple_registers(addr, &to_write).await
-        })
-        .await?;
         let count = words.len() as u16;
-        let read = self
-            .call(what, async move |ctx| {
-                ctx.read_holding_registers(addr, count).await
+        let read = if self.fc23 {
+            // Write and read back in one request (FC23): one round trip instead of two.
+            let to_write = words.clone();
+            match self
+                .call(what, async move |ctx| {
+                    ctx.read_write_multiple_registers(addr, count, addr, &to_write)
+                        .await
+                })
+                .await
+            {
+                Err(PlcError::Exception {
+                    code: ExceptionCode::IllegalFunction,
+                    ..
+                }) => {
+                    // A PLC without FC23: nothing was written; FC16 and FC03 from now on.
+                    tracing::info!(plc = %self.addr, "the PLC does not offer FC23; writing and reading back in two requests");
+                    self.fc23 = false;
+                    return Box::pin(self.write_verified(what, addr, words)).await;
+                }
+                other => other?,
+            }
+        } else {
+            let to_write = words.clone();
+            self.call(what, async move |ctx| {
+                ctx.write_multiple_registers(addr, &to_write).await
             })
             .await?;
+            self.call(what, async move |ctx| {
+                ctx.read_holding_registers(addr, count).await
+            })
+            .await?
+        };
         if read == words {
             Ok(())
         } else {

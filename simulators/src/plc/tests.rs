@@ -154,3 +154,21 @@ fn whole_command_block_write_applies_every_register() {
     assert_eq!(call(&mut c, bad_lane), Err(ExceptionCode::IllegalDataValue));
     assert_eq!(c.command_registers(), [7, 1, 2, 1]);
 }
+
+#[test]
+fn fc23_writes_a_lane_command_and_reads_it_back_in_one_request() {
+    let mut c = line();
+    c.inject(Duration::ZERO, 1, NewParcel::with_code(Some("SF1")))
+        .unwrap();
+    c.tick(Duration::from_millis(10));
+    let req = Request::ReadWriteMultipleRegisters(2001, 2, 2001, vec![1, 2].into());
+    assert_eq!(
+        call(&mut c, req),
+        Ok(Response::ReadWriteMultipleRegisters(vec![1, 2]))
+    );
+    assert_eq!(c.status().cmd_ack_lane, 2);
+    // A refused write is refused whole: nothing written, nothing read.
+    let bad = Request::ReadWriteMultipleRegisters(2001, 2, 2001, vec![1, 9].into());
+    assert_eq!(call(&mut c, bad), Err(ExceptionCode::IllegalDataValue));
+    assert_eq!(c.command_registers()[1..3], [1, 2]);
+}
