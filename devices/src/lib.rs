@@ -9,8 +9,12 @@
 //!   ([`scanner::codec`]) and the reconnecting client ([`scanner::client`]).
 //! - [`xray`] — the X-ray machine's image feed: a watched directory of image files
 //!   reported once each, when complete ([`xray::XrayFeed`]).
+//! - [`plate`] — licence-plate camera events: Hikvision and Dahua payloads parsed into
+//!   one typed read ([`plate::PlateRead`]), Chinese plate formats, and the consensus
+//!   that agrees a plate from several reads ([`plate::agree`]).
 #![warn(missing_docs)]
 
 pub mod line_plc;
+pub mod plate;
 pub mod scanner;
 pub mod xray;
