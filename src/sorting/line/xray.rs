@@ -40,9 +40,7 @@ impl Line {
         if let Some(x) = self.xray.as_mut() {
             x.matcher.entered(id, when);
         }
-        self.store
-            .writer
-            .write(move |tx| parcels::record_xray_entered(tx, id, &at))
+        self.record(move |tx| parcels::record_xray_entered(tx, id, &at))
             .await
     }
 
@@ -150,9 +148,11 @@ pub(super) async fn evidence_worker(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
         let produced = crate::store::timestamp(job.image.produced_at.into());
-        let written = store
+        // Queued, not awaited: it commits with the line's next awaited write (one commit
+        // instead of one per view); its outcome is looked at without holding up the next.
+        let queued = store
             .writer
-            .write(move |tx| {
+            .submit(move |tx| {
                 let origin = Origin {
                     source_name: name.as_deref(),
                     produced_at: Some(&produced),
@@ -164,8 +164,15 @@ pub(super) async fn evidence_worker(
                 Ok(())
             })
             .await;
-        if let Err(e) = written {
-            warn!(line = %line_id, error = %e, "X-ray evidence not recorded");
-        }
+        let line_id = line_id.clone();
+        tokio::spawn(async move {
+            let written = match queued {
+                Ok(q) => q.committed().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                warn!(line = %line_id, error = %e, "X-ray evidence not recorded");
+            }
+        });
     }
 }
