@@ -82,6 +82,8 @@ pub struct Store {
     /// Where reads come from.
     pub reader: Reader,
     path: PathBuf,
+    /// Keeps the background checkpointer running; it stops when the last clone is gone.
+    _checkpointer: std::sync::Arc<std::sync::mpsc::SyncSender<()>>,
 }
 
 impl Store {
@@ -100,16 +102,21 @@ impl Store {
             backup(&conn, &path)?;
         }
         migrations.to_latest(&mut conn)?;
-        // Checkpoints stay SQLite's automatic ones in the writer (every ~4 MB of WAL): no
-        // other writer runs during them, so they complete and the WAL file is reused. (A
-        // separate checkpoint thread never caught up with a busy writer: the WAL grew by
-        // 1.7 GB in the one-minute benchmark.)
+        // Checkpoints: a background connection copies the WAL into the database every
+        // CHECKPOINT_EVERY, off the writer, so a commit never waits for thousands of pages to
+        // be copied (that wait was most of the decision's tail latency). SQLite's automatic
+        // checkpoint stays on in the writer: with the copying done, it has only the last few
+        // frames left, and completing it is what lets the writer start the WAL over (a
+        // checkpointer alone never catches up exactly at a writer's BEGIN, and the WAL grew
+        // by 1.7 GB a minute).
+        let checkpointer = spawn_checkpointer(&path)?;
         let reader = Reader::open(&path, reader::POOL_SIZE)?;
         let writer = Writer::spawn(conn);
         Ok(Self {
             writer,
             reader,
             path,
+            _checkpointer: std::sync::Arc::new(checkpointer),
         })
     }
 
@@ -117,6 +124,33 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// How often the background checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Start the background checkpointer; it runs until the returned sender is dropped.
+fn spawn_checkpointer(path: &Path) -> Result<std::sync::mpsc::SyncSender<()>, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(0);
+    std::thread::Builder::new()
+        .name("store-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(CHECKPOINT_EVERY)
+            {
+                // PASSIVE: copies what no reader needs, never waits for the writer.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "background checkpoint");
+                }
+            }
+        })
+        .map_err(|source| StoreError::DataDir {
+            dir: path.to_owned(),
+            source,
+        })?;
+    Ok(tx)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
