@@ -12,9 +12,18 @@
 //! - [`plate`] — licence-plate camera events: Hikvision and Dahua payloads parsed into
 //!   one typed read ([`plate::PlateRead`]), Chinese plate formats, and the consensus
 //!   that agrees a plate from several reads ([`plate::agree`]).
+//! - [`gate_io`] — a truck lane's gate I/O over Modbus TCP: loops, barrier with position
+//!   feedback, LED text; the typed map ([`gate_io::map`]) and the driver ([`gate_io::GateIo`]).
+//! - [`weighbridge`] — the truck weighbridge over Modbus TCP: map, decode and driver
+//!   ([`weighbridge::Weighbridge`]).
+//! - [`modbus_link`] — the Modbus TCP link the gate drivers share: lazy connect, timeouts,
+//!   reconnect with backoff, writes read back.
 #![warn(missing_docs)]
 
+pub mod gate_io;
 pub mod line_plc;
+pub mod modbus_link;
 pub mod plate;
 pub mod scanner;
+pub mod weighbridge;
 pub mod xray;

@@ -142,8 +142,8 @@ fn json_field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 
 fn assert_exception(result: Result<(), PlcError>, expected: ExceptionCode) {
     match result {
-        Err(err @ PlcError::Exception { code, .. }) => {
-            assert_eq!(code, expected, "{err}");
+        Err(err) if err.exception().is_some() => {
+            assert_eq!(err.exception(), Some(expected), "{err}");
             assert_eq!(err.kind(), PlcErrorKind::Device);
         }
         other => panic!("expected Modbus exception {expected:?}, got {other:?}"),

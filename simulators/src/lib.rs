@@ -13,6 +13,10 @@
 //!   ticker.
 //! - [`plc`] — the line PLC as a Modbus TCP server over the register map of
 //!   [`customs_edge_devices::line_plc::map`].
+//! - [`gate_io`] — a truck lane's gate I/O (loops, physical barrier with interlock, LED) as
+//!   a Modbus TCP server over [`customs_edge_devices::gate_io::map`]; keeps the ground truth.
+//! - [`weighbridge`](mod@weighbridge) — a weighbridge indicator as a Modbus TCP server whose
+//!   weight settles to a target with noise.
 //! - [`scanner`] — a barcode scanner as a TCP server streaming STX/ETX or CR/LF frames.
 //! - [`xray`] — the X-ray machine: synthetic grayscale PNG views, written atomically.
 //! - [`site`] — the running site as one handle: lines, sim ids, faults, the report.
@@ -32,6 +36,7 @@ pub mod broker;
 pub mod config;
 pub mod conveyor;
 pub mod faults;
+pub mod gate_io;
 pub mod generator;
 pub mod http;
 pub mod line;
@@ -43,6 +48,7 @@ pub mod running;
 pub mod scanner;
 pub mod scenario;
 pub mod site;
+pub mod weighbridge;
 pub mod xray;
 
 pub use config::{LineSetup, SimConfig};

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Site, dropped, next_frame};
-use customs_edge_devices::line_plc::{PlcError, RegisterMap};
+use customs_edge_devices::line_plc::RegisterMap;
 use customs_edge_devices::scanner::{Framing, ScanFrame};
 use customs_edge_simulators::{GeneratorConfig, LineConfig, LineSetup, NewParcel, SimConfig};
 use serde_json::{Value, json};
@@ -120,40 +120,25 @@ async fn plc_answers_mapping_mistakes_with_modbus_exceptions() {
         },
     );
     let err = wrong_base.read_status().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            PlcError::Exception {
-                code: ExceptionCode::IllegalDataAddress,
-                ..
-            }
-        ),
+    assert_eq!(
+        err.exception(),
+        Some(ExceptionCode::IllegalDataAddress),
         "{err}"
     );
 
     let mut wrong_unit = site.plc(0, RegisterMap { unit_id: 7, ..good });
     let err = wrong_unit.read_status().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            PlcError::Exception {
-                code: ExceptionCode::GatewayTargetDevice,
-                ..
-            }
-        ),
+    assert_eq!(
+        err.exception(),
+        Some(ExceptionCode::GatewayTargetDevice),
         "{err}"
     );
 
     let mut plc = site.plc(0, good);
     let err = plc.write_lane(1, 9).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            PlcError::Exception {
-                code: ExceptionCode::IllegalDataValue,
-                ..
-            }
-        ),
+    assert_eq!(
+        err.exception(),
+        Some(ExceptionCode::IllegalDataValue),
         "{err}"
     );
     plc.write_heartbeat(41).await.unwrap();
