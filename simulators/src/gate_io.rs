@@ -18,23 +18,16 @@
 //! Request handling is the pure function [`handle`]; when `shutdown` fires the server stops
 //! and closes every open connection, as a device losing power does.
 
-use std::future::{Ready, ready};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use customs_edge_devices::gate_io::map::{COMMAND_LEN, STATUS_LEN};
 use customs_edge_devices::gate_io::{GateFault, GateIoMap, GateStatus};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_modbus::server::Service;
-use tokio_modbus::server::tcp::Server;
-use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
-
-use crate::plc::link::LinkStream;
 
 pub mod device;
 
@@ -139,52 +132,8 @@ pub async fn run(
     map: GateIoMap,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let on_connected = |stream: TcpStream, peer: SocketAddr| {
-        let service = GateService {
-            gate: gate.clone(),
-            map,
-            peer,
-        };
-        let stream = LinkStream::new(stream, shutdown.clone());
-        async move {
-            info!(%peer, "gate I/O client connected");
-            stream.get_ref().set_nodelay(true)?;
-            Ok(Some((service, stream)))
-        }
-    };
-    let on_error = |err: io::Error| debug!(%err, "gate I/O client connection failed");
-    Server::new(listener)
-        .serve_until(&on_connected, on_error, shutdown.clone().cancelled_owned())
-        .await?;
-    Ok(())
-}
-
-/// One client connection's view of the gate.
-#[derive(Debug)]
-pub struct GateService {
-    gate: SimGate,
-    map: GateIoMap,
-    peer: SocketAddr,
-}
-
-impl Service for GateService {
-    type Request = SlaveRequest<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = Ready<Result<Response, ExceptionCode>>;
-
-    fn call(&self, req: Self::Request) -> Self::Future {
-        if req.slave != self.map.unit_id {
-            return ready(Err(ExceptionCode::GatewayTargetDevice));
-        }
-        let result = self
-            .gate
-            .with(|device, now| handle(device, now, self.map, req.request));
-        if let Err(code) = &result {
-            debug!(peer = %self.peer, %code, "gate answered with a Modbus exception");
-        }
-        ready(result)
-    }
+    let handler = move |request| gate.with(|device, now| handle(device, now, map, request));
+    crate::modbus_device::serve(listener, "gate I/O", map.unit_id, handler, shutdown).await
 }
 
 /// Answer one Modbus request against the gate (pure: no I/O).

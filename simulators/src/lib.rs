@@ -40,6 +40,7 @@ pub mod gate_io;
 pub mod generator;
 pub mod http;
 pub mod line;
+mod modbus_device;
 pub mod parcel;
 pub mod platform;
 pub mod plc;

@@ -12,24 +12,17 @@
 //! write or other function → `IllegalFunction`, another unit id → `GatewayTargetDevice`.
 //! When `shutdown` fires the server stops and closes every open connection.
 
-use std::future::{Ready, ready};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use customs_edge_devices::weighbridge::{
     STATUS_LEN, WeighFlags, WeighbridgeMap, WeighbridgeStatus,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_modbus::server::Service;
-use tokio_modbus::server::tcp::Server;
-use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
-
-use crate::plc::link::LinkStream;
 
 /// How the simulated weighbridge behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -208,47 +201,10 @@ pub async fn run(
     map: WeighbridgeMap,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let on_connected = |stream: TcpStream, peer: SocketAddr| {
-        let service = WeighService {
-            scale: scale.clone(),
-            map,
-        };
-        let stream = LinkStream::new(stream, shutdown.clone());
-        async move {
-            info!(%peer, "weighbridge client connected");
-            stream.get_ref().set_nodelay(true)?;
-            Ok(Some((service, stream)))
-        }
+    let handler = move |request: Request<'static>| {
+        scale.with(|device, now| handle(device, now, map, &request))
     };
-    let on_error = |err: io::Error| debug!(%err, "weighbridge client connection failed");
-    Server::new(listener)
-        .serve_until(&on_connected, on_error, shutdown.clone().cancelled_owned())
-        .await?;
-    Ok(())
-}
-
-/// One client connection's view of the weighbridge.
-#[derive(Debug)]
-pub struct WeighService {
-    scale: SimWeighbridge,
-    map: WeighbridgeMap,
-}
-
-impl Service for WeighService {
-    type Request = SlaveRequest<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = Ready<Result<Response, ExceptionCode>>;
-
-    fn call(&self, req: Self::Request) -> Self::Future {
-        if req.slave != self.map.unit_id {
-            return ready(Err(ExceptionCode::GatewayTargetDevice));
-        }
-        ready(
-            self.scale
-                .with(|device, now| handle(device, now, self.map, &req.request)),
-        )
-    }
+    crate::modbus_device::serve(listener, "weighbridge", map.unit_id, handler, shutdown).await
 }
 
 /// Answer one Modbus request against the weighbridge (pure: no I/O).
