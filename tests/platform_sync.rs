@@ -1,111 +1,19 @@
-//! Platform sync end to end: the controller, the simulated line, a real Mosquitto started
-//! here, and the platform simulator judging what arrives (in order, once, nothing lost).
+//! Platform sync end to end, uplink: the controller, the simulated line, a real Mosquitto
+//! started here, and the platform simulator judging what arrives (in order, once, nothing
+//! lost) through a broker outage, a SIGKILL, a bulk backlog, and over TLS.
 
 mod common;
-#[path = "../protocol/tests/common/mod.rs"]
-mod mqtt_schemas;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Site, list, start_site_with, wait_for};
-use customs_edge::config::PlatformConfig;
-use customs_edge_protocol::downlink::{Instruction, StatusUpdate};
+use common::platform::{
+    SITE, applied_sort_results, decided_parcels, outbox_stream, platform_config, start_platform,
+    validate_everything_applied, wait_ledger,
+};
+use common::{list, start_site_with, wait_for};
 use customs_edge_simulators::broker::{Broker, BrokerOptions, TlsOptions};
-use customs_edge_simulators::platform::{self, Ledger, RunningPlatform};
 use serde_json::Value;
-
-const SITE: &str = "3511W001";
-
-/// The controller's `[platform]` for `broker`, with short timeouts for tests.
-fn platform_config(broker: &Broker, extra: &str) -> PlatformConfig {
-    let mut text = format!(
-        "broker = \"{}\"\nack_timeout_s = 5\nkeep_alive_s = 5\n",
-        broker.url()
-    );
-    text.push_str(extra);
-    toml::from_str(&text).expect("test platform config")
-}
-
-async fn start_platform(broker: &Broker) -> RunningPlatform {
-    let mut cfg = platform::PlatformConfig::new(broker.url(), &[SITE]);
-    cfg.client_id = "platform-under-test".into();
-    if broker.url().starts_with("mqtts") {
-        cfg.ca_file = Some(broker.ca_path().to_owned());
-        cfg.client_cert = Some(broker.client_cert_path().to_owned());
-        cfg.client_key = Some(broker.client_key_path().to_owned());
-    }
-    let p = platform::start(cfg).await.expect("platform starts");
-    p.wait_subscribed(Duration::from_secs(30))
-        .await
-        .expect("platform subscribed");
-    p
-}
-
-async fn wait_ledger(
-    p: &RunningPlatform,
-    what: &str,
-    limit: Duration,
-    pred: impl Fn(&Ledger) -> bool,
-) -> Ledger {
-    match p.wait_until(pred, limit).await {
-        Ok(l) => l,
-        Err(l) => panic!(
-            "timed out waiting for {what}; ledger: {}",
-            serde_json::to_string_pretty(&l).unwrap()
-        ),
-    }
-}
-
-/// Every parcel decision the controller holds.
-fn decided_parcels(site: &Site) -> BTreeSet<i64> {
-    site.query("SELECT id FROM parcels WHERE decided_at IS NOT NULL")
-        .into_iter()
-        .map(|r| r[0].as_i64().unwrap())
-        .collect()
-}
-
-/// What the controller's outbox says of a stream: (last seq written, acked seq, rows waiting).
-fn outbox_stream(site: &Site, stream: &str) -> (i64, i64, i64) {
-    site.query(&format!(
-        "SELECT next_seq - 1, acked_seq, pending_rows FROM outbox_streams WHERE stream = '{stream}'"
-    ))
-    .first()
-    .map_or((0, 0, 0), |r| {
-        (
-            r[0].as_i64().unwrap(),
-            r[1].as_i64().unwrap(),
-            r[2].as_i64().unwrap(),
-        )
-    })
-}
-
-/// Sort results applied by the platform, by parcel id, asserting each validates against
-/// its published schema.
-fn applied_sort_results(p: &RunningPlatform) -> Vec<i64> {
-    p.applied(SITE, "decisions")
-        .into_iter()
-        .filter(|m| m.kind == "sort_result")
-        .map(|m| m.body["parcel_id"].as_i64().unwrap())
-        .collect()
-}
-
-fn validate_everything_applied(p: &RunningPlatform) {
-    for stream in ["decisions", "health", "officer", "telemetry", "stats"] {
-        for m in p.applied(SITE, stream) {
-            let envelope = serde_json::json!({
-                "schema": 1, "id": m.id, "stream": m.stream, "seq": m.seq, "site": m.site,
-                "created": m.created, "kind": m.kind, "body": m.body,
-            });
-            if let Err(e) = mqtt_schemas::validate_against("uplink", &m.kind, &envelope) {
-                panic!(
-                    "{} {} does not validate: {e}\n{envelope:#}",
-                    m.stream, m.seq
-                );
-            }
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decisions_alarms_and_flags_reach_the_platform_in_order_once_and_valid() {
@@ -184,21 +92,7 @@ async fn a_broker_down_for_30_s_mid_traffic_loses_nothing_and_applies_nothing_tw
     let lists = codes.iter().map(|c| list(c, 800)).collect();
     let site = start_site_with(lists, |c| c.platform = Some(platform_config(&broker, ""))).await;
 
-    let feeder = {
-        let http = site.http.clone();
-        let url = format!("http://{}/parcels", site.sim.http);
-        let codes = codes.clone();
-        tokio::spawn(async move {
-            for code in codes {
-                let _ = http
-                    .post(&url)
-                    .json(&serde_json::json!({ "code": code }))
-                    .send()
-                    .await;
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        })
-    };
+    let feeder = common::feed_parcels(site.sim.http, codes.clone(), Duration::from_secs(1));
     wait_ledger(&platform, "traffic to flow", Duration::from_secs(60), |l| {
         l.stream(SITE, "decisions").is_some_and(|s| s.applied >= 4)
     })
@@ -252,216 +146,6 @@ async fn a_broker_down_for_30_s_mid_traffic_loses_nothing_and_applies_nothing_tw
         (acked == last && pending == 0).then_some(())
     })
     .await;
-    site.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_downlink_is_dead_lettered_and_the_next_good_message_applies() {
-    let broker = Broker::start();
-    let platform = start_platform(&broker).await;
-    let cfg = platform_config(&broker, "max_downlink_kb = 2\n");
-    let site = start_site_with(vec![], |c| c.platform = Some(cfg)).await;
-    let topics = platform.topics(SITE);
-    let envelope = |kind: &str, body: Value| {
-        serde_json::json!({"schema": 1, "id": format!("bad:{kind}"), "stream": "down", "seq": 1,
-            "site": SITE, "created": "2026-11-27T10:00:00.000Z", "kind": kind, "body": body})
-        .to_string()
-        .into_bytes()
-    };
-    let bad: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("lists", vec![0xff, 0xfe, 0x00], "not_utf8"),
-        ("lists", b"{ this is not json".to_vec(), "malformed"),
-        ("lists", vec![b' '; 3000], "too_large"),
-        (
-            "lists",
-            serde_json::json!({"schema": 9, "id": "x", "stream": "down", "seq": 1, "site": SITE,
-            "created": "2026-11-27T10:00:00.000Z", "kind": "lists", "body": {}})
-            .to_string()
-            .into_bytes(),
-            "unknown_schema",
-        ),
-        (
-            "teleport",
-            envelope("teleport", serde_json::json!({})),
-            "unknown_kind",
-        ),
-        (
-            "lists",
-            envelope(
-                "lists",
-                serde_json::json!({"lists": [{"logisticsNo": "A1"}]}),
-            ),
-            "bad_body",
-        ),
-        (
-            "list_status",
-            envelope(
-                "list_status",
-                serde_json::json!({"updates": [{"logisticsNo": "A1", "returnStatus": 42}]}),
-            ),
-            "bad_body",
-        ),
-        (
-            "permits",
-            envelope(
-                "permits",
-                serde_json::json!({"permits": [{"permitNo": "P1", "status": 1}]}),
-            ),
-            "bad_body",
-        ),
-        (
-            "permit_status",
-            envelope(
-                "permit_status",
-                serde_json::json!({"updates": [{"permitNo": "P1"}]}),
-            ),
-            "bad_body",
-        ),
-        (
-            "instructions",
-            envelope(
-                "instructions",
-                serde_json::json!({"instructions": [{"logisticsNo": "A1", "action": "shred", "issuedAt": "2026-11-27T10:00:00Z"}]}),
-            ),
-            "bad_body",
-        ),
-        (
-            "ack",
-            envelope(
-                "ack",
-                serde_json::json!({"stream": "decisions", "seq": "many"}),
-            ),
-            "bad_body",
-        ),
-        (
-            "permits",
-            envelope("lists", serde_json::json!({"lists": []})),
-            "bad_body",
-        ),
-    ];
-    let expected: Vec<&str> = bad.iter().map(|b| b.2).collect();
-    for (kind, payload, _) in &bad {
-        platform
-            .publish_raw(&topics.down(kind), payload.clone(), false)
-            .await
-            .unwrap();
-    }
-    // Then a good one.
-    platform
-        .publish_lists(SITE, vec![list("GOOD0001", 800)])
-        .await
-        .unwrap();
-    wait_for(
-        "the good list to be applied",
-        Duration::from_secs(30),
-        || async {
-            (!site
-                .query("SELECT 1 FROM declaration_lists WHERE logistics_no = 'GOOD0001'")
-                .is_empty())
-            .then_some(())
-        },
-    )
-    .await;
-    let reasons: Vec<String> = site
-        .query("SELECT reason FROM dead_letters ORDER BY id")
-        .into_iter()
-        .map(|r| r[0].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        reasons, expected,
-        "each bad payload dead-lettered with its reason, in order"
-    );
-    // Reported uplink, each with its reason, and valid against the schema.
-    let l = wait_ledger(
-        &platform,
-        "dead letters reported",
-        Duration::from_secs(30),
-        |l| {
-            l.stream(SITE, "health").is_some_and(|s| {
-                s.kinds.get("dead_letter").copied().unwrap_or(0) >= expected.len() as u64
-            })
-        },
-    )
-    .await;
-    assert_eq!(l.totals.applied_twice, 0);
-    let reported: Vec<String> = platform
-        .applied(SITE, "health")
-        .into_iter()
-        .filter(|m| m.kind == "dead_letter")
-        .map(|m| m.body["reason"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(reported, expected);
-    validate_everything_applied(&platform);
-    // The controller is still up and healthy.
-    site.wait_until_healthy().await;
-    site.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_status_update_that_arrives_while_the_parcel_is_on_the_belt_releases_it() {
-    let broker = Broker::start();
-    let platform = start_platform(&broker).await;
-    let site = start_site_with(
-        vec![list("SFU000000001", 120), list("SFU000000002", 800)],
-        |c| {
-            c.platform = Some(platform_config(&broker, ""));
-        },
-    )
-    .await;
-    // An inspection instruction for the other waybill, sent over the downlink too.
-    platform
-        .publish_instructions(
-            SITE,
-            vec![Instruction {
-                logistics_no: "SFU000000002".into(),
-                action: "inspect".into(),
-                reason: Some("risk model".into()),
-                issued_at: "2026-11-27T10:00:00Z".into(),
-            }],
-        )
-        .await
-        .unwrap();
-    wait_for(
-        "the instruction to be stored",
-        Duration::from_secs(30),
-        || async {
-            (!site
-                .query("SELECT 1 FROM customs_instructions WHERE logistics_no = 'SFU000000002'")
-                .is_empty())
-            .then_some(())
-        },
-    )
-    .await;
-    let held = site.inject(Some("SFU000000001")).await;
-    // Once the parcel is on the belt (entered, not yet decided), customs releases it.
-    wait_for("the parcel to enter", Duration::from_secs(30), || async {
-        (!site
-            .query("SELECT 1 FROM parcels WHERE decided_at IS NULL")
-            .is_empty())
-        .then_some(())
-    })
-    .await;
-    platform
-        .publish_list_status(
-            SITE,
-            vec![StatusUpdate {
-                logistics_no: "SFU000000001".into(),
-                return_status: 800,
-                return_info: Some("放行".into()),
-            }],
-        )
-        .await
-        .unwrap();
-    let inspected = site.inject(Some("SFU000000002")).await;
-    let report = site.wait_dropped(&[held, inspected]).await;
-    let lane = |id: u64| report.parcels.iter().find(|p| p.id == id).unwrap().lane;
-    let cfg = &customs_edge_simulators::LineConfig::default();
-    assert_eq!(lane(held), Some(cfg.release_lane), "released by the update");
-    assert_eq!(
-        lane(inspected),
-        Some(cfg.inspection_lane),
-        "inspected by the instruction"
-    );
     site.stop().await;
 }
 
@@ -521,40 +205,10 @@ async fn controller_killed_mid_traffic_and_restarted_loses_no_uplink_message() {
     );
     std::fs::write(&config_file, config).unwrap();
     let codes: Vec<String> = (0..30).map(|i| format!("SFK{i:09}")).collect();
-    {
-        let store = customs_edge::store::Store::open(data.path()).unwrap();
-        let lists: Vec<_> = codes.iter().map(|c| list(c, 800)).collect();
-        store
-            .writer
-            .write(move |tx| {
-                for l in &lists {
-                    customs_edge::store::manifests::upsert(
-                        tx,
-                        l,
-                        "test",
-                        &customs_edge::store::now(),
-                    )?;
-                }
-                Ok(())
-            })
-            .await
-            .unwrap();
-    }
-    let feeder = {
-        let http = reqwest::Client::new();
-        let url = format!("http://{}/parcels", sim.http);
-        let codes = codes.clone();
-        tokio::spawn(async move {
-            for code in codes {
-                let _ = http
-                    .post(&url)
-                    .json(&serde_json::json!({ "code": code }))
-                    .send()
-                    .await;
-                tokio::time::sleep(Duration::from_millis(700)).await;
-            }
-        })
-    };
+    let store = customs_edge::store::Store::open(data.path()).unwrap();
+    common::store_lists(&store, codes.iter().map(|c| list(c, 800)).collect()).await;
+    drop(store);
+    let feeder = common::feed_parcels(sim.http, codes.clone(), Duration::from_millis(700));
     let first = Controller::start(&config_file).await;
     first.wait_sorted(5).await;
     first.kill9();

@@ -31,46 +31,12 @@ async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_close
     // Every waybill released, so a parcel in the release lane is only right with a release
     // decision on record.
     let codes: Vec<String> = (0..60).map(|i| format!("SF5{i:011}")).collect();
-    {
-        let store = customs_edge::store::Store::open(data.path()).unwrap();
-        let lists: Vec<_> = codes.iter().map(|c| common::list(c, 800)).collect();
-        store
-            .writer
-            .write(move |tx| {
-                for l in &lists {
-                    customs_edge::store::manifests::upsert(
-                        tx,
-                        l,
-                        "test",
-                        &customs_edge::store::now(),
-                    )?;
-                }
-                Ok(())
-            })
-            .await
-            .unwrap();
-    }
+    let store = customs_edge::store::Store::open(data.path()).unwrap();
+    common::store_lists(&store, codes.iter().map(|c| common::list(c, 800)).collect()).await;
+    drop(store);
 
     // Parcels keep coming, a little over one a second, for the whole test.
-    let feeder = {
-        let http = reqwest::Client::new();
-        let url = format!("http://{}/parcels", sim.http);
-        let codes = codes.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            for code in codes {
-                if stop.is_cancelled() {
-                    break;
-                }
-                let _ = http
-                    .post(&url)
-                    .json(&serde_json::json!({ "code": code }))
-                    .send()
-                    .await;
-                tokio::time::sleep(Duration::from_millis(800)).await;
-            }
-        })
-    };
+    let feeder = common::feed_parcels(sim.http, codes.clone(), Duration::from_millis(800));
 
     let first = Controller::start(&config_file).await;
     first.wait_sorted(4).await;
@@ -157,7 +123,7 @@ async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_close
     }
 
     shutdown.cancel();
-    feeder.await.unwrap();
+    feeder.abort();
     let status = Command::new("kill")
         .args(["-TERM", &second.child.id().to_string()])
         .status()

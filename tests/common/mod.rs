@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod platform;
 pub mod process;
 
 use std::path::Path;
@@ -64,6 +65,41 @@ pub fn list_weighing(logistics_no: &str, status: i32, kg: f64) -> DeclarationLis
         r#"{{"logisticsNo":"{logistics_no}","returnStatus":{status},"grossWeight":{kg},"ebcCode":"3511900001"}}"#
     ))
     .expect("valid test list")
+}
+
+/// Put `lists` in the store.
+pub async fn store_lists(store: &Store, lists: Vec<DeclarationList>) {
+    store
+        .writer
+        .write(move |tx| {
+            for l in &lists {
+                manifests::upsert(tx, l, "test", &now())?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("lists stored");
+}
+
+/// Inject one parcel per code into the simulator at `sim_http`, `every` apart, in the
+/// background: traffic that keeps coming while a test breaks something.
+pub fn feed_parcels(
+    sim_http: std::net::SocketAddr,
+    codes: Vec<String>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let http = reqwest::Client::new();
+    let url = format!("http://{sim_http}/parcels");
+    tokio::spawn(async move {
+        for code in codes {
+            let _ = http
+                .post(&url)
+                .json(&serde_json::json!({ "code": code }))
+                .send()
+                .await;
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 /// Start the simulator and the controller with `lists` in the store.
@@ -131,16 +167,7 @@ async fn start_sim_and_controller(
     config.lines[0].scanners[0].address = sim.lines[0].top.to_string();
     tweak(&sim, &mut config);
     let store = Store::open(data.path()).expect("store opens");
-    store
-        .writer
-        .write(move |tx| {
-            for l in &lists {
-                manifests::upsert(tx, l, "test", &now())?;
-            }
-            Ok(())
-        })
-        .await
-        .expect("lists stored");
+    store_lists(&store, lists).await;
     let controller = daemon::start(config, store, shutdown.clone())
         .await
         .expect("controller starts");
