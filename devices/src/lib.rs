@@ -16,11 +16,14 @@
 //!   feedback, LED text; the typed map ([`gate_io::map`]) and the driver ([`gate_io::GateIo`]).
 //! - [`weighbridge`] — the truck weighbridge over Modbus TCP: map, decode and driver
 //!   ([`weighbridge::Weighbridge`]).
+//! - [`http_auth`] — HTTP Basic and Digest authentication, server and client side, without
+//!   sockets: what plate cameras and the controller's listener speak.
 //! - [`modbus_link`] — the Modbus TCP link the gate drivers share: lazy connect, timeouts,
 //!   reconnect with backoff, writes read back.
 #![warn(missing_docs)]
 
 pub mod gate_io;
+pub mod http_auth;
 pub mod line_plc;
 pub mod modbus_link;
 pub mod plate;

@@ -1,4 +1,5 @@
-//! What a simulated site is made of: [`SimConfig`] with one [`LineSetup`] per line.
+//! What a simulated site is made of: [`SimConfig`] with one [`LineSetup`] per line, and
+//! its truck gate lanes with their vehicles.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use customs_edge_devices::scanner::Framing;
 use crate::conveyor::LineConfig;
 use crate::generator::GeneratorConfig;
 use crate::scenario::Scenario;
+use crate::vehicles::{GateLaneSetup, TrafficOptions, VehicleSpec};
 use crate::xray::ImageSize;
 
 /// Longest line id: it goes into X-ray file names and log fields.
@@ -34,8 +36,14 @@ pub struct SimConfig {
     /// Inject random parcels into every line on a timer, if set.
     pub generator: Option<GeneratorConfig>,
     /// Play a scenario, if set. Its `[line]` table, if any, replaces every line's
-    /// geometry.
+    /// geometry; its `[[gate]]`, `[[vehicle]]` and `[traffic]` join the ones below.
     pub scenario: Option<Scenario>,
+    /// Truck gate lanes (gate I/O, weighbridge, plate camera); none by default.
+    pub gates: Vec<GateLaneSetup>,
+    /// Vehicles queued on the gate lanes at start.
+    pub vehicles: Vec<VehicleSpec>,
+    /// The gate traffic's seed and generated vehicles.
+    pub traffic: TrafficOptions,
 }
 
 /// One line of the site.
@@ -126,17 +134,28 @@ impl SimConfig {
             xray_image: ImageSize::default(),
             generator: None,
             scenario: None,
+            gates: Vec::new(),
+            vehicles: Vec::new(),
+            traffic: TrafficOptions::default(),
         }
     }
 
     /// The config as it runs: the scenario's `[line]` table, if any, as every line's
-    /// geometry.
+    /// geometry; its gates and vehicles after the config's, its `[traffic]` instead.
     #[must_use]
     pub fn resolved(mut self) -> Self {
         if let Some(geometry) = self.scenario.as_ref().and_then(|s| s.line) {
             for line in &mut self.lines {
                 line.line = geometry;
             }
+        }
+        if let Some(scenario) = self.scenario.as_mut() {
+            self.gates.append(&mut scenario.gate);
+            self.vehicles.append(&mut scenario.vehicle);
+            if let Some(traffic) = scenario.traffic.take() {
+                self.traffic = traffic;
+            }
+            self.traffic.wait_for_controller |= scenario.wait_for_clients;
         }
         self
     }
@@ -166,6 +185,11 @@ impl SimConfig {
             let ids: Vec<&str> = self.lines.iter().map(|l| l.id.as_str()).collect();
             out.extend(scenario.problems(&ids));
         }
+        out.extend(crate::vehicles::traffic::problems(
+            &self.gates,
+            &self.vehicles,
+            &self.traffic,
+        ));
         out
     }
 }

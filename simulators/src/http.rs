@@ -9,6 +9,10 @@
 //! - `GET /report` → the [`Report`](crate::report::Report); `GET /report?line=L1` → that
 //!   line's; an unknown line → `404`.
 //! - `GET /summary` (also `?line=L1`) → the report without the parcel and command lists.
+//! - `GET /gates/report` → the gate lanes' [`GateReport`](crate::vehicles::GateReport);
+//!   `404` when the site has no gate lanes.
+//! - `POST /gates/vehicles` with a [`VehicleSpec`] → `201 {"id": N, "lane": "G1"}`; a body
+//!   that is not that JSON, or a lane that does not fit → `400`; no gate lanes → `404`.
 //!
 //! The `Content-Type` of a request body is not checked, so a plain `curl -d` works.
 //! Anything else is a `404` with a JSON error listing the routes.
@@ -30,6 +34,7 @@ use tracing::{debug, info};
 use crate::faults::{FaultRequest, FaultSource};
 use crate::parcel::NewParcel;
 use crate::site::{FaultError, Site};
+use crate::vehicles::VehicleSpec;
 
 /// The API's routes over `site`.
 pub fn router(site: Site) -> Router {
@@ -39,6 +44,8 @@ pub fn router(site: Site) -> Router {
         .route("/faults", post(add_fault))
         .route("/report", get(report))
         .route("/summary", get(summary))
+        .route("/gates/report", get(gate_report))
+        .route("/gates/vehicles", post(add_vehicle))
         .fallback(not_found)
         .with_state(site)
 }
@@ -138,12 +145,46 @@ async fn add_fault(State(site): State<Site>, body: Bytes) -> Response {
     }
 }
 
+const NO_GATES: &str = "this site has no gate lanes (add [[gate]] tables to the scenario)";
+
+async fn gate_report(State(site): State<Site>) -> Response {
+    match site.traffic() {
+        Some(traffic) => Json(traffic.report()).into_response(),
+        None => error(StatusCode::NOT_FOUND, NO_GATES),
+    }
+}
+
+async fn add_vehicle(State(site): State<Site>, body: Bytes) -> Response {
+    let Some(traffic) = site.traffic() else {
+        return error(StatusCode::NOT_FOUND, NO_GATES);
+    };
+    let spec: VehicleSpec = match serde_json::from_slice(&body) {
+        Ok(spec) => spec,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format_args!(
+                    "body must be JSON like {{\"plate\": \"闽G12345\", \"true_weight_kg\": 32000, \
+                     \"entitled\": true}}: {err}"
+                ),
+            );
+        }
+    };
+    match traffic.queue(spec) {
+        Ok((id, lane)) => {
+            info!(id, lane, "vehicle queued");
+            (StatusCode::CREATED, Json(json!({ "id": id, "lane": lane }))).into_response()
+        }
+        Err(err) => error(StatusCode::BAD_REQUEST, err),
+    }
+}
+
 async fn not_found(method: Method, uri: Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format_args!(
             "no route for {method} {uri}; try GET /healthz, POST /parcels, POST /faults, \
-             GET /report, GET /summary"
+             GET /report, GET /summary, GET /gates/report, POST /gates/vehicles"
         ),
     )
 }

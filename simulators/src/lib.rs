@@ -17,6 +17,8 @@
 //!   a Modbus TCP server over [`customs_edge_devices::gate_io::map`]; keeps the ground truth.
 //! - [`weighbridge`](mod@weighbridge) — a weighbridge indicator as a Modbus TCP server whose
 //!   weight settles to a target with noise.
+//! - [`plate_camera`] — a licence-plate camera posting Hikvision or Dahua events over HTTP
+//!   with Basic or Digest authentication, and the plate pictures it sends.
 //! - [`scanner`] — a barcode scanner as a TCP server streaming STX/ETX or CR/LF frames.
 //! - [`xray`] — the X-ray machine: synthetic grayscale PNG views, written atomically.
 //! - [`site`] — the running site as one handle: lines, sim ids, faults, the report.
@@ -27,6 +29,8 @@
 //! - [`config`] — [`SimConfig`] and its per-line [`LineSetup`].
 //! - [`running`] — [`start`] binds and runs all of the above; the `edge-sim` binary is a
 //!   thin CLI around it.
+//! - [`vehicles`] — trucks driving through simulated gate lanes (gate I/O, weighbridge,
+//!   plate camera), physically, and the ground truth of every barrier verdict.
 //! - [`broker`] — a Mosquitto process on a free port (tests and the demo).
 //! - [`platform`] — the central platform over MQTT and judge of the site's uplink (exactly
 //!   once, in order; acks; downlink lists, permits, instructions); the `platform-sim` binary.
@@ -42,6 +46,7 @@ pub mod http;
 pub mod line;
 mod modbus_device;
 pub mod parcel;
+pub mod plate_camera;
 pub mod platform;
 pub mod plc;
 pub mod report;
@@ -49,6 +54,7 @@ pub mod running;
 pub mod scanner;
 pub mod scenario;
 pub mod site;
+pub mod vehicles;
 pub mod weighbridge;
 pub mod xray;
 

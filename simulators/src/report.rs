@@ -5,6 +5,9 @@
 //! `Serialize` and `Deserialize` so a Rust test can read the JSON back into them. Times are
 //! RFC 3339 UTC strings (`2026-05-01T08:00:00.123Z`); durations are milliseconds as
 //! numbers with microsecond precision.
+//!
+//! The file `edge-sim --report-file` writes is a [`SiteReport`]: this report with the gate
+//! lanes' ground truth ([`GateReport`]) under `gates` when the site has gate lanes.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::conveyor::{LineConfig, ScannerId};
 use crate::faults::FaultRecord;
 use crate::parcel::LaneKind;
+use crate::vehicles::GateReport;
 
 mod summary;
 
@@ -55,6 +59,35 @@ impl Report {
     /// The parcels that ended in a lane other than the one expected.
     pub fn wrong_lane(&self) -> impl Iterator<Item = &ParcelReport> {
         self.parcels.iter().filter(|p| p.wrong_lane)
+    }
+}
+
+/// The sorting lines' report with the gate lanes' (the file `edge-sim` writes). The
+/// file also reads as a plain [`Report`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteReport {
+    /// The sorting lines' report, its fields at the top level.
+    #[serde(flatten)]
+    pub lines: Report,
+    /// The gate lanes' ground truth; absent when the site has no gate lanes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gates: Option<GateReport>,
+}
+
+impl SiteReport {
+    /// Read a report file back. (Not `Deserialize`: serde's `flatten` cannot read the
+    /// number-keyed maps of [`Report`], so the two parts are read separately.)
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        #[derive(Deserialize)]
+        struct Gates {
+            #[serde(default)]
+            gates: Option<GateReport>,
+        }
+        let gates: Gates = serde_json::from_str(text)?;
+        Ok(Self {
+            lines: serde_json::from_str(text)?,
+            gates: gates.gates,
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! [`start`] binds every listener of the site, spawns the ticker, the device servers, the
-//! X-ray writers, the HTTP API, the generators and the scenario player, and returns a
-//! [`RunningSim`] with the real addresses.
+//! X-ray writers, the gate lanes and their vehicles, the HTTP API, the generators and the
+//! scenario player, and returns a [`RunningSim`] with the real addresses.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +22,7 @@ use crate::line::{Clock, SharedLine, run_ticker};
 use crate::parcel::{InjectError, MAX_CODE_BYTES, NewParcel};
 use crate::report::Report;
 use crate::site::{FaultError, Site, UnknownLine};
+use crate::vehicles::{GateLaneAddrs, Traffic};
 use crate::{http, plc, scanner, scenario, xray};
 
 type Tasks = JoinSet<(&'static str, anyhow::Result<()>)>;
@@ -48,6 +49,8 @@ pub struct RunningSim {
     pub http: SocketAddr,
     /// Each line's addresses, in config order.
     pub lines: Vec<LineAddrs>,
+    /// Each gate lane's addresses, in config order.
+    pub gates: Vec<GateLaneAddrs>,
     site: Site,
     shutdown: CancellationToken,
     tasks: Tasks,
@@ -79,8 +82,21 @@ pub async fn start(config: SimConfig, shutdown: CancellationToken) -> anyhow::Re
         lines.push(line);
         addrs.push(line_addrs);
     }
+    let (traffic, gates) = if config.gates.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (traffic, gates) = Traffic::start(
+            &config.gates,
+            &config.vehicles,
+            &config.traffic,
+            &shutdown,
+            &mut tasks,
+        )
+        .await?;
+        (Some(traffic), gates)
+    };
     let (http_listener, http) = bind(config.http_listen, "HTTP API".to_owned()).await?;
-    let site = Site::new(lines.clone(), shutdown.clone());
+    let site = Site::with_traffic(lines.clone(), traffic, shutdown.clone());
 
     let (l, s, tick) = (lines.clone(), shutdown.clone(), config.tick);
     tasks.spawn(async move {
@@ -97,10 +113,15 @@ pub async fn start(config: SimConfig, shutdown: CancellationToken) -> anyhow::Re
         info!(line = a.id, plc = %a.plc, top = %a.top, side = %a.side, xray_dir = ?a.xray_dir,
             "line started");
     }
-    info!(%http, lines = addrs.len(), "simulated site started");
+    for g in &gates {
+        info!(gate = g.id, io = %g.io, weighbridge = ?g.weighbridge, camera = ?g.camera_url,
+            "gate lane started");
+    }
+    info!(%http, lines = addrs.len(), gates = gates.len(), "simulated site started");
     Ok(RunningSim {
         http,
         lines: addrs,
+        gates,
         site,
         shutdown,
         tasks,
@@ -195,6 +216,33 @@ fn spawn_drivers(config: &SimConfig, site: &Site, shutdown: &CancellationToken, 
             shutdown.clone(),
         ));
     }
+    if let Some(traffic) = site.traffic().filter(|_| {
+        !config.vehicles.is_empty()
+            || config
+                .traffic
+                .generate
+                .as_ref()
+                .is_some_and(|g| g.per_lane > 0)
+    }) {
+        let (traffic, shutdown) = (traffic.clone(), shutdown.clone());
+        // A scenario's hard end also ends the traffic.
+        let end = config.scenario.as_ref().and_then(|s| s.duration_ms);
+        bounded.spawn(async move {
+            let done = async {
+                match end {
+                    Some(ms) => {
+                        let _ =
+                            tokio::time::timeout(Duration::from_millis(ms), traffic.done()).await;
+                    }
+                    None => traffic.done().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = done => {}
+            }
+        });
+    }
     if bounded.is_empty() {
         return;
     }
@@ -239,6 +287,12 @@ impl RunningSim {
     /// The ground truth of one line (as `GET /report?line=ID` serves it).
     pub fn line_report(&self, id: &str) -> Result<Report, UnknownLine> {
         self.site.report(Some(id), true)
+    }
+
+    /// The gate lanes' traffic (queue vehicles, wait, the gate report), when the site has
+    /// gates.
+    pub fn traffic(&self) -> Option<&Traffic> {
+        self.site.traffic()
     }
 
     /// A handle to the site itself.

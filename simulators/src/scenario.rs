@@ -15,6 +15,13 @@
 //! at_ms = 5000
 //! kind = "plc_link_drop"       # plc_link_drop | estop | scale_fault | xray_fault
 //! duration_ms = 5000
+//! [[gate]]                     # truck gate lanes and their vehicles: see crate::vehicles
+//! id = "G1"
+//! direction = "out"
+//! [[vehicle]]
+//! plate = "闽G12345"
+//! true_weight_kg = 32000
+//! entitled = true
 //! ```
 
 use std::path::Path;
@@ -25,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::conveyor::LineConfig;
 use crate::faults::{FaultKind, FaultRequest};
 use crate::parcel::{LaneKind, NewParcel};
+use crate::vehicles::{GateLaneSetup, TrafficOptions, VehicleSpec};
 
 pub mod run;
 
@@ -49,7 +57,8 @@ pub struct Scenario {
     #[serde(default = "default_grace_ms")]
     pub grace_ms: u64,
     /// Start the clock only once every line has a PLC client and a scanner client (and
-    /// half a second more, for the controller's first poll).
+    /// half a second more, for the controller's first poll); each gate lane's vehicles
+    /// start once a controller writes its heartbeat (`traffic.wait_for_controller`).
     #[serde(default)]
     pub wait_for_clients: bool,
     /// Geometry for every line; absent keys take the defaults.
@@ -61,6 +70,15 @@ pub struct Scenario {
     /// The faults.
     #[serde(default)]
     pub faults: Vec<ScenarioFault>,
+    /// Truck gate lanes (`[[gate]]`); the run also waits for their vehicles.
+    #[serde(default)]
+    pub gate: Vec<GateLaneSetup>,
+    /// Vehicles for the gate lanes (`[[vehicle]]`).
+    #[serde(default)]
+    pub vehicle: Vec<VehicleSpec>,
+    /// The gate traffic's seed and generated vehicles (`[traffic]`).
+    #[serde(default)]
+    pub traffic: Option<TrafficOptions>,
 }
 
 fn default_grace_ms() -> u64 {

@@ -1,5 +1,5 @@
 //! The running site as one `Clone` handle: its lines, the sim id counter, run-time
-//! faults, and the ground-truth report over any of its lines.
+//! faults, the ground-truth report over any of its lines, and its gate lanes' traffic.
 //!
 //! The HTTP API, the scenario player, the generators and [`RunningSim`](crate::RunningSim)
 //! all act on the site through this handle.
@@ -15,7 +15,8 @@ use crate::conveyor::assemble;
 use crate::faults::{FaultRequest, FaultSource};
 use crate::line::SharedLine;
 use crate::parcel::{InjectError, NewParcel};
-use crate::report::Report;
+use crate::report::{Report, SiteReport};
+use crate::vehicles::Traffic;
 
 /// A `Clone` handle to the running site.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Site {
 #[derive(Debug)]
 struct Inner {
     lines: Vec<SharedLine>,
+    /// The truck gate lanes and their vehicles, when the site has gates.
+    traffic: Option<Traffic>,
     /// The next sim id; ids are unique across lines.
     next_id: AtomicU64,
     /// Fired when the scenario or the bounded load run is over.
@@ -53,14 +56,30 @@ pub enum FaultError {
 impl Site {
     /// A site of `lines`, stopping its timers on `shutdown`.
     pub fn new(lines: Vec<SharedLine>, shutdown: CancellationToken) -> Self {
+        Self::with_traffic(lines, None, shutdown)
+    }
+
+    /// A site of `lines` and the gate lanes of `traffic`, stopping its timers on
+    /// `shutdown`.
+    pub fn with_traffic(
+        lines: Vec<SharedLine>,
+        traffic: Option<Traffic>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 lines,
+                traffic,
                 next_id: AtomicU64::new(1),
                 finished: CancellationToken::new(),
                 shutdown,
             }),
         }
+    }
+
+    /// The gate lanes' traffic, when the site has gates.
+    pub fn traffic(&self) -> Option<&Traffic> {
+        self.inner.traffic.as_ref()
     }
 
     /// Every line, in config order.
@@ -158,5 +177,15 @@ impl Site {
         let clock = self.inner.lines[0].clock();
         let finished = self.inner.finished.is_cancelled();
         Ok(assemble(clock.wall(clock.now()), finished, parts))
+    }
+
+    /// The whole ground truth: every line's, and the gate lanes' when the site has them.
+    pub fn site_report(&self) -> SiteReport {
+        SiteReport {
+            lines: self
+                .report(None, true)
+                .expect("the whole site always exists"),
+            gates: self.traffic().map(Traffic::report),
+        }
     }
 }

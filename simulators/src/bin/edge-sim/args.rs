@@ -26,9 +26,18 @@ use tracing::warn;
 /// Inject a fault:   curl -d '{"kind":"estop","duration_ms":3000}' http://127.0.0.1:5080/faults
 /// Ground truth:     curl http://127.0.0.1:5080/report
 ///
+/// Truck gate lanes (gate I/O and weighbridge over Modbus TCP, a plate camera posting to
+/// the controller) and their vehicles come from the scenario's gate, vehicle and traffic
+/// tables; their ground truth is at GET /gates/report and under "gates" in the
+/// report file. Queue a vehicle:
+///                   curl -d '{"plate":"闽G12345","true_weight_kg":32000,"entitled":true}' \
+///                        http://127.0.0.1:5080/gates/vehicles
+///
 /// Exit status: 0 the ground truth is right, 1 a parcel ended in a lane other than the
 /// one expected (or, when a scenario or load run ended by itself, never reached a lane),
-/// 2 the simulator could not run. Logs go to stderr (RUST_LOG=debug for every parcel).
+/// or a vehicle left though not entitled or was held though entitled (or never finished),
+/// or a barrier closed on an occupied loop, 2 the simulator could not run. Logs go to
+/// stderr (RUST_LOG=debug for every parcel).
 #[derive(Debug, Parser)]
 #[command(name = "edge-sim", version, verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -346,6 +355,8 @@ impl Args {
             xray_image: self.xray_size,
             generator: self.generator()?,
             scenario,
+            // The scenario's [[gate]], [[vehicle]] and [traffic] join these at start.
+            ..SimConfig::default()
         })
     }
 }

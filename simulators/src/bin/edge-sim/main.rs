@@ -1,6 +1,6 @@
-//! `edge-sim`: run the simulated sorting lines until Ctrl-C/SIGTERM, or until the scenario
-//! or load run ends; print the summary, write the ground truth, and exit 1 when it shows
-//! a wrong lane.
+//! `edge-sim`: run the simulated sorting lines (and gate lanes) until Ctrl-C/SIGTERM, or
+//! until the scenario or load run ends; print the summary, write the ground truth, and
+//! exit 1 when it shows a wrong lane or a wrong barrier verdict.
 
 use std::io::{IsTerminal, Write as _};
 use std::path::Path;
@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use customs_edge_simulators::report::SiteReport;
+use customs_edge_simulators::vehicles::GateReport;
 use customs_edge_simulators::{Report, RunningSim};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -45,7 +47,7 @@ async fn signals(shutdown: CancellationToken) -> anyhow::Result<()> {
 fn print_addresses(sim: &RunningSim, as_json: bool) {
     let mut out = std::io::stdout().lock();
     if as_json {
-        let line = json!({ "http": sim.http, "lines": sim.lines });
+        let line = json!({ "http": sim.http, "lines": sim.lines, "gates": sim.gates });
         let _ = writeln!(out, "{line}");
     } else {
         let _ = writeln!(out, "HTTP API               http://{}", sim.http);
@@ -55,6 +57,15 @@ fn print_addresses(sim: &RunningSim, as_json: bool) {
             let _ = writeln!(out, "{:<4} side scanner      {}", l.id, l.side);
             if let Some(dir) = &l.xray_dir {
                 let _ = writeln!(out, "{:<4} X-ray images      {}", l.id, dir.display());
+            }
+        }
+        for g in &sim.gates {
+            let _ = writeln!(out, "{:<4} gate I/O (Modbus) {}", g.id, g.io);
+            if let Some(wb) = g.weighbridge {
+                let _ = writeln!(out, "{:<4} weighbridge       {wb}", g.id);
+            }
+            if let Some(url) = &g.camera_url {
+                let _ = writeln!(out, "{:<4} camera posts to   {url}", g.id);
             }
         }
     }
@@ -99,7 +110,34 @@ fn print_summary(report: &Report) {
     }
 }
 
-fn write_report(path: &Path, report: &Report) -> anyhow::Result<()> {
+fn print_gate_summary(gates: &GateReport) {
+    let t = &gates.totals;
+    println!(
+        "edge-sim gates: vehicles={} left={} held={} wrong_verdict={} unfinished={} \
+         latency_p50_ms={} latency_p99_ms={} tailgates={} closed_on_occupied_loop={}",
+        t.vehicles,
+        t.left,
+        t.held,
+        t.wrong_verdict,
+        t.vehicles - t.done,
+        ms(t.latency_ms.p50),
+        ms(t.latency_ms.p99),
+        t.tailgates,
+        t.closed_on_occupied_loop
+    );
+    for v in gates.wrong_verdicts().take(LIST_WRONG) {
+        println!(
+            "  wrong verdict: vehicle {} {} on {}: entitled={} but {}",
+            v.id,
+            v.plate,
+            v.lane,
+            v.entitled,
+            if v.left { "it left" } else { "it was held" }
+        );
+    }
+}
+
+fn write_report(path: &Path, report: &SiteReport) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(report)?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -145,18 +183,24 @@ async fn run(args: args::Args) -> anyhow::Result<bool> {
         }
     };
     watcher.abort();
-    let report = site
-        .report(None, true)
-        .expect("the whole site always exists");
+    let full = site.site_report();
     if let Some(path) = &report_file {
-        write_report(path, &report)?;
+        write_report(path, &full)?;
         info!(file = %path.display(), "ground truth written");
     }
     result?;
-    print_summary(&report);
+    let report = &full.lines;
+    print_summary(report);
     let finished = bounded && report.finished;
     let unfinished = finished && report.summary.unfinished_expected > 0;
-    Ok(report.summary.wrong_lane == 0 && !unfinished)
+    if let Some(gates) = &full.gates {
+        print_gate_summary(gates);
+    }
+    let gates_right = full.gates.as_ref().is_none_or(|g| {
+        let unfinished = finished && !g.finished;
+        g.totals.wrong_verdict == 0 && g.totals.closed_on_occupied_loop == 0 && !unfinished
+    });
+    Ok(report.summary.wrong_lane == 0 && !unfinished && gates_right)
 }
 
 #[tokio::main]
