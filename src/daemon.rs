@@ -31,6 +31,8 @@ pub struct Running {
     pub health: Health,
     /// The platform link's counters, when a platform is configured.
     pub sync: Option<Arc<SyncStats>>,
+    /// The gate lanes, when the site runs any.
+    pub gates: Option<crate::gates::Gates>,
     tasks: JoinSet<(String, anyhow::Result<()>)>,
     shutdown: CancellationToken,
 }
@@ -68,11 +70,18 @@ pub async fn start(
         )?),
         None => None,
     };
-    if !config.gates.is_empty() || !config.cameras.is_empty() {
+    let gates = crate::gates::start(&config, &store, &health, &shutdown, &mut tasks)
+        .await
+        .context("starting the gates")?;
+    let plate_cameras = config
+        .gates
+        .iter()
+        .filter(|g| g.plate_camera.is_some())
+        .count();
+    if config.cameras.len() > plate_cameras {
         warn!(
-            gates = config.gates.len(),
-            cameras = config.cameras.len(),
-            "gates and cameras are validated but not run by this version"
+            cameras = config.cameras.len() - plate_cameras,
+            "surveillance cameras are validated but not captured by this version"
         );
     }
     let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
@@ -87,6 +96,7 @@ pub async fn start(
         site: config.site.clone(),
         sync: sync.clone(),
         evidence: crate::evidence::EvidenceStore::new(&config.storage.data_dir),
+        gates: gates.clone(),
     };
     let router = web::router(state);
     let token = shutdown.clone();
@@ -102,6 +112,7 @@ pub async fn start(
         store,
         health,
         sync,
+        gates,
         tasks,
         shutdown,
     })

@@ -7,6 +7,8 @@
 //! stand in for the central platform: every decision goes uplink, and the simulator's
 //! ledger (its URL is printed) shows what arrived.
 
+pub mod gates;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

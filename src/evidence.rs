@@ -265,7 +265,7 @@ pub fn thumb_path_of(kept: &Path) -> PathBuf {
     kept.with_file_name(format!("{stem}.thumb.jpg"))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");

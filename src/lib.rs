@@ -21,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod evidence;
+pub mod gates;
 pub mod health;
 pub mod import;
 pub mod runtime;

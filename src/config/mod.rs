@@ -6,12 +6,14 @@
 //! so an integrator fixes a file in one pass. Secrets are never in the file: fields ending
 //! in `_env` name the environment variable that holds them.
 
+mod gate;
 mod line;
 mod load;
 mod validate;
 
 use serde::{Deserialize, Serialize};
 
+pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PlateEventsConfig};
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
     ScannerConfig, XrayConfig,
@@ -34,10 +36,17 @@ pub struct Config {
     /// X-ray sorting lines, each run by its own task.
     #[serde(default)]
     pub lines: Vec<LineConfig>,
-    /// Truck gate lanes (the gate loop comes with its own issue; lanes are validated now).
+    /// Truck gate lanes, each run by its own gate loop.
     #[serde(default)]
     pub gates: Vec<GateConfig>,
-    /// Surveillance cameras (capture comes with the video issue; entries are validated now).
+    /// The listener plate cameras push their events to.
+    #[serde(default)]
+    pub plate_events: PlateEventsConfig,
+    /// Who may override a gate from the API.
+    #[serde(default)]
+    pub operators: Vec<OperatorConfig>,
+    /// Cameras: plate cameras of the gate lanes, and surveillance cameras (capture comes
+    /// with the video issue; those entries are validated now).
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
     /// The link to the central platform over MQTT (sync comes with its own issue).
@@ -99,37 +108,6 @@ impl Default for WebConfig {
 fn default_web_listen() -> String {
     "127.0.0.1:8080".into()
 }
-/// Direction a gate lane serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateDirection {
-    /// Trucks entering the site.
-    In,
-    /// Trucks leaving the site (checked against exit permits).
-    Out,
-}
-
-/// One truck gate lane.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GateConfig {
-    /// Lane (channel) number as reported to customs. Required.
-    #[serde(default)]
-    pub id: String,
-    /// Whether the lane is an entry (`in`) or an exit (`out`). Required.
-    #[serde(default)]
-    pub direction: Option<GateDirection>,
-    /// Gate I/O module or gate PLC (loops, barrier, LED), `host:port`. Required.
-    #[serde(default)]
-    pub io_address: String,
-    /// Weighbridge over Modbus TCP, `host:port`, when the lane has one.
-    #[serde(default)]
-    pub weighbridge_address: Option<String>,
-    /// Id of the plate camera (from `cameras`) that watches this lane.
-    #[serde(default)]
-    pub plate_camera: Option<String>,
-}
-
 /// One camera.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -146,12 +124,19 @@ pub struct CameraConfig {
     /// Stream URI (RTSP or HTTP MJPEG) when ONVIF is not used.
     #[serde(default)]
     pub stream_url: Option<String>,
+    /// The camera's user name (not a secret); or `username_env`.
+    #[serde(default)]
+    pub username: Option<String>,
     /// Environment variable holding the camera user name.
     #[serde(default)]
     pub username_env: Option<String>,
     /// Environment variable holding the camera password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// File holding the camera password (readable by the controller only), when it does
+    /// not come from `password_env`.
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
 }
 
 /// The MQTT link to the central platform.

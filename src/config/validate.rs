@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use customs_edge_devices::line_plc::RegisterMap;
 
 use super::load::Problem;
-use super::{CameraConfig, Config, GateConfig, LineConfig, PlatformConfig};
+use super::{CameraConfig, Config, LineConfig, PlatformConfig};
 
 impl Config {
     /// Every problem in this config; empty when it is usable.
@@ -29,7 +29,24 @@ impl Config {
         let camera_ids: HashSet<&str> = self.cameras.iter().map(|c| c.id.as_str()).collect();
         unique(&mut out, "gates", self.gates.iter().map(|g| g.id.as_str()));
         for (i, gate) in self.gates.iter().enumerate() {
-            validate_gate(&mut out, &format!("gates[{i}]"), gate, &camera_ids);
+            gate.validate(&mut out, &format!("gates[{i}]"), &camera_ids);
+        }
+        if !self.gates.is_empty() {
+            self.plate_events.validate(&mut out);
+        }
+        for (i, operator) in self.operators.iter().enumerate() {
+            operator.validate(&mut out, &format!("operators[{i}]"));
+        }
+        let mut plate_cameras: HashSet<&str> = HashSet::new();
+        for (i, gate) in self.gates.iter().enumerate() {
+            if let Some(camera) = gate.plate_camera.as_deref()
+                && !plate_cameras.insert(camera)
+            {
+                out.push(Problem::new(
+                    format!("gates[{i}].plate_camera"),
+                    format!("camera {camera:?} already watches another lane; each lane needs its own plate camera"),
+                ));
+            }
         }
         unique(
             &mut out,
@@ -37,7 +54,12 @@ impl Config {
             self.cameras.iter().map(|c| c.id.as_str()),
         );
         for (i, camera) in self.cameras.iter().enumerate() {
-            validate_camera(&mut out, &format!("cameras[{i}]"), camera);
+            validate_camera(
+                &mut out,
+                &format!("cameras[{i}]"),
+                camera,
+                plate_cameras.contains(camera.id.as_str()),
+            );
         }
         if let Some(platform) = &self.platform {
             validate_platform(&mut out, platform);
@@ -93,7 +115,7 @@ fn unique<'a>(out: &mut Vec<Problem>, list: &str, ids: impl Iterator<Item = &'a 
     }
 }
 
-fn required(out: &mut Vec<Problem>, path: String, value: &str, what: &str) -> bool {
+pub(super) fn required(out: &mut Vec<Problem>, path: String, value: &str, what: &str) -> bool {
     if value.trim().is_empty() {
         out.push(Problem::new(path, format!("required: {what}")));
         false
@@ -103,7 +125,7 @@ fn required(out: &mut Vec<Problem>, path: String, value: &str, what: &str) -> bo
 }
 
 /// A listen address must be a literal `ip:port`.
-fn check_listen(value: &str) -> Result<SocketAddr, String> {
+pub(super) fn check_listen(value: &str) -> Result<SocketAddr, String> {
     value.parse().map_err(|_| {
         format!("{value:?} is not an address to listen on; expected ip:port, e.g. 127.0.0.1:8080")
     })
@@ -135,7 +157,7 @@ pub(crate) fn check_device_address(value: &str) -> Result<(), String> {
     }
 }
 
-fn address(out: &mut Vec<Problem>, path: String, value: &str, what: &str) {
+pub(super) fn address(out: &mut Vec<Problem>, path: String, value: &str, what: &str) {
     if required(out, path.clone(), value, what)
         && let Err(message) = check_device_address(value)
     {
@@ -300,44 +322,7 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
     }
 }
 
-fn validate_gate(out: &mut Vec<Problem>, at: &str, gate: &GateConfig, cameras: &HashSet<&str>) {
-    required(
-        out,
-        format!("{at}.id"),
-        &gate.id,
-        "the lane (channel) number",
-    );
-    if gate.direction.is_none() {
-        out.push(Problem::new(
-            format!("{at}.direction"),
-            "required: in or out",
-        ));
-    }
-    address(
-        out,
-        format!("{at}.io_address"),
-        &gate.io_address,
-        "the gate I/O module's host:port",
-    );
-    if let Some(wb) = &gate.weighbridge_address {
-        address(
-            out,
-            format!("{at}.weighbridge_address"),
-            wb,
-            "the weighbridge's host:port",
-        );
-    }
-    if let Some(camera) = &gate.plate_camera
-        && !cameras.contains(camera.as_str())
-    {
-        out.push(Problem::new(
-            format!("{at}.plate_camera"),
-            format!("no camera with id {camera:?} in cameras"),
-        ));
-    }
-}
-
-fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig) {
+fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig, plate: bool) {
     if required(out, format!("{at}.id"), &camera.id, "a camera id") {
         let digits = camera.id.chars().all(|c| c.is_ascii_digit());
         if digits && camera.id.len() != 20 {
@@ -350,7 +335,23 @@ fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig) {
             ));
         }
     }
+    if plate {
+        // A plate camera pushes its events to us and must prove who it is.
+        if camera.username.is_none() && camera.username_env.is_none() {
+            out.push(Problem::new(
+                format!("{at}.username"),
+                "required for a plate camera: username or username_env",
+            ));
+        }
+        if camera.password_env.is_none() && camera.password_file.is_none() {
+            out.push(Problem::new(
+                format!("{at}.password_env"),
+                "required for a plate camera: password_env or password_file",
+            ));
+        }
+    }
     match (&camera.onvif_url, &camera.stream_url) {
+        (None, None) if plate => {}
         (None, None) => out.push(Problem::new(at.to_owned(), "needs onvif_url or stream_url")),
         (onvif, stream) => {
             if let Some(url) = onvif {

@@ -132,7 +132,8 @@ pub fn apply(
     Ok(Applied::Now { records, refused })
 }
 
-fn upsert_permit(tx: &Transaction<'_>, p: &ExitPermit, now: &str) -> Result<(), StoreError> {
+/// Insert or replace an exit permit with its items.
+pub fn upsert_permit(tx: &Transaction<'_>, p: &ExitPermit, now: &str) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO exit_permits (permit_no, vehicle_no, vehicle_weight_kg, frame_weight_kg, container_no,
             container_weight_kg, total_gross_weight_kg, status, updated_at)

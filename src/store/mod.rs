@@ -15,6 +15,7 @@ mod writer;
 pub mod alarms;
 pub mod downlink;
 pub mod evidence;
+pub mod gates;
 pub mod instructions;
 pub mod manifests;
 pub mod outbox;
@@ -68,6 +69,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/001_initial.sql")),
     M::up(include_str!("migrations/002_line_inputs.sql")),
     M::up(include_str!("migrations/003_platform_sync.sql")),
+    M::up(include_str!("migrations/004_gate_loop.sql")),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -4,6 +4,7 @@
 //! loads from a CDN.
 
 mod assets;
+mod gates;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub sync: Option<std::sync::Arc<crate::sync::SyncStats>>,
     /// Evidence files, for the X-ray views and camera frames the consoles show.
     pub evidence: crate::evidence::EvidenceStore,
+    /// The gate lanes, when the site runs any.
+    pub gates: Option<crate::gates::Gates>,
 }
 
 /// The router with every route.
@@ -51,6 +54,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync", get(sync_state))
         .route("/api/evidence/{sha256}", get(evidence_file))
         .route("/api/evidence/{sha256}/thumb", get(evidence_thumb))
+        .route("/api/gates", get(gates::lanes))
+        .route("/api/gates/passes", get(gates::passes))
+        .route("/api/gates/passes/{id}", get(gates::pass))
+        .route(
+            "/api/gates/{gate}/override",
+            axum::routing::post(gates::override_open),
+        )
         .fallback(assets::serve)
         .with_state(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod gates;
 pub mod platform;
 pub mod process;
 
@@ -296,31 +297,7 @@ impl Site {
 
     /// Run a read-only query on the controller's database; rows of JSON values.
     pub fn query(&self, sql: &str) -> Vec<Vec<serde_json::Value>> {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.data.path().join("customs-edge.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open the store");
-        let mut stmt = conn.prepare(sql).expect("query");
-        let columns = stmt.column_count();
-        stmt.query_map([], |row| {
-            (0..columns)
-                .map(|i| {
-                    Ok(match row.get_ref(i)? {
-                        rusqlite::types::ValueRef::Null => serde_json::Value::Null,
-                        rusqlite::types::ValueRef::Integer(n) => n.into(),
-                        rusqlite::types::ValueRef::Real(x) => x.into(),
-                        rusqlite::types::ValueRef::Text(t) => {
-                            String::from_utf8_lossy(t).into_owned().into()
-                        }
-                        rusqlite::types::ValueRef::Blob(_) => "<blob>".into(),
-                    })
-                })
-                .collect()
-        })
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+        query_db(self.data.path(), sql)
     }
 
     /// Wait until every parcel in `ids` has dropped, then return the report.
@@ -412,4 +389,33 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Run a read-only query on the database in `data_dir`; rows of JSON values.
+pub fn query_db(data_dir: &Path, sql: &str) -> Vec<Vec<serde_json::Value>> {
+    let conn = rusqlite::Connection::open_with_flags(
+        data_dir.join("customs-edge.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open the store");
+    let mut stmt = conn.prepare(sql).expect("query");
+    let columns = stmt.column_count();
+    stmt.query_map([], |row| {
+        (0..columns)
+            .map(|i| {
+                Ok(match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                    rusqlite::types::ValueRef::Integer(n) => n.into(),
+                    rusqlite::types::ValueRef::Real(x) => x.into(),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        String::from_utf8_lossy(t).into_owned().into()
+                    }
+                    rusqlite::types::ValueRef::Blob(_) => "<blob>".into(),
+                })
+            })
+            .collect()
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("rows")
 }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The gate benchmark (release build): 8 simulated exit lanes at once, 12 trucks each, against
+# the controller. Ends with one line:
+#
+#   gate-bench: vehicles=N wrong_verdict=N p50_ms=X p99_ms=X
+#
+# wrong_verdict: trucks that left without being entitled or were held though entitled (the
+# simulator's ground truth); p50/p99: from the plate event the controller decided on (the
+# truck's last one sent before the open command) to the barrier open command held in the
+# gate I/O simulator (weighbridge settling excluded).
+# BENCH_LANES and BENCH_PER_LANE change the size; RUST_LOG=info shows the controller's log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --example gate_bench
+exec target/release/examples/gate_bench

@@ -1,0 +1,582 @@
+//! One gate lane's loop: idle → truck on the loop → plate reads agree → weight stable →
+//! verdict → barrier open → truck cleared the exit loop → barrier closed.
+//!
+//! Every step has a timeout and a way out: reads that never agree leave the truck waiting
+//! for an operator; a weighbridge that never settles holds it; a barrier that does not move
+//! raises an alarm; a truck that never passes is alarmed and the barrier closes once both
+//! loops are clear. The barrier is never commanded closed while a loop is occupied, and a
+//! second vehicle through one opening raises an alarm.
+//!
+//! The task reacts to plate events at once (the verdict does not wait for the next poll)
+//! and polls the gate I/O and the weighbridge every `poll_interval_ms`.
+
+use std::time::{Duration, Instant};
+
+use customs_edge_devices::gate_io::{BarrierCommand, GateInputs, GateStatus};
+use customs_edge_devices::plate::{Verdict, agree};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::view::{LaneView, Phase};
+use super::{LaneSettings, PlateEvent};
+use crate::store::Store;
+use crate::store::gates::PassVerdict;
+
+mod decide;
+mod devices;
+
+pub use devices::DeviceLink;
+
+/// How long before the truck reached the loop a plate read may have come (cameras fire
+/// on video as the truck approaches).
+const READ_LEAD: Duration = Duration::from_secs(3);
+/// How often the approved plates are read again while a truck waits.
+const OPEN_PLATES_REFRESH: Duration = Duration::from_secs(1);
+
+/// What an operator asks of a lane.
+#[derive(Debug)]
+pub enum LaneCommand {
+    /// Open the barrier for the truck at the lane, with a mandatory reason.
+    Override {
+        /// Who (as authorised by the API).
+        actor: String,
+        /// Why.
+        reason: String,
+        /// The override's gate pass id, or why it could not be done.
+        reply: oneshot::Sender<Result<i64, String>>,
+    },
+}
+
+/// Where the lane is in its cycle, with what that step needs.
+#[derive(Debug)]
+enum Step {
+    /// No truck.
+    Idle,
+    /// A truck is on the loop; reads and weight are being gathered.
+    Present { since: Instant, at: String },
+    /// Refused (or undecidable): the barrier stays closed until the truck backs off or an
+    /// operator overrides.
+    Held { pass_id: i64, since: Instant },
+    /// The barrier was commanded open for pass `pass_id`.
+    Open(Opening),
+    /// Commanded closed; reopened if a loop becomes occupied.
+    Closing {
+        opening: Opening,
+        since: Instant,
+        alarmed: bool,
+    },
+}
+
+/// One opening of the barrier and what went through it.
+#[derive(Debug, Clone)]
+struct Opening {
+    pass_id: i64,
+    since: Instant,
+    /// The open command is in the device (read back).
+    commanded: bool,
+    /// The barrier reported fully open at least once.
+    opened: bool,
+    /// Vehicles that entered the exit loop during this opening.
+    vehicles: u32,
+    tailgate_alarmed: bool,
+    stuck_alarmed: bool,
+    pass_alarmed: bool,
+}
+
+/// What a lane hears from and tells the rest of the controller.
+#[derive(Debug)]
+pub struct LaneChannels {
+    /// Plate events from the camera listener.
+    pub plates: mpsc::Receiver<PlateEvent>,
+    /// Operator commands from the API.
+    pub commands: mpsc::Receiver<LaneCommand>,
+    /// The lane, live, for the API.
+    pub view: watch::Sender<LaneView>,
+}
+
+/// One lane's task.
+pub struct LaneTask {
+    settings: LaneSettings,
+    store: Store,
+    link: DeviceLink,
+    plates: mpsc::Receiver<PlateEvent>,
+    commands: mpsc::Receiver<LaneCommand>,
+    view: watch::Sender<LaneView>,
+    step: Step,
+    /// Plate events not yet used for a pass, oldest first.
+    reads: Vec<PlateEvent>,
+    /// Reads received before this were used for (or belong to) an earlier truck.
+    reads_after: Instant,
+    inputs: GateInputs,
+    open_plates: (Vec<String>, Option<Instant>),
+}
+
+impl LaneTask {
+    /// A lane over its devices; plate events and operator commands arrive on the channels.
+    pub fn new(
+        settings: LaneSettings,
+        link: DeviceLink,
+        store: Store,
+        channels: LaneChannels,
+    ) -> Self {
+        Self {
+            settings,
+            store,
+            link,
+            plates: channels.plates,
+            commands: channels.commands,
+            view: channels.view,
+            step: Step::Idle,
+            reads: Vec::new(),
+            reads_after: Instant::now(),
+            inputs: GateInputs::default(),
+            open_plates: (Vec::new(), None),
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.settings.config.id
+    }
+
+    /// Run until `shutdown`. The barrier is left as it is: a truck under it stays safe.
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let poll = Duration::from_millis(self.settings.config.poll_interval_ms);
+        let mut tick = tokio::time::interval(poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        info!(gate = %self.id(), direction = self.settings.config.direction().as_str(), "gate lane started");
+        self.set_led(idle_text(&self.settings)).await;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = tick.tick() => self.poll().await,
+                Some(event) = self.plates.recv() => {
+                    self.reads.push(event);
+                    if matches!(self.step, Step::Present { .. }) {
+                        self.open_plates.1 = None;
+                        self.evaluate().await;
+                    }
+                }
+                Some(command) = self.commands.recv() => self.command(command).await,
+            }
+        }
+        info!(gate = %self.id(), "gate lane stopped");
+        Ok(())
+    }
+
+    /// Read the devices and move the lane on.
+    async fn poll(&mut self) {
+        let Some(status) = self.link.poll(&self.store).await else {
+            self.publish(None);
+            return;
+        };
+        let before = self.inputs;
+        self.inputs = status.inputs;
+        self.step_with(&status, before).await;
+        self.publish(Some(&status));
+    }
+
+    async fn step_with(&mut self, status: &GateStatus, before: GateInputs) {
+        let now = Instant::now();
+        let inputs = status.inputs;
+        match &mut self.step {
+            Step::Idle => {
+                if inputs.loop_before {
+                    info!(gate = %self.settings.config.id, "truck on the loop");
+                    self.step = Step::Present {
+                        since: now,
+                        at: crate::store::now(),
+                    };
+                    self.open_plates.1 = None;
+                    self.evaluate().await;
+                }
+            }
+            Step::Present { .. } => {
+                if inputs.loop_before {
+                    self.evaluate().await;
+                } else {
+                    info!(gate = %self.settings.config.id, "truck left the loop before a verdict");
+                    self.forget_truck(now).await;
+                }
+            }
+            Step::Held { pass_id, .. } => {
+                if !inputs.any_loop() {
+                    info!(gate = %self.settings.config.id, pass = *pass_id, "held truck backed off");
+                    self.forget_truck(now).await;
+                }
+            }
+            Step::Open(_) => {
+                let Step::Open(opening) = std::mem::replace(&mut self.step, Step::Idle) else {
+                    unreachable!("matched Open above")
+                };
+                if let Some(opening) = self.watch_opening(opening, status, before, now).await {
+                    self.step = Step::Open(opening);
+                }
+            }
+            Step::Closing {
+                opening,
+                since,
+                alarmed,
+            } => {
+                if status.is_closed() {
+                    // Closed: a truck on the loop now is the next one, with its own verdict.
+                    let opening = opening.clone();
+                    self.closed(&opening, now).await;
+                } else if inputs.any_loop() {
+                    // Something is under the barrier: open again, never close on it.
+                    let mut opening = opening.clone();
+                    warn!(gate = %self.settings.config.id, "loop occupied while closing; opening again");
+                    opening.commanded = self.link.command(BarrierCommand::Open).await;
+                    self.step = Step::Open(opening);
+                } else if now.duration_since(*since) > self.settings.barrier_move() && !*alarmed {
+                    *alarmed = true;
+                    let id = self.settings.config.id.clone();
+                    self.link
+                        .alarm(
+                            &self.store,
+                            "barrier_stuck",
+                            &format!("gate {id}: barrier did not close in time"),
+                        )
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Watch an open barrier: count vehicles, alarm on a second one, close once the truck
+    /// has cleared both loops. Returns the opening while the barrier stays open.
+    async fn watch_opening(
+        &mut self,
+        mut opening: Opening,
+        status: &GateStatus,
+        before: GateInputs,
+        now: Instant,
+    ) -> Option<Opening> {
+        let inputs = status.inputs;
+        let id = self.settings.config.id.clone();
+        if !opening.commanded {
+            // The command did not get through (link down): repeat it until it does.
+            opening.commanded = self.link.command(BarrierCommand::Open).await;
+        }
+        if status.is_open() {
+            opening.opened = true;
+        } else if !opening.opened
+            && now.duration_since(opening.since) > self.settings.barrier_move()
+            && !opening.stuck_alarmed
+        {
+            opening.stuck_alarmed = true;
+            self.link
+                .alarm(
+                    &self.store,
+                    "barrier_stuck",
+                    &format!("gate {id}: barrier did not open in time"),
+                )
+                .await;
+        }
+        if inputs.loop_after && !before.loop_after {
+            opening.vehicles += 1;
+        }
+        let second_waiting = opening.vehicles >= 1 && inputs.loop_before && !before.loop_before;
+        if (opening.vehicles >= 2 || second_waiting) && !opening.tailgate_alarmed {
+            opening.tailgate_alarmed = true;
+            self.link
+                .alarm(
+                    &self.store,
+                    "gate_tailgate",
+                    &format!(
+                        "gate {id}: a second vehicle at the barrier opened for pass {}",
+                        opening.pass_id
+                    ),
+                )
+                .await;
+        }
+        if opening.vehicles >= 1 && !inputs.any_loop() {
+            self.close(opening, now).await;
+            return None;
+        }
+        if now.duration_since(opening.since) > self.settings.pass_wait() && opening.vehicles == 0 {
+            if !opening.pass_alarmed {
+                opening.pass_alarmed = true;
+                self.link
+                    .alarm(
+                        &self.store,
+                        "vehicle_not_passed",
+                        &format!(
+                            "gate {id}: the truck of pass {} did not pass the open barrier",
+                            opening.pass_id
+                        ),
+                    )
+                    .await;
+            }
+            if !inputs.any_loop() {
+                self.close(opening, now).await;
+                return None;
+            }
+        }
+        Some(opening)
+    }
+
+    async fn close(&mut self, opening: Opening, now: Instant) {
+        let pass_id = opening.pass_id;
+        let vehicles = opening.vehicles;
+        let at = crate::store::now();
+        let written = self
+            .store
+            .writer
+            .submit(move |tx| crate::store::gates::mark_cleared(tx, pass_id, vehicles, &at))
+            .await;
+        if let Err(e) = written {
+            warn!(gate = %self.id(), error = %e, "could not record that the truck cleared");
+        }
+        // Loops were clear on this poll; the device refuses a close on an occupied loop
+        // anyway, and the next poll opens again if one is occupied.
+        self.link.command(BarrierCommand::Close).await;
+        self.step = Step::Closing {
+            opening,
+            since: now,
+            alarmed: false,
+        };
+    }
+
+    async fn closed(&mut self, opening: &Opening, now: Instant) {
+        info!(gate = %self.id(), pass = opening.pass_id, vehicles = opening.vehicles, "barrier closed");
+        self.forget_truck(now).await;
+    }
+
+    /// Back to idle; reads so far belonged to the truck that went.
+    async fn forget_truck(&mut self, now: Instant) {
+        self.step = Step::Idle;
+        self.reads.clear();
+        self.reads_after = now;
+        self.set_led(idle_text(&self.settings)).await;
+    }
+
+    async fn set_led(&mut self, text: String) {
+        self.link.show_led(&text).await;
+    }
+
+    /// Reads that may belong to the truck now on the loop.
+    fn current_reads(&self, since: Instant) -> Vec<customs_edge_devices::plate::PlateRead> {
+        let from = since
+            .checked_sub(READ_LEAD)
+            .map_or(self.reads_after, |t| t.max(self.reads_after));
+        self.reads
+            .iter()
+            .filter(|e| e.received >= from)
+            .map(|e| e.read.clone())
+            .collect()
+    }
+
+    async fn open_plates(&mut self) -> Vec<String> {
+        let fresh = self
+            .open_plates
+            .1
+            .is_some_and(|t| t.elapsed() < OPEN_PLATES_REFRESH);
+        if !fresh {
+            match self
+                .store
+                .reader
+                .read(crate::store::gates::approved_plates)
+                .await
+            {
+                Ok(plates) => self.open_plates = (plates, Some(Instant::now())),
+                Err(e) => {
+                    warn!(gate = %self.id(), error = %e, "could not read the approved plates")
+                }
+            }
+        }
+        self.open_plates.0.clone()
+    }
+
+    /// With a truck on the loop: decide when the reads agree and the weight is in, or
+    /// when the time for either is up.
+    async fn evaluate(&mut self) {
+        let Step::Present { since, ref at } = self.step else {
+            return;
+        };
+        let at = at.clone();
+        let reads = self.current_reads(since);
+        let open = if self.settings.is_exit() {
+            self.open_plates().await
+        } else {
+            Vec::new()
+        };
+        let open: Vec<&str> = open.iter().map(String::as_str).collect();
+        let consensus = agree(&reads, &open, &self.settings.config.consensus);
+        let waited = since.elapsed();
+        let outcome = match &consensus {
+            Verdict::Agreed(agreement) => {
+                let weight = self.link.weight();
+                let settled = matches!(weight, super::verdict::Weight::Stable(_));
+                if self.settings.is_exit()
+                    && self.link.has_weighbridge()
+                    && !settled
+                    && waited < self.settings.weight_wait()
+                {
+                    return;
+                }
+                decide::decide(&self.settings, &self.store, agreement, weight).await
+            }
+            _ if waited < self.settings.plate_wait() => return,
+            _ => decide::undecided(&self.settings, &consensus, self.link.weight()),
+        };
+        let evidence = self
+            .reads
+            .iter()
+            .filter(|e| {
+                reads
+                    .iter()
+                    .any(|r| r.at == e.read.at && r.camera == e.read.camera)
+            })
+            .flat_map(|e| e.evidence.iter().map(|r| (r.id, r.sha256.clone())))
+            .collect();
+        match decide::record(
+            &self.settings,
+            &self.store,
+            outcome,
+            &consensus,
+            &reads,
+            evidence,
+            at,
+        )
+        .await
+        {
+            Ok(recorded) => self.act(recorded).await,
+            Err(e) => {
+                // Nothing recorded, nothing opened: fail closed and try again next poll.
+                warn!(gate = %self.id(), error = %e, "could not record the gate pass; the barrier stays closed");
+            }
+        }
+    }
+
+    /// Carry out a recorded pass: the barrier first (a truck must not wait on the LED),
+    /// then the LED.
+    async fn act(&mut self, recorded: decide::Recorded) {
+        let now = Instant::now();
+        if recorded.verdict == PassVerdict::Refused {
+            self.step = Step::Held {
+                pass_id: recorded.pass_id,
+                since: now,
+            };
+        } else {
+            let commanded = self.link.command(BarrierCommand::Open).await;
+            self.step = Step::Open(Opening {
+                pass_id: recorded.pass_id,
+                since: now,
+                commanded,
+                opened: false,
+                vehicles: 0,
+                tailgate_alarmed: false,
+                stuck_alarmed: false,
+                pass_alarmed: false,
+            });
+        }
+        self.set_led(recorded.led_text).await;
+        self.publish(None);
+    }
+
+    async fn command(&mut self, command: LaneCommand) {
+        match command {
+            LaneCommand::Override {
+                actor,
+                reason,
+                reply,
+            } => {
+                let result = match &self.step {
+                    Step::Present { since, at } => {
+                        let (since, at) = (*since, at.clone());
+                        self.override_open(actor, reason, since, at).await
+                    }
+                    Step::Held { since, .. } => {
+                        let since = *since;
+                        self.override_open(actor, reason, since, crate::store::now())
+                            .await
+                    }
+                    Step::Idle => Err(format!("gate {}: no truck on the loop", self.id())),
+                    Step::Open(_) | Step::Closing { .. } => {
+                        Err(format!("gate {}: the barrier is already open", self.id()))
+                    }
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    async fn override_open(
+        &mut self,
+        actor: String,
+        reason: String,
+        since: Instant,
+        at: String,
+    ) -> Result<i64, String> {
+        let reads = self.current_reads(since);
+        let open = self.open_plates().await;
+        let open: Vec<&str> = open.iter().map(String::as_str).collect();
+        let consensus = agree(&reads, &open, &self.settings.config.consensus);
+        let outcome = decide::overridden(
+            &self.settings,
+            &self.store,
+            &consensus,
+            self.link.weight(),
+            actor,
+            reason,
+        )
+        .await;
+        let evidence = self
+            .reads
+            .iter()
+            .flat_map(|e| e.evidence.iter().map(|r| (r.id, r.sha256.clone())))
+            .collect();
+        let recorded = decide::record(
+            &self.settings,
+            &self.store,
+            outcome,
+            &consensus,
+            &reads,
+            evidence,
+            at,
+        )
+        .await
+        .map_err(|e| {
+            format!("the override could not be recorded, so the barrier stays closed: {e}")
+        })?;
+        let id = recorded.pass_id;
+        self.act(recorded).await;
+        Ok(id)
+    }
+
+    fn publish(&self, status: Option<&GateStatus>) {
+        let phase = match &self.step {
+            Step::Idle => Phase::Idle,
+            Step::Present { .. } => Phase::Present,
+            Step::Held { .. } => Phase::Held,
+            Step::Open(_) => Phase::Open,
+            Step::Closing { .. } => Phase::Closing,
+        };
+        self.view.send_modify(|v| {
+            v.phase = phase;
+            v.link_ok = self.link.is_ok();
+            if let Some(status) = status {
+                v.loop_before = status.inputs.loop_before;
+                v.loop_after = status.inputs.loop_after;
+                v.barrier_position_pct = status.position_pct;
+            }
+            v.weight = self.link.weight().kg();
+            v.weight_stable = matches!(self.link.weight(), super::verdict::Weight::Stable(_));
+            v.led_text.clone_from(self.link.led_text());
+            v.pass_id = match &self.step {
+                Step::Held { pass_id, .. } => Some(*pass_id),
+                Step::Open(o) | Step::Closing { opening: o, .. } => Some(o.pass_id),
+                _ => None,
+            };
+        });
+    }
+}
+
+/// What the LED shows with no truck.
+fn idle_text(settings: &LaneSettings) -> String {
+    match settings.config.direction() {
+        crate::config::GateDirection::Out => "出区卡口 请停车识别".to_owned(),
+        crate::config::GateDirection::In => "入区卡口 请停车识别".to_owned(),
+    }
+}

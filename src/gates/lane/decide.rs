@@ -1,0 +1,223 @@
+//! From an agreed plate (or none) to a recorded gate pass: the verdict by the rules, the
+//! truck held for an operator, or an operator's override; then the pass written with its
+//! reads, snapshots, permit, weight and reasons before the barrier is told anything.
+
+use customs_edge_devices::plate::{Agreement, PlateRead, Verdict};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::gates::LaneSettings;
+use crate::gates::verdict::{
+    GateReason, GateReasonCode, GateVerdict, Weight, entry_verdict, exit_verdict,
+};
+use crate::store::gates::{self, NewPass, PassVerdict, Permit};
+use crate::store::{Store, StoreError};
+
+/// A verdict ready to be recorded.
+#[derive(Debug)]
+pub(super) struct Outcome {
+    verdict: PassVerdict,
+    plate: Option<String>,
+    permit_no: Option<String>,
+    weight: Weight,
+    reasons: Vec<Value>,
+    led_text: String,
+    override_by: Option<(String, String)>,
+}
+
+/// A recorded pass: what the lane does next.
+#[derive(Debug)]
+pub(super) struct Recorded {
+    pub(super) pass_id: i64,
+    pub(super) verdict: PassVerdict,
+    pub(super) led_text: String,
+}
+
+fn to_values<T: serde::Serialize>(items: &[T]) -> impl Iterator<Item = Value> + '_ {
+    items
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+}
+
+/// Every permit issued for `plate`; a store that cannot answer refuses (fail closed).
+async fn permits(store: &Store, plate: &str) -> Result<Vec<Permit>, GateReason> {
+    let owned = plate.to_owned();
+    store
+        .reader
+        .read(move |conn| gates::permits_for_plate(conn, &owned))
+        .await
+        .map_err(|e| {
+            warn!(plate, error = %e, "could not read the exit permits");
+            GateReason::new(
+                GateReasonCode::ManualDecisionNeeded,
+                format!("the exit permits could not be read: {e}"),
+            )
+        })
+}
+
+async fn rules(settings: &LaneSettings, store: &Store, plate: &str, weight: Weight) -> GateVerdict {
+    if !settings.is_exit() {
+        return entry_verdict(plate);
+    }
+    match permits(store, plate).await {
+        Ok(permits) => exit_verdict(plate, &permits, weight, settings.tolerance()),
+        Err(reason) => GateVerdict {
+            open: false,
+            permit_no: None,
+            reasons: vec![reason],
+        },
+    }
+}
+
+/// The verdict for an agreed plate.
+pub(super) async fn decide(
+    settings: &LaneSettings,
+    store: &Store,
+    agreement: &Agreement,
+    weight: Weight,
+) -> Outcome {
+    let plate = &agreement.plate;
+    let verdict = rules(settings, store, plate, weight).await;
+    info!(gate = %settings.config.id, plate = %plate, open = verdict.open, reason = verdict.reasons[0].code.as_str(), "gate verdict");
+    Outcome {
+        verdict: if verdict.open {
+            PassVerdict::Released
+        } else {
+            PassVerdict::Refused
+        },
+        plate: Some(plate.clone()),
+        permit_no: verdict.permit_no.clone(),
+        weight,
+        reasons: to_values(&verdict.reasons)
+            .chain(to_values(&agreement.reasons))
+            .collect(),
+        led_text: verdict.led_text(plate),
+        override_by: None,
+    }
+}
+
+/// The reads did not agree in time: the truck waits for an operator.
+pub(super) fn undecided(settings: &LaneSettings, consensus: &Verdict, weight: Weight) -> Outcome {
+    let headline = consensus.reasons().first().map_or_else(
+        || "no plate agreed".to_owned(),
+        |r| format!("{}: {}", r.code.as_str(), r.detail),
+    );
+    warn!(gate = %settings.config.id, %headline, "plate not agreed in time; waiting for a manual decision");
+    let wait = GateReason::new(
+        GateReasonCode::ManualDecisionNeeded,
+        format!(
+            "no plate agreed within {} s ({headline})",
+            settings.config.plate_wait_s
+        ),
+    );
+    Outcome {
+        verdict: PassVerdict::Refused,
+        plate: None,
+        permit_no: None,
+        weight,
+        reasons: std::iter::once(serde_json::to_value(&wait).unwrap_or(Value::Null))
+            .chain(to_values(consensus.reasons()))
+            .collect(),
+        led_text: format!(
+            "{} {}",
+            consensus.led_text(),
+            GateReasonCode::ManualDecisionNeeded.zh()
+        ),
+        override_by: None,
+    }
+}
+
+/// An operator opens the barrier: the pass records who, why, and what the rules said.
+pub(super) async fn overridden(
+    settings: &LaneSettings,
+    store: &Store,
+    consensus: &Verdict,
+    weight: Weight,
+    actor: String,
+    reason: String,
+) -> Outcome {
+    let plate = match consensus {
+        Verdict::Agreed(a) => Some(a.plate.clone()),
+        Verdict::Unconfirmed { candidate, .. } => Some(candidate.plate.clone()),
+        _ => None,
+    };
+    let manual = GateReason::new(GateReasonCode::ManualOverride, format!("{actor}: {reason}"));
+    let (permit_no, rules_said) = match &plate {
+        Some(plate) => {
+            let v = rules(settings, store, plate, weight).await;
+            (
+                v.permit_no.clone(),
+                to_values(&v.reasons).collect::<Vec<_>>(),
+            )
+        }
+        None => (None, to_values(consensus.reasons()).collect()),
+    };
+    warn!(gate = %settings.config.id, %actor, %reason, plate = ?plate, "manual override");
+    let led_text = match &plate {
+        Some(p) => format!("{p} {}", GateReasonCode::ManualOverride.zh()),
+        None => GateReasonCode::ManualOverride.zh().to_owned(),
+    };
+    Outcome {
+        verdict: PassVerdict::Override,
+        plate,
+        permit_no,
+        weight,
+        reasons: std::iter::once(serde_json::to_value(&manual).unwrap_or(Value::Null))
+            .chain(rules_said)
+            .collect(),
+        led_text,
+        override_by: Some((actor, reason)),
+    }
+}
+
+/// Write the pass (and everything that goes with it) and wait for the commit.
+pub(super) async fn record(
+    settings: &LaneSettings,
+    store: &Store,
+    outcome: Outcome,
+    consensus: &Verdict,
+    reads: &[PlateRead],
+    evidence: Vec<(i64, String)>,
+    at: String,
+) -> Result<Recorded, StoreError> {
+    let reads_json: Vec<Value> = reads
+        .iter()
+        .map(|r| {
+            json!({
+                "camera": r.camera,
+                "plate": r.plate,
+                "raw_plate": r.raw_plate,
+                "confidence": r.confidence,
+                "color": r.color,
+                "at": r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "format": r.raw_format,
+            })
+        })
+        .collect();
+    let pass = NewPass {
+        site: settings.site.clone(),
+        gate_id: settings.config.id.clone(),
+        direction: settings.config.direction().as_str(),
+        plate: outcome.plate,
+        permit_no: outcome.permit_no,
+        weight_kg: outcome.weight.kg(),
+        weight_stable: matches!(outcome.weight, Weight::Stable(_)),
+        verdict: outcome.verdict,
+        reasons: outcome.reasons,
+        led_text: outcome.led_text.clone(),
+        override_by: outcome.override_by,
+        consensus: json!({ "verdict": consensus, "reads": reads_json }),
+        evidence,
+        at,
+    };
+    let verdict = pass.verdict;
+    let pass_id = store
+        .writer
+        .write(move |tx| gates::record_pass(tx, &pass))
+        .await?;
+    Ok(Recorded {
+        pass_id,
+        verdict,
+        led_text: outcome.led_text,
+    })
+}

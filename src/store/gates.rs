@@ -1,0 +1,349 @@
+//! Gate passes and the exit permits the gate loop checks them against.
+//!
+//! [`record_pass`] writes a pass with everything it rests on in one transaction: the row,
+//! its plate snapshots linked as evidence, the permit moved to passed, the uplink message
+//! (and the CEB507 arrival for an entry), and for an override its audit entry.
+
+use customs_edge_protocol::uplink::{self, Stream};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::evidence::{self, RECORD_GATE_PASS};
+use super::{StoreError, audit, outbox};
+
+/// Exit permit statuses (核放单状态) as the platform sends them.
+pub mod permit_status {
+    /// Applied, not yet approved.
+    pub const APPLIED: i32 = 0;
+    /// Approved: the truck may leave once.
+    pub const APPROVED: i32 = 1;
+    /// Passed the gate.
+    pub const PASSED: i32 = 2;
+    /// Passed gate 1 of a two-gate site.
+    pub const PASSED_GATE_1: i32 = 3;
+    /// Passed gate 2 of a two-gate site.
+    pub const PASSED_GATE_2: i32 = 4;
+    /// Deleted.
+    pub const DELETED: i32 = 5;
+    /// Voided.
+    pub const VOIDED: i32 = 6;
+}
+
+/// An exit permit as the gate sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Permit {
+    /// Permit number.
+    pub permit_no: String,
+    /// The plate it was issued for.
+    pub vehicle_no: String,
+    /// Status ([`permit_status`]).
+    pub status: i32,
+    /// Total gross weight (vehicle, frame, container and goods), kg.
+    pub total_gross_weight_kg: Option<f64>,
+    /// When it last changed here.
+    pub updated_at: String,
+}
+
+/// Every permit issued for `plate`, newest first.
+pub fn permits_for_plate(conn: &Connection, plate: &str) -> Result<Vec<Permit>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT permit_no, vehicle_no, status, total_gross_weight_kg, updated_at
+         FROM exit_permits WHERE vehicle_no = ?1 ORDER BY updated_at DESC, permit_no",
+    )?;
+    let rows = stmt.query_map([plate], |r| {
+        Ok(Permit {
+            permit_no: r.get(0)?,
+            vehicle_no: r.get(1)?,
+            status: r.get(2)?,
+            total_gross_weight_kg: r.get(3)?,
+            updated_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Plates that hold an approved permit: what a misread is resolved against.
+pub fn approved_plates(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT vehicle_no FROM exit_permits WHERE status = ?1 ORDER BY vehicle_no",
+    )?;
+    let rows = stmt.query_map([permit_status::APPROVED], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What a gate pass is: `released` by the rules, `refused`, or opened by an `override`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassVerdict {
+    /// The rules let the truck through.
+    Released,
+    /// The barrier stayed closed.
+    Refused,
+    /// An operator opened the barrier by hand, with a reason.
+    Override,
+}
+
+impl PassVerdict {
+    /// As stored and sent uplink.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Released => "released",
+            Self::Refused => "refused",
+            Self::Override => "override",
+        }
+    }
+}
+
+/// A gate pass to record.
+#[derive(Debug, Clone)]
+pub struct NewPass {
+    /// Site code (loctNo), for the arrival report.
+    pub site: String,
+    /// Lane id.
+    pub gate_id: String,
+    /// `in` or `out`.
+    pub direction: &'static str,
+    /// The agreed plate, if any.
+    pub plate: Option<String>,
+    /// The permit matched, if any.
+    pub permit_no: Option<String>,
+    /// Weighbridge weight, kg.
+    pub weight_kg: Option<f64>,
+    /// Whether the weighbridge called that weight stable.
+    pub weight_stable: bool,
+    /// The verdict.
+    pub verdict: PassVerdict,
+    /// Every reason, headline first, as JSON objects `{code, zh, detail}`.
+    pub reasons: Vec<serde_json::Value>,
+    /// What the LED showed.
+    pub led_text: String,
+    /// Who overrode, and why.
+    pub override_by: Option<(String, String)>,
+    /// The plate reads and their consensus, as JSON.
+    pub consensus: serde_json::Value,
+    /// Plate snapshots (evidence row ids with their hashes).
+    pub evidence: Vec<(i64, String)>,
+    /// When the verdict was made.
+    pub at: String,
+}
+
+/// Record a gate pass with its evidence, permit status, uplink and audit; returns its id.
+pub fn record_pass(tx: &Transaction<'_>, pass: &NewPass) -> Result<i64, StoreError> {
+    let reasons = serde_json::Value::Array(pass.reasons.clone()).to_string();
+    let (by, why) = pass.override_by.as_ref().map_or((None, None), |(by, why)| {
+        (Some(by.as_str()), Some(why.as_str()))
+    });
+    tx.prepare_cached(
+        "INSERT INTO gate_passes (gate_id, direction, plate, permit_no, weight_kg, verdict, reasons, led_text,
+            override_by, override_reason, at, consensus, weight_stable)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        pass.gate_id,
+        pass.direction,
+        pass.plate,
+        pass.permit_no,
+        pass.weight_kg,
+        pass.verdict.as_str(),
+        reasons,
+        pass.led_text,
+        by,
+        why,
+        pass.at,
+        pass.consensus.to_string(),
+        pass.weight_stable,
+    ])?;
+    let id = tx.last_insert_rowid();
+    for (evidence_id, _) in &pass.evidence {
+        evidence::link(tx, *evidence_id, RECORD_GATE_PASS, id, None)?;
+    }
+    let opened = pass.verdict != PassVerdict::Refused;
+    if opened && let Some(permit) = &pass.permit_no {
+        tx.prepare_cached(
+            "UPDATE exit_permits SET status = ?2, updated_at = ?3 WHERE permit_no = ?1 AND status = ?4",
+        )?
+        .execute(params![
+            permit,
+            permit_status::PASSED,
+            pass.at,
+            permit_status::APPROVED
+        ])?;
+    }
+    if let Some((by, why)) = &pass.override_by {
+        audit::append_audit(
+            tx,
+            &pass.at,
+            by,
+            "gate_override",
+            &format!("gate {} pass {id}", pass.gate_id),
+            &serde_json::json!({
+                "reason": why,
+                "plate": pass.plate,
+                "permit_no": pass.permit_no,
+                "weight_kg": pass.weight_kg,
+                "reasons": pass.reasons,
+            }),
+        )?;
+    }
+    let body = uplink::GatePass {
+        gate_pass_id: id,
+        gate: pass.gate_id.clone(),
+        direction: pass.direction.to_owned(),
+        plate: pass.plate.clone(),
+        permit_no: pass.permit_no.clone(),
+        weight_kg: pass.weight_kg,
+        verdict: pass.verdict.as_str().to_owned(),
+        reasons: pass
+            .reasons
+            .iter()
+            .filter_map(|r| r.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+            .collect(),
+        override_by: by.map(str::to_owned),
+        override_reason: why.map(str::to_owned),
+        evidence: pass
+            .evidence
+            .iter()
+            .map(|(_, sha256)| uplink::EvidenceRef {
+                sha256: sha256.clone(),
+                kind: crate::evidence::EvidenceKind::PlateSnapshot
+                    .as_str()
+                    .to_owned(),
+                role: None,
+            })
+            .collect(),
+        at: pass.at.clone(),
+    };
+    outbox::enqueue(tx, Stream::Gate, uplink::kind::GATE_PASS, &body)?;
+    if opened
+        && pass.direction == "in"
+        && let Some(plate) = &pass.plate
+    {
+        let arrival = uplink::Arrival {
+            gate_pass_id: id,
+            loct_no: pass.site.clone(),
+            vehicle_no: plate.clone(),
+            items: Vec::new(),
+            arrived_at: pass.at.clone(),
+        };
+        outbox::enqueue(tx, Stream::Gate, uplink::kind::ARRIVAL, &arrival)?;
+    }
+    Ok(id)
+}
+
+/// The truck of pass `id` cleared the exit loop; `vehicles` went through the opening.
+pub fn mark_cleared(
+    tx: &Transaction<'_>,
+    id: i64,
+    vehicles: u32,
+    at: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE gate_passes SET cleared_at = ?2, vehicles = ?3 WHERE id = ?1")?
+        .execute(params![id, at, vehicles])?;
+    Ok(())
+}
+
+/// A gate pass as the consoles and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassView {
+    /// Record id.
+    pub id: i64,
+    /// Lane id.
+    pub gate_id: String,
+    /// `in` or `out`.
+    pub direction: String,
+    /// The agreed plate.
+    pub plate: Option<String>,
+    /// The permit matched.
+    pub permit_no: Option<String>,
+    /// Weighbridge weight, kg.
+    pub weight_kg: Option<f64>,
+    /// `released`, `refused` or `override`.
+    pub verdict: String,
+    /// Every reason, `{code, zh, detail}`.
+    pub reasons: serde_json::Value,
+    /// What the LED showed.
+    pub led_text: Option<String>,
+    /// Who overrode.
+    pub override_by: Option<String>,
+    /// Why.
+    pub override_reason: Option<String>,
+    /// The plate reads and their consensus.
+    pub consensus: serde_json::Value,
+    /// When the verdict was made.
+    pub at: String,
+    /// When the truck cleared the exit loop.
+    pub cleared_at: Option<String>,
+    /// Vehicles through the opening.
+    pub vehicles: Option<u32>,
+    /// SHA-256 of each plate snapshot.
+    pub snapshots: Vec<String>,
+}
+
+const PASS_COLUMNS: &str =
+    "id, gate_id, direction, plate, permit_no, weight_kg, verdict, reasons, led_text,
+    override_by, override_reason, consensus, at, cleared_at, vehicles";
+
+fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassView> {
+    let json = |i| -> rusqlite::Result<serde_json::Value> {
+        Ok(r.get::<_, Option<String>>(i)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null))
+    };
+    Ok(PassView {
+        id: r.get(0)?,
+        gate_id: r.get(1)?,
+        direction: r.get(2)?,
+        plate: r.get(3)?,
+        permit_no: r.get(4)?,
+        weight_kg: r.get(5)?,
+        verdict: r.get(6)?,
+        reasons: json(7)?,
+        led_text: r.get(8)?,
+        override_by: r.get(9)?,
+        override_reason: r.get(10)?,
+        consensus: json(11)?,
+        at: r.get(12)?,
+        cleared_at: r.get(13)?,
+        vehicles: r.get(14)?,
+        snapshots: Vec::new(),
+    })
+}
+
+fn with_snapshots(conn: &Connection, mut pass: PassView) -> Result<PassView, StoreError> {
+    pass.snapshots = evidence::for_record(conn, RECORD_GATE_PASS, pass.id)?
+        .into_iter()
+        .map(|e| e.sha256)
+        .collect();
+    Ok(pass)
+}
+
+/// The newest passes, of one lane or all, newest first.
+pub fn recent_passes(
+    conn: &Connection,
+    gate_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<PassView>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PASS_COLUMNS} FROM gate_passes WHERE ?1 IS NULL OR gate_id = ?1
+         ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt
+        .query_map(params![gate_id, limit], pass_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(|p| with_snapshots(conn, p)).collect()
+}
+
+/// One pass by id.
+pub fn pass(conn: &Connection, id: i64) -> Result<Option<PassView>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {PASS_COLUMNS} FROM gate_passes WHERE id = ?1"
+        ))?
+        .query_row([id], pass_row)
+        .optional()?;
+    row.map(|p| with_snapshots(conn, p)).transpose()
+}
+
+#[cfg(test)]
+#[path = "gates_tests.rs"]
+mod tests;
