@@ -17,12 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use customs_edge::config::{self};
-use customs_edge::demo::gates::{controller_lanes, permits_for, sim_lanes};
+use customs_edge::demo::gates::{controller_lanes, fleet, permits_for, sim_lanes};
 use customs_edge::store::Store;
-use customs_edge_simulators::vehicles::{
-    LaneTiming, Tasks, Traffic, TrafficOptions, VehicleGenerator,
-};
-use rand::SeedableRng as _;
+use customs_edge_simulators::vehicles::{LaneTiming, Tasks, Traffic, TrafficOptions};
 use tokio_util::sync::CancellationToken;
 
 fn env_or(name: &str, default: u32) -> u32 {
@@ -58,16 +55,7 @@ async fn main() -> anyhow::Result<()> {
         ..LaneTiming::default()
     };
     let setups = sim_lanes(lanes, listen, password, timing);
-    let generator = VehicleGenerator {
-        entitled_rate: 0.75,
-        misread_rate: 0.1,
-        no_read_rate: 0.05,
-        reads: 3,
-        ..VehicleGenerator::per_lane(per_lane)
-    };
-    let ids: Vec<_> = setups.iter().map(|s| (s.id.clone(), s.direction)).collect();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    let fleet = generator.vehicles(&ids, &mut rng);
+    let fleet = fleet(&setups, per_lane, 0, 2026);
     let permits = permits_for(&fleet);
 
     let options = TrafficOptions {

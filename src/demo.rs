@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use customs_edge_devices::line_plc::RegisterMap;
 use customs_edge_simulators::broker::{Broker, BrokerOptions};
 use customs_edge_simulators::platform::{PlatformConfig as SimPlatformConfig, RunningPlatform};
+use customs_edge_simulators::vehicles::{LaneTiming, TrafficOptions};
 use customs_edge_simulators::{CodeSpec, GeneratorConfig, LineConfig, LineSetup, SimConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -122,6 +123,20 @@ pub async fn run(
         }),
         ..SimConfig::default()
     };
+    // Two exit lanes with plate cameras posting to the controller, trucks every 20 s.
+    let plate_listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let camera_password = format!("{:032x}", rand::random::<u128>());
+    let lanes = gates::sim_lanes(2, plate_listen, &camera_password, LaneTiming::default());
+    let fleet = gates::fleet(&lanes, 1_000, 20_000, 2026);
+    let permits = gates::permits_for(&fleet);
+    let sim_config = SimConfig {
+        gates: lanes,
+        traffic: TrafficOptions {
+            wait_for_controller: true,
+            ..TrafficOptions::default()
+        },
+        ..sim_config
+    };
     let site = customs_edge_simulators::start(sim_config, shutdown.clone())
         .await
         .context("starting the simulated site")?;
@@ -139,11 +154,36 @@ pub async fn run(
     if let (Some(xray), Some(dir)) = (line.xray.as_mut(), addrs.xray_dir.as_ref()) {
         xray.dir.clone_from(dir);
     }
+    let password_file = data_dir.join("plate-camera-password");
+    std::fs::write(&password_file, &camera_password)
+        .with_context(|| format!("writing {}", password_file.display()))?;
+    let (gate_configs, cameras) = gates::controller_lanes(&site.gates, &password_file);
+    config.gates = gate_configs;
+    config.cameras.extend(cameras);
+    config.plate_events.listen = plate_listen.to_string();
+    let operator_token = format!("{:032x}", rand::random::<u128>());
+    config.operators.push(config::OperatorConfig::with_token(
+        "demo-operator",
+        &operator_token,
+    ));
+    store
+        .writer
+        .write(move |tx| {
+            let at = now();
+            for permit in &permits {
+                crate::store::downlink::upsert_permit(tx, permit, &at)?;
+            }
+            Ok(())
+        })
+        .await?;
 
     // The central platform: a Mosquitto of the demo's own and the platform simulator, so
     // every decision goes uplink and the simulator's ledger shows it arrived.
     let platform = start_platform(&mut config, &shutdown).await;
     let running = crate::daemon::start(config, store, shutdown.clone()).await?;
+    if let Some(traffic) = site.traffic() {
+        traffic.queue_all(fleet)?;
+    }
     // One write, and a closed stdout (the reader went away) is no reason to stop the site.
     let platform_lines = match &platform {
         Some(p) => format!(
@@ -156,7 +196,11 @@ pub async fn run(
     };
     let banner = format!(
         "customs-edge demo running\n  console:          http://{web}/\n  health:           http://{web}/healthz\n  \
-         simulator report: http://{sim}/report\n{platform_lines}  data:             {data}\nPress Ctrl-C to stop.",
+         gates:            http://{web}/api/gates\n  \
+         simulator report: http://{sim}/report  (trucks: http://{sim}/gates/report)\n{platform_lines}  \
+         gate override:    curl -X POST -H 'Authorization: Bearer {operator_token}' -H 'content-type: application/json' \\\n                      \
+         -d '{{\"reason\": \"checked on site\"}}' http://{web}/api/gates/K1/override\n  \
+         data:             {data}\nPress Ctrl-C to stop.",
         web = running.web_addr,
         sim = site.http,
         data = data_dir.display()

@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::gates::{
     GateSite, Lane, OPERATOR, OPERATOR_TOKEN, permit, relaxed_timing, start_gate_site,
 };
-use common::platform::{SITE, platform_config, start_platform, wait_ledger};
+use common::platform::{
+    SITE, platform_config, start_platform, validate_everything_applied, wait_ledger,
+};
 use common::wait_for;
 use customs_edge_simulators::broker::Broker;
 use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
@@ -124,6 +126,7 @@ async fn an_approved_truck_leaves_its_permit_is_used_and_the_platform_hears_of_i
             (PLATE_B.into(), "released".into(), "HF002".into())
         ]
     );
+    validate_everything_applied(&platform);
     // The barrier never came down on the truck.
     assert_eq!(site.traffic.report().totals.closed_on_occupied_loop, 0);
     site.stop().await;
@@ -412,4 +415,122 @@ async fn two_vehicles_through_one_opening_raise_an_alarm_and_the_barrier_waits_f
         report.lanes
     );
     site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barrier_found_open_without_a_pass_is_closed_again() {
+    use customs_edge_devices::gate_io::map::BARRIER_CMD;
+    use customs_edge_simulators::gate_io::BarrierEventKind;
+    let site = start_gate_site(&[hik_digest()], relaxed_timing(), Vec::new(), |_| {}).await;
+    let gate = site.traffic.lane("K1").expect("lane K1").gate.clone();
+    // Opened behind the controller's back, as after a restart in the middle of a pass.
+    gate.with(|device, now| device.write(now, usize::from(BARRIER_CMD), &[1]))
+        .expect("the simulated cabinet takes the command");
+    wait_for(
+        "the barrier closed again",
+        Duration::from_secs(30),
+        || async {
+            let events = gate.events();
+            let opened = events
+                .iter()
+                .position(|e| e.kind == BarrierEventKind::OpenStarted)?;
+            let closing = events[opened..]
+                .iter()
+                .any(|e| e.kind == BarrierEventKind::CloseStarted);
+            (closing && gate.status().is_closed()).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        site.query("SELECT id FROM gate_passes").is_empty(),
+        "no pass was made up"
+    );
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_truck_enters_and_its_arrival_report_carries_the_bill_and_waybills() {
+    use customs_edge_protocol::downlink::{ExpectedArrival, ExpectedArrivalItem};
+    use customs_edge_simulators::vehicles::Direction;
+    let broker = Broker::start();
+    let platform = start_platform(&broker).await;
+    let entry = Lane {
+        id: "E1",
+        direction: Direction::In,
+        form: CameraForm::Dahua,
+        auth: CameraAuth::Digest,
+    };
+    let site = start_gate_site(&[entry], relaxed_timing(), Vec::new(), |c| {
+        c.platform = Some(platform_config(&broker, ""));
+        c.gates[0].require_expected = true;
+    })
+    .await;
+    let notice = ExpectedArrival {
+        bill_no: "BL3511202611270001".into(),
+        vehicle_no: PLATE_A.into(),
+        items: ["SF350000000001", "SF350000000002"]
+            .into_iter()
+            .map(|no| ExpectedArrivalItem {
+                logistics_no: no.into(),
+                total_package_no: Some("BAG0001".into()),
+            })
+            .collect(),
+    };
+    site.controller
+        .store
+        .writer
+        .write(move |tx| {
+            customs_edge::store::arrivals::upsert(tx, &notice, &customs_edge::store::now())?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let announced = site
+        .drive(truck(PLATE_A, 20_000, "E1").entitled(true))
+        .await;
+    assert!(announced.left, "{announced:#?}");
+    let stranger = site.drive(truck(PLATE_B, 20_000, "E1")).await;
+    assert!(stranger.held && !stranger.left, "{stranger:#?}");
+    assert!(
+        stranger
+            .led_texts
+            .iter()
+            .any(|t| t == &format!("{PLATE_B} 无运抵预报")),
+        "{:?}",
+        stranger.led_texts
+    );
+    assert_eq!(
+        site.query("SELECT status FROM expected_arrivals WHERE bill_no = 'BL3511202611270001'"),
+        [[serde_json::json!("arrived")]]
+    );
+    wait_ledger(
+        &platform,
+        "the arrival report",
+        Duration::from_secs(30),
+        |l| {
+            l.sites
+                .get(SITE)
+                .and_then(|s| s.streams.get("gate"))
+                .is_some_and(|g| g.applied >= 3)
+        },
+    )
+    .await;
+    let arrivals: Vec<_> = platform
+        .applied(SITE, "gate")
+        .into_iter()
+        .filter(|m| m.kind == "arrival")
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        arrivals.len(),
+        1,
+        "only the truck that went in: {arrivals:?}"
+    );
+    assert_eq!(arrivals[0]["vehicle_no"], PLATE_A);
+    assert_eq!(arrivals[0]["bill_no"], "BL3511202611270001");
+    assert_eq!(arrivals[0]["loct_no"], SITE);
+    assert_eq!(arrivals[0]["items"].as_array().unwrap().len(), 2);
+    validate_everything_applied(&platform);
+    site.stop().await;
+    platform.stop().await;
 }

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::declaration::DeclarationList;
 use crate::envelope::{Envelope, EnvelopeError};
 
+mod arrivals;
+
+pub use arrivals::{
+    Arrivals, BILL_NO_MAX_CHARS, ExpectedArrival, ExpectedArrivalItem, LOGISTICS_NO_MAX_CHARS,
+};
+
 /// Downlink message kinds, by `Envelope::kind` (and the last topic level).
 pub mod kind {
     /// [`super::Lists`]: new or replaced declaration lists.
@@ -21,16 +27,19 @@ pub mod kind {
     pub const PERMIT_STATUS: &str = "permit_status";
     /// [`super::Instructions`]: inspect, hold or release by logisticsNo.
     pub const INSTRUCTIONS: &str = "instructions";
+    /// [`super::Arrivals`]: expected arrivals (运抵预报), a bill on a truck by plate.
+    pub const ARRIVALS: &str = "arrivals";
     /// [`super::Ack`]: the platform has applied an uplink stream up to a sequence number.
     pub const ACK: &str = "ack";
 
     /// Every downlink kind.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         LISTS,
         LIST_STATUS,
         PERMITS,
         PERMIT_STATUS,
         INSTRUCTIONS,
+        ARRIVALS,
         ACK,
     ];
 }
@@ -181,6 +190,8 @@ pub enum Downlink {
     PermitStatus(PermitStatus),
     /// See [`Instructions`].
     Instructions(Instructions),
+    /// See [`Arrivals`].
+    Arrivals(Arrivals),
     /// See [`Ack`].
     Ack(Ack),
 }
@@ -235,6 +246,13 @@ impl Downlink {
                 }
                 Self::Instructions(b)
             }
+            kind::ARRIVALS => {
+                let b: Arrivals = body(&envelope.body)?;
+                if let Err(problems) = b.check() {
+                    return bad(problems);
+                }
+                Self::Arrivals(b)
+            }
             kind::ACK => Self::Ack(body(&envelope.body)?),
             other => return Err(EnvelopeError::UnknownKind(other.to_owned())),
         };
@@ -249,6 +267,7 @@ impl Downlink {
             Self::Permits(_) => kind::PERMITS,
             Self::PermitStatus(_) => kind::PERMIT_STATUS,
             Self::Instructions(_) => kind::INSTRUCTIONS,
+            Self::Arrivals(_) => kind::ARRIVALS,
             Self::Ack(_) => kind::ACK,
         }
     }
@@ -298,6 +317,11 @@ mod tests {
                 serde_json::json!({"instructions": [{"logisticsNo": "A1", "action": "inspect", "issuedAt": "2026-11-27T10:00:00Z"}]}),
             ),
             (
+                kind::ARRIVALS,
+                serde_json::json!({"arrivals": [{"billNo": "MB1", "vehicleNo": "闽G12345",
+                    "items": [{"logisticsNo": "A1", "totalPackageNo": "BAG1"}]}]}),
+            ),
+            (
                 kind::ACK,
                 serde_json::json!({"stream": "decisions", "seq": 41}),
             ),
@@ -323,6 +347,22 @@ mod tests {
         assert!(e.to_string().contains("A1"), "{e}");
         let e = read(kind::INSTRUCTIONS, serde_json::json!({"instructions": [{"logisticsNo": "A1", "action": "shred", "issuedAt": "x"}]})).unwrap_err();
         assert!(e.to_string().contains("shred"), "{e}");
+        let e = read(
+            kind::ARRIVALS,
+            serde_json::json!({"arrivals": [{"billNo": "MB1", "vehicleNo": "闽G12345", "items": []}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "bad_body");
+        assert!(
+            e.to_string().contains("MB1") && e.to_string().contains("items"),
+            "{e}"
+        );
+        let e = read(
+            kind::ARRIVALS,
+            serde_json::json!({"arrivals": [{"billNo": "MB1", "items": [{"logisticsNo": "A1"}]}]}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("vehicleNo"), "{e}");
         let e = read("teleport", serde_json::json!({})).unwrap_err();
         assert_eq!(e.code(), "unknown_kind");
     }

@@ -6,7 +6,7 @@
 //!   `<prefix>/<site>/down/<kind>` to it, `<prefix>/<site>/status` for online/offline.
 //! - [`uplink`] — the streams the site sends and the body of each message kind.
 //! - [`downlink`] — what the platform sends: declaration lists, exit permits, customs
-//!   instructions, and acknowledgements of uplink streams.
+//!   instructions, expected arrivals, and acknowledgements of uplink streams.
 //! - [`declaration`] — declaration lists (CEB603) as both sides read them.
 //!
 //! `docs/mqtt/` documents every message with a JSON Schema; the controller's tests

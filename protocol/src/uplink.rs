@@ -184,6 +184,11 @@ pub struct Arrival {
     pub loct_no: String,
     /// Vehicle plate.
     pub vehicle_no: String,
+    /// The carrier's bill (manifest) number of the expected arrival reported, when the
+    /// truck came with one ([`crate::downlink::ExpectedArrival::bill_no`]); left out when
+    /// not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bill_no: Option<String>,
     /// Waybills with their bag numbers.
     pub items: Vec<ArrivalItem>,
     /// Arrival time.

@@ -109,6 +109,7 @@ fn uplink_examples() -> Vec<(&'static str, Value)> {
                     gate_pass_id: 31,
                     loct_no: SITE.into(),
                     vehicle_no: "闽G12345".into(),
+                    bill_no: Some("SFMB20261127001".into()),
                     items: vec![
                         uplink::ArrivalItem {
                             logistics_no: "SF1001".into(),
@@ -358,6 +359,19 @@ fn downlink_examples() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            kind::ARRIVALS,
+            down(
+                kind::ARRIVALS,
+                json!({"arrivals": [
+                    {"billNo": "SFMB20261127001", "vehicleNo": "闽G56789",
+                     "items": [{"logisticsNo": "SF1001", "totalPackageNo": "BAG-0001"},
+                               {"logisticsNo": "SF1002"}]},
+                    {"billNo": "运单-2", "vehicleNo": "闽GD12345",
+                     "items": [{"logisticsNo": "SF1003", "totalPackageNo": null}]}
+                ]}),
+            ),
+        ),
+        (
             kind::ACK,
             down(kind::ACK, json!({"stream": "decisions", "seq": 41})),
         ),
@@ -445,6 +459,7 @@ fn downlink_bodies_written_by_the_rust_types_fit_too() {
             Downlink::Permits(b) => serde_json::to_value(b),
             Downlink::PermitStatus(b) => serde_json::to_value(b),
             Downlink::Instructions(b) => serde_json::to_value(b),
+            Downlink::Arrivals(b) => serde_json::to_value(b),
             Downlink::Ack(b) => serde_json::to_value(b),
         }
         .unwrap();

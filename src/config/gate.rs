@@ -97,6 +97,10 @@ pub struct GateConfig {
     /// How many plate reads must agree, and how confident one read must be alone.
     #[serde(default)]
     pub consensus: ConsensusConfig,
+    /// Entry lanes: admit only trucks whose arrival the platform announced (otherwise a
+    /// truck nobody announced is let in and its arrival recorded without waybills).
+    #[serde(default)]
+    pub require_expected: bool,
 }
 
 fn one() -> u8 {
@@ -158,6 +162,7 @@ impl GateConfig {
             weight_abs_kg: default_weight_abs_kg(),
             weight_pct: default_weight_pct(),
             consensus: ConsensusConfig::default(),
+            require_expected: false,
         }
     }
 
@@ -265,6 +270,12 @@ impl GateConfig {
             out.push(Problem::new(
                 format!("{at}.weight_pct"),
                 "must be between 0 and 100",
+            ));
+        }
+        if self.require_expected && self.direction == Some(GateDirection::Out) {
+            out.push(Problem::new(
+                format!("{at}.require_expected"),
+                "only an entry lane (direction = \"in\") checks announced arrivals",
             ));
         }
         for problem in self.consensus.validate() {

@@ -9,8 +9,9 @@ use std::path::Path;
 use customs_edge_protocol::downlink::ExitPermit;
 use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
 use customs_edge_simulators::vehicles::{
-    CameraSetup, Direction, GateLaneAddrs, GateLaneSetup, LaneTiming, VehicleSpec,
+    CameraSetup, Direction, GateLaneAddrs, GateLaneSetup, LaneTiming, VehicleGenerator, VehicleSpec,
 };
+use rand::SeedableRng as _;
 
 use crate::config::{CameraConfig, GateConfig, GateDirection};
 use crate::store::gates::permit_status;
@@ -125,4 +126,19 @@ pub fn permits_for(fleet: &[VehicleSpec]) -> Vec<ExitPermit> {
             }
         })
         .collect()
+}
+
+/// A fleet for `lanes`: `per_lane` trucks each, one every `every_ms` per lane; three in four
+/// entitled, one read in ten misread and one in twenty a no-read, three reads per truck.
+pub fn fleet(lanes: &[GateLaneSetup], per_lane: u32, every_ms: u64, seed: u64) -> Vec<VehicleSpec> {
+    let generator = VehicleGenerator {
+        entitled_rate: 0.75,
+        misread_rate: 0.1,
+        no_read_rate: 0.05,
+        reads: 3,
+        every_ms,
+        ..VehicleGenerator::per_lane(per_lane)
+    };
+    let ids: Vec<_> = lanes.iter().map(|s| (s.id.clone(), s.direction)).collect();
+    generator.vehicles(&ids, &mut rand::rngs::StdRng::seed_from_u64(seed))
 }

@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use customs_edge_devices::gate_io::{BarrierCommand, GateInputs, GateStatus};
-use customs_edge_devices::plate::{Verdict, agree};
+use customs_edge_devices::plate::{PlateRead, Verdict, agree};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -54,9 +54,9 @@ enum Step {
     /// No truck.
     Idle,
     /// A truck is on the loop; reads and weight are being gathered.
-    Present { since: Instant, at: String },
+    Present { since: Instant },
     /// Refused (or undecidable): the barrier stays closed until the truck backs off or an
-    /// operator overrides.
+    /// operator overrides. `since` is when the truck arrived.
     Held { pass_id: i64, since: Instant },
     /// The barrier was commanded open for pass `pass_id`.
     Open(Opening),
@@ -110,6 +110,10 @@ pub struct LaneTask {
     reads_after: Instant,
     inputs: GateInputs,
     open_plates: (Vec<String>, Option<Instant>),
+    /// The barrier was found open with no opening of ours (after a restart, or moved by
+    /// hand): when we last told it to close, and whether the alarm is raised.
+    stray_close: Option<Instant>,
+    stray_alarmed: bool,
 }
 
 impl LaneTask {
@@ -132,6 +136,8 @@ impl LaneTask {
             reads_after: Instant::now(),
             inputs: GateInputs::default(),
             open_plates: (Vec::new(), None),
+            stray_close: None,
+            stray_alarmed: false,
         }
     }
 
@@ -179,14 +185,17 @@ impl LaneTask {
     async fn step_with(&mut self, status: &GateStatus, before: GateInputs) {
         let now = Instant::now();
         let inputs = status.inputs;
+        if matches!(
+            self.step,
+            Step::Idle | Step::Present { .. } | Step::Held { .. }
+        ) {
+            self.keep_closed(status, now).await;
+        }
         match &mut self.step {
             Step::Idle => {
                 if inputs.loop_before {
                     info!(gate = %self.settings.config.id, "truck on the loop");
-                    self.step = Step::Present {
-                        since: now,
-                        at: crate::store::now(),
-                    };
+                    self.step = Step::Present { since: now };
                     self.open_plates.1 = None;
                     self.evaluate().await;
                 }
@@ -240,6 +249,38 @@ impl LaneTask {
                         .await;
                 }
             }
+        }
+    }
+
+    /// Without an opening of ours the barrier belongs down (fail closed): found open after
+    /// a restart or moved by hand, it is closed as soon as both loops are clear, and an
+    /// alarm is raised while a vehicle is under it. A barrier in manual mode (the key
+    /// switch on its cabinet) is left to the people at the cabinet.
+    async fn keep_closed(&mut self, status: &GateStatus, now: Instant) {
+        if status.is_closed() || status.inputs.manual {
+            self.stray_close = None;
+            self.stray_alarmed = false;
+            return;
+        }
+        if !status.inputs.any_loop() {
+            let due = self
+                .stray_close
+                .is_none_or(|t| now.duration_since(t) >= self.settings.barrier_move());
+            if due {
+                warn!(gate = %self.id(), position = status.position_pct, "barrier open without a pass; closing it");
+                self.link.command(BarrierCommand::Close).await;
+                self.stray_close = Some(now);
+            }
+        } else if !self.stray_alarmed {
+            self.stray_alarmed = true;
+            let detail = format!(
+                "gate {}: the barrier is open ({} %) with no pass, and a vehicle is on the loop",
+                self.id(),
+                status.position_pct
+            );
+            self.link
+                .alarm(&self.store, "barrier_open_unexpectedly", &detail)
+                .await;
         }
     }
 
@@ -355,16 +396,17 @@ impl LaneTask {
         self.link.show_led(&text).await;
     }
 
-    /// Reads that may belong to the truck now on the loop.
-    fn current_reads(&self, since: Instant) -> Vec<customs_edge_devices::plate::PlateRead> {
+    /// Reads that may belong to the truck on the loop since `since`, with their snapshots.
+    fn current(&self, since: Instant) -> (Vec<PlateRead>, Vec<(i64, String)>) {
         let from = since
             .checked_sub(READ_LEAD)
             .map_or(self.reads_after, |t| t.max(self.reads_after));
-        self.reads
-            .iter()
-            .filter(|e| e.received >= from)
-            .map(|e| e.read.clone())
-            .collect()
+        let events = self.reads.iter().filter(|e| e.received >= from);
+        let reads = events.clone().map(|e| e.read.clone()).collect();
+        let snapshots = events
+            .flat_map(|e| e.evidence.iter().map(|r| (r.id, r.sha256.clone())))
+            .collect();
+        (reads, snapshots)
     }
 
     async fn open_plates(&mut self) -> Vec<String> {
@@ -373,15 +415,15 @@ impl LaneTask {
             .1
             .is_some_and(|t| t.elapsed() < OPEN_PLATES_REFRESH);
         if !fresh {
-            match self
-                .store
-                .reader
-                .read(crate::store::gates::approved_plates)
-                .await
-            {
+            let read = if self.settings.is_exit() {
+                crate::store::gates::approved_plates
+            } else {
+                crate::store::arrivals::expected_plates
+            };
+            match self.store.reader.read(read).await {
                 Ok(plates) => self.open_plates = (plates, Some(Instant::now())),
                 Err(e) => {
-                    warn!(gate = %self.id(), error = %e, "could not read the approved plates")
+                    warn!(gate = %self.id(), error = %e, "could not read the plates to resolve misreads against")
                 }
             }
         }
@@ -391,16 +433,11 @@ impl LaneTask {
     /// With a truck on the loop: decide when the reads agree and the weight is in, or
     /// when the time for either is up.
     async fn evaluate(&mut self) {
-        let Step::Present { since, ref at } = self.step else {
+        let Step::Present { since } = self.step else {
             return;
         };
-        let at = at.clone();
-        let reads = self.current_reads(since);
-        let open = if self.settings.is_exit() {
-            self.open_plates().await
-        } else {
-            Vec::new()
-        };
+        let (reads, snapshots) = self.current(since);
+        let open = self.open_plates().await;
         let open: Vec<&str> = open.iter().map(String::as_str).collect();
         let consensus = agree(&reads, &open, &self.settings.config.consensus);
         let waited = since.elapsed();
@@ -420,43 +457,46 @@ impl LaneTask {
             _ if waited < self.settings.plate_wait() => return,
             _ => decide::undecided(&self.settings, &consensus, self.link.weight()),
         };
-        let evidence = self
-            .reads
-            .iter()
-            .filter(|e| {
-                reads
-                    .iter()
-                    .any(|r| r.at == e.read.at && r.camera == e.read.camera)
-            })
-            .flat_map(|e| e.evidence.iter().map(|r| (r.id, r.sha256.clone())))
-            .collect();
-        match decide::record(
+        if let Err(e) = self
+            .record_and_act(outcome, &consensus, &reads, snapshots, since)
+            .await
+        {
+            // Nothing recorded, nothing opened: fail closed and try again next poll.
+            warn!(gate = %self.id(), error = %e, "could not record the gate pass; the barrier stays closed");
+        }
+    }
+
+    /// Record the pass, then carry it out; the pass id.
+    async fn record_and_act(
+        &mut self,
+        outcome: decide::Outcome,
+        consensus: &Verdict,
+        reads: &[PlateRead],
+        snapshots: Vec<(i64, String)>,
+        arrived: Instant,
+    ) -> Result<i64, crate::store::StoreError> {
+        let recorded = decide::record(
             &self.settings,
             &self.store,
             outcome,
-            &consensus,
-            &reads,
-            evidence,
-            at,
+            consensus,
+            reads,
+            snapshots,
         )
-        .await
-        {
-            Ok(recorded) => self.act(recorded).await,
-            Err(e) => {
-                // Nothing recorded, nothing opened: fail closed and try again next poll.
-                warn!(gate = %self.id(), error = %e, "could not record the gate pass; the barrier stays closed");
-            }
-        }
+        .await?;
+        let id = recorded.pass_id;
+        self.act(recorded, arrived).await;
+        Ok(id)
     }
 
     /// Carry out a recorded pass: the barrier first (a truck must not wait on the LED),
     /// then the LED.
-    async fn act(&mut self, recorded: decide::Recorded) {
+    async fn act(&mut self, recorded: decide::Recorded, arrived: Instant) {
         let now = Instant::now();
         if recorded.verdict == PassVerdict::Refused {
             self.step = Step::Held {
                 pass_id: recorded.pass_id,
-                since: now,
+                since: arrived,
             };
         } else {
             let commanded = self.link.command(BarrierCommand::Open).await;
@@ -483,14 +523,9 @@ impl LaneTask {
                 reply,
             } => {
                 let result = match &self.step {
-                    Step::Present { since, at } => {
-                        let (since, at) = (*since, at.clone());
-                        self.override_open(actor, reason, since, at).await
-                    }
-                    Step::Held { since, .. } => {
+                    Step::Present { since } | Step::Held { since, .. } => {
                         let since = *since;
-                        self.override_open(actor, reason, since, crate::store::now())
-                            .await
+                        self.override_open(actor, reason, since).await
                     }
                     Step::Idle => Err(format!("gate {}: no truck on the loop", self.id())),
                     Step::Open(_) | Step::Closing { .. } => {
@@ -507,9 +542,8 @@ impl LaneTask {
         actor: String,
         reason: String,
         since: Instant,
-        at: String,
     ) -> Result<i64, String> {
-        let reads = self.current_reads(since);
+        let (reads, snapshots) = self.current(since);
         let open = self.open_plates().await;
         let open: Vec<&str> = open.iter().map(String::as_str).collect();
         let consensus = agree(&reads, &open, &self.settings.config.consensus);
@@ -522,27 +556,11 @@ impl LaneTask {
             reason,
         )
         .await;
-        let evidence = self
-            .reads
-            .iter()
-            .flat_map(|e| e.evidence.iter().map(|r| (r.id, r.sha256.clone())))
-            .collect();
-        let recorded = decide::record(
-            &self.settings,
-            &self.store,
-            outcome,
-            &consensus,
-            &reads,
-            evidence,
-            at,
-        )
-        .await
-        .map_err(|e| {
-            format!("the override could not be recorded, so the barrier stays closed: {e}")
-        })?;
-        let id = recorded.pass_id;
-        self.act(recorded).await;
-        Ok(id)
+        self.record_and_act(outcome, &consensus, &reads, snapshots, since)
+            .await
+            .map_err(|e| {
+                format!("the override could not be recorded, so the barrier stays closed: {e}")
+            })
     }
 
     fn publish(&self, status: Option<&GateStatus>) {

@@ -17,6 +17,8 @@ pub enum GateReasonCode {
     PermitApproved,
     /// The arrival is recorded: the truck enters.
     ArrivalRecorded,
+    /// No arrival was announced for this truck, and the lane requires one.
+    ArrivalNotExpected,
     /// No permit was issued for this plate.
     NoPermit,
     /// The permit is applied for but not approved.
@@ -49,6 +51,7 @@ impl GateReasonCode {
         match self {
             Self::PermitApproved => "permit_approved",
             Self::ArrivalRecorded => "arrival_recorded",
+            Self::ArrivalNotExpected => "arrival_not_expected",
             Self::NoPermit => "no_permit",
             Self::PermitNotApproved => "permit_not_approved",
             Self::PermitUsed => "permit_used",
@@ -69,6 +72,7 @@ impl GateReasonCode {
         match self {
             Self::PermitApproved => "核放单已审批 请通行",
             Self::ArrivalRecorded => "入区登记 请通行",
+            Self::ArrivalNotExpected => "无运抵预报",
             Self::NoPermit => "无核放单",
             Self::PermitNotApproved => "核放单未审批",
             Self::PermitUsed => "核放单已使用",
@@ -308,15 +312,32 @@ fn refused_by_status(plate: &str, permits: &[Permit]) -> GateVerdict {
     )
 }
 
-/// The verdict for a truck entering with `plate`: the arrival is recorded.
-pub fn entry_verdict(plate: &str) -> GateVerdict {
+/// The verdict for a truck entering with `plate`, given the bills announced for it: the
+/// arrival is recorded; a lane that `require_expected` turns away a truck nobody announced.
+pub fn entry_verdict(plate: &str, bills: &[String], require_expected: bool) -> GateVerdict {
+    if bills.is_empty() && require_expected {
+        return GateVerdict::refuse(
+            None,
+            GateReason::new(
+                GateReasonCode::ArrivalNotExpected,
+                format!(
+                    "no arrival is announced for {plate}, and this lane admits announced trucks only"
+                ),
+            ),
+        );
+    }
+    let detail = if bills.is_empty() {
+        format!("{plate} entered without an announced arrival; recorded")
+    } else {
+        format!(
+            "{plate} entered with bill(s) {}; arrival reported",
+            bills.join(", ")
+        )
+    };
     GateVerdict {
         open: true,
         permit_no: None,
-        reasons: vec![GateReason::new(
-            GateReasonCode::ArrivalRecorded,
-            format!("{plate} entered; arrival recorded"),
-        )],
+        reasons: vec![GateReason::new(GateReasonCode::ArrivalRecorded, detail)],
     }
 }
 

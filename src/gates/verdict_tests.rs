@@ -160,3 +160,18 @@ fn reasons_serialise_like_plate_reasons() {
         serde_json::json!({"code": "weight_mismatch", "zh": "重量不符", "detail": "x"})
     );
 }
+
+#[test]
+fn an_entry_records_the_arrival_and_a_strict_lane_turns_away_the_unannounced() {
+    let v = entry_verdict("闽G12345", &["BL1".into()], true);
+    assert!(v.open);
+    assert_eq!(codes(&v), ["arrival_recorded"]);
+    assert!(v.reasons[0].detail.contains("BL1"));
+    assert!(
+        entry_verdict("闽G12345", &[], false).open,
+        "recorded though not announced"
+    );
+    let v = entry_verdict("闽G12345", &[], true);
+    assert!(!v.open);
+    assert_eq!(v.led_text("闽G12345"), "闽G12345 无运抵预报");
+}

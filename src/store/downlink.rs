@@ -7,6 +7,7 @@ use customs_edge_protocol::uplink::{self, Stream};
 use rusqlite::{Connection, Transaction, params};
 use serde::Serialize;
 
+use super::arrivals::{self, Upserted};
 use super::instructions::{self, InstructionKind};
 use super::{StoreError, manifests, outbox, parcels};
 
@@ -20,7 +21,8 @@ pub enum Applied {
     Now {
         /// Records written.
         records: usize,
-        /// Items of the message that could not apply (unknown waybill or permit).
+        /// Items of the message that could not apply (unknown waybill or permit, a bill
+        /// that has arrived already).
         refused: usize,
     },
     /// The message id was applied before: nothing done.
@@ -121,6 +123,28 @@ pub fn apply(
                     &i.issued_at,
                 )?;
                 records += 1;
+            }
+        }
+        Downlink::Arrivals(b) => {
+            for a in &b.arrivals {
+                match arrivals::upsert(tx, a, &now)? {
+                    Upserted::Stored => records += 1,
+                    Upserted::AlreadyArrived {
+                        arrived_at,
+                        gate_pass_id,
+                    } => refuse(
+                        tx,
+                        format!(
+                            "expected arrival of bill {} on {}: the bill already arrived at {} \
+                             (gate pass {}); a notice for it is not applied",
+                            a.bill_no,
+                            a.vehicle_no,
+                            arrived_at.as_deref().unwrap_or("?"),
+                            gate_pass_id.map_or_else(|| "?".to_owned(), |id| id.to_string())
+                        ),
+                        serde_json::to_string(a).unwrap_or_default(),
+                    )?,
+                }
             }
         }
         Downlink::Ack(_) => {

@@ -8,6 +8,7 @@ use customs_edge_protocol::uplink::{self, Stream};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
+use super::arrivals::{self, ExpectedArrival};
 use super::evidence::{self, RECORD_GATE_PASS};
 use super::{StoreError, audit, outbox};
 
@@ -123,6 +124,8 @@ pub struct NewPass {
     pub consensus: serde_json::Value,
     /// Plate snapshots (evidence row ids with their hashes).
     pub evidence: Vec<(i64, String)>,
+    /// Entry: the bills announced for the truck; each is reported arrived (CEB507).
+    pub arrivals: Vec<ExpectedArrival>,
     /// When the verdict was made.
     pub at: String,
 }
@@ -218,14 +221,29 @@ pub fn record_pass(tx: &Transaction<'_>, pass: &NewPass) -> Result<i64, StoreErr
         && pass.direction == "in"
         && let Some(plate) = &pass.plate
     {
-        let arrival = uplink::Arrival {
-            gate_pass_id: id,
-            loct_no: pass.site.clone(),
-            vehicle_no: plate.clone(),
-            items: Vec::new(),
-            arrived_at: pass.at.clone(),
+        // One CEB507 report per announced bill; a truck nobody announced is still
+        // reported, without a bill or waybills.
+        let reports = if pass.arrivals.is_empty() {
+            vec![uplink::Arrival {
+                gate_pass_id: id,
+                loct_no: pass.site.clone(),
+                vehicle_no: plate.clone(),
+                bill_no: None,
+                items: Vec::new(),
+                arrived_at: pass.at.clone(),
+            }]
+        } else {
+            let mut reports = Vec::new();
+            for expected in &pass.arrivals {
+                if arrivals::mark_arrived(tx, &expected.bill_no, id, &pass.at)? {
+                    reports.push(expected.arrival_report(id, &pass.site, &pass.at));
+                }
+            }
+            reports
         };
-        outbox::enqueue(tx, Stream::Gate, uplink::kind::ARRIVAL, &arrival)?;
+        for report in &reports {
+            outbox::enqueue(tx, Stream::Gate, uplink::kind::ARRIVAL, report)?;
+        }
     }
     Ok(id)
 }

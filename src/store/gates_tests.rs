@@ -34,6 +34,7 @@ fn new_pass(direction: &'static str, verdict: PassVerdict, permit_no: Option<&st
         override_by: None,
         consensus: serde_json::json!({"reads": []}),
         evidence: Vec::new(),
+        arrivals: Vec::new(),
         at: crate::store::now(),
     }
 }

@@ -13,6 +13,7 @@ mod reader;
 mod writer;
 
 pub mod alarms;
+pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
 pub mod gates;
@@ -70,6 +71,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/002_line_inputs.sql")),
     M::up(include_str!("migrations/003_platform_sync.sql")),
     M::up(include_str!("migrations/004_gate_loop.sql")),
+    M::up(include_str!("migrations/005_expected_arrivals.sql")),
 ];
 
 fn migrations() -> Migrations<'static> {

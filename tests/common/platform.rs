@@ -89,7 +89,14 @@ pub fn applied_sort_results(p: &RunningPlatform) -> Vec<i64> {
 }
 
 pub fn validate_everything_applied(p: &RunningPlatform) {
-    for stream in ["decisions", "health", "officer", "telemetry", "stats"] {
+    for stream in [
+        "decisions",
+        "gate",
+        "health",
+        "officer",
+        "telemetry",
+        "stats",
+    ] {
         for m in p.applied(SITE, stream) {
             let envelope = serde_json::json!({
                 "schema": 1, "id": m.id, "stream": m.stream, "seq": m.seq, "site": m.site,

@@ -28,8 +28,8 @@ Topics (under --prefix, per --site):
   <prefix>/<site>/up/<stream>   uplink it subscribes to (QoS 1): decisions, gate, officer,
                                 health, telemetry, stats
   <prefix>/<site>/status        the site's retained presence (online/offline)
-  <prefix>/<site>/down/<kind>   downlink it publishes (QoS 1): lists, list_status, permits,
-                                permit_status, instructions, ack
+  <prefix>/<site>/down/<kind>   downlink it publishes (QoS 1): lists, list_status, arrivals,
+                                permits, permit_status, instructions, ack
 
 The judge applies each (site, stream) exactly once, in order: the next sequence number is
 applied; a lower one is a resend (counted in `resent`, ignored); a higher one arrived ahead
@@ -39,18 +39,19 @@ a second sequence number counts in `applied_twice`: a double effect. Payloads th
 an envelope count in `malformed_uplink`; applied messages that break the contract count in
 `invalid`. Each stream is acked cumulatively at most every --ack-interval-ms.
 
-Scenarios (--scenario FILE.toml): declaration lists, list status updates, exit permits,
-permit status updates and customs instructions on a timeline, for one site (the file's
-`site`, else the first --site). Each [[step]] has an `at_ms` from the moment the platform is
-subscribed; each kind in a step is one downlink message, sent in the order lists,
-list_status, permits, permit_status, instructions; `raw` payloads go as they are. The file
-is refused at start, naming the step and its line, when a key is unknown, steps go back in
-time, or the site would dead-letter a message (unless the step says `unchecked = true`).
+Scenarios (--scenario FILE.toml): declaration lists, list status updates, expected
+arrivals, exit permits, permit status updates and customs instructions on a timeline, for
+one site (the file's `site`, else the first --site). Each [[step]] has an `at_ms` from the
+moment the platform is subscribed; each kind in a step is one downlink message, sent in the
+order lists, list_status, arrivals, permits, permit_status, instructions; `raw` payloads go
+as they are. The file is refused at start, naming the step and its line, when a key is
+unknown, steps go back in time, or the site would dead-letter a message (unless the step
+says `unchecked = true`).
 After the last step the platform keeps serving acks and the ledger until stopped. See
 simulators/scenarios/platform-release-and-inspect.toml.
 
 HTTP API (--http): GET /ledger, GET /applied?site=&stream=, POST /lists, /list-status,
-/permits, /permit-status, /instructions (JSON array or {\"lists\": [...]} etc.),
+/permits, /permit-status, /instructions, /arrivals (JSON array or {\"lists\": [...]} etc.),
 POST /raw?topic=, GET|POST /acks {\"paused\": bool, \"drop_rate\": 0.5}.
 
 The first line on stdout is the HTTP API's address; the last is the summary. Exit status:
@@ -127,8 +128,8 @@ struct Args {
     /// Publish this many synthetic released lists instead of a file.
     #[arg(long, value_name = "N", conflicts_with = "scenario")]
     generate: Option<u64>,
-    /// Play this platform scenario (TOML) once subscribed: lists, statuses, permits and
-    /// instructions on a timeline (see above).
+    /// Play this platform scenario (TOML) once subscribed: lists, statuses, expected
+    /// arrivals, permits and instructions on a timeline (see above).
     #[arg(long, value_name = "FILE.toml")]
     scenario: Option<PathBuf>,
     /// The site the lists go to (default: the first --site).

@@ -5,7 +5,7 @@
 use chrono::{SecondsFormat, Utc};
 use customs_edge_protocol::declaration::DeclarationList;
 use customs_edge_protocol::downlink::{
-    self, ExitPermit, Instruction, PermitStatusUpdate, StatusUpdate, kind,
+    self, ExitPermit, ExpectedArrival, Instruction, PermitStatusUpdate, StatusUpdate, kind,
 };
 use customs_edge_protocol::envelope::{self, Envelope, SCHEMA_VERSION};
 use rumqttc::QoS;
@@ -137,6 +137,16 @@ impl Platform {
             &downlink::Instructions { instructions },
         )
         .await
+    }
+
+    /// Expected arrivals (a bill on a truck, by plate), in one message.
+    pub async fn publish_arrivals(
+        &self,
+        site: &str,
+        arrivals: Vec<ExpectedArrival>,
+    ) -> Result<u64, PublishError> {
+        self.publish_downlink(site, kind::ARRIVALS, &downlink::Arrivals { arrivals })
+            .await
     }
 
     /// Publish `payload` as it is to any topic (QoS 1), e.g. a malformed message to a

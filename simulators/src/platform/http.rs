@@ -7,7 +7,8 @@
 //!   `{"lists": [...]}` → `201 {"site","kind","items","seqs"}`; split into messages of
 //!   `batch` lists (default 1000)
 //! - `POST /list-status`, `/permit-status` (array or `{"updates": [...]}`), `/permits`
-//!   (`{"permits"}`), `/instructions` (`{"instructions"}`) → one message each
+//!   (`{"permits"}`), `/instructions` (`{"instructions"}`), `/arrivals` (`{"arrivals"}`)
+//!   → one message each
 //! - `POST /raw?topic=T[&retain=true]` with any bytes → published as they are
 //! - `GET /acks` → the ack switches; `POST /acks {"paused": bool, "drop_rate": 0.5}`
 //!   (either field) → the switches after the change
@@ -55,6 +56,7 @@ pub fn router(platform: Platform) -> Router {
             "/instructions",
             downlink(kind::INSTRUCTIONS, "instructions"),
         )
+        .route("/arrivals", downlink(kind::ARRIVALS, "arrivals"))
         .route("/raw", post(raw))
         .route("/acks", get(acks).post(set_acks))
         .fallback(not_found)
@@ -265,8 +267,8 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         StatusCode::NOT_FOUND,
         format_args!(
             "no route {method} {uri}; routes: GET /healthz, GET /ledger, GET /applied, \
-             POST /lists, /list-status, /permits, /permit-status, /instructions, /raw, \
-             GET|POST /acks"
+             POST /lists, /list-status, /permits, /permit-status, /instructions, /arrivals, \
+             /raw, GET|POST /acks"
         ),
     )
 }

@@ -2,6 +2,7 @@
 //! twice under two sequence numbers) and whether its body fits its kind.
 
 use std::fmt;
+use std::hash::{Hash as _, Hasher as _};
 
 use customs_edge_protocol::uplink::{self, Stream, kind};
 use serde::de::DeserializeOwned;
@@ -19,6 +20,9 @@ pub(crate) struct RecordKey {
     id: i64,
     /// An alarm's `state`: raising and clearing one alarm are two records.
     state: AlarmState,
+    /// An arrival's `bill_no`, hashed (0 without one): a truck that brings two bills is
+    /// reported once per bill under one gate pass, and those are two records.
+    bill: u32,
 }
 
 /// The part of an alarm's key that says which transition it is.
@@ -35,6 +39,9 @@ enum AlarmState {
 impl fmt::Display for RecordKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind, self.id)?;
+        if self.bill != 0 {
+            write!(f, " bill #{:08x}", self.bill)?;
+        }
         match self.state {
             AlarmState::None => Ok(()),
             AlarmState::Raised => f.write_str(" raised"),
@@ -120,11 +127,30 @@ pub(crate) fn check(stream: Stream, kind_name: &str, body: &Value) -> Checked {
     } else {
         AlarmState::None
     };
+    let bill = if kind == kind::ARRIVAL {
+        body.get("bill_no")
+            .and_then(Value::as_str)
+            .map_or(0, bill_hash)
+    } else {
+        0
+    };
     let key = key_field(kind)
         .and_then(|field| body.get(field))
         .and_then(Value::as_i64)
-        .map(|id| RecordKey { kind, id, state });
+        .map(|id| RecordKey {
+            kind,
+            id,
+            state,
+            bill,
+        });
     Checked { key, problem }
+}
+
+/// A bill number in 32 bits, never 0 (which stands for no bill).
+fn bill_hash(bill_no: &str) -> u32 {
+    let mut h = std::hash::DefaultHasher::new();
+    bill_no.hash(&mut h);
+    (h.finish() as u32).max(1)
 }
 
 #[cfg(test)]
@@ -157,8 +183,53 @@ mod tests {
             kind: kind::SORT_RESULT,
             id: 7,
             state: AlarmState::None,
+            bill: 0,
         };
         assert_ne!(checked.key.unwrap(), as_sort);
+    }
+
+    fn arrival(gate_pass_id: i64, bill_no: Option<&str>) -> Value {
+        let mut body = json!({"gate_pass_id": gate_pass_id, "loct_no": "3511W001",
+            "vehicle_no": "闽G56789", "items": [{"logistics_no": "SF1", "total_package_no": null}],
+            "arrived_at": "2026-11-27T10:00:00.000Z"});
+        if let Some(bill) = bill_no {
+            body["bill_no"] = json!(bill);
+        }
+        body
+    }
+
+    #[test]
+    fn an_arrival_with_or_without_a_bill_fits_and_each_bill_of_a_pass_is_its_own_record() {
+        let plain = check(Stream::Gate, kind::ARRIVAL, &arrival(31, None));
+        let first = check(Stream::Gate, kind::ARRIVAL, &arrival(31, Some("MB1")));
+        let second = check(Stream::Gate, kind::ARRIVAL, &arrival(31, Some("MB2")));
+        for c in [&plain, &first, &second] {
+            assert_eq!(c.problem, None);
+        }
+        assert_eq!(plain.key.unwrap().to_string(), "arrival 31");
+        assert!(
+            first
+                .key
+                .unwrap()
+                .to_string()
+                .starts_with("arrival 31 bill #"),
+            "{}",
+            first.key.unwrap()
+        );
+        assert_ne!(first.key, second.key);
+        assert_ne!(first.key, plain.key);
+        let again = check(Stream::Gate, kind::ARRIVAL, &arrival(31, Some("MB1")));
+        assert_eq!(
+            again.key, first.key,
+            "the same report again is the same record"
+        );
+        let mut bad = arrival(31, None);
+        bad["bill_no"] = json!(7);
+        let c = check(Stream::Gate, kind::ARRIVAL, &bad);
+        assert!(
+            c.problem.unwrap().contains("arrival body"),
+            "a bill_no that is not text"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Platform scenarios: declaration lists, list status updates, exit permits, permit status
-//! updates and customs instructions on a timeline, published to one site by [`play`].
+//! Platform scenarios: declaration lists, list status updates, expected arrivals, exit
+//! permits, permit status updates and customs instructions on a timeline, published to one
+//! site by [`play`].
 //! `scenarios/platform-release-and-inspect.toml` shows the format whole.
 //!
 //! ```toml
@@ -11,6 +12,8 @@
 //! [[step]]
 //! at_ms = 5000
 //! list_status = [ { logisticsNo = "SF1234567890", returnStatus = 800, returnInfo = "放行" } ]
+//! arrivals = [ { billNo = "SFMB20261127001", vehicleNo = "闽G56789",
+//!                items = [ { logisticsNo = "SF1234567890", totalPackageNo = "BAG1" } ] } ]
 //! instructions = [ { logisticsNo = "SF1234567891", action = "inspect",
 //!                    reason = "risk model", issuedAt = "2026-11-27T10:00:05Z" } ]
 //! permits = [ { permitNo = "HF1", vehicleNo = "闽G12345", status = 1,
@@ -25,7 +28,7 @@
 //!
 //! Items carry the wire's field names and are read by the protocol's own types. Each kind
 //! present in a step becomes one downlink message, in the order lists, list_status,
-//! permits, permit_status, instructions; then each `raw` payload goes as it is to
+//! arrivals, permits, permit_status, instructions; then each `raw` payload goes as it is to
 //! `<prefix>/<site>/down/<kind>` (no envelope, no sequence number).
 //!
 //! Loading refuses, naming the step and its line: an unknown key anywhere (inside a
@@ -41,7 +44,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use customs_edge_protocol::declaration::DeclarationList;
 use customs_edge_protocol::downlink::{
-    self, Downlink, ExitPermit, Instruction, PermitStatusUpdate, StatusUpdate, kind,
+    self, Downlink, ExitPermit, ExpectedArrival, Instruction, PermitStatusUpdate, StatusUpdate,
+    kind,
 };
 use customs_edge_protocol::envelope::{Envelope, SCHEMA_VERSION};
 use serde::{Deserialize, Serialize};
@@ -82,6 +86,9 @@ pub struct Step {
     /// Customs status updates: one `list_status` message.
     #[serde(default)]
     pub list_status: Vec<StatusUpdate>,
+    /// Expected arrivals (a bill on a truck, by plate): one `arrivals` message.
+    #[serde(default)]
+    pub arrivals: Vec<ExpectedArrival>,
     /// New or replaced exit permits: one `permits` message.
     #[serde(default)]
     pub permits: Vec<ExitPermit>,
@@ -111,7 +118,7 @@ pub struct RawPayload {
 pub struct StepMessage {
     /// Its kind (and the last topic level).
     pub kind: &'static str,
-    /// How many lists, updates, permits or instructions it carries.
+    /// How many lists, updates, arrivals, permits or instructions it carries.
     pub items: usize,
     /// The envelope body.
     pub body: Value,
@@ -255,6 +262,12 @@ impl Step {
             };
             out.push(message(kind::LIST_STATUS, self.list_status.len(), &body));
         }
+        if !self.arrivals.is_empty() {
+            let body = downlink::Arrivals {
+                arrivals: self.arrivals.clone(),
+            };
+            out.push(message(kind::ARRIVALS, self.arrivals.len(), &body));
+        }
         if !self.permits.is_empty() {
             let body = downlink::Permits {
                 permits: self.permits.clone(),
@@ -329,7 +342,7 @@ pub struct PlayReport {
     pub steps: usize,
     /// Messages per kind ([`RAW`] for raw payloads).
     pub messages: BTreeMap<String, u64>,
-    /// Items (lists, updates, permits, instructions) per kind.
+    /// Items (lists, updates, arrivals, permits, instructions) per kind.
     pub items: BTreeMap<String, u64>,
     /// Downlink sequence number of the first message.
     pub first_seq: Option<u64>,

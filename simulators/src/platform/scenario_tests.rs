@@ -16,6 +16,8 @@ fn the_example_scenario_parses_and_every_message_passes_the_sites_checks() {
     assert_eq!(s.steps.len(), 5);
     assert_eq!(s.steps[0].lists.len(), 3);
     assert_eq!(s.steps[0].lists[0].return_status, 120);
+    assert_eq!(s.steps[0].arrivals[0].vehicle_no, "闽G56789");
+    assert_eq!(s.steps[0].arrivals[0].items.len(), 3);
     assert_eq!(s.last_at_ms(), 8000);
     let kinds: Vec<&str> = s
         .steps
@@ -27,6 +29,7 @@ fn the_example_scenario_parses_and_every_message_passes_the_sites_checks() {
         kinds,
         [
             kind::LISTS,
+            kind::ARRIVALS,
             kind::PERMITS,
             kind::LIST_STATUS,
             kind::INSTRUCTIONS,
@@ -47,6 +50,7 @@ fn the_kinds_of_one_step_go_in_a_fixed_order() {
         instructions = [ { logisticsNo = "SF1", action = "hold", issuedAt = "2026-11-27T10:00:00Z" } ]
         permit_status = [ { permitNo = "P1", status = 2 } ]
         list_status = [ { logisticsNo = "SF1", returnStatus = 500 }, { logisticsNo = "SF2", returnStatus = 800 } ]
+        arrivals = [ { billNo = "MB1", vehicleNo = "闽G56789", items = [ { logisticsNo = "SF1" } ] } ]
         raw = [ { kind = "lists", payload = "{not json" } ]
         "#,
     )
@@ -57,6 +61,7 @@ fn the_kinds_of_one_step_go_in_a_fixed_order() {
         kinds,
         [
             (kind::LIST_STATUS, 2),
+            (kind::ARRIVALS, 1),
             (kind::PERMIT_STATUS, 1),
             (kind::INSTRUCTIONS, 1)
         ]
@@ -121,6 +126,41 @@ fn a_list_the_site_would_dead_letter_is_refused_unless_unchecked() {
     let unchecked = text.replace("at_ms = 100", "at_ms = 100\nunchecked = true");
     let s = Scenario::from_toml(&unchecked).unwrap();
     assert!(site_reads(kind::LISTS, s.steps[1].messages().remove(0).body).is_err());
+}
+
+#[test]
+fn an_expected_arrival_the_site_would_dead_letter_is_refused_naming_what_is_wrong() {
+    let p = problems(
+        r#"
+        [[step]]
+        at_ms = 0
+        arrivals = [ { billNo = "MB1", vehicleNo = "闽G56789", items = [] },
+                     { billNo = "MB2", vehicleNo = "", items = [ { logisticsNo = "SF2" } ] } ]
+        [[step]]
+        at_ms = 10
+        arrivals = [ { billNo = "MB3", items = [ { logisticsNo = "SF3" } ] } ]
+        "#,
+    );
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(p[0].starts_with("step[0] (line 2): arrivals:"), "{p:#?}");
+    assert!(
+        p[0].contains("arrivals[0] \"MB1\": items is empty")
+            && p[0].contains("arrivals[1] \"MB2\": vehicleNo"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("step[1] (line 6):") && p[1].contains("vehicleNo"),
+        "{p:#?}"
+    );
+    let typo = problems(
+        r#"
+        [[step]]
+        at_ms = 0
+        arrivals = [ { billNo = "MB1", vehicleNo = "闽G56789", items = [ { logisticsNo = "SF1", bagNo = "B" } ] } ]
+        "#,
+    );
+    assert_eq!(typo.len(), 1, "{typo:#?}");
+    assert!(typo[0].contains("bagNo"), "{typo:#?}");
 }
 
 #[test]

@@ -10,12 +10,13 @@ use crate::gates::LaneSettings;
 use crate::gates::verdict::{
     GateReason, GateReasonCode, GateVerdict, Weight, entry_verdict, exit_verdict,
 };
-use crate::store::gates::{self, NewPass, PassVerdict, Permit};
+use crate::store::arrivals::{self, ExpectedArrival};
+use crate::store::gates::{self, NewPass, PassVerdict};
 use crate::store::{Store, StoreError};
 
 /// A verdict ready to be recorded.
 #[derive(Debug)]
-pub(super) struct Outcome {
+pub(crate) struct Outcome {
     verdict: PassVerdict,
     plate: Option<String>,
     permit_no: Option<String>,
@@ -23,6 +24,8 @@ pub(super) struct Outcome {
     reasons: Vec<Value>,
     led_text: String,
     override_by: Option<(String, String)>,
+    /// Entry: the bills announced for this truck, reported as arrived if it goes in.
+    arrivals: Vec<ExpectedArrival>,
 }
 
 /// A recorded pass: what the lane does next.
@@ -39,33 +42,60 @@ fn to_values<T: serde::Serialize>(items: &[T]) -> impl Iterator<Item = Value> + 
         .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
 }
 
-/// Every permit issued for `plate`; a store that cannot answer refuses (fail closed).
-async fn permits(store: &Store, plate: &str) -> Result<Vec<Permit>, GateReason> {
+/// Read what the rules need about `plate`; a store that cannot answer refuses (fail closed).
+async fn read<T: Send + 'static>(
+    store: &Store,
+    plate: &str,
+    what: &'static str,
+    f: fn(&rusqlite::Connection, &str) -> Result<T, StoreError>,
+) -> Result<T, GateReason> {
     let owned = plate.to_owned();
     store
         .reader
-        .read(move |conn| gates::permits_for_plate(conn, &owned))
+        .read(move |conn| f(conn, &owned))
         .await
         .map_err(|e| {
-            warn!(plate, error = %e, "could not read the exit permits");
+            warn!(plate, error = %e, what, "could not read the store");
             GateReason::new(
                 GateReasonCode::ManualDecisionNeeded,
-                format!("the exit permits could not be read: {e}"),
+                format!("the {what} could not be read: {e}"),
             )
         })
 }
 
-async fn rules(settings: &LaneSettings, store: &Store, plate: &str, weight: Weight) -> GateVerdict {
-    if !settings.is_exit() {
-        return entry_verdict(plate);
+/// The rules' verdict for `plate`, with the arrivals announced for it (entry lanes).
+async fn rules(
+    settings: &LaneSettings,
+    store: &Store,
+    plate: &str,
+    weight: Weight,
+) -> (GateVerdict, Vec<ExpectedArrival>) {
+    let refused = |reason| GateVerdict {
+        open: false,
+        permit_no: None,
+        reasons: vec![reason],
+    };
+    if settings.is_exit() {
+        let verdict = match read(store, plate, "exit permits", gates::permits_for_plate).await {
+            Ok(permits) => exit_verdict(plate, &permits, weight, settings.tolerance()),
+            Err(reason) => refused(reason),
+        };
+        return (verdict, Vec::new());
     }
-    match permits(store, plate).await {
-        Ok(permits) => exit_verdict(plate, &permits, weight, settings.tolerance()),
-        Err(reason) => GateVerdict {
-            open: false,
-            permit_no: None,
-            reasons: vec![reason],
-        },
+    match read(
+        store,
+        plate,
+        "expected arrivals",
+        arrivals::expected_for_plate,
+    )
+    .await
+    {
+        Ok(expected) => {
+            let bills: Vec<String> = expected.iter().map(|a| a.bill_no.clone()).collect();
+            let verdict = entry_verdict(plate, &bills, settings.config.require_expected);
+            (verdict, expected)
+        }
+        Err(reason) => (refused(reason), Vec::new()),
     }
 }
 
@@ -77,7 +107,7 @@ pub(super) async fn decide(
     weight: Weight,
 ) -> Outcome {
     let plate = &agreement.plate;
-    let verdict = rules(settings, store, plate, weight).await;
+    let (verdict, arrivals) = rules(settings, store, plate, weight).await;
     info!(gate = %settings.config.id, plate = %plate, open = verdict.open, reason = verdict.reasons[0].code.as_str(), "gate verdict");
     Outcome {
         verdict: if verdict.open {
@@ -93,6 +123,7 @@ pub(super) async fn decide(
             .collect(),
         led_text: verdict.led_text(plate),
         override_by: None,
+        arrivals,
     }
 }
 
@@ -124,6 +155,7 @@ pub(super) fn undecided(settings: &LaneSettings, consensus: &Verdict, weight: We
             GateReasonCode::ManualDecisionNeeded.zh()
         ),
         override_by: None,
+        arrivals: Vec::new(),
     }
 }
 
@@ -142,15 +174,13 @@ pub(super) async fn overridden(
         _ => None,
     };
     let manual = GateReason::new(GateReasonCode::ManualOverride, format!("{actor}: {reason}"));
-    let (permit_no, rules_said) = match &plate {
+    let (permit_no, rules_said, arrivals) = match &plate {
         Some(plate) => {
-            let v = rules(settings, store, plate, weight).await;
-            (
-                v.permit_no.clone(),
-                to_values(&v.reasons).collect::<Vec<_>>(),
-            )
+            let (v, arrivals) = rules(settings, store, plate, weight).await;
+            let said: Vec<Value> = to_values(&v.reasons).collect();
+            (v.permit_no, said, arrivals)
         }
-        None => (None, to_values(consensus.reasons()).collect()),
+        None => (None, to_values(consensus.reasons()).collect(), Vec::new()),
     };
     warn!(gate = %settings.config.id, %actor, %reason, plate = ?plate, "manual override");
     let led_text = match &plate {
@@ -167,6 +197,7 @@ pub(super) async fn overridden(
             .collect(),
         led_text,
         override_by: Some((actor, reason)),
+        arrivals,
     }
 }
 
@@ -178,7 +209,6 @@ pub(super) async fn record(
     consensus: &Verdict,
     reads: &[PlateRead],
     evidence: Vec<(i64, String)>,
-    at: String,
 ) -> Result<Recorded, StoreError> {
     let reads_json: Vec<Value> = reads
         .iter()
@@ -206,9 +236,10 @@ pub(super) async fn record(
         reasons: outcome.reasons,
         led_text: outcome.led_text.clone(),
         override_by: outcome.override_by,
+        arrivals: outcome.arrivals,
         consensus: json!({ "verdict": consensus, "reads": reads_json }),
         evidence,
-        at,
+        at: crate::store::now(),
     };
     let verdict = pass.verdict;
     let pass_id = store
