@@ -423,7 +423,7 @@ impl LaneTask {
             match self.store.reader.read(read).await {
                 Ok(plates) => self.open_plates = (plates, Some(Instant::now())),
                 Err(e) => {
-                    warn!(gate = %self.id(), error = %e, "could not read the plates to resolve misreads against")
+                    warn!(gate = %self.id(), error = %e, "could not read the plates to resolve misreads against");
                 }
             }
         }
