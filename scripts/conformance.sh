@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Conformance with a Modbus stack no one here wrote (pymodbus, from PyPI):
+# Conformance with stacks no one here wrote: a Modbus stack (pymodbus) and ONVIF clients
+# (WSDiscovery, onvif-zeep-async, httpx, ffprobe), all from PyPI or Debian:
 #
 #   scripts/conformance.sh setup   make or update the virtualenv target/conformance-venv from
 #                                  tests/conformance/requirements.txt (only when it is missing,
@@ -8,13 +9,19 @@
 #                                  pymodbus client (tests/conformance/sim_with_pymodbus.py)
 #   scripts/conformance.sh driver  setup, and run the Rust driver against a pymodbus server
 #                                  (cargo test -p customs-edge-devices --test pymodbus_server)
+#   scripts/conformance.sh onvif   make or update target/onvif-venv from
+#                                  tests/conformance/onvif/requirements.txt, build
+#                                  onvif-camera-sim (debug), and check it with WSDiscovery,
+#                                  onvif-zeep-async, httpx and ffprobe
+#                                  (tests/conformance/onvif/check_camera.py)
 #   scripts/conformance.sh run     all of the above (the default)
 #   scripts/conformance.sh python  setup, then print the venv's python path
 #
-# Idempotent and quick once the venv exists. The venv lives in the cargo target dir
+# Idempotent and quick once the venvs exist. They live in the cargo target dir
 # ($CARGO_TARGET_DIR, else target/), which is not committed. PYTHON picks the interpreter
-# the venv is made from (default python3). The Rust test finds the venv's python through
-# CUSTOMS_EDGE_PYMODBUS_PYTHON, which this script exports.
+# the venvs are made from (default python3). The Rust test finds the pymodbus venv's python
+# through CUSTOMS_EDGE_PYMODBUS_PYTHON, which this script exports. ffprobe comes from
+# Debian's ffmpeg (scripts/setup.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,7 +31,8 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
 VENV=$TARGET_DIR/conformance-venv
 VENV_PY=$VENV/bin/python
 REQUIREMENTS=$ROOT/tests/conformance/requirements.txt
-STAMP=$VENV/.requirements.stamp
+ONVIF_VENV=$TARGET_DIR/onvif-venv
+ONVIF_REQUIREMENTS=$ROOT/tests/conformance/onvif/requirements.txt
 PYTHON=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -34,10 +42,10 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi
 }
 
-# What the venv was made from: the requirements and the base interpreter.
+# What a venv was made from: its requirements ($1) and the base interpreter.
 wanted_stamp() {
     {
-        sha256sum "$REQUIREMENTS" | cut -d' ' -f1
+        sha256sum "$1" | cut -d' ' -f1
         "$PYTHON" -c 'import sys; print(sys.version.split()[0], sys.base_prefix)'
     } | sha256sum | cut -d' ' -f1
 }
@@ -58,42 +66,52 @@ ensure_venv_module() {
     return 1
 }
 
+# make_venv VENV REQUIREMENTS: a fresh venv with the requirements installed from wheels
+# (a requirements file may name sdist-only packages with --no-binary).
 make_venv() {
-    rm -rf "$VENV"
+    local venv=$1 requirements=$2
+    rm -rf "$venv"
     mkdir -p "$TARGET_DIR"
     if ensure_venv_module; then
-        "$PYTHON" -m venv "$VENV"
+        "$PYTHON" -m venv "$venv"
     else
         say "no venv module with ensurepip; falling back to virtualenv (pip install --user)"
         "$PYTHON" -m pip install -q --user virtualenv \
             || "$PYTHON" -m pip install -q --user --break-system-packages virtualenv
-        "$PYTHON" -m virtualenv -q "$VENV"
+        "$PYTHON" -m virtualenv -q "$venv"
     fi
-    "$VENV_PY" -m pip install -q --disable-pip-version-check --no-input \
-        --only-binary=:all: -r "$REQUIREMENTS"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+        --only-binary=:all: -r "$requirements"
 }
 
-setup() {
+# ensure_venv VENV REQUIREMENTS PACKAGE: make or update VENV unless its stamp says it was
+# made from these requirements and this Python; PACKAGE is named in the log.
+ensure_venv() {
+    local venv=$1 requirements=$2 package=$3
     command -v "$PYTHON" >/dev/null 2>&1 || { say "$PYTHON not found; install python3"; exit 1; }
     mkdir -p "$TARGET_DIR"
-    # One setup at a time (cargo test and a developer may both call this).
-    exec 9>"$TARGET_DIR/conformance-venv.lock"
+    # One setup at a time per venv (cargo test and a developer may both call this).
+    exec 9>"$venv.lock"
     if command -v flock >/dev/null 2>&1; then flock 9; fi
-    local want
-    want=$(wanted_stamp)
-    if [ -x "$VENV_PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-        say "venv up to date: $VENV"
+    local want stamp=$venv/.requirements.stamp
+    want=$(wanted_stamp "$requirements")
+    if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        say "venv up to date: $venv"
     else
-        say "making the venv $VENV from $REQUIREMENTS"
-        if ! make_venv; then
-            rm -rf "$VENV"
+        say "making the venv $venv from $requirements"
+        if ! make_venv "$venv" "$requirements"; then
+            rm -rf "$venv"
             say "could not make the venv (see above)"
             exit 1
         fi
-        echo "$want" >"$STAMP"
-        say "venv ready: $("$VENV_PY" -m pip list --disable-pip-version-check 2>/dev/null | grep -i '^pymodbus ' || true)"
+        echo "$want" >"$stamp"
+        say "venv ready: $("$venv/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -i "^$package " || true)"
     fi
     exec 9>&-
+}
+
+setup() {
+    ensure_venv "$VENV" "$REQUIREMENTS" pymodbus
     export CUSTOMS_EDGE_PYMODBUS_PYTHON=$VENV_PY
 }
 
@@ -102,6 +120,19 @@ sim() {
     cargo build --locked -p customs-edge-simulators --bin edge-sim
     say "edge-sim's PLC against a pymodbus client"
     "$VENV_PY" "$ROOT/tests/conformance/sim_with_pymodbus.py" --edge-sim "$TARGET_DIR/debug/edge-sim"
+}
+
+onvif() {
+    ensure_venv "$ONVIF_VENV" "$ONVIF_REQUIREMENTS" onvif-zeep-async
+    if ! command -v ffprobe >/dev/null 2>&1; then
+        say "ffprobe not found: run scripts/setup.sh (it installs Debian's ffmpeg)"
+        exit 1
+    fi
+    say "building onvif-camera-sim (debug)"
+    cargo build --locked -p customs-edge-simulators --bin onvif-camera-sim
+    say "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
+    "$ONVIF_VENV/bin/python" "$ROOT/tests/conformance/onvif/check_camera.py" \
+        --sim "$TARGET_DIR/debug/onvif-camera-sim"
 }
 
 driver() {
@@ -114,11 +145,12 @@ case "${1:-run}" in
     setup) setup ;;
     sim) setup && sim ;;
     driver) setup && driver ;;
-    run) setup && sim && driver ;;
+    onvif) onvif ;;
+    run) setup && sim && driver && onvif ;;
     python) setup && echo "$VENV_PY" ;;
-    -h | --help | help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help | help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
     *)
-        say "unknown command '$1' (setup, sim, driver, run, python)"
+        say "unknown command '$1' (setup, sim, driver, onvif, run, python)"
         exit 2
         ;;
 esac

@@ -4,6 +4,7 @@
 # is missing.
 #
 #   libopencv-dev clang libclang-dev   OpenCV capture (video evidence) and its bindgen
+#   fonts-wqy-microhei                 the CJK font camera names are burned into evidence with
 #   mosquitto mosquitto-clients        the MQTT broker the demo and the tests start
 #   openssl                            the test CA and certificates of the TLS broker tests
 #   ffmpeg                             ffprobe for stream conformance tests
@@ -11,8 +12,8 @@
 #   python3 python3-venv               pymodbus conformance tests (in a virtualenv), bench reports
 set -euo pipefail
 
-PACKAGES=(libopencv-dev clang libclang-dev mosquitto mosquitto-clients openssl ffmpeg chromium
-          chromium-driver python3 python3-venv)
+PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients openssl
+          ffmpeg chromium chromium-driver python3 python3-venv)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

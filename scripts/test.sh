@@ -20,3 +20,6 @@ cargo test --workspace --locked
 
 echo "== edge-sim PLC against pymodbus"
 bash scripts/conformance.sh sim
+
+echo "== onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
+bash scripts/conformance.sh onvif

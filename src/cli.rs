@@ -68,6 +68,24 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Cameras: find ONVIF cameras on the network and print them as config.
+    Cameras {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::cameras_cli::CamerasCommand,
+    },
+    /// The audit log: `audit verify` checks its hash chain and names the first broken entry.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::audit_cli::AuditCommand,
+    },
+    /// Console accounts: `accounts create-admin` (password on standard input).
+    Accounts {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::audit_cli::AccountsCommand,
+    },
 }
 
 /// Entry point of the binary.
@@ -155,6 +173,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Cameras { command } => crate::cameras_cli::run(command).await,
+        Command::Audit { command } => crate::audit_cli::run_audit(&command),
+        Command::Accounts { command } => crate::audit_cli::run_accounts(command).await,
         Command::CheckConfig { .. } => unreachable!("handled before the runtime starts"),
     }
 }

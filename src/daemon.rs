@@ -33,6 +33,9 @@ pub struct Running {
     pub sync: Option<Arc<SyncStats>>,
     /// The gate lanes, when the site runs any.
     pub gates: Option<crate::gates::Gates>,
+    /// Video capture and evidence frames, when any camera is captured. The line and the
+    /// gates hand it their moments ([`crate::video::VideoHub::moment`]).
+    pub video: Option<crate::video::VideoHub>,
     tasks: JoinSet<(String, anyhow::Result<()>)>,
     shutdown: CancellationToken,
 }
@@ -49,6 +52,9 @@ pub async fn start(
     crate::sync::configure_outbox(&config, &store)
         .await
         .context("configuring the outbox")?;
+    // Before the lines and the gates, which hand it their moments.
+    let video = crate::video::start(&config, &store, &health, &shutdown, &mut tasks)
+        .context("starting video capture")?;
     let mut feeds = Vec::new();
     for line in &config.lines {
         let name = format!("line {}", line.id);
@@ -59,6 +65,7 @@ pub async fn start(
             events.clone(),
             health.clone(),
             evidence,
+            video.clone(),
         );
         feeds.push(task.status_feed());
         let token = shutdown.clone();
@@ -70,20 +77,16 @@ pub async fn start(
         )?),
         None => None,
     };
-    let gates = crate::gates::start(&config, &store, &health, &shutdown, &mut tasks)
-        .await
-        .context("starting the gates")?;
-    let plate_cameras = config
-        .gates
-        .iter()
-        .filter(|g| g.plate_camera.is_some())
-        .count();
-    if config.cameras.len() > plate_cameras {
-        warn!(
-            cameras = config.cameras.len() - plate_cameras,
-            "surveillance cameras are validated but not captured by this version"
-        );
-    }
+    let gates = crate::gates::start(
+        &config,
+        &store,
+        &health,
+        video.as_ref(),
+        &shutdown,
+        &mut tasks,
+    )
+    .await
+    .context("starting the gates")?;
     let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -97,13 +100,17 @@ pub async fn start(
         sync: sync.clone(),
         evidence: crate::evidence::EvidenceStore::new(&config.storage.data_dir),
         gates: gates.clone(),
+        video: video.clone(),
     };
     let router = web::router(state);
     let token = shutdown.clone();
     tasks.spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(token.cancelled_owned())
+        .await;
         ("web".to_owned(), served.map_err(anyhow::Error::from))
     });
     info!(%web_addr, lines = config.lines.len(), site = %config.site.code, "controller started");
@@ -113,6 +120,7 @@ pub async fn start(
         health,
         sync,
         gates,
+        video,
         tasks,
         shutdown,
     })

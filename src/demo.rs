@@ -177,6 +177,11 @@ pub async fn run(
         })
         .await?;
 
+    // Console accounts, one per role, sharing a password the banner prints: a demo has no
+    // first-start setup to walk through.
+    let console_password = format!("demo-{:012x}", rand::random::<u64>() >> 16);
+    crate::web::auth::bootstrap::demo_accounts(&store, &console_password).await?;
+
     // The central platform: a Mosquitto of the demo's own and the platform simulator, so
     // every decision goes uplink and the simulator's ledger shows it arrived.
     let platform = start_platform(&mut config, &shutdown).await;
@@ -195,7 +200,9 @@ pub async fn run(
             .to_owned(),
     };
     let banner = format!(
-        "customs-edge demo running\n  console:          http://{web}/\n  health:           http://{web}/healthz\n  \
+        "customs-edge demo running\n  console:          http://{web}/\n  \
+         logins:           admin, operator, officer, viewer; password {console_password}\n  \
+         health:           http://{web}/healthz\n  \
          gates:            http://{web}/api/gates\n  \
          simulator report: http://{sim}/report  (trucks: http://{sim}/gates/report)\n{platform_lines}  \
          gate override:    curl -X POST -H 'Authorization: Bearer {operator_token}' -H 'content-type: application/json' \\\n                      \

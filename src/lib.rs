@@ -1,6 +1,9 @@
 //! customs-edge: the edge controller of a customs supervision site.
 //!
-//! - [`cli`] — the command line: `run`, `check-config`, `demo`, `import-manifests`.
+//! - [`cli`] — the command line: `run`, `check-config`, `demo`, `import-manifests`,
+//!   `cameras`, `audit verify`, `accounts create-admin`.
+//! - [`cameras_cli`] — `cameras discover`: ONVIF cameras found on the network, printed
+//!   as ready-to-paste `[[cameras]]` config.
 //! - [`config`] — the typed site configuration and its validation.
 //! - [`daemon`] — starts every subsystem and stops them on one cancellation token.
 //! - [`store`] — SQLite on disk: migrations, the single writer, the read pool.
@@ -13,9 +16,14 @@
 //! - [`evidence`] — content-addressed evidence files (X-ray views, camera frames, plate
 //!   snapshots) with thumbnails.
 //! - [`demo`] — the simulated site and the controller together, for a first look.
+//! - [`metrics`] — Prometheus metrics served at `/metrics`, and the calls that record them.
+//! - [`audit_cli`] — `audit verify` (walks the audit log's hash chain) and
+//!   `accounts create-admin`.
 //! - [`health`] and [`runtime`] — subsystem health, logging and signals.
 #![warn(missing_docs)]
 
+pub mod audit_cli;
+pub mod cameras_cli;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -24,10 +32,13 @@ pub mod evidence;
 pub mod gates;
 pub mod health;
 pub mod import;
+pub mod metrics;
+pub mod retention;
 pub mod runtime;
 pub mod sorting;
 pub mod store;
 pub mod sync;
+pub mod video;
 pub mod web;
 
 /// Declaration lists (CEB603), shared with the platform contract.

@@ -22,24 +22,42 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut url_tx = Some(url_tx);
-        let mut console = None;
+        let (mut console, mut password) = (None, None);
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(url) = line.trim().strip_prefix("console:") {
                 console = Some(url.trim().to_owned());
             }
+            if let Some(logins) = line.trim().strip_prefix("logins:") {
+                password = logins.rsplit(' ').next().map(str::to_owned);
+            }
             if let Some(url) = line.trim().strip_prefix("platform ledger:")
                 && let Some(tx) = url_tx.take()
             {
-                let _ = tx.send((console.clone().unwrap_or_default(), url.trim().to_owned()));
+                let _ = tx.send((
+                    console.clone().unwrap_or_default(),
+                    password.clone().unwrap_or_default(),
+                    url.trim().to_owned(),
+                ));
             }
         }
     });
-    let (console, ledger) = tokio::time::timeout(Duration::from_secs(60), url_rx)
+    let (console, password, ledger) = tokio::time::timeout(Duration::from_secs(60), url_rx)
         .await
         .expect("the demo prints its URLs in time")
         .expect("the demo prints its console and platform URLs");
 
-    let http = reqwest::Client::new();
+    // The console's reads need a login: the big screen's viewer account will do.
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{console}api/login"))
+        .json(&serde_json::json!({ "username": "viewer", "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "the banner's login works");
     let page = http
         .get(&console)
         .send()

@@ -534,3 +534,59 @@ async fn an_announced_truck_enters_and_its_arrival_report_carries_the_bill_and_w
     site.stop().await;
     platform.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_pass_keeps_the_frames_of_the_cameras_watching_the_lane() {
+    use customs_edge::config::CameraConfig;
+    use customs_edge_simulators::onvif::OnvifCameraConfig;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let camera = customs_edge_simulators::onvif::start(
+        OnvifCameraConfig {
+            password: "view-pass-1".into(),
+            ..OnvifCameraConfig::sized("gate-view", 640, 360, 10)
+        },
+        shutdown.clone(),
+    )
+    .await
+    .expect("simulated camera");
+    let data = tempfile::tempdir().unwrap();
+    let password_file = data.path().join("view.pass");
+    std::fs::write(&password_file, "view-pass-1\n").unwrap();
+    let site = start_gate_site(
+        &[hik_digest()],
+        relaxed_timing(),
+        vec![permit("HF-V", PLATE_A, 1, 30_000.0)],
+        |c| {
+            c.cameras.push(CameraConfig {
+                username: Some("admin".into()),
+                password_file: Some(password_file.clone()),
+                points: vec!["gate:K1".into()],
+                ..CameraConfig::with_stream("CAM-K1-VIEW", "出口卡口1 全景", &camera.stream_url())
+            });
+        },
+    )
+    .await;
+    let v = site
+        .drive(truck(PLATE_A, 30_000, "K1").entitled(true))
+        .await;
+    assert!(v.left, "{v:#?}");
+    let frames = wait_for(
+        "the lane camera's frames on the pass",
+        Duration::from_secs(30),
+        || async {
+            let rows = site.query(
+            "SELECT e.kind, l.role FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
+             WHERE l.record_kind = 'gate_pass' AND e.kind = 'camera_frame'",
+        );
+            // The plate read and the verdict are a few ms apart: at 10 fps usually one frame.
+            (!rows.is_empty()).then_some(rows)
+        },
+    )
+    .await;
+    assert!(
+        frames.iter().all(|r| r[1] == "camera:CAM-K1-VIEW:gate"),
+        "{frames:?}"
+    );
+    site.stop().await;
+    shutdown.cancel();
+}

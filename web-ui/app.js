@@ -12,7 +12,9 @@ const TEXT = {
     outcome_unconfirmed: "未确认落格", outcome_interrupted: "重启中断",
     r_released: "海关已放行", r_no_scan: "未扫描到条码", r_no_read: "条码无法识读", r_read_conflict: "多个条码不一致",
     r_manifest_not_found: "无清单数据", r_status_not_released: "清单未放行（状态 {0}）",
-    no_waybill: "（无）",
+    no_waybill: "（无）", logout: "退出", login_title: "登录", setup_title: "创建管理员账号",
+    setup_hint: "首次启动：请创建管理员账号（密码至少 10 位）。", username: "用户名", password: "密码",
+    login_button: "登录", setup_button: "创建并登录", login_failed: "登录失败：{0}",
   },
   en: {
     title: "Sorting line monitor", offline: "offline", online: "live", lane_release: "Release lane",
@@ -25,6 +27,10 @@ const TEXT = {
     r_released: "released by customs", r_no_scan: "no barcode scanned", r_no_read: "barcode unreadable",
     r_read_conflict: "conflicting barcodes", r_manifest_not_found: "no declaration list",
     r_status_not_released: "list not released (status {0})", no_waybill: "(none)",
+    logout: "Log out", login_title: "Log in", setup_title: "Create the administrator",
+    setup_hint: "First start: create the administrator account (password at least 10 characters).",
+    username: "User name", password: "Password", login_button: "Log in", setup_button: "Create and log in",
+    login_failed: "Login failed: {0}",
   },
 };
 
@@ -91,6 +97,7 @@ function applyLanguage() {
   for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
   document.getElementById("lang").textContent = t("lang_switch");
   setLive(live);
+  if (!document.getElementById("login").hidden) showLogin(setupRequired);
   render();
 }
 
@@ -132,9 +139,69 @@ document.getElementById("lang").addEventListener("click", () => {
   applyLanguage();
 });
 
-fetch("/api/site").then((r) => r.json()).then((s) => {
-  document.getElementById("site").textContent = `${s.name} · ${s.code}`;
+// Sessions: the cookie is HttpOnly; state-changing requests carry the CSRF token.
+let csrf = null;
+let setupRequired = false;
+
+function showLogin(required) {
+  setupRequired = required;
+  document.getElementById("monitor").hidden = true;
+  document.getElementById("logout").hidden = true;
+  document.getElementById("who").textContent = "";
+  document.getElementById("login").hidden = false;
+  document.getElementById("login-title").textContent = t(required ? "setup_title" : "login_title");
+  document.getElementById("login-hint").textContent = required ? t("setup_hint") : "";
+  document.querySelector("#login button[type=submit]").textContent = t(required ? "setup_button" : "login_button");
+}
+
+function showMonitor(me) {
+  csrf = me.csrf;
+  document.getElementById("login").hidden = true;
+  document.getElementById("monitor").hidden = false;
+  document.getElementById("logout").hidden = false;
+  document.getElementById("who").textContent = `${me.display_name || me.username} · ${me.role}`;
+  fetch("/api/site").then((r) => r.json()).then((s) => {
+    document.getElementById("site").textContent = `${s.name} · ${s.code}`;
+  });
+  loadRecent();
+  connect();
+}
+
+async function start() {
+  const setup = await fetch("/api/setup").then((r) => r.json()).catch(() => ({ required: false }));
+  if (setup.required) return showLogin(true);
+  const me = await fetch("/api/me");
+  if (me.ok) showMonitor(await me.json());
+  else showLogin(false);
+}
+
+document.getElementById("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const body = JSON.stringify({ username: form.get("username"), password: form.get("password") });
+  const headers = { "content-type": "application/json" };
+  const error = document.getElementById("login-error");
+  error.textContent = "";
+  if (setupRequired) {
+    const made = await fetch("/api/setup", { method: "POST", headers, body });
+    if (!made.ok) {
+      error.textContent = t("login_failed", (await made.json().catch(() => ({}))).error || made.status);
+      return;
+    }
+  }
+  const res = await fetch("/api/login", { method: "POST", headers, body });
+  if (!res.ok) {
+    error.textContent = t("login_failed", (await res.json().catch(() => ({}))).error || res.status);
+    return;
+  }
+  const me = await fetch("/api/me");
+  if (me.ok) showMonitor(await me.json());
 });
+
+document.getElementById("logout").addEventListener("click", async () => {
+  await fetch("/api/logout", { method: "POST", headers: { "x-csrf-token": csrf || "" } });
+  location.reload();
+});
+
 applyLanguage();
-loadRecent();
-connect();
+start();

@@ -18,6 +18,8 @@
 //!   ([`weighbridge::Weighbridge`]).
 //! - [`http_auth`] — HTTP Basic and Digest authentication, server and client side, without
 //!   sockets: what plate cameras and the controller's listener speak.
+//! - [`onvif`] — ONVIF cameras: WS-Discovery, the device and media services over SOAP
+//!   with WS-Security, snapshots over HTTP Digest/Basic ([`onvif::OnvifClient`]).
 //! - [`modbus_link`] — the Modbus TCP link the gate drivers share: lazy connect, timeouts,
 //!   reconnect with backoff, writes read back.
 #![warn(missing_docs)]
@@ -26,6 +28,7 @@ pub mod gate_io;
 pub mod http_auth;
 pub mod line_plc;
 pub mod modbus_link;
+pub mod onvif;
 pub mod plate;
 pub mod scanner;
 pub mod weighbridge;

@@ -31,6 +31,9 @@
 //!   thin CLI around it.
 //! - [`vehicles`] — trucks driving through simulated gate lanes (gate I/O, weighbridge,
 //!   plate camera), physically, and the ground truth of every barrier verdict.
+//! - [`onvif`] — an ONVIF IP camera: WS-Discovery, SOAP device and media services with
+//!   WS-Security, Digest-protected snapshots, an MJPEG stream of a synthetic scene, fault
+//!   switches; the `onvif-camera-sim` binary.
 //! - [`broker`] — a Mosquitto process on a free port (tests and the demo).
 //! - [`platform`] — the central platform over MQTT and judge of the site's uplink (exactly
 //!   once, in order; acks; downlink lists, permits, instructions); the `platform-sim` binary.
@@ -45,6 +48,7 @@ pub mod generator;
 pub mod http;
 pub mod line;
 mod modbus_device;
+pub mod onvif;
 pub mod parcel;
 pub mod plate_camera;
 pub mod platform;

@@ -216,6 +216,10 @@ pub struct GeometryConfig {
     /// Where the parcel enters the X-ray tunnel; required with `xray`.
     #[serde(default)]
     pub xray_at_mm: Option<u32>,
+    /// Where the parcel leaves the X-ray tunnel (cameras assigned to the line's X-ray exit
+    /// keep their frame of that moment); defaults to `xray_at_mm`.
+    #[serde(default)]
+    pub xray_exit_at_mm: Option<u32>,
     /// Where the scanners read.
     #[serde(default = "default_scanner_at_mm")]
     pub scanner_at_mm: u32,
@@ -233,6 +237,7 @@ impl Default for GeometryConfig {
         Self {
             scale_at_mm: None,
             xray_at_mm: None,
+            xray_exit_at_mm: None,
             scanner_at_mm: default_scanner_at_mm(),
             diverter_at_mm: default_diverter_at_mm(),
             scan_window_mm: default_scan_window_mm(),

@@ -6,6 +6,7 @@
 //! so an integrator fixes a file in one pass. Secrets are never in the file: fields ending
 //! in `_env` name the environment variable that holds them.
 
+mod camera;
 mod gate;
 mod line;
 mod load;
@@ -13,6 +14,7 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
+pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
 pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PlateEventsConfig};
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
@@ -45,8 +47,8 @@ pub struct Config {
     /// Who may override a gate from the API.
     #[serde(default)]
     pub operators: Vec<OperatorConfig>,
-    /// Cameras: plate cameras of the gate lanes, and surveillance cameras (capture comes
-    /// with the video issue; those entries are validated now).
+    /// Cameras: plate cameras of the gate lanes and surveillance cameras; those with a
+    /// stream are captured, and their frames evidence the points they watch.
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
     /// The link to the central platform over MQTT (sync comes with its own issue).
@@ -107,36 +109,6 @@ impl Default for WebConfig {
 
 fn default_web_listen() -> String {
     "127.0.0.1:8080".into()
-}
-/// One camera.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CameraConfig {
-    /// Camera id; may follow the 20-digit customs camera coding. Required.
-    #[serde(default)]
-    pub id: String,
-    /// Name burned into evidence frames.
-    #[serde(default)]
-    pub name: String,
-    /// ONVIF device service URL (`http://host/onvif/device_service`).
-    #[serde(default)]
-    pub onvif_url: Option<String>,
-    /// Stream URI (RTSP or HTTP MJPEG) when ONVIF is not used.
-    #[serde(default)]
-    pub stream_url: Option<String>,
-    /// The camera's user name (not a secret); or `username_env`.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Environment variable holding the camera user name.
-    #[serde(default)]
-    pub username_env: Option<String>,
-    /// Environment variable holding the camera password.
-    #[serde(default)]
-    pub password_env: Option<String>,
-    /// File holding the camera password (readable by the controller only), when it does
-    /// not come from `password_env`.
-    #[serde(default)]
-    pub password_file: Option<std::path::PathBuf>,
 }
 
 /// The MQTT link to the central platform.

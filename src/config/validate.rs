@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 
 use customs_edge_devices::line_plc::RegisterMap;
 
+use super::camera::validate_camera;
 use super::load::Problem;
-use super::{CameraConfig, Config, LineConfig, PlatformConfig};
+use super::{Config, LineConfig, PlatformConfig};
 
 impl Config {
     /// Every problem in this config; empty when it is usable.
@@ -59,6 +60,7 @@ impl Config {
                 &format!("cameras[{i}]"),
                 camera,
                 plate_cameras.contains(camera.id.as_str()),
+                self,
             );
         }
         if let Some(platform) = &self.platform {
@@ -267,6 +269,7 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
         ("scale_at_mm", g.scale_at_mm),
         ("scanner_at_mm", Some(g.scanner_at_mm)),
         ("xray_at_mm", g.xray_at_mm),
+        ("xray_exit_at_mm", g.xray_exit_at_mm),
     ];
     for (name, position) in stations {
         if let Some(mm) = position
@@ -277,6 +280,14 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
                 format!("{mm} must be before diverter_at_mm ({})", g.diverter_at_mm),
             ));
         }
+    }
+    if let (Some(entry), Some(exit)) = (g.xray_at_mm, g.xray_exit_at_mm)
+        && exit < entry
+    {
+        out.push(Problem::new(
+            format!("{at}.geometry.xray_exit_at_mm"),
+            format!("{exit} must not be before xray_at_mm ({entry})"),
+        ));
     }
     if let Some(xray) = &line.xray {
         if xray.dir.as_os_str().is_empty() {
@@ -319,53 +330,6 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
                 2 * line.plc.poll_interval_ms
             ),
         ));
-    }
-}
-
-fn validate_camera(out: &mut Vec<Problem>, at: &str, camera: &CameraConfig, plate: bool) {
-    if required(out, format!("{at}.id"), &camera.id, "a camera id") {
-        let digits = camera.id.chars().all(|c| c.is_ascii_digit());
-        if digits && camera.id.len() != 20 {
-            out.push(Problem::new(
-                format!("{at}.id"),
-                format!(
-                    "{} digits: a customs camera code has exactly 20",
-                    camera.id.len()
-                ),
-            ));
-        }
-    }
-    if plate {
-        // A plate camera pushes its events to us and must prove who it is.
-        if camera.username.is_none() && camera.username_env.is_none() {
-            out.push(Problem::new(
-                format!("{at}.username"),
-                "required for a plate camera: username or username_env",
-            ));
-        }
-        if camera.password_env.is_none() && camera.password_file.is_none() {
-            out.push(Problem::new(
-                format!("{at}.password_env"),
-                "required for a plate camera: password_env or password_file",
-            ));
-        }
-    }
-    match (&camera.onvif_url, &camera.stream_url) {
-        (None, None) if plate => {}
-        (None, None) => out.push(Problem::new(at.to_owned(), "needs onvif_url or stream_url")),
-        (onvif, stream) => {
-            if let Some(url) = onvif {
-                url_with_scheme(out, format!("{at}.onvif_url"), url, &["http", "https"]);
-            }
-            if let Some(url) = stream {
-                url_with_scheme(
-                    out,
-                    format!("{at}.stream_url"),
-                    url,
-                    &["rtsp", "http", "https"],
-                );
-            }
-        }
     }
 }
 
@@ -420,7 +384,7 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
 }
 
 /// Check `scheme://host:port[/...]`; returns the scheme when valid.
-fn url_with_scheme<'a>(
+pub(super) fn url_with_scheme<'a>(
     out: &mut Vec<Problem>,
     path: String,
     url: &'a str,

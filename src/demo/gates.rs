@@ -77,6 +77,7 @@ pub fn controller_lanes(
                 username_env: None,
                 password_env: None,
                 password_file: Some(password_file.to_owned()),
+                ..CameraConfig::default()
             };
             (gate, camera)
         })

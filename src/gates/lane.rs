@@ -93,6 +93,8 @@ pub struct LaneChannels {
     pub commands: mpsc::Receiver<LaneCommand>,
     /// The lane, live, for the API.
     pub view: watch::Sender<LaneView>,
+    /// Cameras watching the lane, for evidence frames of its passes.
+    pub video: Option<crate::video::VideoHub>,
 }
 
 /// One lane's task.
@@ -103,6 +105,7 @@ pub struct LaneTask {
     plates: mpsc::Receiver<PlateEvent>,
     commands: mpsc::Receiver<LaneCommand>,
     view: watch::Sender<LaneView>,
+    video: Option<crate::video::VideoHub>,
     step: Step,
     /// Plate events not yet used for a pass, oldest first.
     reads: Vec<PlateEvent>,
@@ -131,6 +134,7 @@ impl LaneTask {
             plates: channels.plates,
             commands: channels.commands,
             view: channels.view,
+            video: channels.video,
             step: Step::Idle,
             reads: Vec::new(),
             reads_after: Instant::now(),
@@ -485,8 +489,39 @@ impl LaneTask {
         )
         .await?;
         let id = recorded.pass_id;
+        self.moments(id, arrived);
         self.act(recorded, arrived).await;
         Ok(id)
+    }
+
+    /// Ask the cameras watching the lane for their frames of pass `id`: when its plate was
+    /// last read (as received here: camera clocks drift) and now, at the verdict.
+    fn moments(&self, id: i64, arrived: Instant) {
+        let Some(video) = &self.video else {
+            return;
+        };
+        let point = crate::video::Point::Gate {
+            gate: self.settings.config.id.clone(),
+        };
+        let now = chrono::Utc::now();
+        let last_read = self
+            .reads
+            .iter()
+            .filter(|e| e.received >= arrived.checked_sub(READ_LEAD).unwrap_or(arrived))
+            .map(|e| e.received)
+            .max();
+        let moment = |at| {
+            video.moment(crate::video::Moment {
+                record_kind: crate::store::evidence::RECORD_GATE_PASS,
+                record_id: id,
+                point: point.clone(),
+                at,
+            });
+        };
+        if let Some(read) = last_read {
+            moment(now - chrono::TimeDelta::from_std(read.elapsed()).unwrap_or_default());
+        }
+        moment(now);
     }
 
     /// Carry out a recorded pass: the barrier first (a truck must not wait on the LED),

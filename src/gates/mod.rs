@@ -186,6 +186,7 @@ pub async fn start(
     config: &Config,
     store: &Store,
     health: &Health,
+    video: Option<&crate::video::VideoHub>,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
 ) -> anyhow::Result<Option<Gates>> {
@@ -247,6 +248,7 @@ pub async fn start(
             plates: plates_rx,
             commands: commands_rx,
             view: view_tx,
+            video: video.cloned(),
         };
         let task = LaneTask::new(settings, link, store.clone(), channels);
         let token = shutdown.clone();

@@ -84,6 +84,8 @@ pub struct Geometry {
     pub scanner_at_mm: f64,
     /// Where the X-ray tunnel begins, if the line has an X-ray feed.
     pub xray_at_mm: Option<f64>,
+    /// Where the X-ray tunnel ends.
+    pub xray_exit_at_mm: Option<f64>,
     /// Where the diverter acts.
     pub diverter_at_mm: f64,
     /// Half-width of the window in which a scan or weighing may belong to a parcel.
@@ -102,6 +104,8 @@ pub struct Moved {
     /// Parcels whose front passed the X-ray entrance, and how long ago (interpolated
     /// within the step, so the time does not depend on when the poll came).
     pub entered_xray: Vec<(i64, Duration)>,
+    /// Parcels whose front passed the X-ray exit, and how long ago.
+    pub exited_xray: Vec<(i64, Duration)>,
 }
 
 /// All parcels between the photo-eye and their lane, oldest first.
@@ -159,12 +163,16 @@ impl Tracker {
         for p in &mut self.parcels {
             let before = p.position_mm;
             p.position_mm += d;
-            if let Some(x) = g.xray_at_mm
-                && before < x
-                && p.position_mm >= x
-            {
-                let ago = Duration::from_secs_f64((p.position_mm - x) / f64::from(speed_mm_s));
+            // How long ago the front crossed `x` during this step, if it did.
+            let crossed = |x: Option<f64>| {
+                x.filter(|&x| before < x && p.position_mm >= x)
+                    .map(|x| Duration::from_secs_f64((p.position_mm - x) / f64::from(speed_mm_s)))
+            };
+            if let Some(ago) = crossed(g.xray_at_mm) {
                 moved.entered_xray.push((p.id, ago));
+            }
+            if let Some(ago) = crossed(g.xray_exit_at_mm) {
+                moved.exited_xray.push((p.id, ago));
             }
             if p.at_diverter.is_none() && p.position_mm >= g.diverter_at_mm {
                 p.at_diverter = Some(self.clock);

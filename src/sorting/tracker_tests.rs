@@ -5,6 +5,7 @@ fn geometry() -> Geometry {
         scale_at_mm: Some(300.0),
         scanner_at_mm: 600.0,
         xray_at_mm: Some(1200.0),
+        xray_exit_at_mm: Some(2000.0),
         diverter_at_mm: 3000.0,
         window_mm: 300.0,
         scanners: 2,
@@ -114,6 +115,13 @@ fn entering_the_xray_is_reported_once() {
     assert_eq!(
         t.advance_by(Duration::from_millis(400), 500).entered_xray,
         Vec::<(i64, Duration)>::new()
+    );
+    // At 1500 mm; the exit is at 2000 mm.
+    let moved = t.advance_by(Duration::from_millis(1100), 500);
+    assert_eq!(
+        moved.exited_xray,
+        vec![(1, Duration::from_millis(100))],
+        "crossed 2000 mm 50 mm (100 ms) before the end of the step"
     );
 }
 

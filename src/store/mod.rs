@@ -12,6 +12,7 @@ pub mod audit;
 mod reader;
 mod writer;
 
+pub mod accounts;
 pub mod alarms;
 pub mod arrivals;
 pub mod downlink;
@@ -21,6 +22,7 @@ pub mod instructions;
 pub mod manifests;
 pub mod outbox;
 pub mod parcels;
+pub mod retention;
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,8 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/003_platform_sync.sql")),
     M::up(include_str!("migrations/004_gate_loop.sql")),
     M::up(include_str!("migrations/005_expected_arrivals.sql")),
+    M::up(include_str!("migrations/006_evidence_retention.sql")),
+    M::up(include_str!("migrations/007_accounts.sql")),
 ];
 
 fn migrations() -> Migrations<'static> {

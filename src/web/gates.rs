@@ -1,14 +1,16 @@
 //! The gate API: lanes live, recent passes, and the operator override.
 //!
-//! An override needs `Authorization: Bearer <token>` of an operator in the config's
-//! `[[operators]]` (until accounts and roles arrive) and a reason; both are written into
-//! the pass and the audit log.
+//! An override needs an operator or administrator — a console session, or for API clients
+//! `Authorization: Bearer <token>` of an operator in the config's `[[operators]]` (both
+//! checked by `auth::guard`) — and a reason; who and why are written into the pass and the
+//! audit log.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use serde::Deserialize;
 
+use super::auth::{Operators, Require};
 use super::{ApiError, AppState};
 use crate::gates::{Gates, OverrideError};
 use crate::store::gates::{self, PassView};
@@ -81,28 +83,12 @@ pub(super) struct OverrideRequest {
 /// Open a lane's barrier by hand for the truck on it.
 pub(super) async fn override_open(
     State(state): State<AppState>,
+    Require(who, ..): Require<Operators>,
     Path(gate): Path<String>,
-    headers: HeaderMap,
     Json(body): Json<OverrideRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let gates = running(&state)?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError(
-                StatusCode::UNAUTHORIZED,
-                "an override needs an operator's token (Authorization: Bearer …)".into(),
-            )
-        })?;
-    let Some(actor) = gates.operator_for_token(token.trim()) else {
-        tracing::warn!(%gate, "override refused: unknown operator token");
-        return Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "this token belongs to no operator allowed to override a gate".into(),
-        ));
-    };
+    let actor = who.actor;
     let reason = body.reason.trim().to_owned();
     if reason.chars().count() < MIN_REASON_CHARS {
         return Err(ApiError(

@@ -1,15 +1,19 @@
-//! The HTTP server: the console page, its JSON API, live updates and `/healthz`.
+//! The HTTP server: the console page, its JSON API, live updates, `/healthz` and `/metrics`.
 //!
 //! Static assets come from `web-ui/`, embedded in the binary: the site is offline, nothing
-//! loads from a CDN.
+//! loads from a CDN. Every `/api` route except setup and login is behind `auth::guard`
+//! (a logged-in session or an operator's bearer token); `/healthz`, `/metrics` and the
+//! assets are open.
 
 mod assets;
+pub mod auth;
 mod gates;
+mod officer;
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, MatchedPath, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -42,18 +46,48 @@ pub struct AppState {
     pub evidence: crate::evidence::EvidenceStore,
     /// The gate lanes, when the site runs any.
     pub gates: Option<crate::gates::Gates>,
+    /// Video capture, when any camera is captured.
+    pub video: Option<crate::video::VideoHub>,
+}
+
+/// The router's state: what the handlers share, and the auth half (built here, so that
+/// whoever starts the server needs to know nothing about accounts).
+#[derive(Clone, Debug)]
+struct WebState {
+    app: AppState,
+    auth: auth::Auth,
+}
+
+impl FromRef<WebState> for AppState {
+    fn from_ref(web: &WebState) -> Self {
+        web.app.clone()
+    }
+}
+
+impl FromRef<WebState> for auth::Auth {
+    fn from_ref(web: &WebState) -> Self {
+        web.auth.clone()
+    }
 }
 
 /// The router with every route.
+///
+/// Creates the first administrator from the environment when asked to
+/// ([`auth::bootstrap`]). Login attempts are limited per client address when the server
+/// is started with connection info
+/// (`router.into_make_service_with_connect_info::<SocketAddr>()`); without it every client
+/// shares one limit.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    crate::metrics::handle();
+    let auth = auth::Auth::new(state.store.clone(), state.gates.clone());
+    let api = Router::new()
         .route("/api/site", get(site))
         .route("/api/parcels", get(recent_parcels))
         .route("/api/events", get(events))
         .route("/api/sync", get(sync_state))
         .route("/api/evidence/{sha256}", get(evidence_file))
         .route("/api/evidence/{sha256}/thumb", get(evidence_thumb))
+        .route("/api/cameras", get(cameras))
         .route("/api/gates", get(gates::lanes))
         .route("/api/gates/passes", get(gates::passes))
         .route("/api/gates/passes/{id}", get(gates::pass))
@@ -61,9 +95,56 @@ pub fn router(state: AppState) -> Router {
             "/api/gates/{gate}/override",
             axum::routing::post(gates::override_open),
         )
+        .route(
+            "/api/parcels/{id}/flag",
+            axum::routing::post(officer::flag_parcel),
+        )
+        .merge(auth::protected_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            auth::guard,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(auth::public_routes())
+        .merge(api)
+        .route_layer(axum::middleware::from_fn(count_request))
         .fallback(assets::serve)
-        .with_state(state)
+        .with_state(WebState { app: state, auth })
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Count each answered request by route template (never the raw path: ids would make a
+/// series each).
+async fn count_request(
+    route: Option<MatchedPath>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    crate::metrics::record_http(route, method.as_str(), res.status().as_u16());
+    res
+}
+
+/// Prometheus text format: outbox depth and subsystem health read now, counters as kept.
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let streams = state
+        .store
+        .reader
+        .read(crate::store::outbox::streams)
+        .await?;
+    let text = crate::metrics::render(&streams, &state.health.snapshot());
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// An error answered as JSON with a clear message; internals go to the log, not the client.
@@ -169,6 +250,15 @@ async fn sync_state(State(state): State<AppState>) -> Result<Json<serde_json::Va
         "streams": streams,
         "dead_letters": dead,
     })))
+}
+
+/// Every captured camera: state, fps, frames, drops, reconnects, errors, its ring; and the
+/// evidence moments taken and dropped.
+async fn cameras(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(match &state.video {
+        Some(video) => serde_json::json!({ "configured": true, "video": video.overview() }),
+        None => serde_json::json!({ "configured": false, "video": null }),
+    })
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -160,10 +160,11 @@ pub async fn start_gate_site(
     let controller = daemon::start(config, store, shutdown.clone())
         .await
         .expect("controller starts");
+    let http = super::admin_client(controller.web_addr).await;
     GateSite {
         traffic,
         controller,
-        http: reqwest::Client::new(),
+        http,
         shutdown,
         data,
         _sim_tasks: sim_tasks,
@@ -211,7 +212,8 @@ impl GateSite {
             .expect("JSON")
     }
 
-    /// `POST /api/gates/{gate}/override` with `token` and `reason`.
+    /// `POST /api/gates/{gate}/override` with `token` and `reason` (an explicit bearer
+    /// token wins over the harness's session).
     pub async fn override_gate(
         &self,
         gate: &str,

@@ -1,5 +1,5 @@
 //! The controller as a child process (for SIGKILL tests), its web address read from its
-//! JSON log.
+//! JSON log. Its administrator comes from the environment, as in an unattended install.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +11,8 @@ use serde_json::Value;
 pub struct Controller {
     pub child: Child,
     pub web: String,
+    /// Logged in as the administrator.
+    pub http: reqwest::Client,
 }
 
 impl Controller {
@@ -23,6 +25,14 @@ impl Controller {
                 "--config",
                 config.to_str().unwrap(),
             ])
+            .env(
+                customs_edge::web::auth::bootstrap::ENV_USER,
+                super::ADMIN_USER,
+            )
+            .env(
+                customs_edge::web::auth::bootstrap::ENV_PASSWORD,
+                super::ADMIN_PASSWORD,
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -46,12 +56,21 @@ impl Controller {
             .await
             .expect("controller starts")
             .unwrap();
-        Self { child, web }
+        let addr = web.parse().expect("the logged web address");
+        let http = super::login_client(addr, super::ADMIN_USER, super::ADMIN_PASSWORD).await;
+        Self { child, web, http }
     }
 
     pub async fn parcels(&self) -> Vec<Value> {
         let url = format!("http://{}/api/parcels?limit=500", self.web);
-        reqwest::get(url).await.unwrap().json().await.unwrap()
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn wait_sorted(&self, n: usize) -> Vec<Value> {

@@ -246,6 +246,7 @@ pub(super) async fn record(
         .writer
         .write(move |tx| gates::record_pass(tx, &pass))
         .await?;
+    crate::metrics::record_gate_verdict(&settings.config.id, verdict.as_str());
     Ok(Recorded {
         pass_id,
         verdict,

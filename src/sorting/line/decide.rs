@@ -54,6 +54,7 @@ impl Line {
     }
 
     async fn decide_one(&mut self, parcel: &Tracked) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let read = parcel.merged_read();
         let id = parcel.id;
         let code = read.code().map(str::to_owned);
@@ -107,12 +108,21 @@ impl Line {
         let lane = self.lane_number(decision.lane);
         self.store_decision(id, &inputs, &decision, lane, ebc_mismatches)
             .await?;
+        self.moment(
+            id,
+            crate::video::Point::Decision {
+                line: self.id().to_owned(),
+            },
+            std::time::Duration::ZERO,
+        );
         self.tracker.set_lane(id, lane);
         info!(line = %self.id(), parcel = id, tracking_no = parcel.tracking_no, lane, kind = decision.lane.as_str(),
             reasons = %decision.reasons_json(), "lane decided");
+        let kind = decision.lane.as_str();
         if parcel.tracking_lost {
             // Its tracking number may already be past the diverter or reused: leave it to
             // the PLC default (the exception lane), which is also what was decided.
+            crate::metrics::record_decision(self.id(), kind, started.elapsed());
             self.announce(id);
             return Ok(());
         }
@@ -122,6 +132,7 @@ impl Line {
                 self.record(move |tx| parcels::record_command(tx, id, &at, false))
                     .await?;
                 self.cursor.unacked.push((parcel.tracking_no, lane, id));
+                crate::metrics::record_decision(self.id(), kind, started.elapsed());
             }
             Err(e) => {
                 warn!(line = %self.id(), parcel = id, error = %e, "lane command not written; the PLC default (exception) applies");

@@ -45,6 +45,7 @@ pub struct LineTask {
     health: Health,
     evidence: EvidenceStore,
     samples: watch::Sender<PlcSample>,
+    video: Option<crate::video::VideoHub>,
 }
 
 /// The line PLC's latest status as last polled, for telemetry.
@@ -87,6 +88,8 @@ struct Line {
     changed: Vec<i64>,
     /// Where each poll's outcome goes, for telemetry.
     samples: watch::Sender<PlcSample>,
+    /// Cameras watching the line, for evidence frames of its moments.
+    video: Option<crate::video::VideoHub>,
 }
 
 impl LineTask {
@@ -97,6 +100,7 @@ impl LineTask {
         events: broadcast::Sender<ParcelView>,
         health: Health,
         evidence: EvidenceStore,
+        video: Option<crate::video::VideoHub>,
     ) -> Self {
         Self {
             config,
@@ -105,6 +109,7 @@ impl LineTask {
             health,
             evidence,
             samples: watch::channel(PlcSample::default()).0,
+            video,
         }
     }
 
@@ -125,6 +130,7 @@ impl LineTask {
             health,
             evidence,
             samples,
+            video,
         } = self;
         let line_id = config.id.clone();
         let interrupted = {
@@ -203,6 +209,7 @@ impl LineTask {
             store,
             events,
             health,
+            video,
         };
         let mut poll =
             tokio::time::interval(Duration::from_millis(line.config.plc.poll_interval_ms));
@@ -243,6 +250,11 @@ fn geometry(config: &LineConfig) -> Geometry {
         scale_at_mm: g.scale_at_mm.map(f64::from),
         scanner_at_mm: f64::from(g.scanner_at_mm),
         xray_at_mm: config.xray.as_ref().and(g.xray_at_mm).map(f64::from),
+        xray_exit_at_mm: config
+            .xray
+            .as_ref()
+            .and(g.xray_exit_at_mm.or(g.xray_at_mm))
+            .map(f64::from),
         diverter_at_mm: f64::from(g.diverter_at_mm),
         window_mm: f64::from(g.scan_window_mm),
         scanners: config.scanners.len(),

@@ -146,6 +146,15 @@ impl Line {
         for (id, ago) in moved.entered_xray {
             self.parcel_entered_xray(id, ago).await?;
         }
+        for (id, ago) in moved.exited_xray {
+            self.moment(
+                id,
+                crate::video::Point::XrayExit {
+                    line: self.id().to_owned(),
+                },
+                ago,
+            );
+        }
         let Some(seen) = self.cursor.counts else {
             // First contact: start from what the PLC shows now.
             self.cursor.counts = Some(Counts {
@@ -232,6 +241,7 @@ impl Line {
             self.tracker
                 .enter(id, entry.tracking_no, lost_sight, position_mm);
             debug!(line = %self.id(), tracking_no = entry.tracking_no, parcel = id, lost_sight, "parcel entered");
+            crate::metrics::record_parcel_entered(self.id());
             self.announce(id);
         }
         Ok(())

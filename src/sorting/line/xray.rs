@@ -28,6 +28,19 @@ pub(super) struct EvidenceJob {
 }
 
 impl Line {
+    /// Ask the cameras watching `point` for their frame of parcel `id` at the moment that
+    /// was `ago` before now (never waits: the video worker keeps the frames off this task).
+    pub(super) fn moment(&self, id: i64, point: crate::video::Point, ago: Duration) {
+        if let Some(video) = &self.video {
+            video.moment(crate::video::Moment {
+                record_kind: crate::store::evidence::RECORD_PARCEL,
+                record_id: id,
+                point,
+                at: chrono::Utc::now() - chrono::TimeDelta::from_std(ago).unwrap_or_default(),
+            });
+        }
+    }
+
     /// A parcel's front reached the X-ray tunnel.
     pub(super) async fn parcel_entered_xray(
         &mut self,

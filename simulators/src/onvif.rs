@@ -1,0 +1,127 @@
+//! A simulated ONVIF IP camera: the video evidence source of the site, on real sockets.
+//!
+//! - WS-Discovery on UDP: answers `Probe`s for
+//!   `dn:NetworkVideoTransmitter` / `tds:Device` with `ProbeMatches` carrying its XAddr,
+//!   scopes and a stable `urn:uuid:` endpoint, sent directly to a unicast port and, when
+//!   the group can be joined, on 239.255.255.250:3702 (with Hello and Bye).
+//! - SOAP 1.2 at `/onvif/device_service` (and `/onvif/media_service`): device
+//!   (`GetSystemDateAndTime`, `GetCapabilities`, `GetServices`, `GetDeviceInformation`,
+//!   `GetScopes`) and media ver10 (`GetProfiles`, `GetProfile`, `GetVideoSources`,
+//!   `GetSnapshotUri`, `GetStreamUri`). Every operation but `GetSystemDateAndTime` needs
+//!   a WS-Security UsernameToken ([`wsse`]) whose `Created` is within
+//!   `token_window_s` of the camera's own, possibly skewed, clock; otherwise
+//!   `env:Sender`/`ter:NotAuthorized` with HTTP 400.
+//! - `GET /onvif/snapshot?profile=<token>`: a JPEG, behind HTTP Digest (or Basic).
+//! - `GET /stream/<token>`: MJPEG over HTTP (`multipart/x-mixed-replace`), frames on a
+//!   fixed schedule, each part stamped `X-Timestamp`; the picture shows a parcel moving
+//!   along a conveyor and the capture time, as digits and as a cell strip
+//!   ([`decode_capture_ms`]).
+//! - Fault switches on [`RunningCamera`]: stream stopped, reboot, junk, slow, password
+//!   changed; and counters ([`CameraStats`]).
+//!
+//! Modules: [`config`](mod@config) (what a camera is), `camera` (shared state, the handle),
+//! `http` (server, boot loop, auth, snapshot), `service` (SOAP dispatch), `messages` (answer
+//! bodies), [`soap`] (envelopes, faults), [`wsse`] (UsernameToken), `xml` (the reader),
+//! `feed` (one profile's frames), `render` (the picture), `jpeg` (tiled JPEG encoder),
+//! `mjpeg` (the stream), `wsd` (WS-Discovery messages), `discovery` (its sockets). The
+//! `onvif-camera-sim` binary is a thin CLI around [`start`].
+
+mod camera;
+pub mod config;
+mod discovery;
+mod feed;
+mod http;
+mod jpeg;
+mod messages;
+mod mjpeg;
+mod render;
+mod service;
+pub mod soap;
+mod wsd;
+pub mod wsse;
+mod xml;
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+pub use camera::{CameraStats, RunningCamera};
+pub use config::{OnvifCameraConfig, ProfileConfig};
+pub use discovery::{DISCOVERY_PORT, MULTICAST_GROUP};
+pub use messages::{DEVICE_PATH, MEDIA_PATH, SNAPSHOT_PATH, STREAM_PATH};
+pub use mjpeg::BOUNDARY;
+pub use render::decode_capture_ms;
+
+use camera::Shared;
+use feed::Feed;
+
+/// Starts a camera: binds its HTTP server (and WS-Discovery sockets when `discovery`),
+/// prepares every profile's picture, and runs until `shutdown` is cancelled.
+pub async fn start(
+    cfg: OnvifCameraConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningCamera> {
+    cfg.validate()
+        .map_err(|problems| anyhow!("invalid camera config: {}", problems.join("; ")))?;
+    let listener = TcpListener::bind(cfg.http_listen).await.with_context(|| {
+        format!(
+            "cannot bind the camera's HTTP server to {}",
+            cfg.http_listen
+        )
+    })?;
+    let http_addr = listener.local_addr()?;
+    let sockets = if cfg.discovery {
+        Some(discovery::bind(
+            cfg.discovery_unicast,
+            cfg.discovery_multicast,
+            &cfg.name,
+        )?)
+    } else {
+        None
+    };
+    let discovery_addr = sockets
+        .as_ref()
+        .map(|s| s.unicast.local_addr())
+        .transpose()?;
+    let profiles = cfg.profiles.clone();
+    let feeds = tokio::task::spawn_blocking(move || {
+        profiles
+            .into_iter()
+            .map(|p| Feed::new(p).map(Arc::new))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .await
+    .context("the scene task failed")??;
+
+    let shared = Arc::new(Shared::new(cfg, http_addr, discovery_addr, feeds, shutdown));
+    let mut tasks = vec![tokio::spawn(http::serve(Arc::clone(&shared), listener))];
+    for feed in &shared.feeds {
+        tasks.push(tokio::spawn(Arc::clone(feed).run(Arc::clone(&shared))));
+    }
+    let joined = sockets.as_ref().is_some_and(|s| s.multicast.is_some());
+    shared
+        .multicast_joined
+        .store(joined, std::sync::atomic::Ordering::Relaxed);
+    if let Some(sockets) = sockets {
+        tasks.push(tokio::spawn(discovery::run(Arc::clone(&shared), sockets)));
+    }
+    let finished = shared.finished.clone();
+    tokio::spawn(async move {
+        for task in tasks {
+            let _ = task.await;
+        }
+        finished.cancel();
+    });
+    let camera = RunningCamera { shared };
+    info!(
+        camera = %camera.config().name,
+        device_service = %camera.device_service_url(),
+        discovery = ?camera.discovery_addr(),
+        multicast = joined,
+        "ONVIF camera up"
+    );
+    Ok(camera)
+}

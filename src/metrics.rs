@@ -1,0 +1,220 @@
+//! Prometheus metrics, served at `GET /metrics` by the web server (no listener of its own).
+//!
+//! One process-wide recorder (the `metrics` facade is global), installed on first use.
+//! Counters and histograms are recorded where things happen, through the functions below;
+//! gauges that mirror state (outbox depth, subsystem health) are refreshed on each scrape.
+//!
+//! | metric | kind | labels | recorded by |
+//! |---|---|---|---|
+//! | `customs_edge_parcels_entered_total` | counter | line | [`record_parcel_entered`] |
+//! | `customs_edge_parcels_decided_total` | counter | line, lane | [`record_decision`] |
+//! | `customs_edge_decision_latency_seconds` | histogram | line | [`record_decision`] |
+//! | `customs_edge_gate_verdicts_total` | counter | gate, verdict | [`record_gate_verdict`] |
+//! | `customs_edge_camera_fps` | gauge | camera | [`set_camera_fps`] |
+//! | `customs_edge_outbox_pending_messages` / `_bytes` | gauge | stream | scrape |
+//! | `customs_edge_subsystem_state` | gauge (1 for the current state) | subsystem, state | scrape |
+//! | `customs_edge_http_requests_total` | counter | route, method, status | web layer |
+//! | `customs_edge_logins_total` | counter | outcome | login |
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::health::{Component, State};
+use crate::store::outbox::StreamState;
+
+/// Seconds, from a 5 ms decision to one that missed a 5 s lane-assignment timeout.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+/// How often histograms are folded (the exporter's upkeep) when nobody scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The recorder's handle; installs the recorder on the first call.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("customs_edge_decision_latency_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .expect("latency buckets are not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if let Err(e) = metrics::set_global_recorder(recorder) {
+            tracing::warn!(error = %e, "another metrics recorder is installed; /metrics stays empty");
+        }
+        describe();
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "customs_edge_parcels_entered_total",
+        "Parcels seen at the photo-eye."
+    );
+    describe_counter!(
+        "customs_edge_parcels_decided_total",
+        "Lane decisions, by lane."
+    );
+    describe_histogram!(
+        "customs_edge_decision_latency_seconds",
+        metrics::Unit::Seconds,
+        "From the decision's deadline (or its last input) to the lane written to the PLC."
+    );
+    describe_counter!(
+        "customs_edge_gate_verdicts_total",
+        "Gate verdicts, by lane and verdict."
+    );
+    describe_gauge!(
+        "customs_edge_camera_fps",
+        "Frames per second captured, by camera."
+    );
+    describe_gauge!(
+        "customs_edge_outbox_pending_messages",
+        "Uplink messages not yet acknowledged."
+    );
+    describe_gauge!(
+        "customs_edge_outbox_pending_bytes",
+        "Body bytes of those messages."
+    );
+    describe_gauge!(
+        "customs_edge_subsystem_state",
+        "1 for the state each subsystem is in."
+    );
+    describe_counter!(
+        "customs_edge_http_requests_total",
+        "HTTP requests, by route and status."
+    );
+    describe_counter!("customs_edge_logins_total", "Login attempts, by outcome.");
+}
+
+/// A parcel entered line `line` (photo-eye): line throughput is its rate.
+pub fn record_parcel_entered(line: &str) {
+    handle();
+    counter!("customs_edge_parcels_entered_total", "line" => line.to_owned()).increment(1);
+}
+
+/// Line `line_id` decided `lane_kind` (release, inspection, exception) in `latency`.
+pub fn record_decision(line_id: &str, lane_kind: &str, latency: Duration) {
+    handle();
+    counter!("customs_edge_parcels_decided_total", "line" => line_id.to_owned(), "lane" => lane_kind.to_owned())
+        .increment(1);
+    histogram!("customs_edge_decision_latency_seconds", "line" => line_id.to_owned())
+        .record(latency.as_secs_f64());
+}
+
+/// Gate `gate` reached `verdict` (e.g. release, refuse, hold, override).
+pub fn record_gate_verdict(gate: &str, verdict: &str) {
+    handle();
+    counter!("customs_edge_gate_verdicts_total", "gate" => gate.to_owned(), "verdict" => verdict.to_owned())
+        .increment(1);
+}
+
+/// Camera `camera` captures `fps` frames per second now (0 when it is down).
+pub fn set_camera_fps(camera: &str, fps: f64) {
+    handle();
+    gauge!("customs_edge_camera_fps", "camera" => camera.to_owned()).set(fps);
+}
+
+/// One HTTP request answered.
+pub fn record_http(route: &str, method: &str, status: u16) {
+    handle();
+    counter!(
+        "customs_edge_http_requests_total",
+        "route" => route.to_owned(),
+        "method" => method.to_owned(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+}
+
+/// One login attempt and how it ended (ok, wrong_password, locked, rate_limited, …).
+pub fn record_login(outcome: &'static str) {
+    handle();
+    counter!("customs_edge_logins_total", "outcome" => outcome).increment(1);
+}
+
+const STATES: [(State, &str); 4] = [
+    (State::Starting, "starting"),
+    (State::Ok, "ok"),
+    (State::Degraded, "degraded"),
+    (State::Down, "down"),
+];
+
+/// Refresh the gauges that mirror state, then render everything in the Prometheus text
+/// format.
+pub fn render(outbox: &[StreamState], health: &BTreeMap<String, Component>) -> String {
+    let handle = handle();
+    for s in outbox {
+        gauge!("customs_edge_outbox_pending_messages", "stream" => s.stream.clone())
+            .set(s.pending_rows as f64);
+        gauge!("customs_edge_outbox_pending_bytes", "stream" => s.stream.clone())
+            .set(s.pending_bytes as f64);
+    }
+    for (name, component) in health {
+        for (state, label) in STATES {
+            gauge!("customs_edge_subsystem_state", "subsystem" => name.clone(), "state" => label)
+                .set(if component.state == state { 1.0 } else { 0.0 });
+        }
+    }
+    handle.run_upkeep();
+    handle.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_metrics_render_in_prometheus_text() {
+        record_gate_verdict("K7", "release");
+        record_decision("L9", "inspection", Duration::from_millis(12));
+        let mut health = BTreeMap::new();
+        health.insert(
+            "line L9".to_owned(),
+            Component {
+                state: State::Degraded,
+                detail: String::new(),
+                since: String::new(),
+            },
+        );
+        let text = render(&[], &health);
+        assert!(
+            text.contains(r#"customs_edge_gate_verdicts_total{gate="K7",verdict="release"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE customs_edge_decision_latency_seconds histogram"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"customs_edge_decision_latency_seconds_bucket{line="L9",le="0.025"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"customs_edge_subsystem_state{subsystem="line L9",state="degraded"} 1"#
+            ),
+            "{text}"
+        );
+    }
+}

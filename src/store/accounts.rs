@@ -1,0 +1,465 @@
+//! Accounts, their roles, failed logins and lockout, and login sessions.
+//!
+//! Passwords arrive here already hashed (argon2id PHC strings, made off the writer thread
+//! by `web::auth::password`); session tokens arrive as their SHA-256. Every change to an
+//! account, every login, failed login, lock and logout is appended to the audit log in the
+//! same transaction as the change itself.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, append_audit, timestamp};
+
+/// Wrong passwords in a row that lock an account.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long a locked account stays locked.
+pub const LOCKOUT: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// What an account may do. Roles are not ranked: each route names the roles it admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads everything, changes nothing (the big screen).
+    Viewer,
+    /// Runs the line and the gates; overrides with a reason.
+    Operator,
+    /// Customs: judges X-ray images, flags parcels, records inspections.
+    Officer,
+    /// Manages accounts and settings.
+    Admin,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Self::Viewer, Self::Operator, Self::Officer, Self::Admin];
+
+    /// Name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Operator => "operator",
+            Self::Officer => "officer",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The role with this name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An account as the API shows it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Record id.
+    pub id: i64,
+    /// Login name, unique regardless of case.
+    pub username: String,
+    /// Name shown on the consoles (may be Chinese).
+    pub display_name: String,
+    /// What the account may do.
+    pub role: Role,
+    /// When it was created (UTC).
+    pub created_at: String,
+    /// A disabled account cannot log in and has no sessions.
+    pub disabled: bool,
+    /// Wrong passwords since the last login or lock.
+    pub failed_logins: u32,
+    /// No login before this time (UTC), when locked.
+    pub locked_until: Option<String>,
+}
+
+const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.role, a.created_at, a.disabled, a.failed_logins, a.locked_until";
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    let role: String = r.get(3)?;
+    Ok(Account {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        // The schema's CHECK admits only the four names.
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        created_at: r.get(4)?,
+        disabled: r.get(5)?,
+        failed_logins: r.get(6)?,
+        locked_until: r.get(7)?,
+    })
+}
+
+/// A new account, its password already hashed.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Login name.
+    pub username: String,
+    /// Name shown on the consoles; the username when empty.
+    pub display_name: String,
+    /// Its role.
+    pub role: Role,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// Whether an enabled administrator exists (the site is set up).
+pub fn admin_exists(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE role = 'admin' AND disabled = 0)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Create an account on behalf of `actor`; audited. A taken username is `Invalid`.
+pub fn create(tx: &Transaction<'_>, new: &NewAccount, actor: &str) -> Result<Account, StoreError> {
+    if by_username(tx, &new.username)?.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "the username {:?} is taken",
+            new.username
+        )));
+    }
+    let at = super::now();
+    let display = if new.display_name.trim().is_empty() {
+        new.username.as_str()
+    } else {
+        new.display_name.trim()
+    };
+    tx.prepare_cached(
+        "INSERT INTO accounts (username, display_name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![new.username, display, new.role.as_str(), new.password_hash, at])?;
+    let id = tx.last_insert_rowid();
+    append_audit(
+        tx,
+        &at,
+        actor,
+        "account_create",
+        &format!("account:{}", new.username),
+        &serde_json::json!({ "id": id, "role": new.role, "display_name": display }),
+    )?;
+    by_id(tx, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+}
+
+/// Create the first administrator; `None` when an administrator exists already.
+///
+/// The check and the insert are one transaction on the single writer, so two setups racing
+/// each other create one administrator.
+pub fn create_first_admin(
+    tx: &Transaction<'_>,
+    new: &NewAccount,
+    actor: &str,
+) -> Result<Option<Account>, StoreError> {
+    if admin_exists(tx)? {
+        return Ok(None);
+    }
+    let new = NewAccount {
+        role: Role::Admin,
+        ..new.clone()
+    };
+    create(tx, &new, actor).map(Some)
+}
+
+/// The account with this id.
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Account>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?1"
+        ))?
+        .query_row([id], account_row)
+        .optional()?)
+}
+
+/// The account with this username (any case) and its password hash.
+pub fn by_username(
+    conn: &Connection,
+    username: &str,
+) -> Result<Option<(Account, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, a.password_hash FROM accounts a WHERE a.username = ?1"
+        ))?
+        .query_row([username], |r| Ok((account_row(r)?, r.get(8)?)))
+        .optional()?)
+}
+
+/// Every account, by username.
+pub fn list(conn: &Connection) -> Result<Vec<Account>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.username"
+    ))?;
+    let rows = stmt.query_map([], account_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn must_exist(tx: &Transaction<'_>, id: i64) -> Result<Account, StoreError> {
+    by_id(tx, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+}
+
+/// Disable (or enable again) an account on behalf of `actor`; audited. Disabling ends its
+/// sessions; the last enabled administrator cannot be disabled.
+pub fn set_disabled(
+    tx: &Transaction<'_>,
+    id: i64,
+    disabled: bool,
+    actor: &str,
+) -> Result<Account, StoreError> {
+    let account = must_exist(tx, id)?;
+    if disabled && account.role == Role::Admin && !account.disabled {
+        let admins: i64 = tx.query_row(
+            "SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        if admins <= 1 {
+            return Err(StoreError::Invalid(
+                "the last enabled administrator cannot be disabled".into(),
+            ));
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE accounts SET disabled = ?2, failed_logins = 0, locked_until = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, disabled])?;
+    let ended = if disabled {
+        end_all_sessions(tx, id)?
+    } else {
+        0
+    };
+    append_audit(
+        tx,
+        &super::now(),
+        actor,
+        if disabled {
+            "account_disable"
+        } else {
+            "account_enable"
+        },
+        &format!("account:{}", account.username),
+        &serde_json::json!({ "id": id, "sessions_ended": ended }),
+    )?;
+    must_exist(tx, id)
+}
+
+/// Give an account a new password on behalf of `actor`; audited (without the password).
+/// Clears a lock and ends the account's sessions.
+pub fn set_password(
+    tx: &Transaction<'_>,
+    id: i64,
+    password_hash: &str,
+    actor: &str,
+) -> Result<Account, StoreError> {
+    let account = must_exist(tx, id)?;
+    tx.prepare_cached(
+        "UPDATE accounts SET password_hash = ?2, failed_logins = 0, locked_until = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, password_hash])?;
+    let ended = end_all_sessions(tx, id)?;
+    append_audit(
+        tx,
+        &super::now(),
+        actor,
+        "account_reset_password",
+        &format!("account:{}", account.username),
+        &serde_json::json!({ "id": id, "sessions_ended": ended }),
+    )?;
+    must_exist(tx, id)
+}
+
+/// Where a login attempt came from, for the audit log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoginSource {
+    /// The client's address, when known.
+    pub ip: Option<String>,
+    /// Its User-Agent, shortened.
+    pub user_agent: Option<String>,
+}
+
+/// Count a wrong password against `account` at `now`; locks it at [`MAX_FAILED_LOGINS`].
+/// Returns when it is locked until, if this attempt locked it.
+pub fn record_failed_login(
+    tx: &Transaction<'_>,
+    account: &Account,
+    now: DateTime<Utc>,
+    source: &LoginSource,
+) -> Result<Option<String>, StoreError> {
+    let failures: u32 = tx
+        .prepare_cached(
+            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+        )?
+        .query_row([account.id], |r| r.get(0))?;
+    let at = timestamp(now);
+    let subject = format!("account:{}", account.username);
+    // Whoever typed the wrong password is not known to be the account's owner.
+    append_audit(
+        tx,
+        &at,
+        "anonymous",
+        "login_failed",
+        &subject,
+        &serde_json::json!({ "reason": "wrong password", "failures": failures, "source": source }),
+    )?;
+    if failures < MAX_FAILED_LOGINS {
+        return Ok(None);
+    }
+    let until = timestamp(now + LOCKOUT);
+    tx.prepare_cached("UPDATE accounts SET failed_logins = 0, locked_until = ?2 WHERE id = ?1")?
+        .execute(params![account.id, until])?;
+    append_audit(
+        tx,
+        &at,
+        "system",
+        "account_locked",
+        &subject,
+        &serde_json::json!({ "until": until, "after_failures": failures, "source": source }),
+    )?;
+    Ok(Some(until))
+}
+
+/// Audit an attempt that was refused before any password was checked: an unknown
+/// username, a locked or a disabled account.
+pub fn record_refused_login(
+    tx: &Transaction<'_>,
+    username: &str,
+    reason: &str,
+    source: &LoginSource,
+) -> Result<(), StoreError> {
+    let name: String = username.chars().take(64).collect();
+    append_audit(
+        tx,
+        &super::now(),
+        "anonymous",
+        "login_failed",
+        &format!("account:{name}"),
+        &serde_json::json!({ "reason": reason, "source": source }),
+    )?;
+    Ok(())
+}
+
+/// A new login session: only the token's SHA-256 is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the session token, hex.
+    pub token_sha256: String,
+    /// The account logged in.
+    pub account_id: i64,
+    /// The session's CSRF token.
+    pub csrf_token: String,
+    /// Start (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Absolute end (UTC).
+    pub expires_at: DateTime<Utc>,
+    /// Where the login came from.
+    pub source: LoginSource,
+}
+
+/// Record a successful login: clear the failures, start the session, drop sessions that
+/// ended before `idle_cutoff` or their expiry; audited.
+pub fn record_login(
+    tx: &Transaction<'_>,
+    account: &Account,
+    session: &NewSession,
+    idle_cutoff: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let at = timestamp(session.created_at);
+    tx.prepare_cached("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?1")?
+        .execute([account.id])?;
+    tx.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen < ?2")?
+        .execute(params![at, timestamp(idle_cutoff)])?;
+    tx.prepare_cached(
+        "INSERT INTO sessions (token_sha256, account_id, csrf_token, created_at, last_seen, expires_at, user_agent)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        session.token_sha256,
+        session.account_id,
+        session.csrf_token,
+        at,
+        timestamp(session.expires_at),
+        session.source.user_agent,
+    ])?;
+    append_audit(
+        tx,
+        &at,
+        &account.username,
+        "login",
+        &format!("account:{}", account.username),
+        &serde_json::json!({ "role": account.role, "source": session.source }),
+    )?;
+    Ok(())
+}
+
+/// A stored session and its account.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The account.
+    pub account: Account,
+    /// Its CSRF token.
+    pub csrf_token: String,
+    /// Last request (UTC), to the minute.
+    pub last_seen: String,
+    /// Absolute end (UTC).
+    pub expires_at: String,
+}
+
+/// The session with this token hash, whatever its age (the caller judges expiry).
+pub fn session(conn: &Connection, token_sha256: &str) -> Result<Option<SessionRecord>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, s.csrf_token, s.last_seen, s.expires_at
+             FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_sha256 = ?1"
+        ))?
+        .query_row([token_sha256], |r| {
+            Ok(SessionRecord {
+                account: account_row(r)?,
+                csrf_token: r.get(8)?,
+                last_seen: r.get(9)?,
+                expires_at: r.get(10)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Note activity on a session.
+pub fn touch_session(tx: &Transaction<'_>, token_sha256: &str, at: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1")?
+        .execute(params![token_sha256, at])?;
+    Ok(())
+}
+
+/// End one session (logout); audited when `actor` is given. Returns whether it existed.
+pub fn end_session(
+    tx: &Transaction<'_>,
+    token_sha256: &str,
+    actor: Option<&str>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached("DELETE FROM sessions WHERE token_sha256 = ?1")?
+        .execute([token_sha256])?;
+    if let Some(actor) = actor.filter(|_| n > 0) {
+        append_audit(
+            tx,
+            &super::now(),
+            actor,
+            "logout",
+            &format!("account:{actor}"),
+            &serde_json::json!({}),
+        )?;
+    }
+    Ok(n > 0)
+}
+
+fn end_all_sessions(tx: &Transaction<'_>, account_id: i64) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached("DELETE FROM sessions WHERE account_id = ?1")?
+        .execute([account_id])?)
+}
+
+#[cfg(test)]
+#[path = "accounts_tests.rs"]
+mod tests;

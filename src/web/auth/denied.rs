@@ -1,0 +1,87 @@
+//! Refusals: a status, `{"error": …}` with any details, and `Retry-After` when waiting
+//! helps. Store failures are logged and answered without internals.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::store::StoreError;
+
+/// A refusal (or failure) answered as `{"error": …}` plus any details, never internals.
+#[derive(Debug)]
+pub struct Denied {
+    status: StatusCode,
+    body: serde_json::Map<String, serde_json::Value>,
+    retry_after_s: Option<u64>,
+}
+
+impl Denied {
+    /// A refusal with `status` and a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), message.into().into());
+        Self {
+            status,
+            body,
+            retry_after_s: None,
+        }
+    }
+
+    /// Add a field to the body.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.body.insert(key.into(), value.into());
+        self
+    }
+
+    /// Add `Retry-After`.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self.with("retry_after_s", seconds)
+    }
+
+    pub(super) fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        )
+    }
+
+    /// 409: nothing works until the first administrator exists.
+    pub fn setup_required() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "set up the administrator first (POST /api/setup, or CUSTOMS_EDGE_ADMIN_USER and \
+             CUSTOMS_EDGE_ADMIN_PASSWORD at start)",
+        )
+        .with("setup_required", true)
+    }
+}
+
+impl From<StoreError> for Denied {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(m) => Self::new(StatusCode::CONFLICT, m),
+            StoreError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, format!("no {what}")),
+            e => {
+                tracing::error!(error = %e, "store error while checking who is asking");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store is not available",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, Json(serde_json::Value::Object(self.body))).into_response();
+        if let Some(s) = self.retry_after_s {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        res
+    }
+}

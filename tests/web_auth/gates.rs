@@ -1,0 +1,110 @@
+//! Gates and sessions: operators override a held truck from the console, officers may
+//! not, API clients keep their bearer token; `/metrics` carries the gate verdicts.
+
+use std::time::Duration;
+
+use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
+use customs_edge_simulators::vehicles::VehicleSpec;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::common::gates::{OPERATOR_TOKEN, permit, relaxed_timing, start_gate_site};
+use super::common::{self, wait_for};
+use super::support::{Session, anon, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_session_overrides_a_held_truck_and_the_pass_names_them() {
+    let mut timing = relaxed_timing();
+    timing.patience_ms = 40_000;
+    let lane = common::gates::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
+    let site = start_gate_site(
+        &[lane],
+        timing,
+        vec![permit("HF-S", "闽G3K7H6", 1, 30_000.0)],
+        |_| {},
+    )
+    .await;
+    let base = format!("http://{}", site.controller.web_addr);
+    let admin = Session::login(&base, common::ADMIN_USER, common::ADMIN_PASSWORD).await;
+    admin.create_account("op.sun", "operator").await;
+    admin.create_account("officer.he", "officer").await;
+    let (id, _) = site
+        .traffic
+        .queue(VehicleSpec::new("闽G3K7H6", 32_000).on_lane("K1"))
+        .expect("queued");
+    wait_for(
+        "the truck held for its weight",
+        Duration::from_secs(60),
+        || async { (site.lanes().await["lanes"][0]["phase"] == "held").then_some(()) },
+    )
+    .await;
+    let reason = json!({ "reason": "备用轮胎，现场查验无误" });
+    let officer = Session::login(&base, "officer.he", "officer.he-pass-2026").await;
+    assert_eq!(
+        officer
+            .post("/api/gates/K1/override", reason.clone())
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let operator = Session::login(&base, "op.sun", "op.sun-pass-2026").await;
+    let (status, body) = operator
+        .post("/api/gates/K1/override", reason.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["by"], "op.sun");
+    let v = site
+        .traffic
+        .wait_vehicle(id, Duration::from_secs(60))
+        .await
+        .expect("the truck went");
+    assert!(v.left, "{v:#?}");
+    let rows = site.query("SELECT override_by FROM gate_passes WHERE verdict = 'override'");
+    assert_eq!(rows, vec![vec![json!("op.sun")]]);
+    // API clients keep their bearer token (no cookie, no CSRF); a wrong one is refused.
+    let (status, _) = site
+        .override_gate("K1", "not-a-token", "checked by hand")
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = site
+        .override_gate("K1", OPERATOR_TOKEN, "checked by hand")
+        .await;
+    assert_eq!(status, 409, "authorised, but no truck waits now: {body}");
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_scraped_without_login_and_carry_the_gate_verdicts() {
+    let server = start().await;
+    customs_edge::metrics::record_gate_verdict("K1", "release");
+    let admin = server.set_up().await;
+    assert_eq!(admin.get("/api/parcels").await, StatusCode::OK);
+    let res = anon()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE customs_edge_gate_verdicts_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"customs_edge_gate_verdicts_total{gate="K1",verdict="release"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"customs_edge_http_requests_total{route="/api/parcels",method="GET",status="200"}"#
+        ),
+        "{text}"
+    );
+    server.stop().await;
+}
