@@ -87,6 +87,14 @@ pub async fn start(
     )
     .await
     .context("starting the gates")?;
+    let (retention, token) = (config.storage.retention(), shutdown.clone());
+    let purge_store = store.clone();
+    tasks.spawn(async move {
+        (
+            "evidence purge".to_owned(),
+            retention.run(purge_store, token).await,
+        )
+    });
     let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -76,12 +76,47 @@ pub struct StorageConfig {
     /// Directory for the SQLite database, its backups and evidence files.
     #[serde(default = "default_data_dir")]
     pub data_dir: std::path::PathBuf,
+    /// Evidence (X-ray views, camera frames, plate snapshots) is kept this many days;
+    /// evidence a record still depends on (not yet acknowledged by the platform, under an
+    /// inspection hold, not decided yet) is never purged.
+    #[serde(default = "default_evidence_retention_days")]
+    pub evidence_retention_days: u32,
+    /// Disk quota of the evidence in GiB (0: none); above it the oldest purgeable goes first.
+    #[serde(default)]
+    pub evidence_quota_gb: f64,
+    /// How often the purge runs, in seconds.
+    #[serde(default = "default_purge_interval_s")]
+    pub purge_interval_s: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             data_dir: default_data_dir(),
+            evidence_retention_days: default_evidence_retention_days(),
+            evidence_quota_gb: 0.0,
+            purge_interval_s: default_purge_interval_s(),
+        }
+    }
+}
+
+fn default_evidence_retention_days() -> u32 {
+    90
+}
+
+fn default_purge_interval_s() -> u64 {
+    3_600
+}
+
+impl StorageConfig {
+    /// The evidence purge this config asks for.
+    pub fn retention(&self) -> crate::retention::Retention {
+        crate::retention::Retention {
+            data_dir: self.data_dir.clone(),
+            days: self.evidence_retention_days,
+            quota_bytes: (self.evidence_quota_gb > 0.0)
+                .then_some((self.evidence_quota_gb * 1024.0 * 1024.0 * 1024.0) as u64),
+            every: std::time::Duration::from_secs(self.purge_interval_s),
         }
     }
 }

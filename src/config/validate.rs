@@ -20,6 +20,24 @@ impl Config {
                 "required: the customs supervision site code (loctNo)",
             ));
         }
+        if self.storage.evidence_retention_days == 0 {
+            out.push(Problem::new(
+                "storage.evidence_retention_days",
+                "must be at least 1 day",
+            ));
+        }
+        if !(self.storage.evidence_quota_gb.is_finite() && self.storage.evidence_quota_gb >= 0.0) {
+            out.push(Problem::new(
+                "storage.evidence_quota_gb",
+                "must be 0 (no quota) or more",
+            ));
+        }
+        if !(60..=86_400).contains(&self.storage.purge_interval_s) {
+            out.push(Problem::new(
+                "storage.purge_interval_s",
+                "must be between 60 and 86400 seconds",
+            ));
+        }
         if let Err(message) = check_listen(&self.web.listen) {
             out.push(Problem::new("web.listen", message));
         }
