@@ -41,6 +41,27 @@ impl Lane {
     }
 }
 
+/// Plates with no OCR-confusable character after the authority letter, and one whose only
+/// confusable character is an 8.
+pub const PLATE_A: &str = "闽G3K7H6";
+pub const PLATE_B: &str = "闽G4M7X9";
+pub const PLATE_8: &str = "闽G8H3K7";
+
+/// Exit lane K1: a Hikvision camera with Digest.
+pub fn hik_digest() -> Lane {
+    Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest)
+}
+
+/// Exit lane K2: a Dahua camera with Basic.
+pub fn dahua_basic() -> Lane {
+    Lane::exit("K2", CameraForm::Dahua, CameraAuth::Basic)
+}
+
+/// A truck with `plate` weighing `kg` on `lane`.
+pub fn truck(plate: &str, kg: i32, lane: &str) -> VehicleSpec {
+    VehicleSpec::new(plate, kg).on_lane(lane)
+}
+
 /// A running gate site.
 pub struct GateSite {
     pub traffic: Traffic,
