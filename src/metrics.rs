@@ -10,7 +10,8 @@
 //! | `customs_edge_parcels_decided_total` | counter | line, lane | [`record_decision`] |
 //! | `customs_edge_decision_latency_seconds` | histogram | line | [`record_decision`] |
 //! | `customs_edge_gate_verdicts_total` | counter | gate, verdict | [`record_gate_verdict`] |
-//! | `customs_edge_camera_fps` | gauge | camera | [`set_camera_fps`] |
+//! | `customs_edge_camera_fps`, `_streaming` | gauge | camera | [`set_camera`] |
+//! | `customs_edge_camera_frames_total`, `_drops_total`, `_reconnects_total` | counter | camera | [`set_camera`] |
 //! | `customs_edge_outbox_pending_messages` / `_bytes` | gauge | stream | scrape |
 //! | `customs_edge_subsystem_state` | gauge (1 for the current state) | subsystem, state | scrape |
 //! | `customs_edge_http_requests_total` | counter | route, method, status | web layer |
@@ -87,6 +88,22 @@ fn describe() {
         "Frames per second captured, by camera."
     );
     describe_gauge!(
+        "customs_edge_camera_streaming",
+        "1 while the camera's stream flows."
+    );
+    describe_counter!(
+        "customs_edge_camera_frames_total",
+        "Frames captured, by camera."
+    );
+    describe_counter!(
+        "customs_edge_camera_drops_total",
+        "Frames lost (bad or skipped), by camera."
+    );
+    describe_counter!(
+        "customs_edge_camera_reconnects_total",
+        "Times the camera's stream was opened again."
+    );
+    describe_gauge!(
         "customs_edge_outbox_pending_messages",
         "Uplink messages not yet acknowledged."
     );
@@ -127,10 +144,31 @@ pub fn record_gate_verdict(gate: &str, verdict: &str) {
         .increment(1);
 }
 
-/// Camera `camera` captures `fps` frames per second now (0 when it is down).
-pub fn set_camera_fps(camera: &str, fps: f64) {
+/// What one camera's capture has done so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CameraCounts {
+    /// Frames per second now (0 when it is down).
+    pub fps: f64,
+    /// Frames captured since the start.
+    pub frames: u64,
+    /// Frames lost (bad or skipped) since the start.
+    pub drops: u64,
+    /// Times the stream was opened again.
+    pub reconnects: u64,
+    /// Whether it is streaming now.
+    pub streaming: bool,
+}
+
+/// Camera `camera`'s capture counters, as its stats hold them now.
+pub fn set_camera(camera: &str, c: CameraCounts) {
     handle();
-    gauge!("customs_edge_camera_fps", "camera" => camera.to_owned()).set(fps);
+    let id = camera.to_owned();
+    gauge!("customs_edge_camera_fps", "camera" => id.clone()).set(c.fps);
+    gauge!("customs_edge_camera_streaming", "camera" => id.clone())
+        .set(f64::from(u8::from(c.streaming)));
+    counter!("customs_edge_camera_frames_total", "camera" => id.clone()).absolute(c.frames);
+    counter!("customs_edge_camera_drops_total", "camera" => id.clone()).absolute(c.drops);
+    counter!("customs_edge_camera_reconnects_total", "camera" => id).absolute(c.reconnects);
 }
 
 /// One HTTP request answered.

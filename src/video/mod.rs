@@ -352,7 +352,7 @@ async fn watch_over(feed: &CameraFeed, http: &Http, shutdown: &CancellationToken
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
-            _ = gauge.tick() => crate::metrics::set_camera_fps(&feed.config.id, feed.snapshot().fps),
+            _ = gauge.tick() => publish_counts(feed),
             _ = snapshots.tick(), if poll > 0 => {
                 if matches!(feed.stats.state(), CameraState::Streaming | CameraState::Starting) {
                     continue;
@@ -364,7 +364,7 @@ async fn watch_over(feed: &CameraFeed, http: &Http, shutdown: &CancellationToken
             }
         }
     }
-    crate::metrics::set_camera_fps(&feed.config.id, 0.0);
+    publish_counts(feed);
 }
 
 async fn snapshot_once(feed: &CameraFeed, http: &Http, url: &str) {
@@ -378,4 +378,23 @@ async fn snapshot_once(feed: &CameraFeed, http: &Http, url: &str) {
         }
         Err((kind, message)) => feed.stats.snapshot_error(kind, &message),
     }
+}
+
+/// A camera's counters for `/metrics`.
+fn publish_counts(feed: &CameraFeed) {
+    let s = feed.snapshot();
+    crate::metrics::set_camera(
+        &feed.config.id,
+        crate::metrics::CameraCounts {
+            fps: if s.state == CameraState::Streaming {
+                s.fps
+            } else {
+                0.0
+            },
+            frames: s.frames,
+            drops: s.drops,
+            reconnects: s.reconnects,
+            streaming: s.state == CameraState::Streaming,
+        },
+    );
 }
