@@ -10,10 +10,16 @@
 #   ffmpeg                             ffprobe for stream conformance tests
 #   chromium chromium-driver           headless browser tests of the consoles
 #   python3 python3-venv               pymodbus conformance tests (in a virtualenv), bench reports
+#   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+#   gstreamer1.0-plugins-ugly          a real RTSP camera for the capture tests: GStreamer's
+#                                      RTSP server serving x264 (tests/conformance/rtsp/serve.py,
+#                                      run by /usr/bin/python3)
 set -euo pipefail
 
 PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients openssl
-          ffmpeg chromium chromium-driver python3 python3-venv)
+          ffmpeg chromium chromium-driver python3 python3-venv
+          python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+          gstreamer1.0-plugins-ugly)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -4,7 +4,10 @@
 //! GStreamer first), with an open timeout and a read timeout equal to the watchdog time;
 //! then read frames into the ring until the stream fails. MJPEG frames are taken as the
 //! camera sent them (`CAP_PROP_FORMAT = -1`, no decoding), checked to be whole JPEGs;
-//! other codecs are decoded and encoded as JPEG here. When no frame comes for the
+//! other codecs are decoded and encoded as JPEG here. Right after a network stream
+//! opens, the frames FFmpeg buffered while probing it (seconds of them, for H.264 over
+//! RTSP) come out back to back; they are skipped rather than stamped with the time they
+//! are read (see [`Capture::stream`]). When no frame comes for the
 //! watchdog time the read gives up and the stream is opened again, with a pause that
 //! doubles from [`BACKOFF_START`] up to `reconnect_max_s` and starts again once frames
 //! flowed. Every fault is counted by kind in the camera's stats; none ends the loop, only
@@ -18,6 +21,7 @@ use chrono::Utc;
 use opencv::core::{Mat, MatTraitConst as _, MatTraitConstManual as _, Vector};
 use opencv::videoio::{self, VideoCapture, VideoCaptureTrait as _, VideoCaptureTraitConst as _};
 use tokio_util::sync::CancellationToken;
+use tracing::debug;
 
 use super::CameraFeed;
 use super::jpeg::jpeg_size;
@@ -40,6 +44,16 @@ pub(crate) struct Capture {
     pub(crate) http: Http,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) shutdown: CancellationToken,
+}
+
+/// A frame read while catching up after an open, held until the next read shows whether
+/// it was live.
+struct Held {
+    at: chrono::DateTime<Utc>,
+    jpeg: Bytes,
+    size: (u32, u32),
+    /// Its presentation time in the stream (`CAP_PROP_POS_MSEC`).
+    pts_ms: f64,
 }
 
 /// How a stream ended.
@@ -118,7 +132,9 @@ impl Capture {
                     }
                     opened_before = true;
                     stats.set_stream(&src.stream, if raw { "jpeg" } else { "decoded" });
-                    match self.stream(capture, raw) {
+                    // A local file is read as fast as it decodes: nothing to catch up on.
+                    let live = src.stream.contains("://") && !src.stream.starts_with("file:");
+                    match self.stream(capture, raw, live) {
                         Ended::Shutdown => break,
                         Ended::Failed { fault, frames } => {
                             stats.error(fault.0, &fault.1);
@@ -193,8 +209,28 @@ impl Capture {
         Ok((capture, raw))
     }
 
+    /// Keep a frame read from the stream.
+    fn keep(&self, frame: Held, frames: &mut u64) {
+        *frames += 1;
+        self.feed
+            .push(frame.at, frame.jpeg, FrameSource::Stream, frame.size);
+        if *frames == 1 {
+            self.feed.stats.set_state(CameraState::Streaming);
+        }
+    }
+
     /// Read frames into the ring until the stream fails or shutdown.
-    fn stream(&self, mut capture: VideoCapture, raw: bool) -> Ended {
+    ///
+    /// Catching up (decoded `live` streams, right after the open): FFmpeg probed the
+    /// stream while opening it and hands out what it read then first, decoded back to
+    /// back, each frame seconds older than the time it is read (26 frames, 2.6 s, for
+    /// H.264 at 10 fps over RTSP). Stamped as read, they would be evidence of moments they
+    /// never saw. So each frame is held until the next read: only when that read waited
+    /// for its frame at least half the stream time between the two (`CAP_PROP_POS_MSEC`)
+    /// was the held frame the newest; it and all later frames are kept as read. Until
+    /// then held frames are skipped, for at most the watchdog time. (MJPEG kept as sent
+    /// has no stream time and no such backlog.)
+    fn stream(&self, mut capture: VideoCapture, raw: bool, live: bool) -> Ended {
         let feed = &self.feed;
         let label = self.label();
         let watchdog = self.watchdog();
@@ -202,7 +238,11 @@ impl Capture {
         let mut encoded = Vector::<u8>::new();
         let params = Vector::from_slice(&[opencv::imgcodecs::IMWRITE_JPEG_QUALITY, ENCODE_QUALITY]);
         let mut last_good = Instant::now();
+        let opened = Instant::now();
         let mut frames = 0u64;
+        let mut catching_up = live && !raw;
+        let mut held: Option<Held> = None;
+        let mut skipped = 0u64;
         let failed = |kind, message: String, frames| Ended::Failed {
             fault: (kind, message),
             frames,
@@ -213,13 +253,16 @@ impl Capture {
             }
             let started = Instant::now();
             let read = capture.read(&mut mat);
+            let took = started.elapsed();
             let at = Utc::now();
-            if !matches!(read, Ok(true)) || mat.empty() {
+            // A read that ran into the read timeout may still return a frame: one FFmpeg
+            // held back (H.264 over RTSP comes out a frame late), from before the stall.
+            // It is not kept (it would be stamped seconds late): the stream has stalled.
+            if !matches!(read, Ok(true)) || mat.empty() || took >= watchdog {
                 if self.shutdown.is_cancelled() {
                     return Ended::Shutdown;
                 }
-                let stalled =
-                    started.elapsed() >= watchdog.mul_f64(0.9) || last_good.elapsed() >= watchdog;
+                let stalled = took >= watchdog.mul_f64(0.9) || last_good.elapsed() >= watchdog;
                 return if stalled {
                     failed(
                         ErrorKind::Stall,
@@ -257,10 +300,33 @@ impl Capture {
             match taken {
                 Ok((jpeg, size)) => {
                     last_good = Instant::now();
-                    frames += 1;
-                    feed.push(at, jpeg, FrameSource::Stream, size);
-                    if frames == 1 {
-                        feed.stats.set_state(CameraState::Streaming);
+                    let frame = Held {
+                        at,
+                        jpeg,
+                        size,
+                        pts_ms: capture.get(videoio::CAP_PROP_POS_MSEC).unwrap_or(0.0),
+                    };
+                    if !catching_up {
+                        self.keep(frame, &mut frames);
+                        continue;
+                    }
+                    let pts_ms = frame.pts_ms;
+                    let Some(previous) = held.replace(frame) else {
+                        continue;
+                    };
+                    let gap = pts_ms - previous.pts_ms;
+                    let waited = gap > 0.0 && took.as_secs_f64() * 1000.0 >= gap / 2.0;
+                    if !waited && opened.elapsed() < watchdog {
+                        skipped += 1;
+                        continue;
+                    }
+                    catching_up = false;
+                    if skipped > 0 {
+                        debug!("{label}: skipped {skipped} frames buffered while opening");
+                    }
+                    self.keep(previous, &mut frames);
+                    if let Some(frame) = held.take() {
+                        self.keep(frame, &mut frames);
                     }
                 }
                 Err((kind, message)) => {
