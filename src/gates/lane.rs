@@ -26,6 +26,7 @@ use crate::store::gates::PassVerdict;
 mod barrier;
 mod decide;
 mod devices;
+mod operator;
 
 pub use devices::DeviceLink;
 
@@ -417,54 +418,6 @@ impl LaneTask {
         }
         self.set_led(recorded.led_text).await;
         self.publish(None);
-    }
-
-    async fn command(&mut self, command: LaneCommand) {
-        match command {
-            LaneCommand::Override {
-                actor,
-                reason,
-                reply,
-            } => {
-                let result = match &self.step {
-                    Step::Present { since } | Step::Held { since, .. } => {
-                        let since = *since;
-                        self.override_open(actor, reason, since).await
-                    }
-                    Step::Idle => Err(format!("gate {}: no truck on the loop", self.id())),
-                    Step::Open(_) | Step::Closing { .. } => {
-                        Err(format!("gate {}: the barrier is already open", self.id()))
-                    }
-                };
-                let _ = reply.send(result);
-            }
-        }
-    }
-
-    async fn override_open(
-        &mut self,
-        actor: String,
-        reason: String,
-        since: Instant,
-    ) -> Result<i64, String> {
-        let (reads, snapshots) = self.current(since);
-        let open = self.open_plates().await;
-        let open: Vec<&str> = open.iter().map(String::as_str).collect();
-        let consensus = agree(&reads, &open, &self.settings.config.consensus);
-        let outcome = decide::overridden(
-            &self.settings,
-            &self.store,
-            &consensus,
-            self.link.weight(),
-            actor,
-            reason,
-        )
-        .await;
-        self.record_and_act(outcome, &consensus, &reads, snapshots, since)
-            .await
-            .map_err(|e| {
-                format!("the override could not be recorded, so the barrier stays closed: {e}")
-            })
     }
 
     fn publish(&self, status: Option<&GateStatus>) {

@@ -1,0 +1,175 @@
+//! The checks of one sorting line: its PLC, scanners, X-ray feed, decision timing and the
+//! positions along its belt.
+
+use std::collections::HashSet;
+
+use customs_edge_devices::line_plc::RegisterMap;
+
+use super::{Problem, address, required};
+use crate::config::LineConfig;
+
+pub(super) fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
+    required(
+        out,
+        format!("{at}.id"),
+        &line.id,
+        "a short line id such as L1",
+    );
+    address(
+        out,
+        format!("{at}.plc.address"),
+        &line.plc.address,
+        "the PLC's host:port",
+    );
+    let map = RegisterMap {
+        unit_id: line.plc.unit_id,
+        status_base: line.plc.status_base,
+        command_base: line.plc.command_base,
+    };
+    for message in map.problems() {
+        out.push(Problem::new(format!("{at}.plc"), message));
+    }
+    if !(1..=1000).contains(&line.plc.poll_interval_ms) {
+        out.push(Problem::new(
+            format!("{at}.plc.poll_interval_ms"),
+            "must be between 1 and 1000",
+        ));
+    }
+    if !(10..=10_000).contains(&line.plc.timeout_ms) {
+        out.push(Problem::new(
+            format!("{at}.plc.timeout_ms"),
+            "must be between 10 and 10000",
+        ));
+    }
+    if line.scanners.is_empty() {
+        out.push(Problem::new(
+            format!("{at}.scanners"),
+            "at least one scanner is needed to read waybills",
+        ));
+    }
+    let mut names = HashSet::new();
+    for (j, scanner) in line.scanners.iter().enumerate() {
+        let sat = format!("{at}.scanners[{j}]");
+        if required(
+            out,
+            format!("{sat}.name"),
+            &scanner.name,
+            "a scanner name such as top",
+        ) && !names.insert(scanner.name.as_str())
+        {
+            out.push(Problem::new(
+                format!("{sat}.name"),
+                format!("duplicate scanner name {:?}", scanner.name),
+            ));
+        }
+        address(
+            out,
+            format!("{sat}.address"),
+            &scanner.address,
+            "the scanner's host:port",
+        );
+        if !(1..=128).contains(&scanner.max_length) {
+            out.push(Problem::new(
+                format!("{sat}.max_length"),
+                "must be between 1 and 128",
+            ));
+        }
+        if scanner.no_read.is_empty() {
+            out.push(Problem::new(format!("{sat}.no_read"), "must not be empty"));
+        }
+    }
+    validate_geometry(out, at, line);
+    let d = &line.diverter;
+    let lanes = [
+        ("release_lane", d.release_lane),
+        ("inspection_lane", d.inspection_lane),
+        ("exception_lane", d.exception_lane),
+    ];
+    for (name, lane) in lanes {
+        if lane == 0 {
+            out.push(Problem::new(
+                format!("{at}.diverter.{name}"),
+                "lane numbers start at 1",
+            ));
+        }
+    }
+    if d.release_lane == d.exception_lane
+        || d.release_lane == d.inspection_lane
+        || d.inspection_lane == d.exception_lane
+    {
+        out.push(Problem::new(
+            format!("{at}.diverter"),
+            "release, inspection and exception lanes must be different",
+        ));
+    }
+}
+
+fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
+    let g = &line.geometry;
+    let stations = [
+        ("scale_at_mm", g.scale_at_mm),
+        ("scanner_at_mm", Some(g.scanner_at_mm)),
+        ("xray_at_mm", g.xray_at_mm),
+        ("xray_exit_at_mm", g.xray_exit_at_mm),
+    ];
+    for (name, position) in stations {
+        if let Some(mm) = position
+            && mm >= g.diverter_at_mm
+        {
+            out.push(Problem::new(
+                format!("{at}.geometry.{name}"),
+                format!("{mm} must be before diverter_at_mm ({})", g.diverter_at_mm),
+            ));
+        }
+    }
+    if let (Some(entry), Some(exit)) = (g.xray_at_mm, g.xray_exit_at_mm)
+        && exit < entry
+    {
+        out.push(Problem::new(
+            format!("{at}.geometry.xray_exit_at_mm"),
+            format!("{exit} must not be before xray_at_mm ({entry})"),
+        ));
+    }
+    if let Some(xray) = &line.xray {
+        if xray.dir.as_os_str().is_empty() {
+            out.push(Problem::new(
+                format!("{at}.xray.dir"),
+                "required: the directory the X-ray machine writes to",
+            ));
+        }
+        if g.xray_at_mm.is_none() {
+            out.push(Problem::new(
+                format!("{at}.geometry.xray_at_mm"),
+                "required when the line has an xray feed",
+            ));
+        }
+        if !(xray.window_s > 0.0 && xray.window_s <= 120.0) {
+            out.push(Problem::new(
+                format!("{at}.xray.window_s"),
+                "must be more than 0 and at most 120 seconds",
+            ));
+        }
+        if xray.views == 0 {
+            out.push(Problem::new(
+                format!("{at}.xray.views"),
+                "must be at least 1",
+            ));
+        }
+    }
+    let d = &line.decision;
+    if !(d.weight_abs_kg >= 0.0 && d.weight_pct >= 0.0 && d.weight_pct <= 100.0) {
+        out.push(Problem::new(
+            format!("{at}.decision"),
+            "weight tolerances must be >= 0 (and weight_pct <= 100)",
+        ));
+    }
+    if d.stale_after_ms < 2 * line.plc.poll_interval_ms {
+        out.push(Problem::new(
+            format!("{at}.decision.stale_after_ms"),
+            format!(
+                "must be at least two poll intervals ({} ms)",
+                2 * line.plc.poll_interval_ms
+            ),
+        ));
+    }
+}
