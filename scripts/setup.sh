@@ -14,12 +14,18 @@
 #   gstreamer1.0-plugins-ugly          a real RTSP camera for the capture tests: GStreamer's
 #                                      RTSP server serving x264 (tests/conformance/rtsp/serve.py,
 #                                      run by /usr/bin/python3)
+#   nodejs npm                         (only when npm is missing) the consoles' Chart.js, from
+#                                      npm into web-ui/node_modules, embedded by `cargo build`
 set -euo pipefail
 
 PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients openssl
           ffmpeg chromium chromium-driver python3 python3-venv
           python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-ugly)
+# npm installs the consoles' charting library (see the end); Debian's npm needs nodejs.
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -42,4 +48,17 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo not found; install the Rust toolchain (https://rustup.rs) first" >&2
     exit 1
+fi
+
+# The consoles' one third-party file, Chart.js, comes from npm (pinned in
+# web-ui/package-lock.json) and is embedded into the binary by `cargo build`, so it must be
+# installed first. npm writes node_modules/.package-lock.json last: it is missing after an
+# install that failed, and older than package-lock.json after the pin changed.
+WEB_UI="$(cd "$(dirname "$0")/../web-ui" && pwd)"
+if [ ! -f "$WEB_UI/node_modules/.package-lock.json" ] \
+    || [ "$WEB_UI/package-lock.json" -nt "$WEB_UI/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in web-ui/ (Chart.js for the consoles)"
+    (cd "$WEB_UI" && npm ci --no-audit --no-fund)
+else
+    echo "setup: web-ui/node_modules up to date"
 fi

@@ -71,6 +71,7 @@ pub async fn start(
         let token = shutdown.clone();
         tasks.spawn(async move { (name, task.run(token).await) });
     }
+    let belts = feeds.iter().map(|f| f.belt.clone()).collect();
     let sync = match &config.platform {
         Some(platform) => Some(crate::sync::spawn(
             &config, platform, &store, &health, feeds, &shutdown, &mut tasks,
@@ -109,6 +110,7 @@ pub async fn start(
         evidence: crate::evidence::EvidenceStore::new(&config.storage.data_dir),
         gates: gates.clone(),
         video: video.clone(),
+        belts,
     };
     let router = web::router(state);
     let token = shutdown.clone();

@@ -231,6 +231,9 @@ mod tests {
                 state: State::Degraded,
                 detail: String::new(),
                 since: String::new(),
+                last_ok: None,
+                failures: 0,
+                recoveries: 0,
             },
         );
         let text = render(&[], &health);

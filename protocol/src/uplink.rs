@@ -259,11 +259,11 @@ pub struct InspectionResult {
     pub result_id: i64,
     /// The parcel record.
     pub parcel_id: Option<i64>,
-    /// The waybill.
-    pub logistics_no: String,
+    /// The waybill; `None` for a parcel whose barcode was never read.
+    pub logistics_no: Option<String>,
     /// The officer.
     pub officer: String,
-    /// `conform`, `nonconform`, ...
+    /// `conform`, `discrepancy`, `seized` or `returned`.
     pub result: String,
     /// The officer's note.
     pub note: Option<String>,

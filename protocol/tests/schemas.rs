@@ -172,7 +172,7 @@ fn uplink_examples() -> Vec<(&'static str, Value)> {
                 uplink::InspectionResult {
                     result_id: 2,
                     parcel_id: None,
-                    logistics_no: "SF1001".into(),
+                    logistics_no: Some("SF1001".into()),
                     officer: "officer-li".into(),
                     result: "conform".into(),
                     note: Some("batteries declared".into()),

@@ -136,6 +136,11 @@ impl Gates {
             .collect()
     }
 
+    /// A receiver per lane that sees each change of its view (live consoles).
+    pub fn watch_views(&self) -> Vec<watch::Receiver<LaneView>> {
+        self.lanes.values().map(|l| l.view.clone()).collect()
+    }
+
     /// The operator whose token this is, if any (compared by SHA-256).
     pub fn operator_for_token(&self, token: &str) -> Option<String> {
         let presented = crate::config::OperatorConfig::with_token("", token).token_sha256;

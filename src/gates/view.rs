@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Where a lane is in its cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// No truck.
@@ -20,7 +20,7 @@ pub enum Phase {
 }
 
 /// One lane, live.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct LaneView {
     /// Lane id.
     pub gate: String,

@@ -331,6 +331,27 @@ impl Tracker {
     pub fn is_empty(&self) -> bool {
         self.parcels.is_empty()
     }
+
+    /// The parcels on the belt with the time left until each one's decision.
+    pub fn on_belt(&self) -> Vec<super::belt::OnBelt> {
+        let g = self.geometry;
+        let speed = f64::from(self.speed_mm_s);
+        let deadline_mm = g.diverter_at_mm - g.lead.as_secs_f64() * speed;
+        self.parcels
+            .iter()
+            .map(|p| super::belt::OnBelt {
+                parcel_id: p.id,
+                tracking_no: p.tracking_no,
+                position_mm: p.position_mm,
+                lane: p.lane,
+                code: p.merged_read().code().map(str::to_owned),
+                xray_views: p.xray_images,
+                tracking_lost: p.tracking_lost,
+                deadline_in_ms: (p.lane.is_none() && !p.tracking_lost && speed > 0.0)
+                    .then(|| ((deadline_mm - p.position_mm).max(0.0) / speed * 1000.0) as u64),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -3,17 +3,21 @@
 //! Passwords arrive here already hashed (argon2id PHC strings, made off the writer thread
 //! by `web::auth::password`); session tokens arrive as their SHA-256. Every change to an
 //! account, every login, failed login, lock and logout is appended to the audit log in the
-//! same transaction as the change itself.
+//! same transaction as the change itself. Here: the accounts themselves; `changes` (role,
+//! disable, passwords), `failures` (wrong passwords, lockout) and `sessions` hold the rest.
 
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+mod changes;
+mod failures;
 mod sessions;
 
+pub use changes::{OwnPassword, change_own_password, set_disabled, set_password, set_role};
+pub use failures::{record_failed_login, record_refused_login, record_wrong_current_password};
 pub use sessions::{NewSession, SessionRecord, end_session, record_login, session, touch_session};
 
-use super::{StoreError, append_audit, timestamp};
+use super::{StoreError, append_audit};
 
 /// Wrong passwords in a row that lock an account.
 pub const MAX_FAILED_LOGINS: u32 = 5;
@@ -21,7 +25,7 @@ pub const MAX_FAILED_LOGINS: u32 = 5;
 pub const LOCKOUT: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// What an account may do. Roles are not ranked: each route names the roles it admits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything, changes nothing (the big screen).
@@ -61,7 +65,7 @@ impl std::fmt::Display for Role {
 }
 
 /// An account as the API shows it (never its password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// Record id.
     pub id: i64,
@@ -192,89 +196,6 @@ pub fn by_username(
         .optional()?)
 }
 
-/// Every account, by username.
-pub fn list(conn: &Connection) -> Result<Vec<Account>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.username"
-    ))?;
-    let rows = stmt.query_map([], account_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn must_exist(tx: &Transaction<'_>, id: i64) -> Result<Account, StoreError> {
-    by_id(tx, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
-}
-
-/// Disable (or enable again) an account on behalf of `actor`; audited. Disabling ends its
-/// sessions; the last enabled administrator cannot be disabled.
-pub fn set_disabled(
-    tx: &Transaction<'_>,
-    id: i64,
-    disabled: bool,
-    actor: &str,
-) -> Result<Account, StoreError> {
-    let account = must_exist(tx, id)?;
-    if disabled && account.role == Role::Admin && !account.disabled {
-        let admins: i64 = tx.query_row(
-            "SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled = 0",
-            [],
-            |r| r.get(0),
-        )?;
-        if admins <= 1 {
-            return Err(StoreError::Invalid(
-                "the last enabled administrator cannot be disabled".into(),
-            ));
-        }
-    }
-    tx.prepare_cached(
-        "UPDATE accounts SET disabled = ?2, failed_logins = 0, locked_until = NULL WHERE id = ?1",
-    )?
-    .execute(params![id, disabled])?;
-    let ended = if disabled {
-        sessions::end_all_sessions(tx, id)?
-    } else {
-        0
-    };
-    append_audit(
-        tx,
-        &super::now(),
-        actor,
-        if disabled {
-            "account_disable"
-        } else {
-            "account_enable"
-        },
-        &format!("account:{}", account.username),
-        &serde_json::json!({ "id": id, "sessions_ended": ended }),
-    )?;
-    must_exist(tx, id)
-}
-
-/// Give an account a new password on behalf of `actor`; audited (without the password).
-/// Clears a lock and ends the account's sessions.
-pub fn set_password(
-    tx: &Transaction<'_>,
-    id: i64,
-    password_hash: &str,
-    actor: &str,
-) -> Result<Account, StoreError> {
-    let account = must_exist(tx, id)?;
-    tx.prepare_cached(
-        "UPDATE accounts SET password_hash = ?2, failed_logins = 0, locked_until = NULL WHERE id = ?1",
-    )?
-    .execute(params![id, password_hash])?;
-    let ended = sessions::end_all_sessions(tx, id)?;
-    append_audit(
-        tx,
-        &super::now(),
-        actor,
-        "account_reset_password",
-        &format!("account:{}", account.username),
-        &serde_json::json!({ "id": id, "sessions_ended": ended }),
-    )?;
-    must_exist(tx, id)
-}
-
 /// Where a login attempt came from, for the audit log.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoginSource {
@@ -284,65 +205,13 @@ pub struct LoginSource {
     pub user_agent: Option<String>,
 }
 
-/// Count a wrong password against `account` at `now`; locks it at [`MAX_FAILED_LOGINS`].
-/// Returns when it is locked until, if this attempt locked it.
-pub fn record_failed_login(
-    tx: &Transaction<'_>,
-    account: &Account,
-    now: DateTime<Utc>,
-    source: &LoginSource,
-) -> Result<Option<String>, StoreError> {
-    let failures: u32 = tx
-        .prepare_cached(
-            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
-        )?
-        .query_row([account.id], |r| r.get(0))?;
-    let at = timestamp(now);
-    let subject = format!("account:{}", account.username);
-    // Whoever typed the wrong password is not known to be the account's owner.
-    append_audit(
-        tx,
-        &at,
-        "anonymous",
-        "login_failed",
-        &subject,
-        &serde_json::json!({ "reason": "wrong password", "failures": failures, "source": source }),
-    )?;
-    if failures < MAX_FAILED_LOGINS {
-        return Ok(None);
-    }
-    let until = timestamp(now + LOCKOUT);
-    tx.prepare_cached("UPDATE accounts SET failed_logins = 0, locked_until = ?2 WHERE id = ?1")?
-        .execute(params![account.id, until])?;
-    append_audit(
-        tx,
-        &at,
-        "system",
-        "account_locked",
-        &subject,
-        &serde_json::json!({ "until": until, "after_failures": failures, "source": source }),
-    )?;
-    Ok(Some(until))
-}
-
-/// Audit an attempt that was refused before any password was checked: an unknown
-/// username, a locked or a disabled account.
-pub fn record_refused_login(
-    tx: &Transaction<'_>,
-    username: &str,
-    reason: &str,
-    source: &LoginSource,
-) -> Result<(), StoreError> {
-    let name: String = username.chars().take(64).collect();
-    append_audit(
-        tx,
-        &super::now(),
-        "anonymous",
-        "login_failed",
-        &format!("account:{name}"),
-        &serde_json::json!({ "reason": reason, "source": source }),
-    )?;
-    Ok(())
+/// Every account, by username.
+pub fn list(conn: &Connection) -> Result<Vec<Account>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.username"
+    ))?;
+    let rows = stmt.query_map([], account_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::Store;
+use crate::store::{Store, timestamp};
 
 fn new_account(username: &str, role: Role) -> NewAccount {
     NewAccount {
@@ -200,4 +200,190 @@ async fn sessions_are_found_by_token_hash_and_end_when_the_account_is_disabled()
             "account_disable"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_role_change_is_audited_and_the_last_administrator_keeps_the_role() {
+    let (_dir, store) = store();
+    let (admin, op) = store
+        .writer
+        .write(|tx| {
+            Ok((
+                create(tx, &new_account("admin", Role::Admin), "setup")?,
+                create(tx, &new_account("op.wang", Role::Operator), "admin")?,
+            ))
+        })
+        .await
+        .unwrap();
+    let officer = store
+        .writer
+        .write(move |tx| set_role(tx, op.id, Role::Officer, "admin"))
+        .await
+        .unwrap();
+    assert_eq!(officer.role, Role::Officer);
+    let unchanged = store
+        .writer
+        .write(move |tx| set_role(tx, op.id, Role::Officer, "admin"))
+        .await
+        .unwrap();
+    assert_eq!(unchanged, officer);
+
+    let last = store
+        .writer
+        .write(move |tx| set_role(tx, admin.id, Role::Viewer, "someone.else"))
+        .await
+        .unwrap_err();
+    assert!(
+        last.to_string().contains("last enabled administrator"),
+        "{last}"
+    );
+    store
+        .writer
+        .write(|tx| create(tx, &new_account("admin.two", Role::Admin), "admin"))
+        .await
+        .unwrap();
+    let own = store
+        .writer
+        .write(move |tx| set_role(tx, admin.id, Role::Viewer, "ADMIN"))
+        .await
+        .unwrap_err();
+    assert!(own.to_string().contains("own role"), "{own}");
+    let demoted = store
+        .writer
+        .write(move |tx| set_role(tx, admin.id, Role::Viewer, "admin.two"))
+        .await
+        .unwrap();
+    assert_eq!(demoted.role, Role::Viewer);
+
+    let roles: Vec<(String, String, String)> = audit_actions(&store)
+        .into_iter()
+        .filter(|a| a.1 == "account_role")
+        .collect();
+    assert_eq!(
+        roles.len(),
+        2,
+        "refusals and no-ops are not audited: {roles:?}"
+    );
+    let detail: serde_json::Value = serde_json::from_str(&roles[0].2).unwrap();
+    assert_eq!(detail["from"], "operator");
+    assert_eq!(detail["to"], "officer");
+    assert_eq!(roles[1].0, "admin.two");
+}
+
+fn session_for(account_id: i64, token: &str) -> NewSession {
+    let now = chrono::Utc::now();
+    NewSession {
+        token_sha256: token.repeat(32),
+        account_id,
+        csrf_token: format!("csrf-{token}"),
+        created_at: now,
+        expires_at: now + chrono::TimeDelta::hours(12),
+        source: LoginSource::default(),
+    }
+}
+
+#[tokio::test]
+async fn an_own_password_change_keeps_the_asking_session_and_ends_the_others() {
+    let (_dir, store) = store();
+    let op = store
+        .writer
+        .write(|tx| create(tx, &new_account("op.wang", Role::Operator), "admin"))
+        .await
+        .unwrap();
+    let old_hash = "$argon2id$test$op.wang".to_owned();
+    for token in ["aa", "bb", "cc"] {
+        let (o, s) = (op.clone(), session_for(op.id, token));
+        store
+            .writer
+            .write(move |tx| {
+                record_login(tx, &o, &s, chrono::Utc::now() - chrono::TimeDelta::hours(8))
+            })
+            .await
+            .unwrap();
+    }
+    let writer = store.clone();
+    let change = move |verified: String, session: &'static str| {
+        let store = writer.clone();
+        async move {
+            store
+                .writer
+                .write(move |tx| {
+                    change_own_password(
+                        tx,
+                        &OwnPassword {
+                            account_id: op.id,
+                            verified_hash: &verified,
+                            new_hash: "$argon2id$new",
+                            session_sha256: &session.repeat(32),
+                        },
+                    )
+                })
+                .await
+        }
+    };
+    let stale = change("$argon2id$other".into(), "aa").await.unwrap_err();
+    assert!(stale.to_string().contains("changed meanwhile"), "{stale}");
+    let gone = change(old_hash.clone(), "zz").await.unwrap_err();
+    assert!(gone.to_string().contains("session has ended"), "{gone}");
+
+    let (account, ended) = change(old_hash, "aa").await.unwrap();
+    assert_eq!((account.username.as_str(), ended), ("op.wang", 2));
+    for (token, kept) in [("aa", true), ("bb", false), ("cc", false)] {
+        let found = store
+            .reader
+            .read(move |c| session(c, &token.repeat(32)))
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), kept, "session {token}");
+    }
+    let (_, hash) = store
+        .reader
+        .read(|c| by_username(c, "op.wang"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash, "$argon2id$new");
+    let changes: Vec<(String, String, String)> = audit_actions(&store)
+        .into_iter()
+        .filter(|a| a.1 == "password_change")
+        .collect();
+    assert_eq!(changes.len(), 1, "refused changes are not audited");
+    assert_eq!(changes[0].0, "op.wang", "the owner is the actor");
+    assert!(!changes[0].2.contains("argon2"), "{}", changes[0].2);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_and_wrong_logins_share_one_count() {
+    let (_dir, store) = store();
+    let account = store
+        .writer
+        .write(|tx| create(tx, &new_account("officer.li", Role::Officer), "admin"))
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    for i in 1..=MAX_FAILED_LOGINS {
+        let a = account.clone();
+        let locked = store
+            .writer
+            .write(move |tx| {
+                let source = LoginSource::default();
+                if i % 2 == 0 {
+                    record_wrong_current_password(tx, &a, now, &source)
+                } else {
+                    record_failed_login(tx, &a, now, &source)
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(locked.is_some(), i == MAX_FAILED_LOGINS, "attempt {i}");
+    }
+    let actions: Vec<(String, String, String)> =
+        audit_actions(&store).into_iter().skip(1).collect();
+    let changes: Vec<&(String, String, String)> = actions
+        .iter()
+        .filter(|a| a.1 == "password_change_failed")
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|a| a.0 == "officer.li"));
+    assert_eq!(actions.last().unwrap().1, "account_locked");
 }

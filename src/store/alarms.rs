@@ -57,3 +57,145 @@ pub fn clear(tx: &Transaction<'_>, source: &str, kind: &str) -> Result<usize, St
     }
     Ok(cleared.len())
 }
+
+/// An alarm as the consoles show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AlarmView {
+    /// Record id.
+    pub id: i64,
+    /// When it was raised.
+    pub at: String,
+    /// What raised it (`line:L1:plc`, …).
+    pub source: String,
+    /// What kind of alarm.
+    pub kind: String,
+    /// What happened, in words.
+    pub detail: String,
+    /// The parcel it concerns, if any.
+    pub parcel_id: Option<i64>,
+    /// Who acknowledged it, if anyone yet.
+    pub acked_by: Option<String>,
+    /// When.
+    pub acked_at: Option<String>,
+}
+
+/// Alarms not cleared yet from `source` and the parts under it (`line:L1` covers
+/// `line:L1:plc`, not `line:L10`), newest first (at most `limit`).
+pub fn open(
+    conn: &rusqlite::Connection,
+    source: &str,
+    limit: u32,
+) -> Result<Vec<AlarmView>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, source, kind, detail, parcel_id, acked_by, acked_at FROM alarms
+         WHERE cleared_at IS NULL AND (source = ?1 OR substr(source, 1, length(?1) + 1) = ?1 || ':')
+         ORDER BY at DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![source, limit], |r| {
+        Ok(AlarmView {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            source: r.get(2)?,
+            kind: r.get(3)?,
+            detail: r.get(4)?,
+            parcel_id: r.get(5)?,
+            acked_by: r.get(6)?,
+            acked_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An operator acknowledges alarm `id` (it stays open until its condition clears), with
+/// its audit entry. `Ok(false)` when there is no such alarm; acknowledging twice keeps the
+/// first.
+pub fn acknowledge(tx: &Transaction<'_>, id: i64, actor: &str) -> Result<bool, StoreError> {
+    let at = super::now();
+    let found: Option<(String, String, Option<String>)> = rusqlite::OptionalExtension::optional(
+        tx.prepare_cached("SELECT source, kind, acked_by FROM alarms WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))),
+    )?;
+    let Some((source, kind, acked_by)) = found else {
+        return Ok(false);
+    };
+    if acked_by.is_some() {
+        return Ok(true);
+    }
+    tx.prepare_cached("UPDATE alarms SET acked_by = ?2, acked_at = ?3 WHERE id = ?1")?
+        .execute(params![id, actor, at])?;
+    super::append_audit(
+        tx,
+        &at,
+        actor,
+        "acknowledge_alarm",
+        &format!("alarm:{id}"),
+        &serde_json::json!({ "source": source, "kind": kind }),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_lines_open_alarms_are_its_own_and_acknowledging_is_audited_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (plc, cleared) = store
+            .writer
+            .write(|tx| {
+                let plc = raise(tx, "line:L1:plc", "fault", "PLC reports DiverterJam", None)?;
+                raise(
+                    tx,
+                    "line:L1",
+                    "lane_mismatch",
+                    "decided 2, fell into 3",
+                    None,
+                )?;
+                raise(tx, "line:L10:plc", "fault", "another line", None)?;
+                let cleared = raise(tx, "line:L1:xray", "xray_down", "gone", None)?;
+                clear(tx, "line:L1:xray", "xray_down")?;
+                Ok((plc, cleared))
+            })
+            .await
+            .unwrap();
+        let open_l1 = store.reader.read(|c| open(c, "line:L1", 50)).await.unwrap();
+        let sources: Vec<&str> = open_l1.iter().map(|a| a.source.as_str()).collect();
+        assert_eq!(sources.len(), 2, "{sources:?}");
+        assert!(sources.contains(&"line:L1:plc") && sources.contains(&"line:L1"));
+        assert!(!open_l1.iter().any(|a| a.id == cleared));
+
+        for _ in 0..2 {
+            let found = store
+                .writer
+                .write(move |tx| acknowledge(tx, plc, "op.zhang"))
+                .await
+                .unwrap();
+            assert!(found);
+        }
+        assert!(
+            !store
+                .writer
+                .write(|tx| acknowledge(tx, 999, "op.zhang"))
+                .await
+                .unwrap()
+        );
+        let audited: i64 = store
+            .reader
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM audit_log WHERE action = 'acknowledge_alarm'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(audited, 1, "the second acknowledgement keeps the first");
+        let acked = store.reader.read(|c| open(c, "line:L1", 50)).await.unwrap();
+        let plc_alarm = acked.iter().find(|a| a.id == plc).unwrap();
+        assert_eq!(plc_alarm.acked_by.as_deref(), Some("op.zhang"));
+    }
+}

@@ -235,7 +235,7 @@ pub fn dead_letter(
 }
 
 /// A dead letter as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterRow {
     /// Record id.
     pub id: i64,

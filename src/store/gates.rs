@@ -261,7 +261,7 @@ pub fn mark_cleared(
 }
 
 /// A gate pass as the consoles and the API show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PassView {
     /// Record id.
     pub id: i64,

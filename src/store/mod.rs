@@ -18,11 +18,14 @@ pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
 pub mod gates;
+pub mod inspections;
 pub mod instructions;
 pub mod manifests;
 pub mod outbox;
+pub mod parcel_search;
 pub mod parcels;
 pub mod retention;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +79,8 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/005_expected_arrivals.sql")),
     M::up(include_str!("migrations/006_evidence_retention.sql")),
     M::up(include_str!("migrations/007_accounts.sql")),
+    M::up(include_str!("migrations/008_inspection_results.sql")),
+    M::up(include_str!("migrations/009_gate_passes_at.sql")),
 ];
 
 fn migrations() -> Migrations<'static> {

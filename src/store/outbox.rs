@@ -179,7 +179,7 @@ pub fn read_after(
 }
 
 /// The state of one stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StreamState {
     /// Stream name.
     pub stream: String,

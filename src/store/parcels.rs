@@ -319,7 +319,7 @@ pub fn reject_input(
 }
 
 /// A parcel as the console shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ParcelView {
     /// Record id.
     pub id: i64,
@@ -349,11 +349,14 @@ pub struct ParcelView {
     pub outcome: String,
 }
 
-const VIEW_COLUMNS: &str =
-    "id, line_id, tracking_no, entered_at, logistics_no, read_status, lane, lane_kind, reasons,
-    decided_at, dropped_lane, dropped_at, outcome";
+/// The columns [`view`] reads, in its order, from `parcels` aliased `p` (so a query can
+/// join other tables and select more columns after these).
+pub(crate) const VIEW_COLUMNS: &str =
+    "p.id, p.line_id, p.tracking_no, p.entered_at, p.logistics_no, p.read_status, p.lane,
+    p.lane_kind, p.reasons, p.decided_at, p.dropped_lane, p.dropped_at, p.outcome";
 
-fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
+/// A [`ParcelView`] from a row that starts with [`VIEW_COLUMNS`].
+pub(crate) fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
     let reasons: Option<String> = r.get(8)?;
     Ok(ParcelView {
         id: r.get(0)?,
@@ -377,7 +380,7 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParcelView> {
 /// The most recent parcels, newest first.
 pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<ParcelView>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {VIEW_COLUMNS} FROM parcels ORDER BY id DESC LIMIT ?1"
+        "SELECT {VIEW_COLUMNS} FROM parcels p ORDER BY p.id DESC LIMIT ?1"
     ))?;
     let rows = stmt.query_map([limit], view)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -385,8 +388,9 @@ pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<ParcelView>, StoreErr
 
 /// One parcel by record id.
 pub fn get(conn: &Connection, id: i64) -> Result<ParcelView, StoreError> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM parcels WHERE id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VIEW_COLUMNS} FROM parcels p WHERE p.id = ?1"
+    ))?;
     stmt.query_row([id], view).map_err(|e| match e {
         rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(format!("parcel {id}")),
         e => e.into(),

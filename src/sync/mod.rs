@@ -85,7 +85,7 @@ impl SyncStats {
 }
 
 /// [`SyncStats`] as plain numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SyncSnapshot {
     /// Connected to the broker.
     pub connected: bool,

@@ -152,7 +152,7 @@ struct HubCounters {
 }
 
 /// The video subsystem, as `GET /api/cameras` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VideoOverview {
     /// Every captured camera.
     pub cameras: Vec<CameraSnapshot>,

@@ -61,7 +61,7 @@ pub struct RingLimits {
 }
 
 /// What a ring holds, for the stats.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RingFill {
     /// Frames held.
     pub frames: usize,

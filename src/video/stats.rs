@@ -24,7 +24,7 @@ pub const LOG_EVERY: Duration = Duration::from_secs(10);
 const FPS_WINDOW: Duration = Duration::from_secs(5);
 
 /// What a camera's capture is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CameraState {
     /// Not yet tried.
@@ -40,7 +40,7 @@ pub enum CameraState {
 }
 
 /// A kind of capture fault, counted per camera.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The camera refused the user name or password.
@@ -87,7 +87,7 @@ impl ErrorKind {
 }
 
 /// The last fault of a camera.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LastError {
     /// Its kind.
     pub kind: ErrorKind,
@@ -98,7 +98,7 @@ pub struct LastError {
 }
 
 /// One camera, as `GET /api/cameras` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CameraSnapshot {
     /// Camera id.
     pub id: String,

@@ -10,8 +10,9 @@
 //!   cookie ([`session`]); an explicit `Authorization` header wins over a cookie.
 //! - **CSRF.** A change (POST, PUT, PATCH, DELETE) made with the cookie must carry the
 //!   session's token in `X-CSRF-Token`, or it is refused with 403.
-//! - **Roles.** A viewer changes nothing (enforced here, for every route); each handler
-//!   names who may call it with [`Require`] and a [`Policy`] (`Require<Officers>`).
+//! - **Roles.** A viewer changes nothing but their own session and password (enforced
+//!   here, for every route); each handler names who may call it with [`Require`] and a
+//!   [`Policy`] (`Require<Officers>`).
 //! - **Lockout.** [`MAX_FAILED_LOGINS`] wrong passwords lock an account for [`LOCKOUT`];
 //!   each client address gets [`limiter::ATTEMPTS_PER_WINDOW`] login attempts a minute.
 
@@ -19,6 +20,7 @@ mod accounts_api;
 pub mod bootstrap;
 mod denied;
 pub mod limiter;
+mod own_password;
 pub mod password;
 mod routes;
 pub mod session;
@@ -36,7 +38,7 @@ use axum::response::{IntoResponse, Response};
 
 pub use crate::store::accounts::{LOCKOUT, MAX_FAILED_LOGINS, Role};
 use crate::store::{Store, StoreError, accounts};
-pub use denied::Denied;
+pub use denied::{BadJson, Denied, ErrorBody, NotLoggedIn};
 
 pub(super) use routes::{protected_routes, public_routes};
 
@@ -239,6 +241,9 @@ pub(crate) fn client_ip(parts_ext: &axum::http::Extensions, headers: &HeaderMap)
     Some(peer)
 }
 
+/// The only changes a viewer makes: to their own session and their own password.
+const VIEWER_MAY_POST: [&str; 2] = ["/api/logout", "/api/me/password"];
+
 /// Before every guarded `/api` route: setup done, who is asking, CSRF, viewers read only.
 pub(super) async fn guard(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
     match auth.is_set_up().await {
@@ -277,7 +282,7 @@ pub(super) async fn guard(State(auth): State<Auth>, mut req: Request, next: Next
                 Some(_) => {}
             }
         }
-        if who.role == Role::Viewer && req.uri().path() != "/api/logout" {
+        if who.role == Role::Viewer && !VIEWER_MAY_POST.contains(&req.uri().path()) {
             return Denied::new(StatusCode::FORBIDDEN, "a viewer cannot change anything")
                 .into_response();
         }

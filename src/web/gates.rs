@@ -8,15 +8,29 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::auth::{Operators, Require};
-use super::{ApiError, AppState};
+use super::auth::{BadJson, ErrorBody, NotLoggedIn, Operators, Require};
+use super::{ApiError, AppState, WebState};
+use crate::gates::camera::CameraStatsView;
+use crate::gates::view::LaneView;
 use crate::gates::{Gates, OverrideError};
 use crate::store::gates::{self, PassView};
 
 /// Shortest reason an override accepts, in characters.
 const MIN_REASON_CHARS: usize = 4;
+
+/// This module's routes, with their OpenAPI descriptions.
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(lanes))
+        .routes(routes!(passes))
+        .routes(routes!(pass))
+        .routes(routes!(override_open))
+}
 
 fn running(state: &AppState) -> Result<&Gates, ApiError> {
     state
@@ -25,26 +39,59 @@ fn running(state: &AppState) -> Result<&Gates, ApiError> {
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "this site runs no gate lanes".into()))
 }
 
-/// Every lane live, with the camera listener's counters.
-pub(super) async fn lanes(
-    State(state): State<AppState>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let gates = running(&state)?;
-    Ok(Json(serde_json::json!({
-        "lanes": gates.views(),
-        "cameras": gates.cameras.snapshot(),
-    })))
+/// Every lane live, and what the plate-camera listener has done.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Lanes {
+    /// Each lane as its loop last saw it.
+    lanes: Vec<LaneView>,
+    /// The plate-camera listener's counters since start.
+    cameras: CameraStatsView,
 }
 
-#[derive(Deserialize)]
+/// Every lane live, with the camera listener's counters.
+#[utoipa::path(
+    get,
+    path = "/api/gates",
+    tag = "gates",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Every lane, live", body = Lanes),
+        NotLoggedIn,
+        (status = 404, description = "This site runs no gate lanes", body = ErrorBody),
+    )
+)]
+pub(super) async fn lanes(State(state): State<AppState>) -> Result<Json<Lanes>, ApiError> {
+    let gates = running(&state)?;
+    Ok(Json(Lanes {
+        lanes: gates.views(),
+        cameras: gates.cameras.snapshot(),
+    }))
+}
+
+/// Which passes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PassesQuery {
     /// One lane only.
     gate: Option<String>,
     /// How many, newest first (1..=500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// Recent gate passes.
+/// Recent gate passes, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/gates/passes",
+    tag = "gates",
+    security(("session" = []), ("bearer" = [])),
+    params(PassesQuery),
+    responses(
+        (status = 200, description = "Recent passes, newest first", body = Vec<PassView>),
+        (status = 400, description = "A query parameter is not of its type (plain text)"),
+        NotLoggedIn,
+    )
+)]
 pub(super) async fn passes(
     State(state): State<AppState>,
     Query(q): Query<PassesQuery>,
@@ -60,6 +107,19 @@ pub(super) async fn passes(
 }
 
 /// One gate pass.
+#[utoipa::path(
+    get,
+    path = "/api/gates/passes/{id}",
+    tag = "gates",
+    security(("session" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The pass's record id")),
+    responses(
+        (status = 200, description = "The pass", body = PassView),
+        (status = 400, description = "The id is not a number (plain text)"),
+        NotLoggedIn,
+        (status = 404, description = "No such pass", body = ErrorBody),
+    )
+)]
 pub(super) async fn pass(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -73,20 +133,50 @@ pub(super) async fn pass(
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no gate pass {id}")))
 }
 
-#[derive(Deserialize)]
+/// A manual override.
+#[derive(Deserialize, ToSchema)]
 pub(super) struct OverrideRequest {
-    /// Why the barrier is opened by hand. Required.
+    /// Why the barrier is opened by hand: at least 4 characters. Required.
     #[serde(default)]
     reason: String,
 }
 
+/// An override, recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Overridden {
+    /// The gate pass the override opened.
+    pass_id: i64,
+    /// Who overrode.
+    by: String,
+}
+
 /// Open a lane's barrier by hand for the truck on it.
+#[utoipa::path(
+    post,
+    path = "/api/gates/{gate}/override",
+    tag = "gates",
+    security(("session" = []), ("bearer" = [])),
+    params(("gate" = String, Path, description = "The lane's id, e.g. `K1`")),
+    request_body = OverrideRequest,
+    responses(
+        (status = 200, description = "The barrier opens; the pass names who and why", body = Overridden),
+        (status = 400, description = "No reason, or one shorter than 4 characters", body = ErrorBody),
+        NotLoggedIn,
+        (status = 403, description = "Not an operator or administrator, or the CSRF token \
+            is missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such lane, or this site runs no gate lanes", body = ErrorBody),
+        (status = 409, description = "The lane cannot take an override now (no truck, \
+            barrier already open)", body = ErrorBody),
+        (status = 503, description = "The lane's task is not running (shutting down)", body = ErrorBody),
+        BadJson,
+    )
+)]
 pub(super) async fn override_open(
     State(state): State<AppState>,
     Require(who, ..): Require<Operators>,
     Path(gate): Path<String>,
     Json(body): Json<OverrideRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Overridden>, ApiError> {
     let gates = running(&state)?;
     let actor = who.actor;
     let reason = body.reason.trim().to_owned();
@@ -97,7 +187,7 @@ pub(super) async fn override_open(
         ));
     }
     match gates.override_open(&gate, actor.clone(), reason).await {
-        Ok(pass_id) => Ok(Json(serde_json::json!({ "pass_id": pass_id, "by": actor }))),
+        Ok(pass_id) => Ok(Json(Overridden { pass_id, by: actor })),
         Err(e @ OverrideError::UnknownLane(_)) => {
             Err(ApiError(StatusCode::NOT_FOUND, e.to_string()))
         }

@@ -7,26 +7,28 @@
 
 mod assets;
 pub mod auth;
+mod devices;
 mod gates;
+mod lines;
+mod live;
 mod officer;
-
-use std::convert::Infallible;
-use std::time::Duration;
+mod openapi;
+mod parcels;
+mod stats;
 
 use axum::extract::{FromRef, MatchedPath, Query, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::health::Health;
-use crate::store::parcels::{self, ParcelView};
+use crate::store::parcels::ParcelView;
 use crate::store::{Store, StoreError, manifests};
 
 /// What the handlers share.
@@ -48,6 +50,8 @@ pub struct AppState {
     pub gates: Option<crate::gates::Gates>,
     /// Video capture, when any camera is captured.
     pub video: Option<crate::video::VideoHub>,
+    /// Each sorting line's belt, live.
+    pub belts: Vec<tokio::sync::watch::Receiver<crate::sorting::BeltView>>,
 }
 
 /// The router's state: what the handlers share, and the auth half (built here, so that
@@ -80,34 +84,37 @@ impl FromRef<WebState> for auth::Auth {
 pub fn router(state: AppState) -> Router {
     crate::metrics::handle();
     let auth = auth::Auth::new(state.store.clone(), state.gates.clone());
-    let api = Router::new()
-        .route("/api/site", get(site))
-        .route("/api/parcels", get(recent_parcels))
-        .route("/api/events", get(events))
-        .route("/api/sync", get(sync_state))
-        .route("/api/evidence/{sha256}", get(evidence_file))
-        .route("/api/evidence/{sha256}/thumb", get(evidence_thumb))
-        .route("/api/cameras", get(cameras))
-        .route("/api/gates", get(gates::lanes))
-        .route("/api/gates/passes", get(gates::passes))
-        .route("/api/gates/passes/{id}", get(gates::pass))
-        .route(
-            "/api/gates/{gate}/override",
-            axum::routing::post(gates::override_open),
-        )
-        .route(
-            "/api/parcels/{id}/flag",
-            axum::routing::post(officer::flag_parcel),
-        )
+    let guarded = OpenApiRouter::new()
+        .routes(routes!(site))
+        .routes(routes!(recent_parcels))
+        .routes(routes!(sync_state))
+        .routes(routes!(evidence_file))
+        .routes(routes!(evidence_thumb))
+        .routes(routes!(cameras))
+        .merge(lines::routes())
+        .merge(live::routes())
+        .merge(parcels::routes())
+        .merge(stats::routes())
+        .merge(devices::routes())
+        .merge(gates::routes())
+        .merge(officer::routes())
         .merge(auth::protected_routes())
         .layer(axum::middleware::from_fn_with_state(
             auth.clone(),
             auth::guard,
         ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
         .merge(auth::public_routes())
+        .merge(guarded)
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .merge(api)
         .route_layer(axum::middleware::from_fn(count_request))
         .fallback(assets::serve)
@@ -167,6 +174,26 @@ impl IntoResponse for ApiError {
 }
 
 /// A kept evidence file as it was received, by content hash.
+#[utoipa::path(
+    get,
+    path = "/api/evidence/{sha256}",
+    tag = "site",
+    security(("session" = []), ("bearer" = [])),
+    params(("sha256" = String, Path, description = "The file's SHA-256, 64 hex digits")),
+    responses(
+        (status = 200, description = "The file as it was received", content(
+            (String = "image/jpeg"),
+            (String = "image/png"),
+            (String = "image/bmp"),
+            (String = "image/tiff"),
+            (String = "application/octet-stream"),
+        )),
+        (status = 400, description = "Not a SHA-256 in hex", body = auth::ErrorBody),
+        auth::NotLoggedIn,
+        (status = 404, description = "No such evidence", body = auth::ErrorBody),
+        (status = 500, description = "On record, but its file cannot be read", body = auth::ErrorBody),
+    )
+)]
 async fn evidence_file(
     State(state): State<AppState>,
     axum::extract::Path(sha256): axum::extract::Path<String>,
@@ -188,6 +215,19 @@ async fn evidence_file(
 }
 
 /// The JPEG thumbnail of a kept image, made on the first request.
+#[utoipa::path(
+    get,
+    path = "/api/evidence/{sha256}/thumb",
+    tag = "site",
+    security(("session" = []), ("bearer" = [])),
+    params(("sha256" = String, Path, description = "The image's SHA-256, 64 hex digits")),
+    responses(
+        (status = 200, description = "A JPEG thumbnail", body = String, content_type = "image/jpeg"),
+        (status = 400, description = "Not a SHA-256 in hex", body = auth::ErrorBody),
+        auth::NotLoggedIn,
+        (status = 404, description = "No such evidence, or not an image this site can show", body = auth::ErrorBody),
+    )
+)]
 async fn evidence_thumb(
     State(state): State<AppState>,
     axum::extract::Path(sha256): axum::extract::Path<String>,
@@ -232,8 +272,32 @@ async fn find_evidence(
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no evidence {sha256}")))
 }
 
+/// The platform link as `GET /api/sync` shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct SyncState {
+    /// Whether a platform is configured.
+    configured: bool,
+    /// The link's connection and counters, when configured.
+    link: Option<crate::sync::SyncSnapshot>,
+    /// Each outbox stream: sequence, acknowledged, pending.
+    streams: Vec<crate::store::outbox::StreamState>,
+    /// The 50 newest downlink messages that were refused, newest first.
+    dead_letters: Vec<crate::store::downlink::DeadLetterRow>,
+}
+
 /// The platform link: connection, counters, each outbox stream, recent dead letters.
-async fn sync_state(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/sync",
+    tag = "site",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The platform link", body = SyncState),
+        auth::NotLoggedIn,
+        (status = 503, description = "The store is not available", body = auth::ErrorBody),
+    )
+)]
+async fn sync_state(State(state): State<AppState>) -> Result<Json<SyncState>, ApiError> {
     let (streams, dead) = state
         .store
         .reader
@@ -244,40 +308,87 @@ async fn sync_state(State(state): State<AppState>) -> Result<Json<serde_json::Va
             ))
         })
         .await?;
-    Ok(Json(serde_json::json!({
-        "configured": state.sync.is_some(),
-        "link": state.sync.as_ref().map(|s| s.snapshot()),
-        "streams": streams,
-        "dead_letters": dead,
-    })))
+    Ok(Json(SyncState {
+        configured: state.sync.is_some(),
+        link: state.sync.as_ref().map(|s| s.snapshot()),
+        streams,
+        dead_letters: dead,
+    }))
+}
+
+/// Video capture as `GET /api/cameras` shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct Cameras {
+    /// Whether any camera is captured.
+    configured: bool,
+    /// Every captured camera and the evidence moments, when configured.
+    video: Option<crate::video::VideoOverview>,
 }
 
 /// Every captured camera: state, fps, frames, drops, reconnects, errors, its ring; and the
 /// evidence moments taken and dropped.
-async fn cameras(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(match &state.video {
-        Some(video) => serde_json::json!({ "configured": true, "video": video.overview() }),
-        None => serde_json::json!({ "configured": false, "video": null }),
+#[utoipa::path(
+    get,
+    path = "/api/cameras",
+    tag = "devices",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Video capture", body = Cameras),
+        auth::NotLoggedIn,
+    )
+)]
+async fn cameras(State(state): State<AppState>) -> Json<Cameras> {
+    Json(Cameras {
+        configured: state.video.is_some(),
+        video: state.video.as_ref().map(crate::video::VideoHub::overview),
     })
 }
 
+/// The controller's health as `GET /healthz` shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct HealthReport {
+    /// `ok`, or `degraded` when any subsystem is not ok.
+    status: &'static str,
+    /// The site code.
+    site: String,
+    /// The controller's version.
+    version: &'static str,
+    /// Each subsystem's report, by name (`store`, `plc:L1`, `sync`, …).
+    subsystems: std::collections::BTreeMap<String, crate::health::Component>,
+}
+
+/// Whether the controller and each subsystem are well; open, for monitoring.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "site",
+    responses(
+        (status = 200, description = "Every subsystem is ok", body = HealthReport),
+        (status = 503, description = "Some subsystem is not ok (`status` is `degraded`)", body = HealthReport),
+    )
+)]
 async fn healthz(State(state): State<AppState>) -> Response {
     let store = state.store.reader.read(manifests::count).await;
-    let mut subsystems = serde_json::to_value(state.health.snapshot()).unwrap_or_default();
+    let mut subsystems = state.health.snapshot();
     let store_ok = store.is_ok();
-    subsystems["store"] = match store {
-        Ok(lists) => {
-            serde_json::json!({ "state": "ok", "detail": format!("{lists} declaration lists") })
-        }
-        Err(e) => serde_json::json!({ "state": "down", "detail": e.to_string() }),
-    };
+    // The store is read now, not reported by a task: its entry is made here.
+    let store_report = Health::default();
+    match store {
+        Ok(lists) => store_report.set(
+            "store",
+            crate::health::State::Ok,
+            format!("{lists} declaration lists"),
+        ),
+        Err(e) => store_report.set("store", crate::health::State::Down, e.to_string()),
+    }
+    subsystems.extend(store_report.snapshot());
     let ok = store_ok && state.health.all_ok();
-    let body = serde_json::json!({
-        "status": if ok { "ok" } else { "degraded" },
-        "site": state.site.code,
-        "version": env!("CARGO_PKG_VERSION"),
-        "subsystems": subsystems,
-    });
+    let body = HealthReport {
+        status: if ok { "ok" } else { "degraded" },
+        site: state.site.code.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+        subsystems,
+    };
     let code = if ok {
         StatusCode::OK
     } else {
@@ -286,16 +397,56 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
-async fn site(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "code": state.site.code, "name": state.site.name }))
+/// The site, for the page header.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct SiteInfo {
+    /// Customs supervision site code (loctNo).
+    code: String,
+    /// The site's name.
+    name: String,
 }
 
-#[derive(Deserialize)]
+/// The site's code and name.
+#[utoipa::path(
+    get,
+    path = "/api/site",
+    tag = "site",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The site", body = SiteInfo),
+        auth::NotLoggedIn,
+    )
+)]
+async fn site(State(state): State<AppState>) -> Json<SiteInfo> {
+    Json(SiteInfo {
+        code: state.site.code.clone(),
+        name: state.site.name.clone(),
+    })
+}
+
+/// Which parcels.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RecentQuery {
     /// How many parcels, newest first (1..=500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+/// The newest parcels.
+#[utoipa::path(
+    get,
+    path = "/api/parcels",
+    tag = "line",
+    security(("session" = []), ("bearer" = [])),
+    params(RecentQuery),
+    responses(
+        (status = 200, description = "The newest parcels, newest first", body = Vec<ParcelView>),
+        (status = 400, description = "`limit` is not a number (plain text)"),
+        auth::NotLoggedIn,
+        (status = 503, description = "The store is not available", body = auth::ErrorBody),
+    )
+)]
 async fn recent_parcels(
     State(state): State<AppState>,
     Query(q): Query<RecentQuery>,
@@ -305,22 +456,7 @@ async fn recent_parcels(
         state
             .store
             .reader
-            .read(move |conn| parcels::recent(conn, limit))
+            .read(move |conn| crate::store::parcels::recent(conn, limit))
             .await?,
     ))
-}
-
-async fn events(
-    State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(state.events.subscribe()).filter_map(|item| match item {
-        Ok(view) => Event::default()
-            .event("parcel")
-            .json_data(view)
-            .ok()
-            .map(Ok),
-        // A slow console missed some updates: tell it to reload the list.
-        Err(_lagged) => Some(Ok(Event::default().event("resync").data("lagged"))),
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

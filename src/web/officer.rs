@@ -9,29 +9,69 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rusqlite::OptionalExtension as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::AppState;
-use super::auth::{Denied, Officers, Require};
+use super::auth::{BadJson, Denied, ErrorBody, NotLoggedIn, Officers, Require};
+use super::{AppState, WebState};
 use crate::store::instructions::{self, OfficerFlag};
 
 /// Shortest reason a flag accepts, in characters.
 const MIN_REASON_CHARS: usize = 2;
 
-#[derive(Deserialize)]
+/// This module's routes, with their OpenAPI descriptions.
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new().routes(routes!(flag_parcel))
+}
+
+/// An officer's flag.
+#[derive(Deserialize, ToSchema)]
 pub(super) struct FlagRequest {
-    /// Why the officer wants it opened. Required.
+    /// Why the officer wants it opened: at least 2 characters. Required.
     #[serde(default)]
     reason: String,
 }
 
+/// A flag, recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Flagged {
+    /// The flag's record id.
+    flag_id: i64,
+    /// The parcel flagged.
+    parcel_id: i64,
+    /// Its waybill number, when it was read.
+    logistics_no: Option<String>,
+    /// The officer who flagged it.
+    by: String,
+}
+
 /// Flag parcel `id` for inspection.
+#[utoipa::path(
+    post,
+    path = "/api/parcels/{id}/flag",
+    tag = "line",
+    security(("session" = []), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The parcel's record id")),
+    request_body = FlagRequest,
+    responses(
+        (status = 200, description = "Flagged: the flag, its audit entry and its uplink \
+            message are written; an undecided parcel goes to the inspection lane", body = Flagged),
+        (status = 400, description = "No reason, or one shorter than 2 characters", body = ErrorBody),
+        NotLoggedIn,
+        (status = 403, description = "Not a customs officer, or the CSRF token is missing \
+            or wrong", body = ErrorBody),
+        (status = 404, description = "No such parcel", body = ErrorBody),
+        BadJson,
+    )
+)]
 pub(super) async fn flag_parcel(
     State(state): State<AppState>,
     Require(officer, ..): Require<Officers>,
     Path(id): Path<i64>,
     Json(body): Json<FlagRequest>,
-) -> Result<Json<serde_json::Value>, Denied> {
+) -> Result<Json<Flagged>, Denied> {
     let reason = body.reason.trim().to_owned();
     if reason.chars().count() < MIN_REASON_CHARS {
         return Err(Denied::new(
@@ -63,10 +103,10 @@ pub(super) async fn flag_parcel(
     let (flag_id, waybill) =
         flagged.ok_or_else(|| Denied::new(StatusCode::NOT_FOUND, format!("no parcel {id}")))?;
     tracing::info!(parcel = id, officer = %officer.actor, "parcel flagged for inspection");
-    Ok(Json(serde_json::json!({
-        "flag_id": flag_id,
-        "parcel_id": id,
-        "logistics_no": waybill,
-        "by": officer.actor,
-    })))
+    Ok(Json(Flagged {
+        flag_id,
+        parcel_id: id,
+        logistics_no: waybill,
+        by: officer.actor,
+    }))
 }

@@ -26,7 +26,7 @@ pub struct CameraStats {
 }
 
 /// A snapshot of [`CameraStats`], for the JSON API.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CameraStatsView {
     /// Plate reads accepted and handed to their lane (no-reads included).
     pub accepted: u64,

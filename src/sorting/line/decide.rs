@@ -39,7 +39,7 @@ impl Line {
         }
     }
 
-    /// Decide every parcel whose decision is due.
+    /// Decide every parcel whose decision is due; the consoles see the belt change at once.
     pub(super) async fn decide_due(&mut self) -> Result<(), StoreError> {
         let due: Vec<Tracked> = self
             .tracker
@@ -47,8 +47,13 @@ impl Line {
             .into_iter()
             .cloned()
             .collect();
+        let decided = !due.is_empty();
         for parcel in due {
             self.decide_one(&parcel).await?;
+        }
+        if decided {
+            self.belt
+                .publish(&self.tracker, &self.samples.borrow(), true);
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::belt::{BeltPublisher, BeltView};
 use super::tracker::{Geometry, Tracker};
 use crate::config::{DecisionMode, LineConfig};
 use crate::evidence::EvidenceStore;
@@ -45,6 +46,7 @@ pub struct LineTask {
     health: Health,
     evidence: EvidenceStore,
     samples: watch::Sender<PlcSample>,
+    belt: BeltPublisher,
     video: Option<crate::video::VideoHub>,
 }
 
@@ -68,6 +70,8 @@ pub struct LineStatusFeed {
     pub line: String,
     /// The latest sample.
     pub samples: watch::Receiver<PlcSample>,
+    /// The belt and the parcels on it, for the consoles.
+    pub belt: watch::Receiver<BeltView>,
 }
 
 /// The line task's state between events.
@@ -88,6 +92,8 @@ struct Line {
     changed: Vec<i64>,
     /// Where each poll's outcome goes, for telemetry.
     samples: watch::Sender<PlcSample>,
+    /// Where the belt goes, for the consoles.
+    belt: BeltPublisher,
     /// Cameras watching the line, for evidence frames of its moments.
     video: Option<crate::video::VideoHub>,
 }
@@ -103,6 +109,7 @@ impl LineTask {
         video: Option<crate::video::VideoHub>,
     ) -> Self {
         Self {
+            belt: BeltPublisher::new(&config.id, &geometry(&config)),
             config,
             store,
             events,
@@ -118,6 +125,7 @@ impl LineTask {
         LineStatusFeed {
             line: self.config.id.clone(),
             samples: self.samples.subscribe(),
+            belt: self.belt.subscribe(),
         }
     }
 
@@ -130,6 +138,7 @@ impl LineTask {
             health,
             evidence,
             samples,
+            belt,
             video,
         } = self;
         let line_id = config.id.clone();
@@ -204,6 +213,7 @@ impl LineTask {
             queued: Vec::new(),
             changed: Vec::new(),
             samples,
+            belt,
             xray,
             config,
             store,
@@ -234,6 +244,8 @@ impl LineTask {
                     line.settle().await?;
                 }
             }
+            line.belt
+                .publish(&line.tracker, &line.samples.borrow(), false);
         }
         // What was queued is committed before the task says it stopped.
         for submitted in line.queued.drain(..) {

@@ -7,6 +7,49 @@ use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
 
+/// The body of every refusal, as the API documents it: `error` always, the other fields
+/// when they apply.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in words a person can act on.
+    pub error: String,
+    /// Nothing works until the first administrator is set up (`POST /api/setup`).
+    #[schema(nullable = false)]
+    pub setup_required: Option<bool>,
+    /// Log in (again) first.
+    #[schema(nullable = false)]
+    pub login_required: Option<bool>,
+    /// The CSRF token is `missing` or a `mismatch`.
+    #[schema(nullable = false)]
+    pub csrf: Option<String>,
+    /// The account is locked until this time (UTC).
+    #[schema(nullable = false)]
+    pub locked_until: Option<String>,
+    /// Seconds to wait before trying again (also sent as `Retry-After`).
+    #[schema(nullable = false)]
+    pub retry_after_s: Option<u64>,
+}
+
+/// The answer of every guarded route to a request without a live session or token.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 401,
+    description = "Not logged in, or the session has ended (idle, expired, logged out, \
+        disabled, password changed): log in again"
+)]
+pub struct NotLoggedIn(pub ErrorBody);
+
+/// The answer to a body that is not the JSON a route takes (malformed, a field missing or
+/// of the wrong type): a plain-text reason naming the field.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 422,
+    description = "The body is not the JSON this route takes; the plain-text answer names \
+        the field (a body that is not JSON at all gets 400, one without \
+        `Content-Type: application/json` 415)"
+)]
+pub struct BadJson;
+
 /// A refusal (or failure) answered as `{"error": …}` plus any details, never internals.
 #[derive(Debug)]
 pub struct Denied {

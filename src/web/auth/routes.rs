@@ -1,34 +1,46 @@
-//! `/api/setup`, `/api/login`, `/api/logout`, `/api/me`.
+//! `/api/setup`, `/api/login`, `/api/logout`, `/api/me`, `/api/me/password`.
 
 use std::net::IpAddr;
 
-use axum::extract::{FromRequestParts, State};
+use axum::Json;
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::bootstrap::{self, CreateError};
-use super::{AnyRole, Auth, Denied, Require, Via, password, session};
-use crate::store::accounts::{self, LoginSource, NewSession};
+use super::{
+    AnyRole, Auth, BadJson, Denied, ErrorBody, NotLoggedIn, Require, Role, Via, password, session,
+};
+use crate::store::accounts::{self, Account, LoginSource, NewSession};
 use crate::store::timestamp;
 
-type WebState = super::super::WebState;
-
 /// Routes anyone may call: the first-start setup and the login.
-pub(in crate::web) fn public_routes() -> Router<WebState> {
-    Router::new()
-        .route("/api/setup", get(setup_state).post(setup))
-        .route("/api/login", post(login))
+pub(in crate::web) fn public_routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Auth: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(setup_state, setup))
+        .routes(routes!(login))
 }
 
-/// Routes behind the guard: the session itself and the account administration.
-pub(in crate::web) fn protected_routes() -> Router<WebState> {
-    Router::new()
-        .route("/api/logout", post(logout))
-        .route("/api/me", get(me))
+/// Routes behind the guard: the session itself, the own password and the account
+/// administration.
+pub(in crate::web) fn protected_routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Auth: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .merge(super::own_password::routes())
         .merge(super::accounts_api::routes())
 }
 
@@ -43,21 +55,55 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-async fn setup_state(State(auth): State<Auth>) -> Result<Json<serde_json::Value>, Denied> {
-    Ok(Json(
-        serde_json::json!({ "required": !auth.is_set_up().await? }),
-    ))
+/// Whether the first administrator still has to be created.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SetupState {
+    /// True until an administrator exists: the console then shows the setup form.
+    required: bool,
 }
 
-#[derive(Deserialize)]
-struct SetupRequest {
+/// Whether the first administrator still has to be created.
+#[utoipa::path(
+    get,
+    path = "/api/setup",
+    tag = "auth",
+    responses(
+        (status = 200, description = "Whether setup is required", body = SetupState),
+        (status = 503, description = "The store is not available", body = ErrorBody),
+    )
+)]
+async fn setup_state(State(auth): State<Auth>) -> Result<Json<SetupState>, Denied> {
+    Ok(Json(SetupState {
+        required: !auth.is_set_up().await?,
+    }))
+}
+
+/// The first administrator.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct SetupRequest {
+    /// Login name: 2–64 ASCII letters, digits, `.`, `_`, `-`, `@`.
     username: String,
+    /// At least 10 characters, at most 256 bytes, not the username.
+    #[schema(format = Password)]
     password: String,
+    /// Name shown on the consoles (may be Chinese); the username when empty.
     #[serde(default)]
     display_name: String,
 }
 
 /// Create the first administrator; refused once one exists.
+#[utoipa::path(
+    post,
+    path = "/api/setup",
+    tag = "auth",
+    request_body = SetupRequest,
+    responses(
+        (status = 201, description = "The administrator, created", body = Account),
+        (status = 400, description = "The username or password breaks a rule", body = ErrorBody),
+        (status = 409, description = "An administrator exists already", body = ErrorBody),
+        BadJson,
+    )
+)]
 async fn setup(
     State(auth): State<Auth>,
     Json(body): Json<SetupRequest>,
@@ -86,17 +132,49 @@ async fn setup(
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
 
-#[derive(Deserialize)]
-struct LoginRequest {
+/// A login.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct LoginRequest {
+    /// Login name (any case).
     username: String,
+    /// The password.
+    #[schema(format = Password)]
     password: String,
+}
+
+/// A session, started: the cookie `ce_session` is set, the rest is here.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct LoginResponse {
+    /// Login name.
+    username: String,
+    /// Name shown on the consoles.
+    display_name: String,
+    /// What the account may do.
+    role: Role,
+    /// The session's CSRF token: send it as `X-CSRF-Token` with every change.
+    csrf: String,
+    /// The session ends at this time (UTC) however active.
+    expires_at: String,
+    /// The session ends after this many seconds without a request.
+    idle_timeout_s: i64,
 }
 
 fn wrong_password() -> Denied {
     Denied::new(StatusCode::UNAUTHORIZED, "wrong username or password")
 }
 
-fn locked(until: &str) -> Denied {
+/// Where a request came from, for the audit log.
+pub(super) fn login_source(ip: Option<IpAddr>, headers: &HeaderMap) -> LoginSource {
+    LoginSource {
+        ip: ip.map(|i| i.to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(200).collect()),
+    }
+}
+
+pub(super) fn locked(until: &str) -> Denied {
     let wait = chrono::DateTime::parse_from_rfc3339(until).map_or(60, |t| {
         (t.to_utc() - chrono::Utc::now()).num_seconds().max(1)
     });
@@ -112,6 +190,24 @@ fn locked(until: &str) -> Denied {
 }
 
 /// Log in: on success a session cookie, and the CSRF token and role in the body.
+#[utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; `Set-Cookie: ce_session=…` (HttpOnly, \
+            SameSite=Strict, Secure behind TLS)", body = LoginResponse),
+        (status = 401, description = "Wrong username or password (the same answer for both)", body = ErrorBody),
+        (status = 403, description = "The account is disabled", body = ErrorBody),
+        (status = 409, description = "No administrator is set up yet", body = ErrorBody),
+        (status = 423, description = "Locked after too many wrong passwords; `locked_until` \
+            says until when", body = ErrorBody),
+        (status = 429, description = "Too many login attempts from this address; see \
+            `Retry-After`", body = ErrorBody),
+        BadJson,
+    )
+)]
 async fn login(
     State(auth): State<Auth>,
     ClientIp(ip): ClientIp,
@@ -130,13 +226,7 @@ async fn login(
     if !auth.is_set_up().await? {
         return Err(Denied::setup_required());
     }
-    let source = LoginSource {
-        ip: ip.map(|i| i.to_string()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(200).collect()),
-    };
+    let source = login_source(ip, &headers);
     let username = body.username.trim().to_owned();
     let key = username.clone();
     let found = auth
@@ -196,14 +286,14 @@ async fn login(
         expires_at: now + session::MAX_AGE,
         source,
     };
-    let body = serde_json::json!({
-        "username": account.username,
-        "display_name": account.display_name,
-        "role": account.role,
-        "csrf": new.csrf_token,
-        "expires_at": timestamp(new.expires_at),
-        "idle_timeout_s": session::IDLE_TIMEOUT.num_seconds(),
-    });
+    let body = LoginResponse {
+        username: account.username.clone(),
+        display_name: account.display_name.clone(),
+        role: account.role,
+        csrf: new.csrf_token.clone(),
+        expires_at: timestamp(new.expires_at),
+        idle_timeout_s: session::IDLE_TIMEOUT.num_seconds(),
+    };
     let who = account.clone();
     auth.store()
         .writer
@@ -215,7 +305,25 @@ async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// What a logout answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct LoggedOut {
+    /// Always true.
+    logged_out: bool,
+}
+
 /// End this session and make the browser forget its cookie.
+#[utoipa::path(
+    post,
+    path = "/api/logout",
+    tag = "auth",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The session ended (a bearer token has none to end)", body = LoggedOut),
+        NotLoggedIn,
+        (status = 403, description = "The CSRF token is missing or wrong", body = ErrorBody),
+    )
+)]
 async fn logout(
     State(auth): State<Auth>,
     Require(who, ..): Require<AnyRole>,
@@ -233,22 +341,57 @@ async fn logout(
     let cookie = session::clear_cookie(session::over_tls(&uri, &headers));
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(serde_json::json!({ "logged_out": true })),
+        Json(LoggedOut { logged_out: true }),
     )
         .into_response())
 }
 
+/// How a request proved who it is.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ViaName {
+    /// A login session (the `ce_session` cookie).
+    Session,
+    /// An operator's bearer token from the config.
+    Bearer,
+}
+
+/// Who is asking.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Me {
+    /// Login name (or the operator's name, for a bearer token).
+    username: String,
+    /// Name shown on the consoles.
+    display_name: String,
+    /// What they may do.
+    role: Role,
+    /// How the request proved it.
+    via: ViaName,
+    /// The session's CSRF token; null for a bearer token.
+    csrf: Option<String>,
+}
+
 /// Who is logged in, with the session's CSRF token (for a console page that reloaded).
-async fn me(Require(who, ..): Require<AnyRole>) -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "auth",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Who is asking", body = Me),
+        NotLoggedIn,
+    )
+)]
+async fn me(Require(who, ..): Require<AnyRole>) -> Json<Me> {
     let (via, csrf) = match &who.via {
-        Via::Session { csrf, .. } => ("session", Some(csrf.clone())),
-        Via::Bearer => ("bearer", None),
+        Via::Session { csrf, .. } => (ViaName::Session, Some(csrf.clone())),
+        Via::Bearer => (ViaName::Bearer, None),
     };
-    Json(serde_json::json!({
-        "username": who.actor,
-        "display_name": who.display_name,
-        "role": who.role,
-        "via": via,
-        "csrf": csrf,
-    }))
+    Json(Me {
+        username: who.actor,
+        display_name: who.display_name,
+        role: who.role,
+        via,
+        csrf,
+    })
 }

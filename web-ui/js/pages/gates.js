@@ -1,0 +1,249 @@
+// Page 4, gates: each lane live (`.lane[data-gate]`) — phase, loops, the barrier drawn at
+// its position, weighbridge weight, the LED text as the panel shows it, the pass being
+// served or the last one; operators open a barrier by hand with a mandatory reason.
+// Data: GET /api/gates, GET /api/gates/passes, GET /api/gates/passes/{id}; live `gate`
+// events; POST /api/gates/{gate}/override {reason}.
+import { get, post } from "../api.js";
+import { beijing, getLang, num, t, tOr } from "../i18n.js";
+import * as live from "../live.js";
+import { fill, h, openDialog, pill, thumb, unavailable } from "../dom.js";
+import { hasRole } from "../session.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const root = () => document.getElementById("page-gates");
+const lanes = new Map(); // gate id -> LaneView
+const passes = new Map(); // pass id -> PassView
+let recent = []; // recent PassView, newest first
+let error = null;
+let overrideGate = null;
+
+function visible() {
+  return !root().hidden;
+}
+
+async function load() {
+  try {
+    const answer = await get("/api/gates");
+    error = null;
+    for (const lane of answer.lanes || []) lanes.set(lane.gate, lane);
+  } catch (err) {
+    error = err;
+  }
+  await loadPasses();
+  if (visible()) render();
+}
+
+async function loadPasses() {
+  try {
+    recent = await get("/api/gates/passes?limit=30");
+    for (const p of recent) passes.set(p.id, p);
+  } catch {
+    // The lanes show without their history.
+  }
+}
+
+async function loadPass(id) {
+  try {
+    const p = await get(`/api/gates/passes/${id}`);
+    passes.set(id, p);
+    if (!recent.some((r) => r.id === id)) recent.unshift(p);
+    else recent = recent.map((r) => (r.id === id ? p : r));
+    if (visible()) {
+      renderLane(lanes.get(p.gate_id));
+      renderPasses();
+    }
+  } catch {
+    // Shown as soon as a later event brings it.
+  }
+}
+
+// ---- words ----
+
+/** A gate reason `{code, zh, detail}` in the page's language. */
+export function gateReason(r) {
+  if (!r || typeof r !== "object") return String(r ?? "");
+  const words = getLang() === "zh" ? r.zh || tOr(`g_${r.code}`, r.code) : tOr(`g_${r.code}`, r.code);
+  return r.detail ? `${words}（${r.detail}）` : words;
+}
+
+function verdictPill(verdict) {
+  const kind = { released: "ok", refused: "down", override: "warn" }[verdict] || "unknown";
+  return pill(kind, tOr(`verdict_${verdict}`, verdict || "—"));
+}
+
+function plateBadge(plate) {
+  if (!plate) return h("span", { className: "plate none" }, t("plate_none"));
+  return h("span", { className: `plate${plate.length === 8 ? " green" : ""}` }, plate);
+}
+
+// ---- the drawing: loops and barrier ----
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function drawing() {
+  const s = svg("svg", { viewBox: "0 0 240 110", class: "gate-drawing", role: "img" });
+  s.append(
+    svg("rect", { x: 0, y: 60, width: 240, height: 40, class: "road" }),
+    svg("rect", { x: 30, y: 66, width: 60, height: 28, rx: 4, class: "loop before" }),
+    svg("rect", { x: 150, y: 66, width: 60, height: 28, rx: 4, class: "loop after" }),
+    svg("rect", { x: 112, y: 30, width: 12, height: 40, class: "post" }),
+    svg("rect", { x: 118, y: 30, width: 110, height: 8, rx: 3, class: "arm" }));
+  return s;
+}
+
+function updateDrawing(s, lane) {
+  s.querySelector(".loop.before").classList.toggle("on", Boolean(lane.loop_before));
+  s.querySelector(".loop.after").classList.toggle("on", Boolean(lane.loop_after));
+  const angle = -0.9 * Math.max(0, Math.min(100, lane.barrier_position_pct || 0));
+  s.querySelector(".arm").style.transform = `rotate(${angle}deg)`;
+  s.setAttribute("aria-label", t("barrier_label", lane.barrier_position_pct ?? 0,
+    t(lane.loop_before ? "loop_on" : "loop_off"), t(lane.loop_after ? "loop_on" : "loop_off")));
+}
+
+// ---- a lane's card ----
+
+function phasePill(lane) {
+  const kind = { idle: "unknown", present: "info", held: "down", open: "ok", closing: "warn" }[lane.phase] || "unknown";
+  return pill(kind, tOr(`phase_${lane.phase}`, lane.phase));
+}
+
+function passBlock(lane) {
+  const id = lane.pass_id ?? recent.find((p) => p.gate_id === lane.gate)?.id;
+  if (id == null) return h("p", { className: "hint" }, t("no_passes"));
+  const p = passes.get(id);
+  if (!p) {
+    loadPass(id);
+    return h("p", { className: "hint" }, t("loading"));
+  }
+  const reads = (p.consensus && p.consensus.reads) || [];
+  return h("div", { className: "pass", dataset: { passId: p.id } },
+    h("div", { className: "pass-head" },
+      h("small", {}, t(lane.pass_id != null ? "pass_current" : "pass_last")),
+      plateBadge(p.plate), verdictPill(p.verdict), h("time", {}, beijing(p.at, "time"))),
+    h("dl", { className: "facts" },
+      h("dt", {}, t("permit")), h("dd", { className: "mono" }, p.permit_no || t("permit_none")),
+      h("dt", {}, t("weight")), h("dd", {}, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
+      p.override_by ? [h("dt", {}, t("override_by")), h("dd", {}, `${p.override_by}：${p.override_reason || ""}`)] : null),
+    h("ul", { className: "reasons" }, (Array.isArray(p.reasons) ? p.reasons : []).map((r) => h("li", {}, gateReason(r)))),
+    reads.length ? h("table", { className: "reads" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("camera")), h("th", {}, t("plate")), h("th", {}, t("confidence")), h("th", {}, t("col_time")))),
+      h("tbody", {}, reads.map((r) => h("tr", {},
+        h("td", {}, r.camera), h("td", { className: "mono" }, r.plate || r.raw_plate || t("plate_unread")),
+        h("td", { className: "num" }, r.confidence != null ? num(r.confidence, r.confidence <= 1 ? 2 : 0) : "—"),
+        h("td", {}, beijing(r.at, "time")))))) : null,
+    (p.snapshots || []).length ? h("div", { className: "gallery" }, p.snapshots.map((sha) => thumb(sha, `${p.plate || ""} ${beijing(p.at, "full")}`))) : null);
+}
+
+function renderLane(lane) {
+  if (!lane) return;
+  const holder = root().querySelector(".gate-lanes");
+  let card = holder.querySelector(`.lane[data-gate="${CSS.escape(lane.gate)}"]`);
+  if (!card) {
+    card = h("article", { className: "lane card", dataset: { gate: lane.gate } },
+      h("header", { className: "lane-head" }),
+      h("div", { className: "lane-live" }, drawing(), h("div", { className: "weighbridge" }), h("div", { className: "led", role: "status" })),
+      h("div", { className: "lane-pass" }),
+      h("div", { className: "lane-actions" }));
+    holder.append(card);
+  }
+  card.classList.toggle("held", lane.phase === "held");
+  fill(card.querySelector(".lane-head"),
+    h("h3", {}, t("gate_name", lane.gate)),
+    h("span", { className: "direction" }, tOr(`direction_${lane.direction}`, lane.direction)),
+    phasePill(lane),
+    pill(lane.link_ok ? "ok" : "down", t(lane.link_ok ? "gate_link_up" : "gate_link_down")));
+  updateDrawing(card.querySelector("svg"), lane);
+  fill(card.querySelector(".weighbridge"),
+    h("small", {}, t("weighbridge")),
+    h("b", {}, lane.weight != null ? `${num(lane.weight)} kg` : "—"),
+    lane.weight != null ? pill(lane.weight_stable ? "ok" : "warn", t(lane.weight_stable ? "weight_stable" : "weight_unstable")) : null);
+  const led = card.querySelector(".led");
+  led.textContent = lane.led_text || " ";
+  led.setAttribute("aria-label", `${t("led")}: ${lane.led_text || ""}`);
+  fill(card.querySelector(".lane-pass"), passBlock(lane));
+  const actions = card.querySelector(".lane-actions");
+  if (!hasRole("operator", "admin")) fill(actions);
+  else if (!actions.querySelector(".override")) {
+    fill(actions, h("button", { type: "button", className: "override danger", onclick: () => askOverride(lane.gate) }, t("override_button")));
+  }
+}
+
+function renderPasses() {
+  fill(root().querySelector(".passes tbody"), recent.map((p) => h("tr", { dataset: { passId: p.id } },
+    h("td", {}, beijing(p.at, "full")), h("td", {}, p.gate_id), h("td", {}, plateBadge(p.plate)),
+    h("td", { className: "mono" }, p.permit_no || "—"), h("td", { className: "num" }, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
+    h("td", {}, verdictPill(p.verdict)),
+    h("td", { className: "reason" }, (Array.isArray(p.reasons) ? p.reasons : []).map(gateReason).join(t("list_sep"))))));
+}
+
+function render() {
+  const holder = root().querySelector(".gate-lanes");
+  if (error && !lanes.size) {
+    fill(holder, error.status === 404 && !error.missing ? h("p", { className: "hint" }, t("no_gates")) : unavailable(error, t("nav_gates")));
+  } else {
+    holder.querySelector(".unavailable, .hint")?.remove();
+    for (const lane of lanes.values()) renderLane(lane);
+  }
+  renderPasses();
+}
+
+// ---- override ----
+
+function askOverride(gate) {
+  overrideGate = gate;
+  const dialog = document.getElementById("override-dialog");
+  dialog.querySelector(".gate-name").textContent = t("gate_name", gate);
+  dialog.querySelector("form").reset();
+  openDialog(dialog);
+  dialog.querySelector("textarea[name=reason]").focus();
+}
+
+async function submitOverride(ev) {
+  ev.preventDefault();
+  const dialog = document.getElementById("override-dialog");
+  const form = ev.target;
+  const error = form.querySelector(".error");
+  const reason = form.reason.value.trim();
+  if (reason.length < 4) {
+    error.textContent = t("override_reason_short");
+    form.reason.focus();
+    return;
+  }
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const answer = await post(`/api/gates/${encodeURIComponent(overrideGate)}/override`, { reason });
+    dialog.close();
+    if (answer.pass_id != null) loadPass(answer.pass_id);
+  } catch (err) {
+    error.textContent = t("override_failed", err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function onGate(lane) {
+  const before = lanes.get(lane.gate);
+  lanes.set(lane.gate, lane);
+  if (lane.pass_id != null && (!before || before.pass_id !== lane.pass_id || before.phase !== lane.phase)) loadPass(lane.pass_id);
+  if (visible()) renderLane(lane);
+}
+
+export default {
+  init() {
+    document.querySelector("#override-dialog form").addEventListener("submit", submitOverride);
+    live.on("gate", onGate);
+    live.on("open", () => { if (visible()) load(); });
+  },
+  show() {
+    render();
+    load();
+  },
+  language() {
+    root().querySelector(".gate-lanes").replaceChildren();
+  },
+};
