@@ -14,6 +14,7 @@
 //! | `customs_edge_camera_frames_total`, `_drops_total`, `_reconnects_total` | counter | camera | [`set_camera`] |
 //! | `customs_edge_outbox_pending_messages` / `_bytes` | gauge | stream | scrape |
 //! | `customs_edge_subsystem_state` | gauge (1 for the current state) | subsystem, state | scrape |
+//! | `customs_edge_subsystem_failures_total`, `_recoveries_total` | counter | subsystem | scrape |
 //! | `customs_edge_http_requests_total` | counter | route, method, status | web layer |
 //! | `customs_edge_logins_total` | counter | outcome | login |
 
@@ -116,6 +117,14 @@ fn describe() {
         "1 for the state each subsystem is in."
     );
     describe_counter!(
+        "customs_edge_subsystem_failures_total",
+        "Times each subsystem (a device link, the platform link) went down."
+    );
+    describe_counter!(
+        "customs_edge_subsystem_recoveries_total",
+        "Times each subsystem came back after a problem (a device link: its reconnects)."
+    );
+    describe_counter!(
         "customs_edge_http_requests_total",
         "HTTP requests, by route and status."
     );
@@ -211,6 +220,11 @@ pub fn render(outbox: &[StreamState], health: &BTreeMap<String, Component>) -> S
             gauge!("customs_edge_subsystem_state", "subsystem" => name.clone(), "state" => label)
                 .set(if component.state == state { 1.0 } else { 0.0 });
         }
+        // Mirrored as counters: they only grow while the process runs.
+        counter!("customs_edge_subsystem_failures_total", "subsystem" => name.clone())
+            .absolute(component.failures);
+        counter!("customs_edge_subsystem_recoveries_total", "subsystem" => name.clone())
+            .absolute(component.recoveries);
     }
     handle.run_upkeep();
     handle.render()
@@ -232,8 +246,8 @@ mod tests {
                 detail: String::new(),
                 since: String::new(),
                 last_ok: None,
-                failures: 0,
-                recoveries: 0,
+                failures: 3,
+                recoveries: 2,
             },
         );
         let text = render(&[], &health);
@@ -255,6 +269,14 @@ mod tests {
             text.contains(
                 r#"customs_edge_subsystem_state{subsystem="line L9",state="degraded"} 1"#
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"customs_edge_subsystem_failures_total{subsystem="line L9"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"customs_edge_subsystem_recoveries_total{subsystem="line L9"} 2"#),
             "{text}"
         );
     }
