@@ -52,6 +52,9 @@ pub enum Command {
         /// Keep the demo's database here instead of a temporary directory.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The demo's own options.
+        #[command(flatten)]
+        options: crate::demo::DemoOptions,
     },
     /// Load declaration lists from a JSON-lines file into the store.
     ///
@@ -143,9 +146,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             crate::daemon::run(config, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen, data } => {
+        Command::Demo {
+            listen,
+            data,
+            options,
+        } => {
             let shutdown = runtime::shutdown_on_signals();
-            crate::demo::run(listen, data, shutdown).await?;
+            crate::demo::run(listen, data, options, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportManifests { file, config, data } => {

@@ -3,27 +3,35 @@
 //! The config is `config/demo.toml`, built into the binary. The simulators bind free ports
 //! and the line is pointed at them; the store is seeded with generated declaration lists
 //! (most released, some held by customs, some parcels with no list at all) so every lane
-//! and reason shows up within a minute. A Mosquitto of its own and the platform simulator
-//! stand in for the central platform: every decision goes uplink, and the simulator's
-//! ledger (its URL is printed) shows what arrived.
+//! and reason shows up within a few minutes. The belt runs at a pace an officer can judge
+//! X-ray views at ([`pace`]). A Mosquitto of its own and the platform simulator stand in
+//! for the central platform: every decision goes uplink, and the simulator's ledger (its
+//! URL is printed) shows what arrived.
+//!
+//! The console has one account per role sharing a printed password, or none with
+//! `--no-accounts` ([`DemoOptions`]): the console then asks for the administrator first.
 
 pub mod gates;
+mod lists;
+mod options;
+pub mod pace;
+
+pub use lists::sample_lists;
+pub use options::{DemoOptions, NO_ACCOUNTS_ENV};
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use customs_edge_devices::line_plc::RegisterMap;
 use customs_edge_simulators::broker::{Broker, BrokerOptions};
 use customs_edge_simulators::platform::{PlatformConfig as SimPlatformConfig, RunningPlatform};
 use customs_edge_simulators::vehicles::{LaneTiming, TrafficOptions};
-use customs_edge_simulators::{CodeSpec, GeneratorConfig, LineConfig, LineSetup, SimConfig};
+use customs_edge_simulators::{CodeSpec, LineSetup, SimConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
-use crate::manifest::{DeclarationList, GoodsLine};
 use crate::store::{Store, manifests, now};
 
 /// The demo config as built into the binary.
@@ -35,10 +43,11 @@ pub fn demo_config() -> Config {
         .expect("the built-in demo config is valid")
 }
 
-/// Run the demo until `shutdown`.
+/// Run the demo with `options` until `shutdown`.
 pub async fn run(
     listen: SocketAddr,
     data: Option<PathBuf>,
+    options: DemoOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let temp;
@@ -88,17 +97,6 @@ pub async fn run(
         .await?;
 
     let line = &config.lines[0];
-    let geometry = LineConfig {
-        scale_at_mm: line.geometry.scale_at_mm.unwrap_or(300),
-        scanner_at_mm: line.geometry.scanner_at_mm,
-        xray_at_mm: line.geometry.xray_at_mm.unwrap_or(1200),
-        diverter_at_mm: line.geometry.diverter_at_mm,
-        release_lane: line.diverter.release_lane,
-        inspection_lane: line.diverter.inspection_lane,
-        exception_lane: line.diverter.exception_lane,
-        xray_views: line.xray.as_ref().map_or(2, |x| x.views as u8),
-        ..LineConfig::default()
-    };
     let sim_config = SimConfig {
         lines: vec![LineSetup {
             id: line.id.clone(),
@@ -107,20 +105,13 @@ pub async fn run(
                 status_base: line.plc.status_base,
                 command_base: line.plc.command_base,
             },
-            line: geometry,
+            line: pace::sim_line(line),
             framing: line.scanners[0].framing,
             no_read: line.scanners[0].no_read.clone(),
             ..LineSetup::default()
         }],
         xray_root: Some(data_dir.join("xray-machine")),
-        generator: Some(GeneratorConfig {
-            every: Duration::from_millis(1500),
-            codes,
-            no_read_rate: 0.05,
-            dense_rate: 0.1,
-            wait_for_clients: true,
-            ..GeneratorConfig::default()
-        }),
+        generator: Some(pace::generator(codes)),
         ..SimConfig::default()
     };
     // Two exit lanes with plate cameras posting to the controller, trucks every 20 s.
@@ -177,10 +168,15 @@ pub async fn run(
         })
         .await?;
 
-    // Console accounts, one per role, sharing a password the banner prints: a demo has no
-    // first-start setup to walk through.
-    let console_password = format!("demo-{:012x}", rand::random::<u64>() >> 16);
-    crate::web::auth::bootstrap::demo_accounts(&store, &console_password).await?;
+    // Console accounts, one per role, sharing a password the banner prints; with
+    // `--no-accounts` none, and the console walks through the first-start setup.
+    let logins = if options.no_accounts {
+        "none yet: open the console and create the administrator".to_owned()
+    } else {
+        let password = format!("demo-{:012x}", rand::random::<u64>() >> 16);
+        crate::web::auth::bootstrap::demo_accounts(&store, &password).await?;
+        format!("admin, operator, officer, viewer; password {password}")
+    };
 
     // The central platform: a Mosquitto of the demo's own and the platform simulator, so
     // every decision goes uplink and the simulator's ledger shows it arrived.
@@ -201,7 +197,7 @@ pub async fn run(
     };
     let banner = format!(
         "customs-edge demo running\n  console:          http://{web}/\n  \
-         logins:           admin, operator, officer, viewer; password {console_password}\n  \
+         logins:           {logins}\n  \
          health:           http://{web}/healthz\n  \
          gates:            http://{web}/api/gates\n  \
          simulator report: http://{sim}/report  (trucks: http://{sim}/gates/report)\n{platform_lines}  \
@@ -269,70 +265,6 @@ async fn start_platform(config: &mut Config, shutdown: &CancellationToken) -> Op
     }
 }
 
-/// Generated declaration lists: 75% released (800), the rest held at other statuses.
-pub fn sample_lists(n: usize) -> Vec<DeclarationList> {
-    const CARRIERS: [&str; 4] = ["SF", "YT", "JD", "ZT"];
-    const COUNTRIES: [&str; 5] = ["MYS", "THA", "VNM", "SGP", "IDN"];
-    const GOODS: [(&str, &str); 5] = [
-        ("棉制T恤", "6109100021"),
-        ("陶瓷茶具", "6912001000"),
-        ("竹制餐具", "4419121000"),
-        ("蓝牙耳机", "8518300000"),
-        ("茶叶", "0902109000"),
-    ];
-    let mut seed: u64 = 0x5EED_2026;
-    let mut next = move || {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (seed >> 33) as usize
-    };
-    (0..n)
-        .map(|i| {
-            let status = match next() % 100 {
-                0..75 => 800,
-                75..83 => 120,
-                83..90 => 300,
-                90..95 => 100,
-                _ => 399,
-            };
-            let (item, gcode) = GOODS[next() % GOODS.len()];
-            let qty = (next() % 5 + 1) as f64;
-            let price = (next() % 200 + 10) as f64;
-            DeclarationList {
-                logistics_no: format!(
-                    "{}{:012}",
-                    CARRIERS[i % CARRIERS.len()],
-                    350_000_000_000 + i * 7919
-                ),
-                invt_no: Some(format!("35112026E{:09}", i + 1)),
-                order_no: Some(format!("SMO{:010}", i + 1)),
-                trade_mode: Some(["9610", "9710", "9810"][next() % 3].to_owned()),
-                ebc_code: Some(format!("35119{:05}", next() % 20)),
-                ebc_name: None,
-                country: Some(COUNTRIES[next() % COUNTRIES.len()].to_owned()),
-                gross_weight: Some(qty * 0.35),
-                net_weight: Some(qty * 0.3),
-                pack_no: Some(1),
-                total_package_no: Some(format!("BAG{:04}", i / 20)),
-                loct_no: Some("3511W001".into()),
-                return_status: status,
-                return_info: None,
-                goods: vec![GoodsLine {
-                    gnum: 1,
-                    item_name: item.to_owned(),
-                    gcode: Some(gcode.to_owned()),
-                    qty: Some(qty),
-                    unit: Some("011".into()),
-                    price: Some(price),
-                    total_price: Some(price * qty),
-                    currency: Some("142".into()),
-                }],
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,15 +273,5 @@ mod tests {
     fn the_built_in_demo_config_is_valid() {
         let config = demo_config();
         assert_eq!(config.lines.len(), 1);
-    }
-
-    #[test]
-    fn sample_lists_pass_the_import_checks_and_cover_several_statuses() {
-        let lists = sample_lists(200);
-        for list in &lists {
-            list.check().unwrap();
-        }
-        let released = lists.iter().filter(|l| l.return_status == 800).count();
-        assert!(released > 100 && released < 200, "{released}");
     }
 }

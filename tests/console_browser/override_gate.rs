@@ -1,0 +1,212 @@
+//! The operator's part: a truck held at a lane, an override without a reason refused by
+//! the page (the barrier stays shut), then one with a reason: the simulator's lane sees the
+//! barrier open and the truck leave, and the pass records the override and its reason.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use serde_json::Value;
+
+use super::console::{Console, type_into};
+
+const REASON: &str = "司机出示纸质核放单，现场核验无误";
+
+/// The lanes as the console's API serves them.
+async fn lanes(console: &Console<'_>) -> Option<Vec<Value>> {
+    let (status, body) = console.api("GET", "/api/gates", &Value::Null).await;
+    (status == 200).then_some(())?;
+    body["lanes"].as_array().cloned()
+}
+
+/// A lane holding a truck that the simulator shows waiting at the closed barrier, with
+/// time left before it gives up: (lane, the vehicle's simulator id).
+async fn held_truck(console: &Console<'_>) -> (String, u64) {
+    console
+        .browser
+        .until_within(
+            "a truck held at a gate",
+            Duration::from_secs(300),
+            || async {
+                let held: Vec<String> = lanes(console)
+                    .await?
+                    .iter()
+                    .filter(|l| l["phase"] == "held")
+                    .filter_map(|l| l["gate"].as_str().map(str::to_owned))
+                    .collect();
+                if held.is_empty() {
+                    return None;
+                }
+                let report = console.demo.sim_json("/gates/report").await?;
+                report["vehicles"].as_array()?.iter().find_map(|v| {
+                    let lane = v["lane"].as_str()?;
+                    (held.iter().any(|h| h == lane)
+                        && v["state"] == "waiting"
+                        && v["open_command"].is_null())
+                    .then(|| (lane.to_owned(), v["id"].as_u64().unwrap_or_default()))
+                })
+            },
+        )
+        .await
+}
+
+/// The simulator's record of vehicle `id` and its lane's barrier position now.
+async fn sim_vehicle(console: &Console<'_>, id: u64) -> Option<(Value, u64)> {
+    let report = console.demo.sim_json("/gates/report").await?;
+    let v = report["vehicles"]
+        .as_array()?
+        .iter()
+        .find(|v| v["id"] == id)?
+        .clone();
+    let position = report["lanes"]
+        .as_array()?
+        .iter()
+        .find(|l| l["id"] == v["lane"])?["position_pct"]
+        .as_u64()?;
+    Some((v, position))
+}
+
+/// Open the override dialog of `gate`'s card.
+async fn open_override(console: &Console<'_>, gate: &str) -> Element {
+    let button = format!("#page-gates .lane[data-gate=\"{gate}\"] button.override");
+    console
+        .browser
+        .visible(&button, &format!("the override button of lane {gate}"))
+        .await
+        .click()
+        .await
+        .expect("click override");
+    console
+        .browser
+        .visible("dialog#override-dialog", "the override dialog")
+        .await
+}
+
+async fn confirm(dialog: &Element) {
+    dialog
+        .find(Locator::Css("button[value=confirm]"))
+        .await
+        .expect("the confirm button")
+        .click()
+        .await
+        .expect("click confirm");
+}
+
+pub(crate) async fn an_operator_overrides_a_held_truck_with_a_reason(
+    console: &Console<'_>,
+    operator: &str,
+) {
+    console.page("gates").await;
+    let (gate, vehicle) = held_truck(console).await;
+
+    // No reason: the page refuses, nothing reaches the barrier.
+    let dialog = open_override(console, &gate).await;
+    type_into(&dialog, "textarea[name=reason]", "").await;
+    confirm(&dialog).await;
+    let refusal = console
+        .browser
+        .js(
+            "const d = document.querySelector('dialog#override-dialog');\
+             const r = d.querySelector('textarea[name=reason]');\
+             return { open: d.open, valid: r.checkValidity(), message: r.validationMessage,\
+                      error: d.querySelector('.error')?.textContent || '' };",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        refusal["open"], true,
+        "the dialog stays open without a reason: {refusal}"
+    );
+    assert!(
+        refusal["valid"].as_bool() == Some(false)
+            || refusal["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "the page says a reason is needed: {refusal}"
+    );
+    console
+        .browser
+        .screenshot("12-override-without-reason")
+        .await;
+    let refused_text = refusal["error"].as_str().unwrap_or_default().to_owned();
+    let (v, position) = sim_vehicle(console, vehicle).await.expect("the truck");
+    assert!(
+        v["open_command"].is_null() && position == 0,
+        "the barrier stays shut without a reason: {position}% open, {v:#}"
+    );
+    let still = lanes(console).await.expect("lanes");
+    assert!(
+        still
+            .iter()
+            .any(|l| l["gate"] == gate.as_str() && l["phase"] == "held"),
+        "the lane still holds the truck: {still:#?}"
+    );
+
+    // With a reason: the dialog closes and the lane's card shows who and why.
+    type_into(&dialog, "textarea[name=reason]", REASON).await;
+    confirm(&dialog).await;
+    console
+        .browser
+        .until("the override dialog to close", || async {
+            let open = console
+                .browser
+                .js(
+                    "return document.querySelector('dialog#override-dialog').open;",
+                    vec![],
+                )
+                .await;
+            if let Some(error) = console.text_of("dialog#override-dialog .error").await
+                && !error.is_empty()
+                && error != refused_text
+            {
+                panic!("the override was refused: {error}");
+            }
+            (open.as_bool() == Some(false)).then_some(())
+        })
+        .await;
+    let card = format!("#page-gates .lane[data-gate=\"{gate}\"] .lane-pass");
+    console
+        .browser
+        .until("the override and its reason on the lane's card", || async {
+            let text = console.text_of(&card).await?;
+            (text.contains(REASON) && text.contains(operator)).then_some(())
+        })
+        .await;
+    console.browser.screenshot("13-gates-override").await;
+
+    // The ground truth: the barrier opened and the truck left through it.
+    let left = console
+        .browser
+        .until(
+            "the simulator's truck to leave through the opened barrier",
+            || async {
+                let (v, _) = sim_vehicle(console, vehicle).await?;
+                (v["left"].as_bool() == Some(true)).then_some(v)
+            },
+        )
+        .await;
+    assert!(
+        !left["open_command"].is_null() && !left["opened"].is_null(),
+        "the barrier was commanded open and opened: {left:#}"
+    );
+
+    // The pass on record says who and why.
+    let (status, passes) = console
+        .api(
+            "GET",
+            &format!("/api/gates/passes?gate={gate}&limit=10"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{passes}");
+    let pass = passes
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["verdict"] == "override"))
+        .unwrap_or_else(|| panic!("an override pass on {gate}: {passes:#}"));
+    assert_eq!(pass["override_reason"], REASON, "{pass:#}");
+    assert!(
+        pass["override_by"]
+            .as_str()
+            .is_some_and(|by| by.contains(operator)),
+        "the pass names the operator: {pass:#}"
+    );
+    console.browser.screenshot("14-gates-after-override").await;
+}
