@@ -9,7 +9,7 @@ pub const NO_ACCOUNTS_ENV: &str = "CUSTOMS_EDGE_DEMO_NO_ACCOUNTS";
 pub struct DemoOptions {
     /// Create no console accounts: the console first asks for the administrator, exactly
     /// as a fresh install does, who then creates the others on the accounts page.
-    #[arg(long, env = NO_ACCOUNTS_ENV)]
+    #[arg(long, env = NO_ACCOUNTS_ENV, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_accounts: bool,
 }
 

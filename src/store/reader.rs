@@ -19,6 +19,10 @@ pub struct Reader {
     /// Idle connections. A `std` mutex: it is held only to pop or push, never across `.await`.
     idle: Arc<Mutex<Vec<Connection>>>,
     path: Arc<Path>,
+    /// At most [`POOL_SIZE`] async reads at once. Without a cap, a burst of slow console
+    /// requests grew the blocking pool to hundreds of threads, each opening a connection
+    /// of its own, and the server took seconds to recover; with it, a burst queues here.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Reader {
@@ -29,19 +33,28 @@ impl Reader {
         Ok(Self {
             idle: Arc::new(Mutex::new(conns)),
             path: path.into(),
+            permits: Arc::new(tokio::sync::Semaphore::new(size.max(1))),
         })
     }
 
-    /// Run `f` on a read-only connection on a blocking thread.
+    /// Run `f` on a read-only connection on a blocking thread, waiting for a turn when
+    /// the pool's size of reads already run.
     pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let pool = self.clone();
-        tokio::task::spawn_blocking(move || pool.read_blocking(f))
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
-            .map_err(|_| StoreError::WriterGone)?
+            .map_err(|_| StoreError::WriterGone)?;
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = permit;
+            pool.read_blocking(f)
+        })
+        .await
+        .map_err(|_| StoreError::WriterGone)?
     }
 
     /// Run `f` on a read-only connection on this thread.

@@ -60,6 +60,13 @@ pub struct AppState {
 struct WebState {
     app: AppState,
     auth: auth::Auth,
+    stats: stats::StatsCache,
+}
+
+impl FromRef<WebState> for stats::StatsCache {
+    fn from_ref(web: &WebState) -> Self {
+        web.stats.clone()
+    }
 }
 
 impl FromRef<WebState> for AppState {
@@ -118,7 +125,11 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route_layer(axum::middleware::from_fn(count_request))
         .fallback(assets::serve)
-        .with_state(WebState { app: state, auth })
+        .with_state(WebState {
+            app: state,
+            auth,
+            stats: stats::StatsCache::default(),
+        })
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

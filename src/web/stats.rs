@@ -1,14 +1,14 @@
 //! Statistics for the big screen and their CSV exports (every role may read them).
 //!
 //! - `GET /api/stats?from=&to=` — one answer for the statistics screen
-//!   ([`crate::store::stats::Stats`]); the range defaults to the last 24 hours.
+//!   ([`crate::store::stats::Stats`]); the range defaults to the last 24 hours. Computed
+//!   once per range every few seconds however many screens ask ([`cache`]).
 //! - `GET /api/stats/export/{table}.csv?from=&to=` — one table of it as CSV, or every
 //!   parcel of the range (`parcels.csv`, streamed page by page, never held whole). UTF-8
 //!   with a byte-order mark so that Excel reads Chinese right, CRLF lines, fields quoted per
 //!   RFC 4180; a text field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
 //!   first) gets a leading `'`.
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -19,6 +19,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+mod cache;
+
+pub(super) use cache::StatsCache;
 
 use super::auth::{AnyRole, Denied, ErrorBody, NotLoggedIn, Require};
 use super::{AppState, WebState};
@@ -98,16 +102,28 @@ fn parse(name: &'static str, value: Option<&str>) -> Result<Option<DateTime<Utc>
 )]
 pub(super) async fn statistics(
     State(state): State<AppState>,
+    State(cache): State<StatsCache>,
     _who: Require<AnyRole>,
     Query(q): Query<RangeQuery>,
-) -> Result<Json<Stats>, Denied> {
+) -> Result<Response, Denied> {
     let range = q.range(Utc::now())?;
-    let figures = state
-        .store
-        .reader
-        .read(move |c| stats::compute(c, range))
+    let key = (q.from, q.to);
+    let json = cache
+        .get_or_compute(key, || async move {
+            let figures = state
+                .store
+                .reader
+                .read(move |c| stats::compute(c, range))
+                .await?;
+            serde_json::to_vec(&figures).map(Bytes::from).map_err(|e| {
+                Denied::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("statistics: {e}"),
+                )
+            })
+        })
         .await?;
-    Ok(Json(figures))
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 /// One table of the statistics as CSV, or every parcel of the range.

@@ -42,7 +42,7 @@ impl Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
             .args(["demo", "--listen", "127.0.0.1:0", "--data"])
             .arg(data.path())
-            .env(customs_edge::demo::NO_ACCOUNTS_ENV, "1")
+            .arg("--no-accounts")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
