@@ -1,0 +1,85 @@
+//! The server side of the bench: the seeded store, the gate lanes and the real router,
+//! served on loopback as the daemon serves them.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use customs_edge::store::Store;
+use customs_edge::store::parcels::ParcelView;
+use customs_edge::web::AppState;
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::Load;
+use crate::seed::seed;
+
+/// The server side: what the daemon would own.
+pub(super) struct Server {
+    pub(super) web: SocketAddr,
+    pub(super) events: broadcast::Sender<ParcelView>,
+    pub(super) handle: tokio::runtime::Handle,
+    pub(super) shutdown: CancellationToken,
+    _tasks: JoinSet<(String, anyhow::Result<()>)>,
+    _data: tempfile::TempDir,
+}
+
+/// Open the store, seed it, start the gate lanes and serve the router as the daemon does.
+pub(super) async fn start_server(
+    load: Load,
+    plate_listen: SocketAddr,
+    addrs: &[customs_edge_simulators::vehicles::GateLaneAddrs],
+    shutdown: CancellationToken,
+    handle: tokio::runtime::Handle,
+) -> anyhow::Result<Server> {
+    let data = tempfile::Builder::new().prefix("web-bench-").tempdir()?;
+    let store = Store::open(data.path())?;
+    seed(&store, load.parcels).await?;
+    let password_file = data.path().join("camera-password");
+    std::fs::write(&password_file, "bench-camera-secret")?;
+    let text = format!(
+        "[site]\ncode = \"3511W001\"\nname = \"三明陆地港监管作业场所\"\n[storage]\ndata_dir = {:?}\n\
+         [web]\nlisten = \"127.0.0.1:0\"\n[plate_events]\nlisten = \"{plate_listen}\"\n",
+        data.path().display().to_string()
+    );
+    let mut config = customs_edge::config::parse(&text, Path::new("web-bench.toml"))?;
+    (config.gates, config.cameras) =
+        customs_edge::demo::gates::controller_lanes(addrs, &password_file);
+    let health = customs_edge::health::Health::default();
+    let mut tasks = JoinSet::new();
+    let gates =
+        customs_edge::gates::start(&config, &store, &health, None, &shutdown, &mut tasks).await?;
+    let (events, _) = broadcast::channel(1024);
+    let state = AppState {
+        store: store.clone(),
+        health,
+        events: events.clone(),
+        site: config.site.clone(),
+        sync: None,
+        evidence: customs_edge::evidence::EvidenceStore::new(data.path()),
+        gates,
+        video: None,
+        belts: Vec::new(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let web = listener.local_addr()?;
+    let router = customs_edge::web::router(state);
+    let token = shutdown.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(token.cancelled_owned())
+        .await;
+        ("web".to_owned(), served.map_err(anyhow::Error::from))
+    });
+    Ok(Server {
+        web,
+        events,
+        handle,
+        shutdown,
+        _tasks: tasks,
+        _data: data,
+    })
+}
