@@ -16,7 +16,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::Embed;
 
-/// The console's own files. `node_modules/` and the npm manifests are never served.
+/// The console's own files; `node_modules/`, the npm manifests and dotfiles are left out.
 #[derive(Embed)]
 #[folder = "web-ui/"]
 #[exclude = "node_modules/*"]
@@ -40,13 +40,6 @@ const CHART_JS_FILE: &str = "chart.umd.min.js";
 /// What is said when Chart.js was not installed before the build.
 const CHART_MISSING: &str = "Chart.js is missing from this build: run scripts/setup.sh \
      (it runs `npm ci` in web-ui/), then rebuild customs-edge";
-
-/// Paths under `web-ui/` that are build inputs, not pages: npm's files and dotfiles.
-fn private(path: &str) -> bool {
-    path.starts_with("node_modules/")
-        || path.starts_with('.')
-        || matches!(path, "package.json" | "package-lock.json")
-}
 
 fn mime(path: &str) -> &'static str {
     match path.rsplit('.').next() {
@@ -97,7 +90,7 @@ pub(super) async fn serve(uri: Uri) -> Response {
     }
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    match Assets::get(path).filter(|_| !private(path)) {
+    match Assets::get(path) {
         Some(f) => file(mime(path), f.data),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
@@ -106,15 +99,6 @@ pub(super) async fn serve(uri: Uri) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn npm_files_are_not_pages() {
-        assert!(private("node_modules/chart.js/package.json"));
-        assert!(private("package-lock.json"));
-        assert!(private(".gitignore"));
-        assert!(!private("js/main.js"));
-        assert!(!private("index.html"));
-    }
 
     #[test]
     fn the_pages_and_their_modules_are_embedded() {
@@ -181,8 +165,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn node_modules_are_not_served() {
-        let res = serve(Uri::from_static("/node_modules/chart.js/package.json")).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    async fn npm_files_and_dotfiles_are_not_served() {
+        for path in [
+            "/node_modules/chart.js/package.json",
+            "/package.json",
+            "/package-lock.json",
+            "/.gitignore",
+        ] {
+            let res = serve(Uri::from_static(path)).await;
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        }
     }
 }
