@@ -1,5 +1,5 @@
 //! The devices overview and the camera views through the real server: a running site's
-//! PLC, scanners and X-ray feed with their states (and a PLC link drop showing), gate
+//! PLC, scanners, scale and X-ray feed with their states (and a PLC link drop showing), gate
 //! lanes' devices, the platform link (and its broker going away), a simulated camera's
 //! newest frame and its MJPEG live view, and a camera with no frame yet.
 
@@ -33,7 +33,7 @@ fn device<'a>(list: &'a [Value], id: &str) -> &'a Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_devices_list_names_the_lines_plc_scanners_and_xray_feed_with_their_states() {
+async fn the_devices_list_names_the_lines_plc_scanners_scale_and_xray_feed_with_their_states() {
     let site = common::start_full_site(Vec::new()).await;
     let web = site.controller.web_addr;
     // Healthy already; on a loaded machine one slow poll may show for a moment.
@@ -42,7 +42,6 @@ async fn the_devices_list_names_the_lines_plc_scanners_and_xray_feed_with_their_
         list.iter().all(|d| d["state"] == "ok").then_some(list)
     })
     .await;
-    eprintln!("{list:#?}");
     let plc = device(&list, "line:L1:plc");
     assert_eq!(plc["kind"], "line_plc");
     assert_eq!(plc["line_or_gate"], "L1");
@@ -73,11 +72,37 @@ async fn the_devices_list_names_the_lines_plc_scanners_and_xray_feed_with_their_
         (&xray["kind"], &xray["state"]),
         (&json!("xray_feed"), &json!("ok"))
     );
+    let scale = device(&list, "line:L1:scale");
+    assert_eq!(
+        (&scale["kind"], &scale["line_or_gate"], &scale["state"]),
+        (&json!("scale"), &json!("L1"), &json!("ok"))
+    );
     let kinds: Vec<&str> = list.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["line_plc", "scanner", "scanner", "xray_feed"],
+        ["line_plc", "scanner", "scanner", "scale", "xray_feed"],
         "{list:#?}"
+    );
+
+    // The scale reports a fault through the PLC: its row goes down, then comes back.
+    site.fault("scale_fault", 3000).await;
+    let scale = common::wait_for("the scale shown down", Duration::from_secs(15), || async {
+        let list = devices(&site.http, web).await;
+        let scale = device(&list, "line:L1:scale").clone();
+        (scale["state"] == "down").then_some(scale)
+    })
+    .await;
+    assert_eq!(scale["detail"], "the PLC reports a scale fault");
+    let scale = common::wait_for("the scale back", Duration::from_secs(20), || async {
+        let list = devices(&site.http, web).await;
+        let scale = device(&list, "line:L1:scale").clone();
+        (scale["state"] == "ok").then_some(scale)
+    })
+    .await;
+    assert_eq!(
+        (&scale["errors"], &scale["reconnects"]),
+        (&json!(1), &json!(1)),
+        "{scale}"
     );
 
     // The PLC's link drops: the list says so, with the reason.
@@ -115,7 +140,7 @@ async fn the_devices_list_names_the_lines_plc_scanners_and_xray_feed_with_their_
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let viewer = common::login_client(web, "wall", "wall-screen-pass-1").await;
-    assert_eq!(devices(&viewer, web).await.len(), 4);
+    assert_eq!(devices(&viewer, web).await.len(), 5);
     site.stop().await;
 }
 

@@ -40,6 +40,8 @@ pub(super) enum DeviceKind {
     LinePlc,
     /// A barcode scanner of a line.
     Scanner,
+    /// A line's dynamic scale (read through its PLC).
+    Scale,
     /// A line's X-ray image feed (a directory the machine writes to).
     XrayFeed,
     /// A captured video camera.
@@ -208,7 +210,7 @@ pub(super) async fn devices(
 /// line or gate, then id.
 fn order(a: &Device, b: &Device) -> Ordering {
     let group = |d: &Device| match d.kind {
-        DeviceKind::LinePlc | DeviceKind::Scanner | DeviceKind::XrayFeed => 0,
+        DeviceKind::LinePlc | DeviceKind::Scanner | DeviceKind::Scale | DeviceKind::XrayFeed => 0,
         DeviceKind::Camera => 1,
         DeviceKind::GateIo | DeviceKind::Weighbridge => 2,
         DeviceKind::PlateCamera => 3,
@@ -223,6 +225,7 @@ fn from_health(name: &str, c: &Component) -> Option<Device> {
     let (kind, label, owner) = match parts.as_slice() {
         ["line", line, "plc"] => (DeviceKind::LinePlc, "PLC", Some(*line)),
         ["line", line, "scanner", scanner] => (DeviceKind::Scanner, *scanner, Some(*line)),
+        ["line", line, "scale"] => (DeviceKind::Scale, "dynamic scale", Some(*line)),
         ["line", line, "xray"] => (DeviceKind::XrayFeed, "X-ray feed", Some(*line)),
         ["gate", gate, "io"] => (DeviceKind::GateIo, "gate I/O", Some(*gate)),
         ["gate", gate, "weighbridge"] => (DeviceKind::Weighbridge, "weighbridge", Some(*gate)),

@@ -139,7 +139,7 @@ export const EN = {
   device_kind: "Kind", device_name: "Name", device_where: "Where", device_state: "State", device_since: "Since",
   device_last_seen: "Last seen", device_reconnects: "Reconnects", device_errors: "Errors", device_detail: "Detail",
   devices_from_health: "Below: the subsystems of the health check (/healthz).",
-  kind_plc: "PLC", kind_line_plc: "line PLC", kind_platform_link: "central platform", kind_scanner: "scanner", kind_xray: "X-ray machine", kind_xray_feed: "X-ray feed", kind_camera: "camera",
+  kind_plc: "PLC", kind_line_plc: "line PLC", kind_platform_link: "central platform", kind_scale: "dynamic scale", kind_scanner: "scanner", kind_xray: "X-ray machine", kind_xray_feed: "X-ray feed", kind_camera: "camera",
   kind_gate_io: "gate I/O", kind_gate: "gate", kind_weighbridge: "weighbridge", kind_plate_camera: "plate camera",
   kind_plate_listener: "plate listener", kind_led: "LED panel", kind_platform: "platform", kind_store: "store", kind_line: "line",
   camera_live: "Live view", camera_failed: "Cannot open the live view (the camera is not streaming or is disconnected).",

@@ -132,7 +132,7 @@ export const ZH = {
   device_kind: "类型", device_name: "名称", device_where: "位置", device_state: "状态", device_since: "状态开始",
   device_last_seen: "最后通信", device_reconnects: "重连", device_errors: "错误", device_detail: "详情",
   devices_from_health: "以下为健康检查（/healthz）中的子系统状态。",
-  kind_plc: "PLC", kind_line_plc: "分拣线 PLC", kind_platform_link: "中心平台", kind_scanner: "扫描器", kind_xray: "X光机", kind_xray_feed: "X光图像", kind_camera: "摄像机",
+  kind_plc: "PLC", kind_line_plc: "分拣线 PLC", kind_platform_link: "中心平台", kind_scale: "动态秤", kind_scanner: "扫描器", kind_xray: "X光机", kind_xray_feed: "X光图像", kind_camera: "摄像机",
   kind_gate_io: "卡口 I/O", kind_gate: "卡口", kind_weighbridge: "地磅", kind_plate_camera: "车牌相机",
   kind_plate_listener: "车牌接收", kind_led: "LED 屏", kind_platform: "平台", kind_store: "存储", kind_line: "分拣线",
   camera_live: "实时画面", camera_failed: "无法打开实时画面（摄像机未在取流，或已断开）。",

@@ -380,6 +380,17 @@ impl Line {
                 format!("belt running at {} mm/s", status.belt_speed_mm_s),
             ),
         }
+        // The dynamic scale is read through the PLC: its fault flag is its health.
+        if self.config.geometry.scale_at_mm.is_some() {
+            let scale = format!("line:{}:scale", self.id());
+            if status.flags.scale_fault {
+                self.health
+                    .set(&scale, State::Down, "the PLC reports a scale fault");
+            } else {
+                self.health
+                    .set(&scale, State::Ok, "weighing (through the PLC)");
+            }
+        }
         // The PLC only needs to see the heartbeat change well within its own watchdog
         // (2 s in the simulator); writing it every 100 ms, not every poll, halves the
         // Modbus traffic at a 10 ms poll.
