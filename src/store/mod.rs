@@ -198,6 +198,11 @@ pub fn now() -> String {
     timestamp(chrono::Utc::now())
 }
 
+/// Beijing time, UTC+8 all year: what the consoles, exports and burned frames show.
+pub fn beijing() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
 /// Format a time as stored.
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -13,7 +13,7 @@
 //! Here: the range, the shapes of the answer and [`compute`]; `parcels` counts the parcels,
 //! `gates` the gate passes, and `export` pages through the parcels for the CSV export.
 
-use chrono::{DateTime, DurationRound as _, FixedOffset, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
@@ -35,11 +35,6 @@ pub const MAX_SPAN: TimeDelta = TimeDelta::days(92);
 pub const ARRIVAL_LOOKBACK: TimeDelta = TimeDelta::days(31);
 /// The key of parcels with no list (or no value in it) in the breakdowns.
 pub const UNKNOWN: &str = "unknown";
-
-/// Beijing time, UTC+8 all year.
-pub fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
 
 /// A checked range `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +105,7 @@ impl Range {
 
 /// An hour as labelled on the screen and in exports: Beijing time, `2026-11-27T14:00+08:00`.
 pub fn hour_label(hour: DateTime<Utc>) -> String {
-    hour.with_timezone(&beijing())
+    hour.with_timezone(&super::beijing())
         .format("%Y-%m-%dT%H:00%:z")
         .to_string()
 }
@@ -121,7 +116,7 @@ pub fn beijing_time(stored: &str) -> String {
     DateTime::parse_from_rfc3339(stored).map_or_else(
         |_| stored.to_owned(),
         |t| {
-            t.with_timezone(&beijing())
+            t.with_timezone(&super::beijing())
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string()
         },

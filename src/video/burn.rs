@@ -13,7 +13,7 @@
 use std::sync::OnceLock;
 
 use ab_glyph::{Font as _, FontVec, PxScale, ScaleFont as _, point};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use opencv::core::{self, Mat, MatTraitConst as _, MatTraitManual as _, Scalar, Vector};
 use opencv::{imgcodecs, imgproc};
 
@@ -25,8 +25,6 @@ pub const FONT_CANDIDATES: &[&str] = &[
 ];
 /// JPEG quality of a burned frame.
 const QUALITY: i32 = 90;
-/// Beijing time, UTC+8.
-const BEIJING_OFFSET_S: i32 = 8 * 3600;
 
 /// Why a frame could not be burned.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +62,7 @@ impl Osd {
 
 /// `2026-11-27 16:00:00.123 +08:00`: Beijing time, as the date-time band shows it.
 pub fn osd_time(at: DateTime<Utc>) -> String {
-    let beijing = FixedOffset::east_opt(BEIJING_OFFSET_S).expect("UTC+8 is a valid offset");
+    let beijing = crate::store::beijing();
     at.with_timezone(&beijing)
         .format("%Y-%m-%d %H:%M:%S%.3f %:z")
         .to_string()

@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -128,7 +128,7 @@ async fn acknowledge_alarm(
 
 /// Midnight of today in Beijing (UTC+8), as RFC 3339 UTC text comparable with the store's.
 fn beijing_midnight_utc(now: DateTime<Utc>) -> String {
-    let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    let beijing = crate::store::beijing();
     let midnight = now
         .with_timezone(&beijing)
         .date_naive()

@@ -194,7 +194,7 @@ pub(super) async fn export(
 
 /// A time for a file name: Beijing time, `20261127T1400`.
 fn compact(t: DateTime<Utc>) -> String {
-    t.with_timezone(&stats::beijing())
+    t.with_timezone(&crate::store::beijing())
         .format("%Y%m%dT%H%M")
         .to_string()
 }
