@@ -17,12 +17,16 @@
 //! with the broker's log if it is not met. Mosquitto's output goes to a log file in the
 //! temp dir ([`Broker::log`]). Dropping the broker kills the process.
 
+mod tls;
+
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use tls::{TlsFiles, generate_tls};
 
 /// The broker binary (Debian's `mosquitto` package; `scripts/setup.sh` installs it).
 pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
@@ -62,16 +66,6 @@ impl Default for BrokerOptions {
 pub struct TlsOptions {
     /// Refuse clients that present no certificate signed by the test CA.
     pub require_certificate: bool,
-}
-
-/// Paths of the generated TLS material.
-#[derive(Debug)]
-struct TlsFiles {
-    ca: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
 }
 
 /// A Mosquitto process and its files; killed on drop.
@@ -315,7 +309,7 @@ impl Broker {
     fn config(&self) -> String {
         let dir = self.dir.path();
         let mut conf = format!(
-            "# Written by tests/common/broker.rs.\n\
+            "# Written by customs-edge-simulators (src/broker.rs).\n\
              # As root, mosquitto would switch to the `mosquitto` user and could not read\n\
              # the files in this private temp dir.\n\
              user root\n\
@@ -378,85 +372,4 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind 127.0.0.1:0")
         .port()
-}
-
-/// A test CA, a server certificate for [`CERT_NAMES`] and a client certificate, in `dir`
-/// (EC P-256 keys: quick to make on a loaded machine).
-fn generate_tls(dir: &Path) -> TlsFiles {
-    fs::create_dir_all(dir).expect("TLS dir");
-    fs::write(
-        dir.join("ca.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\nx509_extensions = ext\n\
-         [dn]\nCN = customs-edge test CA\n\
-         [ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n",
-    )
-    .expect("write ca.cnf");
-    openssl(
-        dir,
-        "req -x509 -config ca.cnf -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-         -keyout ca.key -out ca.crt -days 7",
-    );
-    let names = format!("DNS:{},IP:{}", CERT_NAMES[0], CERT_NAMES[1]);
-    issue(
-        dir,
-        "server",
-        "localhost",
-        &format!("extendedKeyUsage = serverAuth\nsubjectAltName = {names}\n"),
-    );
-    issue(
-        dir,
-        "client",
-        "customs-edge-test-client",
-        "extendedKeyUsage = clientAuth\n",
-    );
-    TlsFiles {
-        ca: dir.join("ca.crt"),
-        server_cert: dir.join("server.crt"),
-        server_key: dir.join("server.key"),
-        client_cert: dir.join("client.crt"),
-        client_key: dir.join("client.key"),
-    }
-}
-
-/// `<name>.key` and `<name>.crt` for `cn` (no spaces), signed by the CA in `dir`, with
-/// `extensions` added.
-fn issue(dir: &Path, name: &str, cn: &str, extensions: &str) {
-    fs::write(
-        dir.join(format!("{name}.ext")),
-        format!(
-            "basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
-             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n{extensions}"
-        ),
-    )
-    .expect("write the extensions file");
-    openssl(
-        dir,
-        &format!(
-            "req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-             -keyout {name}.key -out {name}.csr -subj /CN={cn}"
-        ),
-    );
-    openssl(
-        dir,
-        &format!(
-            "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-             -out {name}.crt -days 7 -extfile {name}.ext"
-        ),
-    );
-}
-
-/// Run `openssl` in `dir` with whitespace-separated `args`.
-fn openssl(dir: &Path, args: &str) {
-    let out = Command::new("openssl")
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl (scripts/setup.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -2,133 +2,29 @@
 //! raw rumqttc client: the judge's counts, acks, downlink envelopes, ack faults, a broker
 //! restart, the HTTP API and the binary.
 
-use std::fs;
-use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "platform/fake_site.rs"]
+mod fake_site;
+#[path = "platform/http_and_binary.rs"]
+mod http_and_binary;
+#[path = "platform/scenario.rs"]
+mod scenario;
+
 use std::time::{Duration, Instant};
 
 use customs_edge_protocol::declaration::DeclarationList;
-use customs_edge_protocol::downlink::{Downlink, ExitPermit, kind};
-use customs_edge_protocol::envelope::{self, Envelope};
+use customs_edge_protocol::downlink::{Downlink, ExitPermit};
+use customs_edge_protocol::envelope;
 use customs_edge_protocol::topics::Topics;
 use customs_edge_simulators::broker::{Broker, BrokerOptions, TlsOptions};
 use customs_edge_simulators::platform::{self, Ledger, PlatformConfig, RunningPlatform};
-use rumqttc::{AsyncClient, Event, Incoming, QoS};
+use fake_site::FakeSite;
+use rumqttc::QoS;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 /// Bound on every wait: generous, for a busy 2-core CI machine.
 const PATIENCE: Duration = Duration::from_secs(30);
 const SITE: &str = "3511W001";
 const PREFIX: &str = "customs-edge";
-
-// ---------------------------------------------------------------------------------------
-// The test as a site: a raw rumqttc client publishing uplink and reading its downlink.
-
-struct FakeSite {
-    client: AsyncClient,
-    topics: Topics,
-    down: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
-    subscriptions: watch::Receiver<u64>,
-    task: JoinHandle<()>,
-}
-
-impl FakeSite {
-    async fn connect(broker: &Broker) -> Self {
-        let mut options = broker.client_options("fake-site");
-        options.set_max_packet_size(1 << 24, 1 << 24);
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let topics = Topics::new(PREFIX, SITE);
-        let (down_tx, down) = mpsc::unbounded_channel();
-        let (sub_tx, subscriptions) = watch::channel(0_u64);
-        let (c, filter) = (client.clone(), topics.down_filter());
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(Incoming::ConnAck(_))) => {
-                        let (c, f) = (c.clone(), filter.clone());
-                        tokio::spawn(async move { c.subscribe(f, QoS::AtLeastOnce).await });
-                    }
-                    Ok(Event::Incoming(Incoming::SubAck(_))) => {
-                        sub_tx.send_modify(|n| *n += 1);
-                    }
-                    Ok(Event::Incoming(Incoming::Publish(p))) => {
-                        let _ = down_tx.send((p.topic.clone(), p.payload.to_vec()));
-                    }
-                    Ok(_) => {}
-                    // Reconnect pacing of the fake site, not a wait for a condition.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            }
-        });
-        let mut site = Self {
-            client,
-            topics,
-            down,
-            subscriptions,
-            task,
-        };
-        site.wait_subscribed(1).await;
-        site
-    }
-
-    async fn wait_subscribed(&mut self, times: u64) {
-        tokio::time::timeout(PATIENCE, self.subscriptions.wait_for(|n| *n >= times))
-            .await
-            .expect("the fake site subscribes")
-            .unwrap();
-    }
-
-    async fn up(&self, stream: &str, seq: u64, kind: &str, body: Value) {
-        let payload = json!({
-            "schema": 1, "id": envelope::message_id(SITE, stream, seq), "stream": stream,
-            "seq": seq, "site": SITE, "created": "2026-11-27T10:00:00.000Z", "kind": kind,
-            "body": body
-        });
-        self.raw(&self.topics.up(stream), payload.to_string()).await;
-    }
-
-    async fn raw(&self, topic: &str, payload: impl Into<Vec<u8>>) {
-        self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload.into())
-            .await
-            .unwrap();
-    }
-
-    /// The next downlink message, opened and read as the site reads it.
-    async fn next_down(&mut self) -> (String, Envelope<Value>, Downlink) {
-        let (topic, payload) = tokio::time::timeout(PATIENCE, self.down.recv())
-            .await
-            .expect("a downlink message in time")
-            .expect("the fake site runs");
-        let env = envelope::open(&payload, 1 << 24, SITE).expect("a valid envelope");
-        let message = Downlink::from_envelope(&env).expect("a body that fits its kind");
-        (topic, env, message)
-    }
-
-    /// Skip downlink until an ack of `stream` at `seq` or beyond; returns its seq.
-    async fn ack_at_least(&mut self, stream: &str, seq: u64) -> u64 {
-        loop {
-            let (topic, _, message) = self.next_down().await;
-            if let Downlink::Ack(ack) = message {
-                assert_eq!(topic, self.topics.down(kind::ACK));
-                if ack.stream == stream && ack.seq >= seq {
-                    return ack.seq;
-                }
-            }
-        }
-    }
-}
-
-impl Drop for FakeSite {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 
 fn sort_result(parcel_id: i64) -> Value {
     json!({
@@ -418,116 +314,6 @@ async fn the_platform_connects_over_tls_with_a_client_certificate() {
     assert!(format!("{err:#}").contains("no-such-ca.pem"), "{err:#}");
 }
 
-#[tokio::test]
-async fn the_http_api_publishes_refuses_bad_bodies_and_serves_the_ledger() {
-    let broker = Broker::start();
-    let p = platform(&broker).await;
-    let mut site = FakeSite::connect(&broker).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(platform::http::run(listener, p.handle(), stop.clone()));
-    let http = reqwest::Client::new();
-    let url = |path: &str| format!("http://{addr}{path}");
-
-    let r = http
-        .post(url("/lists?batch=1"))
-        .body(r#"{"lists":[{"logisticsNo":"SF1","returnStatus":800},{"logisticsNo":"SF2","returnStatus":120}]}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let reply: Value = r.json().await.unwrap();
-    assert_eq!(reply["seqs"], json!([1, 2]));
-    for _ in 0..2 {
-        assert!(matches!(site.next_down().await.2, Downlink::Lists(_)));
-    }
-    let r = http
-        .post(url("/instructions"))
-        .body(r#"[{"logisticsNo":"SF1","action":"shred","issuedAt":"2026-11-27T10:00:00Z"}]"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let err: Value = r.json().await.unwrap();
-    assert!(err["error"].as_str().unwrap().contains("shred"), "{err}");
-    let r = http
-        .post(url("/acks"))
-        .body(r#"{"paused":true}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let ledger: Ledger = http
-        .get(url("/ledger"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(ledger.acks.paused);
-    assert_eq!(ledger.downlink.kinds["lists"], 2);
-    stop.cancel();
-}
-
-#[tokio::test]
-async fn the_binary_prints_its_address_publishes_a_file_and_writes_its_ledger() {
-    let broker = Broker::start();
-    let mut site = FakeSite::connect(&broker).await;
-    let scratch = tempfile::tempdir().unwrap();
-    let report = scratch.path().join("ledger.json");
-    let lists = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/manifests.example.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_platform-sim"))
-        .args([
-            "--broker",
-            &broker.url(),
-            "--site",
-            SITE,
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .args(["--origin", "bin", "--lists"])
-        .arg(&lists)
-        .arg("--report-file")
-        .arg(&report)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let first = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let addr: std::net::SocketAddr = first.trim().parse().expect("the address first");
-    let (_, env, message) = site.next_down().await;
-    assert!(matches!(message, Downlink::Lists(_)));
-    assert_eq!(env.id, "bin:down:1");
-    let ledger_url = format!("http://{addr}/ledger");
-    let ledger: Ledger = reqwest::get(&ledger_url)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(ledger.downlink.published >= 1);
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
-    let written: Ledger = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
-    assert_eq!(written.totals.applied_twice, 0);
-}
-
 /// A load check, not part of the suite: `cargo test --release -p customs-edge-simulators
 /// --test platform -- --ignored --nocapture` prints the judge's drain rate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,84 +355,4 @@ async fn drains_a_hundred_thousand_messages() {
         l.summary_line()
     );
     assert_eq!((s.applied, s.gaps, s.invalid), (N, 0, 0));
-}
-
-#[tokio::test]
-async fn a_scenario_is_published_step_by_step_in_envelopes_the_site_reads() {
-    let broker = Broker::start();
-    let p = platform(&broker).await;
-    let mut site = FakeSite::connect(&broker).await;
-    let scenario = platform::Scenario::from_toml(
-        r#"
-        site = "3511W001"
-        [[step]]
-        at_ms = 0
-        lists = [ { logisticsNo = "SF1234567890", invtNo = "35112026E000000001", tradeMode = "9610", returnStatus = 120 },
-                  { logisticsNo = "SF1234567891", returnStatus = 800 } ]
-        [[step]]
-        at_ms = 300
-        instructions = [ { logisticsNo = "SF1234567891", action = "inspect", issuedAt = "2026-11-27T10:00:00Z" } ]
-        list_status = [ { logisticsNo = "SF1234567890", returnStatus = 800, returnInfo = "放行" } ]
-        permits = [ { permitNo = "P1", vehicleNo = "闽G12345", status = 1, items = [ { logisticsNo = "SF1234567890" } ] } ]
-        "#,
-    )
-    .unwrap();
-    let started = Instant::now();
-    let report = platform::scenario::play(
-        &p,
-        &scenario,
-        SITE,
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(300));
-    assert!(report.finished);
-    assert_eq!(
-        (report.steps, report.first_seq, report.last_seq),
-        (2, Some(1), Some(4))
-    );
-    assert_eq!((report.messages["lists"], report.items["lists"]), (1, 2));
-
-    let expected: Vec<(&str, Value)> = scenario
-        .steps
-        .iter()
-        .flat_map(platform::scenario::Step::messages)
-        .map(|m| (m.kind, m.body))
-        .collect();
-    let kinds: Vec<&str> = expected.iter().map(|(k, _)| *k).collect();
-    assert_eq!(
-        kinds,
-        [
-            kind::LISTS,
-            kind::LIST_STATUS,
-            kind::PERMITS,
-            kind::INSTRUCTIONS
-        ]
-    );
-    let mut received = Vec::new();
-    for (seq, (kind, body)) in (1..).zip(expected) {
-        let (topic, env, message) = site.next_down().await;
-        assert_eq!(topic, Topics::new(PREFIX, SITE).down(kind));
-        assert_eq!(
-            (env.seq, env.kind.as_str(), message.kind()),
-            (seq, kind, kind)
-        );
-        assert_eq!(env.body, body);
-        received.push(message);
-    }
-    let Downlink::Lists(lists) = &received[0] else {
-        panic!("{received:?}")
-    };
-    assert_eq!(lists.lists[1].logistics_no, "SF1234567891");
-    let Downlink::ListStatus(status) = &received[1] else {
-        panic!("{received:?}")
-    };
-    assert_eq!(status.updates[0].return_status, 800);
-    let Downlink::Permits(permits) = &received[2] else {
-        panic!("{received:?}")
-    };
-    assert_eq!(permits.permits[0].vehicle_no, "闽G12345");
-    let l = p.wait_downlink_confirmed(PATIENCE).await.unwrap();
-    assert_eq!(l.sites[SITE].down_seq, 4);
 }
