@@ -8,7 +8,7 @@
 #   scripts/conformance.sh sim     setup, build edge-sim (debug), and check its PLC with a
 #                                  pymodbus client (tests/conformance/sim_with_pymodbus.py)
 #   scripts/conformance.sh driver  setup, and run the Rust driver against a pymodbus server
-#                                  (cargo test -p customs-edge-devices --test pymodbus_server)
+#                                  (cargo test -p customs-edge-devices --test it pymodbus_server)
 #   scripts/conformance.sh onvif   make or update target/onvif-venv from
 #                                  tests/conformance/onvif/requirements.txt, build
 #                                  onvif-camera-sim (debug), and check it with WSDiscovery,
@@ -138,7 +138,7 @@ onvif() {
 driver() {
     say "the LinePlc driver against a pymodbus server"
     CUSTOMS_EDGE_PYMODBUS_PYTHON=$VENV_PY \
-        cargo test --locked -p customs-edge-devices --test pymodbus_server
+        cargo test --locked -p customs-edge-devices --test it pymodbus_server
 }
 
 case "${1:-run}" in

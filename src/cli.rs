@@ -1,6 +1,5 @@
 //! The command line.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,10 +44,11 @@ pub enum Command {
     /// Uses the built-in config/demo.toml and sample declaration lists; prints the console
     /// URL; stops cleanly on Ctrl-C. Data goes to a fresh temporary directory unless --data
     /// is given.
+    #[cfg(feature = "demo")]
     Demo {
         /// Where the console listens.
         #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
         /// Keep the demo's database here instead of a temporary directory.
         #[arg(long)]
         data: Option<PathBuf>,
@@ -146,6 +146,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             crate::daemon::run(config, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             listen,
             data,

@@ -15,7 +15,8 @@
 //! - [`web`] — the console, its API, live updates and `/healthz`.
 //! - [`evidence`] — content-addressed evidence files (X-ray views, camera frames, plate
 //!   snapshots) with thumbnails.
-//! - [`demo`] — the simulated site and the controller together, for a first look.
+//! - `demo` — the simulated site and the controller together, for a first look (cargo
+//!   feature `demo`, on by default; a site build leaves it out).
 //! - [`metrics`] — Prometheus metrics served at `/metrics`, and the calls that record them.
 //! - [`audit_cli`] — `audit verify` (walks the audit log's hash chain) and
 //!   `accounts create-admin`.
@@ -27,6 +28,7 @@ pub mod cameras_cli;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod evidence;
 pub mod gates;

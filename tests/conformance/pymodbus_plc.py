@@ -1,7 +1,7 @@
 """A sorting-line PLC played by pymodbus, holding the register map of map.rs.
 
 The Rust driver (``LinePlc``) is tested against this server in
-``devices/tests/pymodbus_server.rs``: a Modbus TCP stack no one here wrote, encoding the
+``devices/tests/it/pymodbus_server.rs``: a Modbus TCP stack no one here wrote, encoding the
 status block from the documented map (``plc_map.py``, cross-checked against map.rs at
 start), so a driver that only agrees with our own simulator cannot pass.
 

@@ -2,7 +2,7 @@
 
 Run by Debian's ``/usr/bin/python3`` with ``python3-gi``, ``gir1.2-gst-rtsp-server-1.0``,
 ``gstreamer1.0-plugins-base`` (videotestsrc), ``-good`` (rtph264pay) and ``-ugly``
-(x264enc), all installed by ``scripts/setup.sh``. ``tests/video_rtsp.rs`` starts it.
+(x264enc), all installed by ``scripts/setup.sh``. ``tests/it/video_rtsp.rs`` starts it.
 
 It serves a live H.264 test pattern, 640x360 at 10 fps with a key frame every second, at
 ``rtsp://127.0.0.1:<port>/test``; every client shares the one live pipeline.

@@ -1,0 +1,15 @@
+//! The simulators crate's integration tests, one binary with a module per area.
+
+mod broker;
+mod common;
+mod edge_sim;
+mod faults;
+mod gate_devices;
+mod lines;
+mod onvif_camera;
+mod plate_camera;
+mod platform;
+mod scenario;
+mod site;
+mod vehicles;
+mod xray;

@@ -1,0 +1,222 @@
+//! Truck gates end to end, the safety side and the rest: two vehicles through one opening,
+//! a barrier found open without a pass, an entry lane reporting announced arrivals, and the
+//! lane cameras' frames kept with each pass.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::gates::{
+    Lane, PLATE_A, PLATE_B, hik_digest, permit, relaxed_timing, start_gate_site, truck,
+};
+use common::platform::{
+    SITE, platform_config, start_platform, validate_everything_applied, wait_ledger,
+};
+use common::wait_for;
+use customs_edge_simulators::broker::Broker;
+use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_vehicles_through_one_opening_raise_an_alarm_and_the_barrier_waits_for_both() {
+    let site = start_gate_site(
+        &[hik_digest()],
+        relaxed_timing(),
+        vec![permit("HF-T", PLATE_A, 1, 30_000.0)],
+        |_| {},
+    )
+    .await;
+    site.traffic
+        .queue(truck(PLATE_A, 30_000, "K1").entitled(true))
+        .unwrap();
+    let mut follower = truck(PLATE_B, 20_000, "K1");
+    follower.tailgate = true;
+    site.traffic.queue(follower).unwrap();
+    assert!(site.traffic.wait_done(Duration::from_secs(90)).await);
+    let alarms = wait_for("the tailgate alarm", Duration::from_secs(30), || async {
+        let rows = site.query("SELECT source, detail FROM alarms WHERE kind = 'gate_tailgate'");
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await;
+    assert_eq!(alarms[0][0], "gate:K1");
+    let report = site.traffic.report();
+    assert_eq!(
+        report.totals.closed_on_occupied_loop, 0,
+        "{:#?}",
+        report.lanes
+    );
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_barrier_found_open_without_a_pass_is_closed_again() {
+    use customs_edge_devices::gate_io::map::BARRIER_CMD;
+    use customs_edge_simulators::gate_io::BarrierEventKind;
+    let site = start_gate_site(&[hik_digest()], relaxed_timing(), Vec::new(), |_| {}).await;
+    let gate = site.traffic.lane("K1").expect("lane K1").gate.clone();
+    // Opened behind the controller's back, as after a restart in the middle of a pass.
+    gate.with(|device, now| device.write(now, usize::from(BARRIER_CMD), &[1]))
+        .expect("the simulated cabinet takes the command");
+    wait_for(
+        "the barrier closed again",
+        Duration::from_secs(30),
+        || async {
+            let events = gate.events();
+            let opened = events
+                .iter()
+                .position(|e| e.kind == BarrierEventKind::OpenStarted)?;
+            let closing = events[opened..]
+                .iter()
+                .any(|e| e.kind == BarrierEventKind::CloseStarted);
+            (closing && gate.status().is_closed()).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        site.query("SELECT id FROM gate_passes").is_empty(),
+        "no pass was made up"
+    );
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_truck_enters_and_its_arrival_report_carries_the_bill_and_waybills() {
+    use customs_edge_protocol::downlink::{ExpectedArrival, ExpectedArrivalItem};
+    use customs_edge_simulators::vehicles::Direction;
+    let broker = Broker::start();
+    let platform = start_platform(&broker).await;
+    let entry = Lane {
+        id: "E1",
+        direction: Direction::In,
+        form: CameraForm::Dahua,
+        auth: CameraAuth::Digest,
+    };
+    let site = start_gate_site(&[entry], relaxed_timing(), Vec::new(), |c| {
+        c.platform = Some(platform_config(&broker, ""));
+        c.gates[0].require_expected = true;
+    })
+    .await;
+    let notice = ExpectedArrival {
+        bill_no: "BL3511202611270001".into(),
+        vehicle_no: PLATE_A.into(),
+        items: ["SF350000000001", "SF350000000002"]
+            .into_iter()
+            .map(|no| ExpectedArrivalItem {
+                logistics_no: no.into(),
+                total_package_no: Some("BAG0001".into()),
+            })
+            .collect(),
+    };
+    site.controller
+        .store
+        .writer
+        .write(move |tx| {
+            customs_edge::store::arrivals::upsert(tx, &notice, &customs_edge::store::now())?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let announced = site
+        .drive(truck(PLATE_A, 20_000, "E1").entitled(true))
+        .await;
+    assert!(announced.left, "{announced:#?}");
+    let stranger = site.drive(truck(PLATE_B, 20_000, "E1")).await;
+    assert!(stranger.held && !stranger.left, "{stranger:#?}");
+    assert!(
+        stranger
+            .led_texts
+            .iter()
+            .any(|t| t == &format!("{PLATE_B} 无运抵预报")),
+        "{:?}",
+        stranger.led_texts
+    );
+    assert_eq!(
+        site.query("SELECT status FROM expected_arrivals WHERE bill_no = 'BL3511202611270001'"),
+        [[serde_json::json!("arrived")]]
+    );
+    wait_ledger(
+        &platform,
+        "the arrival report",
+        Duration::from_secs(30),
+        |l| {
+            l.sites
+                .get(SITE)
+                .and_then(|s| s.streams.get("gate"))
+                .is_some_and(|g| g.applied >= 3)
+        },
+    )
+    .await;
+    let arrivals: Vec<_> = platform
+        .applied(SITE, "gate")
+        .into_iter()
+        .filter(|m| m.kind == "arrival")
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        arrivals.len(),
+        1,
+        "only the truck that went in: {arrivals:?}"
+    );
+    assert_eq!(arrivals[0]["vehicle_no"], PLATE_A);
+    assert_eq!(arrivals[0]["bill_no"], "BL3511202611270001");
+    assert_eq!(arrivals[0]["loct_no"], SITE);
+    assert_eq!(arrivals[0]["items"].as_array().unwrap().len(), 2);
+    validate_everything_applied(&platform);
+    site.stop().await;
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_pass_keeps_the_frames_of_the_cameras_watching_the_lane() {
+    use customs_edge::config::CameraConfig;
+    use customs_edge_simulators::onvif::OnvifCameraConfig;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let camera = customs_edge_simulators::onvif::start(
+        OnvifCameraConfig {
+            password: "view-pass-1".into(),
+            ..OnvifCameraConfig::sized("gate-view", 640, 360, 10)
+        },
+        shutdown.clone(),
+    )
+    .await
+    .expect("simulated camera");
+    let data = tempfile::tempdir().unwrap();
+    let password_file = data.path().join("view.pass");
+    std::fs::write(&password_file, "view-pass-1\n").unwrap();
+    let site = start_gate_site(
+        &[hik_digest()],
+        relaxed_timing(),
+        vec![permit("HF-V", PLATE_A, 1, 30_000.0)],
+        |c| {
+            c.cameras.push(CameraConfig {
+                username: Some("admin".into()),
+                password_file: Some(password_file.clone()),
+                points: vec!["gate:K1".into()],
+                ..CameraConfig::with_stream("CAM-K1-VIEW", "出口卡口1 全景", &camera.stream_url())
+            });
+        },
+    )
+    .await;
+    let v = site
+        .drive(truck(PLATE_A, 30_000, "K1").entitled(true))
+        .await;
+    assert!(v.left, "{v:#?}");
+    let frames = wait_for(
+        "the lane camera's frames on the pass",
+        Duration::from_secs(30),
+        || async {
+            let rows = site.query(
+            "SELECT e.kind, l.role FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
+             WHERE l.record_kind = 'gate_pass' AND e.kind = 'camera_frame'",
+        );
+            // The plate read and the verdict are a few ms apart: at 10 fps usually one frame.
+            (!rows.is_empty()).then_some(rows)
+        },
+    )
+    .await;
+    assert!(
+        frames.iter().all(|r| r[1] == "camera:CAM-K1-VIEW:gate"),
+        "{frames:?}"
+    );
+    site.stop().await;
+    shutdown.cancel();
+}

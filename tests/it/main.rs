@@ -1,0 +1,33 @@
+//! The controller's integration tests, one binary: the daemon against the simulators over
+//! real loopback sockets, a real Mosquitto, SQLite on disk and headless Chromium. One module
+//! per area; `common` is the harness they share. Linking is the slow part of a Rust build,
+//! and this stack (OpenCV included) links once here.
+
+mod arrivals_downlink;
+mod audit_verify;
+mod cli;
+mod common;
+mod console_browser;
+mod demo;
+mod garbled_plc;
+mod gates_e2e;
+mod gates_safety;
+mod healthz;
+mod line_e2e;
+mod onvif_client_vs_sim;
+mod openapi;
+mod plate_listener;
+mod platform_downlink;
+mod platform_sync;
+mod restart;
+mod sorting_e2e;
+mod video_capture;
+mod video_evidence;
+mod video_rig;
+mod video_rtsp;
+mod web_accounts;
+mod web_auth;
+mod web_devices;
+mod web_lines;
+mod web_parcels;
+mod web_stats;
