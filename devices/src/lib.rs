@@ -22,8 +22,11 @@
 //!   with WS-Security, snapshots over HTTP Digest/Basic ([`onvif::OnvifClient`]).
 //! - [`modbus_link`] — the Modbus TCP link the gate drivers share: lazy connect, timeouts,
 //!   reconnect with backoff, writes read back.
+//! - [`backoff`] — the doubling wait between reconnection attempts every retrying link
+//!   uses, here, in the controller and in the simulators.
 #![warn(missing_docs)]
 
+pub mod backoff;
 pub mod gate_io;
 pub mod http_auth;
 pub mod line_plc;
