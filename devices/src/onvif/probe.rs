@@ -62,24 +62,7 @@ pub fn probe_message(message_id: &str, types: ProbeType) -> String {
 
 /// A fresh `uuid:` message id (random, version 4).
 pub fn new_message_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let hex = |r: std::ops::Range<usize>| {
-        b[r].iter().fold(String::new(), |mut s, x| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{x:02x}");
-            s
-        })
-    };
-    let v = b[6] & 0x0f | 0x40;
-    let var = b[8] & 0x3f | 0x80;
-    format!(
-        "uuid:{}-{}-{v:02x}{:02x}-{var:02x}{:02x}-{}",
-        hex(0..4),
-        hex(4..6),
-        b[7],
-        b[9],
-        hex(10..16)
-    )
+    format!("uuid:{}", uuid::Uuid::new_v4().hyphenated())
 }
 
 /// One ProbeMatch: a device that answered.
@@ -175,27 +158,13 @@ pub fn scope_values(scopes: &[String], kind: &str) -> Vec<String> {
         .collect()
 }
 
-/// `%XX` decoded as UTF-8 (lossy); `+` is kept (scopes are URIs, not forms).
+/// `%XX` decoded as UTF-8 (lossy), trimmed; `+` is kept (scopes are URIs, not forms)
+/// and a `%` not followed by two hex digits stays as it is.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).trim().to_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use sha1::{Digest as _, Sha1};
+use uuid::{Builder, Uuid};
 
 use super::soap::{escape, ns};
 use super::xml::Doc;
@@ -222,33 +223,20 @@ pub(crate) fn bye(advert: &Advert<'_>, message_id: &str) -> String {
 
 /// A fresh `urn:uuid:` (version 4, random).
 pub(crate) fn new_message_id() -> String {
-    uuid_urn(rand::random(), 4)
+    Uuid::new_v4().urn().to_string()
 }
 
 /// The camera's endpoint reference: a name-based `urn:uuid:` (version 5 layout over
-/// SHA-1 of the name), the same at every start.
+/// SHA-1 of `customs-edge onvif camera <name>`, no namespace UUID), the same at every
+/// start and the same as earlier versions of the simulator gave.
 pub(crate) fn endpoint_reference(name: &str) -> String {
     let hash = Sha1::digest(format!("customs-edge onvif camera {name}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);
-    uuid_urn(bytes, 5)
-}
-
-fn uuid_urn(mut b: [u8; 16], version: u8) -> String {
-    b[6] = (b[6] & 0x0F) | (version << 4);
-    b[8] = (b[8] & 0x3F) | 0x80;
-    let hex = b.iter().fold(String::new(), |mut hex, x| {
-        let _ = write!(hex, "{x:02x}");
-        hex
-    });
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    Builder::from_sha1_bytes(bytes)
+        .into_uuid()
+        .urn()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -325,5 +313,10 @@ mod tests {
         assert_ne!(a, endpoint_reference("gate-2"));
         assert_eq!(a.len(), "urn:uuid:".len() + 36);
         assert_eq!(&a[23..24], "5");
+        // Computed with Python's hashlib and uuid: a camera keeps its identity.
+        assert_eq!(a, "urn:uuid:e456105f-3f1d-5027-9720-58f10144d4d4");
+        let id = new_message_id();
+        assert_eq!((id.len(), &id[23..24]), ("urn:uuid:".len() + 36, "4"));
+        assert_ne!(id, new_message_id());
     }
 }
