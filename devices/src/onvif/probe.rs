@@ -2,15 +2,9 @@
 //! client sends and the ProbeMatches cameras answer with, and the ONVIF scopes in them.
 
 use super::error::{ErrorKind, snippet};
-use super::soap::{DEVICE_NS, SOAP_ENV_NS, open_envelope};
+use super::ns;
+use super::soap::open_envelope;
 use super::xml::{Element, escape};
-
-/// WS-Discovery 2005/04 namespace.
-pub const DISCOVERY_NS: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery";
-/// WS-Addressing 2004/08 namespace (what WS-Discovery 2005/04 uses).
-pub const ADDRESSING_NS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
-/// ONVIF network namespace (`dn:NetworkVideoTransmitter`).
-pub const NETWORK_NS: &str = "http://www.onvif.org/ver10/network/wsdl";
 
 /// The device types a client probes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +22,8 @@ impl ProbeType {
     /// `(prefix, namespace, local name)`.
     fn qname(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Self::NetworkVideoTransmitter => ("dn", NETWORK_NS, "NetworkVideoTransmitter"),
-            Self::Device => ("tds", DEVICE_NS, "Device"),
+            Self::NetworkVideoTransmitter => ("dn", ns::DN, "NetworkVideoTransmitter"),
+            Self::Device => ("tds", ns::TDS, "Device"),
         }
     }
 }
@@ -45,14 +39,15 @@ pub fn probe_message(message_id: &str, types: ProbeType) -> String {
             r#"<a:Action s:mustUnderstand="1">{d}/Probe</a:Action>"#,
             "<a:MessageID>{id}</a:MessageID>",
             "<a:ReplyTo><a:Address>{a}/role/anonymous</a:Address></a:ReplyTo>",
-            r#"<a:To s:mustUnderstand="1">urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>"#,
+            r#"<a:To s:mustUnderstand="1">{to}</a:To>"#,
             "</s:Header>",
             "<s:Body><d:Probe><d:Types>{p}:{local}</d:Types></d:Probe></s:Body>",
             "</s:Envelope>"
         ),
-        s = SOAP_ENV_NS,
-        a = ADDRESSING_NS,
-        d = DISCOVERY_NS,
+        s = ns::SOAP_ENV,
+        a = ns::WSA,
+        d = ns::WSD,
+        to = ns::DISCOVERY_URN,
         p = prefix,
         ns = ns,
         id = escape(message_id),
@@ -93,12 +88,12 @@ pub fn parse_probe_matches(xml: &str) -> Result<Vec<ProbeMatch>, ErrorKind> {
         .ok_or_else(|| ErrorKind::UnexpectedBody {
             expected: "ProbeMatches",
             found: body
-                .children
+                .children()
                 .first()
-                .map_or_else(|| "nothing".into(), |c| snippet(&c.name)),
+                .map_or_else(|| "nothing".into(), |c| snippet(c.name())),
         })?;
     let mut out = Vec::new();
-    for (i, m) in matches.children("ProbeMatch").enumerate() {
+    for (i, m) in matches.children_named("ProbeMatch").enumerate() {
         out.push(probe_match(
             m,
             &format!("ProbeMatches/ProbeMatch[{i}]"),

@@ -7,9 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::FixedOffset;
 use customs_edge_devices::plate::PlateColor;
+use customs_edge_devices::xml::escape;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
-use quick_xml::escape::escape;
 
 use super::Shot;
 
