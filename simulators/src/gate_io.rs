@@ -140,7 +140,7 @@ struct Server {
 }
 
 impl ModbusDevice for Server {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "gate I/O"
     }
 

@@ -214,7 +214,7 @@ struct Server {
 }
 
 impl ModbusDevice for Server {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "weighbridge"
     }
 

@@ -50,11 +50,11 @@ pub(super) fn generate_tls(dir: &Path) -> TlsFiles {
         SanType::IpAddress(CERT_NAMES[1].parse::<IpAddr>().expect("an IP address")),
     ];
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    issue(dir, "server", server, &ca);
+    issue(dir, "server", &server, &ca);
 
     let mut client = params("customs-edge-test-client");
     client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    issue(dir, "client", client, &ca);
+    issue(dir, "client", &client, &ca);
 
     TlsFiles {
         ca: dir.join("ca.crt"),
@@ -84,7 +84,7 @@ fn params(cn: &str) -> CertificateParams {
 }
 
 /// `<name>.key` and `<name>.crt` for `params`, signed by the CA.
-fn issue(dir: &Path, name: &str, params: CertificateParams, ca: &Issuer<'_, KeyPair>) {
+fn issue(dir: &Path, name: &str, params: &CertificateParams, ca: &Issuer<'_, KeyPair>) {
     let key = KeyPair::generate().expect("generate a key");
     let cert = params
         .signed_by(&key, ca)
