@@ -6,7 +6,6 @@
 #   libopencv-dev clang libclang-dev   OpenCV capture (video evidence) and its bindgen
 #   fonts-wqy-microhei                 the CJK font camera names are burned into evidence with
 #   mosquitto mosquitto-clients        the MQTT broker the demo and the tests start
-#   openssl                            the test CA and certificates of the TLS broker tests
 #   ffmpeg                             ffprobe for stream conformance tests
 #   chromium chromium-driver           headless browser tests of the consoles
 #   python3 python3-venv               pymodbus conformance tests (in a virtualenv), bench reports
@@ -18,7 +17,7 @@
 #                                      npm into web-ui/node_modules, embedded by `cargo build`
 set -euo pipefail
 
-PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients openssl
+PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients
           ffmpeg chromium chromium-driver python3 python3-venv
           python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-ugly)

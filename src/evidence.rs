@@ -188,7 +188,7 @@ impl EvidenceStore {
         kind: EvidenceKind,
     ) -> Result<Kept, EvidenceError> {
         self.check_size(source, bytes.len() as u64)?;
-        let sha256 = hex(&Sha256::digest(bytes));
+        let sha256 = hex::encode(Sha256::digest(bytes));
         let ext = normal_extension(source);
         let rel_dir = Path::new(EVIDENCE_DIR).join(&sha256[..2]);
         let dir = self.data_dir.join(&rel_dir);
@@ -263,14 +263,6 @@ pub fn thumb_path_of(kept: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
     kept.with_file_name(format!("{stem}.thumb.jpg"))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// The source's extension, lower case, `jpeg` as `jpg`, `tiff` as `tif`; `bin` when it

@@ -35,7 +35,7 @@ fn a_16_bit_xray_view_is_kept_by_its_hash_with_a_thumbnail() {
     let kept = store
         .keep(&put("P1-TOP.PNG", &bytes), EvidenceKind::XrayView)
         .unwrap();
-    assert_eq!(kept.sha256, hex(&Sha256::digest(&bytes)));
+    assert_eq!(kept.sha256, hex::encode(Sha256::digest(&bytes)));
     let rel = format!("evidence/{}/{}.png", &kept.sha256[..2], kept.sha256);
     assert_eq!(
         (kept.rel_path.clone(), kept.path.clone()),

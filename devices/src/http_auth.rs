@@ -165,8 +165,8 @@ impl Algorithm {
     /// Lower-case hex of the hash of `data`.
     fn hash(self, data: &str) -> String {
         match self {
-            Self::Md5 | Self::Md5Sess => hex(&Md5::digest(data.as_bytes())),
-            Self::Sha256 | Self::Sha256Sess => hex(&Sha256::digest(data.as_bytes())),
+            Self::Md5 | Self::Md5Sess => hex::encode(Md5::digest(data.as_bytes())),
+            Self::Sha256 | Self::Sha256Sess => hex::encode(Sha256::digest(data.as_bytes())),
         }
     }
 }
@@ -413,17 +413,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
-}
-
-/// Lower-case hex.
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// At most 64 characters of peer-supplied text, for error messages.

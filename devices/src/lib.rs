@@ -22,8 +22,13 @@
 //!   with WS-Security, snapshots over HTTP Digest/Basic ([`onvif::OnvifClient`]).
 //! - [`modbus_link`] — the Modbus TCP link the gate drivers share: lazy connect, timeouts,
 //!   reconnect with backoff, writes read back.
+//! - [`xml`] — the small element tree every XML reader here and in the simulators uses
+//!   (ONVIF answers and requests, ISAPI plate events), bounded and lenient about prefixes.
+//! - [`backoff`] — the doubling wait between reconnection attempts every retrying link
+//!   uses, here, in the controller and in the simulators.
 #![warn(missing_docs)]
 
+pub mod backoff;
 pub mod gate_io;
 pub mod http_auth;
 pub mod line_plc;
@@ -32,4 +37,5 @@ pub mod onvif;
 pub mod plate;
 pub mod scanner;
 pub mod weighbridge;
+pub mod xml;
 pub mod xray;

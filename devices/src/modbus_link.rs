@@ -14,6 +14,8 @@ use tokio::time::Instant;
 use tokio_modbus::client::{Context, Reader, Writer};
 use tokio_modbus::{ExceptionCode, Slave};
 
+use crate::backoff::Backoff;
+
 /// What a caller can do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,7 +116,7 @@ pub struct ModbusLink {
     unit_id: u8,
     timeout: Duration,
     ctx: Option<Context>,
-    backoff: Duration,
+    backoff: Backoff,
     next_attempt: Instant,
     last_error: String,
     connections: u64,
@@ -141,7 +143,7 @@ impl ModbusLink {
             unit_id,
             timeout,
             ctx: None,
-            backoff: MIN_BACKOFF,
+            backoff: Backoff::new(MIN_BACKOFF, MAX_BACKOFF),
             next_attempt: Instant::now(),
             last_error: String::new(),
             connections: 0,
@@ -180,7 +182,7 @@ impl ModbusLink {
                 {
                     Ok(Ok(ctx)) => {
                         self.ctx = Some(ctx);
-                        self.backoff = MIN_BACKOFF;
+                        self.backoff.reset();
                         self.connections += 1;
                         return Ok(self.ctx.as_mut().expect("just connected"));
                     }
@@ -201,8 +203,7 @@ impl ModbusLink {
     fn failed(&mut self, error: String) {
         self.ctx = None;
         self.last_error = error;
-        self.next_attempt = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        self.next_attempt = Instant::now() + self.backoff.next_wait();
     }
 
     /// Run one request with the timeout; drop the connection on a timeout or transport error.

@@ -10,6 +10,7 @@
 //! - [`device`] and [`media`] — each operation as an [`Operation`]: its request body
 //!   and its answer read into plain types; no sockets, so they are tested on fixtures.
 //! - [`soap`] — envelopes, the WS-Security UsernameToken (PasswordDigest), faults.
+//! - [`ns`] — the namespaces and WS-* URIs, shared with the simulated camera.
 //! - [`error`] — [`OnvifError`]: the operation, the camera URL and an [`ErrorKind`].
 //!
 //! Answers are read by local element names, whatever prefixes a camera uses
@@ -24,6 +25,7 @@ pub mod discovery;
 pub mod error;
 mod http;
 pub mod media;
+pub mod ns;
 pub mod probe;
 pub mod soap;
 mod xml;
@@ -47,8 +49,8 @@ impl ServiceKind {
     /// The service's WSDL namespace, which prefixes its SOAP actions.
     pub fn namespace(self) -> &'static str {
         match self {
-            Self::Device => soap::DEVICE_NS,
-            Self::Media => soap::MEDIA_NS,
+            Self::Device => ns::TDS,
+            Self::Media => ns::TRT,
         }
     }
 }

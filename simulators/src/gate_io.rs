@@ -15,8 +15,9 @@
 //! The barrier is physical ([`device::GateDevice`]): it moves over `travel_time`, reverses
 //! if a loop becomes occupied while it closes, and stops on a fault. [`SimGate`] is the
 //! `Clone` handle a vehicle simulator uses to drive the loops and read the ground truth.
-//! Request handling is the pure function [`handle`]; when `shutdown` fires the server stops
-//! and closes every open connection, as a device losing power does.
+//! Request handling is the pure function [`handle`], served by the simulators' shared
+//! Modbus server; when `shutdown` fires it stops and closes every open connection, as a
+//! device losing power does.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,14 +30,11 @@ use tokio::time::Instant;
 use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
 
+use crate::modbus_device::{self, HoldingRegisters, MAX_READ, MAX_WRITE, ModbusDevice, offset_in};
+
 pub mod device;
 
 pub use device::{BarrierEvent, BarrierEventKind, GateDevice, GateSimConfig, Refusal};
-
-/// Most registers one FC03 may read.
-const MAX_READ: u16 = 125;
-/// Most registers one FC16 may write.
-const MAX_WRITE: usize = 123;
 
 #[derive(Debug)]
 struct Inner {
@@ -132,8 +130,28 @@ pub async fn run(
     map: GateIoMap,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let handler = move |request| gate.with(|device, now| handle(device, now, map, request));
-    crate::modbus_device::serve(listener, "gate I/O", map.unit_id, handler, shutdown).await
+    modbus_device::serve(listener, Server { gate, map }, shutdown).await
+}
+
+/// The gate as the Modbus server serves it.
+struct Server {
+    gate: SimGate,
+    map: GateIoMap,
+}
+
+impl ModbusDevice for Server {
+    fn name(&self) -> &'static str {
+        "gate I/O"
+    }
+
+    fn unit_id(&self) -> u8 {
+        self.map.unit_id
+    }
+
+    fn answer(&self, request: Request<'static>) -> Result<Response, ExceptionCode> {
+        self.gate
+            .with(|device, now| handle(device, now, self.map, request))
+    }
 }
 
 /// Answer one Modbus request against the gate (pure: no I/O).
@@ -143,26 +161,24 @@ pub fn handle(
     map: GateIoMap,
     request: Request<'_>,
 ) -> Result<Response, ExceptionCode> {
-    match request {
-        Request::ReadHoldingRegisters(addr, qty) => {
-            read(device, now, map, addr, qty).map(Response::ReadHoldingRegisters)
-        }
-        Request::WriteSingleRegister(addr, word) => write(device, now, map, addr, &[word])
-            .map(|()| Response::WriteSingleRegister(addr, word)),
-        Request::WriteMultipleRegisters(addr, words) => write(device, now, map, addr, &words)
-            .map(|()| Response::WriteMultipleRegisters(addr, words.len() as u16)),
-        Request::ReadWriteMultipleRegisters(read_addr, qty, write_addr, words) => {
-            write(device, now, map, write_addr, &words)?;
-            read(device, now, map, read_addr, qty).map(Response::ReadWriteMultipleRegisters)
-        }
-        _ => Err(ExceptionCode::IllegalFunction),
-    }
+    modbus_device::answer(&mut Registers { device, now, map }, request)
 }
 
-/// Offset of `addr` in the block `base..base + len` if `qty` words from it fit inside.
-fn offset_in(base: u16, len: u16, addr: u16, qty: usize) -> Option<usize> {
-    let (addr, base) = (usize::from(addr), usize::from(base));
-    (addr >= base && addr + qty <= base + usize::from(len)).then(|| addr - base)
+/// The gate's registers at one moment.
+struct Registers<'a> {
+    device: &'a mut GateDevice,
+    now: Duration,
+    map: GateIoMap,
+}
+
+impl HoldingRegisters for Registers<'_> {
+    fn read(&mut self, addr: u16, qty: u16) -> Result<Vec<u16>, ExceptionCode> {
+        read(self.device, self.now, self.map, addr, qty)
+    }
+
+    fn write(&mut self, addr: u16, words: &[u16]) -> Result<(), ExceptionCode> {
+        write(self.device, self.now, self.map, addr, words)
+    }
 }
 
 fn read(

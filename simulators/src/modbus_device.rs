@@ -1,8 +1,15 @@
-//! A simulated Modbus TCP device: one unit id, a pure request handler, and every
-//! connection closed when the device stops (tokio-modbus would otherwise keep serving
-//! clients that connected before). The gate I/O module and the weighbridge are served by
-//! it; the line PLC has its own server for its link-drop fault.
+//! The one Modbus TCP server every simulated device runs behind (line PLC, gate I/O,
+//! weighbridge): a device is its [`HoldingRegisters`] (what FC03 reads and FC06/FC16 write) and
+//! a [`ModbusDevice`] (its unit id, who may connect, the lock its map lives behind).
+//!
+//! The server is the single place a request meets the wire: the function code dispatch
+//! ([`answer`]: FC23 writes, then reads; any other function is `IllegalFunction`), the
+//! unit-id check (another unit gets `GatewayTargetDevice`, 0x0B, so a controller mapped to
+//! the wrong unit gets a named error rather than a timeout), logging, and connections:
+//! each one is closed when the device stops or its link is cut ([`link`]), since
+//! tokio-modbus would otherwise keep serving clients that connected before.
 
+use std::any::Any;
 use std::future::{Ready, ready};
 use std::io;
 use std::net::SocketAddr;
@@ -12,36 +19,122 @@ use tokio_modbus::server::Service;
 use tokio_modbus::server::tcp::Server;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
-use crate::plc::link::LinkStream;
+mod link;
 
-/// Serve `handler` as Modbus unit `unit_id` on `listener` until `shutdown` fires; other unit
-/// ids get exception 0x0B. `name` is for the log.
-pub(crate) async fn serve<H>(
+use link::LinkStream;
+
+/// Most registers one FC03 may read (Modbus application protocol, 6.3).
+pub(crate) const MAX_READ: u16 = 125;
+/// Most registers one FC16 may write (Modbus application protocol, 6.12).
+pub(crate) const MAX_WRITE: usize = 123;
+
+/// The holding registers of a simulated device, as the function codes reach them. Each
+/// map checks its own ranges and values and answers with the exception a real device of
+/// its kind gives.
+pub(crate) trait HoldingRegisters {
+    /// FC03, and the read half of FC23: `qty` registers from `addr`.
+    fn read(&mut self, addr: u16, qty: u16) -> Result<Vec<u16>, ExceptionCode>;
+
+    /// FC06 and FC16, and the write half of FC23 (done first): `words` from `addr`. A
+    /// read-only device keeps this default, `IllegalFunction`.
+    fn write(&mut self, addr: u16, words: &[u16]) -> Result<(), ExceptionCode> {
+        let _ = (addr, words);
+        Err(ExceptionCode::IllegalFunction)
+    }
+}
+
+/// Answers one request against a register map (pure: no I/O).
+pub(crate) fn answer(
+    map: &mut impl HoldingRegisters,
+    request: Request<'_>,
+) -> Result<Response, ExceptionCode> {
+    match request {
+        Request::ReadHoldingRegisters(addr, qty) => {
+            map.read(addr, qty).map(Response::ReadHoldingRegisters)
+        }
+        Request::WriteSingleRegister(addr, word) => map
+            .write(addr, &[word])
+            .map(|()| Response::WriteSingleRegister(addr, word)),
+        Request::WriteMultipleRegisters(addr, words) => map
+            .write(addr, &words)
+            .map(|()| Response::WriteMultipleRegisters(addr, words.len() as u16)),
+        // The write first, then the read, in one transaction (how the controller writes a
+        // command and reads it back in one round trip).
+        Request::ReadWriteMultipleRegisters(read_addr, qty, write_addr, words) => {
+            map.write(write_addr, &words)?;
+            map.read(read_addr, qty)
+                .map(Response::ReadWriteMultipleRegisters)
+        }
+        _ => Err(ExceptionCode::IllegalFunction),
+    }
+}
+
+/// Offset of `addr` in the block `base..base + len` if `qty` words from it fit inside.
+pub(crate) fn offset_in(base: u16, len: u16, addr: u16, qty: usize) -> Option<usize> {
+    let (addr, base) = (usize::from(addr), usize::from(base));
+    (addr >= base && addr + qty <= base + usize::from(len)).then(|| addr - base)
+}
+
+/// What a device decided about a new connection.
+pub(crate) struct Admitted {
+    /// Cancelled to close the connection (the device stopped, or its link was cut).
+    pub(crate) cut: CancellationToken,
+    /// Held for as long as the client stays connected (the PLC counts its clients so).
+    pub(crate) guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+/// A simulated device the server serves.
+pub(crate) trait ModbusDevice: Send + Sync + 'static {
+    /// Its name in the log.
+    fn name(&self) -> &str;
+
+    /// The unit id it answers to.
+    fn unit_id(&self) -> u8;
+
+    /// A new client at `peer`; `None` closes the connection at once. By default every
+    /// client is admitted until the server stops (`stopped`).
+    fn admit(&self, peer: SocketAddr, stopped: &CancellationToken) -> Option<Admitted> {
+        let _ = peer;
+        Some(Admitted {
+            cut: stopped.clone(),
+            guard: None,
+        })
+    }
+
+    /// Answers one request for its unit, against the device's current state.
+    fn answer(&self, request: Request<'static>) -> Result<Response, ExceptionCode>;
+}
+
+/// Serves `device` on `listener` until `shutdown` fires.
+pub(crate) async fn serve<D: ModbusDevice>(
     listener: TcpListener,
-    name: &'static str,
-    unit_id: u8,
-    handler: H,
+    device: D,
     shutdown: CancellationToken,
-) -> io::Result<()>
-where
-    H: Fn(Request<'static>) -> Result<Response, ExceptionCode> + Clone + Send + Sync + 'static,
-{
+) -> io::Result<()> {
+    let device = std::sync::Arc::new(device);
     let on_connected = |stream: TcpStream, peer: SocketAddr| {
-        let service = Device {
-            name,
-            unit_id,
-            peer,
-            handler: handler.clone(),
-        };
-        let stream = LinkStream::new(stream, shutdown.clone());
+        let admitted = device.admit(peer, &shutdown).map(|admitted| {
+            let connection = Connection {
+                device: device.clone(),
+                peer,
+                _guard: admitted.guard,
+            };
+            (connection, LinkStream::new(stream, admitted.cut))
+        });
+        let name = device.name().to_owned();
         async move {
-            info!(%peer, device = name, "Modbus client connected");
+            let Some((connection, stream)) = admitted else {
+                info!(device = name, %peer, "connection refused: the device is not accepting");
+                return Ok(None);
+            };
+            info!(device = name, %peer, "Modbus client connected");
             stream.get_ref().set_nodelay(true)?;
-            Ok(Some((service, stream)))
+            Ok(Some((connection, stream)))
         }
     };
+    let name = device.name().to_owned();
     let on_error =
         move |err: io::Error| debug!(%err, device = name, "Modbus client connection failed");
     Server::new(listener)
@@ -51,30 +144,140 @@ where
 }
 
 /// One client connection's view of the device.
-struct Device<H> {
-    name: &'static str,
-    unit_id: u8,
+struct Connection<D: ModbusDevice> {
+    device: std::sync::Arc<D>,
     peer: SocketAddr,
-    handler: H,
+    _guard: Option<Box<dyn Any + Send + Sync>>,
 }
 
-impl<H> Service for Device<H>
-where
-    H: Fn(Request<'static>) -> Result<Response, ExceptionCode>,
-{
+impl<D: ModbusDevice> Drop for Connection<D> {
+    fn drop(&mut self) {
+        info!(device = self.device.name(), peer = %self.peer, "Modbus client disconnected");
+    }
+}
+
+impl<D: ModbusDevice> Service for Connection<D> {
     type Request = SlaveRequest<'static>;
     type Response = Response;
     type Exception = ExceptionCode;
     type Future = Ready<Result<Response, ExceptionCode>>;
 
     fn call(&self, req: Self::Request) -> Self::Future {
-        if req.slave != self.unit_id {
+        let expected = self.device.unit_id();
+        if req.slave != expected {
+            warn!(device = self.device.name(), peer = %self.peer, unit_id = req.slave, expected,
+                "request for another unit id");
             return ready(Err(ExceptionCode::GatewayTargetDevice));
         }
-        let result = (self.handler)(req.request);
+        let result = self.device.answer(req.request);
         if let Err(code) = &result {
-            debug!(peer = %self.peer, device = self.name, %code, "answered with a Modbus exception");
+            debug!(device = self.device.name(), peer = %self.peer, %code,
+                "answered with a Modbus exception");
         }
         ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Eight registers at 100; writes of 0xFFFF refused; every call recorded.
+    #[derive(Default)]
+    struct Toy {
+        words: [u16; 8],
+        calls: Vec<&'static str>,
+    }
+
+    impl HoldingRegisters for Toy {
+        fn read(&mut self, addr: u16, qty: u16) -> Result<Vec<u16>, ExceptionCode> {
+            self.calls.push("read");
+            let off = offset_in(100, 8, addr, usize::from(qty))
+                .ok_or(ExceptionCode::IllegalDataAddress)?;
+            Ok(self.words[off..off + usize::from(qty)].to_vec())
+        }
+
+        fn write(&mut self, addr: u16, words: &[u16]) -> Result<(), ExceptionCode> {
+            self.calls.push("write");
+            let off =
+                offset_in(100, 8, addr, words.len()).ok_or(ExceptionCode::IllegalDataAddress)?;
+            if words.contains(&0xFFFF) {
+                return Err(ExceptionCode::IllegalDataValue);
+            }
+            self.words[off..off + words.len()].copy_from_slice(words);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn function_codes_reach_the_map_and_fc23_writes_before_it_reads() {
+        let mut toy = Toy::default();
+        assert_eq!(
+            answer(&mut toy, Request::WriteSingleRegister(101, 7)),
+            Ok(Response::WriteSingleRegister(101, 7))
+        );
+        assert_eq!(
+            answer(
+                &mut toy,
+                Request::WriteMultipleRegisters(102, vec![8, 9].into())
+            ),
+            Ok(Response::WriteMultipleRegisters(102, 2))
+        );
+        toy.calls.clear();
+        assert_eq!(
+            answer(
+                &mut toy,
+                Request::ReadWriteMultipleRegisters(100, 4, 100, vec![6].into())
+            ),
+            Ok(Response::ReadWriteMultipleRegisters(vec![6, 7, 8, 9]))
+        );
+        assert_eq!(toy.calls, ["write", "read"]);
+    }
+
+    #[test]
+    fn a_refused_fc23_write_is_not_followed_by_the_read() {
+        let mut toy = Toy::default();
+        let request = Request::ReadWriteMultipleRegisters(100, 1, 100, vec![0xFFFF].into());
+        assert_eq!(
+            answer(&mut toy, request),
+            Err(ExceptionCode::IllegalDataValue)
+        );
+        assert_eq!(toy.calls, ["write"]);
+    }
+
+    #[test]
+    fn other_functions_and_writes_to_a_read_only_map_are_illegal_functions() {
+        struct ReadOnly;
+        impl HoldingRegisters for ReadOnly {
+            fn read(&mut self, _: u16, qty: u16) -> Result<Vec<u16>, ExceptionCode> {
+                Ok(vec![0; usize::from(qty)])
+            }
+        }
+        for request in [
+            Request::ReadCoils(0, 1),
+            Request::ReadInputRegisters(0, 1),
+            Request::WriteSingleCoil(0, true),
+        ] {
+            assert_eq!(
+                answer(&mut Toy::default(), request.clone()),
+                Err(ExceptionCode::IllegalFunction),
+                "{request:?}"
+            );
+        }
+        for request in [
+            Request::WriteSingleRegister(0, 1),
+            Request::WriteMultipleRegisters(0, vec![1].into()),
+            Request::ReadWriteMultipleRegisters(0, 1, 0, vec![1].into()),
+        ] {
+            assert_eq!(
+                answer(&mut ReadOnly, request.clone()),
+                Err(ExceptionCode::IllegalFunction),
+                "{request:?}"
+            );
+        }
+        assert_eq!(
+            answer(&mut ReadOnly, Request::ReadHoldingRegisters(0, 2)),
+            Ok(Response::ReadHoldingRegisters(vec![0, 0]))
+        );
     }
 }

@@ -21,7 +21,8 @@
 //!
 //! Modules: [`config`](mod@config) (what a camera is), `camera` (shared state, the handle),
 //! `http` (server, boot loop, auth, snapshot), `service` (SOAP dispatch), `messages` (answer
-//! bodies), [`soap`] (envelopes, faults), [`wsse`] (UsernameToken), `xml` (the reader),
+//! bodies), [`soap`] (envelopes, faults, reading requests with the shared
+//! `customs_edge_devices::xml` tree), [`wsse`] (UsernameToken),
 //! `feed` (one profile's frames), `render` (the picture), `jpeg` (tiled JPEG encoder),
 //! `mjpeg` (the stream), `wsd` (WS-Discovery messages), `discovery` (its sockets). The
 //! `onvif-camera-sim` binary is a thin CLI around [`start`].
@@ -39,7 +40,6 @@ mod service;
 pub mod soap;
 mod wsd;
 pub mod wsse;
-mod xml;
 
 use std::sync::Arc;
 

@@ -18,12 +18,9 @@
 //!   to the wrong unit id gets an immediate, named error rather than a timeout.
 //!
 //! During a `plc_link_drop` fault every connection is closed and new ones are accepted
-//! and closed at once ([`link`]).
-//!
-//! The request handling is the pure function [`handle`]; the [`PlcService`] around it only
-//! checks the unit id and takes the lock.
+//! and closed at once. The server is the shared one of `modbus_device`; the
+//! request handling here is the pure function [`handle`].
 
-use std::future::{Ready, ready};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,24 +29,16 @@ use customs_edge_devices::line_plc::RegisterMap;
 use customs_edge_devices::line_plc::map::{
     BELT_RUN, CMD_LANE, CMD_TRACKING, COMMAND_LEN, CONTROLLER_HEARTBEAT, STATUS_LEN,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio_modbus::server::Service;
-use tokio_modbus::server::tcp::Server;
-use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use tokio::net::TcpListener;
+use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::conveyor::{CommandOutcome, Conveyor};
-use crate::line::{ClientGuard, Device, SharedLine};
-
-pub mod link;
-
-use link::LinkStream;
-
-/// Most registers one FC03 may read (Modbus application protocol, 6.3).
-const MAX_READ: u16 = 125;
-/// Most registers one FC16 may write (Modbus application protocol, 6.12).
-const MAX_WRITE: usize = 123;
+use crate::line::{Device, SharedLine};
+use crate::modbus_device::{
+    self, Admitted, HoldingRegisters, MAX_READ, MAX_WRITE, ModbusDevice, offset_in,
+};
 
 /// Serve the PLC on `listener` until `shutdown` fires.
 pub async fn run(
@@ -58,76 +47,42 @@ pub async fn run(
     map: RegisterMap,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let on_connected = |stream: TcpStream, peer: SocketAddr| {
-        let accepted = line.plc_link().map(|cut| {
-            let service = PlcService::new(line.clone(), map, peer);
-            (service, LinkStream::new(stream, cut))
-        });
-        let id = line.id().to_owned();
-        async move {
-            let Some((service, stream)) = accepted else {
-                info!(line = id, %peer, "PLC link is down: connection closed");
-                return Ok(None);
-            };
-            info!(line = id, %peer, "PLC client connected");
-            stream.get_ref().set_nodelay(true)?;
-            Ok(Some((service, stream)))
-        }
-    };
-    let on_error = |err: io::Error| debug!(%err, "PLC client connection failed");
-    Server::new(listener)
-        .serve_until(&on_connected, on_error, shutdown.cancelled_owned())
-        .await?;
-    Ok(())
+    let name = format!("{} PLC", line.id());
+    modbus_device::serve(listener, Plc { line, map, name }, shutdown).await
 }
 
-/// One client connection's view of the PLC.
-#[derive(Debug)]
-pub struct PlcService {
+/// The line's PLC as the Modbus server serves it.
+struct Plc {
     line: SharedLine,
     map: RegisterMap,
-    peer: SocketAddr,
-    _client: ClientGuard,
+    name: String,
 }
 
-impl PlcService {
-    /// A service for the client at `peer`, counted as connected while it lives.
-    pub fn new(line: SharedLine, map: RegisterMap, peer: SocketAddr) -> Self {
-        let client = line.client_guard(Device::Plc);
-        Self {
-            line,
-            map,
-            peer,
-            _client: client,
-        }
+impl ModbusDevice for Plc {
+    fn name(&self) -> &str {
+        &self.name
     }
-}
 
-impl Drop for PlcService {
-    fn drop(&mut self) {
-        info!(line = self.line.id(), peer = %self.peer, "PLC client disconnected");
+    fn unit_id(&self) -> u8 {
+        self.map.unit_id
     }
-}
 
-impl Service for PlcService {
-    type Request = SlaveRequest<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = Ready<Result<Response, ExceptionCode>>;
+    /// While the link is down a client is closed at once; a connection is cut when the
+    /// link drops, and counted as a connected PLC client while it lasts.
+    fn admit(&self, peer: SocketAddr, _stopped: &CancellationToken) -> Option<Admitted> {
+        let Some(cut) = self.line.plc_link() else {
+            info!(line = self.line.id(), %peer, "PLC link is down: connection closed");
+            return None;
+        };
+        Some(Admitted {
+            cut,
+            guard: Some(Box::new(self.line.client_guard(Device::Plc))),
+        })
+    }
 
-    fn call(&self, req: Self::Request) -> Self::Future {
-        if req.slave != self.map.unit_id {
-            warn!(peer = %self.peer, unit_id = req.slave, expected = self.map.unit_id,
-                "request for another unit id");
-            return ready(Err(ExceptionCode::GatewayTargetDevice));
-        }
-        let result = self
-            .line
-            .with(|conveyor, now| handle(conveyor, now, self.map, req.request));
-        if let Err(code) = &result {
-            debug!(peer = %self.peer, %code, "answered with a Modbus exception");
-        }
-        ready(result)
+    fn answer(&self, request: Request<'static>) -> Result<Response, ExceptionCode> {
+        self.line
+            .with(|conveyor, now| handle(conveyor, now, self.map, request))
     }
 }
 
@@ -138,28 +93,24 @@ pub fn handle(
     map: RegisterMap,
     request: Request<'_>,
 ) -> Result<Response, ExceptionCode> {
-    match request {
-        Request::ReadHoldingRegisters(addr, qty) => {
-            read(conveyor, map, addr, qty).map(Response::ReadHoldingRegisters)
-        }
-        Request::WriteSingleRegister(addr, word) => write(conveyor, now, map, addr, &[word])
-            .map(|()| Response::WriteSingleRegister(addr, word)),
-        Request::WriteMultipleRegisters(addr, words) => write(conveyor, now, map, addr, &words)
-            .map(|()| Response::WriteMultipleRegisters(addr, words.len() as u16)),
-        // FC23: the write first, then the read, in one transaction (how the controller
-        // writes a command and reads it back in one round trip).
-        Request::ReadWriteMultipleRegisters(read_addr, qty, write_addr, words) => {
-            write(conveyor, now, map, write_addr, &words)?;
-            read(conveyor, map, read_addr, qty).map(Response::ReadWriteMultipleRegisters)
-        }
-        _ => Err(ExceptionCode::IllegalFunction),
-    }
+    modbus_device::answer(&mut Registers { conveyor, now, map }, request)
 }
 
-/// Offset of `addr` in the block `base..base + len` if `qty` words from it fit inside.
-fn offset_in(base: u16, len: u16, addr: u16, qty: usize) -> Option<usize> {
-    let (addr, base) = (usize::from(addr), usize::from(base));
-    (addr >= base && addr + qty <= base + usize::from(len)).then(|| addr - base)
+/// The line's registers at one moment.
+struct Registers<'a> {
+    conveyor: &'a mut Conveyor,
+    now: Duration,
+    map: RegisterMap,
+}
+
+impl HoldingRegisters for Registers<'_> {
+    fn read(&mut self, addr: u16, qty: u16) -> Result<Vec<u16>, ExceptionCode> {
+        read(self.conveyor, self.map, addr, qty)
+    }
+
+    fn write(&mut self, addr: u16, words: &[u16]) -> Result<(), ExceptionCode> {
+        write(self.conveyor, self.now, self.map, addr, words)
+    }
 }
 
 fn read(

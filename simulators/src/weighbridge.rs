@@ -10,7 +10,8 @@
 //!
 //! FC03 inside the status block is answered; any other range → `IllegalDataAddress`, any
 //! write or other function → `IllegalFunction`, another unit id → `GatewayTargetDevice`.
-//! When `shutdown` fires the server stops and closes every open connection.
+//! It is served by the simulators' shared Modbus server: when `shutdown` fires it stops and
+//! closes every open connection.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,6 +24,8 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
+
+use crate::modbus_device::{self, HoldingRegisters, ModbusDevice};
 
 /// How the simulated weighbridge behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -201,10 +204,29 @@ pub async fn run(
     map: WeighbridgeMap,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let handler = move |request: Request<'static>| {
-        scale.with(|device, now| handle(device, now, map, &request))
-    };
-    crate::modbus_device::serve(listener, "weighbridge", map.unit_id, handler, shutdown).await
+    modbus_device::serve(listener, Server { scale, map }, shutdown).await
+}
+
+/// The weighbridge as the Modbus server serves it.
+struct Server {
+    scale: SimWeighbridge,
+    map: WeighbridgeMap,
+}
+
+impl ModbusDevice for Server {
+    fn name(&self) -> &'static str {
+        "weighbridge"
+    }
+
+    fn unit_id(&self) -> u8 {
+        self.map.unit_id
+    }
+
+    fn answer(&self, request: Request<'static>) -> Result<Response, ExceptionCode> {
+        let map = self.map;
+        self.scale
+            .with(|device, now| modbus_device::answer(&mut Registers { device, now, map }, request))
+    }
 }
 
 /// Answer one Modbus request against the weighbridge (pure: no I/O).
@@ -214,21 +236,32 @@ pub fn handle(
     map: WeighbridgeMap,
     request: &Request<'_>,
 ) -> Result<Response, ExceptionCode> {
-    let &Request::ReadHoldingRegisters(addr, qty) = request else {
-        return Err(ExceptionCode::IllegalFunction);
-    };
-    let (addr, base, n) = (
-        usize::from(addr),
-        usize::from(map.status_base),
-        usize::from(qty),
-    );
-    if n == 0 || addr < base || addr + n > base + usize::from(STATUS_LEN) {
-        return Err(ExceptionCode::IllegalDataAddress);
+    modbus_device::answer(&mut Registers { device, now, map }, request.clone())
+}
+
+/// The indicator's registers at one moment: the status block, read-only (every write
+/// function is `IllegalFunction`, the shared default).
+struct Registers<'a> {
+    device: &'a WeighbridgeDevice,
+    now: Duration,
+    map: WeighbridgeMap,
+}
+
+impl HoldingRegisters for Registers<'_> {
+    /// A quantity of 0 is `IllegalDataAddress` here, as this indicator has always
+    /// answered (the line PLC and the gate say `IllegalDataValue`).
+    fn read(&mut self, addr: u16, qty: u16) -> Result<Vec<u16>, ExceptionCode> {
+        let (addr, base, n) = (
+            usize::from(addr),
+            usize::from(self.map.status_base),
+            usize::from(qty),
+        );
+        if n == 0 || addr < base || addr + n > base + usize::from(STATUS_LEN) {
+            return Err(ExceptionCode::IllegalDataAddress);
+        }
+        let off = addr - base;
+        Ok(self.device.status(self.now).encode()[off..off + n].to_vec())
     }
-    let off = addr - base;
-    Ok(Response::ReadHoldingRegisters(
-        device.status(now).encode()[off..off + n].to_vec(),
-    ))
 }
 
 #[cfg(test)]
@@ -299,9 +332,17 @@ mod tests {
                 "{addr}+{qty}"
             );
         }
-        assert_eq!(
-            handle(&d, at(0), map(), &Request::WriteSingleRegister(500, 1)),
-            Err(ExceptionCode::IllegalFunction)
-        );
+        for request in [
+            Request::WriteSingleRegister(500, 1),
+            Request::WriteMultipleRegisters(500, vec![1].into()),
+            Request::ReadWriteMultipleRegisters(500, 1, 500, vec![1].into()),
+            Request::ReadInputRegisters(500, 1),
+        ] {
+            assert_eq!(
+                handle(&d, at(0), map(), &request),
+                Err(ExceptionCode::IllegalFunction),
+                "{request:?}"
+            );
+        }
     }
 }

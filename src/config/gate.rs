@@ -359,7 +359,7 @@ impl OperatorConfig {
         use sha2::Digest as _;
         Self {
             name: name.into(),
-            token_sha256: crate::evidence::hex(&sha2::Sha256::digest(token.as_bytes())),
+            token_sha256: hex::encode(sha2::Sha256::digest(token.as_bytes())),
         }
     }
 

@@ -4,8 +4,6 @@
 //! so changing or removing any entry breaks every hash after it. Triggers in the schema
 //! refuse UPDATE and DELETE.
 
-use std::fmt::Write as _;
-
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -51,10 +49,5 @@ pub fn entry_hash(
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
-    h.finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    hex::encode(h.finalize())
 }

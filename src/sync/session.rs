@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use customs_edge_devices::backoff::Backoff;
 use customs_edge_protocol::topics::Topics;
-use rand::Rng as _;
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Packet, Publish, QoS,
     TlsConfiguration, Transport,
@@ -26,6 +26,8 @@ const INFLIGHT: u16 = 1000;
 /// First and longest wait before reconnecting.
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Each wait is spread ±25 %, so that edges which lost the same broker come back apart.
+const BACKOFF_JITTER: f64 = 0.25;
 /// Largest packet either way (a downlink batch of lists is well under this).
 const MAX_PACKET: usize = 16 * 1024 * 1024;
 /// Downlink payload bytes held between receipt and application. A broker may send many
@@ -135,7 +137,7 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut backoff = BACKOFF_MIN;
+        let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX).with_jitter(BACKOFF_JITTER);
         loop {
             let event = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -143,7 +145,7 @@ impl Session {
             };
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    backoff = BACKOFF_MIN;
+                    backoff.reset();
                     self.connected(ack.session_present);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -160,8 +162,7 @@ impl Session {
                 Ok(_) => {}
                 Err(e) => {
                     self.disconnected(&e);
-                    let wait = jittered(backoff);
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    let wait = backoff.next_wait();
                     tokio::select! {
                         () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(wait) => {}
@@ -239,11 +240,6 @@ impl Session {
 }
 
 /// `base` ± 25 %, so a site full of controllers does not reconnect in step.
-fn jittered(base: Duration) -> Duration {
-    let factor = rand::rng().random_range(0.75..1.25);
-    base.mul_f64(factor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,16 +264,5 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("ca_file"), "{err}");
-    }
-
-    #[test]
-    fn backoff_jitter_stays_within_a_quarter() {
-        for _ in 0..100 {
-            let d = jittered(Duration::from_secs(4));
-            assert!(
-                d >= Duration::from_secs(3) && d <= Duration::from_secs(5),
-                "{d:?}"
-            );
-        }
     }
 }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::Utc;
+use customs_edge_devices::backoff::Backoff;
 use opencv::core::{Mat, MatTraitConst as _, MatTraitConstManual as _, Vector};
 use opencv::videoio::{self, VideoCapture, VideoCaptureTrait as _, VideoCaptureTraitConst as _};
 use tokio_util::sync::CancellationToken;
@@ -62,20 +63,6 @@ enum Ended {
     Failed { fault: Fault, frames: u64 },
 }
 
-/// Pauses between attempts: doubling up to a ceiling, reset after a good stream.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn take(&mut self) -> Duration {
-        let now = self.next;
-        self.next = (self.next * 2).min(self.max);
-        now
-    }
-}
-
 impl Capture {
     fn label(&self) -> &str {
         &self.feed.label
@@ -89,10 +76,9 @@ impl Capture {
     pub(crate) fn run(&self) {
         let stats = &self.feed.stats;
         let max = Duration::from_secs_f64(self.feed.config.reconnect_max_s).max(BACKOFF_START);
-        let mut backoff = Backoff {
-            next: BACKOFF_START,
-            max,
-        };
+        // Reset only after a stream that delivered frames: a camera that accepts the
+        // connection and then sends nothing is still backed off.
+        let mut backoff = Backoff::new(BACKOFF_START, max);
         let mut source: Option<Source> = None;
         let mut failures = 0u32;
         let mut opened_before = false;
@@ -108,7 +94,7 @@ impl Capture {
                     Err((kind, message)) => {
                         stats.error(kind, &message);
                         stats.set_state(CameraState::Down);
-                        self.pause(backoff.take());
+                        self.pause(backoff.next_wait());
                         continue;
                     }
                 },
@@ -140,13 +126,13 @@ impl Capture {
                             stats.error(fault.0, &fault.1);
                             stats.set_state(CameraState::Down);
                             if frames > 0 {
-                                backoff.next = BACKOFF_START;
+                                backoff.reset();
                             }
                         }
                     }
                 }
             }
-            self.pause(backoff.take());
+            self.pause(backoff.next_wait());
         }
         stats.set_state(CameraState::Stopped);
     }
@@ -375,11 +361,8 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_its_ceiling() {
-        let mut b = Backoff {
-            next: BACKOFF_START,
-            max: Duration::from_secs(1),
-        };
-        let taken: Vec<_> = (0..5).map(|_| b.take().as_millis()).collect();
+        let mut b = Backoff::new(BACKOFF_START, Duration::from_secs(1));
+        let taken: Vec<_> = (0..5).map(|_| b.next_wait().as_millis()).collect();
         assert_eq!(taken, [250, 500, 1000, 1000, 1000]);
     }
 }

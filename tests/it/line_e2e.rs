@@ -357,11 +357,5 @@ async fn an_emergency_stop_freezes_the_belt_and_parcels_are_still_sorted_right_a
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    use std::fmt::Write as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+    hex::encode(sha2::Sha256::digest(bytes))
 }

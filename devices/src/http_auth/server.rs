@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     Algorithm, AuthError, Challenge, Credentials, DigestChallenge, DigestInput, constant_time_eq,
-    cut, hex,
+    cut,
 };
 
 /// How a request was authenticated.
@@ -89,7 +89,7 @@ impl Authenticator {
 
     /// An authenticator for `realm`; `key` is a random secret the nonces are derived from.
     pub fn new(realm: impl Into<String>, key: [u8; 32]) -> Self {
-        let opaque = hex(&Sha256::digest([&key[..], b"opaque"].concat()))[..32].to_owned();
+        let opaque = hex::encode(Sha256::digest([&key[..], b"opaque"].concat()))[..32].to_owned();
         Self {
             realm: realm.into(),
             opaque,
@@ -135,7 +135,7 @@ impl Authenticator {
         }
         book.issued += 1;
         let seed = [&self.key[..], &book.issued.to_le_bytes()].concat();
-        let nonce = hex(&Sha256::digest(seed))[..32].to_owned();
+        let nonce = hex::encode(Sha256::digest(seed))[..32].to_owned();
         book.order.push_back(nonce.clone());
         book.nonces.insert(
             nonce.clone(),

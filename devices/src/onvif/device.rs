@@ -4,7 +4,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::error::{ErrorKind, snippet};
-use super::soap::{MEDIA_NS, open_response};
+use super::ns;
+use super::soap::open_response;
 use super::xml::{Element, parse_at};
 use super::{Operation, ServiceKind};
 
@@ -162,7 +163,7 @@ pub struct Service {
 impl Service {
     /// Whether this is the media service (version 1), the one this client speaks.
     pub fn is_media(&self) -> bool {
-        self.namespace == MEDIA_NS
+        self.namespace == ns::TRT
     }
 }
 
@@ -179,7 +180,7 @@ impl Operation for GetServices {
     fn parse_response(xml: &str) -> Result<Vec<Service>, ErrorKind> {
         let resp = open_response(xml, "GetServicesResponse")?;
         let mut out = Vec::new();
-        for (i, s) in resp.children("Service").enumerate() {
+        for (i, s) in resp.children_named("Service").enumerate() {
             let at = format!("GetServicesResponse/Service[{i}]");
             let need = |name: &str| {
                 s.text_at(&[name])

@@ -51,7 +51,7 @@ impl Operation for GetProfiles {
 
     fn parse_response(xml: &str) -> Result<Vec<Profile>, ErrorKind> {
         let resp = open_response(xml, "GetProfilesResponse")?;
-        resp.children("Profiles")
+        resp.children_named("Profiles")
             .enumerate()
             .map(|(i, p)| profile(p, &format!("GetProfilesResponse/Profiles[{i}]")))
             .collect()

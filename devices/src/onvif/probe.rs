@@ -2,15 +2,9 @@
 //! client sends and the ProbeMatches cameras answer with, and the ONVIF scopes in them.
 
 use super::error::{ErrorKind, snippet};
-use super::soap::{DEVICE_NS, SOAP_ENV_NS, open_envelope};
+use super::ns;
+use super::soap::open_envelope;
 use super::xml::{Element, escape};
-
-/// WS-Discovery 2005/04 namespace.
-pub const DISCOVERY_NS: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery";
-/// WS-Addressing 2004/08 namespace (what WS-Discovery 2005/04 uses).
-pub const ADDRESSING_NS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
-/// ONVIF network namespace (`dn:NetworkVideoTransmitter`).
-pub const NETWORK_NS: &str = "http://www.onvif.org/ver10/network/wsdl";
 
 /// The device types a client probes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +22,8 @@ impl ProbeType {
     /// `(prefix, namespace, local name)`.
     fn qname(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Self::NetworkVideoTransmitter => ("dn", NETWORK_NS, "NetworkVideoTransmitter"),
-            Self::Device => ("tds", DEVICE_NS, "Device"),
+            Self::NetworkVideoTransmitter => ("dn", ns::DN, "NetworkVideoTransmitter"),
+            Self::Device => ("tds", ns::TDS, "Device"),
         }
     }
 }
@@ -45,14 +39,15 @@ pub fn probe_message(message_id: &str, types: ProbeType) -> String {
             r#"<a:Action s:mustUnderstand="1">{d}/Probe</a:Action>"#,
             "<a:MessageID>{id}</a:MessageID>",
             "<a:ReplyTo><a:Address>{a}/role/anonymous</a:Address></a:ReplyTo>",
-            r#"<a:To s:mustUnderstand="1">urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>"#,
+            r#"<a:To s:mustUnderstand="1">{to}</a:To>"#,
             "</s:Header>",
             "<s:Body><d:Probe><d:Types>{p}:{local}</d:Types></d:Probe></s:Body>",
             "</s:Envelope>"
         ),
-        s = SOAP_ENV_NS,
-        a = ADDRESSING_NS,
-        d = DISCOVERY_NS,
+        s = ns::SOAP_ENV,
+        a = ns::WSA,
+        d = ns::WSD,
+        to = ns::DISCOVERY_URN,
         p = prefix,
         ns = ns,
         id = escape(message_id),
@@ -62,24 +57,7 @@ pub fn probe_message(message_id: &str, types: ProbeType) -> String {
 
 /// A fresh `uuid:` message id (random, version 4).
 pub fn new_message_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let hex = |r: std::ops::Range<usize>| {
-        b[r].iter().fold(String::new(), |mut s, x| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{x:02x}");
-            s
-        })
-    };
-    let v = b[6] & 0x0f | 0x40;
-    let var = b[8] & 0x3f | 0x80;
-    format!(
-        "uuid:{}-{}-{v:02x}{:02x}-{var:02x}{:02x}-{}",
-        hex(0..4),
-        hex(4..6),
-        b[7],
-        b[9],
-        hex(10..16)
-    )
+    format!("uuid:{}", uuid::Uuid::new_v4().hyphenated())
 }
 
 /// One ProbeMatch: a device that answered.
@@ -110,12 +88,12 @@ pub fn parse_probe_matches(xml: &str) -> Result<Vec<ProbeMatch>, ErrorKind> {
         .ok_or_else(|| ErrorKind::UnexpectedBody {
             expected: "ProbeMatches",
             found: body
-                .children
+                .children()
                 .first()
-                .map_or_else(|| "nothing".into(), |c| snippet(&c.name)),
+                .map_or_else(|| "nothing".into(), |c| snippet(c.name())),
         })?;
     let mut out = Vec::new();
-    for (i, m) in matches.children("ProbeMatch").enumerate() {
+    for (i, m) in matches.children_named("ProbeMatch").enumerate() {
         out.push(probe_match(
             m,
             &format!("ProbeMatches/ProbeMatch[{i}]"),
@@ -175,27 +153,13 @@ pub fn scope_values(scopes: &[String], kind: &str) -> Vec<String> {
         .collect()
 }
 
-/// `%XX` decoded as UTF-8 (lossy); `+` is kept (scopes are URIs, not forms).
+/// `%XX` decoded as UTF-8 (lossy), trimmed; `+` is kept (scopes are URIs, not forms)
+/// and a `%` not followed by two hex digits stays as it is.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).trim().to_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -107,8 +107,13 @@ fn scope_values_ignore_other_scopes_and_bad_escapes() {
         "http://example.com/name/C",
         "onvif://www.onvif.org/name/",
         "onvif://www.onvif.org/name/%FF%E4",
+        "onvif://www.onvif.org/name/a+b%zz%20",
+        "onvif://www.onvif.org/name/%E4%B8%89%e6%98%8E",
     ]
     .map(String::from)
     .into();
-    assert_eq!(scope_values(&scopes, "name"), ["A%2", "\u{FFFD}\u{FFFD}"]);
+    assert_eq!(
+        scope_values(&scopes, "name"),
+        ["A%2", "\u{FFFD}\u{FFFD}", "a+b%zz", "三明"]
+    );
 }

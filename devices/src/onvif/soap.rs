@@ -11,26 +11,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha1::{Digest as _, Sha1};
 
 use super::error::{ErrorKind, SoapFault, snippet};
+use super::ns;
 use super::xml::{self, Element, escape};
-
-/// SOAP 1.2 envelope namespace.
-pub const SOAP_ENV_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
-/// ONVIF device management service namespace (`tds:`).
-pub const DEVICE_NS: &str = "http://www.onvif.org/ver10/device/wsdl";
-/// ONVIF media service (version 1) namespace (`trt:`).
-pub const MEDIA_NS: &str = "http://www.onvif.org/ver10/media/wsdl";
-/// ONVIF schema namespace (`tt:`).
-pub const SCHEMA_NS: &str = "http://www.onvif.org/ver10/schema";
-/// WS-Security extension namespace (`wsse:`).
-pub const WSSE_NS: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
-/// WS-Security utility namespace (`wsu:`).
-pub const WSU_NS: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
-/// The `Type` of a digest password.
-pub const PASSWORD_DIGEST_TYPE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
-/// The `EncodingType` of a base64 nonce.
-pub const BASE64_ENCODING_TYPE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
 
 /// `Base64(SHA1(nonce + created + password))`: the WS-Security PasswordDigest.
 pub fn password_digest(nonce: &[u8], created: &str, password: &str) -> String {
@@ -82,12 +64,12 @@ impl UsernameToken {
                 r#"<wsse:Nonce EncodingType="{etype}">{nonce}</wsse:Nonce>"#,
                 "<wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security>"
             ),
-            wsse = WSSE_NS,
-            wsu = WSU_NS,
+            wsse = ns::WSSE,
+            wsu = ns::WSU,
             user = escape(&self.username),
-            ptype = PASSWORD_DIGEST_TYPE,
+            ptype = ns::PASSWORD_DIGEST,
             digest = self.password_digest,
-            etype = BASE64_ENCODING_TYPE,
+            etype = ns::BASE64_BINARY,
             nonce = self.nonce,
             created = self.created,
         )
@@ -106,10 +88,10 @@ pub fn envelope(body: &str, security: Option<&UsernameToken>) -> String {
             r#"<s:Envelope xmlns:s="{s}" xmlns:tds="{tds}" xmlns:trt="{trt}" xmlns:tt="{tt}">"#,
             "{header}<s:Body>{body}</s:Body></s:Envelope>"
         ),
-        s = SOAP_ENV_NS,
-        tds = DEVICE_NS,
-        trt = MEDIA_NS,
-        tt = SCHEMA_NS,
+        s = ns::SOAP_ENV,
+        tds = ns::TDS,
+        trt = ns::TRT,
+        tt = ns::TT,
         header = header,
         body = body,
     )
@@ -120,22 +102,13 @@ pub fn envelope(body: &str, security: Option<&UsernameToken>) -> String {
 /// [`ErrorKind::Fault`].
 pub(crate) fn open_response(text: &str, expected: &'static str) -> Result<Element, ErrorKind> {
     let mut body = open_body(text)?;
-    let Some(first) = body.children.first() else {
-        return Err(ErrorKind::UnexpectedBody {
-            expected,
-            found: "nothing".into(),
-        });
+    let found = match body.children().first() {
+        None => "nothing".into(),
+        Some(first) if first.name() == "Fault" => return Err(fault_error(parse_fault(first))),
+        Some(first) => snippet(first.name()),
     };
-    if first.name == "Fault" {
-        return Err(fault_error(parse_fault(first)));
-    }
-    match body.children.iter().position(|c| c.name == expected) {
-        Some(i) => Ok(body.children.swap_remove(i)),
-        None => Err(ErrorKind::UnexpectedBody {
-            expected,
-            found: snippet(&first.name),
-        }),
-    }
+    body.take_child(expected)
+        .ok_or(ErrorKind::UnexpectedBody { expected, found })
 }
 
 /// The `Body` element of a SOAP envelope (1.1 or 1.2: only local names are checked).
@@ -146,21 +119,16 @@ pub(crate) fn open_body(text: &str) -> Result<Element, ErrorKind> {
 /// The `Header` (if any) and `Body` elements of a SOAP envelope.
 pub(crate) fn open_envelope(text: &str) -> Result<(Option<Element>, Element), ErrorKind> {
     let mut root = xml::parse(text)?;
-    if root.name != "Envelope" {
+    if root.name() != "Envelope" {
         return Err(ErrorKind::NotSoap(format!(
             "root element is <{}>",
-            snippet(&root.name)
+            snippet(root.name())
         )));
     }
-    let body = match root.children.iter().position(|c| c.name == "Body") {
-        Some(i) => root.children.swap_remove(i),
-        None => return Err(ErrorKind::NotSoap("the envelope has no <Body>".into())),
-    };
-    let header = root
-        .children
-        .iter()
-        .position(|c| c.name == "Header")
-        .map(|i| root.children.swap_remove(i));
+    let body = root
+        .take_child("Body")
+        .ok_or_else(|| ErrorKind::NotSoap("the envelope has no <Body>".into()))?;
+    let header = root.take_child("Header");
     Ok((header, body))
 }
 

@@ -35,17 +35,17 @@ fn envelope_with_username_token_reads_back() {
     let text = envelope("<trt:GetProfiles/>", Some(&token));
     assert!(!text.contains("pw<"), "the password itself is never sent");
     let root = xml::parse(&text).unwrap();
-    assert_eq!(root.name, "Envelope");
+    assert_eq!(root.name(), "Envelope");
     let ut = root
         .at(&["Header", "Security", "UsernameToken"])
         .expect("wsse:Security/UsernameToken in the header");
     assert_eq!(ut.text_at(&["Username"]), Some("ad<m>&in"));
     let password = ut.child("Password").unwrap();
-    assert_eq!(password.attr("Type"), Some(PASSWORD_DIGEST_TYPE));
+    assert_eq!(password.attr("Type"), Some(ns::PASSWORD_DIGEST));
     assert_eq!(password.text(), token.password_digest);
     assert_eq!(
         ut.child("Nonce").unwrap().attr("EncodingType"),
-        Some(BASE64_ENCODING_TYPE)
+        Some(ns::BASE64_BINARY)
     );
     assert_eq!(ut.text_at(&["Nonce"]), Some(token.nonce.as_str()));
     assert_eq!(ut.text_at(&["Created"]), Some("2025-03-14T02:30:15Z"));

@@ -52,6 +52,11 @@ impl Part {
 }
 
 /// The `boundary` parameter of a multipart content type, unquoted.
+///
+/// Not `multer::parse_boundary`: that one accepts only `multipart/form-data`, and only
+/// boundaries that are valid MIME tokens, while cameras also send `multipart/mixed` and
+/// unquoted boundaries such as `--=_Part_1` or `boundary = x`, which this accepts (an
+/// empty boundary it refuses, where `parse_boundary` returns `""`).
 fn boundary(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (key, value) = param.split_once('=')?;
@@ -159,6 +164,17 @@ mod tests {
         );
         assert_eq!(boundary("multipart/form-data"), None);
         assert_eq!(boundary("multipart/form-data; boundary="), None);
+        assert_eq!(boundary("multipart/form-data; boundary=\"\""), None);
+        // What multer::parse_boundary refuses and cameras send.
+        for (content_type, expected) in [
+            ("multipart/mixed; boundary=abc", "abc"),
+            ("multipart/form-data; boundary=--=_Part_1", "--=_Part_1"),
+            ("multipart/form-data; boundary = abc", "abc"),
+            ("multipart/form-data ; boundary=abc", "abc"),
+            ("multipart/form-data;; boundary=abc", "abc"),
+        ] {
+            assert_eq!(boundary(content_type).as_deref(), Some(expected));
+        }
     }
 
     #[test]

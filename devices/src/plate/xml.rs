@@ -1,10 +1,9 @@
 //! A flat view of a small XML document: the text of each leaf element by its path of
 //! local names, so namespaces and prefixes (`xmlns="http://www.hikvision.com/ver20/XMLSchema"`,
-//! `xmlns="http://www.isapi.org/ver20/XMLSchema"`) do not matter.
+//! `xmlns="http://www.isapi.org/ver20/XMLSchema"`) do not matter. Read with the shared
+//! element tree ([`crate::xml`]).
 
-use quick_xml::Reader;
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::Event;
+use crate::xml::{Element, ReadOptions, XmlError};
 
 use super::error::PlateError;
 
@@ -14,6 +13,7 @@ const MAX_DEPTH: usize = 32;
 /// Leaf texts of one XML document by element path (`EventNotificationAlert/ANPR/licensePlate`).
 #[derive(Debug)]
 pub(crate) struct XmlFields {
+    /// Every element's path and trimmed text, children before their parent.
     fields: Vec<(String, String)>,
 }
 
@@ -40,85 +40,41 @@ impl XmlFields {
 
 /// Reads a whole XML document. Stops at the first problem with the element path and
 /// byte offset where it happened, or at the root if `expected_root` does not match.
+/// Cameras' attributes are not read and text around the root is ignored, so neither can
+/// lose an event.
 pub(crate) fn flatten(text: &str, expected_root: &str) -> Result<XmlFields, PlateError> {
-    let mut reader = Reader::from_str(text.trim_start_matches('\u{FEFF}'));
-    let mut stack: Vec<String> = Vec::new();
-    let mut fields = Vec::new();
-    let mut leaf_text = String::new();
-    let mut seen_root = false;
-    loop {
-        let event = reader.read_event().map_err(|e| PlateError::Xml {
-            element: path(&stack),
-            offset: reader.error_position(),
-            reason: e.to_string(),
-        })?;
-        let at = |reason: String, stack: &[String]| PlateError::Xml {
-            element: path(stack),
-            offset: reader.buffer_position(),
+    let options = ReadOptions {
+        max_depth: MAX_DEPTH,
+        max_elements: usize::MAX,
+        attributes: false,
+        ignore_text_outside_root: true,
+        root: Some(expected_root),
+        ..ReadOptions::DEFAULT
+    };
+    let root = crate::xml::parse(text, &options).map_err(|e| match e {
+        XmlError::Malformed {
+            element,
+            offset,
             reason,
-        };
-        let is_empty = matches!(event, Event::Empty(_));
-        match event {
-            Event::Start(start) | Event::Empty(start) => {
-                let name = start.local_name().as_ref().to_owned();
-                if !seen_root {
-                    if name != expected_root {
-                        return Err(PlateError::NotEventAlert(name));
-                    }
-                    seen_root = true;
-                } else if stack.is_empty() {
-                    return Err(at(format!("second root element <{name}>"), &stack));
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(at(format!("nested deeper than {MAX_DEPTH}"), &stack));
-                }
-                stack.push(name);
-                leaf_text.clear();
-                if is_empty {
-                    fields.push((path(&stack), String::new()));
-                    stack.pop();
-                }
-            }
-            Event::End(_) => {
-                fields.push((path(&stack), leaf_text.trim().to_owned()));
-                leaf_text.clear();
-                stack.pop();
-            }
-            Event::Text(t) => leaf_text.push_str(&t.xml10_content()),
-            Event::CData(c) => leaf_text.push_str(&c.xml10_content()),
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => resolve_predefined_entity(&r)
-                        .ok_or_else(|| at(format!("unknown entity &{};", &*r), &stack))?
-                        .to_owned(),
-                    Err(e) => return Err(at(e.to_string(), &stack)),
-                };
-                leaf_text.push_str(&resolved);
-            }
-            Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
-        }
-    }
-    if !stack.is_empty() {
-        return Err(PlateError::Xml {
-            element: path(&stack),
-            offset: reader.buffer_position(),
-            reason: "document ends before the element is closed".to_owned(),
-        });
-    }
-    if !seen_root {
-        return Err(PlateError::Xml {
-            element: String::new(),
-            offset: 0,
-            reason: "no root element".to_owned(),
-        });
-    }
+        } => PlateError::Xml {
+            element,
+            offset,
+            reason,
+        },
+        XmlError::UnexpectedRoot(name) => PlateError::NotEventAlert(name),
+    })?;
+    let mut fields = Vec::new();
+    collect(&root, root.name(), &mut fields);
     Ok(XmlFields { fields })
 }
 
-fn path(stack: &[String]) -> String {
-    stack.join("/")
+/// `el` and everything inside it, each element after its children (the order the
+/// elements close in, which decides which of two same-named elements `get` finds).
+fn collect(el: &Element, path: &str, out: &mut Vec<(String, String)>) {
+    for child in el.children() {
+        collect(child, &format!("{path}/{}", child.name()), out);
+    }
+    out.push((path.to_owned(), el.text().to_owned()));
 }
 
 #[cfg(test)]

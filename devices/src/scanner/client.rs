@@ -11,6 +11,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use super::codec::{ScanFrame, ScannerCodec};
+use crate::backoff::Backoff;
 
 /// What a scanner connection reports to its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +63,7 @@ impl ScannerClient {
 
     /// Run until `shutdown` fires or the receiver of `events` is dropped.
     pub async fn run(self, events: mpsc::Sender<ScannerEvent>, shutdown: CancellationToken) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), self.max_backoff);
         loop {
             let error = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -74,25 +75,25 @@ impl ScannerClient {
             if events.is_closed() {
                 return;
             }
+            let wait = backoff.next_wait();
             let _ = events
                 .send(ScannerEvent::Disconnected {
                     scanner: self.name.clone(),
                     error,
-                    retry_in: backoff,
+                    retry_in: wait,
                 })
                 .await;
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(wait) => {}
             }
-            backoff = (backoff * 2).min(self.max_backoff);
         }
     }
 
     async fn session(
         &self,
         events: &mpsc::Sender<ScannerEvent>,
-        backoff: &mut Duration,
+        backoff: &mut Backoff,
     ) -> std::io::Result<()> {
         let stream = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(self.addr))
             .await
@@ -100,7 +101,7 @@ impl ScannerClient {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
             })??;
         stream.set_nodelay(true)?;
-        *backoff = Duration::from_millis(100);
+        backoff.reset();
         if events
             .send(ScannerEvent::Connected {
                 scanner: self.name.clone(),

@@ -15,6 +15,7 @@ use super::hints::{Action, Raw, actions, start_watcher};
 use super::scan::{blocking, is_image_name, list_images, snapshot, stat_all};
 use super::state::{Hint, Ready, Tracker};
 use super::{FeedOptions, XrayEvent, XrayImage};
+use crate::backoff::Backoff;
 
 /// Filesystem events queued between the watcher thread and the task; past this the
 /// events are dropped and a rescan is due instead, so memory stays bounded.
@@ -92,10 +93,10 @@ struct Task {
     /// The way of watching last announced (`Some(true)`: events).
     announced: Option<bool>,
     watch_retry_at: Instant,
-    watch_backoff: Duration,
+    watch_backoff: Backoff,
     next_rescan: Instant,
-    /// Set while rescans fail: the current wait between attempts.
-    rescan_backoff: Option<Duration>,
+    /// The wait between rescans while they fail (reset by one that works).
+    rescan_backoff: Backoff,
     next_check: Instant,
     /// The receiver is gone or shutdown fired.
     stopped: bool,
@@ -105,6 +106,7 @@ impl Task {
     fn new(feed: XrayFeed, events: mpsc::Sender<XrayEvent>, shutdown: CancellationToken) -> Self {
         let (hints_tx, hints) = mpsc::channel(HINT_QUEUE);
         let now = Instant::now();
+        let rescan_floor = feed.options.poll.min(MAX_BACKOFF);
         let extensions = feed
             .options
             .extensions
@@ -124,9 +126,9 @@ impl Task {
             watcher: None,
             announced: None,
             watch_retry_at: now,
-            watch_backoff: FIRST_BACKOFF,
+            watch_backoff: Backoff::new(FIRST_BACKOFF, MAX_BACKOFF),
             next_rescan: now,
-            rescan_backoff: None,
+            rescan_backoff: Backoff::new(rescan_floor, MAX_BACKOFF),
             next_check: now,
             stopped: false,
         }
@@ -134,7 +136,10 @@ impl Task {
 
     /// Create the directory if needed and take the baseline; false when stopped first.
     async fn start(&mut self) -> bool {
-        let mut backoff = self.options.poll.max(Duration::from_millis(100));
+        let mut backoff = Backoff::new(
+            self.options.poll.max(Duration::from_millis(100)),
+            MAX_BACKOFF,
+        );
         loop {
             let dir = self.dir.clone();
             let exts = self.extensions.clone();
@@ -169,9 +174,8 @@ impl Task {
             }
             tokio::select! {
                 () = self.shutdown.cancelled() => return false,
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(backoff.next_wait()) => {}
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
             if self.stopped {
                 return false;
             }
@@ -216,10 +220,10 @@ impl Task {
         match started {
             Ok(watcher) => {
                 self.watcher = Some(watcher);
-                self.watch_backoff = FIRST_BACKOFF;
+                self.watch_backoff.reset();
                 // Whatever arrived before the watch started is found by a rescan (unless
                 // rescans are failing and backing off).
-                if self.rescan_backoff.is_none() {
+                if self.rescan_backoff.failures() == 0 {
                     self.next_rescan = now;
                 }
                 self.announce(true).await;
@@ -231,8 +235,7 @@ impl Task {
                     self.options.poll
                 );
                 self.error(reason).await;
-                self.watch_retry_at = now + self.watch_backoff;
-                self.watch_backoff = (self.watch_backoff * 2).min(MAX_BACKOFF);
+                self.watch_retry_at = now + self.watch_backoff.next_wait();
                 self.announce(false).await;
             }
         }
@@ -332,7 +335,7 @@ impl Task {
         let exts = self.extensions.clone();
         match blocking(move || list_images(&dir, &exts)).await {
             Ok(paths) => {
-                self.rescan_backoff = None;
+                self.rescan_backoff.reset();
                 self.next_rescan = Instant::now() + self.rescan_period();
                 let present: HashSet<PathBuf> = paths.iter().cloned().collect();
                 self.tracker.retain_present(&present);
@@ -356,12 +359,7 @@ impl Task {
                 }
                 // A directory made again is a new one: watch it anew.
                 self.lose_watcher();
-                let wait = self
-                    .rescan_backoff
-                    .map_or(self.options.poll, |b| b * 2)
-                    .min(MAX_BACKOFF);
-                self.rescan_backoff = Some(wait);
-                self.next_rescan = Instant::now() + wait;
+                self.next_rescan = Instant::now() + self.rescan_backoff.next_wait();
             }
         }
     }

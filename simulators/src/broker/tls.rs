@@ -1,9 +1,18 @@
 //! The test TLS material: a CA, a server certificate for [`CERT_NAMES`] and a client
-//! certificate, made by the `openssl` CLI.
+//! certificate, made in process with `rcgen` (EC P-256 keys, valid for a week) and
+//! written as PEM files for Mosquitto and the clients.
 
 use std::fs;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use chrono::{Datelike as _, Days, NaiveDate, Utc};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, date_time_ymd,
+};
 
 use super::CERT_NAMES;
 
@@ -17,36 +26,36 @@ pub(super) struct TlsFiles {
     pub(super) client_key: PathBuf,
 }
 
-/// A test CA, a server certificate for [`CERT_NAMES`] and a client certificate, in `dir`
-/// (EC P-256 keys: quick to make on a loaded machine).
+/// How long the certificates are valid from today.
+const VALID_DAYS: u64 = 7;
+
+/// A test CA, a server certificate for [`CERT_NAMES`] and a client certificate, in `dir`:
+/// `ca.crt` and `ca.key`, `server.crt` and `server.key`, `client.crt` and `client.key`.
+/// Keys are PKCS#8 PEM readable by their owner only (mode 600), certificates mode 644
+/// under the usual umask; Mosquitto reads them as root (`user root` in its config).
 pub(super) fn generate_tls(dir: &Path) -> TlsFiles {
     fs::create_dir_all(dir).expect("TLS dir");
-    fs::write(
-        dir.join("ca.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\nx509_extensions = ext\n\
-         [dn]\nCN = customs-edge test CA\n\
-         [ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n",
-    )
-    .expect("write ca.cnf");
-    openssl(
-        dir,
-        "req -x509 -config ca.cnf -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-         -keyout ca.key -out ca.crt -days 7",
-    );
-    let names = format!("DNS:{},IP:{}", CERT_NAMES[0], CERT_NAMES[1]);
-    issue(
-        dir,
-        "server",
-        "localhost",
-        &format!("extendedKeyUsage = serverAuth\nsubjectAltName = {names}\n"),
-    );
-    issue(
-        dir,
-        "client",
-        "customs-edge-test-client",
-        "extendedKeyUsage = clientAuth\n",
-    );
+    let mut ca = params("customs-edge test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.use_authority_key_identifier_extension = false;
+    let ca_key = KeyPair::generate().expect("generate the CA key");
+    write_key(&dir.join("ca.key"), &ca_key);
+    let ca = CertifiedIssuer::self_signed(ca, ca_key).expect("self-sign the CA");
+    write_cert(&dir.join("ca.crt"), &ca.pem());
+
+    let mut server = params(CERT_NAMES[0]);
+    server.subject_alt_names = vec![
+        SanType::DnsName(CERT_NAMES[0].try_into().expect("a DNS name")),
+        SanType::IpAddress(CERT_NAMES[1].parse::<IpAddr>().expect("an IP address")),
+    ];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    issue(dir, "server", &server, &ca);
+
+    let mut client = params("customs-edge-test-client");
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    issue(dir, "client", &client, &ca);
+
     TlsFiles {
         ca: dir.join("ca.crt"),
         server_cert: dir.join("server.crt"),
@@ -56,44 +65,46 @@ pub(super) fn generate_tls(dir: &Path) -> TlsFiles {
     }
 }
 
-/// `<name>.key` and `<name>.crt` for `cn` (no spaces), signed by the CA in `dir`, with
-/// `extensions` added.
-fn issue(dir: &Path, name: &str, cn: &str, extensions: &str) {
-    fs::write(
-        dir.join(format!("{name}.ext")),
-        format!(
-            "basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n\
-             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n{extensions}"
-        ),
-    )
-    .expect("write the extensions file");
-    openssl(
-        dir,
-        &format!(
-            "req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-             -keyout {name}.key -out {name}.csr -subj /CN={cn}"
-        ),
-    );
-    openssl(
-        dir,
-        &format!(
-            "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-             -out {name}.crt -days 7 -extfile {name}.ext"
-        ),
-    );
+/// Parameters for a certificate named `cn`, valid from the start of today (UTC) until
+/// [`VALID_DAYS`] from now at least; an end
+/// entity (`CA:FALSE`, digital signature only, naming its issuer's key) unless changed.
+fn params(cn: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, cn);
+    params.distinguished_name = name;
+    let midnight = |day: NaiveDate| date_time_ymd(day.year(), day.month() as u8, day.day() as u8);
+    let today = Utc::now().date_naive();
+    params.not_before = midnight(today);
+    params.not_after = midnight(today + Days::new(VALID_DAYS + 1));
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.use_authority_key_identifier_extension = true;
+    params
 }
 
-/// Run `openssl` in `dir` with whitespace-separated `args`.
-fn openssl(dir: &Path, args: &str) {
-    let out = Command::new("openssl")
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl (scripts/setup.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// `<name>.key` and `<name>.crt` for `params`, signed by the CA.
+fn issue(dir: &Path, name: &str, params: &CertificateParams, ca: &Issuer<'_, KeyPair>) {
+    let key = KeyPair::generate().expect("generate a key");
+    let cert = params
+        .signed_by(&key, ca)
+        .unwrap_or_else(|e| panic!("sign the {name} certificate: {e}"));
+    write_key(&dir.join(format!("{name}.key")), &key);
+    write_cert(&dir.join(format!("{name}.crt")), &cert.pem());
+}
+
+fn write_cert(path: &Path, pem: &str) {
+    fs::write(path, pem).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// A private key, PKCS#8 PEM, mode 600.
+fn write_key(path: &Path, key: &KeyPair) {
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(key.serialize_pem().as_bytes()))
+        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }

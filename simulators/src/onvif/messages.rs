@@ -5,9 +5,11 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, Duration, Timelike as _, Utc};
+use customs_edge_devices::onvif::ns;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::config::{OnvifCameraConfig, ProfileConfig};
-use super::soap::{Fault, escape, ns};
+use super::soap::{Fault, escape};
 
 /// Path of the device service (and of every operation: media ones are answered here too).
 pub const DEVICE_PATH: &str = "/onvif/device_service";
@@ -60,17 +62,17 @@ pub(crate) fn scopes(cfg: &OnvifCameraConfig) -> Vec<String> {
     ]
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (scopes are URIs
-/// separated by spaces).
+/// Everything but RFC 3986 unreserved characters.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes (upper-case hex) everything but RFC 3986 unreserved characters:
+/// scopes are URIs separated by spaces.
 fn pct(s: &str) -> String {
-    s.bytes().fold(String::new(), |mut out, b| {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-        out
-    })
+    utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 fn date_time(at: DateTime<Utc>) -> String {
@@ -316,7 +318,7 @@ pub(crate) fn media_uri(ctx: Ctx<'_>, op: &str, token: Option<&str>) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onvif::xml::Doc;
+    use crate::onvif::soap::read_xml;
 
     fn ctx(cfg: &OnvifCameraConfig) -> Ctx<'_> {
         Ctx {
@@ -344,7 +346,7 @@ mod tests {
             media_uri(c, "GetStreamUri", Some("sub")).unwrap(),
         ] {
             let xml = super::super::soap::envelope(&body);
-            Doc::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+            read_xml(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
         }
     }
 
@@ -373,6 +375,7 @@ mod tests {
         };
         let s = scopes(&cfg);
         assert!(s.contains(&"onvif://www.onvif.org/name/gate%201%20%E5%87%BA%E5%8F%A3".to_owned()));
+        assert_eq!(pct("a-b.c_d~e/f:g+h%"), "a-b.c_d~e%2Ff%3Ag%2Bh%25");
         assert!(s.iter().all(|x| !x.contains(' ')));
     }
 }

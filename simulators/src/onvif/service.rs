@@ -8,11 +8,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use customs_edge_devices::onvif::ns;
 use tracing::{debug, info};
 
 use super::camera::{Shared, bump};
 use super::messages::{self, Ctx};
-use super::soap::{self, Fault, SoapRequest, ns};
+use super::soap::{self, Fault, SoapRequest};
 
 /// Operations answered without credentials (ONVIF clients read the clock first, to
 /// correct their WS-Security timestamps).

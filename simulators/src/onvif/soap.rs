@@ -2,32 +2,30 @@
 //! parameters), the response envelope, and ONVIF faults (`env:Sender` /
 //! `ter:NotAuthorized` and friends) with the HTTP status each goes out with.
 
-use super::wsse::UsernameToken;
-use super::xml::{Doc, XmlError};
+use customs_edge_devices::onvif::ns;
+pub(crate) use customs_edge_devices::xml::escape;
+use customs_edge_devices::xml::{self, Element, ReadOptions, XmlError};
 
-/// Namespaces of the messages.
-pub mod ns {
-    /// SOAP 1.2 envelope.
-    pub const SOAP_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
-    /// SOAP 1.1 envelope (refused with `env:VersionMismatch`).
-    pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-    /// WS-Security extensions.
-    pub const WSSE: &str =
-        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
-    /// ONVIF device service.
-    pub const TDS: &str = "http://www.onvif.org/ver10/device/wsdl";
-    /// ONVIF media service (ver10).
-    pub const TRT: &str = "http://www.onvif.org/ver10/media/wsdl";
-    /// ONVIF schema types.
-    pub const TT: &str = "http://www.onvif.org/ver10/schema";
-    /// ONVIF error codes.
-    pub const TER: &str = "http://www.onvif.org/ver10/error";
-    /// ONVIF network (discovery types).
-    pub const DN: &str = "http://www.onvif.org/ver10/network/wsdl";
-    /// WS-Addressing as WS-Discovery 2005/04 uses it.
-    pub const WSA: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
-    /// WS-Discovery 2005/04.
-    pub const WSD: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery";
+use super::wsse::UsernameToken;
+
+/// How requests and probes are read: namespaces resolved (the operation and the
+/// discovery types are told apart by namespace), small bounds (a datagram or a request
+/// from anyone on the network).
+const READ: ReadOptions<'static> = ReadOptions {
+    max_depth: 32,
+    max_elements: 2000,
+    namespaces: true,
+    ..ReadOptions::DEFAULT
+};
+
+/// Reads a request or a probe; the error says what was wrong, for a fault or the log.
+pub(crate) fn read_xml(text: &str) -> Result<Element, String> {
+    xml::parse(text, &READ).map_err(|e| match e {
+        XmlError::Malformed { offset, reason, .. } => {
+            format!("malformed XML at byte {offset}: {reason}")
+        }
+        XmlError::UnexpectedRoot(name) => format!("unexpected root element <{name}>"),
+    })
 }
 
 /// The `Content-Type` of every SOAP answer.
@@ -42,78 +40,64 @@ pub(crate) struct SoapRequest {
     pub(crate) action_ns: String,
     /// The UsernameToken of the `wsse:Security` header, if any.
     pub(crate) token: Option<UsernameToken>,
-    doc: Doc,
-    op: usize,
+    /// The operation element.
+    op: Element,
 }
 
 impl SoapRequest {
     /// Reads a request; anything that is not a SOAP 1.2 envelope with an operation in its
     /// Body is a fault to send back.
     pub(crate) fn parse(text: &str) -> Result<Self, Fault> {
-        let doc = Doc::parse(text).map_err(|e: XmlError| Fault::well_formed(&e.to_string()))?;
-        let root = doc.root();
+        let root = read_xml(text).map_err(|reason| Fault::well_formed(&reason))?;
         if root.is(ns::SOAP11_ENV, "Envelope") {
             return Err(Fault::version_mismatch());
         }
         if !root.is(ns::SOAP_ENV, "Envelope") {
             return Err(Fault::well_formed(&format!(
                 "the root element is `{}`, not a SOAP 1.2 Envelope",
-                root.name
+                root.name()
             )));
         }
-        let body = doc
-            .child(0, ns::SOAP_ENV, "Body")
-            .ok_or_else(|| Fault::well_formed("the envelope has no Body"))?;
-        let op = doc
-            .children(body)
-            .next()
-            .ok_or_else(|| Fault::well_formed("the Body is empty"))?;
-        let token = doc
-            .path(
-                0,
-                &[
-                    (ns::SOAP_ENV, "Header"),
-                    (ns::WSSE, "Security"),
-                    (ns::WSSE, "UsernameToken"),
-                ],
-            )
-            .map(|t| username_token(&doc, t));
-        let element = &doc.elements[op];
+        let op = root
+            .child_ns(ns::SOAP_ENV, "Body")
+            .ok_or_else(|| Fault::well_formed("the envelope has no Body"))?
+            .children()
+            .first()
+            .ok_or_else(|| Fault::well_formed("the Body is empty"))?
+            .clone();
+        let token = root
+            .child_ns(ns::SOAP_ENV, "Header")
+            .and_then(|h| h.child_ns(ns::WSSE, "Security"))
+            .and_then(|s| s.child_ns(ns::WSSE, "UsernameToken"))
+            .map(username_token);
         Ok(Self {
-            action: element.name.clone(),
-            action_ns: element.ns.clone(),
+            action: op.name().to_owned(),
+            action_ns: op.namespace().to_owned(),
             token,
             op,
-            doc,
         })
     }
 
     /// The text of the first element inside the operation with this local name, e.g.
     /// `ProfileToken`, `Category`, `Protocol`.
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.doc.descendant(self.op, name).map(|e| e.text.as_str())
+        self.op.descendant(name).map(Element::text)
     }
 }
 
-/// The UsernameToken under element `t` (children matched by local name: clients differ in
+/// The UsernameToken in element `t` (children matched by local name: clients differ in
 /// the namespace they put `Created` in).
-fn username_token(doc: &Doc, t: usize) -> UsernameToken {
-    let field = |name: &str| {
-        doc.children(t)
-            .map(|i| &doc.elements[i])
-            .find(|e| e.name == name)
-    };
-    let password = field("Password");
+fn username_token(t: &Element) -> UsernameToken {
+    let text = |name: &str| t.child(name).map(|e| e.text().to_owned());
+    let password = t.child("Password");
     UsernameToken {
-        username: field("Username")
-            .map(|e| e.text.clone())
-            .unwrap_or_default(),
-        password: password.map(|e| e.text.clone()).unwrap_or_default(),
+        username: text("Username").unwrap_or_default(),
+        password: text("Password").unwrap_or_default(),
         digest: password
             .and_then(|e| e.attr("Type"))
             .is_some_and(|ty| ty.ends_with("#PasswordDigest")),
-        nonce: field("Nonce").map(|e| e.text.clone()),
-        created: field("Created").map(|e| e.text.clone()),
+        nonce: text("Nonce"),
+        created: text("Created"),
     }
 }
 
@@ -220,11 +204,6 @@ impl Fault {
     }
 }
 
-/// Escapes text for XML content and attribute values.
-pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::escape(text)
-}
-
 /// At most 64 characters of `s`, for echoing client input.
 fn cut(s: &str) -> String {
     s.chars().take(64).collect()
@@ -287,7 +266,7 @@ mod tests {
              <env:Subcode><env:Value>ter:NoProfile</env:Value></env:Subcode></env:Subcode>"
         ));
         assert!(xml.contains("x&lt;y"));
-        let doc = Doc::parse(&xml).unwrap();
-        assert!(doc.descendant(0, "Fault").is_some());
+        let doc = read_xml(&xml).unwrap();
+        assert!(doc.descendant("Fault").is_some());
     }
 }

@@ -4,9 +4,12 @@
 use std::fmt::Write as _;
 
 use sha1::{Digest as _, Sha1};
+use uuid::{Builder, Uuid};
 
-use super::soap::{escape, ns};
-use super::xml::Doc;
+use customs_edge_devices::onvif::ns;
+use customs_edge_devices::xml::Element;
+
+use super::soap::{escape, read_xml};
 
 /// Action of a Probe.
 const PROBE: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe";
@@ -18,8 +21,6 @@ const HELLO: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/Hello";
 const BYE: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/Bye";
 /// `To` of an answer to a probe.
 const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
-/// `To` of multicast announcements.
-const DISCOVERY_URN: &str = "urn:schemas-xmlsoap-org:ws:2005:04:discovery";
 /// Scope matching by string comparison (the default is RFC 3986 prefix matching).
 const MATCH_STRCMP: &str = "http://schemas.xmlsoap.org/ws/2005/04/discovery/strcmp0";
 
@@ -43,35 +44,33 @@ pub(crate) struct Probe {
 /// Reads a datagram: `Ok(None)` for a well-formed message that is not a probe (a Hello, a
 /// Bye, another device's ProbeMatches, our own announcements looping back).
 pub(crate) fn parse_probe(text: &str) -> Result<Option<Probe>, String> {
-    let doc = Doc::parse(text).map_err(|e| e.to_string())?;
-    let header = doc.child(0, ns::SOAP_ENV, "Header");
+    let doc = read_xml(text)?;
+    let header = doc.child_ns(ns::SOAP_ENV, "Header");
     let field = |name: &str| {
         header
-            .and_then(|h| doc.child(h, ns::WSA, name))
-            .map(|i| doc.elements[i].text.clone())
+            .and_then(|h| h.child_ns(ns::WSA, name))
+            .map(|e| e.text().to_owned())
     };
-    let Some(body) = doc.child(0, ns::SOAP_ENV, "Body") else {
+    let Some(body) = doc.child_ns(ns::SOAP_ENV, "Body") else {
         return Ok(None);
     };
-    let Some(probe) = doc.child(body, ns::WSD, "Probe") else {
+    let Some(probe) = body.child_ns(ns::WSD, "Probe") else {
         return Ok(None);
     };
     if field("Action").is_some_and(|a| a != PROBE) {
         return Ok(None);
     }
     let message_id = field("MessageID").ok_or("a probe without MessageID")?;
-    let types = doc
-        .child(probe, ns::WSD, "Types")
-        .map(|i| doc.elements[i].text_qnames())
+    let types = probe
+        .child_ns(ns::WSD, "Types")
+        .map(Element::text_qnames)
         .unwrap_or_default();
-    let scopes_el = doc
-        .child(probe, ns::WSD, "Scopes")
-        .map(|i| &doc.elements[i]);
+    let scopes_el = probe.child_ns(ns::WSD, "Scopes");
     Ok(Some(Probe {
         message_id,
         types,
         scopes: scopes_el
-            .map(|e| e.text.split_whitespace().map(str::to_owned).collect())
+            .map(|e| e.text().split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
         match_by: scopes_el.and_then(|e| e.attr("MatchBy")).map(str::to_owned),
     }))
@@ -208,7 +207,7 @@ pub(crate) fn probe_matches(advert: &Advert<'_>, relates_to: &str, message_id: &
 /// The multicast announcement at start.
 pub(crate) fn hello(advert: &Advert<'_>, message_id: &str) -> String {
     let body = format!("<wsd:Hello>{}</wsd:Hello>", description(advert));
-    envelope(HELLO, DISCOVERY_URN, message_id, None, advert, &body)
+    envelope(HELLO, ns::DISCOVERY_URN, message_id, None, advert, &body)
 }
 
 /// The multicast announcement at shutdown.
@@ -217,38 +216,25 @@ pub(crate) fn bye(advert: &Advert<'_>, message_id: &str) -> String {
         "<wsd:Bye><wsa:EndpointReference><wsa:Address>{}</wsa:Address></wsa:EndpointReference></wsd:Bye>",
         escape(advert.endpoint)
     );
-    envelope(BYE, DISCOVERY_URN, message_id, None, advert, &body)
+    envelope(BYE, ns::DISCOVERY_URN, message_id, None, advert, &body)
 }
 
 /// A fresh `urn:uuid:` (version 4, random).
 pub(crate) fn new_message_id() -> String {
-    uuid_urn(rand::random(), 4)
+    Uuid::new_v4().urn().to_string()
 }
 
 /// The camera's endpoint reference: a name-based `urn:uuid:` (version 5 layout over
-/// SHA-1 of the name), the same at every start.
+/// SHA-1 of `customs-edge onvif camera <name>`, no namespace UUID), the same at every
+/// start and the same as earlier versions of the simulator gave.
 pub(crate) fn endpoint_reference(name: &str) -> String {
     let hash = Sha1::digest(format!("customs-edge onvif camera {name}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);
-    uuid_urn(bytes, 5)
-}
-
-fn uuid_urn(mut b: [u8; 16], version: u8) -> String {
-    b[6] = (b[6] & 0x0F) | (version << 4);
-    b[8] = (b[8] & 0x3F) | 0x80;
-    let hex = b.iter().fold(String::new(), |mut hex, x| {
-        let _ = write!(hex, "{x:02x}");
-        hex
-    });
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    Builder::from_sha1_bytes(bytes)
+        .into_uuid()
+        .urn()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -307,13 +293,13 @@ mod tests {
         assert_eq!(parse_probe(&hello(&advert, "urn:uuid:h")), Ok(None));
         assert_eq!(parse_probe(&bye(&advert, "urn:uuid:b")), Ok(None));
         let answer = probe_matches(&advert, "urn:uuid:1111", "urn:uuid:m");
-        let doc = Doc::parse(&answer).unwrap();
+        let doc = read_xml(&answer).unwrap();
         assert_eq!(
-            doc.descendant(0, "RelatesTo").unwrap().text,
-            "urn:uuid:1111"
+            doc.descendant("RelatesTo").map(Element::text),
+            Some("urn:uuid:1111")
         );
         assert_eq!(
-            doc.descendant(0, "Types").unwrap().text_qnames(),
+            doc.descendant("Types").unwrap().text_qnames(),
             TYPES.map(|(n, l)| (n.to_owned(), l.to_owned()))
         );
     }
@@ -325,5 +311,10 @@ mod tests {
         assert_ne!(a, endpoint_reference("gate-2"));
         assert_eq!(a.len(), "urn:uuid:".len() + 36);
         assert_eq!(&a[23..24], "5");
+        // Computed with Python's hashlib and uuid: a camera keeps its identity.
+        assert_eq!(a, "urn:uuid:e456105f-3f1d-5027-9720-58f10144d4d4");
+        let id = new_message_id();
+        assert_eq!((id.len(), &id[23..24]), ("urn:uuid:".len() + 36, "4"));
+        assert_ne!(id, new_message_id());
     }
 }

@@ -11,11 +11,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use sha1::{Digest as _, Sha1};
 
-/// The `Type` of a digest password.
-pub const PASSWORD_DIGEST: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
-/// The `Type` of a clear-text password.
-pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
-
 /// Most nonces remembered for replay detection.
 const MAX_NONCES: usize = 8192;
 

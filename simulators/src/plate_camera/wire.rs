@@ -3,8 +3,11 @@
 
 use std::io::Cursor;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::FixedOffset;
 use customs_edge_devices::plate::PlateColor;
+use customs_edge_devices::xml::escape;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
 
@@ -88,8 +91,8 @@ pub fn hikvision_xml(camera_id: &str, shot: &Shot) -> String {
 </EventNotificationAlert>
 "#,
         lane = shot.lane,
-        camera = xml_escape(camera_id),
-        plate = xml_escape(plate),
+        camera = escape(camera_id),
+        plate = escape(plate),
         confidence = percent(shot.confidence),
         color = hikvision_color(shot.color),
     )
@@ -117,7 +120,7 @@ pub fn dahua_event(camera_id: &str, shot: &Shot) -> Vec<u8> {
                 "TriggerSource": "Video",
             },
             "NormalPic": {
-                "Content": base64(&jpeg),
+                "Content": BASE64.encode(&jpeg),
                 "PicName": format!("{camera_id}-{}.jpg", local.format("%Y%m%d%H%M%S%3f")),
             },
         }
@@ -232,37 +235,42 @@ fn dahua_color(color: PlateColor) -> &'static str {
     }
 }
 
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
+#[cfg(test)]
+mod tests {
+    use customs_edge_devices::plate::{parse_dahua, parse_hikvision};
 
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
+    use super::*;
+
+    fn shot(plate: &str) -> Shot {
+        Shot {
+            plate: Some(plate.to_owned()),
+            confidence: 0.9,
+            color: PlateColor::Blue,
+            at: chrono::Utc::now(),
+            lane: 2,
         }
     }
-    out
+
+    #[test]
+    fn hikvision_text_is_escaped_so_it_reads_back_as_sent() {
+        // A carriage return is written `&#13;` (quick-xml), so XML end-of-line handling
+        // cannot turn it into a line feed; the hand-made escaper left it raw.
+        let xml = hikvision_xml("cam<1>&\"'\r", &shot("闽G&<12345"));
+        assert!(xml.contains("<channelName>cam&lt;1&gt;&amp;&quot;&apos;&#13;</channelName>"));
+        let (content_type, body) = hikvision_event("cam", &shot("闽G&<12345"));
+        let read = parse_hikvision(&content_type, &body, "cam").unwrap();
+        assert_eq!(read.raw_plate, "闽G&<12345");
+    }
+
+    #[test]
+    fn dahua_picture_is_standard_padded_base64_of_the_jpeg() {
+        let event = dahua_event("cam", &shot("闽G12345"));
+        let read = parse_dahua(&event, "cam").unwrap();
+        let jpeg = plate_jpeg(Some("闽G12345"), PlateColor::Blue);
+        assert_eq!(read.images.first().map(|i| &i.bytes[..]), Some(&jpeg[..]));
+        let json: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        let content = json["Picture"]["NormalPic"]["Content"].as_str().unwrap();
+        assert!(content.len().is_multiple_of(4), "padded");
+        assert_eq!(BASE64.encode(b"Ma"), "TWE=");
+    }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use customs_edge_devices::backoff::Backoff;
 use rumqttc::{
     ConnAck, Event, EventLoop, Incoming, Outgoing, Publish, QoS, SubAck, SubscribeFilter,
     SubscribeReasonCode,
@@ -25,7 +26,7 @@ const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
 
 /// Drive the event loop until `shutdown`.
 pub(crate) async fn run(mut eventloop: EventLoop, platform: Platform, shutdown: CancellationToken) {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
     loop {
         let event = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -33,7 +34,7 @@ pub(crate) async fn run(mut eventloop: EventLoop, platform: Platform, shutdown: 
         };
         match event {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
-                backoff = FIRST_BACKOFF;
+                backoff.reset();
                 connected(&platform, &ack);
             }
             Ok(Event::Incoming(Incoming::Publish(publish))) => receive(&platform, &publish),
@@ -49,16 +50,16 @@ pub(crate) async fn run(mut eventloop: EventLoop, platform: Platform, shutdown: 
                     s.link.last_error = Some(error.to_string());
                     was
                 });
+                let wait = backoff.next_wait();
                 if was {
                     warn!(%error, "lost the broker; reconnecting");
                 } else {
-                    debug!(%error, ?backoff, "broker not reachable");
+                    debug!(%error, ?wait, "broker not reachable");
                 }
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

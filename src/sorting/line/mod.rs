@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use customs_edge_devices::backoff::Backoff;
 use customs_edge_devices::line_plc::{LinePlc, LineStatus, RegisterMap};
 use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
 use customs_edge_devices::xray::{FeedOptions, XrayFeed};
@@ -395,7 +396,7 @@ impl RejectThrottle {
 
 /// Resolve `host:port`, retrying until it resolves or shutdown.
 async fn resolve(address: &str, shutdown: &CancellationToken) -> anyhow::Result<SocketAddr> {
-    let mut delay = Duration::from_millis(200);
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
     loop {
         match tokio::net::lookup_host(address)
             .await
@@ -407,8 +408,7 @@ async fn resolve(address: &str, shutdown: &CancellationToken) -> anyhow::Result<
         }
         tokio::select! {
             () = shutdown.cancelled() => anyhow::bail!("shut down while resolving {address}"),
-            () = tokio::time::sleep(delay) => {}
+            () = tokio::time::sleep(backoff.next_wait()) => {}
         }
-        delay = (delay * 2).min(Duration::from_secs(10));
     }
 }

@@ -22,20 +22,12 @@ pub const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// A fresh random token: 32 bytes from the OS-seeded CSPRNG, as 64 hex digits.
 pub fn new_token() -> String {
-    hex(&rand::random::<[u8; 32]>())
+    hex::encode(rand::random::<[u8; 32]>())
 }
 
 /// SHA-256 of a token, hex: what the store keeps.
 pub fn token_sha256(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The session token in the request's cookies, if any.

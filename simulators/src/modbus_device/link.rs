@@ -1,9 +1,10 @@
-//! A PLC connection that a `plc_link_drop` can cut.
+//! A device connection that can be cut: by the device stopping, or by a PLC's
+//! `plc_link_drop` fault.
 //!
 //! tokio-modbus runs each connection's request loop itself; [`LinkStream`] wraps the TCP
-//! stream so that once the line's link token is cancelled the loop reads end-of-stream,
-//! ends, and drops (closes) the socket — the client sees its connection closed, as when a
-//! cable is pulled and the PLC resets the session.
+//! stream so that once its token is cancelled the loop reads end-of-stream, ends, and
+//! drops (closes) the socket — the client sees its connection closed, as when a cable is
+//! pulled and the device resets the session.
 
 use std::future::Future;
 use std::io;
@@ -16,7 +17,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// A TCP stream that reads end-of-stream and refuses writes once `cut` is cancelled.
 #[derive(Debug)]
-pub struct LinkStream {
+pub(crate) struct LinkStream {
     inner: TcpStream,
     cut: Pin<Box<WaitForCancellationFutureOwned>>,
     is_cut: bool,
@@ -24,7 +25,7 @@ pub struct LinkStream {
 
 impl LinkStream {
     /// Wrap `inner`, to be cut when `cut` is cancelled.
-    pub fn new(inner: TcpStream, cut: CancellationToken) -> Self {
+    pub(crate) fn new(inner: TcpStream, cut: CancellationToken) -> Self {
         Self {
             inner,
             cut: Box::pin(cut.cancelled_owned()),
@@ -33,7 +34,7 @@ impl LinkStream {
     }
 
     /// The TCP stream.
-    pub fn get_ref(&self) -> &TcpStream {
+    pub(crate) fn get_ref(&self) -> &TcpStream {
         &self.inner
     }
 
@@ -47,7 +48,7 @@ impl LinkStream {
 }
 
 fn aborted() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "PLC link dropped")
+    io::Error::new(io::ErrorKind::ConnectionAborted, "device link cut")
 }
 
 impl AsyncRead for LinkStream {
