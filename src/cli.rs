@@ -89,6 +89,21 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit_cli::AccountsCommand,
     },
+    /// Back up the store and its evidence into a new directory, while the controller runs.
+    ///
+    /// The database is copied with SQLite's online backup API as one consistent snapshot;
+    /// every evidence file its records refer to is hard-linked (same filesystem) or copied,
+    /// and checked against its SHA-256. The copy must pass PRAGMA integrity_check and the
+    /// audit chain check. The directory gets a manifest.json (when, schema version, record
+    /// counts, every file with its checksum) and a README.txt. Exit 0 when complete, 1 when
+    /// evidence was missing or damaged in the data directory (the backup names it).
+    Backup(crate::backup_cli::BackupArgs),
+    /// Put a backup back (the controller must be stopped).
+    ///
+    /// Refuses while anything has the store open. Checks every checksum in the manifest,
+    /// PRAGMA integrity_check and the audit chain first; only then moves the database and
+    /// evidence in use to replaced-<time>/ in the data directory and the backup's into place.
+    Restore(crate::backup_cli::RestoreArgs),
 }
 
 /// Entry point of the binary.
@@ -183,6 +198,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Cameras { command } => crate::cameras_cli::run(command).await,
         Command::Audit { command } => crate::audit_cli::run_audit(&command),
         Command::Accounts { command } => crate::audit_cli::run_accounts(command).await,
+        Command::Backup(args) => crate::backup_cli::run_backup(&args),
+        Command::Restore(args) => crate::backup_cli::run_restore(&args),
         Command::CheckConfig { .. } => unreachable!("handled before the runtime starts"),
     }
 }
