@@ -19,6 +19,8 @@
 //! - [`metrics`] — Prometheus metrics served at `/metrics`, and the calls that record them.
 //! - [`audit_cli`] — `audit verify` (walks the audit log's hash chain) and
 //!   `accounts create-admin`.
+//! - [`doctor`] — `doctor`: every configured device, the broker, the store and the host
+//!   checked as the controller will use them, one row per check.
 //! - [`backup`] — backups of the running store with its evidence, restores, and scheduled
 //!   backups with their alarm; [`backup_cli`] is `backup` and `restore`.
 //! - [`health`] and [`runtime`] — subsystem health, logging and signals.
@@ -32,6 +34,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod doctor;
 pub mod evidence;
 pub mod gates;
 pub mod health;
