@@ -162,33 +162,44 @@ impl Manifest {
 
 /// The README written into every backup.
 pub(crate) fn readme(manifest: &Manifest) -> String {
-    format!(
-        "customs-edge backup\n\
-         ===================\n\
-         \n\
-         A consistent copy of a customs-edge store, taken {snapshot} from {source}.\n\
-         \n\
-         - {db}: the SQLite database (schema version {schema}), taken with SQLite's online\n  \
-           backup API while the controller ran; integrity_check said {integrity}; the audit\n  \
-           log's {audit} entries chain to {head}.\n\
-         - evidence/: the {files} evidence files its records refer to (X-ray views, camera\n  \
-           frames, plate snapshots), each named by its SHA-256.\n\
-         - {manifest}: when, from where, the record counts and every file with its size\n  \
-           and SHA-256. A directory without it is an incomplete backup.\n\
-         \n\
-         To put it back (the controller stopped; the data it replaces is kept aside):\n\
-         \n    customs-edge restore --from <this directory> --config /etc/customs-edge/site.toml\n\
-         \n\
-         restore checks every checksum, PRAGMA integrity_check and the audit chain before\n\
-         it replaces anything.\n",
-        snapshot = manifest.snapshot_at,
-        source = manifest.source_data_dir,
-        db = manifest.database.file,
-        schema = manifest.database.schema_version,
-        integrity = manifest.database.integrity_check,
-        audit = manifest.database.audit_entries,
-        head = manifest.database.audit_head,
-        files = manifest.evidence.files,
-        manifest = MANIFEST_FILE,
-    )
+    let m = manifest;
+    [
+        "customs-edge backup".to_owned(),
+        "===================".to_owned(),
+        String::new(),
+        format!(
+            "A consistent copy of the customs-edge store in {},",
+            m.source_data_dir
+        ),
+        format!("as it was at {} (UTC).", m.snapshot_at),
+        String::new(),
+        format!(
+            "- {}: the SQLite database, schema version {}. Copied with",
+            m.database.file, m.database.schema_version
+        ),
+        "  SQLite's online backup API: one snapshot, even while the controller ran.".to_owned(),
+        format!(
+            "  PRAGMA integrity_check: {}. Audit log: {} entries, chain intact, head",
+            m.database.integrity_check, m.database.audit_entries
+        ),
+        format!("  {}.", m.database.audit_head),
+        format!(
+            "- evidence/: the {} evidence files its records refer to (X-ray views,",
+            m.evidence.files
+        ),
+        "  camera frames, plate snapshots), each named by its SHA-256.".to_owned(),
+        format!("- {MANIFEST_FILE}: when, from where, the record counts, and every file with"),
+        "  its size and SHA-256. A directory without it is an incomplete backup.".to_owned(),
+        String::new(),
+        "To put it back (stop the controller first; the data it replaces is kept aside".to_owned(),
+        "in replaced-<time>/ in the data directory):".to_owned(),
+        String::new(),
+        "    customs-edge restore --from <this directory> --config /etc/customs-edge/site.toml"
+            .to_owned(),
+        String::new(),
+        "restore checks every checksum, PRAGMA integrity_check and the audit chain".to_owned(),
+        "before it replaces anything.".to_owned(),
+        String::new(),
+    ]
+    .join("\n")
 }

@@ -253,7 +253,10 @@ fn backup_into(
         software: format!("customs-edge {}", env!("CARGO_PKG_VERSION")),
         snapshot_at,
         finished_at: crate::store::now(),
-        source_data_dir: data_dir.display().to_string(),
+        source_data_dir: std::fs::canonicalize(data_dir)
+            .unwrap_or_else(|_| data_dir.to_owned())
+            .display()
+            .to_string(),
         database,
         counts: checked.counts,
         evidence,
