@@ -10,13 +10,20 @@ use std::time::{Duration, Instant};
 
 use customs_edge::config::{self, Config};
 use customs_edge::doctor::{self, Row, Verdict};
-use customs_edge_simulators::broker::Broker;
+use customs_edge_simulators::broker::{Broker, BrokerOptions, TlsOptions};
 use customs_edge_simulators::onvif::{self, OnvifCameraConfig, RunningCamera};
 use customs_edge_simulators::vehicles::{Direction, GateLaneSetup};
 use customs_edge_simulators::{RunningSim, SimConfig};
 use tokio_util::sync::CancellationToken;
 
 const CAMERA_PASSWORD: &str = "cam-pass-doctor";
+const MQTT_USER: &str = "edge-3511";
+const MQTT_PASSWORD: &str = "mqtt-pass-doctor";
+/// The broker credentials as the doctor's environment holds them.
+const MQTT_ENV: [(&str, &str); 2] = [
+    ("DOCTOR_MQTT_USER", MQTT_USER),
+    ("DOCTOR_MQTT_PASSWORD", MQTT_PASSWORD),
+];
 
 /// The simulated site and a config pointing at it.
 struct Env {
@@ -49,7 +56,11 @@ async fn start_env() -> Env {
     )
     .await
     .expect("camera starts");
-    let broker = Broker::start_tls();
+    let broker = Broker::start_with(BrokerOptions {
+        tls: Some(TlsOptions::default()),
+        login: Some((MQTT_USER.into(), MQTT_PASSWORD.into())),
+        ..BrokerOptions::default()
+    });
     let data = dir.path().join("data");
     drop(customs_edge::store::Store::open(&data).expect("store"));
     // As the package installs it: the controller's own, closed to other users.
@@ -117,6 +128,8 @@ impl Env {
             [platform]
             broker = "{broker}"
             ca_file = {ca:?}
+            username_env = "DOCTOR_MQTT_USER"
+            password_env = "DOCTOR_MQTT_PASSWORD"
             "#,
             data = self.data.display().to_string(),
             plc = line.plc,
@@ -142,7 +155,12 @@ impl Env {
 
 /// Run the binary on `config` (written into `dir`); its exit code, its JSON rows and how
 /// long it took.
-fn run_binary(dir: &Path, config: &Config, timeout_s: f64) -> (i32, Vec<Row>, Duration) {
+fn run_binary(
+    dir: &Path,
+    config: &Config,
+    timeout_s: f64,
+    env: &[(&str, &str)],
+) -> (i32, Vec<Row>, Duration) {
     let file = dir.join("site.toml");
     std::fs::write(&file, toml::to_string(config).unwrap()).unwrap();
     let started = Instant::now();
@@ -155,6 +173,7 @@ fn run_binary(dir: &Path, config: &Config, timeout_s: f64) -> (i32, Vec<Row>, Du
             "--config",
         ])
         .arg(&file)
+        .envs(env.iter().copied())
         .output()
         .expect("doctor runs");
     let elapsed = started.elapsed();
@@ -201,7 +220,7 @@ fn assert_row(rows: &[Row], subject: &str, check: &str, result: Verdict, detail:
 async fn with_every_device_up_every_check_passes_and_doctor_exits_0() {
     let env = start_env().await;
     let config = env.config(|_| {});
-    let (code, rows, _) = run_binary(env.dir.path(), &config, 3.0);
+    let (code, rows, _) = run_binary(env.dir.path(), &config, 3.0, &MQTT_ENV);
     let failed: Vec<_> = rows.iter().filter(|r| r.result == Verdict::Fail).collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(code, 0, "{rows:#?}");
@@ -219,7 +238,11 @@ async fn with_every_device_up_every_check_passes_and_doctor_exits_0() {
         ("camera CAM-X1", "snapshot", "image/jpeg"),
         ("camera CAM-X1", "stream", "/stream/main"),
         ("camera CAM-X1", "secret file", "owner only"),
-        ("broker", "connect", "accepted"),
+        (
+            "broker",
+            "connect",
+            "accepted the connection as \"edge-3511\"",
+        ),
         ("broker", "tls", "ca_file"),
         ("store", "database", "quick_check ok"),
         ("data dir", "permissions", "writable"),
@@ -239,7 +262,7 @@ async fn a_device_down_fails_its_row_and_everything_down_is_diagnosed_in_seconds
         l.local_addr().unwrap()
     };
     let config = env.config(|c| c.gates[0].io_address = closed.to_string());
-    let (code, rows, _) = run_binary(env.dir.path(), &config, 3.0);
+    let (code, rows, _) = run_binary(env.dir.path(), &config, 3.0, &MQTT_ENV);
     assert_eq!(code, 1);
     assert_row(
         &rows,
@@ -266,7 +289,7 @@ async fn a_device_down_fails_its_row_and_everything_down_is_diagnosed_in_seconds
     sim.wait().await.expect("the simulator stops");
     camera.stopped().await;
     broker.stop();
-    let (code, rows, elapsed) = run_binary(dir.path(), &config, 2.0);
+    let (code, rows, elapsed) = run_binary(dir.path(), &config, 2.0, &MQTT_ENV);
     assert_eq!(code, 1);
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     for subject in [
@@ -380,6 +403,25 @@ async fn misconfigured_devices_fail_with_what_to_change() {
         Verdict::Fail,
         "mode 0644",
     );
+    assert_row(
+        &rows,
+        "broker",
+        "config",
+        Verdict::Fail,
+        "DOCTOR_MQTT_USER is not set",
+    );
     println!("{}", doctor::table(&rows));
+
+    // The broker's user with another password.
+    let wrong = [MQTT_ENV[0], ("DOCTOR_MQTT_PASSWORD", "guessed")];
+    let (code, rows, _) = run_binary(env.dir.path(), &env.config(|_| {}), 3.0, &wrong);
+    assert_eq!(code, 1);
+    assert_row(
+        &rows,
+        "broker",
+        "connect",
+        Verdict::Fail,
+        "refused the credentials",
+    );
     env.shutdown.cancel();
 }
