@@ -161,7 +161,10 @@ fn disk(subject: &str, key: &str, dir: &Path) -> Row {
         }
     };
     let free = stat.f_bavail * stat.f_frsize;
-    let total = stat.f_blocks * stat.f_frsize;
+    let used = stat.f_blocks.saturating_sub(stat.f_bfree) * stat.f_frsize;
+    // Of what this user can have (used + available), as df counts: blocks reserved for
+    // root are not free to the controller.
+    let total = used + free;
     let pct = if total == 0 {
         0.0
     } else {
