@@ -147,7 +147,7 @@ impl ProgressLine {
             return;
         }
         self.last = Some(Instant::now());
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         let text = format!("{what}: {done}/{total} {unit} ({pct} %)");
         if !self.terminal {
             eprintln!("{text}");

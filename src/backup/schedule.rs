@@ -166,8 +166,9 @@ pub async fn run(
     let mut failed_at: Option<DateTime<Utc>> = None;
     loop {
         let dir = config.dir.clone();
-        let last =
-            tokio::task::spawn_blocking(move || completed(&dir).pop().map(|(at, _)| at)).await?;
+        let last = tokio::task::spawn_blocking(move || completed(&dir).pop().map(|(at, _)| at))
+            .await
+            .unwrap_or(None);
         let now = Utc::now();
         let mut due = next_due(schedule, last, now);
         if let Some(failed) = failed_at {
@@ -179,8 +180,17 @@ pub async fn run(
             () = tokio::time::sleep(wait) => {}
         }
         let (config2, data_dir2, cancel) = (config.clone(), data_dir.clone(), shutdown.clone());
-        let outcome =
-            tokio::task::spawn_blocking(move || run_once(&config2, &data_dir2, &cancel)).await?;
+        let outcome = tokio::task::spawn_blocking(move || run_once(&config2, &data_dir2, &cancel))
+            .await
+            // A panic in a backup is a failed backup (alarm, retry), never the end of
+            // the controller.
+            .unwrap_or_else(|e| {
+                Err(BackupError::Io {
+                    path: config.dir.clone(),
+                    op: "running the backup",
+                    source: std::io::Error::other(e.to_string()),
+                })
+            });
         match &outcome {
             Err(BackupError::Cancelled) => return Ok(()),
             Ok((path, m)) => {

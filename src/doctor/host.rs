@@ -21,6 +21,9 @@ pub const DISK_WARN_BYTES: u64 = 10 << 30;
 /// Below this share free it warns.
 pub const DISK_WARN_PCT: f64 = 10.0;
 
+/// Any permission bit for the group or for other users.
+const GROUP_OR_OTHERS: u32 = 0o077;
+
 /// The host's probes with their time limits.
 pub(super) fn probes(config: &Config) -> Vec<(String, Duration, Probe)> {
     let data = config.storage.data_dir.clone();
@@ -266,22 +269,22 @@ fn secret_file(subject: &str, key: &str, file: &Path) -> Row {
             format!("{} ({key}): not readable by this user: {e}", file.display()),
         );
     }
-    if mode & 0o077 == 0 {
-        Row::ok(
-            subject,
-            "secret file",
-            format!(
-                "{} ({key}) is readable by its owner only (mode {mode:04o})",
-                file.display()
-            ),
-        )
-    } else {
+    if mode & GROUP_OR_OTHERS != 0 {
         Row::fail(
             subject,
             "secret file",
             format!(
                 "{} ({key}) has mode {mode:04o}: group or other users can read the secret; \
                  chmod 600 (or 400)",
+                file.display()
+            ),
+        )
+    } else {
+        Row::ok(
+            subject,
+            "secret file",
+            format!(
+                "{} ({key}) is readable by its owner only (mode {mode:04o})",
                 file.display()
             ),
         )

@@ -31,10 +31,10 @@ struct Block<'a> {
 }
 
 /// A line PLC: reachable, status block, heartbeat advancing, command block readable.
-pub(super) async fn plc(i: usize, line: LineConfig, timeout: Duration) -> Vec<Row> {
-    let subject = format!("line {} plc", line.id);
+pub(super) async fn plc(i: usize, config: LineConfig, timeout: Duration) -> Vec<Row> {
+    let subject = format!("line {} plc", config.id);
     let at = format!("lines[{i}].plc");
-    let plc = &line.plc;
+    let plc = &config.plc;
     let mut link = match connect(&plc.address, plc.unit_id, timeout).await {
         Ok(link) => link,
         Err(why) => return vec![unreachable(&subject, &format!("{at}.address"), &why)],

@@ -53,28 +53,9 @@ pub enum StoreError {
     /// Reading the migration state failed.
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
-    /// Applying the pending migrations failed; the database is unchanged (they run in one
-    /// transaction) and the copy made before is named.
-    #[error(
-        "migrating {} from schema version {from} to {to} failed: {source}; nothing was changed \
-         (the migrations run in one transaction){}",
-        path.display(),
-        backup.as_ref().map_or_else(String::new, |b| format!(
-            "; the copy made before migrating is {}", b.display()
-        ))
-    )]
-    MigrationFailed {
-        /// The database.
-        path: PathBuf,
-        /// Its schema version before.
-        from: i64,
-        /// The version this build migrates to.
-        to: i64,
-        /// The copy written before migrating (none for a new, empty database).
-        backup: Option<PathBuf>,
-        /// What failed.
-        source: rusqlite_migration::Error,
-    },
+    /// Applying the pending migrations failed; the database is unchanged.
+    #[error(transparent)]
+    MigrationFailed(Box<MigrationFailure>),
     /// The database was made by a newer release than this build.
     #[error(
         "{} has schema version {found}, newer than the {known} this build knows: it was made \
@@ -113,6 +94,30 @@ pub enum StoreError {
     /// The writer thread has stopped (the controller is shutting down).
     #[error("the store writer has stopped")]
     WriterGone,
+}
+
+/// Pending migrations that failed: nothing was changed (they run in one transaction), and
+/// the copy made before is named.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "migrating {} from schema version {from} to {to} failed: {source}; nothing was changed \
+     (the migrations run in one transaction){}",
+    path.display(),
+    backup.as_ref().map_or_else(String::new, |b| format!(
+        "; the copy made before migrating is {}", b.display()
+    ))
+)]
+pub struct MigrationFailure {
+    /// The database.
+    pub path: PathBuf,
+    /// Its schema version before.
+    pub from: i64,
+    /// The version this build migrates to.
+    pub to: i64,
+    /// The copy written before migrating (none for a new, empty database).
+    pub backup: Option<PathBuf>,
+    /// What failed.
+    pub source: rusqlite_migration::Error,
 }
 
 /// The schema migrations, numbered by position: never edit one that has shipped, add the next.
@@ -260,15 +265,15 @@ fn migrate(conn: &mut Connection, path: &Path, steps: &[M<'_>]) -> Result<(), St
     } else {
         None
     };
-    migrations
-        .to_latest(conn)
-        .map_err(|source| StoreError::MigrationFailed {
+    migrations.to_latest(conn).map_err(|source| {
+        StoreError::MigrationFailed(Box::new(MigrationFailure {
             path: path.to_owned(),
             from,
             to: known,
             backup,
             source,
-        })
+        }))
+    })
 }
 
 /// Write a consistent copy of the database before migrating it; returns where.

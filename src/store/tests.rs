@@ -22,13 +22,11 @@ fn a_failing_migration_changes_nothing_and_names_the_copy_made_before() {
     let mut steps = MIGRATION_STEPS.to_vec();
     steps.push(M::up("CREATE TABLE kept_a (x); CREATE TABLE parcels (x);"));
     let err = migrate(&mut conn, &path, &steps).unwrap_err();
-    let StoreError::MigrationFailed {
-        backup: Some(copy),
-        from,
-        ..
-    } = &err
-    else {
-        panic!("expected MigrationFailed with a copy, got {err:?}");
+    let StoreError::MigrationFailed(failure) = &err else {
+        panic!("expected MigrationFailed, got {err:?}");
+    };
+    let (Some(copy), from) = (&failure.backup, &failure.from) else {
+        panic!("expected a copy: {failure:?}");
     };
     assert_eq!(*from, schema_version());
     assert!(copy.is_file(), "{}", copy.display());
