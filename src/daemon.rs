@@ -96,6 +96,19 @@ pub async fn start(
             retention.run(purge_store, token).await,
         )
     });
+    if let Some(backup) = config.backup.clone() {
+        let (data_dir, backup_store, token) = (
+            config.storage.data_dir.clone(),
+            store.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            (
+                "scheduled backups".to_owned(),
+                crate::backup::schedule::run(backup, data_dir, backup_store, token).await,
+            )
+        });
+    }
     let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -1,7 +1,7 @@
 //! customs-edge: the edge controller of a customs supervision site.
 //!
 //! - [`cli`] — the command line: `run`, `check-config`, `demo`, `import-manifests`,
-//!   `cameras`, `audit verify`, `accounts create-admin`.
+//!   `cameras`, `audit verify`, `accounts create-admin`, `backup`, `restore`, `doctor`.
 //! - [`cameras_cli`] — `cameras discover`: ONVIF cameras found on the network, printed
 //!   as ready-to-paste `[[cameras]]` config.
 //! - [`config`] — the typed site configuration and its validation.
@@ -20,16 +20,23 @@
 //! - [`metrics`] — Prometheus metrics served at `/metrics`, and the calls that record them.
 //! - [`audit_cli`] — `audit verify` (walks the audit log's hash chain) and
 //!   `accounts create-admin`.
+//! - [`doctor`] — `doctor`: every configured device, the broker, the store and the host
+//!   checked as the controller will use them, one row per check.
+//! - [`backup`] — backups of the running store with its evidence, restores, and scheduled
+//!   backups with their alarm; [`backup_cli`] is `backup` and `restore`.
 //! - [`health`] and [`runtime`] — subsystem health, logging and signals.
 #![warn(missing_docs)]
 
 pub mod audit_cli;
+pub mod backup;
+pub mod backup_cli;
 pub mod cameras_cli;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod doctor;
 pub mod evidence;
 pub mod gates;
 pub mod health;

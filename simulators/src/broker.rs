@@ -6,7 +6,8 @@
 //!   the way a broker restart does in the field.
 //! - [`Broker::start_tls`] — a TLS listener with a test CA, a server certificate and a
 //!   client certificate generated in process (`rcgen`) in the broker's temp dir.
-//! - [`Broker::start_with`] — either, with [`BrokerOptions`].
+//! - [`Broker::start_with`] — either, with [`BrokerOptions`]; optionally admitting only
+//!   clients that log in with a user name and password (`mosquitto_passwd`).
 //!
 //! The server certificate is issued to `CN=localhost` with `subjectAltName =
 //! DNS:localhost, IP:127.0.0.1`, so a client verifies it with either name as the host in
@@ -49,6 +50,9 @@ pub struct BrokerOptions {
     pub persistence: bool,
     /// Serve MQTT over TLS instead of plain TCP.
     pub tls: Option<TlsOptions>,
+    /// Admit only clients that log in as this user with this password (MQTT user name and
+    /// password); `None` admits anyone.
+    pub login: Option<(String, String)>,
 }
 
 impl Default for BrokerOptions {
@@ -56,9 +60,13 @@ impl Default for BrokerOptions {
         Self {
             persistence: true,
             tls: None,
+            login: None,
         }
     }
 }
+
+/// Debian's tool that writes Mosquitto's password file (hashed passwords).
+pub const MOSQUITTO_PASSWD: &str = "/usr/bin/mosquitto_passwd";
 
 /// The TLS listener. A CA, a server certificate and a client certificate are always
 /// generated.
@@ -113,6 +121,18 @@ impl Broker {
             .map_err(|e| format!("temp dir for the broker: {e}"))?;
         fs::create_dir(dir.path().join("data")).map_err(|e| format!("persistence dir: {e}"))?;
         let tls = options.tls.map(|_| generate_tls(&dir.path().join("tls")));
+        if let Some((user, password)) = &options.login {
+            let status = Command::new(MOSQUITTO_PASSWD)
+                .args(["-b", "-c"])
+                .arg(dir.path().join("passwd"))
+                .args([user, password])
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot run {MOSQUITTO_PASSWD}: {e}"))?;
+            if !status.success() {
+                return Err(format!("{MOSQUITTO_PASSWD} failed: {status}"));
+            }
+        }
         let mut broker = Self {
             dir,
             port: 0,
@@ -326,11 +346,15 @@ impl Broker {
              persistence_location {}/\n\
              \n\
              listener {} 127.0.0.1\n\
-             allow_anonymous true\n",
+             allow_anonymous {}\n",
             self.options.persistence,
             dir.join("data").display(),
             self.port,
+            self.options.login.is_none(),
         );
+        if self.options.login.is_some() {
+            let _ = writeln!(conf, "password_file {}", dir.join("passwd").display());
+        }
         if let (Some(files), Some(tls)) = (&self.tls, self.options.tls) {
             let _ = write!(
                 conf,

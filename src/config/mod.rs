@@ -6,6 +6,7 @@
 //! so an integrator fixes a file in one pass. Secrets are never in the file: fields ending
 //! in `_env` name the environment variable that holds them.
 
+mod backup;
 mod camera;
 mod gate;
 mod line;
@@ -14,6 +15,7 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
+pub use backup::{BackupConfig, BackupSchedule};
 pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
 pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PlateEventsConfig};
 pub use line::{
@@ -54,6 +56,10 @@ pub struct Config {
     /// The link to the central platform over MQTT (sync comes with its own issue).
     #[serde(default)]
     pub platform: Option<PlatformConfig>,
+    /// Scheduled backups of the store and its evidence; none when absent (`customs-edge
+    /// backup` still works by hand).
+    #[serde(default)]
+    pub backup: Option<BackupConfig>,
 }
 
 /// Identity of the supervision site.

@@ -40,6 +40,9 @@ impl Config {
                 "must be between 60 and 86400 seconds",
             ));
         }
+        if let Some(backup) = &self.backup {
+            backup.validate(&mut out, &self.storage.data_dir);
+        }
         if let Err(message) = check_listen(&self.web.listen) {
             out.push(Problem::new("web.listen", message));
         }

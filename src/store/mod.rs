@@ -1,7 +1,11 @@
 //! Local storage: SQLite on disk in WAL mode.
 //!
 //! - Numbered migrations in `migrations/` are applied at start; when one is pending on an
-//!   existing database, a consistent copy is written next to it first (`VACUUM INTO`).
+//!   existing database, a consistent copy is written next to it first (`VACUUM INTO`), and
+//!   a migration that fails names that copy. All pending migrations run in one
+//!   transaction, so a failure leaves the database as it was.
+//! - Whoever has the store open holds a shared lock on the data directory ([`lock`]), so a
+//!   restore never replaces it under them.
 //! - All writes go through one writer thread ([`Writer`]) that batches whatever is queued
 //!   into one transaction, each operation in its own savepoint so one failing write never
 //!   takes its neighbours down. A write's future resolves only after its batch committed:
@@ -20,6 +24,7 @@ pub mod evidence;
 pub mod gates;
 pub mod inspections;
 pub mod instructions;
+pub mod lock;
 pub mod manifests;
 pub mod outbox;
 pub mod parcel_search;
@@ -45,9 +50,30 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// A migration failed.
+    /// Reading the migration state failed.
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// Applying the pending migrations failed; the database is unchanged.
+    #[error(transparent)]
+    MigrationFailed(Box<MigrationFailure>),
+    /// The database was made by a newer release than this build.
+    #[error(
+        "{} has schema version {found}, newer than the {known} this build knows: it was made \
+         by a newer release of customs-edge; run that release, or restore a backup made by \
+         this one",
+        path.display()
+    )]
+    TooNew {
+        /// The database.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// Another process excludes us from the data directory (a restore in progress).
+    #[error(transparent)]
+    Locked(#[from] lock::LockError),
     /// The data directory could not be used.
     #[error("data directory {}: {source}", dir.display())]
     DataDir {
@@ -70,6 +96,30 @@ pub enum StoreError {
     WriterGone,
 }
 
+/// Pending migrations that failed: nothing was changed (they run in one transaction), and
+/// the copy made before is named.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "migrating {} from schema version {from} to {to} failed: {source}; nothing was changed \
+     (the migrations run in one transaction){}",
+    path.display(),
+    backup.as_ref().map_or_else(String::new, |b| format!(
+        "; the copy made before migrating is {}", b.display()
+    ))
+)]
+pub struct MigrationFailure {
+    /// The database.
+    pub path: PathBuf,
+    /// Its schema version before.
+    pub from: i64,
+    /// The version this build migrates to.
+    pub to: i64,
+    /// The copy written before migrating (none for a new, empty database).
+    pub backup: Option<PathBuf>,
+    /// What failed.
+    pub source: rusqlite_migration::Error,
+}
+
 /// The schema migrations, numbered by position: never edit one that has shipped, add the next.
 const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/001_initial.sql")),
@@ -83,8 +133,20 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/009_gate_passes_at.sql")),
 ];
 
+/// The schema migrations of this build (tests migrate in-memory databases with them).
+#[cfg(test)]
 fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATION_STEPS)
+}
+
+/// The schema version this build migrates every database to.
+pub fn schema_version() -> i64 {
+    MIGRATION_STEPS.len() as i64
+}
+
+/// The schema version a database says it has (`PRAGMA user_version`).
+pub fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
 /// The open store: one writer and a pool of readers on the same file.
@@ -97,6 +159,8 @@ pub struct Store {
     path: PathBuf,
     /// Keeps the background checkpointer running; it stops when the last clone is gone.
     _checkpointer: std::sync::Arc<std::sync::mpsc::SyncSender<()>>,
+    /// The shared lock on the data directory, released when the last clone is gone.
+    _lock: std::sync::Arc<lock::DataDirLock>,
 }
 
 impl Store {
@@ -106,15 +170,11 @@ impl Store {
             dir: data_dir.to_owned(),
             source,
         })?;
+        let dir_lock = lock::DataDirLock::shared(data_dir)?;
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
-        let migrations = migrations();
-        let pending = migrations.pending_migrations(&conn)?;
-        if pending > 0 && has_tables(&conn)? {
-            backup(&conn, &path)?;
-        }
-        migrations.to_latest(&mut conn)?;
+        migrate(&mut conn, &path, MIGRATION_STEPS)?;
         // Checkpoints: a background connection copies the WAL into the database every
         // CHECKPOINT_EVERY, off the writer, so a commit never waits for thousands of pages to
         // be copied (that wait was most of the decision's tail latency). SQLite's automatic
@@ -130,6 +190,7 @@ impl Store {
             reader,
             path,
             _checkpointer: std::sync::Arc::new(checkpointer),
+            _lock: std::sync::Arc::new(dir_lock),
         })
     }
 
@@ -183,14 +244,45 @@ fn has_tables(conn: &Connection) -> rusqlite::Result<bool> {
     .map(|n| n > 0)
 }
 
-/// Write a consistent copy of the database before migrating it.
-fn backup(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+/// Bring the database at `path` to the last of `steps`, copying it first when it has
+/// records; a failure names the copy.
+fn migrate(conn: &mut Connection, path: &Path, steps: &[M<'_>]) -> Result<(), StoreError> {
+    let known = steps.len() as i64;
+    let from = user_version(conn)?;
+    if from > known {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: from,
+            known,
+        });
+    }
+    let migrations = Migrations::from_slice(steps);
+    if migrations.pending_migrations(conn)? == 0 {
+        return Ok(());
+    }
+    let backup = if has_tables(conn)? {
+        Some(backup(conn, path, from)?)
+    } else {
+        None
+    };
+    migrations.to_latest(conn).map_err(|source| {
+        StoreError::MigrationFailed(Box::new(MigrationFailure {
+            path: path.to_owned(),
+            from,
+            to: known,
+            backup,
+            source,
+        }))
+    })
+}
+
+/// Write a consistent copy of the database before migrating it; returns where.
+fn backup(conn: &Connection, path: &Path, version: i64) -> Result<PathBuf, StoreError> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let target = path.with_file_name(format!("{DB_FILE}.v{version}.{stamp}.bak"));
     tracing::info!(backup = %target.display(), version, "schema migration pending; backing up the database first");
     conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
-    Ok(())
+    Ok(target)
 }
 
 /// Current time as stored: RFC 3339 UTC with milliseconds.
@@ -209,110 +301,4 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrations_are_valid() {
-        migrations().validate().unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_pending_migration_backs_up_the_existing_database_first() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-            conn.execute_batch("CREATE TABLE legacy (x INTEGER); INSERT INTO legacy VALUES (42);")
-                .unwrap();
-        }
-        let store = Store::open(dir.path()).unwrap();
-        let backups: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| {
-                std::path::Path::new(n)
-                    .extension()
-                    .is_some_and(|e| e == "bak")
-            })
-            .collect();
-        assert_eq!(backups.len(), 1, "{backups:?}");
-        let copy = Connection::open(dir.path().join(&backups[0])).unwrap();
-        let x: i64 = copy
-            .query_row("SELECT x FROM legacy", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(x, 42);
-        // A second open has nothing pending and makes no new backup.
-        drop(store);
-        Store::open(dir.path()).unwrap();
-        let n = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".bak")
-            })
-            .count();
-        assert_eq!(n, 1);
-    }
-
-    #[tokio::test]
-    async fn a_failing_write_rolls_back_alone_and_the_rest_of_its_batch_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let insert = |source: &'static str, fail: bool| {
-            let writer = store.writer.clone();
-            async move {
-                writer
-                    .write(move |tx| {
-                        tx.execute(
-                            "INSERT INTO rejected_inputs (at, source, reason) VALUES ('t', ?1, 'test')",
-                            [source],
-                        )?;
-                        if fail { Err(StoreError::NotFound("on purpose".into())) } else { Ok(()) }
-                    })
-                    .await
-            }
-        };
-        // Queued together, so they share a batch.
-        let (a, b, c) = tokio::join!(insert("a", false), insert("b", true), insert("c", false));
-        assert!(a.is_ok() && c.is_ok());
-        assert!(matches!(b, Err(StoreError::NotFound(_))));
-        // A resolved write is committed: a reader sees it at once.
-        let sources: Vec<String> = store
-            .reader
-            .read(|conn| {
-                let mut stmt =
-                    conn.prepare("SELECT source FROM rejected_inputs ORDER BY source")?;
-                let rows = stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                Ok(rows)
-            })
-            .await
-            .unwrap();
-        assert_eq!(sources, ["a", "c"]);
-    }
-
-    #[tokio::test]
-    async fn the_audit_log_refuses_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store
-            .writer
-            .write(|tx| append_audit(tx, "t", "op1", "test", "s", &serde_json::json!({})))
-            .await
-            .unwrap();
-        let tamper = store
-            .writer
-            .write(|tx| Ok(tx.execute("UPDATE audit_log SET actor = 'x'", [])?))
-            .await;
-        assert!(tamper.unwrap_err().to_string().contains("append-only"));
-        let delete = store
-            .writer
-            .write(|tx| Ok(tx.execute("DELETE FROM audit_log", [])?))
-            .await;
-        assert!(delete.is_err());
-    }
-}
+mod tests;

@@ -48,6 +48,32 @@ pub(crate) fn connect_options(
     site: &str,
     topics: &Topics,
 ) -> anyhow::Result<(AsyncClient, EventLoop)> {
+    let client_id = platform
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("customs-edge-{site}"));
+    let mut options = broker_options(platform, client_id)?;
+    options
+        .set_keep_alive(Duration::from_secs(platform.keep_alive_s))
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_inflight(INFLIGHT)
+        .set_max_packet_size(MAX_PACKET, MAX_PACKET)
+        .set_last_will(LastWill::new(
+            topics.status(),
+            "offline",
+            QoS::AtLeastOnce,
+            true,
+        ));
+    Ok(AsyncClient::new(options, REQUEST_CAPACITY))
+}
+
+/// The broker's address, credentials and TLS from the config, under `client_id`: what
+/// every connection to the platform's broker shares (the controller's session, `doctor`).
+pub(crate) fn broker_options(
+    platform: &PlatformConfig,
+    client_id: String,
+) -> anyhow::Result<MqttOptions> {
     let (tls, rest) = if let Some(rest) = platform.broker.strip_prefix("mqtts://") {
         (true, rest)
     } else if let Some(rest) = platform.broker.strip_prefix("mqtt://") {
@@ -66,23 +92,7 @@ pub(crate) fn connect_options(
         .parse()
         .with_context(|| format!("platform.broker {:?}: bad port", platform.broker))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let client_id = platform
-        .client_id
-        .clone()
-        .unwrap_or_else(|| format!("customs-edge-{site}"));
     let mut options = MqttOptions::new(client_id, host, port);
-    options
-        .set_keep_alive(Duration::from_secs(platform.keep_alive_s))
-        .set_clean_session(false)
-        .set_manual_acks(true)
-        .set_inflight(INFLIGHT)
-        .set_max_packet_size(MAX_PACKET, MAX_PACKET)
-        .set_last_will(LastWill::new(
-            topics.status(),
-            "offline",
-            QoS::AtLeastOnce,
-            true,
-        ));
     if let Some(user_env) = &platform.username_env {
         let user = std::env::var(user_env).with_context(|| {
             format!("platform.username_env: environment variable {user_env} is not set")
@@ -117,7 +127,7 @@ pub(crate) fn connect_options(
             client_auth,
         }));
     }
-    Ok(AsyncClient::new(options, REQUEST_CAPACITY))
+    Ok(options)
 }
 
 /// The event loop task: connects, reconnects, and hands incoming publishes on.

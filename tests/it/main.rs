@@ -5,10 +5,12 @@
 
 mod arrivals_downlink;
 mod audit_verify;
+mod backup;
 mod cli;
 mod common;
 mod console_browser;
 mod demo;
+mod doctor;
 mod garbled_plc;
 mod gates_e2e;
 mod gates_safety;

@@ -180,7 +180,7 @@ async fn sessions_and_queued_messages_survive_a_broker_restart() {
 async fn without_persistence_a_restart_forgets_sessions() {
     let mut broker = Broker::start_with(BrokerOptions {
         persistence: false,
-        tls: None,
+        ..BrokerOptions::default()
     });
     let (_sub, mut seen) =
         subscriber(persistent(broker.client_options("sub")), "harness/volatile").await;
