@@ -19,7 +19,10 @@
 //! - [`metrics`] — Prometheus metrics served at `/metrics`, and the calls that record them.
 //! - [`audit_cli`] — `audit verify` (walks the audit log's hash chain) and
 //!   `accounts create-admin`.
-//! - [`health`] and [`runtime`] — subsystem health, logging and signals.
+//! - [`health`] and [`runtime`] — subsystem health, logging (text, JSON or the journal)
+//!   and signals.
+//! - [`service`] — the controller as a systemd service: readiness, status, and a watchdog
+//!   pinged only while every critical loop makes progress.
 #![warn(missing_docs)]
 
 pub mod audit_cli;
@@ -35,6 +38,7 @@ pub mod import;
 pub mod metrics;
 pub mod retention;
 pub mod runtime;
+pub mod service;
 pub mod sorting;
 pub mod store;
 pub mod sync;

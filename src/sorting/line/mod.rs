@@ -48,6 +48,8 @@ pub struct LineTask {
     samples: watch::Sender<PlcSample>,
     belt: BeltPublisher,
     video: Option<crate::video::VideoHub>,
+    /// Beaten every loop iteration; the service watchdog reads it ([`LineTask::pulse`]).
+    pulse: crate::service::Pulse,
 }
 
 /// The line PLC's latest status as last polled, for telemetry.
@@ -117,7 +119,13 @@ impl LineTask {
             evidence,
             samples: watch::channel(PlcSample::default()).0,
             video,
+            pulse: crate::service::Pulse::new(),
         }
+    }
+
+    /// The pulse this line beats every loop iteration, for the service watchdog.
+    pub fn pulse(&self) -> crate::service::Pulse {
+        self.pulse.clone()
     }
 
     /// The feed of this line's PLC samples.
@@ -140,6 +148,7 @@ impl LineTask {
             samples,
             belt,
             video,
+            pulse,
         } = self;
         let line_id = config.id.clone();
         let interrupted = {
@@ -226,6 +235,7 @@ impl LineTask {
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         info!(line = %line_id, plc = %plc_addr, "sorting line started");
         loop {
+            pulse.beat();
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(event) = scan_rx.recv() => {
