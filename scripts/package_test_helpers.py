@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/package-test.sh, run on the host against the test's Debian root.
+
+  adjust-config SITE_TOML SIM_ADDRESSES_JSON WEB_ADDR
+      The site's local edit of the installed /etc/customs-edge/site.toml: its line pointed
+      at edge-sim's PLC, scanners and X-ray directory, the console on WEB_ADDR, and the
+      parts that need hardware or secrets this root does not have (gates, cameras, the
+      platform link) taken out.
+  records DB
+      The records an upgrade must keep, one per line: parcels with their lane and outcome,
+      declaration lists.
+  sim-field ADDRESSES_JSON FIELD   edge-sim's HTTP address ("http") or similar
+  lane-count REPORT_JSON LANE      how many parcels edge-sim saw drop into LANE
+  free-port                        a free TCP port on 127.0.0.1
+  deb-metadata CARGO_TOML          its [package.metadata.deb*] tables, to lay over an older
+                                   tree that predates them
+"""
+
+import json
+import re
+import socket
+import sqlite3
+import sys
+
+# Tables of the example config a test root cannot serve: no gate I/O, no cameras, no
+# broker, no secrets.
+DROPPED = re.compile(r"^\[\[?(gates|plate_events|operators|cameras|platform)\b")
+
+
+def adjust_config(path, addresses, web):
+    line = json.load(open(addresses))["lines"][0]
+    kept, keep = [], True
+    for text in open(path).read().splitlines(keepends=True):
+        if text.startswith("["):
+            keep = not DROPPED.match(text)
+        if keep:
+            kept.append(text)
+    text = "".join(kept)
+    for old, new in [
+        ("192.168.10.20:502", line["plc"]),
+        ("192.168.10.21:2001", line["top"]),
+        ("192.168.10.22:2001", line["side"]),
+        ('"/srv/xray/L1"', json.dumps(line["xray_dir"])),
+        ('"0.0.0.0:8080"', json.dumps(web)),
+        # edge-sim frames both scanners alike
+        ('framing = "cr_lf"', 'framing = "stx_etx"'),
+    ]:
+        if old not in text:
+            sys.exit(f"adjust-config: {old!r} is not in {path}: did the example config change?")
+        text = text.replace(old, new)
+    open(path, "w").write(text)
+
+
+def records(db):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    for row in conn.execute(
+        "SELECT id, logistics_no, lane, outcome FROM parcels ORDER BY id"
+    ):
+        print("parcel", *row)
+    for row in conn.execute(
+        "SELECT logistics_no, return_status FROM declaration_lists ORDER BY logistics_no"
+    ):
+        print("list", *row)
+
+
+def deb_metadata(path):
+    out, keep = ["\n"], False
+    for text in open(path).read().splitlines(keepends=True):
+        if text.startswith("["):
+            keep = text.startswith("[package.metadata.deb")
+        if keep:
+            out.append(text)
+    print("".join(out), end="")
+
+
+def main():
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "adjust-config":
+        adjust_config(*args)
+    elif command == "records":
+        records(*args)
+    elif command == "sim-field":
+        print(json.load(open(args[0]))[args[1]])
+    elif command == "lane-count":
+        try:
+            report = json.load(open(args[0]))
+        except (OSError, ValueError):
+            print(0)
+            return
+        print(report["summary"]["lane_counts"].get(args[1], 0))
+    elif command == "deb-metadata":
+        deb_metadata(*args)
+    elif command == "free-port":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            print(s.getsockname()[1])
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()
