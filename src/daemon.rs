@@ -204,11 +204,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let store = Store::open(&config.storage.data_dir)
         .with_context(|| format!("opening the store in {}", config.storage.data_dir.display()))?;
     let (lines, gates, cameras) = (config.lines.len(), config.gates.len(), config.cameras.len());
-    let running = start(config, store, shutdown.clone()).await?;
+    let mut running = start(config, store, shutdown.clone()).await?;
     let status = format!(
         "running: {lines} line(s), {gates} gate lane(s), {cameras} camera(s); console on {}",
         running.web_addr
     );
-    service::ready(status, running.watchdog.clone(), &shutdown);
+    if let Some(link) = service::ready(status, running.watchdog.clone(), &shutdown) {
+        running.tasks.spawn(async move {
+            link.await;
+            ("service manager link".to_owned(), Ok(()))
+        });
+    }
     running.wait().await
 }

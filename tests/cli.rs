@@ -254,3 +254,34 @@ fn run_under_systemd_says_ready_pings_the_watchdog_and_says_stopping() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// Under systemd, stderr is the journal's stream and `JOURNAL_STREAM` names its device and
+/// inode: logging then goes to the journal's socket (here there is none, and it says so on
+/// stderr). A `JOURNAL_STREAM` naming another stream (inherited by a child whose stderr
+/// was redirected) is not the journal.
+#[test]
+fn logs_go_to_the_journal_only_when_stderr_is_the_journal_stream() {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let run_with = |stream: &dyn Fn(&std::fs::Metadata) -> String| {
+        let path = dir.path().join("stderr");
+        let file = std::fs::File::create(&path).unwrap();
+        let meta = file.metadata().unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+            .args(["run", "--config", "/nonexistent/site.toml"])
+            .env("JOURNAL_STREAM", stream(&meta))
+            .stderr(file)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(78));
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let journal_socket = Path::new("/run/systemd/journal/socket").exists();
+    let ours = run_with(&|m| format!("{}:{}", m.dev(), m.ino()));
+    if !journal_socket {
+        assert!(ours.contains("cannot reach the journal's socket"), "{ours}");
+    }
+    let other = run_with(&|m| format!("{}:{}", m.dev(), m.ino() + 1));
+    assert!(!other.contains("journal"), "{other}");
+}

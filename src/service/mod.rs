@@ -50,13 +50,18 @@ pub fn status(text: &str) {
     notify(&[NotifyState::Status(text)]);
 }
 
-/// Tell the service manager the controller is ready, with `running` as its status, and,
-/// when it is managed, keep it informed until `shutdown`: watchdog pings while `watchdog`
-/// finds every loop fresh, then `STOPPING=1`.
-pub fn ready(running: String, watchdog: Watchdog, shutdown: &CancellationToken) {
+/// Tell the service manager the controller is ready, with `running` as its status. When it
+/// is managed, returns the task that keeps it informed until `shutdown`: watchdog pings
+/// while `watchdog` finds every loop fresh, then `STOPPING=1`. The caller runs it with the
+/// controller's tasks, so it is drained (and `STOPPING=1` sent) before the process exits.
+pub fn ready(
+    running: String,
+    watchdog: Watchdog,
+    shutdown: &CancellationToken,
+) -> Option<impl Future<Output = ()> + Send + 'static> {
     notify(&[NotifyState::Ready, NotifyState::Status(&running)]);
     if !managed() {
-        return;
+        return None;
     }
     let shutdown = shutdown.clone();
     let period = sd_notify::watchdog_enabled().map(|timeout| timeout / 2);
@@ -65,7 +70,7 @@ pub fn ready(running: String, watchdog: Watchdog, shutdown: &CancellationToken) 
         ping_every = ?period,
         "ready; the service manager is told"
     );
-    tokio::spawn(async move {
+    Some(async move {
         match period {
             Some(period) => {
                 let send = move |ping| match ping {
@@ -84,5 +89,5 @@ pub fn ready(running: String, watchdog: Watchdog, shutdown: &CancellationToken) 
             NotifyState::Stopping,
             NotifyState::Status("stopping: finishing current work"),
         ]);
-    });
+    })
 }

@@ -13,11 +13,17 @@ fn beat(name: &str, last: Option<Instant>, stall_after_ms: u64) -> Beat {
     }
 }
 
+/// The instant `ms` milliseconds before `now`.
+fn ago(now: Instant, ms: u64) -> Instant {
+    now.checked_sub(Duration::from_millis(ms))
+        .expect("an instant that long ago")
+}
+
 #[test]
 fn loops_beaten_within_their_bound_are_fresh() {
     let now = Instant::now();
     let beats = [
-        beat("line L1", Some(now - Duration::from_millis(900)), 1000),
+        beat("line L1", Some(ago(now, 900)), 1000),
         beat("store writer", Some(now), 1000),
     ];
     assert!(stalled(&beats, now).is_empty());
@@ -27,9 +33,9 @@ fn loops_beaten_within_their_bound_are_fresh() {
 fn a_loop_past_its_bound_is_stalled_by_name_and_the_others_are_not() {
     let now = Instant::now();
     let beats = [
-        beat("line L1", Some(now - Duration::from_millis(1001)), 1000),
-        beat("line L2", Some(now - Duration::from_millis(999)), 1000),
-        beat("gate 01", Some(now - Duration::from_secs(60)), 10_000),
+        beat("line L1", Some(ago(now, 1001)), 1000),
+        beat("line L2", Some(ago(now, 999)), 1000),
+        beat("gate 01", Some(ago(now, 60_000)), 10_000),
     ];
     assert_eq!(stalled(&beats, now), ["line L1", "gate 01"]);
 }
