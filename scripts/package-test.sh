@@ -118,7 +118,8 @@ if [ ! -f "$PREV_DEBS/done" ]; then
     step "packages of the previous release ${PREV:0:10} (built once, then cached)"
     rm -rf "$CACHE/previous-debs" "$CACHE/previous-src"
     mkdir -p "$CACHE/previous-src" "$PREV_DEBS"
-    git archive "$PREV" | tar -x -C "$CACHE/previous-src"
+    # -m: files dated now, so cargo rebuilds them over artifacts of another previous commit.
+    git archive "$PREV" | tar -x -m -C "$CACHE/previous-src"
     cp -a web-ui/node_modules "$CACHE/previous-src/web-ui/" 2>/dev/null || true
     if [ -n "$overlay" ]; then
         echo "package-test: ${PREV:0:10} predates the packaging: packaging it with this tree's"
@@ -221,10 +222,12 @@ start_sim() {
     [ -s "$SIM_JSON" ] || { cat "$WORK/sim.log"; fail "edge-sim did not start"; }
     SIM_HTTP="$($HELP sim-field "$SIM_JSON" http)"
 }
-start_controller() {
+start_controller() { # old|new [VAR=value…]: more environment, as systemd sets it
+    local which="$1"
+    shift
     "${MDWE[@]}" chroot --userspec=customs-edge:customs-edge "$ROOT" \
-        sh -c 'umask 077; exec env NO_COLOR=1 customs-edge --log-format text run --config /etc/customs-edge/site.toml' \
-        >"$WORK/controller-$1.log" 2>&1 &
+        env NO_COLOR=1 "$@" sh -c 'umask 077; exec customs-edge --log-format text run --config /etc/customs-edge/site.toml' \
+        >"$WORK/controller-$which.log" 2>&1 &
     CTL_PID=$!
     PIDS+=("$CTL_PID")
     for _ in $(seq 300); do
@@ -232,8 +235,8 @@ start_controller() {
         kill -0 "$CTL_PID" 2>/dev/null || break
         sleep 0.1
     done
-    tail -30 "$WORK/controller-$1.log"
-    fail "the $1 controller did not come up on $WEB"
+    tail -30 "$WORK/controller-$which.log"
+    fail "the $which controller did not come up on $WEB"
 }
 stop() { # pid what: SIGTERM, as systemd stops it; a clean exit
     kill -TERM "$1"
@@ -289,8 +292,12 @@ snapshot >"$WORK/after"
 diff -u "$WORK/before" "$WORK/after" || fail "the upgrade touched /etc/customs-edge or /var/lib/customs-edge"
 check_install
 
-step "the $NEW_VERSION controller on the kept data"
-start_controller new
+step "the $NEW_VERSION controller on the kept data, told it runs under systemd"
+# systemd's notify socket, as the unit's Type=notify and WatchdogSec= set it up.
+$HELP notify-listen "$ROOT/run/notify.sock" "$WORK/notify.log" &
+PIDS+=("$!")
+for _ in $(seq 50); do [ -S "$ROOT/run/notify.sock" ] && break; sleep 0.1; done
+start_controller new NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC=1000000
 curl -sf -o "$WORK/index.html" "http://$WEB/" && grep -qi '<html' "$WORK/index.html" \
     || fail "the console is not served from the binary"
 if grep -q '^demo = ' Cargo.toml; then # the site build: no simulators, no demo
@@ -299,6 +306,11 @@ if grep -q '^demo = ' Cargo.toml; then # the site build: no simulators, no demo
 fi
 sort_parcel JD350000000003 2.1 1 new
 stop "$CTL_PID" "the $NEW_VERSION controller"
+# Ready once listening, pinged every 0.5 s while its line, the writer make progress,
+# stopping on SIGTERM.
+grep -qx 'READY=1' "$WORK/notify.log" && grep -q '^STATUS=running: 1 line(s)' "$WORK/notify.log" \
+    && [ "$(grep -cx 'WATCHDOG=1' "$WORK/notify.log")" -ge 4 ] && grep -qx 'STOPPING=1' "$WORK/notify.log" \
+    || fail "systemd was not told: $(cat "$WORK/notify.log")"
 $HELP records "$ROOT/var/lib/customs-edge/customs-edge.db" >"$WORK/records-after"
 grep -Fxf "$WORK/records-before" "$WORK/records-after" | cmp -s - "$WORK/records-before" \
     || fail "records were lost: $(diff "$WORK/records-before" "$WORK/records-after")"

@@ -12,11 +12,15 @@
   sim-field ADDRESSES_JSON FIELD   edge-sim's HTTP address ("http") or similar
   lane-count REPORT_JSON LANE      how many parcels edge-sim saw drop into LANE
   free-port                        a free TCP port on 127.0.0.1
+  notify-listen SOCKET OUT         systemd's side of sd_notify: bind SOCKET (a datagram
+                                   socket anyone may write to) and append what arrives to
+                                   OUT, one state a line, until killed
   deb-metadata CARGO_TOML          its [package.metadata.deb*] tables, to lay over an older
                                    tree that predates them
 """
 
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -73,6 +77,15 @@ def deb_metadata(path):
     print("".join(out), end="")
 
 
+def notify_listen(path, out):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    os.chmod(path, 0o666)  # the controller runs as its own user
+    with open(out, "a", buffering=1) as log:
+        while True:
+            log.write(sock.recv(4096).decode(errors="replace").rstrip("\n") + "\n")
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "adjust-config":
@@ -90,6 +103,8 @@ def main():
         print(report["summary"]["lane_counts"].get(args[1], 0))
     elif command == "deb-metadata":
         deb_metadata(*args)
+    elif command == "notify-listen":
+        notify_listen(*args)
     elif command == "free-port":
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
