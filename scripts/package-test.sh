@@ -2,11 +2,11 @@
 # The Debian packages, installed for real into a fresh Debian 12 root (debootstrap):
 #
 #  1. builds customs-edge and customs-edge-simulators from this tree (scripts/package.sh,
-#     debug profile: it reuses the test build's dependencies), and the same from the
+#     debug profile: it reuses the test build's dependencies), and customs-edge from the
 #     previous release (below), cached by its commit;
-#  2. installs the previous packages with apt (which resolves OpenCV's runtime libraries
-#     from Debian), checks the user, the files, their owners and modes, the unit
-#     (systemd-analyze verify, and security under a threshold);
+#  2. installs the previous customs-edge (and this tree's simulators) with apt, which
+#     resolves OpenCV's runtime libraries from Debian; checks the user, the files, their
+#     owners and modes, the unit (systemd-analyze verify, and security under a threshold);
 #  3. edits /etc/customs-edge/site.toml as a site would (its line pointed at edge-sim,
 #     which runs in the root from the simulators package), imports declaration lists and
 #     starts the controller as the customs-edge user with that config, under the kernel's
@@ -14,8 +14,9 @@
 #     parcel land in the release lane;
 #  4. upgrades to this tree's packages: /etc/customs-edge/site.toml (locally modified) and
 #     every file under /var/lib/customs-edge must be byte for byte as they were, the user
-#     the same; the new controller serves its embedded console, keeps the old records and
-#     sorts another parcel;
+#     the same; the new controller serves its embedded console, keeps the old records,
+#     sorts another parcel, and tells systemd's notify socket it is ready, alive
+#     (watchdog pings) and stopping;
 #  5. removes the package (config and data stay), then purges it (config goes, data stays).
 #
 # "Previous release": PREVIOUS_REF when set; else where this branch left main (what sites
@@ -26,9 +27,10 @@
 # Needs root (chroot, mounts) and Debian's mirror (DEBIAN_MIRROR, default deb.debian.org);
 # without them it says why and skips (exit 0). Caches, outside the clone and kept between
 # runs: CUSTOMS_EDGE_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/customs-edge) holds the
-# debootstrap tarball (remade after 7 days), apt's downloaded packages, and the previous
-# release's source and packages. The previous release is built in this tree's target
-# directory, reusing its dependencies.
+# debootstrap tarball (remade after 7 days), that root with the packages' runtime
+# dependencies installed (per set of dependencies), apt's downloaded packages, and the
+# previous release's source and package. The previous release is built in this tree's
+# target directory, reusing its dependencies. CUSTOMS_EDGE_PACKAGE_TEST=skip skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -129,11 +131,14 @@ if [ ! -f "$PREV_DEBS/done" ]; then
         done
     fi
     DEB_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$CACHE/previous-src/Cargo.toml" | head -1)"
-    # In this tree's target directory: the dependencies built for this tree are reused. Its
-    # binaries are copied over target/debug/ meanwhile; cargo puts them back at its next run.
+    $HELP mark-previous "$CACHE/previous-src"
+    # In this tree's target directory: the dependencies built for this tree are reused (its
+    # own crates are versioned apart, see mark-previous). Its binaries are copied over
+    # target/debug/ meanwhile; cargo puts this tree's back at its next run.
     DEB_VERSION="$DEB_VERSION+git$(git rev-list --count "$PREV").g$(git rev-parse --short=10 "$PREV")-1" \
         CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}" \
-        scripts/package.sh --profile dev --source "$CACHE/previous-src" --out "$PREV_DEBS" >/dev/null
+        scripts/package.sh --profile dev --only customs-edge --source "$CACHE/previous-src" \
+        --out "$PREV_DEBS" >/dev/null
     touch "$PREV_DEBS/done"
 fi
 OLD_VERSION="$(dpkg-deb -f "$PREV_DEBS"/customs-edge_*.deb Version)"
@@ -177,7 +182,9 @@ cp "$WORK"/new/*.deb "$ROOT/tmp/new/"
 debs() { (cd "$ROOT" && printf '/%s\n' tmp/"$1"/*.deb); } # as the root sees them
 
 step "install $OLD_VERSION"
-apt_install $(debs old)
+# The simulators are this tree's from the start: they only drive the test, and building the
+# previous ones too doubled the cost of a new previous release.
+apt_install $(debs old) "$(debs new | grep simulators)"
 
 # --- checks of the installed package -----------------------------------------------------
 mode() { in_root stat -c '%U:%G %a' "$1"; }

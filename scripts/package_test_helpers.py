@@ -17,8 +17,12 @@
                                    OUT, one state a line, until killed
   deb-metadata CARGO_TOML          its [package.metadata.deb*] tables, to lay over an older
                                    tree that predates them
+  mark-previous TREE               give TREE's workspace crates the version <v>-previous (in
+                                   their manifests and Cargo.lock), so that built in this
+                                   tree's target directory they are units of their own
 """
 
+import glob
 import json
 import os
 import re
@@ -86,6 +90,37 @@ def notify_listen(path, out):
             log.write(sock.recv(4096).decode(errors="replace").rstrip("\n") + "\n")
 
 
+def mark_previous(tree):
+    # Cargo names a path crate's artifacts after its name, version and path *relative to
+    # the workspace*: the previous tree's crates would be the very same units as this
+    # tree's, each build overwriting the other's artifacts (and cargo taking the other's as
+    # fresh). A version of their own keeps them apart; the registry dependencies are shared.
+    names = set()
+    for manifest in sorted(glob.glob(os.path.join(tree, "**", "Cargo.toml"), recursive=True)):
+        if "/target/" in manifest:
+            continue
+        text, table, out = open(manifest).read(), None, []
+        for line in text.splitlines(keepends=True):
+            if line.startswith("["):
+                table = line.strip()
+            m = re.match(r'(version\s*=\s*")([^"]+)(")', line)
+            if table == "[package]" and m:
+                line = f"{m.group(1)}{m.group(2)}-previous{m.group(3)}\n"
+            n = re.match(r'name\s*=\s*"([^"]+)"', line)
+            if table == "[package]" and n:
+                names.add(n.group(1))
+            out.append(line)
+        open(manifest, "w").write("".join(out))
+    lock = os.path.join(tree, "Cargo.lock")
+    blocks = open(lock).read().split("\n[[package]]\n")
+    for i, block in enumerate(blocks):
+        n = re.search(r'^name = "([^"]+)"$', block, re.M)
+        if n and n.group(1) in names and "\nsource = " not in block:
+            blocks[i] = re.sub(r'^version = "([^"]+)"$', r'version = "\1-previous"', block,
+                               count=1, flags=re.M)
+    open(lock, "w").write("\n[[package]]\n".join(blocks))
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "adjust-config":
@@ -105,6 +140,8 @@ def main():
         deb_metadata(*args)
     elif command == "notify-listen":
         notify_listen(*args)
+    elif command == "mark-previous":
+        mark_previous(*args)
     elif command == "free-port":
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
