@@ -306,7 +306,8 @@ PIDS+=("$!")
 for _ in $(seq 50); do [ -S "$ROOT/run/notify.sock" ] && break; sleep 0.1; done
 start_controller new NOTIFY_SOCKET=/run/notify.sock WATCHDOG_USEC=1000000
 curl -sf -o "$WORK/index.html" "http://$WEB/" && grep -qi '<html' "$WORK/index.html" \
-    || fail "the console is not served from the binary"
+    && curl -sf -o /dev/null "http://$WEB/vendor/chart.js" \
+    || fail "the console (and its Chart.js) is not served from the binary"
 if grep -q '^demo = ' Cargo.toml; then # the site build: no simulators, no demo
     in_root customs-edge --help >"$WORK/help.txt"
     ! grep -q '^  demo ' "$WORK/help.txt" || fail "the site build has the demo"

@@ -74,6 +74,13 @@ if [ "$PROFILE" != release ]; then
     args+=(--fast --quiet)
 fi
 
+# The console's charting library is embedded from npm's install; a package without it
+# would serve the statistics page without charts.
+if [ ! -f "$SRC/web-ui/node_modules/chart.js/dist/chart.umd.min.js" ]; then
+    echo "package: web-ui/node_modules is not installed: run scripts/setup.sh first" >&2
+    exit 1
+fi
+
 cd "$SRC"
 if [ -z "$ONLY" ] || [ "$ONLY" = customs-edge ]; then
     echo "package: customs-edge $DEB_VERSION ($PROFILE, site build)"
