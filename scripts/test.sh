@@ -26,3 +26,8 @@ bash scripts/conformance.sh sim
 
 echo "== onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
 bash scripts/conformance.sh onvif
+
+# Last: it builds the site variant and the previous release into target/ (cargo puts this
+# tree's binaries back at its next run). Skips, saying why, without root or Debian's mirror.
+echo "== Debian packages: build, install into a debootstrapped root, upgrade from the previous release"
+bash scripts/package-test.sh

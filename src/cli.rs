@@ -17,8 +17,9 @@ use crate::runtime::{self, LogFormat};
 #[derive(Debug, Parser)]
 #[command(version, propagate_version = true)]
 pub struct Cli {
-    /// Log format on stderr. The level comes from RUST_LOG (default: info).
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// Log format: `auto` is `journal` when stderr is the systemd journal (under the
+    /// service), `text` otherwise. The level comes from RUST_LOG (default: info).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
     pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
@@ -126,6 +127,10 @@ pub enum Command {
     },
 }
 
+/// `run`'s exit status when the config cannot be read or is invalid (`EX_CONFIG` of
+/// sysexits.h); the systemd unit does not restart on it.
+pub const EXIT_CONFIG: u8 = 78;
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -176,7 +181,14 @@ fn check_config(file: &Path) -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => {
-            let config = config::load(&config)?;
+            let config = match config::load(&config) {
+                Ok(config) => config,
+                Err(e) => {
+                    // Restarting cannot fix a config: the unit's RestartPreventExitStatus.
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            };
             let shutdown = runtime::shutdown_on_signals();
             crate::daemon::run(config, shutdown).await?;
             Ok(ExitCode::SUCCESS)

@@ -12,6 +12,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::health::Health;
+use crate::service::{self, Watchdog};
 use crate::sorting::LineTask;
 use crate::store::Store;
 use crate::sync::SyncStats;
@@ -36,6 +37,8 @@ pub struct Running {
     /// Video capture and evidence frames, when any camera is captured. The line and the
     /// gates hand it their moments ([`crate::video::VideoHub::moment`]).
     pub video: Option<crate::video::VideoHub>,
+    /// The loops that must make progress for systemd's watchdog to be pinged.
+    pub watchdog: Watchdog,
     tasks: JoinSet<(String, anyhow::Result<()>)>,
     shutdown: CancellationToken,
 }
@@ -49,6 +52,12 @@ pub async fn start(
     let health = Health::default();
     let (events, _) = broadcast::channel(1024);
     let mut tasks = JoinSet::new();
+    let watchdog = Watchdog::default();
+    watchdog.watch(
+        "store writer",
+        store.writer.pulse(),
+        service::WRITER_STALL_AFTER,
+    );
     crate::sync::configure_outbox(&config, &store)
         .await
         .context("configuring the outbox")?;
@@ -68,6 +77,12 @@ pub async fn start(
             video.clone(),
         );
         feeds.push(task.status_feed());
+        let poll = Duration::from_millis(line.plc.poll_interval_ms);
+        watchdog.watch(
+            name.clone(),
+            task.pulse(),
+            service::stall_after(service::LINE_STALL_AFTER, poll),
+        );
         let token = shutdown.clone();
         tasks.spawn(async move { (name, task.run(token).await) });
     }
@@ -88,6 +103,18 @@ pub async fn start(
     )
     .await
     .context("starting the gates")?;
+    // A lane publishes its view after every poll: that publication is its heartbeat.
+    if let Some(gates) = &gates {
+        for view in gates.watch_views() {
+            let id = view.borrow().gate.clone();
+            let poll = config.gates.iter().find(|g| g.id == id);
+            let poll = Duration::from_millis(poll.map_or(0, |g| g.poll_interval_ms));
+            let stall_after = service::stall_after(service::LANE_STALL_AFTER, poll);
+            let pulse = service::Pulse::new();
+            watchdog.watch(format!("gate {id}"), pulse.clone(), stall_after);
+            service::watchdog::beat_on_change(view, pulse, shutdown.clone());
+        }
+    }
     let (retention, token) = (config.storage.retention(), shutdown.clone());
     let purge_store = store.clone();
     tasks.spawn(async move {
@@ -144,6 +171,7 @@ pub async fn start(
         sync,
         gates,
         video,
+        watchdog,
         tasks,
         shutdown,
     })
@@ -182,9 +210,23 @@ impl Running {
     }
 }
 
-/// Open the store named by `config` and run until `shutdown`.
+/// Open the store named by `config` and run until `shutdown`, keeping the service manager
+/// (when there is one) told: ready once listening, the watchdog, stopping.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    service::status("starting: opening the store (a pending migration backs it up first)");
     let store = Store::open(&config.storage.data_dir)
         .with_context(|| format!("opening the store in {}", config.storage.data_dir.display()))?;
-    start(config, store, shutdown).await?.wait().await
+    let (lines, gates, cameras) = (config.lines.len(), config.gates.len(), config.cameras.len());
+    let mut running = start(config, store, shutdown.clone()).await?;
+    let status = format!(
+        "running: {lines} line(s), {gates} gate lane(s), {cameras} camera(s); console on {}",
+        running.web_addr
+    );
+    if let Some(link) = service::ready(status, running.watchdog.clone(), &shutdown) {
+        running.tasks.spawn(async move {
+            link.await;
+            ("service manager link".to_owned(), Ok(()))
+        });
+    }
+    running.wait().await
 }

@@ -24,7 +24,10 @@
 //!   checked as the controller will use them, one row per check.
 //! - [`backup`] — backups of the running store with its evidence, restores, and scheduled
 //!   backups with their alarm; [`backup_cli`] is `backup` and `restore`.
-//! - [`health`] and [`runtime`] — subsystem health, logging and signals.
+//! - [`health`] and [`runtime`] — subsystem health, logging (text, JSON or the journal)
+//!   and signals.
+//! - [`service`] — the controller as a systemd service: readiness, status, and a watchdog
+//!   pinged only while every critical loop makes progress.
 #![warn(missing_docs)]
 
 pub mod audit_cli;
@@ -44,6 +47,7 @@ pub mod import;
 pub mod metrics;
 pub mod retention;
 pub mod runtime;
+pub mod service;
 pub mod sorting;
 pub mod store;
 pub mod sync;

@@ -27,20 +27,32 @@ const MAX_BATCH: usize = 512;
 /// the same pages to the WAL again.
 const LINGER: Duration = Duration::from_millis(5);
 
+/// How often an idle writer wakes to beat its pulse.
+const IDLE_BEAT: Duration = Duration::from_secs(1);
+
 /// A `Clone` handle to the writer thread.
 #[derive(Clone, Debug)]
 pub struct Writer {
     tx: mpsc::Sender<Op>,
+    /// Beaten by the thread every batch and every idle second (the service watchdog).
+    pulse: crate::service::Pulse,
 }
 
 impl Writer {
     pub(super) fn spawn(conn: Connection) -> Self {
         let (tx, rx) = mpsc::channel::<Op>(4096);
+        let pulse = crate::service::Pulse::new();
+        let beats = pulse.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, &beats))
             .expect("spawn the store writer thread");
-        Self { tx }
+        Self { tx, pulse }
+    }
+
+    /// The pulse the writer thread beats, for the service watchdog.
+    pub fn pulse(&self) -> crate::service::Pulse {
+        self.pulse.clone()
     }
 
     /// Run `f` in a write transaction; resolves only after that transaction committed.
@@ -132,7 +144,7 @@ fn in_savepoint<R>(
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, pulse: &crate::service::Pulse) {
     // A runtime of this thread's own, only for waiting on the queue with a deadline.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -140,7 +152,13 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
         .expect("the store writer's timer");
     rt.block_on(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(op) = rx.recv().await {
+        loop {
+            pulse.beat();
+            let op = match tokio::time::timeout(IDLE_BEAT, rx.recv()).await {
+                Ok(Some(op)) => op,
+                Ok(None) => break,
+                Err(_) => continue, // idle
+            };
             let linger_until = tokio::time::Instant::now() + LINGER;
             let mut urgent = op.urgent;
             batch.push(op);

@@ -173,3 +173,115 @@ fn help_explains_every_command() {
     let out = customs_edge(&["demo", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--listen"));
 }
+
+#[test]
+fn run_on_a_broken_config_exits_78_so_systemd_does_not_restart_it() {
+    let out = customs_edge(&["run", "--config", "/nonexistent/site.toml"]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/site.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The notify protocol as systemd speaks it: the test binds the datagram socket systemd
+/// would, and hands its path to the controller in `NOTIFY_SOCKET` (only the child's
+/// environment: no other test sees it).
+#[test]
+fn run_under_systemd_says_ready_pings_the_watchdog_and_says_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let config = dir.path().join("site.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[site]\ncode = \"3511W001\"\nname = \"t\"\n[storage]\ndata_dir = {:?}\n\
+             [web]\nlisten = \"127.0.0.1:0\"\n",
+            dir.path().join("data")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "300000") // ping every 150 ms
+        .env_remove("WATCHDOG_PID")
+        .env_remove("JOURNAL_STREAM")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Every datagram the controller sends, one line per state, until `done` says enough.
+    let mut seen: Vec<String> = Vec::new();
+    let mut receive_until = |done: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut buf = [0_u8; 4096];
+        while !done(&seen) {
+            assert!(Instant::now() < deadline, "{seen:?}");
+            if let Ok(n) = socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                seen.extend(text.lines().map(str::to_owned));
+            }
+        }
+        seen.clone()
+    };
+    let pings = |s: &[String]| s.iter().filter(|l| *l == "WATCHDOG=1").count();
+    let seen_now = receive_until(&|s| pings(s) >= 3);
+    let ready = seen_now.iter().position(|l| l == "READY=1");
+    let first_ping = seen_now.iter().position(|l| l == "WATCHDOG=1");
+    assert!(ready.is_some() && ready < first_ping, "{seen_now:?}");
+    assert!(
+        seen_now
+            .iter()
+            .any(|l| l.starts_with("STATUS=running: 0 line(s)")),
+        "{seen_now:?}"
+    );
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    receive_until(&|s| s.iter().any(|l| l == "STOPPING=1"));
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// Under systemd, stderr is the journal's stream and `JOURNAL_STREAM` names its device and
+/// inode: logging then goes to the journal's socket (here there is none, and it says so on
+/// stderr). A `JOURNAL_STREAM` naming another stream (inherited by a child whose stderr
+/// was redirected) is not the journal.
+#[test]
+fn logs_go_to_the_journal_only_when_stderr_is_the_journal_stream() {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let run_with = |stream: &dyn Fn(&std::fs::Metadata) -> String| {
+        let path = dir.path().join("stderr");
+        let file = std::fs::File::create(&path).unwrap();
+        let meta = file.metadata().unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+            .args(["run", "--config", "/nonexistent/site.toml"])
+            .env("JOURNAL_STREAM", stream(&meta))
+            .stderr(file)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(78));
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let journal_socket = Path::new("/run/systemd/journal/socket").exists();
+    let ours = run_with(&|m| format!("{}:{}", m.dev(), m.ino()));
+    if !journal_socket {
+        assert!(ours.contains("cannot reach the journal's socket"), "{ours}");
+    }
+    let other = run_with(&|m| format!("{}:{}", m.dev(), m.ino() + 1));
+    assert!(!other.contains("journal"), "{other}");
+}

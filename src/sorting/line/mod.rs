@@ -49,6 +49,8 @@ pub struct LineTask {
     samples: watch::Sender<PlcSample>,
     belt: BeltPublisher,
     video: Option<crate::video::VideoHub>,
+    /// Beaten every loop iteration; the service watchdog reads it ([`LineTask::pulse`]).
+    pulse: crate::service::Pulse,
 }
 
 /// The line PLC's latest status as last polled, for telemetry.
@@ -118,7 +120,13 @@ impl LineTask {
             evidence,
             samples: watch::channel(PlcSample::default()).0,
             video,
+            pulse: crate::service::Pulse::new(),
         }
+    }
+
+    /// The pulse this line beats every loop iteration, for the service watchdog.
+    pub fn pulse(&self) -> crate::service::Pulse {
+        self.pulse.clone()
     }
 
     /// The feed of this line's PLC samples.
@@ -141,6 +149,7 @@ impl LineTask {
             samples,
             belt,
             video,
+            pulse,
         } = self;
         let line_id = config.id.clone();
         let interrupted = {
@@ -227,6 +236,7 @@ impl LineTask {
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         info!(line = %line_id, plc = %plc_addr, "sorting line started");
         loop {
+            pulse.beat();
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(event) = scan_rx.recv() => {
