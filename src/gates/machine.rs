@@ -287,6 +287,9 @@ impl Lane {
                     info!(gate = %gate, pass, vehicles, "barrier closed");
                     self.forget_truck(out);
                 } else if inputs.any_loop() {
+                    // The opening lasts until the barrier is down: a vehicle now is one
+                    // more through it.
+                    closing.opening.count(inputs, before, s, out);
                     // Something is under the barrier: open again, never close on it.
                     warn!(gate = %gate, "loop occupied while closing; opening again");
                     let mut opening = closing.opening.clone();

@@ -4,7 +4,7 @@
 
 mod barrier;
 mod operator;
-
+mod props;
 mod reads;
 mod timeouts;
 
