@@ -193,7 +193,7 @@ impl LaneTask {
                 return Some(Input::Rules { id, facts });
             }
             Action::Record { id, pass } => {
-                let pass_id = self.record(pass).await;
+                let pass_id = self.record(*pass).await;
                 return Some(Input::Recorded { id, pass_id });
             }
             Action::MarkCleared { pass_id, vehicles } => {

@@ -12,12 +12,12 @@
 //!   for an operator after `plate_wait_s`, a weight that never settles is decided on
 //!   after `weight_wait_s`, a barrier that does not move and a truck that does not pass
 //!   raise alarms ([`Lane::next_deadline`] says when);
-//! - a plate read belongs to the truck at the loop when it was received ([`reads`]);
+//! - a plate read belongs to the truck at the loop when it was received (`reads`);
 //! - a truck that leaves before a verdict leaves a pass that says so.
 //!
-//! Parts: [`reads`] (which truck a read is of), [`decide`] (the verdict as a conversation
-//! with the store), [`outcome`] (the pass as recorded), [`barrier`] (an opening, the close,
-//! the barrier kept down), [`links`] (device links and the weight).
+//! Parts: `reads` (which truck a read is of), `decide` (the verdict as a conversation
+//! with the store), `outcome` (the pass as recorded), `barrier` (an opening, the close,
+//! the barrier kept down), `links` (device links and the weight).
 
 mod barrier;
 mod decide;
@@ -30,16 +30,16 @@ use std::time::{Duration, Instant};
 
 use customs_edge_devices::gate_io::{BarrierCommand, GateInputs, GateStatus};
 use customs_edge_devices::weighbridge::WeighbridgeStatus;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::LaneSettings;
 use super::verdict::Weight;
 use super::view::{LaneView, Phase};
-use barrier::{Closing, KeepClosed, Opening};
-use decide::{Decider, Truck};
+use barrier::{AfterClosing, Closing, KeepClosed, Opening};
+use decide::Decider;
 use links::LinkWatch;
 pub use messages::{Action, Device, Facts, Input, PassRecord, RequestId, Source};
-use reads::Reads;
+use reads::{Reads, Truck};
 
 /// How soon a truck whose verdict is due but could not be recorded is tried again,
 /// besides every poll.
@@ -113,7 +113,9 @@ impl Lane {
         let mut out = Vec::new();
         let gate = self.settings.config.id.clone();
         match input {
-            Input::Poll { io, weighbridge } => self.poll(io, weighbridge, now, &mut out),
+            Input::Poll { io, weighbridge } => {
+                self.poll(&io, weighbridge.as_ref(), now, &mut out);
+            }
             Input::Plate(event) => {
                 self.reads.push(event);
                 if matches!(self.step, Step::Present { .. }) {
@@ -208,21 +210,21 @@ impl Lane {
 
     fn poll(
         &mut self,
-        io: Result<GateStatus, String>,
-        weighbridge: Option<Result<WeighbridgeStatus, String>>,
+        io: &Result<GateStatus, String>,
+        weighbridge: Option<&Result<WeighbridgeStatus, String>>,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
         let gate = &self.settings.config.id;
         if let Some(read) = weighbridge {
-            self.weight = links::weight(&read);
+            self.weight = links::weight(read);
             let error = read.as_ref().err().map(String::as_str);
             self.weighbridge
                 .report(gate, Device::Weighbridge, error, out);
         }
         let error = io.as_ref().err().map(String::as_str);
         self.io.report(gate, Device::Io, error, out);
-        if let Ok(status) = io {
+        if let Ok(status) = *io {
             let before = std::mem::replace(&mut self.inputs, status.inputs);
             self.status = Some(status);
             self.on_status(&status, before, now, out);
@@ -280,47 +282,20 @@ impl Lane {
                     self.close(now, out);
                 }
             }
-            Step::Closing(closing) => {
-                if status.is_closed() {
-                    // Down: a truck on the loop now is the next one, with its own verdict.
-                    let (pass, vehicles) = (closing.opening.pass_id, closing.opening.vehicles);
-                    info!(gate = %gate, pass, vehicles, "barrier closed");
-                    self.forget_truck(out);
-                } else if inputs.any_loop() {
-                    // The opening lasts until the barrier is down: a vehicle now is one
-                    // more through it.
-                    closing.opening.count(inputs, before, s, out);
-                    // Something is under the barrier: open again, never close on it.
-                    warn!(gate = %gate, "loop occupied while closing; opening again");
-                    let mut opening = closing.opening.clone();
-                    opening.commanded = false;
-                    out.push(opening.open());
-                    self.step = Step::Open(opening);
-                } else {
-                    closing.timeout(now, s, out);
-                }
-            }
+            Step::Closing(closing) => match closing.watch(status, before, now, s, out) {
+                // Down: a truck on the loop now is the next one, with its own verdict.
+                AfterClosing::Down => self.forget_truck(out),
+                AfterClosing::Reopened(opening) => self.step = Step::Open(opening),
+                AfterClosing::Moving => {}
+            },
         }
     }
 
-    /// The truck went through and the loops are clear: record it, then close.
+    /// The truck went through and the loops are clear.
     fn close(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let Step::Open(opening) = std::mem::replace(&mut self.step, Step::Idle) else {
-            return;
-        };
-        out.push(Action::MarkCleared {
-            pass_id: opening.pass_id,
-            vehicles: opening.vehicles,
-        });
-        out.push(Action::Barrier {
-            command: BarrierCommand::Close,
-            pass: Some(opening.pass_id),
-        });
-        self.step = Step::Closing(Closing {
-            opening,
-            since: now,
-            alarmed: false,
-        });
+        if let Step::Open(opening) = std::mem::replace(&mut self.step, Step::Idle) {
+            self.step = Step::Closing(opening.close(now, out));
+        }
     }
 
     fn timer(&mut self, now: Instant, out: &mut Vec<Action>) {

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use customs_edge_devices::gate_io::{BarrierCommand, GateInputs, GateStatus};
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::messages::{Action, Source};
 use crate::gates::LaneSettings;
@@ -169,6 +169,36 @@ impl Opening {
     }
 }
 
+impl Opening {
+    /// The truck went through and the loops are clear: record it, then close.
+    pub(super) fn close(self, now: Instant, out: &mut Vec<Action>) -> Closing {
+        out.push(Action::MarkCleared {
+            pass_id: self.pass_id,
+            vehicles: self.vehicles,
+        });
+        out.push(Action::Barrier {
+            command: BarrierCommand::Close,
+            pass: Some(self.pass_id),
+        });
+        Closing {
+            opening: self,
+            since: now,
+            alarmed: false,
+        }
+    }
+}
+
+/// What a poll finds of a closing barrier.
+#[derive(Debug)]
+pub(super) enum AfterClosing {
+    /// Fully down: the opening is over.
+    Down,
+    /// A loop is occupied: open again for the same opening.
+    Reopened(Opening),
+    /// Still on its way down.
+    Moving,
+}
+
 /// The barrier commanded closed behind an opening.
 #[derive(Debug, Clone)]
 pub(super) struct Closing {
@@ -180,6 +210,35 @@ pub(super) struct Closing {
 }
 
 impl Closing {
+    /// One poll while the barrier closes.
+    pub(super) fn watch(
+        &mut self,
+        status: &GateStatus,
+        before: GateInputs,
+        now: Instant,
+        s: &LaneSettings,
+        out: &mut Vec<Action>,
+    ) -> AfterClosing {
+        let gate = &s.config.id;
+        if status.is_closed() {
+            let (pass, vehicles) = (self.opening.pass_id, self.opening.vehicles);
+            info!(gate = %gate, pass, vehicles, "barrier closed");
+            return AfterClosing::Down;
+        }
+        if !status.inputs.any_loop() {
+            self.timeout(now, s, out);
+            return AfterClosing::Moving;
+        }
+        // The opening lasts until the barrier is down: a vehicle now is one more through it.
+        self.opening.count(status.inputs, before, s, out);
+        // Something is under the barrier: open again, never close on it.
+        warn!(gate = %gate, "loop occupied while closing; opening again");
+        let mut opening = self.opening.clone();
+        opening.commanded = false;
+        out.push(opening.open());
+        AfterClosing::Reopened(opening)
+    }
+
     /// Alarm once if the barrier is not down `barrier_move` after the command.
     pub(super) fn timeout(&mut self, now: Instant, s: &LaneSettings, out: &mut Vec<Action>) {
         if !self.alarmed && now >= self.since + s.barrier_move() {

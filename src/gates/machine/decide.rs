@@ -15,27 +15,16 @@ use tracing::warn;
 
 use super::messages::{Action, Facts, RequestId};
 use super::outcome::{self, Outcome};
-use super::reads::TruckReads;
+use super::reads::{Truck, TruckReads};
 use crate::gates::LaneSettings;
 use crate::gates::verdict::Weight;
 
 /// How long the plates misreads resolve to are used before they are asked again.
 pub(super) const PLATES_FRESH: Duration = Duration::from_secs(1);
 
-/// The truck on the loop, as the decision sees it now.
-#[derive(Debug)]
-pub(super) struct Truck {
-    /// When it arrived.
-    pub(super) since: Instant,
-    /// Its reads so far.
-    pub(super) reads: TruckReads,
-    /// The weighbridge's word.
-    pub(super) weight: Weight,
-}
-
 /// Why the machine is deciding.
 #[derive(Debug, Clone)]
-enum Purpose {
+pub(super) enum Purpose {
     /// The truck's own verdict, by the rules.
     Verdict,
     /// An operator's override.
@@ -47,6 +36,8 @@ enum Purpose {
 }
 
 /// What the decision in progress waits for.
+// One job at a time per lane: boxing the large variant would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Job {
     /// The plates misreads resolve to.
@@ -97,10 +88,6 @@ pub(super) struct Committed {
     /// The override it answers.
     pub(super) ticket: Option<u64>,
 }
-
-/// What the plates answer asks of the machine next.
-#[derive(Debug)]
-pub(super) struct Resume(Purpose);
 
 /// The decision's state.
 #[derive(Debug, Default)]
@@ -167,18 +154,8 @@ impl Decider {
                 if s.is_exit() && s.has_weighbridge() && !settled && waited < s.weight_wait() {
                     return;
                 }
-                let (id, plate) = (self.request(), agreement.plate.clone());
-                out.push(Action::FetchRules {
-                    id,
-                    plate: plate.clone(),
-                });
-                self.job = Some(Job::Rules {
-                    id,
-                    purpose: Purpose::Verdict,
-                    plate,
-                    consensus,
-                    truck: truck.reads,
-                });
+                let plate = agreement.plate.clone();
+                self.ask_rules(Purpose::Verdict, plate, consensus, truck.reads, out);
             }
             _ if waited < s.plate_wait() => {}
             _ => {
@@ -211,7 +188,7 @@ impl Decider {
             reason,
         };
         if !self.fetch_plates(now, purpose.clone(), out) {
-            self.resume(Resume(purpose), s, truck, now, out);
+            self.resume(purpose, s, truck, now, out);
         }
     }
 
@@ -222,7 +199,7 @@ impl Decider {
         plates: Result<Vec<String>, String>,
         now: Instant,
         gate: &str,
-    ) -> Option<Resume> {
+    ) -> Option<Purpose> {
         let Some(Job::Plates { purpose, .. }) = self.take_job(id) else {
             return None;
         };
@@ -232,13 +209,13 @@ impl Decider {
                 warn!(gate, error = %e, "could not read the plates to resolve misreads against");
             }
         }
-        Some(Resume(purpose))
+        Some(purpose)
     }
 
     /// Go on with `truck` after the plates came.
     pub(super) fn resume(
         &mut self,
-        Resume(purpose): Resume,
+        purpose: Purpose,
         s: &LaneSettings,
         truck: Truck,
         now: Instant,
@@ -257,6 +234,22 @@ impl Decider {
             let outcome = outcome::overridden(s, &consensus, truck.weight, (actor, reason), None);
             return self.record(outcome, &consensus, truck.reads, Some(ticket), out);
         };
+        let purpose = Purpose::Override {
+            ticket,
+            actor,
+            reason,
+        };
+        self.ask_rules(purpose, plate, consensus, truck.reads, out);
+    }
+
+    fn ask_rules(
+        &mut self,
+        purpose: Purpose,
+        plate: String,
+        consensus: Verdict,
+        truck: TruckReads,
+        out: &mut Vec<Action>,
+    ) {
         let id = self.request();
         out.push(Action::FetchRules {
             id,
@@ -264,14 +257,10 @@ impl Decider {
         });
         self.job = Some(Job::Rules {
             id,
-            purpose: Purpose::Override {
-                ticket,
-                actor,
-                reason,
-            },
+            purpose,
             plate,
             consensus,
-            truck: truck.reads,
+            truck,
         });
     }
 
@@ -333,7 +322,7 @@ impl Decider {
         });
         out.push(Action::Record {
             id,
-            pass: outcome.into_pass(consensus, truck),
+            pass: Box::new(outcome.into_pass(consensus, truck)),
         });
     }
 
@@ -410,7 +399,7 @@ impl Decider {
         let id = self.request();
         out.push(Action::Record {
             id,
-            pass: outcome.into_pass(&consensus, truck.reads),
+            pass: Box::new(outcome.into_pass(&consensus, truck.reads)),
         });
     }
 }

@@ -184,7 +184,7 @@ pub enum Action {
         /// Echoed in the answer.
         id: RequestId,
         /// The pass.
-        pass: PassRecord,
+        pass: Box<PassRecord>,
     },
     /// The truck of pass `pass_id` cleared the exit loop; `vehicles` went through the
     /// opening. Queued, not waited for.

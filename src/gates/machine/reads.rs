@@ -13,11 +13,23 @@ use std::time::{Duration, Instant};
 use customs_edge_devices::plate::PlateRead;
 
 use crate::gates::PlateEvent;
+use crate::gates::verdict::Weight;
 
 /// How long before the truck reached the loop a plate read may have come.
 pub(crate) const READ_LEAD: Duration = Duration::from_secs(3);
 /// Reads kept at most; a camera flooding the lane loses its oldest ones.
 const MAX_KEPT: usize = 128;
+
+/// The truck on the loop, as its verdict sees it now.
+#[derive(Debug)]
+pub(super) struct Truck {
+    /// When it arrived.
+    pub(super) since: Instant,
+    /// Its reads so far.
+    pub(super) reads: TruckReads,
+    /// The weighbridge's word.
+    pub(super) weight: Weight,
+}
 
 /// A truck's reads as its pass records them.
 #[derive(Debug, Clone, Default)]

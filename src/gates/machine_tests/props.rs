@@ -10,7 +10,7 @@ use proptest::test_runner::TestCaseError;
 use super::*;
 
 /// One thing that happens to the lane.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Event {
     Poll {
         loops: (bool, bool),
@@ -159,11 +159,11 @@ impl Watch {
             self.ended.insert(pass);
         }
         self.opening = now;
-        self.deadlines(site, is_timer)
+        Self::deadlines(site, is_timer)
     }
 
     /// Every armed timeout is scheduled; a timer that fired leaves none in the past.
-    fn deadlines(&self, site: &Site, fired: bool) -> Result<(), TestCaseError> {
+    fn deadlines(site: &Site, fired: bool) -> Result<(), TestCaseError> {
         let s = &site.lane.settings;
         let next = site.lane.next_deadline();
         let armed = match &site.lane.step {
