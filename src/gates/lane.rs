@@ -1,31 +1,27 @@
-//! One gate lane's loop: idle → truck on the loop → plate reads agree → weight stable →
-//! verdict → barrier open → truck cleared the exit loop → barrier closed.
+//! One gate lane's task: the I/O around its [`Lane`] machine.
 //!
-//! Every step has a timeout and a way out: reads that never agree leave the truck waiting
-//! for an operator; a weighbridge that never settles holds it; a barrier that does not move
-//! raises an alarm; a truck that never passes is alarmed and the barrier closes once both
-//! loops are clear. The barrier is never commanded closed while a loop is occupied, and a
-//! second vehicle through one opening raises an alarm.
-//!
-//! The task reacts to plate events at once (the verdict does not wait for the next poll)
-//! and polls the gate I/O and the weighbridge every `poll_interval_ms`.
+//! It polls the gate I/O and the weighbridge every `poll_interval_ms`, hears plate events
+//! at once (a verdict does not wait for the next poll) and operator commands, and wakes
+//! at the machine's next deadline. Each of these is an [`Input`]; the [`Action`]s the
+//! machine returns are carried out in order, and an action that gets an answer (a store
+//! read, the pass written, a barrier command read back) is answered, and what the answer
+//! asks for done, before the next one. So a pass is committed before the barrier is
+//! commanded, and the LED follows the barrier.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use customs_edge_devices::gate_io::{BarrierCommand, GateInputs, GateStatus};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::view::{LaneView, Phase};
+use super::machine::{Action, Input, Lane, PassRecord};
+use super::view::LaneView;
 use super::{LaneSettings, PlateEvent};
 use crate::store::Store;
 
-mod barrier;
-mod decide;
 mod devices;
-mod operator;
-mod pass;
+mod store;
 
 pub use devices::DeviceLink;
 
@@ -41,42 +37,6 @@ pub enum LaneCommand {
         /// The override's gate pass id, or why it could not be done.
         reply: oneshot::Sender<Result<i64, String>>,
     },
-}
-
-/// Where the lane is in its cycle, with what that step needs.
-#[derive(Debug)]
-enum Step {
-    /// No truck.
-    Idle,
-    /// A truck is on the loop; reads and weight are being gathered.
-    Present { since: Instant },
-    /// Refused (or undecidable): the barrier stays closed until the truck backs off or an
-    /// operator overrides. `since` is when the truck arrived.
-    Held { pass_id: i64, since: Instant },
-    /// The barrier was commanded open for pass `pass_id`.
-    Open(Opening),
-    /// Commanded closed; reopened if a loop becomes occupied.
-    Closing {
-        opening: Opening,
-        since: Instant,
-        alarmed: bool,
-    },
-}
-
-/// One opening of the barrier and what went through it.
-#[derive(Debug, Clone)]
-struct Opening {
-    pass_id: i64,
-    since: Instant,
-    /// The open command is in the device (read back).
-    commanded: bool,
-    /// The barrier reported fully open at least once.
-    opened: bool,
-    /// Vehicles that entered the exit loop during this opening.
-    vehicles: u32,
-    tailgate_alarmed: bool,
-    stuck_alarmed: bool,
-    pass_alarmed: bool,
 }
 
 /// What a lane hears from and tells the rest of the controller.
@@ -95,23 +55,17 @@ pub struct LaneChannels {
 /// One lane's task.
 pub struct LaneTask {
     settings: LaneSettings,
+    machine: Lane,
     store: Store,
     link: DeviceLink,
     plates: mpsc::Receiver<PlateEvent>,
     commands: mpsc::Receiver<LaneCommand>,
     view: watch::Sender<LaneView>,
     video: Option<crate::video::VideoHub>,
-    step: Step,
-    /// Plate events not yet used for a pass, oldest first.
-    reads: Vec<PlateEvent>,
-    /// Reads received before this were used for (or belong to) an earlier truck.
-    reads_after: Instant,
-    inputs: GateInputs,
-    open_plates: (Vec<String>, Option<Instant>),
-    /// The barrier was found open with no opening of ours (after a restart, or moved by
-    /// hand): when we last told it to close, and whether the alarm is raised.
-    stray_close: Option<Instant>,
-    stray_alarmed: bool,
+    /// The override being decided, by ticket: the machine answers it within the same
+    /// input (its store requests are answered in line).
+    reply: Option<(u64, oneshot::Sender<Result<i64, String>>)>,
+    tickets: u64,
 }
 
 impl LaneTask {
@@ -123,6 +77,7 @@ impl LaneTask {
         channels: LaneChannels,
     ) -> Self {
         Self {
+            machine: Lane::new(settings.clone(), Instant::now()),
             settings,
             store,
             link,
@@ -130,13 +85,8 @@ impl LaneTask {
             commands: channels.commands,
             view: channels.view,
             video: channels.video,
-            step: Step::Idle,
-            reads: Vec::new(),
-            reads_after: Instant::now(),
-            inputs: GateInputs::default(),
-            open_plates: (Vec::new(), None),
-            stray_close: None,
-            stray_alarmed: false,
+            reply: None,
+            tickets: 0,
         }
     }
 
@@ -150,151 +100,158 @@ impl LaneTask {
         let mut tick = tokio::time::interval(poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         info!(gate = %self.id(), direction = self.settings.config.direction().as_str(), "gate lane started");
-        self.set_led(idle_text(&self.settings)).await;
+        let start = self.machine.start();
+        self.carry_out(start).await;
         loop {
+            let deadline = self.machine.next_deadline();
+            let timer = async move {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                _ = tick.tick() => self.poll().await,
-                Some(event) = self.plates.recv() => {
-                    self.reads.push(event);
-                    if matches!(self.step, Step::Present { .. }) {
-                        self.open_plates.1 = None;
-                        self.evaluate().await;
-                    }
+                _ = tick.tick() => {
+                    let polled = self.link.poll().await;
+                    self.feed(polled).await;
                 }
+                Some(event) = self.plates.recv() => self.feed(Input::Plate(event)).await,
                 Some(command) = self.commands.recv() => self.command(command).await,
+                () = timer => self.feed(Input::Timer).await,
             }
         }
         info!(gate = %self.id(), "gate lane stopped");
         Ok(())
     }
 
-    /// Read the devices and move the lane on.
-    async fn poll(&mut self) {
-        let Some(status) = self.link.poll(&self.store).await else {
-            self.publish(None);
+    async fn command(&mut self, command: LaneCommand) {
+        let LaneCommand::Override {
+            actor,
+            reason,
+            reply,
+        } = command;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        self.reply = Some((ticket, reply));
+        self.feed(Input::Override {
+            ticket,
+            actor,
+            reason,
+        })
+        .await;
+        if let Some((_, reply)) = self.reply.take() {
+            let _ = reply.send(Err(format!(
+                "gate {}: no answer to the override",
+                self.id()
+            )));
+        }
+    }
+
+    async fn feed(&mut self, input: Input) {
+        let actions = self.machine.step(input, Instant::now());
+        self.carry_out(actions).await;
+    }
+
+    /// Carry out `actions` in order; what an answer asks for comes before the rest.
+    async fn carry_out(&mut self, actions: Vec<Action>) {
+        let mut queue = VecDeque::from(actions);
+        while let Some(action) = queue.pop_front() {
+            if let Some(answer) = self.perform(action).await {
+                let next = self.machine.step(answer, Instant::now());
+                for action in next.into_iter().rev() {
+                    queue.push_front(action);
+                }
+            }
+        }
+    }
+
+    /// Do one action; the machine's input it answers with, if any.
+    async fn perform(&mut self, action: Action) -> Option<Input> {
+        let exit = self.settings.is_exit();
+        match action {
+            Action::Barrier { command, .. } => {
+                let ok = self.link.command(command).await;
+                return Some(Input::Commanded { command, ok });
+            }
+            Action::Led(text) => self.link.show_led(&text).await,
+            Action::Raise {
+                source,
+                kind,
+                detail,
+            } => store::raise(&self.store, source.name(self.id()), kind, detail).await,
+            Action::Clear { source, kind } => {
+                store::clear(&self.store, source.name(self.id()), kind).await;
+            }
+            Action::Health { device, up, detail } => self.link.report(device, up, detail),
+            Action::FetchPlates { id } => {
+                let plates = store::open_plates(&self.store, exit).await;
+                return Some(Input::Plates { id, plates });
+            }
+            Action::FetchRules { id, plate } => {
+                let facts = store::facts(&self.store, exit, &plate).await;
+                return Some(Input::Rules { id, facts });
+            }
+            Action::Record { id, pass } => {
+                let pass_id = self.record(*pass).await;
+                return Some(Input::Recorded { id, pass_id });
+            }
+            Action::MarkCleared { pass_id, vehicles } => {
+                store::mark_cleared(&self.store, self.id(), pass_id, vehicles).await;
+            }
+            Action::Reply { ticket, result } => {
+                if let Some((waiting, reply)) = self.reply.take() {
+                    if waiting == ticket {
+                        let _ = reply.send(result);
+                    } else {
+                        self.reply = Some((waiting, reply));
+                    }
+                }
+            }
+            Action::Publish => self.publish(),
+        }
+        None
+    }
+
+    /// Write a pass and wait for the commit; then ask the lane's cameras for their frames.
+    async fn record(&mut self, pass: PassRecord) -> Result<i64, String> {
+        let (verdict, last_read) = (pass.verdict, pass.last_read);
+        let row = store::new_pass(&self.settings, pass, crate::store::now());
+        let id = store::record(&self.store, row).await.inspect_err(|e| {
+            warn!(gate = %self.id(), error = %e, "could not write the gate pass");
+        })?;
+        crate::metrics::record_gate_verdict(self.id(), verdict.as_str());
+        self.moments(id, last_read);
+        Ok(id)
+    }
+
+    /// Ask the cameras watching the lane for their frames of pass `id`: when its plate was
+    /// last read (as received here: camera clocks drift) and now, at the verdict.
+    fn moments(&self, id: i64, last_read: Option<Instant>) {
+        let Some(video) = &self.video else {
             return;
         };
-        let before = self.inputs;
-        self.inputs = status.inputs;
-        self.step_with(&status, before).await;
-        self.publish(Some(&status));
-    }
-
-    async fn step_with(&mut self, status: &GateStatus, before: GateInputs) {
-        let now = Instant::now();
-        let inputs = status.inputs;
-        if matches!(
-            self.step,
-            Step::Idle | Step::Present { .. } | Step::Held { .. }
-        ) {
-            self.keep_closed(status, now).await;
-        }
-        match &mut self.step {
-            Step::Idle => {
-                if inputs.loop_before {
-                    info!(gate = %self.settings.config.id, "truck on the loop");
-                    self.step = Step::Present { since: now };
-                    self.open_plates.1 = None;
-                    self.evaluate().await;
-                }
-            }
-            Step::Present { .. } => {
-                if inputs.loop_before {
-                    self.evaluate().await;
-                } else {
-                    info!(gate = %self.settings.config.id, "truck left the loop before a verdict");
-                    self.forget_truck(now).await;
-                }
-            }
-            Step::Held { pass_id, .. } => {
-                if !inputs.any_loop() {
-                    info!(gate = %self.settings.config.id, pass = *pass_id, "held truck backed off");
-                    self.forget_truck(now).await;
-                }
-            }
-            Step::Open(_) => {
-                let Step::Open(opening) = std::mem::replace(&mut self.step, Step::Idle) else {
-                    unreachable!("matched Open above")
-                };
-                if let Some(opening) = self.watch_opening(opening, status, before, now).await {
-                    self.step = Step::Open(opening);
-                }
-            }
-            Step::Closing {
-                opening,
-                since,
-                alarmed,
-            } => {
-                if status.is_closed() {
-                    // Closed: a truck on the loop now is the next one, with its own verdict.
-                    let opening = opening.clone();
-                    self.closed(&opening, now).await;
-                } else if inputs.any_loop() {
-                    // Something is under the barrier: open again, never close on it.
-                    let mut opening = opening.clone();
-                    warn!(gate = %self.settings.config.id, "loop occupied while closing; opening again");
-                    opening.commanded = self.link.command(BarrierCommand::Open).await;
-                    self.step = Step::Open(opening);
-                } else if now.duration_since(*since) > self.settings.barrier_move() && !*alarmed {
-                    *alarmed = true;
-                    let id = self.settings.config.id.clone();
-                    self.link
-                        .alarm(
-                            &self.store,
-                            "barrier_stuck",
-                            &format!("gate {id}: barrier did not close in time"),
-                        )
-                        .await;
-                }
-            }
-        }
-    }
-
-    /// Back to idle; reads so far belonged to the truck that went.
-    async fn forget_truck(&mut self, now: Instant) {
-        self.step = Step::Idle;
-        self.reads.clear();
-        self.reads_after = now;
-        self.set_led(idle_text(&self.settings)).await;
-    }
-
-    async fn set_led(&mut self, text: String) {
-        self.link.show_led(&text).await;
-    }
-
-    fn publish(&self, status: Option<&GateStatus>) {
-        let phase = match &self.step {
-            Step::Idle => Phase::Idle,
-            Step::Present { .. } => Phase::Present,
-            Step::Held { .. } => Phase::Held,
-            Step::Open(_) => Phase::Open,
-            Step::Closing { .. } => Phase::Closing,
+        let point = crate::video::Point::Gate {
+            gate: self.id().to_owned(),
         };
-        self.view.send_modify(|v| {
-            v.phase = phase;
-            v.link_ok = self.link.is_ok();
-            if let Some(status) = status {
-                v.loop_before = status.inputs.loop_before;
-                v.loop_after = status.inputs.loop_after;
-                v.barrier_position_pct = status.position_pct;
-            }
-            v.weight = self.link.weight().kg();
-            v.weight_stable = matches!(self.link.weight(), super::verdict::Weight::Stable(_));
-            v.led_text.clone_from(self.link.led_text());
-            v.pass_id = match &self.step {
-                Step::Held { pass_id, .. } => Some(*pass_id),
-                Step::Open(o) | Step::Closing { opening: o, .. } => Some(o.pass_id),
-                _ => None,
-            };
-        });
+        let now = chrono::Utc::now();
+        let moment = |at| {
+            video.moment(crate::video::Moment {
+                record_kind: crate::store::evidence::RECORD_GATE_PASS,
+                record_id: id,
+                point: point.clone(),
+                at,
+            });
+        };
+        if let Some(read) = last_read {
+            moment(now - chrono::TimeDelta::from_std(read.elapsed()).unwrap_or_default());
+        }
+        moment(now);
     }
-}
 
-/// What the LED shows with no truck.
-fn idle_text(settings: &LaneSettings) -> String {
-    match settings.config.direction() {
-        crate::config::GateDirection::Out => "出区卡口 请停车识别".to_owned(),
-        crate::config::GateDirection::In => "入区卡口 请停车识别".to_owned(),
+    fn publish(&self) {
+        let mut view = self.machine.view();
+        view.led_text.clone_from(self.link.led_text());
+        self.view.send_replace(view);
     }
 }

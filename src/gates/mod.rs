@@ -3,8 +3,10 @@
 //! - [`camera`] — the HTTP listener plate cameras push their events to (Basic or Digest
 //!   auth per camera, Hikvision and Dahua forms); each accepted read becomes a
 //!   [`PlateEvent`] for the lane its camera watches, its images kept as evidence.
-//! - [`lane`] — one task per lane: the state machine from a truck on the loop to the
-//!   barrier closed behind it, with every step timed out.
+//! - [`machine`] — one lane as a state machine without I/O, from a truck on the loop to
+//!   the barrier closed behind it, with every step timed out.
+//! - [`lane`] — one task per lane: polls its devices, hears its camera and operators,
+//!   feeds the machine and carries out what it asks (store first, then the barrier).
 //! - [`verdict`] — the pure rules: exit permit, weight tolerance, the LED's Chinese text.
 //! - [`view`] — each lane live, for the consoles and `GET /api/gates`.
 //!
@@ -13,6 +15,7 @@
 
 pub mod camera;
 pub mod lane;
+pub mod machine;
 pub mod verdict;
 pub mod view;
 
@@ -69,6 +72,10 @@ impl LaneSettings {
     /// Whether trucks leave through this lane (and need a permit).
     pub fn is_exit(&self) -> bool {
         self.config.direction() == GateDirection::Out
+    }
+    /// Whether the lane has a weighbridge (an exit waits for its weight to settle).
+    pub fn has_weighbridge(&self) -> bool {
+        self.config.weighbridge_address.is_some()
     }
     /// How long the plate reads may take to agree.
     pub fn plate_wait(&self) -> Duration {

@@ -43,6 +43,8 @@ pub enum GateReasonCode {
     ManualDecisionNeeded,
     /// An operator opened the barrier by hand.
     ManualOverride,
+    /// The truck left the loop before a verdict; the barrier never moved.
+    LeftBeforeVerdict,
 }
 
 impl GateReasonCode {
@@ -64,6 +66,7 @@ impl GateReasonCode {
             Self::WeightMissing => "weight_missing",
             Self::ManualDecisionNeeded => "manual_decision_needed",
             Self::ManualOverride => "manual_override",
+            Self::LeftBeforeVerdict => "left_before_verdict",
         }
     }
 
@@ -85,6 +88,7 @@ impl GateReasonCode {
             Self::WeightMissing => "无称重数据",
             Self::ManualDecisionNeeded => "请等待人工处理",
             Self::ManualOverride => "人工放行 请通行",
+            Self::LeftBeforeVerdict => "车辆未经判定已离开",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Truck gates end to end, the safety side and the rest: two vehicles through one opening,
-//! a barrier found open without a pass, an entry lane reporting announced arrivals, and the
-//! lane cameras' frames kept with each pass.
+//! a barrier found open without a pass, a truck read just as the barrier came down behind
+//! the one before, a truck gone before its verdict, an entry lane reporting announced
+//! arrivals, and the lane cameras' frames kept with each pass.
 
 use crate::common;
 
@@ -15,6 +16,7 @@ use common::platform::{
 use common::wait_for;
 use customs_edge_simulators::broker::Broker;
 use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
+use customs_edge_simulators::vehicles::LaneTiming;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_vehicles_through_one_opening_raise_an_alarm_and_the_barrier_waits_for_both() {
@@ -75,6 +77,124 @@ async fn a_barrier_found_open_without_a_pass_is_closed_again() {
         site.query("SELECT id FROM gate_passes").is_empty(),
         "no pass was made up"
     );
+    site.stop().await;
+}
+
+/// Issue 13: reads of the next truck that came within one poll of the barrier closing
+/// behind the previous one were thrown away with it, and the next truck got no verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truck_read_within_one_poll_of_the_barrier_closing_behind_the_one_before_gets_its_verdict()
+ {
+    // The lane is polled once a second and the barrier takes 1.5 s to come down after the
+    // poll that commands it: it is down half a poll before the lane sees it. The next
+    // truck drives up at once, the weighbridge settles in 50 ms and the camera fires, all
+    // in that half poll.
+    const POLL_MS: u64 = 1_000;
+    let timing = LaneTiming {
+        barrier_travel_ms: 1_500,
+        settle_ms: 50,
+        shot_gap_ms: 20,
+        to_barrier_ms: 300,
+        both_loops_ms: 1_500,
+        clear_ms: 1_500,
+        headway_ms: 0,
+        patience_ms: 15_000,
+        ..LaneTiming::default()
+    };
+    let site = start_gate_site(
+        &[hik_digest()],
+        timing,
+        vec![
+            permit("HF-R1", PLATE_A, 1, 30_000.0),
+            permit("HF-R2", PLATE_B, 1, 20_000.0),
+        ],
+        |c| c.gates[0].poll_interval_ms = POLL_MS,
+    )
+    .await;
+    let (first, _) = site
+        .traffic
+        .queue(truck(PLATE_A, 30_000, "K1").entitled(true))
+        .unwrap();
+    let (second, _) = site
+        .traffic
+        .queue(truck(PLATE_B, 20_000, "K1").entitled(true))
+        .unwrap();
+    assert!(site.traffic.wait_done(Duration::from_secs(90)).await);
+    let a = site.traffic.vehicle(first).unwrap();
+    let b = site.traffic.vehicle(second).unwrap();
+    assert!(a.left, "{a:#?}");
+    // The ground truth says the race was run: B's reads were sent after the barrier came
+    // down behind A, within one poll of it.
+    let report = site.traffic.report();
+    let a_opened = a.opened.expect("A saw the barrier open").ms;
+    let closed = report.lanes[0]
+        .barrier
+        .iter()
+        .find(|e| e.kind == "closed" && e.at.ms > a_opened)
+        .expect("the barrier came down behind A");
+    let (first_read, last_read) = (b.first_shot.unwrap().ms, b.last_shot.unwrap().ms);
+    assert!(
+        first_read > closed.at.ms && last_read - closed.at.ms < POLL_MS as f64,
+        "B read {first_read:.0}..{last_read:.0} ms, barrier down at {:.0} ms",
+        closed.at.ms
+    );
+    assert!(b.left, "B got its verdict: {b:#?}");
+    assert_eq!(b.verdict_correct, Some(true));
+    let rows = site.query("SELECT plate, verdict, permit_no FROM gate_passes ORDER BY id");
+    assert_eq!(
+        rows,
+        [
+            [PLATE_A, "released", "HF-R1"].map(serde_json::Value::from),
+            [PLATE_B, "released", "HF-R2"].map(serde_json::Value::from),
+        ]
+    );
+    assert_eq!(report.totals.closed_on_occupied_loop, 0);
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truck_that_backs_off_before_its_verdict_leaves_a_pass_that_says_so() {
+    let mut timing = relaxed_timing();
+    timing.patience_ms = 2_000;
+    let site = start_gate_site(
+        &[hik_digest()],
+        timing,
+        vec![permit("HF-B", PLATE_A, 1, 30_000.0)],
+        |_| {},
+    )
+    .await;
+    // One unsure read: not enough to agree on, and the driver gives up long before the
+    // lane's 6 s for the reads to agree.
+    let mut spec = truck(PLATE_A, 30_000, "K1");
+    spec.reads = 1;
+    spec.confidence = 0.6;
+    let v = site.drive(spec).await;
+    assert!(v.held && !v.left, "{v:#?}");
+    let rows = wait_for(
+        "the pass of the truck that left",
+        Duration::from_secs(30),
+        || async {
+            let rows = site.query("SELECT plate, verdict, reasons, permit_no FROM gate_passes");
+            (!rows.is_empty()).then_some(rows)
+        },
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], PLATE_A, "what was read of it");
+    assert_eq!(rows[0][1], "refused");
+    let reasons = rows[0][2].as_str().unwrap();
+    assert!(
+        reasons.starts_with(r#"[{"code":"left_before_verdict""#),
+        "{reasons}"
+    );
+    assert!(rows[0][3].is_null(), "no permit was used");
+    assert_eq!(
+        site.query("SELECT status FROM exit_permits WHERE permit_no = 'HF-B'"),
+        [[serde_json::json!(1)]]
+    );
+    let snapshots =
+        site.query("SELECT COUNT(*) FROM evidence_links WHERE record_kind = 'gate_pass'");
+    assert_eq!(snapshots[0][0], 1, "its plate snapshot");
     site.stop().await;
 }
 

@@ -129,6 +129,7 @@ export const EN = {
   g_permit_no_gross_weight: "permit has no gross weight", g_weight_mismatch: "weight mismatch",
   g_weight_unstable: "weighbridge did not settle", g_weight_missing: "no weighbridge reading",
   g_manual_decision_needed: "waiting for an operator", g_manual_override: "opened by an operator",
+  g_left_before_verdict: "left before a verdict",
   g_plate_agreed: "plate reads agree", g_plate_high_confidence: "high-confidence plate read",
   g_plate_unconfirmed: "plate not confirmed", g_plate_conflict: "plate reads conflict", g_plate_unreadable: "plate unreadable",
   g_plate_no_reads: "no plate reads", g_plate_invalid_format: "invalid plate format",

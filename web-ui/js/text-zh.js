@@ -122,6 +122,7 @@ export const ZH = {
   g_permit_voided: "核放单已作废", g_permit_deleted: "核放单已删除", g_permit_unknown_status: "核放单状态未知",
   g_permit_no_gross_weight: "核放单无总重", g_weight_mismatch: "重量不符", g_weight_unstable: "称重不稳定",
   g_weight_missing: "无称重数据", g_manual_decision_needed: "请等待人工处理", g_manual_override: "人工放行 请通行",
+  g_left_before_verdict: "车辆未经判定已离开",
   g_plate_agreed: "车牌识别一致", g_plate_high_confidence: "车牌高置信识别", g_plate_unconfirmed: "车牌待确认",
   g_plate_conflict: "车牌识别冲突", g_plate_unreadable: "车牌未识别", g_plate_no_reads: "未收到车牌识别",
   g_plate_invalid_format: "车牌格式无效", g_plate_confusion_resolved: "易混字符已校正",

@@ -1,27 +1,18 @@
-//! A lane's gate I/O and weighbridge as the lane loop sees them: the last status, the
-//! last weight, the LED text shown, link health with alarms, and the controller heartbeat.
+//! A lane's gate I/O and weighbridge as the lane task drives them: one poll of both
+//! (with the controller heartbeat), barrier commands read back, the LED (written only
+//! when its text changes), and the devices' health entries.
 
 use std::time::{Duration, Instant};
 
-use customs_edge_devices::gate_io::{BarrierCommand, GateIo, GateStatus};
+use customs_edge_devices::gate_io::{BarrierCommand, GateIo};
 use customs_edge_devices::weighbridge::Weighbridge;
 use tracing::{info, warn};
 
-use crate::gates::verdict::Weight;
+use crate::gates::machine::{Device, Input};
 use crate::health::{Health, State};
-use crate::store::{Store, alarms};
 
-/// Failed polls in a row before a device counts as lost (one failure is a hiccup).
-const LOST_AFTER: u32 = 3;
 /// How often the controller heartbeat is written.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-
-/// One device's link state.
-#[derive(Debug, Default)]
-struct LinkState {
-    failures: u32,
-    alarmed: bool,
-}
 
 /// The lane's devices.
 pub struct DeviceLink {
@@ -29,9 +20,7 @@ pub struct DeviceLink {
     io: GateIo,
     weighbridge: Option<Weighbridge>,
     health: Health,
-    io_state: LinkState,
-    wb_state: LinkState,
-    weight: Weight,
+    /// What the LED shows, as last written.
     led: String,
     heartbeat: u16,
     last_heartbeat: Option<Instant>,
@@ -45,59 +34,24 @@ impl DeviceLink {
             io,
             weighbridge,
             health,
-            io_state: LinkState::default(),
-            wb_state: LinkState::default(),
-            weight: Weight::Missing,
             led: String::new(),
             heartbeat: 0,
             last_heartbeat: None,
         }
     }
 
-    fn source(&self) -> String {
-        format!("gate:{}", self.gate)
-    }
-
-    /// Read the gate I/O (and the weighbridge); `None` when the gate I/O could not be read.
-    pub async fn poll(&mut self, store: &Store) -> Option<GateStatus> {
-        if let Some(wb) = &mut self.weighbridge {
-            let read = wb.read_status().await;
-            self.weight = match &read {
-                Ok(s) => match s.usable_weight_kg() {
-                    Some(kg) => Weight::Stable(f64::from(kg)),
-                    None if s.flags.fault || s.flags.overload => Weight::Missing,
-                    None => Weight::Unstable(f64::from(s.weight_kg)),
-                },
-                Err(_) => Weight::Missing,
-            };
-            let error = read.err().map(|e| e.to_string());
-            let name = format!("gate:{}:weighbridge", self.gate);
-            track(
-                &self.health,
-                store,
-                &name,
-                "weighbridge_link",
-                &mut self.wb_state,
-                error,
-            )
-            .await;
-        }
-        let read = self.io.read_status().await;
-        let error = read.as_ref().err().map(ToString::to_string);
-        let name = format!("gate:{}:io", self.gate);
-        track(
-            &self.health,
-            store,
-            &name,
-            "gate_io_link",
-            &mut self.io_state,
-            error,
-        )
-        .await;
-        let status = read.ok()?;
-        if self
-            .last_heartbeat
-            .is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY)
+    /// Read the weighbridge (if any) and the gate I/O, as the machine's input; after a
+    /// good read of the gate I/O, the heartbeat it watches once a second.
+    pub async fn poll(&mut self) -> Input {
+        let weighbridge = match &mut self.weighbridge {
+            Some(wb) => Some(wb.read_status().await.map_err(|e| e.to_string())),
+            None => None,
+        };
+        let io = self.io.read_status().await.map_err(|e| e.to_string());
+        if io.is_ok()
+            && self
+                .last_heartbeat
+                .is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY)
         {
             self.heartbeat = self.heartbeat.wrapping_add(1);
             if let Err(e) = self.io.write_heartbeat(self.heartbeat).await {
@@ -105,22 +59,7 @@ impl DeviceLink {
             }
             self.last_heartbeat = Some(Instant::now());
         }
-        Some(status)
-    }
-
-    /// The weighbridge's last word.
-    pub fn weight(&self) -> Weight {
-        self.weight
-    }
-
-    /// Whether the lane has a weighbridge.
-    pub fn has_weighbridge(&self) -> bool {
-        self.weighbridge.is_some()
-    }
-
-    /// Whether the gate I/O answered the last poll.
-    pub fn is_ok(&self) -> bool {
-        self.io_state.failures == 0
+        Input::Poll { io, weighbridge }
     }
 
     /// Command the barrier; `true` once the device holds the command.
@@ -153,62 +92,9 @@ impl DeviceLink {
         &self.led
     }
 
-    /// Raise an alarm for this lane.
-    pub async fn alarm(&mut self, store: &Store, kind: &'static str, detail: &str) {
-        warn!(gate = %self.gate, alarm = kind, detail, "gate alarm");
-        let (source, detail) = (self.source(), detail.to_owned());
-        if let Err(e) = store
-            .writer
-            .write(move |tx| alarms::raise(tx, &source, kind, &detail, None))
-            .await
-        {
-            warn!(gate = %self.gate, error = %e, "could not record the alarm");
-        }
-    }
-}
-
-/// Count a poll's outcome for one device; raise its alarm when it is lost and clear it
-/// when it is back.
-async fn track(
-    health: &Health,
-    store: &Store,
-    name: &str,
-    kind: &'static str,
-    state: &mut LinkState,
-    error: Option<String>,
-) {
-    let source = name.to_owned();
-    match error {
-        None => {
-            health.set(name, State::Ok, "polling");
-            state.failures = 0;
-            if state.alarmed {
-                state.alarmed = false;
-                info!(device = name, "device link back");
-                if let Err(e) = store
-                    .writer
-                    .write(move |tx| alarms::clear(tx, &source, kind))
-                    .await
-                {
-                    warn!(device = name, error = %e, "could not clear the alarm");
-                }
-            }
-        }
-        Some(error) => {
-            state.failures = state.failures.saturating_add(1);
-            if state.failures >= LOST_AFTER && !state.alarmed {
-                state.alarmed = true;
-                health.set(name, State::Down, error.clone());
-                warn!(device = name, %error, "device link lost");
-                let detail = format!("{name}: {error}");
-                if let Err(e) = store
-                    .writer
-                    .write(move |tx| alarms::raise(tx, &source, kind, &detail, None))
-                    .await
-                {
-                    warn!(device = name, error = %e, "could not record the alarm");
-                }
-            }
-        }
+    /// Report a device's health.
+    pub fn report(&self, device: Device, up: bool, detail: String) {
+        let state = if up { State::Ok } else { State::Down };
+        self.health.set(&device.name(&self.gate), state, detail);
     }
 }
