@@ -10,6 +10,7 @@
 
 pub mod audit;
 mod reader;
+pub mod status;
 mod writer;
 
 pub mod accounts;
@@ -34,6 +35,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use audit::append_audit;
 pub use reader::Reader;
+pub use status::{Shed, StoreHealth, StoreStatus};
 pub use writer::{Submitted, Writer};
 
 /// The database file name inside the data directory.
@@ -95,6 +97,8 @@ pub struct Store {
     /// Where reads come from.
     pub reader: Reader,
     path: PathBuf,
+    /// Whether commits succeed, and what is shed for want of disk.
+    status: StoreStatus,
     /// Keeps the background checkpointer running; it stops when the last clone is gone.
     _checkpointer: std::sync::Arc<std::sync::mpsc::SyncSender<()>>,
 }
@@ -124,11 +128,13 @@ impl Store {
         // by 1.7 GB a minute).
         let checkpointer = spawn_checkpointer(&path)?;
         let reader = Reader::open(&path, reader::POOL_SIZE)?;
-        let writer = Writer::spawn(conn);
+        let status = StoreStatus::default();
+        let writer = Writer::spawn(conn, status.clone());
         Ok(Self {
             writer,
             reader,
             path,
+            status,
             _checkpointer: std::sync::Arc::new(checkpointer),
         })
     }
@@ -136,6 +142,11 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether commits succeed, and what is shed for want of disk.
+    pub fn status(&self) -> &StoreStatus {
+        &self.status
     }
 }
 

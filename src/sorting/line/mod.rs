@@ -37,8 +37,9 @@ use crate::sorting::xray_match::XrayMatcher;
 use crate::store::parcels::{self, ParcelView};
 use crate::store::{Store, StoreError, Submitted};
 
-/// Runs one line. Build it with [`LineTask::new`], then `run` it.
-#[derive(Debug)]
+/// Runs one line. Build it with [`LineTask::new`], then `run` it (a clone of it, to run
+/// it again after a failure: the clones share the line's status feed).
+#[derive(Debug, Clone)]
 pub struct LineTask {
     config: LineConfig,
     store: Store,
@@ -96,6 +97,8 @@ struct Line {
     belt: BeltPublisher,
     /// Cameras watching the line, for evidence frames of its moments.
     video: Option<crate::video::VideoHub>,
+    /// Store writes that failed, for the warning.
+    store_faults: StoreFaults,
 }
 
 impl LineTask {
@@ -147,10 +150,17 @@ impl LineTask {
             store
                 .writer
                 .write(move |tx| parcels::mark_interrupted(tx, &id))
-                .await?
+                .await
         };
-        if interrupted > 0 {
-            warn!(line = %line_id, interrupted, "parcels left in flight by the previous run are marked interrupted");
+        match interrupted {
+            Ok(0) => {}
+            Ok(n) => {
+                warn!(line = %line_id, interrupted = n, "parcels left in flight by the previous run are marked interrupted");
+            }
+            // The line runs without: they are marked at the next start.
+            Err(e) => {
+                warn!(line = %line_id, error = %e, "parcels left in flight not marked interrupted")
+            }
         }
         let (scan_tx, mut scan_rx) = mpsc::channel(1024);
         for scanner in &config.scanners {
@@ -212,6 +222,7 @@ impl LineTask {
             rejects: RejectThrottle::default(),
             queued: Vec::new(),
             changed: Vec::new(),
+            store_faults: StoreFaults::default(),
             samples,
             belt,
             xray,
@@ -226,30 +237,30 @@ impl LineTask {
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         info!(line = %line_id, plc = %plc_addr, "sorting line started");
         loop {
-            tokio::select! {
+            // A store error never ends the line: what could not be written is logged and
+            // counted, a decision that could not be committed is never commanded (the PLC's
+            // exception lane applies), and the line goes on with the next event.
+            let handled = tokio::select! {
                 () = shutdown.cancelled() => break,
-                Some(event) = scan_rx.recv() => {
-                    line.on_scanner(event).await?;
-                    line.decide_due().await?;
-                    line.settle().await?;
-                }
-                Some(event) = xray_rx.recv() => {
-                    line.on_xray(event).await?;
-                    line.decide_due().await?;
-                    line.settle().await?;
-                }
-                _ = poll.tick() => {
-                    line.poll(Instant::now()).await?;
-                    line.decide_due().await?;
-                    line.settle().await?;
-                }
+                Some(event) = scan_rx.recv() => line.on_scanner(event).await,
+                Some(event) = xray_rx.recv() => line.on_xray(event).await,
+                _ = poll.tick() => line.poll(Instant::now()).await,
+            };
+            if let Err(e) = handled {
+                line.store_fault(&e);
             }
+            if let Err(e) = line.decide_due().await {
+                line.store_fault(&e);
+            }
+            line.settle().await;
             line.belt
                 .publish(&line.tracker, &line.samples.borrow(), false);
         }
         // What was queued is committed before the task says it stopped.
         for submitted in line.queued.drain(..) {
-            submitted.committed().await?;
+            if let Err(e) = submitted.committed().await {
+                warn!(line = %line_id, error = %e, "a reading queued before shutdown was not written");
+            }
         }
         info!(line = %line_id, in_flight = line.tracker.len(), "sorting line stopped");
         Ok(())
@@ -296,27 +307,33 @@ impl Line {
         Ok(())
     }
 
-    /// Look at the queued writes without waiting (a failed one fails the line: the store is
-    /// broken); once all have committed, tell live consoles about every parcel that
-    /// changed, read back from the store, so they only ever see what was committed. The
-    /// line never waits here: queued writes commit with the next awaited one or a few
-    /// milliseconds later (the writer's linger), and the next event or poll looks again.
-    async fn settle(&mut self) -> Result<(), StoreError> {
+    /// Look at the queued writes without waiting (a failed one is logged and counted: the
+    /// store could not commit, and the line goes on); once all are done, tell live consoles
+    /// about every parcel that changed, read back from the store, so they only ever see
+    /// what was committed. The line never waits here: queued writes commit with the next
+    /// awaited one or a few milliseconds later (the writer's linger), and the next event or
+    /// poll looks again.
+    async fn settle(&mut self) {
         let mut pending = Vec::new();
+        let mut failed = None;
         for mut submitted in self.queued.drain(..) {
             match submitted.try_committed() {
-                Some(result) => result?,
+                Some(Ok(())) => {}
+                Some(Err(e)) => failed = Some(e),
                 None => pending.push(submitted),
             }
         }
         self.queued = pending;
+        if let Some(e) = failed {
+            self.store_fault(&e);
+        }
         if !self.queued.is_empty() {
-            return Ok(());
+            return;
         }
         let mut changed = std::mem::take(&mut self.changed);
         changed.dedup();
         if self.events.receiver_count() == 0 {
-            return Ok(());
+            return;
         }
         for id in changed {
             match self
@@ -331,7 +348,16 @@ impl Line {
                 Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
             }
         }
-        Ok(())
+    }
+
+    /// A write failed: logged at most every [`StoreFaults::WARN_EVERY`] with how many
+    /// failed since; the store's own alarm and `/healthz` say what is wrong.
+    fn store_fault(&mut self, error: &StoreError) {
+        if let Some(since) = self.store_faults.note() {
+            warn!(line = %self.config.id, %error, failed_writes = since, "store writes failing; the line fails closed and goes on");
+        } else {
+            debug!(line = %self.config.id, %error, "store write failed");
+        }
     }
 
     /// Note that a parcel changed; consoles hear of it at the next [`Line::settle`].
@@ -341,7 +367,7 @@ impl Line {
 
     /// Keep a piece of bad input for inspection; the same kind of junk from the same source
     /// is stored at most once a minute with a repeat count, so a garbled device cannot flood
-    /// the disk, and every occurrence is logged at debug level.
+    /// the disk, and every occurrence is logged at debug level. Queued, not awaited.
     async fn reject(
         &mut self,
         source: String,
@@ -357,10 +383,30 @@ impl Line {
             reason
         };
         let at = crate::store::now();
-        self.store
-            .writer
-            .write(move |tx| parcels::reject_input(tx, &at, &source, &reason, &payload))
+        self.record(move |tx| parcels::reject_input(tx, &at, &source, &reason, &payload))
             .await
+    }
+}
+
+/// Store writes that failed, for a warning now and then rather than one per write.
+#[derive(Debug, Default)]
+struct StoreFaults {
+    last_warned: Option<Instant>,
+    since_warned: u64,
+}
+
+impl StoreFaults {
+    const WARN_EVERY: Duration = Duration::from_secs(10);
+
+    /// Count one; `Some(count since the last warning)` when it is time to warn again.
+    fn note(&mut self) -> Option<u64> {
+        self.since_warned += 1;
+        let now = Instant::now();
+        if self.last_warned.is_some_and(|t| now - t < Self::WARN_EVERY) {
+            return None;
+        }
+        self.last_warned = Some(now);
+        Some(std::mem::take(&mut self.since_warned))
     }
 }
 
