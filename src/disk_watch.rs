@@ -95,6 +95,7 @@ impl DiskWatch {
     }
 
     fn look(&self, status: &StoreStatus) {
+        status.settle();
         let disk = match disk_space(&self.dir) {
             Ok(disk) => disk,
             Err(e) => {
@@ -175,9 +176,9 @@ mod tests {
     fn each_level_sheds_more() {
         let config = DiskWatchConfig::default();
         assert_eq!(shed_at(&config, 50.0), Shed::Nothing);
-        assert_eq!(shed_at(&config, 8.0), Shed::Nothing, "warned only");
-        assert_eq!(shed_at(&config, 4.0), Shed::Bulk);
-        assert_eq!(shed_at(&config, 1.0), Shed::Evidence);
+        assert_eq!(shed_at(&config, 4.0), Shed::Nothing, "warned only");
+        assert_eq!(shed_at(&config, 1.5), Shed::Bulk);
+        assert_eq!(shed_at(&config, 0.5), Shed::Evidence);
     }
 
     #[test]

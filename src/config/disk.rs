@@ -17,7 +17,8 @@ pub struct DiskWatchConfig {
     /// How often free space is looked at, in seconds.
     #[serde(default = "default_check_interval_s")]
     pub check_interval_s: f64,
-    /// Below this much free space a `disk_low` alarm is raised; nothing is shed yet.
+    /// Below this much free space a `disk_low` alarm is raised; nothing is shed yet. 0
+    /// turns the watch's alarms and shedding off (a commit that fails is still an alarm).
     #[serde(default = "default_warn_free_pct")]
     pub warn_free_pct: f64,
     /// Below this, PLC telemetry and statistics for the platform are no longer written.
@@ -44,15 +45,15 @@ fn default_check_interval_s() -> f64 {
 }
 
 fn default_warn_free_pct() -> f64 {
-    10.0
-}
-
-fn default_shed_bulk_free_pct() -> f64 {
     5.0
 }
 
-fn default_shed_evidence_free_pct() -> f64 {
+fn default_shed_bulk_free_pct() -> f64 {
     2.0
+}
+
+fn default_shed_evidence_free_pct() -> f64 {
+    1.0
 }
 
 impl DiskWatchConfig {

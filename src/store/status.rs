@@ -53,6 +53,11 @@ impl DiskSpace {
     }
 }
 
+/// How long commits must go on succeeding after a failure before the store counts as
+/// committing again: on a nearly full disk a small commit can fit where the next one does
+/// not, and the state should not flap with each.
+pub const RECOVER_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Commits that keep failing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommitFailing {
@@ -62,6 +67,12 @@ pub struct CommitFailing {
     pub error: String,
     /// Batches failed since.
     pub batches: u64,
+    /// When the last one failed.
+    #[serde(skip)]
+    last_failed: std::time::Instant,
+    /// A commit succeeded after the last failure.
+    #[serde(skip)]
+    succeeded_since: bool,
 }
 
 /// The store's health at one moment.
@@ -101,17 +112,22 @@ impl StoreStatus {
         at != Shed::Nothing && self.0.borrow().shed >= at
     }
 
-    /// A batch committed (`Ok`) or failed (`Err` with SQLite's message).
+    /// A batch committed (`Ok`) or failed (`Err` with SQLite's message). After failures,
+    /// the store counts as committing again once commits have succeeded (and none failed)
+    /// for [`RECOVER_AFTER`]; [`StoreStatus::settle`] looks again without a commit.
     pub(crate) fn committed(&self, outcome: Result<(), &str>) {
+        let now = std::time::Instant::now();
         self.0
             .send_if_modified(|h| match (outcome, h.commit_failing.as_mut()) {
                 (Ok(()), None) => false,
-                (Ok(()), Some(_)) => {
-                    h.commit_failing = None;
-                    true
+                (Ok(()), Some(failing)) => {
+                    failing.succeeded_since = true;
+                    Self::recovered(h, now)
                 }
                 (Err(error), Some(failing)) => {
                     failing.batches += 1;
+                    failing.last_failed = now;
+                    failing.succeeded_since = false;
                     error.clone_into(&mut failing.error);
                     false
                 }
@@ -120,10 +136,28 @@ impl StoreStatus {
                         since: Utc::now(),
                         error: error.to_owned(),
                         batches: 1,
+                        last_failed: now,
+                        succeeded_since: false,
                     });
                     true
                 }
             });
+    }
+
+    /// Clear a failure that commits have put behind them for [`RECOVER_AFTER`].
+    pub fn settle(&self) {
+        let now = std::time::Instant::now();
+        self.0.send_if_modified(|h| Self::recovered(h, now));
+    }
+
+    fn recovered(h: &mut StoreHealth, now: std::time::Instant) -> bool {
+        let done = h.commit_failing.as_ref().is_some_and(|f| {
+            f.succeeded_since && now.duration_since(f.last_failed) >= RECOVER_AFTER
+        });
+        if done {
+            h.commit_failing = None;
+        }
+        done
     }
 
     /// The free-space watch looked at the disk and sets what is shed.
@@ -157,6 +191,16 @@ mod tests {
         );
         assert_eq!(status.get().commit_failing.unwrap().batches, 2);
         status.committed(Ok(()));
+        assert!(
+            status.commit_failing(),
+            "one commit that fits is not recovery yet"
+        );
+        status.0.send_modify(|h| {
+            let f = h.commit_failing.as_mut().unwrap();
+            f.last_failed -= RECOVER_AFTER;
+        });
+        changes.mark_unchanged();
+        status.settle();
         assert!(changes.has_changed().unwrap());
         assert!(!status.commit_failing());
     }

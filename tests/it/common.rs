@@ -39,6 +39,10 @@ pub fn test_config_toml(data_dir: &Path, plc: &str, scanner: &str) -> String {
         code = "3511W001"
         [storage]
         data_dir = {data:?}
+        # The test machine's own disk is no test's business.
+        disk.warn_free_pct = 0.0
+        disk.shed_bulk_free_pct = 0.0
+        disk.shed_evidence_free_pct = 0.0
         [web]
         listen = "127.0.0.1:0"
         [[lines]]
@@ -152,13 +156,31 @@ pub async fn start_full_site(lists: Vec<DeclarationList>) -> Site {
     .await
 }
 
+/// [`start_site_with`] keeping its data in `data` (a test that mounts a file system there).
+pub async fn start_site_in(
+    data: tempfile::TempDir,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&mut Config),
+) -> Site {
+    start_in(data, SimConfig::default(), lists, |_, config| tweak(config)).await
+}
+
 async fn start_sim_and_controller(
     sim_config: SimConfig,
     lists: Vec<DeclarationList>,
     tweak: impl FnOnce(&RunningSim, &mut Config),
 ) -> Site {
-    logs::init();
     let data = tempfile::tempdir().expect("temp dir");
+    start_in(data, sim_config, lists, tweak).await
+}
+
+async fn start_in(
+    data: tempfile::TempDir,
+    sim_config: SimConfig,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&RunningSim, &mut Config),
+) -> Site {
+    logs::init();
     let shutdown = CancellationToken::new();
     let sim = customs_edge_simulators::start(sim_config, shutdown.clone())
         .await

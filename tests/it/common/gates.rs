@@ -157,6 +157,10 @@ pub async fn start_gate_site(
         code = "3511W001"
         [storage]
         data_dir = {data:?}
+        # The test machine's own disk is no test's business.
+        disk.warn_free_pct = 0.0
+        disk.shed_bulk_free_pct = 0.0
+        disk.shed_evidence_free_pct = 0.0
         [web]
         listen = "127.0.0.1:0"
         [plate_events]
