@@ -26,3 +26,6 @@ bash scripts/conformance.sh sim
 
 echo "== onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
 bash scripts/conformance.sh onvif
+
+echo "== every benchmark in smoke mode (dev build, seconds each)"
+bash scripts/bench-smoke.sh

@@ -10,13 +10,15 @@
 //! - [`scans`] — scanner messages.
 //! - [`decide`] — gathering a parcel's inputs, deciding, commanding the diverter.
 //! - [`xray`] — X-ray views: matching them to parcels and keeping them as evidence.
+//! - [`faults`] — bad input kept without flooding the disk; store writes that fail.
 
 mod decide;
+mod faults;
 mod plc;
 mod scans;
 mod xray;
 
-use std::collections::HashMap;
+use faults::{RejectThrottle, StoreFaults};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ use customs_edge_devices::line_plc::{LinePlc, LineStatus, RegisterMap};
 use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
 use customs_edge_devices::xray::{FeedOptions, XrayFeed};
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -162,6 +165,9 @@ impl LineTask {
                 warn!(line = %line_id, error = %e, "parcels left in flight not marked interrupted")
             }
         }
+        // The line's helpers run only while it does; one that ends (it can only panic) ends
+        // the line's run, and the supervisor starts all of it again.
+        let mut helpers: JoinSet<String> = JoinSet::new();
         let (scan_tx, mut scan_rx) = mpsc::channel(1024);
         for scanner in &config.scanners {
             let addr = resolve(&scanner.address, &shutdown).await?;
@@ -172,10 +178,13 @@ impl LineTask {
                 State::Starting,
                 format!("connecting to {addr}"),
             );
-            tokio::spawn(
-                ScannerClient::new(scanner.name.as_str(), addr, codec)
-                    .run(scan_tx.clone(), shutdown.clone()),
-            );
+            let client = ScannerClient::new(scanner.name.as_str(), addr, codec)
+                .run(scan_tx.clone(), shutdown.clone());
+            let name = format!("scanner {}", scanner.name);
+            helpers.spawn(async move {
+                client.await;
+                name
+            });
         }
         drop(scan_tx);
         let (xray_tx, mut xray_rx) = mpsc::channel(1024);
@@ -185,10 +194,12 @@ impl LineTask {
                 State::Starting,
                 format!("watching {}", x.dir.display()),
             );
-            tokio::spawn(
-                XrayFeed::new(&x.dir, FeedOptions::default())
-                    .run(xray_tx.clone(), shutdown.clone()),
-            );
+            let feed = XrayFeed::new(&x.dir, FeedOptions::default())
+                .run(xray_tx.clone(), shutdown.clone());
+            helpers.spawn(async move {
+                feed.await;
+                "X-ray feed".to_owned()
+            });
             let (jobs_tx, jobs_rx) = mpsc::channel(4096);
             let worker = xray::evidence_worker(
                 line_id.clone(),
@@ -197,7 +208,10 @@ impl LineTask {
                 evidence.clone(),
                 shutdown.clone(),
             );
-            tokio::spawn(worker);
+            helpers.spawn(async move {
+                worker.await;
+                "X-ray evidence worker".to_owned()
+            });
             xray::LineXray {
                 matcher: XrayMatcher::new(Duration::from_secs_f64(x.window_s)),
                 evidence: jobs_tx,
@@ -242,6 +256,13 @@ impl LineTask {
             // exception lane applies), and the line goes on with the next event.
             let handled = tokio::select! {
                 () = shutdown.cancelled() => break,
+                Some(ended) = helpers.join_next() => {
+                    if shutdown.is_cancelled() {
+                        break;
+                    }
+                    let what = ended.unwrap_or_else(|e| format!("a helper ({e})"));
+                    anyhow::bail!("line {line_id}: {what} stopped");
+                }
                 Some(event) = scan_rx.recv() => line.on_scanner(event).await,
                 Some(event) = xray_rx.recv() => line.on_xray(event).await,
                 _ = poll.tick() => line.poll(Instant::now()).await,
@@ -307,6 +328,11 @@ impl Line {
         Ok(())
     }
 
+    /// Note that a parcel changed; consoles hear of it at the next [`Line::settle`].
+    fn announce(&mut self, id: i64) {
+        self.changed.push(id);
+    }
+
     /// Look at the queued writes without waiting (a failed one is logged and counted: the
     /// store could not commit, and the line goes on); once all are done, tell live consoles
     /// about every parcel that changed, read back from the store, so they only ever see
@@ -347,94 +373,6 @@ impl Line {
                 }
                 Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
             }
-        }
-    }
-
-    /// A write failed: logged at most every [`StoreFaults::WARN_EVERY`] with how many
-    /// failed since; the store's own alarm and `/healthz` say what is wrong.
-    fn store_fault(&mut self, error: &StoreError) {
-        if let Some(since) = self.store_faults.note() {
-            warn!(line = %self.config.id, %error, failed_writes = since, "store writes failing; the line fails closed and goes on");
-        } else {
-            debug!(line = %self.config.id, %error, "store write failed");
-        }
-    }
-
-    /// Note that a parcel changed; consoles hear of it at the next [`Line::settle`].
-    fn announce(&mut self, id: i64) {
-        self.changed.push(id);
-    }
-
-    /// Keep a piece of bad input for inspection; the same kind of junk from the same source
-    /// is stored at most once a minute with a repeat count, so a garbled device cannot flood
-    /// the disk, and every occurrence is logged at debug level. Queued, not awaited.
-    async fn reject(
-        &mut self,
-        source: String,
-        reason: String,
-        payload: String,
-    ) -> Result<(), StoreError> {
-        let Some(repeats) = self.rejects.admit(&source, &reason) else {
-            return Ok(());
-        };
-        let reason = if repeats > 0 {
-            format!("{reason} (and {repeats} more like it in the last minute)")
-        } else {
-            reason
-        };
-        let at = crate::store::now();
-        self.record(move |tx| parcels::reject_input(tx, &at, &source, &reason, &payload))
-            .await
-    }
-}
-
-/// Store writes that failed, for a warning now and then rather than one per write.
-#[derive(Debug, Default)]
-struct StoreFaults {
-    last_warned: Option<Instant>,
-    since_warned: u64,
-}
-
-impl StoreFaults {
-    const WARN_EVERY: Duration = Duration::from_secs(10);
-
-    /// Count one; `Some(count since the last warning)` when it is time to warn again.
-    fn note(&mut self) -> Option<u64> {
-        self.since_warned += 1;
-        let now = Instant::now();
-        if self.last_warned.is_some_and(|t| now - t < Self::WARN_EVERY) {
-            return None;
-        }
-        self.last_warned = Some(now);
-        Some(std::mem::take(&mut self.since_warned))
-    }
-}
-
-/// Rate limit for storing repeated bad input.
-#[derive(Debug, Default)]
-struct RejectThrottle {
-    /// (source, reason kind) → (last stored, suppressed since).
-    seen: HashMap<(String, String), (Instant, u32)>,
-}
-
-impl RejectThrottle {
-    const PERIOD: Duration = Duration::from_secs(60);
-
-    /// `Some(suppressed count)` when this one should be stored.
-    fn admit(&mut self, source: &str, reason: &str) -> Option<u32> {
-        let kind: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
-        let now = Instant::now();
-        let entry = self
-            .seen
-            .entry((source.to_owned(), kind))
-            .or_insert((now - Self::PERIOD, 0));
-        if now - entry.0 >= Self::PERIOD {
-            let suppressed = entry.1;
-            *entry = (now, 0);
-            Some(suppressed)
-        } else {
-            entry.1 += 1;
-            None
         }
     }
 }
