@@ -165,6 +165,24 @@ pub async fn start_site_in(
     start_in(data, SimConfig::default(), lists, |_, config| tweak(config)).await
 }
 
+/// [`start_site_with`] for a controller that is not meant to be healthy (its disk below a
+/// level on purpose): waits only for the line's PLC and scanner.
+pub async fn start_site_degraded(
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&mut Config),
+) -> Site {
+    let data = tempfile::tempdir().expect("temp dir");
+    let site = start_unchecked(data, SimConfig::default(), lists, |_, config| tweak(config)).await;
+    let url = format!("http://{}/healthz", site.controller.web_addr);
+    wait_for("the line's devices", Duration::from_secs(30), || async {
+        let body: serde_json::Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+        let up = |name: &str| body["subsystems"][name]["state"] == "ok";
+        (up("line:L1:plc") && up("line:L1:scanner:top")).then_some(())
+    })
+    .await;
+    site
+}
+
 async fn start_sim_and_controller(
     sim_config: SimConfig,
     lists: Vec<DeclarationList>,
@@ -175,6 +193,17 @@ async fn start_sim_and_controller(
 }
 
 async fn start_in(
+    data: tempfile::TempDir,
+    sim_config: SimConfig,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&RunningSim, &mut Config),
+) -> Site {
+    let site = start_unchecked(data, sim_config, lists, tweak).await;
+    site.wait_until_healthy().await;
+    site
+}
+
+async fn start_unchecked(
     data: tempfile::TempDir,
     sim_config: SimConfig,
     lists: Vec<DeclarationList>,
@@ -195,15 +224,13 @@ async fn start_in(
         .await
         .expect("controller starts");
     let http = admin_client(controller.web_addr).await;
-    let site = Site {
+    Site {
         sim,
         controller,
         http,
         shutdown,
         data,
-    };
-    site.wait_until_healthy().await;
-    site
+    }
 }
 
 impl Site {

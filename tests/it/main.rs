@@ -23,6 +23,7 @@ mod platform_sync;
 mod restart;
 mod sorting_e2e;
 mod store_faults;
+mod store_shedding;
 mod video_capture;
 mod video_evidence;
 mod video_rig;
