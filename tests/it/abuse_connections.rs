@@ -275,3 +275,82 @@ async fn an_idle_keep_alive_and_a_slow_body_are_cut_but_a_live_stream_runs_on() 
     assert!(started.elapsed() < Duration::from_secs(20));
     site.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_connections_beyond_the_open_file_limit_leave_the_controller_sorting() {
+    use crate::common::process::Controller;
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let sim = customs_edge_simulators::start(
+        customs_edge_simulators::SimConfig::default(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config_file = data.path().join("site.toml");
+    let (plc, scanner) = (sim.lines[0].plc.to_string(), sim.lines[0].top.to_string());
+    let config = format!(
+        "{}\n[web.limits]\nhead_timeout_s = 3\n",
+        crate::common::test_config_toml(data.path(), &plc, &scanner),
+    );
+    std::fs::write(&config_file, config).unwrap();
+    let codes = ["SFN000000001", "SFN000000002"];
+    let store = customs_edge::store::Store::open(data.path()).unwrap();
+    crate::common::store_lists(
+        &store,
+        codes.iter().map(|c| crate::common::list(c, 800)).collect(),
+    )
+    .await;
+    drop(store);
+    // A file limit far below what 600 connections would need.
+    let mut controller = Controller::start_with(&config_file, Some(320)).await;
+    let web: SocketAddr = controller.web.parse().unwrap();
+    let console = controller.http.clone();
+    assert_eq!(
+        console
+            .get(format!("http://{web}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let attack = tokio::spawn(async move { attack(&sources(6), web, 100).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for _ in 0..5 {
+        let res = console
+            .get(format!("http://{web}/healthz"))
+            .send()
+            .await
+            .expect("the console is answered with every file handle contended");
+        assert_eq!(res.status(), 200, "every subsystem still ok");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let http = reqwest::Client::new();
+    let sim_url = format!("http://{}/parcels", sim.http);
+    for code in codes {
+        http.post(&sim_url)
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap();
+    }
+    controller.wait_sorted(codes.len()).await;
+    let times = attack.await.unwrap();
+    assert!(
+        times.iter().all(Option::is_some),
+        "every quiet connection closed"
+    );
+    assert!(controller.alive(), "the controller runs on");
+    let released = controller
+        .parcels()
+        .await
+        .into_iter()
+        .filter(|p| p["lane_kind"] == "release")
+        .count();
+    assert_eq!(released, codes.len());
+    drop(controller);
+    shutdown.cancel();
+}
