@@ -148,23 +148,20 @@ impl DiskWatch {
     }
 
     fn commit_state(&self, health: &StoreHealth) {
-        match &health.commit_failing {
-            Some(failing) => {
-                let detail = format!(
-                    "commits fail since {}: {}; the line fails closed (exception lane) until a commit succeeds",
-                    crate::store::timestamp(failing.since),
-                    failing.error
-                );
-                self.alarms.raise(STORE, COMMIT_FAILED, detail.clone());
-                self.health.set(STORE, State::Down, detail);
+        let Some(failing) = &health.commit_failing else {
+            if self.alarms.clear(STORE, COMMIT_FAILED) {
+                info!("store commits again");
             }
-            None => {
-                if self.alarms.clear(STORE, COMMIT_FAILED) {
-                    info!("store commits again");
-                }
-                self.health.set(STORE, State::Ok, "committing");
-            }
-        }
+            self.health.set(STORE, State::Ok, "committing");
+            return;
+        };
+        let detail = format!(
+            "commits fail since {}: {}; the line fails closed (exception lane) until a commit succeeds",
+            crate::store::timestamp(failing.since),
+            failing.error
+        );
+        self.alarms.raise(STORE, COMMIT_FAILED, detail.clone());
+        self.health.set(STORE, State::Down, detail);
     }
 }
 

@@ -180,7 +180,7 @@ where
         let why = match outcome {
             Ok(Ok(())) => "stopped on its own".to_owned(),
             Ok(Err(e)) => format!("{e:#}"),
-            Err(e) if e.is_panic() => format!("panicked: {}", panic_message(e.into_panic())),
+            Err(e) if e.is_panic() => format!("panicked: {}", panic_message(&*e.into_panic())),
             Err(e) => e.to_string(),
         };
         let delay = w.backoff.next_delay();
@@ -205,7 +205,7 @@ where
     }
 }
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -23,7 +23,7 @@ pub struct NoFile {
 /// Raise the soft open-file limit to the hard one, and log both.
 pub fn raise() -> NoFile {
     let before = getrlimit(Resource::Nofile);
-    let mut now = before.clone();
+    let mut now = before;
     if before.current != before.maximum {
         let wanted = Rlimit {
             current: before.maximum,

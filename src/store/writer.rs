@@ -225,16 +225,16 @@ fn commit(conn: &mut Connection, batch: &mut Vec<Op>, status: &StoreStatus) {
     match &outcome {
         Ok(()) => status.committed(Ok(())),
         Err(e) => {
-            if !status.commit_failing() {
-                tracing::error!(error = %e, "store batch failed to commit; the store keeps trying");
-            } else {
+            if status.commit_failing() {
                 tracing::debug!(error = %e, "store batch failed to commit");
+            } else {
+                tracing::error!(error = %e, "store batch failed to commit; the store keeps trying");
             }
             crate::metrics::record_commit_failure();
             status.committed(Err(e));
         }
     }
     for complete in completions {
-        complete(outcome.as_ref().map(|()| ()).map_err(String::as_str));
+        complete(outcome.as_ref().copied().map_err(String::as_str));
     }
 }

@@ -188,8 +188,8 @@ async fn quiet_connections_over_the_caps_are_refused_at_once_and_the_rest_closed
     let web_times = web_attack.await.unwrap();
     let plate_times = plate_attack.await.unwrap();
     let quick = Duration::from_millis(1500);
-    let (web_refused, web_timed) = split(&web_times, quick);
-    let (plate_refused, plate_timed) = split(&plate_times, quick);
+    let (web_refused, web_closed_later) = split(&web_times, quick);
+    let (plate_refused, plate_closed_later) = split(&plate_times, quick);
     assert!(
         web_times.iter().chain(&plate_times).all(Option::is_some),
         "every quiet connection was closed"
@@ -200,13 +200,13 @@ async fn quiet_connections_over_the_caps_are_refused_at_once_and_the_rest_closed
         "web refused {web_refused}: {web_times:?}"
     );
     assert_eq!(plate_refused, 80 - 4 * 6, "{plate_times:?}");
-    for t in web_timed.iter().chain(&plate_timed) {
+    for t in web_closed_later.iter().chain(&plate_closed_later) {
         assert!(
             *t >= Duration::from_secs_f64(head - 1.0) && *t < Duration::from_secs_f64(head + 6.0),
             "closed at the head timeout, not at {t:?}"
         );
     }
-    assert_eq!(plate_timed.len(), 4 * 6);
+    assert_eq!(plate_closed_later.len(), 4 * 6);
 
     // After the attack the listeners take new connections again.
     let fresh = reqwest::get(format!("{base}/healthz")).await.unwrap();

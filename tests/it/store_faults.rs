@@ -67,9 +67,8 @@ fn fill(path: &Path) -> u64 {
     let mut written = 0u64;
     loop {
         match file.write(&chunk) {
-            Ok(0) => break,
-            Ok(n) => written += n as u64,
-            Err(_) => break,
+            Ok(n) if n > 0 => written += n as u64,
+            _ => break,
         }
     }
     // The last partial pages too.
@@ -131,10 +130,10 @@ async fn a_full_disk_fails_the_line_closed_with_an_alarm_and_writing_resumes_onc
 
     // The disk fills: the watch warns (and sheds) before anything fails.
     let filler = tmpfs.path().join("filler");
-    let filled = fill(&filler);
+    let taken = fill(&filler);
     assert!(
-        filled > 1 << 20,
-        "the filler took the space ({filled} bytes)"
+        taken > 1 << 20,
+        "the filler took the space ({taken} bytes)"
     );
     common::wait_for("the disk_low alarm", Duration::from_secs(30), || async {
         site.controller

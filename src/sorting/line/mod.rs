@@ -162,7 +162,7 @@ impl LineTask {
             }
             // The line runs without: they are marked at the next start.
             Err(e) => {
-                warn!(line = %line_id, error = %e, "parcels left in flight not marked interrupted")
+                warn!(line = %line_id, error = %e, "parcels left in flight not marked interrupted");
             }
         }
         // The line's helpers run only while it does; one that ends (it can only panic) ends
