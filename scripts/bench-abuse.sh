@@ -26,10 +26,11 @@
 #     poison_reconnects=N poison_next_applied=0|1 diskfull_survived=0|1 diskfull_resumed=0|1
 #     lost=N wrong_lane=N failed_closed=N gate_unsafe=N
 #
-# wrong_lane: parcels that ended in a lane their data does not call for, other than the
-# exception lane (the simulator's ground truth, over the whole run); failed_closed: parcels
-# sent to the exception lane instead of their lane (no committed decision during the full
-# disk); gate_unsafe: trucks that left without being entitled.
+# wrong_lane: parcels that fell into the release or inspection lane (the simulator's ground
+# truth, over the whole run) without a committed decision for that lane in the controller's
+# store; failed_closed: parcels in the exception lane for want of a committed decision (the
+# PLC's default; no entry or no decision could be written during the full disk);
+# gate_unsafe: trucks that left without being entitled.
 # Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 110 connections, held 3 s, dev build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -207,18 +208,31 @@ fi
 # these two from its result.
 poison_reconnects=NA poison_next_applied=NA
 
-read -r wrong_lane failed_closed gate_unsafe < <(python3 - "$sim" <<'PY'
-import json, sys, urllib.request
-sim = sys.argv[1]
-lines = json.load(urllib.request.urlopen(f"http://{sim}/report", timeout=10))
+read -r wrong_lane failed_closed gate_unsafe < <(python3 - "$sim" "$data/customs-edge.db" <<'PY'
+import json, sqlite3, sys, urllib.request
+from datetime import datetime
+sim, db = sys.argv[1:3]
+EXCEPTION = 3  # config/demo.toml
+def at(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+report = json.load(urllib.request.urlopen(f"http://{sim}/report", timeout=10))
+c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+records = {}
+for tracking_no, entered_at, lane in c.execute(
+        "select tracking_no, entered_at, lane from parcels where decided_at is not null"):
+    records.setdefault(tracking_no, []).append((at(entered_at), lane))
 wrong = failed = 0
-for p in lines.get("parcels", []):
-    lane, expected = p.get("lane"), p.get("expected_lane")
-    if lane is None or expected is None or lane == expected:
+for p in report.get("parcels", []):
+    lane = p.get("lane")
+    if lane is None or p.get("tracking_no") is None or p.get("entered_at") is None:
         continue
-    if lane == 3:
-        failed += 1
-    else:
+    t = at(p["entered_at"])
+    decided = [l for (e, l) in records.get(p["tracking_no"], []) if abs(e - t) < 3]
+    if lane == EXCEPTION:
+        # Failing closed is always allowed; counted when it was not what was decided.
+        failed += int(decided != [EXCEPTION])
+    elif decided != [lane]:
+        # A release or inspection lane without the committed decision for it.
         wrong += 1
 gates = json.load(urllib.request.urlopen(f"http://{sim}/gates/report", timeout=10))
 unsafe = sum(1 for v in gates.get("vehicles", []) if v.get("left") and not v.get("entitled"))

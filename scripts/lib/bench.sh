@@ -7,7 +7,8 @@
 # this way (scripts/bench-smoke.sh), so a bench cannot rot unnoticed.
 #
 #   bench_smoke                      true in smoke mode
-#   bench_cargo_build ARGS...        cargo build --quiet in the bench's profile
+#   bench_cargo_build ARGS...        cargo build --quiet in the bench's profile (BENCH_BUILD=0:
+#                                    use what is built)
 #   bench_target_dir                 where that profile's binaries are (target/release, ...)
 #   bench_check PREFIX FIELD...      filter: passes its input through, then checks the last
 #                                    line starting with "PREFIX:" has FIELD=<number> for every
@@ -25,7 +26,10 @@ bench_profile() {
     fi
 }
 
-bench_cargo_build() { cargo build --quiet --profile "$(bench_profile)" "$@"; }
+bench_cargo_build() {
+    [ "${BENCH_BUILD:-1}" = 0 ] && return 0
+    cargo build --quiet --profile "$(bench_profile)" "$@"
+}
 
 bench_target_dir() {
     case "$(bench_profile)" in
