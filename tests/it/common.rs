@@ -31,6 +31,11 @@ pub struct Site {
     pub data: tempfile::TempDir,
 }
 
+/// `[storage]` keys that turn the free-space watch's levels off: the test machine's own
+/// disk is no test's business (the disk tests set levels of their own).
+pub const NO_DISK_LEVELS: &str =
+    "disk.warn_free_pct = 0.0\ndisk.shed_bulk_free_pct = 0.0\ndisk.shed_evidence_free_pct = 0.0\n";
+
 /// The text of a one-line site config for tests: one PLC, one scanner, its data in `data_dir`.
 pub fn test_config_toml(data_dir: &Path, plc: &str, scanner: &str) -> String {
     format!(
@@ -39,10 +44,7 @@ pub fn test_config_toml(data_dir: &Path, plc: &str, scanner: &str) -> String {
         code = "3511W001"
         [storage]
         data_dir = {data:?}
-        # The test machine's own disk is no test's business.
-        disk.warn_free_pct = 0.0
-        disk.shed_bulk_free_pct = 0.0
-        disk.shed_evidence_free_pct = 0.0
+        {NO_DISK_LEVELS}
         [web]
         listen = "127.0.0.1:0"
         [[lines]]

@@ -131,10 +131,7 @@ async fn a_full_disk_fails_the_line_closed_with_an_alarm_and_writing_resumes_onc
     // The disk fills: the watch warns (and sheds) before anything fails.
     let filler = tmpfs.path().join("filler");
     let taken = fill(&filler);
-    assert!(
-        taken > 1 << 20,
-        "the filler took the space ({taken} bytes)"
-    );
+    assert!(taken > 1 << 20, "the filler took the space ({taken} bytes)");
     common::wait_for("the disk_low alarm", Duration::from_secs(30), || async {
         site.controller
             .alarms
