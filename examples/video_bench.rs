@@ -30,7 +30,6 @@ use customs_edge::video::{CameraState, Moment, Point, VideoHub};
 use customs_edge_simulators::onvif::{self, OnvifCameraConfig};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "bench-Cam#1";
@@ -199,13 +198,17 @@ async fn bench() -> anyhow::Result<()> {
         .collect();
     let store = Store::open(data.path())?;
     let shutdown = CancellationToken::new();
-    let mut tasks = JoinSet::new();
+    let health = Health::default();
+    let mut tasks = customs_edge::supervisor::Supervisor::new(
+        shutdown.clone(),
+        health.clone(),
+        customs_edge::alarm_book::AlarmBook::default(),
+    );
     let hub = customs_edge::video::start_cameras(
         &configs,
         EvidenceStore::new(data.path()),
         &store,
-        &Health::default(),
-        &shutdown,
+        &health,
         &mut tasks,
     )?
     .context("cameras are captured")?;
@@ -276,7 +279,7 @@ async fn bench() -> anyhow::Result<()> {
         100.0 * server_cpu / elapsed
     );
     shutdown.cancel();
-    while tasks.join_next().await.is_some() {}
+    tasks.run_until_shutdown(Duration::from_secs(8)).await;
     let kept: u64 = hub.cameras().iter().map(|c| c.evidence_kept).sum();
     let missing: u64 = hub.cameras().iter().map(|c| c.evidence_missing).sum();
     eprintln!("video-bench: evidence frames kept={kept} missing={missing}");

@@ -9,7 +9,12 @@
 # truck's last one sent before the open command) to the barrier open command held in the
 # gate I/O simulator (weighbridge settling excluded).
 # BENCH_LANES and BENCH_PER_LANE change the size; RUST_LOG=info shows the controller's log.
+# Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 1 lane, 1 truck, dev build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --example gate_bench
-exec target/release/examples/gate_bench
+source scripts/lib/bench.sh
+if bench_smoke; then
+    export BENCH_LANES=${BENCH_LANES:-1} BENCH_PER_LANE=${BENCH_PER_LANE:-1}
+fi
+bench_cargo_build --example gate_bench
+"$(bench_target_dir)/examples/gate_bench" | bench_check gate-bench vehicles wrong_verdict p50_ms p99_ms

@@ -16,16 +16,22 @@
 #   rss_mb: its peak resident set (VmHWM).
 #
 # X-ray views go to /dev/shm when it exists (the simulator writes 2 views per parcel).
+#
+# Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 1 line x 5 parcels/s for 3 s, dev build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/bench.sh
 
 LINES=${BENCH_LINES:-10}
 RATE=${BENCH_RATE:-20}
 SECONDS_=${BENCH_SECONDS:-60}
+if bench_smoke; then
+    LINES=${BENCH_LINES:-1} RATE=${BENCH_RATE:-5} SECONDS_=${BENCH_SECONDS:-3}
+fi
 
 command -v python3 >/dev/null || bash scripts/setup.sh
-cargo build --release --quiet --bin customs-edge && cargo build --release --quiet -p customs-edge-simulators --bin edge-sim
-BIN=target/release
+bench_cargo_build --bin customs-edge && bench_cargo_build -p customs-edge-simulators --bin edge-sim
+BIN=$(bench_target_dir)
 
 work=$(mktemp -d -t line-bench-XXXXXX)
 shm_root=/dev/shm
@@ -113,7 +119,8 @@ if [ ! -s "$work/report.json" ]; then
     tail -20 "$work/sim.log" >&2
     exit 1
 fi
-python3 - "$work/report.json" "$start_ticks" "$end_ticks" "$start_ns" "$end_ns" "$hz" "$rss_kb" <<'PY'
+python3 - "$work/report.json" "$start_ticks" "$end_ticks" "$start_ns" "$end_ns" "$hz" "$rss_kb" <<'PY' \
+    | bench_check line-bench parcels wrong_lane missed p50_ms p99_ms cpu_pct rss_mb
 import json, sys
 report, t0, t1, n0, n1, hz, rss = sys.argv[1:]
 s = json.load(open(report))["summary"]

@@ -11,7 +11,13 @@
 # evidence_p99_ms: one frame-ring lookup (VideoHub::nearest) under the capture threads'
 # writes. BENCH_MOMENTS_PER_S (default 2) evidence moments a second are burned and kept
 # meanwhile. BENCH_CAMERAS changes the count; RUST_LOG=info shows the log.
+# Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 1 camera for 3 s, dev build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --example video_bench
-exec target/release/examples/video_bench
+source scripts/lib/bench.sh
+if bench_smoke; then
+    export BENCH_CAMERAS=${BENCH_CAMERAS:-1} BENCH_SECONDS=${BENCH_SECONDS:-3}
+fi
+bench_cargo_build --example video_bench
+"$(bench_target_dir)/examples/video_bench" \
+    | bench_check video-bench cameras fps drop_pct cpu_pct rss_mb evidence_p99_ms

@@ -25,9 +25,19 @@
 # Server and load generator share this process on separate tokio runtimes (server: 2
 # worker threads; load: 1), not pinned; each phase prints the CPU each side used.
 # RUST_LOG=info shows the server's log.
+# Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 500 parcels, 3 consoles, one round of
+# 2 s phases at 20 events and 20 requests a second, dev build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/bench.sh
 # 50 streams and the API sessions' connections, both ends in this process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-cargo build --release --quiet --example web_bench
-exec target/release/examples/web_bench
+if bench_smoke; then
+    export BENCH_PARCELS=${BENCH_PARCELS:-500} BENCH_GATES=${BENCH_GATES:-1} \
+        BENCH_SSE_CLIENTS=${BENCH_SSE_CLIENTS:-3} BENCH_EVENTS_PER_S=${BENCH_EVENTS_PER_S:-20} \
+        BENCH_EVENT_SECONDS=${BENCH_EVENT_SECONDS:-2} BENCH_API_RPS=${BENCH_API_RPS:-20} \
+        BENCH_API_SECONDS=${BENCH_API_SECONDS:-2} ROUNDS=${ROUNDS:-1}
+fi
+bench_cargo_build --example web_bench
+"$(bench_target_dir)/examples/web_bench" \
+    | bench_check web-bench sse_clients events_per_s event_p99_ms api_rps api_p99_ms

@@ -27,6 +27,9 @@ bash scripts/conformance.sh sim
 echo "== onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
 bash scripts/conformance.sh onvif
 
+echo "== every benchmark in smoke mode (dev build, seconds each)"
+bash scripts/bench-smoke.sh
+
 # Last: it builds the site variant and the previous release into target/ (cargo puts this
 # tree's binaries back at its next run). Skips, saying why, without root or Debian's mirror.
 echo "== Debian packages: build, install into a debootstrapped root, upgrade from the previous release"

@@ -1,20 +1,25 @@
-//! The controller: starts every subsystem for a config and stops them on the shutdown token.
+//! The controller: starts every subsystem for a config under a supervisor, and stops them
+//! on the shutdown token (and only on it).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use customs_edge_devices::backoff::Backoff;
 use tokio::sync::broadcast;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
+use crate::alarm_book::AlarmBook;
 use crate::config::Config;
+use crate::disk_watch::DiskWatch;
 use crate::health::Health;
+use crate::listen::Server;
 use crate::service::{self, Watchdog};
 use crate::sorting::LineTask;
 use crate::store::Store;
+use crate::supervisor::Supervisor;
 use crate::sync::SyncStats;
 use crate::web::{self, AppState};
 
@@ -30,6 +35,8 @@ pub struct Running {
     pub store: Store,
     /// Subsystem health.
     pub health: Health,
+    /// The controller's alarms about itself (store, disk, failed tasks).
+    pub alarms: AlarmBook,
     /// The platform link's counters, when a platform is configured.
     pub sync: Option<Arc<SyncStats>>,
     /// The gate lanes, when the site runs any.
@@ -39,34 +46,36 @@ pub struct Running {
     pub video: Option<crate::video::VideoHub>,
     /// The loops that must make progress for systemd's watchdog to be pinged.
     pub watchdog: Watchdog,
-    tasks: JoinSet<(String, anyhow::Result<()>)>,
-    shutdown: CancellationToken,
+    tasks: Supervisor,
 }
 
 /// Start the controller for `config` on `store`; returns once every listener is bound.
+///
+/// Every task runs under a [`Supervisor`]: one that fails is restarted, its failure an
+/// alarm; none of them ends the controller, only `shutdown` does.
 pub async fn start(
     config: Config,
     store: Store,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
+    let nofile = crate::listen::nofile::raise();
     let health = Health::default();
+    let alarms = AlarmBook::default();
     let (events, _) = broadcast::channel(1024);
-    let mut tasks = JoinSet::new();
+    let mut tasks = Supervisor::new(shutdown.clone(), health.clone(), alarms.clone());
     let watchdog = Watchdog::default();
     watchdog.watch(
         "store writer",
         store.writer.pulse(),
         service::WRITER_STALL_AFTER,
     );
-    crate::sync::configure_outbox(&config, &store)
-        .await
-        .context("configuring the outbox")?;
+    spawn_store_watches(&config, &store, &health, &alarms, &mut tasks);
+    configure_outbox(&config, &store, &mut tasks).await;
     // Before the lines and the gates, which hand it their moments.
-    let video = crate::video::start(&config, &store, &health, &shutdown, &mut tasks)
+    let video = crate::video::start(&config, &store, &health, &mut tasks)
         .context("starting video capture")?;
     let mut feeds = Vec::new();
     for line in &config.lines {
-        let name = format!("line {}", line.id);
         let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
         let task = LineTask::new(
             line.clone(),
@@ -79,26 +88,28 @@ pub async fn start(
         feeds.push(task.status_feed());
         let poll = Duration::from_millis(line.plc.poll_interval_ms);
         watchdog.watch(
-            name.clone(),
+            format!("line {}", line.id),
             task.pulse(),
             service::stall_after(service::LINE_STALL_AFTER, poll),
         );
-        let token = shutdown.clone();
-        tasks.spawn(async move { (name, task.run(token).await) });
+        tasks.spawn(format!("line {}", line.id), move |token| {
+            task.clone().run(token)
+        });
     }
     let belts = feeds.iter().map(|f| f.belt.clone()).collect();
     let sync = match &config.platform {
         Some(platform) => Some(crate::sync::spawn(
-            &config, platform, &store, &health, feeds, &shutdown, &mut tasks,
+            &config, platform, &store, &health, feeds, &mut tasks,
         )?),
         None => None,
     };
+    let caps = listener_caps(&config, &nofile);
     let gates = crate::gates::start(
         &config,
         &store,
         &health,
         video.as_ref(),
-        &shutdown,
+        caps.plate_events,
         &mut tasks,
     )
     .await
@@ -115,24 +126,19 @@ pub async fn start(
             service::watchdog::beat_on_change(view, pulse, shutdown.clone());
         }
     }
-    let (retention, token) = (config.storage.retention(), shutdown.clone());
+    let retention = config.storage.retention();
     let purge_store = store.clone();
-    tasks.spawn(async move {
-        (
-            "evidence purge".to_owned(),
-            retention.run(purge_store, token).await,
-        )
+    tasks.spawn("evidence purge", move |token| {
+        retention.clone().run(purge_store.clone(), token)
     });
     if let Some(backup) = config.backup.clone() {
-        let (data_dir, backup_store, token) = (
-            config.storage.data_dir.clone(),
-            store.clone(),
-            shutdown.clone(),
-        );
-        tasks.spawn(async move {
-            (
-                "scheduled backups".to_owned(),
-                crate::backup::schedule::run(backup, data_dir, backup_store, token).await,
+        let (data_dir, backup_store) = (config.storage.data_dir.clone(), store.clone());
+        tasks.spawn("scheduled backups", move |token| {
+            crate::backup::schedule::run(
+                backup.clone(),
+                data_dir.clone(),
+                backup_store.clone(),
+                token,
             )
         });
     }
@@ -140,10 +146,10 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (web.listen)"))?;
-    let web_addr = listener.local_addr()?;
     let state = AppState {
         store: store.clone(),
         health: health.clone(),
+        alarms: alarms.clone(),
         events,
         site: config.site.clone(),
         sync: sync.clone(),
@@ -152,61 +158,115 @@ pub async fn start(
         video: video.clone(),
         belts,
     };
-    let router = web::router(state);
-    let token = shutdown.clone();
-    tasks.spawn(async move {
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await;
-        ("web".to_owned(), served.map_err(anyhow::Error::from))
-    });
+    let server = Server::new(
+        "web",
+        listener,
+        web::router(state),
+        &config.web.limits,
+        caps.web,
+    );
+    let web_addr = server.local_addr()?;
+    tasks.spawn("web", move |token| server.clone().run(token));
     info!(%web_addr, lines = config.lines.len(), site = %config.site.code, "controller started");
     Ok(Running {
         web_addr,
         store,
         health,
+        alarms,
         sync,
         gates,
         video,
         watchdog,
         tasks,
-        shutdown,
     })
 }
 
+/// The controller's alarms written to the store as it takes them, and the watch on the
+/// data disk and the store's commits.
+fn spawn_store_watches(
+    config: &Config,
+    store: &Store,
+    health: &Health,
+    alarms: &AlarmBook,
+    tasks: &mut Supervisor,
+) {
+    let (book, book_store) = (alarms.clone(), store.clone());
+    tasks.spawn("controller alarms", move |token| {
+        book.clone().run(book_store.clone(), token)
+    });
+    let watch = DiskWatch {
+        dir: config.storage.data_dir.clone(),
+        config: config.storage.disk.clone(),
+        alarms: alarms.clone(),
+        health: health.clone(),
+    };
+    let watch_store = store.clone();
+    tasks.spawn("disk watch", move |token| {
+        watch.clone().run(watch_store.clone(), token)
+    });
+}
+
+/// Turn the outbox on or off for this config; when the store cannot take it now (a full
+/// disk at start), it is retried in the background and the controller starts anyway.
+async fn configure_outbox(config: &Config, store: &Store, tasks: &mut Supervisor) {
+    let Err(e) = crate::sync::configure_outbox(config, store).await else {
+        return;
+    };
+    warn!(error = %e, "outbox settings not written; retrying in the background");
+    let (config, store) = (config.clone(), store.clone());
+    tasks.spawn("outbox settings", move |token| {
+        let (config, store) = (config.clone(), store.clone());
+        async move {
+            let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+            while let Err(e) = crate::sync::configure_outbox(&config, &store).await {
+                tracing::debug!(error = %e, "outbox settings not written yet");
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(backoff.next_wait()) => {}
+                }
+            }
+            info!("outbox settings written");
+            token.cancelled().await;
+            Ok(())
+        }
+    });
+}
+
+/// Each listener's connection cap, fitted into the open-file limit.
+#[derive(Debug, Clone, Copy)]
+struct ListenerCaps {
+    web: u32,
+    plate_events: u32,
+}
+
+fn listener_caps(config: &Config, nofile: &crate::listen::nofile::NoFile) -> ListenerCaps {
+    let wanted = [
+        config.web.limits.max_connections,
+        if config.gates.is_empty() {
+            0
+        } else {
+            config.plate_events.limits.max_connections
+        },
+    ];
+    let budget = nofile.for_connections();
+    let fitted = crate::listen::nofile::fit(&wanted, budget);
+    if fitted != wanted {
+        warn!(?wanted, ?fitted, open_file_limit = ?nofile.soft,
+            "connection caps lowered to fit the open-file limit");
+    }
+    ListenerCaps {
+        web: fitted[0].max(1),
+        plate_events: fitted[1].max(1),
+    }
+}
+
 impl Running {
-    /// Wait until shutdown (or until a task fails, which shuts the rest down), then drain.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut failed = None;
-        tokio::select! {
-            () = self.shutdown.cancelled() => {}
-            Some(joined) = self.tasks.join_next() => {
-                let (name, result) = joined.context("a controller task panicked")?;
-                // A task that ends because shutdown began (it saw the token first) is no failure.
-                if !self.shutdown.is_cancelled() || result.is_err() {
-                    let err = result.err().unwrap_or_else(|| anyhow::anyhow!("stopped unexpectedly"));
-                    error!(task = %name, error = %err, "controller task failed; shutting down");
-                    failed = Some(err.context(format!("{name} failed")));
-                    self.shutdown.cancel();
-                }
-            }
-        }
-        let drain = async {
-            while let Some(joined) = self.tasks.join_next().await {
-                if let Ok((name, Err(e))) = joined {
-                    warn!(task = %name, error = %e, "task ended with an error during shutdown");
-                }
-            }
-        };
-        if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
-            warn!(timeout = ?DRAIN_TIMEOUT, "tasks did not stop in time; aborting them");
-            self.tasks.abort_all();
-        }
+    /// Wait until shutdown, then drain every task (a failed task is restarted, never a
+    /// reason to stop).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.tasks.run_until_shutdown(DRAIN_TIMEOUT).await;
         info!("controller stopped");
-        failed.map_or(Ok(()), Err)
+        Ok(())
     }
 }
 
@@ -223,9 +283,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         running.web_addr
     );
     if let Some(link) = service::ready(status, running.watchdog.clone(), &shutdown) {
-        running.tasks.spawn(async move {
-            link.await;
-            ("service manager link".to_owned(), Ok(()))
+        // Told once; the future runs until shutdown and is not made again.
+        let mut link = Some(link);
+        running.tasks.spawn("service manager link", move |token| {
+            let link = link.take();
+            async move {
+                match link {
+                    Some(link) => link.await,
+                    None => token.cancelled().await,
+                }
+                Ok(())
+            }
         });
     }
     running.wait().await

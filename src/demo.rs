@@ -200,12 +200,14 @@ pub async fn run(
          logins:           {logins}\n  \
          health:           http://{web}/healthz\n  \
          gates:            http://{web}/api/gates\n  \
+         plate events:     http://{plate_listen}/cameras/CAM-K1/events (user {camera_user}, password in {data}/plate-camera-password)\n  \
          simulator report: http://{sim}/report  (trucks: http://{sim}/gates/report)\n{platform_lines}  \
          gate override:    curl -X POST -H 'Authorization: Bearer {operator_token}' -H 'content-type: application/json' \\\n                      \
          -d '{{\"reason\": \"checked on site\"}}' http://{web}/api/gates/K1/override\n  \
          data:             {data}\nPress Ctrl-C to stop.",
         web = running.web_addr,
         sim = site.http,
+        camera_user = gates::CAMERA_USER,
         data = data_dir.display()
     );
     let _ = writeln!(std::io::stdout().lock(), "{banner}");

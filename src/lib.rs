@@ -6,6 +6,14 @@
 //!   as ready-to-paste `[[cameras]]` config.
 //! - [`config`] — the typed site configuration and its validation.
 //! - [`daemon`] — starts every subsystem and stops them on one cancellation token.
+//! - [`supervisor`] — runs each task, restarts one that fails (with backoff), and makes
+//!   its failure an alarm and a metric.
+//! - [`listen`] — the HTTP listeners' accept loop: connection caps, head, body and idle
+//!   time limits, the open-file limit.
+//! - [`alarm_book`] — the controller's alarms about itself, shown at once and written to
+//!   the store once it can take them.
+//! - [`disk_watch`] — free space on the data disk, what is shed as it fills, and the
+//!   store's commit state as an alarm and a health entry.
 //! - [`store`] — SQLite on disk: migrations, the single writer, the read pool.
 //! - [`manifest`] — declaration lists (CEB603) as the controller uses them.
 //! - [`import`] — bulk load of declaration lists from JSON lines.
@@ -30,6 +38,7 @@
 //!   pinged only while every critical loop makes progress.
 #![warn(missing_docs)]
 
+pub mod alarm_book;
 pub mod audit_cli;
 pub mod backup;
 pub mod backup_cli;
@@ -39,17 +48,20 @@ pub mod config;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod disk_watch;
 pub mod doctor;
 pub mod evidence;
 pub mod gates;
 pub mod health;
 pub mod import;
+pub mod listen;
 pub mod metrics;
 pub mod retention;
 pub mod runtime;
 pub mod service;
 pub mod sorting;
 pub mod store;
+pub mod supervisor;
 pub mod sync;
 pub mod video;
 pub mod web;

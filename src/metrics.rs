@@ -17,6 +17,16 @@
 //! | `customs_edge_subsystem_failures_total`, `_recoveries_total` | counter | subsystem | scrape |
 //! | `customs_edge_http_requests_total` | counter | route, method, status | web layer |
 //! | `customs_edge_logins_total` | counter | outcome | login |
+//! | `customs_edge_connections_open` | gauge | listener | [`set_connections_open`] |
+//! | `customs_edge_connections_refused_total` | counter | listener, reason | [`record_connection_refused`] |
+//! | `customs_edge_connections_timed_out_total` | counter | listener, phase | [`record_connection_timeout`] |
+//! | `customs_edge_task_failures_total` | counter | task | [`record_task_failure`] |
+//! | `customs_edge_task_up` | gauge | task | [`set_task_up`] |
+//! | `customs_edge_store_commit_failures_total` | counter | | [`record_commit_failure`] |
+//! | `customs_edge_decisions_not_committed_total` | counter | line | [`record_decision_not_committed`] |
+//! | `customs_edge_disk_free_ratio` | gauge | | [`set_disk`] |
+//! | `customs_edge_disk_shed_level` | gauge | | [`set_disk`] |
+//! | `customs_edge_shed_total` | counter | what | [`record_shed`] |
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -129,6 +139,46 @@ fn describe() {
         "HTTP requests, by route and status."
     );
     describe_counter!("customs_edge_logins_total", "Login attempts, by outcome.");
+    describe_gauge!(
+        "customs_edge_connections_open",
+        "Connections open on each listener."
+    );
+    describe_counter!(
+        "customs_edge_connections_refused_total",
+        "Connections closed at accept: over the total or per-address cap, or out of file handles."
+    );
+    describe_counter!(
+        "customs_edge_connections_timed_out_total",
+        "Connections closed (head, idle) or request bodies cut (body) for taking too long."
+    );
+    describe_counter!(
+        "customs_edge_task_failures_total",
+        "Times a controller task failed or panicked and was restarted."
+    );
+    describe_gauge!(
+        "customs_edge_task_up",
+        "1 while a controller task runs, 0 while it waits to be restarted."
+    );
+    describe_counter!(
+        "customs_edge_store_commit_failures_total",
+        "Store batches that failed to commit (disk full, I/O error)."
+    );
+    describe_counter!(
+        "customs_edge_decisions_not_committed_total",
+        "Lane decisions that could not be committed: no lane command, the PLC's exception lane."
+    );
+    describe_gauge!(
+        "customs_edge_disk_free_ratio",
+        "Free space on the data directory's file system, 0 to 1."
+    );
+    describe_gauge!(
+        "customs_edge_disk_shed_level",
+        "What is shed for want of disk: 0 nothing, 1 telemetry and statistics, 2 camera evidence too."
+    );
+    describe_counter!(
+        "customs_edge_shed_total",
+        "Writes left out for want of disk, by what (telemetry, statistics, camera_frame)."
+    );
 }
 
 /// A parcel entered line `line` (photo-eye): line throughput is its rate.
@@ -196,6 +246,65 @@ pub fn record_http(route: &str, method: &str, status: u16) {
 pub fn record_login(outcome: &'static str) {
     handle();
     counter!("customs_edge_logins_total", "outcome" => outcome).increment(1);
+}
+
+/// Connections open on `listener` now.
+pub fn set_connections_open(listener: &'static str, open: usize) {
+    handle();
+    gauge!("customs_edge_connections_open", "listener" => listener).set(open as f64);
+}
+
+/// A connection to `listener` closed at accept, for `reason` (`total`, `per_ip`,
+/// `out_of_files`).
+pub fn record_connection_refused(listener: &'static str, reason: &'static str) {
+    handle();
+    counter!("customs_edge_connections_refused_total", "listener" => listener, "reason" => reason)
+        .increment(1);
+}
+
+/// A connection to `listener` closed, or a request body cut, in `phase` (`head`, `idle`,
+/// `body`) for taking too long.
+pub fn record_connection_timeout(listener: &'static str, phase: &'static str) {
+    handle();
+    counter!("customs_edge_connections_timed_out_total", "listener" => listener, "phase" => phase)
+        .increment(1);
+}
+
+/// Task `task` failed (an error, a panic, or it stopped on its own) and will be restarted.
+pub fn record_task_failure(task: &str) {
+    handle();
+    counter!("customs_edge_task_failures_total", "task" => task.to_owned()).increment(1);
+}
+
+/// Whether task `task` runs now.
+pub fn set_task_up(task: &str, up: bool) {
+    handle();
+    gauge!("customs_edge_task_up", "task" => task.to_owned()).set(f64::from(u8::from(up)));
+}
+
+/// A store batch failed to commit.
+pub fn record_commit_failure() {
+    handle();
+    counter!("customs_edge_store_commit_failures_total").increment(1);
+}
+
+/// Line `line` decided a lane it could not commit (so commanded none).
+pub fn record_decision_not_committed(line: &str) {
+    handle();
+    counter!("customs_edge_decisions_not_committed_total", "line" => line.to_owned()).increment(1);
+}
+
+/// The data disk's free fraction and the shed level it puts the controller at.
+pub fn set_disk(free_ratio: f64, shed_level: u8) {
+    handle();
+    gauge!("customs_edge_disk_free_ratio").set(free_ratio);
+    gauge!("customs_edge_disk_shed_level").set(f64::from(shed_level));
+}
+
+/// One write of `what` left out for want of disk.
+pub fn record_shed(what: &'static str) {
+    handle();
+    counter!("customs_edge_shed_total", "what" => what).increment(1);
 }
 
 const STATES: [(State, &str); 4] = [

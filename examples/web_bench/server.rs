@@ -6,9 +6,9 @@ use std::path::Path;
 
 use customs_edge::store::Store;
 use customs_edge::store::parcels::ParcelView;
+use customs_edge::supervisor::Supervisor;
 use customs_edge::web::AppState;
 use tokio::sync::broadcast;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::Load;
@@ -20,7 +20,7 @@ pub(super) struct Server {
     pub(super) events: broadcast::Sender<ParcelView>,
     pub(super) handle: tokio::runtime::Handle,
     pub(super) shutdown: CancellationToken,
-    _tasks: JoinSet<(String, anyhow::Result<()>)>,
+    _tasks: Supervisor,
     _data: tempfile::TempDir,
 }
 
@@ -46,13 +46,16 @@ pub(super) async fn start_server(
     (config.gates, config.cameras) =
         customs_edge::demo::gates::controller_lanes(addrs, &password_file);
     let health = customs_edge::health::Health::default();
-    let mut tasks = JoinSet::new();
+    let alarms = customs_edge::alarm_book::AlarmBook::default();
+    let mut tasks = Supervisor::new(shutdown.clone(), health.clone(), alarms.clone());
+    let plate_max = config.plate_events.limits.max_connections;
     let gates =
-        customs_edge::gates::start(&config, &store, &health, None, &shutdown, &mut tasks).await?;
+        customs_edge::gates::start(&config, &store, &health, None, plate_max, &mut tasks).await?;
     let (events, _) = broadcast::channel(1024);
     let state = AppState {
         store: store.clone(),
         health,
+        alarms,
         events: events.clone(),
         site: config.site.clone(),
         sync: None,
@@ -62,18 +65,13 @@ pub(super) async fn start_server(
         belts: Vec::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let web = listener.local_addr()?;
     let router = customs_edge::web::router(state);
-    let token = shutdown.clone();
-    tasks.spawn(async move {
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await;
-        ("web".to_owned(), served.map_err(anyhow::Error::from))
-    });
+    // The daemon's accept loop and limits; 50 consoles plus the API sessions, each from
+    // its own loopback address.
+    let limits = &config.web.limits;
+    let server = customs_edge::listen::Server::new("web", listener, router, limits, 1024);
+    let web = server.local_addr()?;
+    tasks.spawn("web", move |token| server.clone().run(token));
     Ok(Server {
         web,
         events,

@@ -297,6 +297,9 @@ pub struct PlateEventsConfig {
     /// Largest single image accepted, in KiB.
     #[serde(default = "default_max_image_kb")]
     pub max_image_kb: u64,
+    /// Time limits and connection caps of this listener.
+    #[serde(default)]
+    pub limits: super::ListenLimits,
 }
 
 impl Default for PlateEventsConfig {
@@ -305,6 +308,7 @@ impl Default for PlateEventsConfig {
             listen: default_plate_listen(),
             max_body_kb: default_max_body_kb(),
             max_image_kb: default_max_image_kb(),
+            limits: super::ListenLimits::default(),
         }
     }
 }
@@ -336,6 +340,7 @@ impl PlateEventsConfig {
                 "must be above 0 and at most max_body_kb",
             ));
         }
+        self.limits.validate(out, "plate_events.limits");
     }
 }
 

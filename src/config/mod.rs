@@ -8,7 +8,9 @@
 
 mod backup;
 mod camera;
+mod disk;
 mod gate;
+mod limits;
 mod line;
 mod load;
 mod validate;
@@ -17,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 pub use backup::{BackupConfig, BackupSchedule};
 pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
+pub use disk::DiskWatchConfig;
 pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PlateEventsConfig};
+pub use limits::ListenLimits;
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
     ScannerConfig, XrayConfig,
@@ -93,6 +97,9 @@ pub struct StorageConfig {
     /// How often the purge runs, in seconds.
     #[serde(default = "default_purge_interval_s")]
     pub purge_interval_s: u64,
+    /// The free-space watch on `data_dir`: when to warn and what to stop writing first.
+    #[serde(default)]
+    pub disk: DiskWatchConfig,
 }
 
 impl Default for StorageConfig {
@@ -102,6 +109,7 @@ impl Default for StorageConfig {
             evidence_retention_days: default_evidence_retention_days(),
             evidence_quota_gb: 0.0,
             purge_interval_s: default_purge_interval_s(),
+            disk: DiskWatchConfig::default(),
         }
     }
 }
@@ -138,12 +146,16 @@ pub struct WebConfig {
     /// Address to listen on, `host:port`.
     #[serde(default = "default_web_listen")]
     pub listen: String,
+    /// Time limits and connection caps of this listener.
+    #[serde(default)]
+    pub limits: ListenLimits,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
             listen: default_web_listen(),
+            limits: ListenLimits::default(),
         }
     }
 }

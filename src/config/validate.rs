@@ -43,9 +43,11 @@ impl Config {
         if let Some(backup) = &self.backup {
             backup.validate(&mut out, &self.storage.data_dir);
         }
+        self.storage.disk.validate(&mut out);
         if let Err(message) = check_listen(&self.web.listen) {
             out.push(Problem::new("web.listen", message));
         }
+        self.web.limits.validate(&mut out, "web.limits");
         unique(&mut out, "lines", self.lines.iter().map(|l| l.id.as_str()));
         for (i, line) in self.lines.iter().enumerate() {
             validate_line(&mut out, &format!("lines[{i}]"), line);

@@ -47,7 +47,9 @@ use tracing::{debug, info, warn};
 pub use stats::{CameraStats, CameraStatsView};
 
 use super::PlateEvent;
+use crate::config::ListenLimits;
 use crate::evidence::EvidenceStore;
+use crate::listen::Server;
 use crate::store::Store;
 use request::{BodyError, KeepThrottle};
 
@@ -78,7 +80,8 @@ impl std::fmt::Debug for CameraEndpoint {
     }
 }
 
-/// Serves plate events on `listener` until `shutdown` fires.
+/// Serves plate events on `listener` until `shutdown` fires, under the default
+/// [`ListenLimits`] (the controller serves [`router`] under the configured ones).
 ///
 /// Each camera id may appear once in `cameras`. Images are kept in `evidence` and
 /// recorded in `store`; `limits` caps bodies, images and parts; `stats` counts what
@@ -92,6 +95,23 @@ pub async fn serve(
     stats: Arc<CameraStats>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let app = router(cameras, store, evidence, limits, stats)?;
+    let connections = ListenLimits::default();
+    let max = connections.max_connections;
+    Server::new("plate_events", listener, app, &connections, max)
+        .run(shutdown)
+        .await
+}
+
+/// The listener's routes: `POST /cameras/{camera_id}/events` for each camera in
+/// `cameras` (each id at most once).
+pub fn router(
+    cameras: Vec<CameraEndpoint>,
+    store: Store,
+    evidence: EvidenceStore,
+    limits: PlateLimits,
+    stats: Arc<CameraStats>,
+) -> anyhow::Result<Router> {
     let mut by_id = HashMap::new();
     for endpoint in cameras {
         if by_id.contains_key(&endpoint.id) {
@@ -106,7 +126,7 @@ pub async fn serve(
         };
         by_id.insert(camera.endpoint.id.clone(), camera);
     }
-    let configured = by_id.len();
+    info!(cameras = by_id.len(), "plate camera listener ready");
     let shared = Arc::new(Listener {
         cameras: by_id,
         auth: Authenticator::new(REALM, rand::random()),
@@ -116,19 +136,11 @@ pub async fn serve(
         stats,
         keep: KeepThrottle::default(),
     });
-    let app = Router::new()
+    Ok(Router::new()
         .route("/cameras/{camera_id}/events", post(event))
         // The handler reads the body itself, within `limits.max_body_bytes`.
         .layer(DefaultBodyLimit::disable())
-        .with_state(shared);
-    info!(addr = %listener.local_addr()?, cameras = configured, "plate camera listener up");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await?;
-    Ok(())
+        .with_state(shared))
 }
 
 /// The listener's shared state.

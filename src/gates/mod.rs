@@ -27,12 +27,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use customs_edge_devices::plate::{PlateLimits, PlateRead};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, GateConfig, GateDirection};
 use crate::health::Health;
+use crate::listen::Server;
 use crate::store::Store;
+use crate::supervisor::Supervisor;
 use customs_edge_devices::gate_io::GateIo;
 use customs_edge_devices::weighbridge::Weighbridge;
 use lane::{LaneChannels, LaneCommand, LaneTask};
@@ -193,14 +194,15 @@ async fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("{address} resolves to no address"))
 }
 
-/// Bind the camera listener and spawn one loop per lane; `None` without gates.
+/// Bind the camera listener (holding at most `max_connections`) and spawn one loop per
+/// lane, each under the supervisor; `None` without gates.
 pub async fn start(
     config: &Config,
     store: &Store,
     health: &Health,
     video: Option<&crate::video::VideoHub>,
-    shutdown: &CancellationToken,
-    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+    max_connections: u32,
+    tasks: &mut Supervisor,
 ) -> anyhow::Result<Option<Gates>> {
     if config.gates.is_empty() {
         return Ok(None);
@@ -245,27 +247,22 @@ pub async fn start(
             ),
             None => None,
         };
-        let settings = LaneSettings {
-            config: gate.clone(),
-            site: config.site.code.clone(),
-        };
-        let timeout = Duration::from_millis(gate.io_timeout_ms);
-        let link = lane::DeviceLink::new(
-            &gate.id,
-            GateIo::new(io, gate.io_map(), timeout),
-            weighbridge.map(|a| Weighbridge::new(a, gate.weighbridge_map(), timeout)),
-            health.clone(),
-        );
-        let channels = LaneChannels {
-            plates: plates_rx,
-            commands: commands_rx,
+        let lane = LaneParts {
+            settings: LaneSettings {
+                config: gate.clone(),
+                site: config.site.code.clone(),
+            },
+            io,
+            weighbridge,
+            store: store.clone(),
+            health: health.clone(),
             view: view_tx,
             video: video.cloned(),
+            inbox: Arc::new(tokio::sync::Mutex::new((plates_rx, commands_rx))),
         };
-        let task = LaneTask::new(settings, link, store.clone(), channels);
-        let token = shutdown.clone();
-        let name = format!("gate {}", gate.id);
-        tasks.spawn(async move { (name, task.run(token).await) });
+        tasks.spawn(format!("gate {}", gate.id), move |token| {
+            lane.clone().run(token)
+        });
         lanes.insert(
             gate.id.clone(),
             LaneHandle {
@@ -282,7 +279,6 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (plate_events.listen)"))?;
-    let camera_addr = listener.local_addr()?;
     let stats = Arc::new(camera::CameraStats::default());
     let limits = PlateLimits {
         max_body_bytes: usize::try_from(config.plate_events.max_body_kb * 1024)
@@ -292,11 +288,17 @@ pub async fn start(
         ..PlateLimits::default()
     };
     let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
-    let (store2, stats2, token) = (store.clone(), stats.clone(), shutdown.clone());
-    tasks.spawn(async move {
-        let served =
-            camera::serve(listener, endpoints, store2, evidence, limits, stats2, token).await;
-        ("plate camera listener".to_owned(), served)
+    let router = camera::router(endpoints, store.clone(), evidence, limits, stats.clone())?;
+    let server = Server::new(
+        "plate_events",
+        listener,
+        router,
+        &config.plate_events.limits,
+        max_connections,
+    );
+    let camera_addr = server.local_addr()?;
+    tasks.spawn("plate camera listener", move |token| {
+        server.clone().run(token)
     });
     tracing::info!(%camera_addr, lanes = lanes.len(), "gates started");
     Ok(Some(Gates {
@@ -305,4 +307,66 @@ pub async fn start(
         camera_addr,
         operators: Arc::new(config.operators.clone()),
     }))
+}
+
+/// What a lane's task is made of, kept across its restarts: a run that fails is replaced
+/// by a new one over new device links, fed from the same plate and command queues (the
+/// camera listener and the API keep their senders).
+#[derive(Clone)]
+struct LaneParts {
+    settings: LaneSettings,
+    io: SocketAddr,
+    weighbridge: Option<SocketAddr>,
+    store: Store,
+    health: Health,
+    view: watch::Sender<LaneView>,
+    video: Option<crate::video::VideoHub>,
+    /// The lane's queues; a run holds them while it runs.
+    inbox: Arc<tokio::sync::Mutex<(mpsc::Receiver<PlateEvent>, mpsc::Receiver<LaneCommand>)>>,
+}
+
+impl LaneParts {
+    /// One run of the lane: its task, fed from the lane's queues through queues of its own
+    /// (the task takes its receivers for good), until shutdown or until it fails.
+    async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let gate = &self.settings.config;
+        let timeout = Duration::from_millis(gate.io_timeout_ms);
+        let link = lane::DeviceLink::new(
+            &gate.id,
+            GateIo::new(self.io, gate.io_map(), timeout),
+            self.weighbridge
+                .map(|a| Weighbridge::new(a, gate.weighbridge_map(), timeout)),
+            self.health.clone(),
+        );
+        let mut inbox = self.inbox.lock().await;
+        let (plates_tx, plates) = mpsc::channel(1);
+        let (commands_tx, commands) = mpsc::channel(1);
+        let channels = LaneChannels {
+            plates,
+            commands,
+            view: self.view.clone(),
+            video: self.video.clone(),
+        };
+        let task = LaneTask::new(self.settings.clone(), link, self.store.clone(), channels);
+        let (plates_in, commands_in) = &mut *inbox;
+        let relay = async {
+            loop {
+                tokio::select! {
+                    Some(event) = plates_in.recv() => {
+                        if plates_tx.send(event).await.is_err() { break; }
+                    }
+                    Some(command) = commands_in.recv() => {
+                        if commands_tx.send(command).await.is_err() { break; }
+                    }
+                    else => break,
+                }
+            }
+            // Nothing more to relay: let the lane run on until it ends.
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            ran = task.run(shutdown) => ran,
+            () = relay => Ok(()),
+        }
+    }
 }

@@ -67,7 +67,7 @@ pub struct OnBelt {
 }
 
 /// Publishes one line's [`BeltView`], at most every [`PUBLISH_EVERY`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct BeltPublisher {
     tx: watch::Sender<BeltView>,
     last: Option<Instant>,

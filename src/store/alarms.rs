@@ -14,7 +14,20 @@ pub fn raise(
     detail: &str,
     parcel_id: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let at = super::now();
+    raise_at(tx, &super::now(), source, kind, detail, parcel_id)
+}
+
+/// Raise an alarm that was raised at `at` (held in memory until the store could take it);
+/// returns its id.
+pub fn raise_at(
+    tx: &Transaction<'_>,
+    at: &str,
+    source: &str,
+    kind: &str,
+    detail: &str,
+    parcel_id: Option<i64>,
+) -> Result<i64, StoreError> {
+    let at = at.to_owned();
     tx.prepare_cached(
         "INSERT INTO alarms (at, source, kind, detail, parcel_id) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -35,7 +48,17 @@ pub fn raise(
 
 /// Clear every open alarm of `kind` from `source` (the condition went away).
 pub fn clear(tx: &Transaction<'_>, source: &str, kind: &str) -> Result<usize, StoreError> {
-    let at = super::now();
+    clear_at(tx, &super::now(), source, kind)
+}
+
+/// Clear every open alarm of `kind` from `source`, as of `at`.
+pub fn clear_at(
+    tx: &Transaction<'_>,
+    at: &str,
+    source: &str,
+    kind: &str,
+) -> Result<usize, StoreError> {
+    let at = at.to_owned();
     let cleared: Vec<(i64, String, Option<i64>)> = tx
         .prepare_cached(
             "UPDATE alarms SET cleared_at = ?3 WHERE source = ?1 AND kind = ?2 AND cleared_at IS NULL
@@ -56,6 +79,23 @@ pub fn clear(tx: &Transaction<'_>, source: &str, kind: &str) -> Result<usize, St
         outbox::enqueue(tx, Stream::Health, uplink::kind::ALARM, &body)?;
     }
     Ok(cleared.len())
+}
+
+/// Clear every open alarm from `source` and the parts under it, whatever its kind (a
+/// previous run's alarms about itself, which the new run raises again if they still hold).
+pub fn clear_under(tx: &Transaction<'_>, source: &str) -> Result<usize, StoreError> {
+    let open: Vec<(String, String)> = tx
+        .prepare_cached(
+            "SELECT DISTINCT source, kind FROM alarms
+             WHERE cleared_at IS NULL AND (source = ?1 OR substr(source, 1, length(?1) + 1) = ?1 || ':')",
+        )?
+        .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut cleared = 0;
+    for (source, kind) in open {
+        cleared += clear(tx, &source, &kind)?;
+    }
+    Ok(cleared)
 }
 
 /// An alarm as the consoles show it.

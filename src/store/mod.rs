@@ -14,6 +14,7 @@
 
 pub mod audit;
 mod reader;
+pub mod status;
 mod writer;
 
 pub mod accounts;
@@ -39,6 +40,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use audit::append_audit;
 pub use reader::Reader;
+pub use status::{Shed, StoreHealth, StoreStatus};
 pub use writer::{Submitted, Writer};
 
 /// The database file name inside the data directory.
@@ -157,6 +159,8 @@ pub struct Store {
     /// Where reads come from.
     pub reader: Reader,
     path: PathBuf,
+    /// Whether commits succeed, and what is shed for want of disk.
+    status: StoreStatus,
     /// Keeps the background checkpointer running; it stops when the last clone is gone.
     _checkpointer: std::sync::Arc<std::sync::mpsc::SyncSender<()>>,
     /// The shared lock on the data directory, released when the last clone is gone.
@@ -184,11 +188,13 @@ impl Store {
         // by 1.7 GB a minute).
         let checkpointer = spawn_checkpointer(&path)?;
         let reader = Reader::open(&path, reader::POOL_SIZE)?;
-        let writer = Writer::spawn(conn);
+        let status = StoreStatus::default();
+        let writer = Writer::spawn(conn, status.clone());
         Ok(Self {
             writer,
             reader,
             path,
+            status,
             _checkpointer: std::sync::Arc::new(checkpointer),
             _lock: std::sync::Arc::new(dir_lock),
         })
@@ -197,6 +203,11 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether commits succeed, and what is shed for want of disk.
+    pub fn status(&self) -> &StoreStatus {
+        &self.status
     }
 }
 

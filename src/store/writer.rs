@@ -6,11 +6,14 @@ use rusqlite::{Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::status::StoreStatus;
 
-/// Called once the batch an operation ran in has committed (or failed to).
-type Completion = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
-/// What an operation runs inside the batch's transaction; returns its completion.
-type Run = Box<dyn FnOnce(&Transaction<'_>) -> Completion + Send>;
+/// Called once the batch an operation ran in has committed (or failed to, with why).
+type Completion = Box<dyn FnOnce(Result<(), &str>) + Send>;
+/// What an operation runs inside the batch's transaction (`None`: there is none, it could
+/// not begin or SQLite rolled it back); returns its completion and, when the operation
+/// failed in SQLite, SQLite's message.
+type Run = Box<dyn FnOnce(Option<&Transaction<'_>>) -> (Completion, Option<String>) + Send>;
 
 /// An operation and whether its caller waits for it.
 struct Op {
@@ -39,13 +42,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(conn: Connection) -> Self {
+    pub(super) fn spawn(conn: Connection, status: StoreStatus) -> Self {
         let (tx, rx) = mpsc::channel::<Op>(4096);
         let pulse = crate::service::Pulse::new();
         let beats = pulse.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, &beats))
+            .spawn(move || run(conn, rx, &status, &beats))
             .expect("spawn the store writer thread");
         Self { tx, pulse }
     }
@@ -88,16 +91,22 @@ impl Writer {
         F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
     {
         let (done_tx, done_rx) = oneshot::channel();
-        let run: Run = Box::new(move |tx: &Transaction<'_>| {
-            let result = in_savepoint(tx, f);
-            Box::new(move |commit: Result<(), &rusqlite::Error>| {
+        let run: Run = Box::new(move |tx: Option<&Transaction<'_>>| {
+            let result = tx.map(|tx| in_savepoint(tx, f));
+            let sqlite_error = match &result {
+                Some(Err(StoreError::Sqlite(e))) => Some(e.to_string()),
+                _ => None,
+            };
+            let complete: Completion = Box::new(move |commit: Result<(), &str>| {
                 let final_result = match (result, commit) {
-                    (Ok(value), Ok(())) => Ok(value),
-                    (Err(e), _) => Err(e),
-                    (Ok(_), Err(e)) => Err(StoreError::CommitFailed(e.to_string())),
+                    (Some(Ok(value)), Ok(())) => Ok(value),
+                    (Some(Err(e)), _) => Err(e),
+                    (Some(Ok(_)) | None, Err(e)) => Err(StoreError::CommitFailed(e.to_owned())),
+                    (None, Ok(())) => Err(StoreError::CommitFailed("not run".to_owned())),
                 };
                 let _ = done_tx.send(final_result);
-            })
+            });
+            (complete, sqlite_error)
         });
         self.tx
             .send(Op { run, urgent })
@@ -144,7 +153,12 @@ fn in_savepoint<R>(
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, pulse: &crate::service::Pulse) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Op>,
+    status: &StoreStatus,
+    pulse: &crate::service::Pulse,
+) {
     // A runtime of this thread's own, only for waiting on the queue with a deadline.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -186,7 +200,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, pulse: &crate::service:
                 urgent |= op.urgent;
                 batch.push(op);
             }
-            commit(&mut conn, &mut batch);
+            commit(&mut conn, &mut batch, status);
             if closed {
                 break;
             }
@@ -194,17 +208,56 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, pulse: &crate::service:
     });
 }
 
-fn commit(conn: &mut Connection, batch: &mut Vec<Op>) {
+/// Run `batch` in one transaction and commit it; every operation hears the outcome.
+///
+/// A failed commit (disk full, an I/O error, no file handle to open the journal) fails
+/// the batch, never the writer: the next batch tries again, so writing resumes by itself
+/// once the disk has room. When a write inside fails so badly that SQLite rolls the whole
+/// transaction back (it does for a full disk or an I/O error), the rest of the batch is not
+/// run outside it: it fails with the batch.
+fn commit(conn: &mut Connection, batch: &mut Vec<Op>, status: &StoreStatus) {
     let mut completions = Vec::with_capacity(batch.len());
-    let outcome = conn.transaction().and_then(|tx| {
-        completions.extend(batch.drain(..).map(|op| (op.run)(&tx)));
-        tx.commit()
-    });
+    let outcome: Result<(), String> = match conn.transaction() {
+        Ok(tx) => {
+            let mut lost: Option<String> = None;
+            for op in batch.drain(..) {
+                if lost.is_some() {
+                    completions.push((op.run)(None).0);
+                    continue;
+                }
+                let (complete, error) = (op.run)(Some(&tx));
+                completions.push(complete);
+                if tx.is_autocommit() {
+                    lost = Some(
+                        error.unwrap_or_else(|| "SQLite rolled the transaction back".to_owned()),
+                    );
+                }
+            }
+            match lost {
+                Some(why) => Err(why),
+                None => tx.commit().map_err(|e| e.to_string()),
+            }
+        }
+        Err(e) => {
+            let why = e.to_string();
+            completions.extend(batch.drain(..).map(|op| (op.run)(None).0));
+            Err(why)
+        }
+    };
     batch.clear();
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "store batch failed to commit");
+    match &outcome {
+        Ok(()) => status.committed(Ok(())),
+        Err(e) => {
+            if status.commit_failing() {
+                tracing::debug!(error = %e, "store batch failed to commit");
+            } else {
+                tracing::error!(error = %e, "store batch failed to commit; the store keeps trying");
+            }
+            crate::metrics::record_commit_failure();
+            status.committed(Err(e));
+        }
     }
     for complete in completions {
-        complete(outcome.as_ref().copied());
+        complete(outcome.as_ref().copied().map_err(String::as_str));
     }
 }

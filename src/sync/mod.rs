@@ -27,13 +27,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use customs_edge_protocol::topics::Topics;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, PlatformConfig};
 use crate::health::Health;
 use crate::sorting::LineStatusFeed;
 use crate::store::{Store, StoreError, outbox};
+use crate::supervisor::Supervisor;
 
 /// Counters of the link, for `/api/sync`, health and metrics.
 #[derive(Debug, Default)]
@@ -140,84 +140,119 @@ pub async fn configure_outbox(config: &Config, store: &Store) -> Result<(), Stor
         .await
 }
 
-/// Start the link's tasks into `tasks`; returns its counters.
+/// Start the link's tasks under the supervisor; returns its counters.
+///
+/// The session, the publisher and the downlink share the MQTT client and channels
+/// between them, so they run (and, after a failure, start again) as one task, the
+/// platform link; telemetry and the reporters are tasks of their own.
 pub fn spawn(
     config: &Config,
     platform: &PlatformConfig,
     store: &Store,
     health: &Health,
     lines: Vec<LineStatusFeed>,
-    shutdown: &CancellationToken,
-    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+    tasks: &mut Supervisor,
 ) -> anyhow::Result<Arc<SyncStats>> {
     let stats = Arc::new(SyncStats::default());
     let topics = Topics::new(&platform.topic_prefix, &config.site.code);
-    let (client, eventloop) = session::connect_options(platform, &config.site.code, &topics)?;
-    let (link_tx, link_rx) = watch::channel(LinkEvent::Down);
-    let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
-    let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+    // Checked once here, so that a config the link cannot use fails the start.
+    session::connect_options(platform, &config.site.code, &topics)?;
     health.set(
         HEALTH_NAME,
         crate::health::State::Starting,
         format!("connecting to {}", platform.broker),
     );
-
-    let session = session::Session {
-        eventloop,
-        client: client.clone(),
-        topics: topics.clone(),
-        stats: stats.clone(),
-        health: health.clone(),
-        link: link_tx,
-        incoming: incoming_tx,
-        budget: Arc::new(tokio::sync::Semaphore::new(
-            session::DOWNLINK_BUDGET as usize,
-        )),
-        broker: platform.broker.clone(),
-    };
-    let token = shutdown.clone();
-    tasks.spawn(async move { ("platform session".to_owned(), session.run(token).await) });
-
-    let publisher = publisher::Publisher::new(
-        client.clone(),
-        store.clone(),
-        topics.clone(),
-        config.site.code.clone(),
-        platform,
-        stats.clone(),
-        link_rx,
-        acks_rx,
-    );
-    let token = shutdown.clone();
-    tasks.spawn(async move { ("platform publisher".to_owned(), publisher.run(token).await) });
-
-    let downlink = downlink::Downlink {
-        client,
-        store: store.clone(),
+    let link = Link {
+        platform: platform.clone(),
         site: config.site.code.clone(),
-        limit: usize::try_from(platform.max_downlink_kb.saturating_mul(1024)).unwrap_or(usize::MAX),
+        topics,
+        store: store.clone(),
+        health: health.clone(),
         stats: stats.clone(),
-        acks: acks_tx,
     };
-    let token = shutdown.clone();
-    tasks.spawn(async move {
-        (
-            "platform downlink".to_owned(),
-            downlink.run(incoming_rx, token).await,
-        )
-    });
+    tasks.spawn("platform link", move |token| link.clone().run(token));
 
     if !platform.telemetry.is_empty() {
-        let sampler = telemetry::Sampler::new(&platform.telemetry, lines, store.clone());
-        let token = shutdown.clone();
-        tasks.spawn(async move { ("platform telemetry".to_owned(), sampler.run(token).await) });
+        let (tags, store) = (platform.telemetry.clone(), store.clone());
+        tasks.spawn("platform telemetry", move |token| {
+            telemetry::Sampler::new(&tags, lines.clone(), store.clone()).run(token)
+        });
     }
     let reporter = reporters::Reporters {
         store: store.clone(),
         health: health.clone(),
         stats_interval: std::time::Duration::from_secs(platform.stats_interval_s),
     };
-    let token = shutdown.clone();
-    tasks.spawn(async move { ("platform reporters".to_owned(), reporter.run(token).await) });
+    tasks.spawn("platform reporters", move |token| {
+        reporter.clone().run(token)
+    });
     Ok(stats)
+}
+
+/// What the platform link is made of, to make it again after a failure.
+#[derive(Clone)]
+struct Link {
+    platform: PlatformConfig,
+    site: String,
+    topics: Topics,
+    store: Store,
+    health: Health,
+    stats: Arc<SyncStats>,
+}
+
+impl Link {
+    /// One run of the session, the publisher and the downlink, until shutdown or until
+    /// one of them ends.
+    async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            platform,
+            site,
+            topics,
+            store,
+            health,
+            stats,
+        } = self;
+        let (client, eventloop) = session::connect_options(&platform, &site, &topics)?;
+        let (link_tx, link_rx) = watch::channel(LinkEvent::Down);
+        let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+        let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+        let session = session::Session {
+            eventloop,
+            client: client.clone(),
+            topics: topics.clone(),
+            stats: stats.clone(),
+            health,
+            link: link_tx,
+            incoming: incoming_tx,
+            budget: Arc::new(tokio::sync::Semaphore::new(
+                session::DOWNLINK_BUDGET as usize,
+            )),
+            broker: platform.broker.clone(),
+        };
+        let publisher = publisher::Publisher::new(
+            client.clone(),
+            store.clone(),
+            topics,
+            site.clone(),
+            &platform,
+            stats.clone(),
+            link_rx,
+            acks_rx,
+        );
+        let downlink = downlink::Downlink {
+            client,
+            store,
+            site,
+            limit: usize::try_from(platform.max_downlink_kb.saturating_mul(1024))
+                .unwrap_or(usize::MAX),
+            stats,
+            acks: acks_tx,
+        };
+        // A part that ends takes the others down with it; the supervisor starts them again.
+        tokio::select! {
+            ended = session.run(shutdown.clone()) => ended.map_err(|e| e.context("session")),
+            ended = publisher.run(shutdown.clone()) => ended.map_err(|e| e.context("publisher")),
+            ended = downlink.run(incoming_rx, shutdown.clone()) => ended.map_err(|e| e.context("downlink")),
+        }
+    }
 }

@@ -15,6 +15,7 @@ use crate::store::{Store, StoreError, outbox};
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
 /// The reporters task.
+#[derive(Clone)]
 pub(crate) struct Reporters {
     pub(crate) store: Store,
     pub(crate) health: Health,
@@ -37,11 +38,26 @@ impl Reporters {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                _ = health_tick.tick() => self.health_changes(&mut reported).await?,
+                _ = health_tick.tick() => {
+                    // Not written now: the changes are compared again at the next tick.
+                    if let Err(e) = self.health_changes(&mut reported).await {
+                        tracing::debug!(error = %e, "device health not written yet");
+                    }
+                }
                 _ = stats_tick.tick(), if !self.stats_interval.is_zero() => {
+                    // Statistics go with telemetry when the disk runs low; the next period
+                    // that is written starts where the last written one ended.
+                    if self.store.status().sheds(crate::store::Shed::Bulk) {
+                        crate::metrics::record_shed("statistics");
+                        continue;
+                    }
                     let to = crate::store::now();
-                    let from = std::mem::replace(&mut period_from, to.clone());
-                    self.store.writer.write(move |tx| statistics(tx, &from, &to)).await?;
+                    let from = period_from.clone();
+                    let (f, t) = (from.clone(), to.clone());
+                    match self.store.writer.write(move |tx| statistics(tx, &f, &t)).await {
+                        Ok(()) => period_from = to,
+                        Err(e) => tracing::debug!(error = %e, %from, "statistics not written yet"),
+                    }
                 }
             }
         }
@@ -49,13 +65,14 @@ impl Reporters {
 
     async fn health_changes(&self, reported: &mut BTreeMap<String, String>) -> anyhow::Result<()> {
         let mut changed = Vec::new();
+        let mut now_reported = Vec::new();
         for (device, c) in self.health.snapshot() {
             let state = serde_json::to_value(c.state)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
             if reported.get(&device) != Some(&state) {
-                reported.insert(device.clone(), state.clone());
+                now_reported.push((device.clone(), state.clone()));
                 changed.push(uplink::DeviceHealth {
                     device,
                     state,
@@ -75,6 +92,7 @@ impl Reporters {
                 })
                 .await?;
         }
+        reported.extend(now_reported);
         Ok(())
     }
 }

@@ -162,16 +162,29 @@ impl Sampler {
                     });
                 }
             }
-            if !messages.is_empty() {
-                self.store
-                    .writer
-                    .write(move |tx| {
-                        for m in &messages {
-                            outbox::enqueue(tx, Stream::Telemetry, uplink::kind::TELEMETRY, m)?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
+            if messages.is_empty() {
+                continue;
+            }
+            // Telemetry is the first thing shed when the disk runs low.
+            if self.store.status().sheds(crate::store::Shed::Bulk) {
+                for _ in &messages {
+                    crate::metrics::record_shed("telemetry");
+                }
+                continue;
+            }
+            let written = self
+                .store
+                .writer
+                .write(move |tx| {
+                    for m in &messages {
+                        outbox::enqueue(tx, Stream::Telemetry, uplink::kind::TELEMETRY, m)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = written {
+                // Lost, like a sample between two ticks: the next one is sent when due.
+                tracing::debug!(error = %e, "telemetry not written");
             }
         }
     }

@@ -132,8 +132,10 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    /// Take moments until shutdown, then let what is being kept finish (bounded).
-    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    /// Take moments until shutdown, then let what is being kept finish (bounded). Camera
+    /// frames are the first evidence shed when the disk runs low
+    /// ([`crate::store::Shed::Evidence`]): their moments are counted and let go.
+    pub(crate) async fn run(&mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let limit = Arc::new(Semaphore::new(CONCURRENT));
         let mut running = JoinSet::new();
         loop {
@@ -146,6 +148,13 @@ impl Worker {
                 debug!(point = %moment.point.key(), "no camera watches this point");
                 continue;
             };
+            if self.store.status().sheds(crate::store::Shed::Evidence) {
+                for _ in cameras {
+                    crate::metrics::record_shed("camera_frame");
+                }
+                debug!(point = %moment.point.key(), "disk low: camera frame not kept");
+                continue;
+            }
             for feed in cameras {
                 let permit = Arc::clone(&limit).acquire_owned().await?;
                 let job = Job {

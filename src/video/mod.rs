@@ -35,7 +35,6 @@ use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -43,6 +42,7 @@ use crate::config::{CameraConfig, Config, PointSpec};
 use crate::evidence::EvidenceStore;
 use crate::health::Health;
 use crate::store::Store;
+use crate::supervisor::Supervisor;
 use ring::{Ring, RingLimits};
 use source::{Http, Login};
 use stats::{CameraStats, ErrorKind};
@@ -212,11 +212,10 @@ pub fn start(
     config: &Config,
     store: &Store,
     health: &Health,
-    shutdown: &CancellationToken,
-    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+    tasks: &mut Supervisor,
 ) -> anyhow::Result<Option<VideoHub>> {
     let files = EvidenceStore::new(&config.storage.data_dir);
-    start_cameras(&config.cameras, files, store, health, shutdown, tasks)
+    start_cameras(&config.cameras, files, store, health, tasks)
 }
 
 /// [`start`] for a list of cameras and an evidence store (tests, benchmarks).
@@ -225,8 +224,7 @@ pub fn start_cameras(
     files: EvidenceStore,
     store: &Store,
     health: &Health,
-    shutdown: &CancellationToken,
-    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+    tasks: &mut Supervisor,
 ) -> anyhow::Result<Option<VideoHub>> {
     let captured: Vec<&CameraConfig> = cameras.iter().filter(|c| c.captures()).collect();
     if captured.is_empty() {
@@ -259,10 +257,10 @@ pub fn start_cameras(
         } else {
             Ok(None)
         };
-        let token = shutdown.clone();
-        let name = format!("camera {}", camera.id);
         let task_feed = Arc::clone(&feed);
-        tasks.spawn(async move { (name, run_camera(task_feed, login, token).await) });
+        tasks.spawn(format!("camera {}", camera.id), move |token| {
+            run_camera(Arc::clone(&task_feed), login.clone(), token)
+        });
         feeds.insert(camera.id.clone(), feed);
     }
     let (moments_tx, moments_rx) = mpsc::channel(MOMENT_QUEUE);
@@ -274,8 +272,13 @@ pub fn start_cameras(
         store: store.clone(),
         stored: stored.clone(),
     };
-    let token = shutdown.clone();
-    tasks.spawn(async move { ("video evidence".to_owned(), worker.run(token).await) });
+    // The moments' queue outlives a failed run of the worker: it is held here, and each
+    // run takes it for as long as it runs.
+    let worker = Arc::new(tokio::sync::Mutex::new(worker));
+    tasks.spawn("video evidence", move |token| {
+        let worker = Arc::clone(&worker);
+        async move { worker.lock().await.run(token).await }
+    });
     info!(cameras = feeds.len(), "video capture started");
     Ok(Some(VideoHub {
         cameras: Arc::new(feeds),

@@ -41,7 +41,10 @@ pub(super) struct LineOverview {
     belt: BeltView,
     /// Parcels per lane kind since midnight Beijing time.
     counts: LaneCounts,
-    /// The line's open alarms (its PLC, scanners, X-ray), newest first.
+    /// The line's open alarms (its PLC, scanners, X-ray) and the controller's own (the
+    /// store cannot commit, the disk is low, a task failed), newest first. An alarm the
+    /// store could not take yet has a negative id and cannot be acknowledged until it is
+    /// written.
     alarms: Vec<AlarmView>,
 }
 
@@ -68,29 +71,52 @@ async fn lines(State(state): State<AppState>) -> Result<Json<Vec<LineOverview>>,
     let belts: Vec<BeltView> = state.belts.iter().map(|b| b.borrow().clone()).collect();
     let since = beijing_midnight_utc(Utc::now());
     let ids: Vec<String> = belts.iter().map(|b| b.line_id.clone()).collect();
-    let per_line = state
+    let (per_line, stored_controller) = state
         .store
         .reader
         .read(move |c| {
-            ids.iter()
+            let per_line = ids
+                .iter()
                 .map(|id| {
                     let alarms = alarms::open(c, &format!("line:{id}"), MAX_ALARMS)?;
                     Ok((lane_counts(c, id, &since)?, alarms))
                 })
-                .collect::<Result<Vec<_>, StoreError>>()
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let controller = alarms::open(c, crate::alarm_book::SOURCE, MAX_ALARMS)?;
+            Ok((per_line, controller))
         })
         .await?;
+    let controller = controller_alarms(stored_controller, &state.alarms);
     Ok(Json(
         belts
             .into_iter()
             .zip(per_line)
-            .map(|(belt, (counts, alarms))| LineOverview {
-                belt,
-                counts,
-                alarms,
+            .map(|(belt, (counts, mut alarms))| {
+                alarms.extend(controller.iter().cloned());
+                alarms.sort_by(|a, b| b.at.cmp(&a.at));
+                LineOverview {
+                    belt,
+                    counts,
+                    alarms,
+                }
             })
             .collect(),
     ))
+}
+
+/// The controller's own alarms (store, disk, failed tasks), shown with every line: those
+/// in the store as stored (with who acknowledged them), and those the store could not take
+/// yet from memory (negative ids).
+fn controller_alarms(
+    stored: Vec<AlarmView>,
+    book: &crate::alarm_book::AlarmBook,
+) -> Vec<AlarmView> {
+    let mut all = stored;
+    all.extend(book.views().into_iter().filter(|a| a.id < 0).map(|mut a| {
+        a.source = format!("{}:{}", crate::alarm_book::SOURCE, a.source);
+        a
+    }));
+    all
 }
 
 /// Most open alarms shown per line.

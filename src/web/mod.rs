@@ -39,6 +39,8 @@ pub struct AppState {
     pub store: Store,
     /// Subsystem health.
     pub health: Health,
+    /// The controller's alarms about itself, shown even while the store cannot take them.
+    pub alarms: crate::alarm_book::AlarmBook,
     /// Parcel changes, after they were committed.
     pub events: broadcast::Sender<ParcelView>,
     /// Site code and name for the page header.
@@ -280,21 +282,48 @@ struct HealthReport {
     )
 )]
 async fn healthz(State(state): State<AppState>) -> Response {
-    let store = state.store.reader.read(manifests::count).await;
+    let read = state.store.reader.read(manifests::count).await;
     let mut subsystems = state.health.snapshot();
-    let store_ok = store.is_ok();
-    // The store is read now, not reported by a task: its entry is made here.
-    let store_report = Health::default();
-    match store {
-        Ok(lists) => store_report.set(
+    // The store is read now and its commits are known at once (the disk watch keeps the
+    // entry with its history; this never lets it look better than it is).
+    let commits = state.store.status().get().commit_failing;
+    let now = Health::default();
+    match (read, &commits) {
+        (Err(e), _) => now.set(
+            "store",
+            crate::health::State::Down,
+            format!("cannot read: {e}"),
+        ),
+        (Ok(_), Some(failing)) => now.set(
+            "store",
+            crate::health::State::Down,
+            format!(
+                "commits fail since {}: {}",
+                crate::store::timestamp(failing.since),
+                failing.error
+            ),
+        ),
+        (Ok(lists), None) => now.set(
             "store",
             crate::health::State::Ok,
-            format!("{lists} declaration lists"),
+            format!("{lists} declaration lists; committing"),
         ),
-        Err(e) => store_report.set("store", crate::health::State::Down, e.to_string()),
     }
-    subsystems.extend(store_report.snapshot());
-    let ok = store_ok && state.health.all_ok();
+    let now = now.snapshot().remove("store").expect("just set");
+    let store_ok = now.state == crate::health::State::Ok;
+    match subsystems.get_mut("store") {
+        Some(kept) if !store_ok || kept.state == crate::health::State::Ok => {
+            kept.state = now.state;
+            kept.detail = now.detail;
+        }
+        Some(_) => {}
+        None => {
+            subsystems.insert("store".to_owned(), now);
+        }
+    }
+    let ok = subsystems
+        .values()
+        .all(|c| c.state == crate::health::State::Ok);
     let body = HealthReport {
         status: if ok { "ok" } else { "degraded" },
         site: state.site.code.clone(),

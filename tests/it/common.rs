@@ -31,6 +31,11 @@ pub struct Site {
     pub data: tempfile::TempDir,
 }
 
+/// `[storage]` keys that turn the free-space watch's levels off: the test machine's own
+/// disk is no test's business (the disk tests set levels of their own).
+pub const NO_DISK_LEVELS: &str =
+    "disk.warn_free_pct = 0.0\ndisk.shed_bulk_free_pct = 0.0\ndisk.shed_evidence_free_pct = 0.0\n";
+
 /// The text of a one-line site config for tests: one PLC, one scanner, its data in `data_dir`.
 pub fn test_config_toml(data_dir: &Path, plc: &str, scanner: &str) -> String {
     format!(
@@ -39,6 +44,7 @@ pub fn test_config_toml(data_dir: &Path, plc: &str, scanner: &str) -> String {
         code = "3511W001"
         [storage]
         data_dir = {data:?}
+        {NO_DISK_LEVELS}
         [web]
         listen = "127.0.0.1:0"
         [[lines]]
@@ -152,13 +158,60 @@ pub async fn start_full_site(lists: Vec<DeclarationList>) -> Site {
     .await
 }
 
+/// [`start_site_with`] keeping its data in `data` (a test that mounts a file system there).
+pub async fn start_site_in(
+    data: tempfile::TempDir,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&mut Config),
+) -> Site {
+    start_in(data, SimConfig::default(), lists, |_, config| tweak(config)).await
+}
+
+/// [`start_site_with`] for a controller that is not meant to be healthy (its disk below a
+/// level on purpose): waits only for the line's PLC and scanner.
+pub async fn start_site_degraded(
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&mut Config),
+) -> Site {
+    let data = tempfile::tempdir().expect("temp dir");
+    let site = start_unchecked(data, SimConfig::default(), lists, |_, config| tweak(config)).await;
+    let url = format!("http://{}/healthz", site.controller.web_addr);
+    wait_for("the line's devices", Duration::from_secs(30), || async {
+        let body: serde_json::Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+        let up = |name: &str| body["subsystems"][name]["state"] == "ok";
+        (up("line:L1:plc") && up("line:L1:scanner:top")).then_some(())
+    })
+    .await;
+    site
+}
+
 async fn start_sim_and_controller(
     sim_config: SimConfig,
     lists: Vec<DeclarationList>,
     tweak: impl FnOnce(&RunningSim, &mut Config),
 ) -> Site {
-    logs::init();
     let data = tempfile::tempdir().expect("temp dir");
+    start_in(data, sim_config, lists, tweak).await
+}
+
+async fn start_in(
+    data: tempfile::TempDir,
+    sim_config: SimConfig,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&RunningSim, &mut Config),
+) -> Site {
+    let site = start_unchecked(data, sim_config, lists, tweak).await;
+    site.wait_until_healthy().await;
+    site
+}
+
+async fn start_unchecked(
+    data: tempfile::TempDir,
+    sim_config: SimConfig,
+    lists: Vec<DeclarationList>,
+    tweak: impl FnOnce(&RunningSim, &mut Config),
+) -> Site {
+    logs::init();
     let shutdown = CancellationToken::new();
     let sim = customs_edge_simulators::start(sim_config, shutdown.clone())
         .await
@@ -173,15 +226,13 @@ async fn start_sim_and_controller(
         .await
         .expect("controller starts");
     let http = admin_client(controller.web_addr).await;
-    let site = Site {
+    Site {
         sim,
         controller,
         http,
         shutdown,
         data,
-    };
-    site.wait_until_healthy().await;
-    site
+    }
 }
 
 impl Site {

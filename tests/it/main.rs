@@ -3,6 +3,7 @@
 //! per area; `common` is the harness they share. Linking is the slow part of a Rust build,
 //! and this stack (OpenCV included) links once here.
 
+mod abuse_connections;
 mod arrivals_downlink;
 mod audit_verify;
 mod backup;
@@ -23,6 +24,8 @@ mod platform_downlink;
 mod platform_sync;
 mod restart;
 mod sorting_e2e;
+mod store_faults;
+mod store_shedding;
 mod video_capture;
 mod video_evidence;
 mod video_rig;

@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use customs_edge::alarm_book::AlarmBook;
 use customs_edge::config::CameraConfig;
 use customs_edge::evidence::EvidenceStore;
 use customs_edge::health::{Health, State};
 use customs_edge::store::{Store, evidence, parcels};
+use customs_edge::supervisor::Supervisor;
 use customs_edge::video::{CameraSnapshot, CameraState, Moment, Point, StoredEvidence, VideoHub};
 use customs_edge_simulators::onvif::{OnvifCameraConfig, RunningCamera};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub const PASSWORD: &str = "Cam#pass:1";
@@ -57,7 +58,8 @@ pub struct Rig {
     pub health: Health,
     pub files: EvidenceStore,
     pub shutdown: CancellationToken,
-    pub tasks: JoinSet<(String, anyhow::Result<()>)>,
+    pub tasks: Supervisor,
+    pub alarms: AlarmBook,
 }
 
 pub fn rig(camera: CameraConfig, data: &Path, shutdown: &CancellationToken) -> Rig {
@@ -65,17 +67,12 @@ pub fn rig(camera: CameraConfig, data: &Path, shutdown: &CancellationToken) -> R
     let store = Store::open(data).unwrap();
     let health = Health::default();
     let files = EvidenceStore::new(data);
-    let mut tasks = JoinSet::new();
-    let hub = customs_edge::video::start_cameras(
-        &[camera],
-        files.clone(),
-        &store,
-        &health,
-        shutdown,
-        &mut tasks,
-    )
-    .unwrap()
-    .expect("the camera is captured");
+    let alarms = AlarmBook::default();
+    let mut tasks = Supervisor::new(shutdown.clone(), health.clone(), alarms.clone());
+    let hub =
+        customs_edge::video::start_cameras(&[camera], files.clone(), &store, &health, &mut tasks)
+            .unwrap()
+            .expect("the camera is captured");
     Rig {
         hub,
         store,
@@ -83,6 +80,7 @@ pub fn rig(camera: CameraConfig, data: &Path, shutdown: &CancellationToken) -> R
         files,
         shutdown: shutdown.clone(),
         tasks,
+        alarms,
     }
 }
 
@@ -126,17 +124,19 @@ impl Rig {
         (c.state, c.detail)
     }
 
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
         self.shutdown.cancel();
-        let all = async {
-            while let Some(joined) = self.tasks.join_next().await {
-                let (name, result) = joined.unwrap();
-                assert!(result.is_ok(), "{name}: {result:?}");
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(8), all)
-            .await
-            .expect("video stops in time");
+        assert!(
+            self.alarms.views().is_empty(),
+            "no video task failed: {:?}",
+            self.alarms.views()
+        );
+        tokio::time::timeout(
+            Duration::from_secs(8),
+            self.tasks.run_until_shutdown(Duration::from_secs(7)),
+        )
+        .await
+        .expect("video stops in time");
         assert_eq!(self.hub.cameras()[0].state, CameraState::Stopped);
     }
 }

@@ -354,8 +354,9 @@ async fn a_camera_with_no_frame_yet_answers_503_and_shows_in_the_list() {
     let url = format!("http://{}/video.mjpg", dead.local_addr().unwrap());
     drop(dead);
     let text = format!(
-        "[site]\ncode = \"3511W001\"\n[storage]\ndata_dir = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\n",
-        data.path().display().to_string()
+        "[site]\ncode = \"3511W001\"\n[storage]\ndata_dir = {:?}\n{}[web]\nlisten = \"127.0.0.1:0\"\n",
+        data.path().display().to_string(),
+        crate::common::NO_DISK_LEVELS,
     );
     let mut config = customs_edge::config::parse(&text, Path::new("camera-test.toml")).unwrap();
     config.cameras.push(CameraConfig {

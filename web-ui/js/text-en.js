@@ -66,6 +66,8 @@ export const EN = {
   alarm_ack: "Acknowledge", alarm_acked_by: "acknowledged by {0} at {1}", alarm_acked_done: "Alarm acknowledged.",
   alarm_k_tracking_lost: "tracking lost", alarm_k_lane_mismatch: "wrong lane", alarm_k_drop_unconfirmed: "drop not confirmed",
   alarm_k_outbox_filling: "uplink backlog",
+  alarm_k_store_commit_failed: "store cannot write (exception lane)", alarm_k_disk_low: "disk low",
+  alarm_k_task_failed: "task failed, restarting",
 
   // ---- page 2: judging ----
   judging_readonly: "Read only: only customs officers can flag parcels.", judging_none: "No parcel is waiting to be judged.",

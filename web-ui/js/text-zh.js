@@ -63,6 +63,8 @@ export const ZH = {
   alarm_ack: "确认告警", alarm_acked_by: "{0} 已于 {1} 确认", alarm_acked_done: "告警已确认。",
   alarm_k_tracking_lost: "跟踪丢失", alarm_k_lane_mismatch: "落错道口", alarm_k_drop_unconfirmed: "未确认落格",
   alarm_k_outbox_filling: "上行队列积压",
+  alarm_k_store_commit_failed: "存储无法写入（走异常道）", alarm_k_disk_low: "磁盘空间不足",
+  alarm_k_task_failed: "任务故障，正在重启",
 
   // ---- page 2: judging ----
   judging_readonly: "只读：仅海关关员可以标记查验。", judging_none: "当前没有待判图的包裹。",

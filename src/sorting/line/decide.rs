@@ -67,30 +67,36 @@ impl Line {
         // Everything the store knows about the waybill, read in one go, here: five indexed
         // lookups take tens of microseconds, less than the hop to a blocking thread and
         // back, which under load was a good part of the decision's tail latency.
-        let (manifest, instruction, officer_flags, duplicate_of, ebc_mismatches) =
-            self.store.reader.read_blocking(move |conn| {
-                let Some(code) = code else {
-                    return Ok((
-                        None,
-                        None,
-                        instructions::flags_against(conn, id, None)?,
-                        None,
-                        0,
-                    ));
-                };
-                let manifest = manifests::facts(conn, &code)?;
-                let ebc_mismatches = match manifest.as_ref().and_then(|m| m.ebc_code.as_deref()) {
-                    Some(ebc) => parcels::ebc_weight_mismatches_since(conn, ebc, &since)?,
-                    None => 0,
-                };
-                Ok((
-                    manifest,
-                    instructions::standing_instruction(conn, &code)?,
-                    instructions::flags_against(conn, id, Some(&code))?,
-                    parcels::earlier_sorted(conn, &code, id)?,
-                    ebc_mismatches,
-                ))
-            })?;
+        let facts = self.store.reader.read_blocking(move |conn| {
+            let Some(code) = code else {
+                return Ok((
+                    None,
+                    None,
+                    instructions::flags_against(conn, id, None)?,
+                    None,
+                    0,
+                ));
+            };
+            let manifest = manifests::facts(conn, &code)?;
+            let ebc_mismatches = match manifest.as_ref().and_then(|m| m.ebc_code.as_deref()) {
+                Some(ebc) => parcels::ebc_weight_mismatches_since(conn, ebc, &since)?,
+                None => 0,
+            };
+            Ok((
+                manifest,
+                instructions::standing_instruction(conn, &code)?,
+                instructions::flags_against(conn, id, Some(&code))?,
+                parcels::earlier_sorted(conn, &code, id)?,
+                ebc_mismatches,
+            ))
+        });
+        let (manifest, instruction, officer_flags, duplicate_of, ebc_mismatches) = match facts {
+            Ok(facts) => facts,
+            Err(e) => {
+                self.fail_closed(parcel, &format!("facts not read: {e}"));
+                return Ok(());
+            }
+        };
         let inputs = Inputs {
             read,
             manifest,
@@ -111,8 +117,13 @@ impl Line {
         };
         let decision = decide(&inputs, tolerance);
         let lane = self.lane_number(decision.lane);
-        self.store_decision(id, &inputs, &decision, lane, ebc_mismatches)
-            .await?;
+        if let Err(e) = self
+            .store_decision(id, &inputs, &decision, lane, ebc_mismatches)
+            .await
+        {
+            self.fail_closed(parcel, &format!("decision not committed: {e}"));
+            return Ok(());
+        }
         self.moment(
             id,
             crate::video::Point::Decision {
@@ -145,6 +156,17 @@ impl Line {
         }
         self.announce(id);
         Ok(())
+    }
+
+    /// No decision could be committed for `parcel`: no lane is commanded, so the PLC sends
+    /// it to its default, the exception lane, which is what the line now expects of it.
+    fn fail_closed(&mut self, parcel: &Tracked, why: &str) {
+        let lane = self.config.diverter.exception_lane;
+        self.tracker.set_lane(parcel.id, lane);
+        crate::metrics::record_decision_not_committed(self.id());
+        warn!(line = %self.id(), parcel = parcel.id, tracking_no = parcel.tracking_no, %why,
+            "no lane command without a committed decision: the PLC's exception lane applies");
+        self.announce(parcel.id);
     }
 
     async fn store_decision(

@@ -10,13 +10,15 @@
 //! - [`scans`] — scanner messages.
 //! - [`decide`] — gathering a parcel's inputs, deciding, commanding the diverter.
 //! - [`xray`] — X-ray views: matching them to parcels and keeping them as evidence.
+//! - [`faults`] — bad input kept without flooding the disk; store writes that fail.
 
 mod decide;
+mod faults;
 mod plc;
 mod scans;
 mod xray;
 
-use std::collections::HashMap;
+use faults::{RejectThrottle, StoreFaults};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use customs_edge_devices::line_plc::{LinePlc, LineStatus, RegisterMap};
 use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
 use customs_edge_devices::xray::{FeedOptions, XrayFeed};
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -38,8 +41,9 @@ use crate::sorting::xray_match::XrayMatcher;
 use crate::store::parcels::{self, ParcelView};
 use crate::store::{Store, StoreError, Submitted};
 
-/// Runs one line. Build it with [`LineTask::new`], then `run` it.
-#[derive(Debug)]
+/// Runs one line. Build it with [`LineTask::new`], then `run` it (a clone of it, to run
+/// it again after a failure: the clones share the line's status feed).
+#[derive(Debug, Clone)]
 pub struct LineTask {
     config: LineConfig,
     store: Store,
@@ -99,6 +103,8 @@ struct Line {
     belt: BeltPublisher,
     /// Cameras watching the line, for evidence frames of its moments.
     video: Option<crate::video::VideoHub>,
+    /// Store writes that failed, for the warning.
+    store_faults: StoreFaults,
 }
 
 impl LineTask {
@@ -157,11 +163,21 @@ impl LineTask {
             store
                 .writer
                 .write(move |tx| parcels::mark_interrupted(tx, &id))
-                .await?
+                .await
         };
-        if interrupted > 0 {
-            warn!(line = %line_id, interrupted, "parcels left in flight by the previous run are marked interrupted");
+        match interrupted {
+            Ok(0) => {}
+            Ok(n) => {
+                warn!(line = %line_id, interrupted = n, "parcels left in flight by the previous run are marked interrupted");
+            }
+            // The line runs without: they are marked at the next start.
+            Err(e) => {
+                warn!(line = %line_id, error = %e, "parcels left in flight not marked interrupted");
+            }
         }
+        // The line's helpers run only while it does; one that ends (it can only panic) ends
+        // the line's run, and the supervisor starts all of it again.
+        let mut helpers: JoinSet<String> = JoinSet::new();
         let (scan_tx, mut scan_rx) = mpsc::channel(1024);
         for scanner in &config.scanners {
             let addr = resolve(&scanner.address, &shutdown).await?;
@@ -172,10 +188,13 @@ impl LineTask {
                 State::Starting,
                 format!("connecting to {addr}"),
             );
-            tokio::spawn(
-                ScannerClient::new(scanner.name.as_str(), addr, codec)
-                    .run(scan_tx.clone(), shutdown.clone()),
-            );
+            let client = ScannerClient::new(scanner.name.as_str(), addr, codec)
+                .run(scan_tx.clone(), shutdown.clone());
+            let name = format!("scanner {}", scanner.name);
+            helpers.spawn(async move {
+                client.await;
+                name
+            });
         }
         drop(scan_tx);
         let (xray_tx, mut xray_rx) = mpsc::channel(1024);
@@ -185,10 +204,12 @@ impl LineTask {
                 State::Starting,
                 format!("watching {}", x.dir.display()),
             );
-            tokio::spawn(
-                XrayFeed::new(&x.dir, FeedOptions::default())
-                    .run(xray_tx.clone(), shutdown.clone()),
-            );
+            let feed = XrayFeed::new(&x.dir, FeedOptions::default())
+                .run(xray_tx.clone(), shutdown.clone());
+            helpers.spawn(async move {
+                feed.await;
+                "X-ray feed".to_owned()
+            });
             let (jobs_tx, jobs_rx) = mpsc::channel(4096);
             let worker = xray::evidence_worker(
                 line_id.clone(),
@@ -197,7 +218,10 @@ impl LineTask {
                 evidence.clone(),
                 shutdown.clone(),
             );
-            tokio::spawn(worker);
+            helpers.spawn(async move {
+                worker.await;
+                "X-ray evidence worker".to_owned()
+            });
             xray::LineXray {
                 matcher: XrayMatcher::new(Duration::from_secs_f64(x.window_s)),
                 evidence: jobs_tx,
@@ -222,6 +246,7 @@ impl LineTask {
             rejects: RejectThrottle::default(),
             queued: Vec::new(),
             changed: Vec::new(),
+            store_faults: StoreFaults::default(),
             samples,
             belt,
             xray,
@@ -237,30 +262,37 @@ impl LineTask {
         info!(line = %line_id, plc = %plc_addr, "sorting line started");
         loop {
             pulse.beat();
-            tokio::select! {
+            // A store error never ends the line: what could not be written is logged and
+            // counted, a decision that could not be committed is never commanded (the PLC's
+            // exception lane applies), and the line goes on with the next event.
+            let handled = tokio::select! {
                 () = shutdown.cancelled() => break,
-                Some(event) = scan_rx.recv() => {
-                    line.on_scanner(event).await?;
-                    line.decide_due().await?;
-                    line.settle().await?;
+                Some(ended) = helpers.join_next() => {
+                    if shutdown.is_cancelled() {
+                        break;
+                    }
+                    let what = ended.unwrap_or_else(|e| format!("a helper ({e})"));
+                    anyhow::bail!("line {line_id}: {what} stopped");
                 }
-                Some(event) = xray_rx.recv() => {
-                    line.on_xray(event).await?;
-                    line.decide_due().await?;
-                    line.settle().await?;
-                }
-                _ = poll.tick() => {
-                    line.poll(Instant::now()).await?;
-                    line.decide_due().await?;
-                    line.settle().await?;
-                }
+                Some(event) = scan_rx.recv() => line.on_scanner(event).await,
+                Some(event) = xray_rx.recv() => line.on_xray(event).await,
+                _ = poll.tick() => line.poll(Instant::now()).await,
+            };
+            if let Err(e) = handled {
+                line.store_fault(&e);
             }
+            if let Err(e) = line.decide_due().await {
+                line.store_fault(&e);
+            }
+            line.settle().await;
             line.belt
                 .publish(&line.tracker, &line.samples.borrow(), false);
         }
         // What was queued is committed before the task says it stopped.
         for submitted in line.queued.drain(..) {
-            submitted.committed().await?;
+            if let Err(e) = submitted.committed().await {
+                warn!(line = %line_id, error = %e, "a reading queued before shutdown was not written");
+            }
         }
         info!(line = %line_id, in_flight = line.tracker.len(), "sorting line stopped");
         Ok(())
@@ -307,27 +339,38 @@ impl Line {
         Ok(())
     }
 
-    /// Look at the queued writes without waiting (a failed one fails the line: the store is
-    /// broken); once all have committed, tell live consoles about every parcel that
-    /// changed, read back from the store, so they only ever see what was committed. The
-    /// line never waits here: queued writes commit with the next awaited one or a few
-    /// milliseconds later (the writer's linger), and the next event or poll looks again.
-    async fn settle(&mut self) -> Result<(), StoreError> {
+    /// Note that a parcel changed; consoles hear of it at the next [`Line::settle`].
+    fn announce(&mut self, id: i64) {
+        self.changed.push(id);
+    }
+
+    /// Look at the queued writes without waiting (a failed one is logged and counted: the
+    /// store could not commit, and the line goes on); once all are done, tell live consoles
+    /// about every parcel that changed, read back from the store, so they only ever see
+    /// what was committed. The line never waits here: queued writes commit with the next
+    /// awaited one or a few milliseconds later (the writer's linger), and the next event or
+    /// poll looks again.
+    async fn settle(&mut self) {
         let mut pending = Vec::new();
+        let mut failed = None;
         for mut submitted in self.queued.drain(..) {
             match submitted.try_committed() {
-                Some(result) => result?,
+                Some(Ok(())) => {}
+                Some(Err(e)) => failed = Some(e),
                 None => pending.push(submitted),
             }
         }
         self.queued = pending;
+        if let Some(e) = failed {
+            self.store_fault(&e);
+        }
         if !self.queued.is_empty() {
-            return Ok(());
+            return;
         }
         let mut changed = std::mem::take(&mut self.changed);
         changed.dedup();
         if self.events.receiver_count() == 0 {
-            return Ok(());
+            return;
         }
         for id in changed {
             match self
@@ -341,65 +384,6 @@ impl Line {
                 }
                 Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
             }
-        }
-        Ok(())
-    }
-
-    /// Note that a parcel changed; consoles hear of it at the next [`Line::settle`].
-    fn announce(&mut self, id: i64) {
-        self.changed.push(id);
-    }
-
-    /// Keep a piece of bad input for inspection; the same kind of junk from the same source
-    /// is stored at most once a minute with a repeat count, so a garbled device cannot flood
-    /// the disk, and every occurrence is logged at debug level.
-    async fn reject(
-        &mut self,
-        source: String,
-        reason: String,
-        payload: String,
-    ) -> Result<(), StoreError> {
-        let Some(repeats) = self.rejects.admit(&source, &reason) else {
-            return Ok(());
-        };
-        let reason = if repeats > 0 {
-            format!("{reason} (and {repeats} more like it in the last minute)")
-        } else {
-            reason
-        };
-        let at = crate::store::now();
-        self.store
-            .writer
-            .write(move |tx| parcels::reject_input(tx, &at, &source, &reason, &payload))
-            .await
-    }
-}
-
-/// Rate limit for storing repeated bad input.
-#[derive(Debug, Default)]
-struct RejectThrottle {
-    /// (source, reason kind) → (last stored, suppressed since).
-    seen: HashMap<(String, String), (Instant, u32)>,
-}
-
-impl RejectThrottle {
-    const PERIOD: Duration = Duration::from_secs(60);
-
-    /// `Some(suppressed count)` when this one should be stored.
-    fn admit(&mut self, source: &str, reason: &str) -> Option<u32> {
-        let kind: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
-        let now = Instant::now();
-        let entry = self
-            .seen
-            .entry((source.to_owned(), kind))
-            .or_insert((now - Self::PERIOD, 0));
-        if now - entry.0 >= Self::PERIOD {
-            let suppressed = entry.1;
-            *entry = (now, 0);
-            Some(suppressed)
-        } else {
-            entry.1 += 1;
-            None
         }
     }
 }

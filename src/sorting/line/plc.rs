@@ -120,11 +120,11 @@ impl Line {
             "{why}; {} parcel(s) on the belt can only go to the exception lane",
             lost.len()
         );
-        self.store
-            .writer
-            .write(move |tx| alarms::raise(tx, &source, "tracking_lost", &detail, None))
-            .await?;
-        Ok(())
+        self.record(move |tx| {
+            alarms::raise(tx, &source, "tracking_lost", &detail, None)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn on_status(&mut self, status: &LineStatus, now: Instant) -> Result<(), StoreError> {
@@ -177,10 +177,11 @@ impl Line {
             self.cursor.stale = false;
             info!(line = %self.id(), "PLC back in sight; new parcels are tracked again");
             let source = self.plc_source();
-            self.store
-                .writer
-                .write(move |tx| alarms::clear(tx, &source, "tracking_lost"))
-                .await?;
+            self.record(move |tx| {
+                alarms::clear(tx, &source, "tracking_lost")?;
+                Ok(())
+            })
+            .await?;
         }
         self.unconfirmed().await?;
         self.acks(status).await?;
@@ -213,11 +214,13 @@ impl Line {
             return Ok(());
         }
         // One write for every parcel of this poll: the record ids are needed before the
-        // parcels can be tracked, so this write is awaited.
+        // parcels can be tracked, so this write is awaited. When it cannot be committed the
+        // parcels are not tracked: nothing is decided for them, no lane commanded, and the
+        // PLC sends them to its default, the exception lane.
         let at = crate::store::now();
         let line_id = self.id().to_owned();
         let batch = entries.clone();
-        let ids = self
+        let ids = match self
             .store
             .writer
             .write(move |tx| {
@@ -226,7 +229,18 @@ impl Line {
                     .map(|e| parcels::insert_entry(tx, &line_id, e.tracking_no, &at, e.length_mm))
                     .collect::<Result<Vec<_>, _>>()
             })
-            .await?;
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                warn!(line = %self.id(), parcels = entries.len(), error = %e,
+                    "parcels not recorded (store cannot commit): not tracked, the PLC's exception lane applies");
+                for _ in &entries {
+                    crate::metrics::record_parcel_entered(self.id());
+                }
+                return Ok(());
+            }
+        };
         for (entry, id) in entries.into_iter().zip(ids) {
             // How far it has travelled since the photo-eye, by the PLC's own clock; a stamp
             // older than the staleness limit is not believed (the parcel's tracking is lost
@@ -347,24 +361,22 @@ impl Line {
             let (old, new) = (self.cursor.fault, status.fault);
             self.cursor.fault = new;
             warn!(line = %self.id(), ?old, ?new, "PLC fault code changed");
-            self.store
-                .writer
-                .write(move |tx| {
-                    if let Some(old) = old {
-                        alarms::clear(tx, &source, &fault_kind(old))?;
-                    }
-                    if let Some(new) = new {
-                        alarms::raise(
-                            tx,
-                            &source,
-                            &fault_kind(new),
-                            &format!("PLC reports {new:?}"),
-                            None,
-                        )?;
-                    }
-                    Ok(())
-                })
-                .await?;
+            self.record(move |tx| {
+                if let Some(old) = old {
+                    alarms::clear(tx, &source, &fault_kind(old))?;
+                }
+                if let Some(new) = new {
+                    alarms::raise(
+                        tx,
+                        &source,
+                        &fault_kind(new),
+                        &format!("PLC reports {new:?}"),
+                        None,
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
         }
         let addr = self.plc_source();
         match status.fault {

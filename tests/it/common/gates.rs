@@ -157,12 +157,14 @@ pub async fn start_gate_site(
         code = "3511W001"
         [storage]
         data_dir = {data:?}
+        {no_disk_levels}
         [web]
         listen = "127.0.0.1:0"
         [plate_events]
         listen = "127.0.0.1:{camera_port}"
         "#,
         data = data.path().display().to_string(),
+        no_disk_levels = super::NO_DISK_LEVELS,
     );
     let mut config = config::parse(&text, Path::new("gates-test.toml")).expect("valid test config");
     (config.gates, config.cameras) = controller_lanes(&addrs, &password_file);

@@ -17,7 +17,21 @@ pub struct Controller {
 
 impl Controller {
     pub async fn start(config: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+        Self::start_with(config, None).await
+    }
+
+    /// [`Controller::start`] under an open-file limit of `nofile` (soft and hard).
+    pub async fn start_with(config: &std::path::Path, nofile: Option<u64>) -> Self {
+        let bin = env!("CARGO_BIN_EXE_customs-edge");
+        let mut command = match nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .args([
                 "--log-format",
                 "json",
@@ -79,6 +93,11 @@ impl Controller {
             (parcels.iter().filter(|p| p["outcome"] == "sorted").count() >= n).then_some(parcels)
         })
         .await
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     pub fn kill9(mut self) {

@@ -24,8 +24,9 @@ impl Server {
     pub(super) async fn start() -> Self {
         let data = tempfile::tempdir().unwrap();
         let text = format!(
-            "[site]\ncode = \"3511W001\"\n[storage]\ndata_dir = {:?}\n[web]\nlisten = \"127.0.0.1:0\"\n",
-            data.path().display().to_string()
+            "[site]\ncode = \"3511W001\"\n[storage]\ndata_dir = {:?}\n{}[web]\nlisten = \"127.0.0.1:0\"\n",
+            data.path().display().to_string(),
+            crate::common::NO_DISK_LEVELS,
         );
         let config = customs_edge::config::parse(&text, Path::new("stats-test.toml")).unwrap();
         let store = Store::open(data.path()).unwrap();

@@ -141,11 +141,12 @@ async function acknowledge(id, button) {
   loadLines();
 }
 
-/** A stored alarm (open until its condition clears): when, what, and who has it in hand. */
+/** A stored alarm (open until its condition clears): when, what, and who has it in hand.
+ *  One the store could not take yet (negative id) shows, but cannot be acknowledged. */
 function storedAlarm(a) {
   const acked = a.acked_by
     ? h("small", { className: "acked" }, t("alarm_acked_by", a.acked_by, beijing(a.acked_at, "time")))
-    : hasRole("operator", "admin")
+    : hasRole("operator", "admin") && a.id > 0
       ? h("button", { type: "button", className: "ack", onclick: (ev) => acknowledge(a.id, ev.currentTarget) }, t("alarm_ack"))
       : null;
   return h("li", { className: `alarm${a.acked_by ? " acked" : ""}`, dataset: { alarmId: a.id } },
