@@ -6,6 +6,7 @@ mod edge_sim;
 mod faults;
 mod gate_devices;
 mod lines;
+mod malformed_modbus;
 mod onvif_camera;
 mod plate_camera;
 mod platform;
