@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::OnvifCameraConfig;
 use super::feed::Feed;
-use super::messages::{DEVICE_PATH, MEDIA_PATH, snapshot_url, stream_url};
+use super::messages::{Ctx, DEVICE_PATH, MEDIA_PATH, rtsp_url, snapshot_url, stream_url};
 use super::wsse::TokenChecker;
 
 /// Realm of the camera's HTTP Digest/Basic challenges.
@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     pub(crate) discovery_addr: Option<SocketAddr>,
     /// Whether the multicast group was joined.
     pub(crate) multicast_joined: AtomicBool,
+    /// The RTSP server's port once it came up; 0 = no RTSP (off, or GStreamer missing).
+    pub(crate) rtsp_port: AtomicU16,
     /// One feed per profile, in config order.
     pub(crate) feeds: Vec<Arc<Feed>>,
     /// HTTP Digest/Basic for snapshots and streams.
@@ -104,6 +106,8 @@ pub(crate) struct Shared {
     pub(crate) finished: CancellationToken,
     /// The current password. A `std` mutex: read or replaced, never held across `.await`.
     password: Mutex<String>,
+    /// Bumped at every password change, watched by the RTSP server's supervisor.
+    password_changes: watch::Sender<u64>,
     stream_stopped: AtomicBool,
     junk: AtomicBool,
     /// Delay of every answer in ms; 0 = none.
@@ -138,6 +142,8 @@ impl Shared {
             http_addr,
             discovery_addr,
             multicast_joined: AtomicBool::new(false),
+            rtsp_port: AtomicU16::new(0),
+            password_changes: watch::Sender::new(0),
             feeds,
             counters: Counters::default(),
             shutdown,
@@ -159,6 +165,48 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Replaces the password (SOAP, HTTP and RTSP alike).
+    pub(crate) fn set_password(&self, password: String) {
+        *self.password.lock().unwrap_or_else(PoisonError::into_inner) = password;
+        self.password_changes.send_modify(|n| *n += 1);
+    }
+
+    /// Watches password changes.
+    pub(crate) fn watch_password(&self) -> watch::Receiver<u64> {
+        self.password_changes.subscribe()
+    }
+
+    /// The RTSP port, when the RTSP server came up.
+    pub(crate) fn rtsp_port(&self) -> Option<u16> {
+        match self.rtsp_port.load(Ordering::Relaxed) {
+            0 => None,
+            port => Some(port),
+        }
+    }
+
+    /// What SOAP answers depend on, for a client that reached the camera at `base`.
+    pub(crate) fn ctx<'a>(&'a self, base: &'a str, now: DateTime<Utc>) -> Ctx<'a> {
+        let ip = match self.http_addr.ip() {
+            IpAddr::V4(v4) if !v4.is_unspecified() => v4,
+            _ => {
+                let host = base.strip_prefix("http://").unwrap_or(base);
+                (host.rsplit_once(':').map_or(host, |(h, _)| h))
+                    .parse()
+                    .unwrap_or(Ipv4Addr::LOCALHOST)
+            }
+        };
+        Ctx {
+            cfg: &self.cfg,
+            base,
+            now,
+            ip,
+            http_port: self.http_addr.port(),
+            rtsp_port: self.rtsp_port(),
+            discoverable: self.multicast_joined.load(Ordering::Relaxed),
+            endpoint: &self.endpoint,
+        }
     }
 
     /// Whether the stream is stopped (frames are not sent).
@@ -292,6 +340,20 @@ impl RunningCamera {
         stream_url(&self.base_url(), profile)
     }
 
+    /// The RTSP server's port, when it runs (`OnvifCameraConfig::rtsp` and GStreamer's
+    /// RTSP server available).
+    pub fn rtsp_port(&self) -> Option<u16> {
+        self.shared.rtsp_port()
+    }
+
+    /// The RTSP (H.264) URL of a profile (not checked), when the RTSP server runs.
+    pub fn rtsp_url_for(&self, profile: &str) -> Option<String> {
+        let base = self.base_url();
+        let host = base.trim_start_matches("http://");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        self.rtsp_port().map(|port| rtsp_url(host, port, profile))
+    }
+
     /// The configuration the camera was started with.
     pub fn config(&self) -> &OnvifCameraConfig {
         &self.shared.cfg
@@ -348,13 +410,9 @@ impl RunningCamera {
     }
 
     /// Changes the password, as if someone did on the camera's web page: the old one is
-    /// refused from now on.
+    /// refused from now on, by SOAP, HTTP and RTSP.
     pub fn set_password(&self, password: impl Into<String>) {
-        *self
-            .shared
-            .password
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = password.into();
+        self.shared.set_password(password.into());
     }
 
     /// The counters so far.

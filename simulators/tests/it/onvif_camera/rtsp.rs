@@ -1,0 +1,167 @@
+//! RTSP: GStreamer's RTSP server as the camera's child, found through `GetStreamUri`,
+//! spoken to in RTSP itself (DESCRIBE with Digest), following the password; and a camera
+//! without GStreamer carrying on with MJPEG over HTTP.
+//!
+//! Needs `python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{base,good,ugly}`
+//! (`scripts/setup.sh`); `CUSTOMS_EDGE_SKIP_RTSP=1` skips the tests that need them.
+
+use std::path::PathBuf;
+
+use customs_edge_devices::http_auth::Challenge;
+use customs_edge_simulators::onvif::OnvifCameraConfig;
+use reqwest::StatusCode;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+
+use super::Cam;
+use super::client::{PATIENCE, TDS, TRT, texts};
+
+fn skipped() -> bool {
+    let skip = std::env::var("CUSTOMS_EDGE_SKIP_RTSP").as_deref() == Ok("1");
+    if skip {
+        eprintln!("SKIPPED: CUSTOMS_EDGE_SKIP_RTSP=1: the camera's RTSP server is not tested");
+    }
+    skip
+}
+
+/// One RTSP answer: status, headers (lower-case names), body.
+struct RtspAnswer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl RtspAnswer {
+    fn header(&self, name: &str) -> Vec<&str> {
+        (self.headers.iter())
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Sends one RTSP request on a fresh connection and reads its answer.
+async fn rtsp(url: &str, method: &str, authorization: Option<String>) -> RtspAnswer {
+    let authority = url.trim_start_matches("rtsp://");
+    let host = &authority[..authority.find('/').unwrap()];
+    let stream = TcpStream::connect(host)
+        .await
+        .expect("the RTSP server listens");
+    let (read, mut write) = stream.into_split();
+    let mut request = format!("{method} {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n");
+    if let Some(a) = authorization {
+        request.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    request.push_str("\r\n");
+    write.write_all(request.as_bytes()).await.unwrap();
+    let mut reader = BufReader::new(read);
+    let read_all = async {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        let status: u16 = line.split(' ').nth(1).expect("a status").parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).await.unwrap();
+            let Some((name, value)) = line.trim_end().split_once(':') else {
+                break;
+            };
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let length = (headers.iter())
+            .find(|(n, _)| n == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).await.unwrap();
+        RtspAnswer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    };
+    tokio::time::timeout(PATIENCE, read_all)
+        .await
+        .expect("an RTSP answer in time")
+}
+
+/// DESCRIBE with Digest: challenged first, then answered with `password`.
+async fn describe(url: &str, password: &str) -> RtspAnswer {
+    let first = rtsp(url, "DESCRIBE", None).await;
+    assert_eq!(first.status, 401, "DESCRIBE without credentials");
+    let challenges = Challenge::parse_all(&first.header("www-authenticate").join(", ")).unwrap();
+    let digest = (challenges.iter())
+        .find(|c| matches!(c, Challenge::Digest(_)))
+        .expect("an RTSP Digest challenge");
+    let authorization = digest
+        .authorization("DESCRIBE", url, "admin", password, "c0ffee", 1)
+        .unwrap();
+    rtsp(url, "DESCRIBE", Some(authorization)).await
+}
+
+fn stream_uri(protocol: &str) -> String {
+    format!(
+        r#"<GetStreamUri xmlns="{TRT}"><StreamSetup><Stream xmlns="http://www.onvif.org/ver10/schema">RTP-Unicast</Stream><Transport xmlns="http://www.onvif.org/ver10/schema"><Protocol>{protocol}</Protocol></Transport></StreamSetup><ProfileToken>main</ProfileToken></GetStreamUri>"#
+    )
+}
+
+#[tokio::test]
+async fn rtsp_stream_uri_leads_to_an_h264_stream_behind_rtsp_digest() {
+    if skipped() {
+        return;
+    }
+    let cam = Cam::start(OnvifCameraConfig {
+        rtsp: true,
+        ..OnvifCameraConfig::default()
+    })
+    .await;
+    let port = cam
+        .camera
+        .rtsp_port()
+        .expect("the RTSP server runs (scripts/setup.sh installs GStreamer's)");
+    let (status, body) = cam.signed("admin123", &stream_uri("RTSP")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let url = texts(&body, "Uri").remove(0);
+    assert_eq!(url, format!("rtsp://127.0.0.1:{port}/main"));
+    assert_eq!(Some(&url), cam.camera.rtsp_url_for("main").as_ref());
+    let (_, http) = cam.signed("admin123", &stream_uri("HTTP")).await;
+    assert_eq!(texts(&http, "Uri"), [cam.camera.stream_url()]);
+    let caps =
+        format!(r#"<GetCapabilities xmlns="{TDS}"><Category>Media</Category></GetCapabilities>"#);
+    let (_, caps) = cam.signed("admin123", &caps).await;
+    assert_eq!(texts(&caps, "RTP_RTSP_TCP"), ["true"]);
+
+    let described = describe(&url, "admin123").await;
+    assert_eq!(described.status, 200, "{}", described.body);
+    assert!(described.body.contains("H264"), "SDP: {}", described.body);
+    assert!(
+        described.body.contains("sprop-parameter-sets") || described.body.contains("a=rtpmap:96"),
+        "SDP: {}",
+        described.body
+    );
+
+    cam.camera.set_password("n3w-pw");
+    super::eventually("the old password refused over RTSP", || async {
+        describe(&url, "admin123").await.status == 401
+    })
+    .await;
+    assert_eq!(describe(&url, "n3w-pw").await.status, 200);
+}
+
+#[tokio::test]
+async fn without_gstreamer_the_camera_serves_mjpeg_only_and_says_so() {
+    let cam = Cam::start(OnvifCameraConfig {
+        rtsp: true,
+        rtsp_python: Some(PathBuf::from("/nonexistent/python3")),
+        ..OnvifCameraConfig::default()
+    })
+    .await;
+    assert_eq!(cam.camera.rtsp_port(), None);
+    let (status, body) = cam.signed("admin123", &stream_uri("RTSP")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(texts(&body, "Uri"), [cam.camera.stream_url()]);
+    let services = format!(
+        r#"<GetServices xmlns="{TDS}"><IncludeCapability>true</IncludeCapability></GetServices>"#
+    );
+    let (_, services) = cam.signed("admin123", &services).await;
+    assert!(services.contains(r#"NoRTSPStreaming="true""#), "{services}");
+}
