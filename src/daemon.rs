@@ -41,9 +41,31 @@ pub struct Running {
 }
 
 /// Start the controller for `config` on `store`; returns once every listener is bound.
+/// The console's address (`web.listen`) is bound first, so a busy port fails before any
+/// device is touched.
 pub async fn start(
     config: Config,
     store: Store,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
+    let web = bind_web(&config.web.listen).await?;
+    start_on(config, store, web, shutdown).await
+}
+
+/// Binds the console's address; the error names it and the config key.
+pub async fn bind_web(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr: SocketAddr = listen.parse().context("web.listen")?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (web.listen)"))
+}
+
+/// [`start`] with the console's listener already bound (the demo binds it before it
+/// starts its simulated site).
+pub async fn start_on(
+    config: Config,
+    store: Store,
+    listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let health = Health::default();
@@ -109,10 +131,6 @@ pub async fn start(
             )
         });
     }
-    let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen} (web.listen)"))?;
     let web_addr = listener.local_addr()?;
     let state = AppState {
         store: store.clone(),
