@@ -22,7 +22,7 @@ const INTERFACE: &str = "eth0";
 /// The camera's host name: its name in lower case, anything but letters, digits and `-`
 /// replaced by `-`, at most 63 characters (RFC 1123).
 pub(crate) fn hostname(name: &str) -> String {
-    let mut host: String = name
+    let host: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -33,11 +33,11 @@ pub(crate) fn hostname(name: &str) -> String {
         })
         .take(63)
         .collect();
-    host = host.trim_matches('-').to_owned();
+    let host = host.trim_matches('-');
     if host.is_empty() {
         "onvif-camera".to_owned()
     } else {
-        host
+        host.to_owned()
     }
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn get_hostname(ctx: Ctx<'_>) -> String {
             "<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>",
             "<tt:Name>{}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>"
         ),
-        escape(&hostname(&ctx.cfg.name))
+        escape(hostname(&ctx.cfg.name))
     )
 }
 

@@ -46,7 +46,7 @@ pub(crate) async fn soap(
     if !OPEN.contains(&request.action.as_str())
         && let Err(denied) = authenticate(&shared, &request, &method, &uri, &headers)
     {
-        return denied;
+        return *denied;
     }
     let base = base_from_host(&headers).unwrap_or_else(|| shared.base_url());
     match dispatch::answer(&request, shared.ctx(&base, now)) {
@@ -64,7 +64,7 @@ fn authenticate(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let action = &request.action;
     if let Some(token) = &request.token {
         let password = shared.password();
@@ -74,7 +74,7 @@ fn authenticate(
             .map_err(|e| {
                 bump(&shared.counters.auth_failures);
                 info!(camera = %shared.cfg.name, %action, "SOAP request not authorized: {e}");
-                fault(&Fault::not_authorized())
+                Box::new(fault(&Fault::not_authorized()))
             });
     }
     authorize(shared, method, uri, headers).map_err(|challenge| {
@@ -86,7 +86,7 @@ fn authenticate(
                 .headers_mut()
                 .append(header::WWW_AUTHENTICATE, value.clone());
         }
-        response
+        Box::new(response)
     })
 }
 

@@ -48,11 +48,9 @@ async fn rtsp(url: &str, method: &str, authorization: Option<String>) -> RtspAns
         .await
         .expect("the RTSP server listens");
     let (read, mut write) = stream.into_split();
-    let mut request = format!("{method} {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n");
-    if let Some(a) = authorization {
-        request.push_str(&format!("Authorization: {a}\r\n"));
-    }
-    request.push_str("\r\n");
+    let login = authorization.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
+    let request =
+        format!("{method} {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n{login}\r\n");
     write.write_all(request.as_bytes()).await.unwrap();
     let mut reader = BufReader::new(read);
     let read_all = async {
