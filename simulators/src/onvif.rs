@@ -27,7 +27,7 @@
 //! bodies), [`soap`] (envelopes, faults, reading requests with the shared
 //! `customs_edge_devices::xml` tree), [`wsse`] (UsernameToken), `rtsp` (the RTSP server
 //! child),
-//! `feed` (one profile's frames), `render` (the picture), `jpeg` (tiled JPEG encoder),
+//! `stats` (counters), `feed` (one profile's frames), `render` (the picture), `jpeg` (tiled JPEG encoder),
 //! `mjpeg` (the stream), `wsd` (WS-Discovery messages), `discovery` (its sockets). The
 //! `onvif-camera-sim` binary is a thin CLI around [`start`].
 
@@ -46,6 +46,7 @@ mod render;
 mod rtsp;
 mod service;
 pub mod soap;
+mod stats;
 mod wsd;
 pub mod wsse;
 
@@ -56,12 +57,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-pub use camera::{CameraStats, RunningCamera};
+pub use camera::RunningCamera;
 pub use config::{OnvifCameraConfig, ProfileConfig};
 pub use discovery::{DISCOVERY_PORT, MULTICAST_GROUP};
 pub use messages::{DEVICE_PATH, MEDIA_PATH, SNAPSHOT_PATH, STREAM_PATH};
 pub use mjpeg::BOUNDARY;
 pub use render::decode_capture_ms;
+pub use stats::CameraStats;
 
 use camera::Shared;
 use feed::Feed;

@@ -1,7 +1,6 @@
-//! The state one camera's tasks share (clock, password, fault switches, boot, counters)
-//! and [`RunningCamera`], the handle its owner keeps.
+//! The state one camera's tasks share (clock, password, fault switches, boot, RTSP port)
+//! and [`RunningCamera`], the handle its owner keeps; the counters are in `stats`.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,63 +8,18 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use customs_edge_devices::http_auth::Authenticator;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::config::OnvifCameraConfig;
 use super::feed::Feed;
 use super::messages::{Ctx, DEVICE_PATH, MEDIA_PATH, rtsp_url, snapshot_url, stream_url};
+pub(crate) use super::stats::bump;
+use super::stats::{CameraStats, Counters};
 use super::wsse::TokenChecker;
 
 /// Realm of the camera's HTTP Digest/Basic challenges.
 const REALM: &str = "onvif-camera";
-
-/// What the camera has done, since it started.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CameraStats {
-    /// MJPEG frames written to stream clients (all clients, all profiles).
-    pub frames_sent: u64,
-    /// Snapshots answered with `200`.
-    pub snapshots_served: u64,
-    /// Requests refused for wrong or missing credentials: SOAP `ter:NotAuthorized`
-    /// answers and HTTP requests with wrong credentials (a first request without
-    /// credentials, answered with a challenge, is not counted).
-    pub auth_failures: u64,
-    /// SOAP requests by operation (`GetProfiles`, ...; unreadable ones as `(malformed)`).
-    pub soap_requests: BTreeMap<String, u64>,
-    /// WS-Discovery probes answered with a ProbeMatch.
-    pub probes_answered: u64,
-    /// Times the HTTP server came up (1 + reboots completed).
-    pub boots: u64,
-    /// MJPEG clients connected now.
-    pub stream_clients: u64,
-}
-
-/// Counters behind [`CameraStats`]; atomics, but the per-operation map sits behind a
-/// `std` mutex held for one insert.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) frames_sent: AtomicU64,
-    pub(crate) snapshots_served: AtomicU64,
-    pub(crate) auth_failures: AtomicU64,
-    pub(crate) probes_answered: AtomicU64,
-    pub(crate) stream_clients: AtomicU64,
-    soap: Mutex<BTreeMap<String, u64>>,
-}
-
-impl Counters {
-    /// Counts one SOAP request for `action`.
-    pub(crate) fn soap(&self, action: &str) {
-        let mut map = self.soap.lock().unwrap_or_else(PoisonError::into_inner);
-        *map.entry(action.chars().take(64).collect()).or_default() += 1;
-    }
-}
-
-/// Adds one to a counter.
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
 
 /// One power cycle of the HTTP server.
 #[derive(Debug)]
@@ -423,11 +377,7 @@ impl RunningCamera {
             frames_sent: load(&c.frames_sent),
             snapshots_served: load(&c.snapshots_served),
             auth_failures: load(&c.auth_failures),
-            soap_requests: c
-                .soap
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
+            soap_requests: c.soap_counts(),
             probes_answered: load(&c.probes_answered),
             boots: *self.shared.boots.borrow(),
             stream_clients: load(&c.stream_clients),

@@ -14,8 +14,10 @@ watching a profile (the camera then sends its frames), `OFF <token>` when the la
 left. A missing package prints `MISSING <package>: <why>` and exits with status 3.
 
 Each profile is the mount `/<token>`: appsrc (JPEG) ! jpegdec ! videoconvert ! x264enc
-(baseline, zero latency, a key frame every second) ! rtph264pay, one pipeline shared by
-every client, behind RTSP Digest authentication with the camera's credentials.
+(baseline, zero latency, a key frame every second) ! rtph264pay, one pipeline per client
+session (not shared: a client coming back while the last one's pipeline shuts down would
+get 503 from a shared one), behind RTSP Digest authentication with the camera's
+credentials. Every frame goes to every pipeline of its profile.
 """
 
 import json
@@ -85,8 +87,7 @@ class Camera:
     def __init__(self, setup):
         self.setup = setup
         self.lock = threading.Lock()
-        self.sources = {}  # profile number -> appsrc
-        self.watching = {}  # profile number -> media count
+        self.sources = {}  # profile number -> the appsrc of each of its live pipelines
         self.server = GstRtspServer.RTSPServer()
         self.server.set_address(setup["address"])
         self.server.set_service(str(setup["port"]))
@@ -121,7 +122,7 @@ class Camera:
         )
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch)
-        factory.set_shared(True)
+        factory.set_shared(False)
         factory.add_role_from_structure(
             Gst.Structure.new_from_string(
                 f"{ROLE}, {GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS}=(boolean)true,"
@@ -135,9 +136,9 @@ class Camera:
         src = media.get_element().get_by_name("src")
         token = self.setup["profiles"][number]["token"]
         with self.lock:
-            self.sources[number] = src
-            self.watching[number] = self.watching.get(number, 0) + 1
-            first = self.watching[number] == 1
+            live = self.sources.setdefault(number, [])
+            live.append(src)
+            first = len(live) == 1
         if first:
             say(f"ON {token}")
         media.connect("unprepared", self.unprepared, number, src)
@@ -145,17 +146,17 @@ class Camera:
     def unprepared(self, _media, number, src):
         token = self.setup["profiles"][number]["token"]
         with self.lock:
-            if self.sources.get(number) is src:
-                del self.sources[number]
-            self.watching[number] = max(0, self.watching.get(number, 0) - 1)
-            last = self.watching[number] == 0
+            live = self.sources.get(number, [])
+            if src in live:
+                live.remove(src)
+            last = not live
         if last:
             say(f"OFF {token}")
 
     def push(self, number, jpeg):
         with self.lock:
-            src = self.sources.get(number)
-        if src is not None:
+            live = list(self.sources.get(number, []))
+        for src in live:
             src.emit("push-buffer", Gst.Buffer.new_wrapped(jpeg))
 
 

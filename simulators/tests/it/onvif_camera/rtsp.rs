@@ -40,51 +40,73 @@ impl RtspAnswer {
     }
 }
 
-/// Sends one RTSP request on a fresh connection and reads its answer.
-async fn rtsp(url: &str, method: &str, authorization: Option<String>) -> RtspAnswer {
-    let authority = url.trim_start_matches("rtsp://");
-    let host = &authority[..authority.find('/').unwrap()];
-    let stream = TcpStream::connect(host)
-        .await
-        .expect("the RTSP server listens");
-    let (read, mut write) = stream.into_split();
-    let login = authorization.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
-    let request =
-        format!("{method} {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n{login}\r\n");
-    write.write_all(request.as_bytes()).await.unwrap();
-    let mut reader = BufReader::new(read);
-    let read_all = async {
-        let mut line = String::new();
-        reader.read_line(&mut line).await.unwrap();
-        let status: u16 = line.split(' ').nth(1).expect("a status").parse().unwrap();
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).await.unwrap();
-            let Some((name, value)) = line.trim_end().split_once(':') else {
-                break;
-            };
-            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        let length = (headers.iter())
-            .find(|(n, _)| n == "content-length")
-            .map_or(0, |(_, v)| v.parse().unwrap());
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body).await.unwrap();
-        RtspAnswer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    };
-    tokio::time::timeout(PATIENCE, read_all)
-        .await
-        .expect("an RTSP answer in time")
+/// One RTSP connection, as a client keeps it: requests one after the other.
+struct RtspConn {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+    cseq: u32,
 }
 
-/// DESCRIBE with Digest: challenged first, then answered with `password`.
+impl RtspConn {
+    async fn connect(url: &str) -> Self {
+        let authority = url.trim_start_matches("rtsp://");
+        let host = &authority[..authority.find('/').unwrap()];
+        let stream = TcpStream::connect(host)
+            .await
+            .expect("the RTSP server listens");
+        let (read, writer) = stream.into_split();
+        Self {
+            reader: BufReader::new(read),
+            writer,
+            cseq: 0,
+        }
+    }
+
+    /// Sends one request and reads its answer.
+    async fn request(&mut self, url: &str, method: &str, auth: Option<String>) -> RtspAnswer {
+        self.cseq += 1;
+        let login = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
+        let request = format!(
+            "{method} {url} RTSP/1.0\r\nCSeq: {}\r\nAccept: application/sdp\r\n{login}\r\n",
+            self.cseq
+        );
+        self.writer.write_all(request.as_bytes()).await.unwrap();
+        let reader = &mut self.reader;
+        let read_all = async {
+            let mut line = String::new();
+            reader.read_line(&mut line).await.unwrap();
+            let status: u16 = line.split(' ').nth(1).expect("a status").parse().unwrap();
+            let mut headers = Vec::new();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).await.unwrap();
+                let Some((name, value)) = line.trim_end().split_once(':') else {
+                    break;
+                };
+                headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+            }
+            let length = (headers.iter())
+                .find(|(n, _)| n == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).await.unwrap();
+            RtspAnswer {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            }
+        };
+        tokio::time::timeout(PATIENCE, read_all)
+            .await
+            .expect("an RTSP answer in time")
+    }
+}
+
+/// DESCRIBE with Digest, as a client does it on one connection: challenged first, then
+/// answered with `password`.
 async fn describe(url: &str, password: &str) -> RtspAnswer {
-    let first = rtsp(url, "DESCRIBE", None).await;
+    let mut conn = RtspConn::connect(url).await;
+    let first = conn.request(url, "DESCRIBE", None).await;
     assert_eq!(first.status, 401, "DESCRIBE without credentials");
     let challenges = Challenge::parse_all(&first.header("www-authenticate").join(", ")).unwrap();
     let digest = (challenges.iter())
@@ -93,7 +115,7 @@ async fn describe(url: &str, password: &str) -> RtspAnswer {
     let authorization = digest
         .authorization("DESCRIBE", url, "admin", password, "c0ffee", 1)
         .unwrap();
-    rtsp(url, "DESCRIBE", Some(authorization)).await
+    conn.request(url, "DESCRIBE", Some(authorization)).await
 }
 
 fn stream_uri(protocol: &str) -> String {
@@ -136,6 +158,12 @@ async fn rtsp_stream_uri_leads_to_an_h264_stream_behind_rtsp_digest() {
         "SDP: {}",
         described.body
     );
+
+    // A client coming straight back gets a pipeline of its own (a shared one could still be
+    // shutting down from the last client, and GStreamer's RTSP server would answer 503).
+    for _ in 0..3 {
+        assert_eq!(describe(&url, "admin123").await.status, 200);
+    }
 
     cam.camera.set_password("n3w-pw");
     super::eventually("the old password refused over RTSP", || async {
