@@ -48,38 +48,43 @@ struct RtspConn {
 }
 
 impl RtspConn {
-    async fn connect(url: &str) -> Self {
+    async fn connect(url: &str) -> std::io::Result<Self> {
         let authority = url.trim_start_matches("rtsp://");
         let host = &authority[..authority.find('/').unwrap()];
-        let stream = TcpStream::connect(host)
-            .await
-            .expect("the RTSP server listens");
+        let stream = TcpStream::connect(host).await?;
         let (read, writer) = stream.into_split();
-        Self {
+        Ok(Self {
             reader: BufReader::new(read),
             writer,
             cseq: 0,
-        }
+        })
     }
 
-    /// Sends one request and reads its answer.
-    async fn request(&mut self, url: &str, method: &str, auth: Option<String>) -> RtspAnswer {
+    /// Sends one request and reads its answer; `Err` when the connection failed.
+    async fn request(
+        &mut self,
+        url: &str,
+        method: &str,
+        auth: Option<String>,
+    ) -> std::io::Result<RtspAnswer> {
         self.cseq += 1;
         let login = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
         let request = format!(
             "{method} {url} RTSP/1.0\r\nCSeq: {}\r\nAccept: application/sdp\r\n{login}\r\n",
             self.cseq
         );
-        self.writer.write_all(request.as_bytes()).await.unwrap();
+        self.writer.write_all(request.as_bytes()).await?;
         let reader = &mut self.reader;
         let read_all = async {
             let mut line = String::new();
-            reader.read_line(&mut line).await.unwrap();
-            let status: u16 = line.split(' ').nth(1).expect("a status").parse().unwrap();
+            reader.read_line(&mut line).await?;
+            let status: u16 = (line.split(' ').nth(1))
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| std::io::Error::other(format!("not an RTSP answer: {line:?}")))?;
             let mut headers = Vec::new();
             loop {
                 line.clear();
-                reader.read_line(&mut line).await.unwrap();
+                reader.read_line(&mut line).await?;
                 let Some((name, value)) = line.trim_end().split_once(':') else {
                     break;
                 };
@@ -89,12 +94,12 @@ impl RtspConn {
                 .find(|(n, _)| n == "content-length")
                 .map_or(0, |(_, v)| v.parse().unwrap());
             let mut body = vec![0u8; length];
-            reader.read_exact(&mut body).await.unwrap();
-            RtspAnswer {
+            reader.read_exact(&mut body).await?;
+            Ok(RtspAnswer {
                 status,
                 headers,
                 body: String::from_utf8_lossy(&body).into_owned(),
-            }
+            })
         };
         tokio::time::timeout(PATIENCE, read_all)
             .await
@@ -105,8 +110,15 @@ impl RtspConn {
 /// DESCRIBE with Digest, as a client does it on one connection: challenged first, then
 /// answered with `password`.
 async fn describe(url: &str, password: &str) -> RtspAnswer {
-    let mut conn = RtspConn::connect(url).await;
-    let first = conn.request(url, "DESCRIBE", None).await;
+    try_describe(url, password)
+        .await
+        .expect("the RTSP server answers")
+}
+
+/// [`describe`]; `Err` when the connection failed (a server going away or not up yet).
+async fn try_describe(url: &str, password: &str) -> std::io::Result<RtspAnswer> {
+    let mut conn = RtspConn::connect(url).await?;
+    let first = conn.request(url, "DESCRIBE", None).await?;
     assert_eq!(first.status, 401, "DESCRIBE without credentials");
     let challenges = Challenge::parse_all(&first.header("www-authenticate").join(", ")).unwrap();
     let digest = (challenges.iter())
@@ -171,6 +183,16 @@ async fn rtsp_stream_uri_leads_to_an_h264_stream_behind_rtsp_digest() {
     })
     .await;
     assert_eq!(describe(&url, "n3w-pw").await.status, 200);
+
+    // A reboot stops the RTSP server with everything else; it comes back on its port.
+    cam.camera.reboot(std::time::Duration::from_millis(300));
+    super::eventually("the RTSP server back after the reboot", || async {
+        try_describe(&url, "n3w-pw")
+            .await
+            .is_ok_and(|a| a.status == 200)
+    })
+    .await;
+    assert_eq!(cam.camera.rtsp_port(), Some(port));
 }
 
 #[tokio::test]
