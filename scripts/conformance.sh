@@ -6,13 +6,17 @@
 #                                  tests/conformance/requirements.txt (only when it is missing,
 #                                  or the requirements or the Python changed)
 #   scripts/conformance.sh sim     setup, build edge-sim (debug), and check its PLC with a
-#                                  pymodbus client (tests/conformance/sim_with_pymodbus.py)
+#                                  pymodbus client (tests/conformance/sim_with_pymodbus.py),
+#                                  and malformed requests as raw bytes against its PLC, gate
+#                                  I/O and weighbridge (tests/conformance/malformed_modbus.py)
 #   scripts/conformance.sh driver  setup, and run the Rust driver against a pymodbus server
 #                                  (cargo test -p customs-edge-devices --test it pymodbus_server)
 #   scripts/conformance.sh onvif   make or update target/onvif-venv from
 #                                  tests/conformance/onvif/requirements.txt, build
 #                                  onvif-camera-sim (debug), and check it with WSDiscovery,
-#                                  onvif-zeep-async, httpx and ffprobe
+#                                  onvif-zeep-async (every Profile S read it answers), httpx
+#                                  (snapshots, SOAP with HTTP Digest), ffprobe (MJPEG and
+#                                  RTSP) and OpenCV (RTSP; Debian's python3-opencv)
 #                                  (tests/conformance/onvif/check_camera.py)
 #   scripts/conformance.sh run     all of the above (the default)
 #   scripts/conformance.sh python  setup, then print the venv's python path
@@ -130,7 +134,7 @@ onvif() {
     fi
     say "building onvif-camera-sim (debug)"
     cargo build --locked -p customs-edge-simulators --bin onvif-camera-sim
-    say "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
+    say "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx, ffprobe and OpenCV"
     "$ONVIF_VENV/bin/python" "$ROOT/tests/conformance/onvif/check_camera.py" \
         --sim "$TARGET_DIR/debug/onvif-camera-sim"
 }

@@ -12,7 +12,10 @@
 #   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 #   gstreamer1.0-plugins-ugly          a real RTSP camera for the capture tests: GStreamer's
 #                                      RTSP server serving x264 (tests/conformance/rtsp/serve.py,
-#                                      run by /usr/bin/python3)
+#                                      run by /usr/bin/python3); also the simulated ONVIF
+#                                      camera's RTSP server (onvif-camera-sim)
+#   python3-opencv                     OpenCV from Python, reading the simulated camera's RTSP
+#                                      stream in the ONVIF conformance check
 #   debootstrap                        the package test's fresh Debian root
 #                                      (scripts/package-test.sh; cargo-deb comes from
 #                                      crates.io through scripts/package.sh)
@@ -23,7 +26,7 @@ set -euo pipefail
 PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients
           ffmpeg chromium chromium-driver python3 python3-venv
           python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-          gstreamer1.0-plugins-ugly debootstrap)
+          gstreamer1.0-plugins-ugly python3-opencv debootstrap)
 # npm installs the consoles' charting library (see the end); Debian's npm needs nodejs.
 if ! command -v npm >/dev/null 2>&1; then
     PACKAGES+=(nodejs npm)

@@ -44,7 +44,10 @@ pub enum Command {
     ///
     /// Uses the built-in config/demo.toml and sample declaration lists; prints the console
     /// URL; stops cleanly on Ctrl-C. Data goes to a fresh temporary directory unless --data
-    /// is given.
+    /// is given. It also runs a Mosquitto broker and the platform simulator of its own, and
+    /// the simulated line and gate lanes, all on free loopback ports: the banner (or
+    /// --print-addresses-json) says where. The console's address is bound first: on a busy
+    /// port the demo stops at once, naming it, with nothing started.
     #[cfg(feature = "demo")]
     Demo {
         /// Where the console listens.

@@ -52,10 +52,31 @@ pub struct Running {
 /// Start the controller for `config` on `store`; returns once every listener is bound.
 ///
 /// Every task runs under a [`Supervisor`]: one that fails is restarted, its failure an
-/// alarm; none of them ends the controller, only `shutdown` does.
+/// alarm; none of them ends the controller, only `shutdown` does. The console's address
+/// (`web.listen`) is bound first, so a busy port fails before any device is touched.
 pub async fn start(
     config: Config,
     store: Store,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
+    let web = bind_web(&config.web.listen).await?;
+    start_on(config, store, web, shutdown).await
+}
+
+/// Binds the console's address; the error names it and the config key.
+pub async fn bind_web(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr: SocketAddr = listen.parse().context("web.listen")?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (web.listen)"))
+}
+
+/// [`start`] with the console's listener already bound (the demo binds it before it
+/// starts its simulated site).
+pub async fn start_on(
+    config: Config,
+    store: Store,
+    listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let nofile = crate::listen::nofile::raise();
@@ -142,10 +163,6 @@ pub async fn start(
             )
         });
     }
-    let listen: SocketAddr = config.web.listen.parse().context("web.listen")?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen} (web.listen)"))?;
     let state = AppState {
         store: store.clone(),
         health: health.clone(),

@@ -10,12 +10,19 @@
 //!
 //! The console has one account per role sharing a printed password, or none with
 //! `--no-accounts` ([`DemoOptions`]): the console then asks for the administrator first.
+//!
+//! The console's address is bound before anything else, so a busy port fails at once,
+//! naming the address, with nothing started. Once everything runs the demo prints its
+//! addresses ([`DemoAddresses`]): the banner, or with `--print-addresses-json` one JSON
+//! line on stdout (the banner then goes to stderr).
 
+mod addresses;
 pub mod gates;
 mod lists;
 mod options;
 pub mod pace;
 
+pub use addresses::DemoAddresses;
 pub use lists::sample_lists;
 pub use options::{DemoOptions, NO_ACCOUNTS_ENV};
 
@@ -50,6 +57,16 @@ pub async fn run(
     options: DemoOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // The console first: on a busy port nothing else is started.
+    let web = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!(
+                "the demo's console cannot listen on {listen}: is another demo or controller \
+                 running there? Pick another address with --listen (127.0.0.1:0 takes a free port)"
+            )
+        })?;
+    let listen = web.local_addr()?;
     let temp;
     let data_dir = if let Some(dir) = data {
         dir
@@ -171,46 +188,61 @@ pub async fn run(
     // Console accounts, one per role, sharing a password the banner prints; with
     // `--no-accounts` none, and the console walks through the first-start setup.
     let logins = if options.no_accounts {
-        "none yet: open the console and create the administrator".to_owned()
+        None
     } else {
         let password = format!("demo-{:012x}", rand::random::<u64>() >> 16);
         crate::web::auth::bootstrap::demo_accounts(&store, &password).await?;
-        format!("admin, operator, officer, viewer; password {password}")
+        Some(addresses::Logins {
+            users: vec!["admin", "operator", "officer", "viewer"],
+            password,
+        })
     };
 
     // The central platform: a Mosquitto of the demo's own and the platform simulator, so
     // every decision goes uplink and the simulator's ledger shows it arrived.
     let platform = start_platform(&mut config, &shutdown).await;
-    let running = crate::daemon::start(config, store, shutdown.clone()).await?;
+    let cameras = (site.gates.iter())
+        .filter_map(|g| {
+            let posts_to = g.camera_url.clone()?;
+            Some(addresses::PlateCamera {
+                id: format!("CAM-{}", g.id),
+                lane: g.id.clone(),
+                posts_to,
+            })
+        })
+        .collect();
+    let running = crate::daemon::start_on(config, store, web, shutdown.clone()).await?;
     if let Some(traffic) = site.traffic() {
         traffic.queue_all(fleet)?;
     }
-    // One write, and a closed stdout (the reader went away) is no reason to stop the site.
-    let platform_lines = match &platform {
-        Some(p) => format!(
-            "  platform ledger:  http://{}/ledger\n  MQTT broker:      {}\n",
-            p.http,
-            p.broker.url()
-        ),
-        None => "  platform:         not started (no mosquitto; scripts/setup.sh installs it)\n"
-            .to_owned(),
+    let web = running.web_addr;
+    let addresses = DemoAddresses {
+        console: format!("http://{web}/"),
+        health: format!("http://{web}/healthz"),
+        openapi: format!("http://{web}/api/openapi.json"),
+        simulator: format!("http://{}", site.http),
+        simulator_report: format!("http://{}/report", site.http),
+        gates_report: format!("http://{}/gates/report", site.http),
+        platform_ledger: platform
+            .as_ref()
+            .map(|p| format!("http://{}/ledger", p.http)),
+        broker: platform.as_ref().map(|p| p.broker.url()),
+        lines: site.lines.clone(),
+        gates: site.gates.clone(),
+        plate_listener: plate_listen,
+        cameras,
+        operator_token,
+        logins,
+        data: data_dir.clone(),
     };
-    let banner = format!(
-        "customs-edge demo running\n  console:          http://{web}/\n  \
-         logins:           {logins}\n  \
-         health:           http://{web}/healthz\n  \
-         gates:            http://{web}/api/gates\n  \
-         plate events:     http://{plate_listen}/cameras/CAM-K1/events (user {camera_user}, password in {data}/plate-camera-password)\n  \
-         simulator report: http://{sim}/report  (trucks: http://{sim}/gates/report)\n{platform_lines}  \
-         gate override:    curl -X POST -H 'Authorization: Bearer {operator_token}' -H 'content-type: application/json' \\\n                      \
-         -d '{{\"reason\": \"checked on site\"}}' http://{web}/api/gates/K1/override\n  \
-         data:             {data}\nPress Ctrl-C to stop.",
-        web = running.web_addr,
-        sim = site.http,
-        camera_user = gates::CAMERA_USER,
-        data = data_dir.display()
-    );
-    let _ = writeln!(std::io::stdout().lock(), "{banner}");
+    // One write each, and a closed stdout (the reader went away) is no reason to stop
+    // the site.
+    if options.print_addresses_json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", addresses.json_line());
+        let _ = writeln!(std::io::stderr().lock(), "{}", addresses.banner());
+    } else {
+        let _ = writeln!(std::io::stdout().lock(), "{}", addresses.banner());
+    }
     let result = running.wait().await;
     site.stop();
     site.wait().await?;

@@ -24,6 +24,8 @@
 //!   reconnect with backoff, writes read back.
 //! - [`xml`] — the small element tree every XML reader here and in the simulators uses
 //!   (ONVIF answers and requests, ISAPI plate events), bounded and lenient about prefixes.
+//! - [`register_block`] — a register block's layout as data (named fields, offsets,
+//!   lengths), so documents are checked against the maps.
 //! - [`backoff`] — the doubling wait between reconnection attempts every retrying link
 //!   uses, here, in the controller and in the simulators.
 #![warn(missing_docs)]
@@ -35,6 +37,7 @@ pub mod line_plc;
 pub mod modbus_link;
 pub mod onvif;
 pub mod plate;
+pub mod register_block;
 pub mod scanner;
 pub mod weighbridge;
 pub mod xml;

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::modbus_link::{LinkError, LinkErrorKind, ModbusLink};
+use crate::register_block::Field;
 
 /// Offset of the reading counter.
 pub const SEQUENCE: u16 = 0;
@@ -30,6 +31,14 @@ pub const WEIGHT_LO: u16 = 2;
 pub const FLAGS: u16 = 3;
 /// Number of words in the status block.
 pub const STATUS_LEN: u16 = 4;
+
+/// The status block, field by field (each from its constant above).
+pub const STATUS_FIELDS: &[Field] = &[
+    Field::word("SEQUENCE", SEQUENCE),
+    Field::word("WEIGHT_HI", WEIGHT_HI),
+    Field::word("WEIGHT_LO", WEIGHT_LO),
+    Field::word("FLAGS", FLAGS),
+];
 
 /// Lowest weight a real indicator reports (zero drift), kg.
 pub const MIN_WEIGHT_KG: i32 = -1_000;
@@ -259,6 +268,12 @@ impl Weighbridge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_field_list_covers_the_block_exactly() {
+        let problems = crate::register_block::layout_problems(STATUS_FIELDS, STATUS_LEN);
+        assert_eq!(problems, Vec::<String>::new());
+    }
 
     #[test]
     fn status_round_trips_including_negative_and_large_weights() {

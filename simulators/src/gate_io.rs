@@ -208,7 +208,7 @@ fn write(
     addr: u16,
     words: &[u16],
 ) -> Result<(), ExceptionCode> {
-    if words.is_empty() || words.len() > MAX_WRITE {
+    if words.is_empty() || words.len() > usize::from(MAX_WRITE) {
         return Err(ExceptionCode::IllegalDataValue);
     }
     let off = offset_in(map.command_base, COMMAND_LEN, addr, words.len())

@@ -1,34 +1,41 @@
 //! The one Modbus TCP server every simulated device runs behind (line PLC, gate I/O,
 //! weighbridge): a device is its [`HoldingRegisters`] (what FC03 reads and FC06/FC16 write) and
-//! a [`ModbusDevice`] (its unit id, who may connect, the lock its map lives behind).
+//! a [`ModbusDevice`] (its unit id, the functions it implements, who may connect, the lock
+//! its map lives behind).
 //!
-//! The server is the single place a request meets the wire: the function code dispatch
-//! ([`answer`]: FC23 writes, then reads; any other function is `IllegalFunction`), the
-//! unit-id check (another unit gets `GatewayTargetDevice`, 0x0B, so a controller mapped to
-//! the wrong unit gets a named error rather than a timeout), logging, and connections:
-//! each one is closed when the device stops or its link is cut ([`link`]), since
-//! tokio-modbus would otherwise keep serving clients that connected before.
+//! The server is the single place a request meets the wire: framing and malformed requests
+//! ([`frame`]: an untrustworthy MBAP header closes the connection, anything else is
+//! answered, with exception 0x01 or 0x03 when it cannot be carried out), the unit-id check
+//! (another unit gets `GatewayTargetDevice`, 0x0B, so a controller mapped to the wrong unit
+//! gets a named error rather than a timeout), the function code dispatch ([`answer`]: FC23
+//! writes, then reads), logging, and connections ([`connection`]): each one is closed when
+//! the device stops or its link is cut.
 
 use std::any::Any;
-use std::future::{Ready, ready};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio_modbus::server::Service;
-use tokio_modbus::server::tcp::Server;
-use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use tokio::net::TcpListener;
+use tokio_modbus::{ExceptionCode, Request, Response};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
-mod link;
+mod connection;
+pub(crate) mod frame;
 
-use link::LinkStream;
+pub(crate) use frame::{MAX_READ, MAX_WRITE};
 
-/// Most registers one FC03 may read (Modbus application protocol, 6.3).
-pub(crate) const MAX_READ: u16 = 125;
-/// Most registers one FC16 may write (Modbus application protocol, 6.12).
-pub(crate) const MAX_WRITE: usize = 123;
+/// The functions a device with writable registers implements: FC03, FC06, FC16, FC23.
+pub(crate) const READ_WRITE_FUNCTIONS: &[u8] = &[
+    frame::READ_HOLDING,
+    frame::WRITE_SINGLE,
+    frame::WRITE_MULTIPLE,
+    frame::READ_WRITE,
+];
+/// The functions of a read-only device: FC03.
+pub(crate) const READ_ONLY_FUNCTIONS: &[u8] = &[frame::READ_HOLDING];
 
 /// The holding registers of a simulated device, as the function codes reach them. Each
 /// map checks its own ranges and values and answers with the exception a real device of
@@ -93,6 +100,12 @@ pub(crate) trait ModbusDevice: Send + Sync + 'static {
     /// The unit id it answers to.
     fn unit_id(&self) -> u8;
 
+    /// The function codes it implements; any other is answered `IllegalFunction` before
+    /// its data is looked at.
+    fn functions(&self) -> &'static [u8] {
+        READ_WRITE_FUNCTIONS
+    }
+
     /// A new client at `peer`; `None` closes the connection at once. By default every
     /// client is admitted until the server stops (`stopped`).
     fn admit(&self, peer: SocketAddr, stopped: &CancellationToken) -> Option<Admitted> {
@@ -107,74 +120,33 @@ pub(crate) trait ModbusDevice: Send + Sync + 'static {
     fn answer(&self, request: Request<'static>) -> Result<Response, ExceptionCode>;
 }
 
-/// Serves `device` on `listener` until `shutdown` fires.
+/// Serves `device` on `listener` until `shutdown` fires; every connection is closed then.
 pub(crate) async fn serve<D: ModbusDevice>(
     listener: TcpListener,
     device: D,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let device = std::sync::Arc::new(device);
-    let on_connected = |stream: TcpStream, peer: SocketAddr| {
-        let admitted = device.admit(peer, &shutdown).map(|admitted| {
-            let connection = Connection {
-                device: device.clone(),
-                peer,
-                _guard: admitted.guard,
-            };
-            (connection, LinkStream::new(stream, admitted.cut))
-        });
-        let name = device.name().to_owned();
-        async move {
-            let Some((connection, stream)) = admitted else {
-                info!(device = name, %peer, "connection refused: the device is not accepting");
-                return Ok(None);
-            };
-            info!(device = name, %peer, "Modbus client connected");
-            stream.get_ref().set_nodelay(true)?;
-            Ok(Some((connection, stream)))
-        }
-    };
-    let name = device.name().to_owned();
-    let on_error =
-        move |err: io::Error| debug!(%err, device = name, "Modbus client connection failed");
-    Server::new(listener)
-        .serve_until(&on_connected, on_error, shutdown.clone().cancelled_owned())
-        .await?;
-    Ok(())
-}
-
-/// One client connection's view of the device.
-struct Connection<D: ModbusDevice> {
-    device: std::sync::Arc<D>,
-    peer: SocketAddr,
-    _guard: Option<Box<dyn Any + Send + Sync>>,
-}
-
-impl<D: ModbusDevice> Drop for Connection<D> {
-    fn drop(&mut self) {
-        info!(device = self.device.name(), peer = %self.peer, "Modbus client disconnected");
-    }
-}
-
-impl<D: ModbusDevice> Service for Connection<D> {
-    type Request = SlaveRequest<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = Ready<Result<Response, ExceptionCode>>;
-
-    fn call(&self, req: Self::Request) -> Self::Future {
-        let expected = self.device.unit_id();
-        if req.slave != expected {
-            warn!(device = self.device.name(), peer = %self.peer, unit_id = req.slave, expected,
-                "request for another unit id");
-            return ready(Err(ExceptionCode::GatewayTargetDevice));
-        }
-        let result = self.device.answer(req.request);
-        if let Err(code) = &result {
-            debug!(device = self.device.name(), peer = %self.peer, %code,
-                "answered with a Modbus exception");
-        }
-        ready(result)
+    let device = Arc::new(device);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of descriptors, or a connection reset before it was accepted:
+                    // the server carries on.
+                    debug!(device = device.name(), %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let Some(admitted) = device.admit(peer, &shutdown) else {
+            info!(device = device.name(), %peer, "connection refused: the device is not accepting");
+            continue;
+        };
+        info!(device = device.name(), %peer, "Modbus client connected");
+        tokio::spawn(connection::run(Arc::clone(&device), stream, peer, admitted));
     }
 }
 

@@ -16,6 +16,8 @@
 //! kind = "plc_link_drop"       # plc_link_drop | estop | scale_fault | xray_fault
 //! duration_ms = 5000
 //! [[gate]]                     # truck gate lanes and their vehicles: see crate::vehicles
+//!                              # and the README's tables of every gate, vehicle and
+//!                              # traffic key
 //! id = "G1"
 //! direction = "out"
 //! [[vehicle]]
@@ -259,6 +261,10 @@ mod tests {
         assert!(!scenario.parcels.is_empty() && !scenario.faults.is_empty());
         let ids = ["L1", "L2"];
         assert_eq!(scenario.problems(&ids), Vec::<String>::new());
+        let traffic = scenario.traffic.clone().unwrap_or_default();
+        let gates = crate::vehicles::traffic::problems(&scenario.gate, &scenario.vehicle, &traffic);
+        assert_eq!(gates, Vec::<String>::new());
+        assert!(!scenario.gate.is_empty() && !scenario.vehicle.is_empty());
     }
 
     #[test]

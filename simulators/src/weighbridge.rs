@@ -9,7 +9,8 @@
 //! the reading number, so one reading reads the same however often it is polled.
 //!
 //! FC03 inside the status block is answered; any other range → `IllegalDataAddress`, any
-//! write or other function → `IllegalFunction`, another unit id → `GatewayTargetDevice`.
+//! write or other function → `IllegalFunction`, another unit id → `GatewayTargetDevice`;
+//! a malformed request is answered as `modbus_device::frame` says.
 //! It is served by the simulators' shared Modbus server: when `shutdown` fires it stops and
 //! closes every open connection.
 
@@ -220,6 +221,10 @@ impl ModbusDevice for Server {
 
     fn unit_id(&self) -> u8 {
         self.map.unit_id
+    }
+
+    fn functions(&self) -> &'static [u8] {
+        modbus_device::READ_ONLY_FUNCTIONS
     }
 
     fn answer(&self, request: Request<'static>) -> Result<Response, ExceptionCode> {

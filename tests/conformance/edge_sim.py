@@ -50,6 +50,8 @@ class EdgeSim:
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")},
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
+        # The --print-addresses-json document, once read.
+        self.addresses: dict = {}
         threading.Thread(target=self._read_stdout, daemon=True).start()
         try:
             self.plc, self.http = self._addresses()
@@ -81,6 +83,11 @@ class EdgeSim:
                 )
             seen.append(line.rstrip())
             found.update(parse_addresses(line))
+            if line.lstrip().startswith("{"):
+                try:
+                    self.addresses = json.loads(line)
+                except ValueError:
+                    pass
         return found["plc"], found["http"]
 
     def inject(self, code: str, length_mm: int, weight_kg: float) -> int:

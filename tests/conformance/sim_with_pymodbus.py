@@ -22,6 +22,13 @@ heartbeats while it waits for the line), checks with pymodbus:
   FC04, 0x0B for another unit id; refused writes change nothing;
 - SIGTERM stops edge-sim with exit status 0.
 
+Then edge-sim with a gate lane (scenario) for the malformed requests
+(malformed_modbus.py): the PLC, the gate I/O and the weighbridge each answer truncated
+PDUs, trailing bytes, FC16/FC23 byte counts that disagree with their quantity and
+quantities out of range with exception 0x03 (0x01 on the read-only weighbridge for
+writes), unknown functions with 0x01, keep the connection and answer a good request
+after them; a bad MBAP header (protocol id, length) closes the connection unanswered.
+
 Register offsets come from plc_map.py, which is cross-checked against map.rs first.
 Prints PASS/FAIL per check, then "sim_with_pymodbus: N passed, M failed"; exits 1 on any
 failure (with the tail of edge-sim's log).
@@ -35,10 +42,12 @@ sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import malformed_modbus  # noqa: E402
 import plc_map as m  # noqa: E402
 from edge_sim import EdgeSim  # noqa: E402
 from modbus_plc_client import Failed, PlcClient, expect, expect_exception, show  # noqa: E402
@@ -363,6 +372,55 @@ class Checks:
         expect_exception(got, m.ILLEGAL_FUNCTION, "FC04")
 
 
+# A site with one line and one gate lane (gate I/O and weighbridge on free ports) and
+# nothing happening: only the devices are wanted.
+GATE_SCENARIO = """
+duration_ms = 600000
+[[gate]]
+id = "K1"
+direction = "out"
+io_listen = "127.0.0.1:0"
+weighbridge_listen = "127.0.0.1:0"
+"""
+
+
+def run_malformed_suite(binary: Path, report: Report) -> None:
+    """Malformed requests against the PLC, a gate I/O and a weighbridge."""
+    scope = "malformed requests"
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write(GATE_SCENARIO)
+        scenario = f.name
+    try:
+        sim = EdgeSim(binary, m.RegisterMap(), ["--lines", "1", "--scenario", scenario])
+    except Exception as err:  # noqa: BLE001
+        report.failure(scope, "edge-sim starts with a gate lane", err)
+        os.unlink(scenario)
+        return
+    failed_before = report.failed
+    try:
+        gate = sim.addresses["gates"][0]
+        devices = [
+            ("line PLC", f"{sim.plc[0]}:{sim.plc[1]}", m.RegisterMap().command_base, True),
+            ("gate I/O", gate["io"], 100, True),
+            ("weighbridge", gate["weighbridge"], 0, False),
+        ]
+        for name, addr, command_base, writable in devices:
+            host, port = addr.rsplit(":", 1)
+            report.check(
+                scope,
+                f"{name}: exceptions for malformed requests, closed on a bad MBAP header",
+                lambda h=host, p=port, b=command_base, w=writable: malformed_modbus.check_device(
+                    h, int(p), 1, b, w
+                ),
+            )
+    finally:
+        status = sim.terminate()
+        os.unlink(scenario)
+        report.check(scope, "SIGTERM stops edge-sim", lambda: expect(status == 0, f"exit status {status}"))
+        if report.failed > failed_before:
+            print(f"---- edge-sim log ({scope}), last lines ----\n{sim.log_tail()}----", flush=True)
+
+
 def main(argv: list[str]) -> int:
     """Entry point: the map cross-check, then the suite for each map."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -385,6 +443,7 @@ def main(argv: list[str]) -> int:
     elif not drift:
         for scope, regmap in MAPS.items():
             run_suite(args.edge_sim, scope, regmap, report)
+        run_malformed_suite(args.edge_sim, report)
     print(f"sim_with_pymodbus: {report.passed} passed, {report.failed} failed", flush=True)
     return 1 if report.failed else 0
 

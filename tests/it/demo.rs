@@ -120,3 +120,137 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
         .unwrap();
     assert!(exit.success(), "the demo exits cleanly on SIGINT: {exit:?}");
 }
+
+/// `--print-addresses-json`: one JSON line on stdout, every address in it live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_prints_its_addresses_as_one_json_line_on_request() {
+    let workdir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--print-addresses-json"])
+        .current_dir(workdir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next().and_then(Result::ok));
+        for _ in lines {} // keep reading, as a terminal would
+    });
+    let line = tokio::time::timeout(Duration::from_secs(90), rx)
+        .await
+        .expect("the demo prints its addresses in time")
+        .unwrap()
+        .expect("a first line on stdout");
+    let a: serde_json::Value = serde_json::from_str(&line).expect("the first line is JSON");
+
+    let http = reqwest::Client::new();
+    let console = a["console"].as_str().unwrap();
+    assert!(console.starts_with("http://127.0.0.1:"), "{a}");
+    let health = http
+        .get(a["health"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!([200, 503].contains(&health.status().as_u16()));
+    let report: serde_json::Value = http
+        .get(a["simulator_report"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(report["summary"].is_object(), "the simulator's report");
+    let reachable = |addr: &serde_json::Value| {
+        let addr = addr.as_str().expect("an address").to_owned();
+        async move {
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .unwrap_or_else(|e| panic!("{addr}: {e}"));
+        }
+    };
+    reachable(&a["lines"][0]["plc"]).await;
+    reachable(&a["lines"][0]["top"]).await;
+    let gates = a["gates"].as_array().unwrap();
+    assert_eq!(gates.len(), 2, "{a}");
+    for g in gates {
+        reachable(&g["io"]).await;
+        reachable(&g["weighbridge"]).await;
+    }
+    reachable(&a["plate_listener"]).await;
+    assert_eq!(a["cameras"].as_array().unwrap().len(), 2);
+    assert_eq!(a["logins"]["users"].as_array().unwrap().len(), 4);
+    assert!(a["operator_token"].as_str().unwrap().len() >= 32);
+    if let Some(ledger) = a["platform_ledger"].as_str() {
+        assert!(a["broker"].as_str().unwrap().starts_with("mqtt://"));
+        let l = http.get(ledger).send().await.unwrap();
+        assert_eq!(l.status(), 200);
+    } else {
+        assert!(
+            which_mosquitto().is_none(),
+            "mosquitto is installed, yet no platform: {a}"
+        );
+    }
+
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "the demo exits cleanly on SIGINT: {exit:?}");
+}
+
+fn which_mosquitto() -> Option<std::path::PathBuf> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// A console address someone else holds: the demo stops at once, names the address, and
+/// has started nothing (no store in its data directory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_on_a_busy_port_fails_at_once_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_customs-edge"))
+        .args(["demo", "--listen", &addr, "--data"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the demo gives up at once")
+    .unwrap()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "names the address: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no banner");
+    assert!(
+        !data.path().join("customs-edge.db").exists(),
+        "nothing started: no store"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "fails fast: {:?}",
+        started.elapsed()
+    );
+    drop(taken);
+}

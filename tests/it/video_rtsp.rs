@@ -404,3 +404,49 @@ async fn a_wrong_rtsp_password_is_a_clear_error_naming_the_camera() {
         rig.stop().await;
     }
 }
+
+/// The simulated ONVIF camera's own RTSP server (GStreamer, H.264), found the way a site
+/// finds a camera: only `onvif_url` configured, GetProfiles and GetStreamUri (RTSP) asked,
+/// then captured through OpenCV's FFmpeg backend with the camera's Digest login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_cameras_rtsp_stream_is_found_over_onvif_and_captured() {
+    if skipped() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let shutdown = CancellationToken::new();
+    let sim = customs_edge_simulators::onvif::start(
+        customs_edge_simulators::onvif::OnvifCameraConfig {
+            password: PASSWORD.to_owned(),
+            rtsp: true,
+            ..customs_edge_simulators::onvif::OnvifCameraConfig::sized("xray-exit", 640, 360, 10)
+        },
+        shutdown.clone(),
+    )
+    .await
+    .expect("simulated camera");
+    let rtsp = sim
+        .rtsp_url_for("main")
+        .expect("the camera's RTSP server runs (scripts/setup.sh installs GStreamer's)");
+    let camera = CameraConfig {
+        onvif_url: Some(sim.device_service_url()),
+        stream_url: None,
+        snapshot_url: None,
+        ..rig::camera(&sim, data.path(), PASSWORD)
+    };
+    let rig = rig(camera, data.path(), &shutdown);
+    rig.streaming().await;
+    let cam = rig.cam();
+    assert_eq!(
+        cam.stream.as_deref(),
+        Some(rtsp.as_str()),
+        "the RTSP URI from ONVIF"
+    );
+    assert_eq!((cam.mode, cam.size), (Some("decoded"), Some((640, 360))));
+    let frame = rig.hub.nearest(XRAY_CAM, Utc::now()).expect("a frame");
+    let img = image::load_from_memory(&frame.jpeg).unwrap();
+    assert_eq!((img.width(), img.height()), (640, 360));
+    rig.stop().await;
+    shutdown.cancel();
+    sim.stopped().await;
+}

@@ -35,6 +35,8 @@
 //! `BARRIER_CMD` then reads 1. While the barrier is faulted or in manual/local mode, open
 //! and close commands are refused with exception 0x04 (server device failure).
 
+use crate::register_block::Field;
+
 /// Offset of the device heartbeat in the status block.
 pub const HEARTBEAT: u16 = 0;
 /// Offset of the input bits word.
@@ -60,6 +62,23 @@ pub const LED_TEXT: u16 = 3;
 pub const LED_WORDS: u16 = 32;
 /// Number of words in the command block.
 pub const COMMAND_LEN: u16 = LED_TEXT + LED_WORDS;
+
+/// The status block, field by field (each from its constant above).
+pub const STATUS_FIELDS: &[Field] = &[
+    Field::word("HEARTBEAT", HEARTBEAT),
+    Field::word("INPUTS", INPUTS),
+    Field::word("BARRIER_POSITION", BARRIER_POSITION),
+    Field::word("FAULT_CODE", FAULT_CODE),
+    Field::word("CONTROLLER_HEARTBEAT_ECHO", CONTROLLER_HEARTBEAT_ECHO),
+];
+
+/// The command block, field by field.
+pub const COMMAND_FIELDS: &[Field] = &[
+    Field::word("CONTROLLER_HEARTBEAT", CONTROLLER_HEARTBEAT),
+    Field::word("BARRIER_CMD", BARRIER_CMD),
+    Field::word("LED_LEN", LED_LEN),
+    Field::words("LED_TEXT", LED_TEXT, LED_WORDS),
+];
 
 /// Fully open position, percent.
 pub const POSITION_OPEN: u16 = 100;

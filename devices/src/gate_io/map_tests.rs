@@ -89,3 +89,16 @@ fn overlapping_blocks_are_reported() {
     };
     assert!(map.problems()[0].contains("command block"));
 }
+
+#[test]
+fn the_field_lists_cover_both_blocks_exactly() {
+    use crate::register_block::layout_problems;
+    assert_eq!(
+        layout_problems(STATUS_FIELDS, STATUS_LEN),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        layout_problems(COMMAND_FIELDS, COMMAND_LEN),
+        Vec::<String>::new()
+    );
+}

@@ -40,6 +40,8 @@
 //! depend on when the poll that saw it came. A parcel that reaches the
 //! diverter with no accepted command falls into the PLC's default (exception) lane.
 
+use crate::register_block::Field;
+
 /// Offset of the PLC heartbeat in the status block.
 pub const PLC_HEARTBEAT: u16 = 0;
 /// Offset of the status flags word.
@@ -87,6 +89,33 @@ pub const CMD_LANE: u16 = 2;
 pub const BELT_RUN: u16 = 3;
 /// Number of words in the command block.
 pub const COMMAND_LEN: u16 = 4;
+
+/// The status block, field by field (each from its constant above).
+pub const STATUS_FIELDS: &[Field] = &[
+    Field::word("PLC_HEARTBEAT", PLC_HEARTBEAT),
+    Field::word("STATUS", STATUS),
+    Field::word("BELT_SPEED", BELT_SPEED),
+    Field::word("FAULT_CODE", FAULT_CODE),
+    Field::word("PLC_CLOCK_MS", PLC_CLOCK_MS),
+    Field::word("ENTRY_COUNT", ENTRY_COUNT),
+    Field::words("ENTRY_RING", ENTRY_RING, RING_SLOTS * 3),
+    Field::word("WEIGHT_COUNT", WEIGHT_COUNT),
+    Field::words("WEIGHT_RING", WEIGHT_RING, RING_SLOTS * 3),
+    Field::word("DROP_COUNT", DROP_COUNT),
+    Field::words("DROP_RING", DROP_RING, RING_SLOTS * 2),
+    Field::word("CMD_ACK_TRACKING", CMD_ACK_TRACKING),
+    Field::word("CMD_ACK_LANE", CMD_ACK_LANE),
+    Field::word("CONTROLLER_HEARTBEAT_ECHO", CONTROLLER_HEARTBEAT_ECHO),
+    Field::words("LANE_DROPS", LANE_DROPS, COUNTED_LANES),
+];
+
+/// The command block, field by field.
+pub const COMMAND_FIELDS: &[Field] = &[
+    Field::word("CONTROLLER_HEARTBEAT", CONTROLLER_HEARTBEAT),
+    Field::word("CMD_TRACKING", CMD_TRACKING),
+    Field::word("CMD_LANE", CMD_LANE),
+    Field::word("BELT_RUN", BELT_RUN),
+];
 
 /// Highest belt speed a real line can report, mm/s; more is a garbled register.
 pub const MAX_BELT_SPEED: u16 = 10_000;

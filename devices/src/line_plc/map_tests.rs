@@ -139,3 +139,16 @@ fn overlapping_blocks_are_a_problem() {
     assert_eq!(map.problems().len(), 1);
     assert!(RegisterMap::default().problems().is_empty());
 }
+
+#[test]
+fn the_field_lists_cover_both_blocks_exactly() {
+    use crate::register_block::layout_problems;
+    assert_eq!(
+        layout_problems(STATUS_FIELDS, STATUS_LEN),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        layout_problems(COMMAND_FIELDS, COMMAND_LEN),
+        Vec::<String>::new()
+    );
+}

@@ -1,6 +1,7 @@
 //! `onvif-camera-sim`: one simulated ONVIF camera (WS-Discovery, SOAP device and media
-//! services, Digest snapshots, MJPEG streams) until Ctrl-C/SIGTERM. When it is ready it
-//! prints its URLs as one JSON line on stdout; logs go to stderr.
+//! services, Digest snapshots, MJPEG streams, H.264 over RTSP through GStreamer) until
+//! Ctrl-C/SIGTERM. When it is ready it prints its URLs as one JSON line on stdout; logs go
+//! to stderr.
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
@@ -18,15 +19,23 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
 const EXAMPLES: &str = "\
 Examples:
-  onvif-camera-sim                                     # 127.0.0.1, free ports, discovery on
-  onvif-camera-sim --listen 0.0.0.0:8080 --password s3cret --size 1920x1080 --fps 15
+  onvif-camera-sim                                     # 127.0.0.1, free ports, no multicast
+  onvif-camera-sim --listen 192.168.1.64:8080 --rtsp-port 8554 --password s3cret --size 1920x1080
   onvif-camera-sim --clock-skew-s 3600 --no-multicast  # a camera an hour ahead, unicast only
   curl --digest -u admin:admin123 'http://127.0.0.1:PORT/onvif/snapshot?profile=main' -o snap.jpg
-  ffprobe 'http://admin:admin123@127.0.0.1:PORT/stream/main'
+  ffprobe 'http://admin:admin123@127.0.0.1:PORT/stream/main'          # MJPEG over HTTP
+  ffprobe 'rtsp://admin:admin123@127.0.0.1:RTSP_PORT/main'             # H.264 over RTSP
+
+The default user is admin, password admin123. Multicast discovery (Hello, Bye, probes
+to 239.255.255.250) runs on the --listen interface only: none on loopback. RTSP needs
+GStreamer's RTSP server (Debian: python3-gi gir1.2-gst-rtsp-server-1.0
+gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly); without
+it the camera says so and serves MJPEG over HTTP only.
 
 Stdout (one line): {\"name\", \"http\", \"device_service\", \"media_service\", \"endpoint\",
-\"discovery\": \"ip:port\" | null, \"multicast\": bool, \"username\",
-\"profiles\": [{\"token\", \"width\", \"height\", \"fps\", \"snapshot\", \"stream\"}]}";
+\"discovery\": \"ip:port\" | null, \"multicast\": bool, \"rtsp\": port | null, \"username\",
+\"profiles\": [{\"token\", \"width\", \"height\", \"fps\", \"snapshot\", \"stream\",
+\"rtsp\": url | null}]}";
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -74,6 +83,16 @@ struct Args {
     /// Where directed WS-Discovery probes are answered; port 0 takes a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     discovery_listen: SocketAddr,
+    /// No RTSP: GetStreamUri answers the MJPEG-over-HTTP URL whatever is asked.
+    #[arg(long)]
+    no_rtsp: bool,
+    /// Port of the RTSP server (H.264), on the --listen address; 0 takes a free port.
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    rtsp_port: u16,
+    /// The Python with GStreamer's bindings (gi) that runs the RTSP server
+    /// [default: /usr/bin/python3 when it exists, else python3].
+    #[arg(long, value_name = "PATH")]
+    rtsp_python: Option<std::path::PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -99,6 +118,9 @@ fn config(args: &Args) -> OnvifCameraConfig {
         discovery: !args.no_discovery,
         discovery_multicast: !args.no_discovery && !args.no_multicast,
         discovery_unicast: args.discovery_listen,
+        rtsp: !args.no_rtsp,
+        rtsp_port: args.rtsp_port,
+        rtsp_python: args.rtsp_python.clone(),
         ..cfg
     }
 }
@@ -130,6 +152,7 @@ fn profile_json(camera: &onvif::RunningCamera, p: &ProfileConfig) -> serde_json:
         "fps": p.fps,
         "snapshot": camera.snapshot_url_for(&p.token),
         "stream": camera.stream_url_for(&p.token),
+        "rtsp": camera.rtsp_url_for(&p.token),
     })
 }
 
@@ -144,6 +167,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "endpoint": camera.endpoint_reference(),
         "discovery": camera.discovery_addr().map(|a| a.to_string()),
         "multicast": camera.multicast_joined(),
+        "rtsp": camera.rtsp_port(),
         "username": camera.config().username,
         "profiles": camera.config().profiles.iter().map(|p| profile_json(&camera, p)).collect::<Vec<_>>(),
     });

@@ -1,71 +1,25 @@
-//! The state one camera's tasks share (clock, password, fault switches, boot, counters)
-//! and [`RunningCamera`], the handle its owner keeps.
+//! The state one camera's tasks share (clock, password, fault switches, boot, RTSP port)
+//! and [`RunningCamera`], the handle its owner keeps; the counters are in `stats`.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use customs_edge_devices::http_auth::Authenticator;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::config::OnvifCameraConfig;
 use super::feed::Feed;
-use super::messages::{DEVICE_PATH, MEDIA_PATH, snapshot_url, stream_url};
+use super::messages::{Ctx, DEVICE_PATH, MEDIA_PATH, rtsp_url, snapshot_url, stream_url};
+pub(crate) use super::stats::bump;
+use super::stats::{CameraStats, Counters};
 use super::wsse::TokenChecker;
 
 /// Realm of the camera's HTTP Digest/Basic challenges.
 const REALM: &str = "onvif-camera";
-
-/// What the camera has done, since it started.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CameraStats {
-    /// MJPEG frames written to stream clients (all clients, all profiles).
-    pub frames_sent: u64,
-    /// Snapshots answered with `200`.
-    pub snapshots_served: u64,
-    /// Requests refused for wrong or missing credentials: SOAP `ter:NotAuthorized`
-    /// answers and HTTP requests with wrong credentials (a first request without
-    /// credentials, answered with a challenge, is not counted).
-    pub auth_failures: u64,
-    /// SOAP requests by operation (`GetProfiles`, ...; unreadable ones as `(malformed)`).
-    pub soap_requests: BTreeMap<String, u64>,
-    /// WS-Discovery probes answered with a ProbeMatch.
-    pub probes_answered: u64,
-    /// Times the HTTP server came up (1 + reboots completed).
-    pub boots: u64,
-    /// MJPEG clients connected now.
-    pub stream_clients: u64,
-}
-
-/// Counters behind [`CameraStats`]; atomics, but the per-operation map sits behind a
-/// `std` mutex held for one insert.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) frames_sent: AtomicU64,
-    pub(crate) snapshots_served: AtomicU64,
-    pub(crate) auth_failures: AtomicU64,
-    pub(crate) probes_answered: AtomicU64,
-    pub(crate) stream_clients: AtomicU64,
-    soap: Mutex<BTreeMap<String, u64>>,
-}
-
-impl Counters {
-    /// Counts one SOAP request for `action`.
-    pub(crate) fn soap(&self, action: &str) {
-        let mut map = self.soap.lock().unwrap_or_else(PoisonError::into_inner);
-        *map.entry(action.chars().take(64).collect()).or_default() += 1;
-    }
-}
-
-/// Adds one to a counter.
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
 
 /// One power cycle of the HTTP server.
 #[derive(Debug)]
@@ -90,6 +44,8 @@ pub(crate) struct Shared {
     pub(crate) discovery_addr: Option<SocketAddr>,
     /// Whether the multicast group was joined.
     pub(crate) multicast_joined: AtomicBool,
+    /// The RTSP server's port once it came up; 0 = no RTSP (off, or GStreamer missing).
+    pub(crate) rtsp_port: AtomicU16,
     /// One feed per profile, in config order.
     pub(crate) feeds: Vec<Arc<Feed>>,
     /// HTTP Digest/Basic for snapshots and streams.
@@ -104,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) finished: CancellationToken,
     /// The current password. A `std` mutex: read or replaced, never held across `.await`.
     password: Mutex<String>,
+    /// Bumped at every password change, watched by the RTSP server's supervisor.
+    password_changes: watch::Sender<u64>,
     stream_stopped: AtomicBool,
     junk: AtomicBool,
     /// Delay of every answer in ms; 0 = none.
@@ -138,6 +96,8 @@ impl Shared {
             http_addr,
             discovery_addr,
             multicast_joined: AtomicBool::new(false),
+            rtsp_port: AtomicU16::new(0),
+            password_changes: watch::Sender::new(0),
             feeds,
             counters: Counters::default(),
             shutdown,
@@ -159,6 +119,48 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Replaces the password (SOAP, HTTP and RTSP alike).
+    pub(crate) fn set_password(&self, password: String) {
+        *self.password.lock().unwrap_or_else(PoisonError::into_inner) = password;
+        self.password_changes.send_modify(|n| *n += 1);
+    }
+
+    /// Watches password changes.
+    pub(crate) fn watch_password(&self) -> watch::Receiver<u64> {
+        self.password_changes.subscribe()
+    }
+
+    /// The RTSP port, when the RTSP server came up.
+    pub(crate) fn rtsp_port(&self) -> Option<u16> {
+        match self.rtsp_port.load(Ordering::Relaxed) {
+            0 => None,
+            port => Some(port),
+        }
+    }
+
+    /// What SOAP answers depend on, for a client that reached the camera at `base`.
+    pub(crate) fn ctx<'a>(&'a self, base: &'a str, now: DateTime<Utc>) -> Ctx<'a> {
+        let ip = match self.http_addr.ip() {
+            IpAddr::V4(v4) if !v4.is_unspecified() => v4,
+            _ => {
+                let host = base.strip_prefix("http://").unwrap_or(base);
+                (host.rsplit_once(':').map_or(host, |(h, _)| h))
+                    .parse()
+                    .unwrap_or(Ipv4Addr::LOCALHOST)
+            }
+        };
+        Ctx {
+            cfg: &self.cfg,
+            base,
+            now,
+            ip,
+            http_port: self.http_addr.port(),
+            rtsp_port: self.rtsp_port(),
+            discoverable: self.multicast_joined.load(Ordering::Relaxed),
+            endpoint: &self.endpoint,
+        }
     }
 
     /// Whether the stream is stopped (frames are not sent).
@@ -292,6 +294,20 @@ impl RunningCamera {
         stream_url(&self.base_url(), profile)
     }
 
+    /// The RTSP server's port, when it runs (`OnvifCameraConfig::rtsp` and GStreamer's
+    /// RTSP server available).
+    pub fn rtsp_port(&self) -> Option<u16> {
+        self.shared.rtsp_port()
+    }
+
+    /// The RTSP (H.264) URL of a profile (not checked), when the RTSP server runs.
+    pub fn rtsp_url_for(&self, profile: &str) -> Option<String> {
+        let base = self.base_url();
+        let host = base.trim_start_matches("http://");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        self.rtsp_port().map(|port| rtsp_url(host, port, profile))
+    }
+
     /// The configuration the camera was started with.
     pub fn config(&self) -> &OnvifCameraConfig {
         &self.shared.cfg
@@ -348,13 +364,9 @@ impl RunningCamera {
     }
 
     /// Changes the password, as if someone did on the camera's web page: the old one is
-    /// refused from now on.
+    /// refused from now on, by SOAP, HTTP and RTSP.
     pub fn set_password(&self, password: impl Into<String>) {
-        *self
-            .shared
-            .password
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = password.into();
+        self.shared.set_password(password.into());
     }
 
     /// The counters so far.
@@ -365,11 +377,7 @@ impl RunningCamera {
             frames_sent: load(&c.frames_sent),
             snapshots_served: load(&c.snapshots_served),
             auth_failures: load(&c.auth_failures),
-            soap_requests: c
-                .soap
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
+            soap_requests: c.soap_counts(),
             probes_answered: load(&c.probes_answered),
             boots: *self.shared.boots.borrow(),
             stream_clients: load(&c.stream_clients),

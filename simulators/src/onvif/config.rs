@@ -2,6 +2,7 @@
 //! clock and discovery.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -87,13 +88,26 @@ pub struct OnvifCameraConfig {
     /// Answer WS-Discovery probes at all (the unicast responder, and the multicast one
     /// when `discovery_multicast`).
     pub discovery: bool,
-    /// Join 239.255.255.250:3702 (shared with other listeners on the host), answer probes
-    /// sent there, and send Hello at start and Bye at shutdown. A failure to join is
-    /// logged and the camera carries on unicast only.
+    /// Join 239.255.255.250:3702 (shared with other listeners on the host) on the
+    /// interface of `http_listen`, answer probes sent there, and send Hello at start and
+    /// Bye at shutdown, out of that interface only. With a loopback `http_listen` there is
+    /// no multicast at all (nothing leaves the host; unicast probes are still answered).
+    /// A failure to join is logged and the camera carries on unicast only.
     pub discovery_multicast: bool,
     /// Where the unicast WS-Discovery responder listens (directed probes); port 0 takes a
     /// free port.
     pub discovery_unicast: SocketAddr,
+    /// Serve every profile over RTSP as well (H.264 over RTP, RTSP Digest with the
+    /// camera's credentials) through GStreamer's RTSP server, run as a child process fed
+    /// with the camera's own frames; `GetStreamUri` then answers `rtsp://` for RTP over
+    /// UDP, TCP or RTSP. Without GStreamer's RTSP server installed the camera says so and
+    /// runs without it. Off in `Default` (tests turn it on); on in `onvif-camera-sim`.
+    pub rtsp: bool,
+    /// Port of the RTSP server, on the HTTP listen address; 0 takes a free port.
+    pub rtsp_port: u16,
+    /// The Python that runs the RTSP server: it needs GStreamer's bindings (`gi`, Debian's
+    /// `python3-gi`). Absent: `/usr/bin/python3` when it exists, else `python3`.
+    pub rtsp_python: Option<PathBuf>,
 }
 
 impl Default for OnvifCameraConfig {
@@ -120,6 +134,9 @@ impl Default for OnvifCameraConfig {
             discovery: false,
             discovery_multicast: false,
             discovery_unicast: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            rtsp: false,
+            rtsp_port: 0,
+            rtsp_python: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! WS-Discovery on UDP: a unicast responder for directed probes, and (when asked and
-//! possible) a member of 239.255.255.250:3702 that answers multicast probes and says
-//! Hello at each boot and Bye at shutdown. Answers go to the probe's source address,
+//! possible) a member of 239.255.255.250:3702 on the interface the camera listens on
+//! (none on loopback) that answers multicast probes and says Hello at each boot and Bye
+//! at shutdown. Answers go to the probe's source address,
 //! twice (SOAP-over-UDP repeats unicast once), after a short random delay for multicast
 //! probes; a slow camera answers late, a rebooting one not at all.
 
@@ -38,41 +39,61 @@ pub(crate) struct Sockets {
     pub(crate) multicast: Option<UdpSocket>,
 }
 
-/// Binds the unicast responder (an error is fatal) and, when `multicast`, the group
-/// member (an error is logged: the camera carries on unicast only).
-pub(crate) fn bind(unicast: SocketAddr, multicast: bool, camera: &str) -> anyhow::Result<Sockets> {
+/// The interface multicast discovery uses for a camera listening on `listen`: none for a
+/// loopback (or IPv6) address, so nothing leaves the host; the interface holding a
+/// specific IPv4 address; the kernel's default for `0.0.0.0` (which listens everywhere).
+pub(crate) fn multicast_interface(listen: IpAddr) -> Option<Ipv4Addr> {
+    match listen {
+        IpAddr::V4(ip) if ip.is_loopback() => None,
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// Binds the unicast responder (an error is fatal) and, with an interface, the group
+/// member on it (an error is logged: the camera carries on unicast only).
+pub(crate) fn bind(
+    unicast: SocketAddr,
+    multicast: Option<Ipv4Addr>,
+    camera: &str,
+) -> anyhow::Result<Sockets> {
     let std_socket = std::net::UdpSocket::bind(unicast)
         .with_context(|| format!("cannot bind the WS-Discovery responder to {unicast}"))?;
     std_socket.set_nonblocking(true)?;
     let unicast = UdpSocket::from_std(std_socket)?;
-    let multicast = if multicast {
-        match join_group() {
-            Ok(s) => Some(s),
-            Err(err) => {
-                warn!(%camera, "WS-Discovery multicast unavailable, unicast only: {err:#}");
-                None
-            }
+    let multicast = multicast.and_then(|interface| match join_group(interface) {
+        Ok(s) => Some(s),
+        Err(err) => {
+            warn!(%camera, "WS-Discovery multicast unavailable, unicast only: {err:#}");
+            None
         }
-    } else {
-        None
-    };
+    });
     Ok(Sockets { unicast, multicast })
 }
 
-/// A socket on port 3702 (shared with other listeners) in the group.
-fn join_group() -> anyhow::Result<UdpSocket> {
+/// A socket on port 3702 (shared with other listeners) in the group on `interface` (the
+/// default one when unspecified), sending out of that interface only, TTL 1.
+fn join_group(interface: Ipv4Addr) -> anyhow::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket
         .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, DISCOVERY_PORT)).into())
         .context("cannot bind 0.0.0.0:3702")?;
     socket
-        .join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::UNSPECIFIED)
-        .context("cannot join 239.255.255.250")?;
-    // Probes sent out of the loopback interface too, where it allows multicast.
-    if let Err(err) = socket.join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::LOCALHOST) {
-        debug!("not joined on loopback: {err}");
+        .join_multicast_v4(&MULTICAST_GROUP, &interface)
+        .with_context(|| format!("cannot join 239.255.255.250 on {interface}"))?;
+    if interface.is_unspecified() {
+        // Listening on every interface: probes sent out of the loopback interface too,
+        // where it allows multicast.
+        if let Err(err) = socket.join_multicast_v4(&MULTICAST_GROUP, &Ipv4Addr::LOCALHOST) {
+            debug!("not joined on loopback: {err}");
+        }
+    } else {
+        socket
+            .set_multicast_if_v4(&interface)
+            .with_context(|| format!("cannot send multicast out of {interface}"))?;
     }
+    socket.set_multicast_ttl_v4(1)?;
     socket.set_multicast_loop_v4(true)?;
     socket.set_nonblocking(true)?;
     Ok(UdpSocket::from_std(socket.into())?)

@@ -4,11 +4,18 @@
 
 use std::fmt::Write as _;
 
+use std::net::Ipv4Addr;
+
 use chrono::{DateTime, Datelike as _, Duration, Timelike as _, Utc};
 use customs_edge_devices::onvif::ns;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::config::{OnvifCameraConfig, ProfileConfig};
+use super::device_mgmt::device_service_capabilities;
+use super::media_config::{
+    SOURCE_TOKEN, media_service_capabilities, video_encoder_configuration,
+    video_source_configuration,
+};
 use super::soap::{Fault, escape};
 
 /// Path of the device service (and of every operation: media ones are answered here too).
@@ -19,10 +26,8 @@ pub const MEDIA_PATH: &str = "/onvif/media_service";
 pub const SNAPSHOT_PATH: &str = "/onvif/snapshot";
 /// Path prefix of the MJPEG streams; `/stream/<token>`.
 pub const STREAM_PATH: &str = "/stream";
-/// The video source token.
-const SOURCE_TOKEN: &str = "VideoSource_1";
 /// The ONVIF version claimed.
-const VERSION: (u32, u32) = (2, 60);
+pub(crate) const VERSION: (u32, u32) = (2, 60);
 /// The camera's time zone (POSIX form): China Standard Time, UTC+8.
 const TZ: &str = "CST-8";
 /// Its offset from UTC in hours.
@@ -37,6 +42,28 @@ pub(crate) struct Ctx<'a> {
     pub(crate) base: &'a str,
     /// The camera's clock.
     pub(crate) now: DateTime<Utc>,
+    /// The camera's IPv4 address: the one it is bound to, else the one the client used.
+    pub(crate) ip: Ipv4Addr,
+    /// The HTTP port.
+    pub(crate) http_port: u16,
+    /// The RTSP port, when the RTSP server runs.
+    pub(crate) rtsp_port: Option<u16>,
+    /// Whether it answers multicast probes (`GetDiscoveryMode`).
+    pub(crate) discoverable: bool,
+    /// The WS-Discovery endpoint reference.
+    pub(crate) endpoint: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The host (no port) the client reached the camera at.
+    pub(crate) fn host(&self) -> &str {
+        let authority = self.base.strip_prefix("http://").unwrap_or(self.base);
+        match authority.rfind(':') {
+            // `[::1]:80` and `10.0.0.5:80`; a bare IPv6 literal has no port after `]`.
+            Some(colon) if !authority[colon..].contains(']') => &authority[..colon],
+            _ => authority,
+        }
+    }
 }
 
 /// The URL of a profile's snapshot.
@@ -125,14 +152,17 @@ fn device_capabilities(base: &str) -> String {
     )
 }
 
-fn media_capabilities(base: &str) -> String {
+fn media_capabilities(ctx: Ctx<'_>) -> String {
+    let rtsp = ctx.rtsp_port.is_some();
     format!(
         concat!(
             "<tt:Media><tt:XAddr>{}{}</tt:XAddr><tt:StreamingCapabilities>",
-            "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>false</tt:RTP_TCP>",
-            "<tt:RTP_RTSP_TCP>false</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+            "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>{rtsp}</tt:RTP_TCP>",
+            "<tt:RTP_RTSP_TCP>{rtsp}</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
         ),
-        base, MEDIA_PATH
+        ctx.base,
+        MEDIA_PATH,
+        rtsp = rtsp
     )
 }
 
@@ -140,9 +170,9 @@ fn media_capabilities(base: &str) -> String {
 /// does not have are `ter:NoSuchService`.
 pub(crate) fn capabilities(ctx: Ctx<'_>, category: Option<&str>) -> Result<String, Fault> {
     let inner = match category.unwrap_or("All") {
-        "All" => device_capabilities(ctx.base) + &media_capabilities(ctx.base),
+        "All" => device_capabilities(ctx.base) + &media_capabilities(ctx),
         "Device" => device_capabilities(ctx.base),
-        "Media" => media_capabilities(ctx.base),
+        "Media" => media_capabilities(ctx),
         other => return Err(Fault::action_not_supported(other, true)),
     };
     Ok(format!(
@@ -153,22 +183,13 @@ pub(crate) fn capabilities(ctx: Ctx<'_>, category: Option<&str>) -> Result<Strin
 /// `GetServicesResponse`: the device and media (ver10) services, with their capabilities
 /// when asked.
 pub(crate) fn services(ctx: Ctx<'_>, include_capability: bool) -> String {
-    let profiles = ctx.cfg.profiles.len();
-    let device_caps = concat!(
-        "<tds:Capabilities><tds:Capabilities>",
-        r#"<tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/>"#,
-        r#"<tds:Security UsernameToken="true" HttpDigest="true"/>"#,
-        r#"<tds:System DiscoveryResolve="false" DiscoveryBye="true" RemoteDiscovery="false" SystemBackup="false" SystemLogging="false" FirmwareUpgrade="false"/>"#,
-        "</tds:Capabilities></tds:Capabilities>"
+    let device_caps = format!(
+        "<tds:Capabilities>{}</tds:Capabilities>",
+        device_service_capabilities("tds:Capabilities")
     );
     let media_caps = format!(
-        concat!(
-            r#"<tds:Capabilities><trt:Capabilities SnapshotUri="true" Rotation="false" VideoSourceMode="false" OSD="false">"#,
-            r#"<trt:ProfileCapabilities MaximumNumberOfProfiles="{}"/>"#,
-            r#"<trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="false" RTP_RTSP_TCP="false" NonAggregateControl="false" NoRTSPStreaming="true"/>"#,
-            "</trt:Capabilities></tds:Capabilities>"
-        ),
-        profiles
+        "<tds:Capabilities>{}</tds:Capabilities>",
+        media_service_capabilities(ctx, "trt:Capabilities")
     );
     let service = |namespace: &str, path: &str, caps: &str| {
         format!(
@@ -186,7 +207,7 @@ pub(crate) fn services(ctx: Ctx<'_>, include_capability: bool) -> String {
     };
     format!(
         "<tds:GetServicesResponse>{}{}</tds:GetServicesResponse>",
-        service(ns::TDS, DEVICE_PATH, device_caps),
+        service(ns::TDS, DEVICE_PATH, &device_caps),
         service(ns::TRT, MEDIA_PATH, &media_caps)
     )
 }
@@ -227,55 +248,34 @@ pub(crate) fn scopes_response(cfg: &OnvifCameraConfig) -> String {
     out
 }
 
-/// One `tt:Profile`'s content under an element named `tag` (`trt:Profiles`, `trt:Profile`).
-fn profile(cfg: &OnvifCameraConfig, p: &ProfileConfig, tag: &str) -> String {
-    let uses = cfg.profiles.len();
+/// One `tt:Profile` under an element named `tag` (`trt:Profiles`, `trt:Profile`).
+fn profile(ctx: Ctx<'_>, p: &ProfileConfig, tag: &str) -> String {
     format!(
-        concat!(
-            r#"<{tag} token="{token}" fixed="true"><tt:Name>{token}</tt:Name>"#,
-            r#"<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSourceConfig_1</tt:Name>"#,
-            r#"<tt:UseCount>{uses}</tt:UseCount><tt:SourceToken>{source}</tt:SourceToken>"#,
-            r#"<tt:Bounds x="0" y="0" width="{sw}" height="{sh}"/></tt:VideoSourceConfiguration>"#,
-            r#"<tt:VideoEncoderConfiguration token="VideoEncoder_{token}"><tt:Name>VideoEncoder_{token}</tt:Name>"#,
-            "<tt:UseCount>1</tt:UseCount><tt:Encoding>JPEG</tt:Encoding>",
-            "<tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution>",
-            "<tt:Quality>{q}</tt:Quality><tt:RateControl><tt:FrameRateLimit>{fps}</tt:FrameRateLimit>",
-            "<tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>{kbps}</tt:BitrateLimit></tt:RateControl>",
-            "<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address>",
-            "<tt:Port>0</tt:Port><tt:TTL>1</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>",
-            "<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></{tag}>"
-        ),
+        r#"<{tag} token="{token}" fixed="true"><tt:Name>{token}</tt:Name>{source}{encoder}</{tag}>"#,
         tag = tag,
         token = p.token,
-        uses = uses,
-        source = SOURCE_TOKEN,
-        sw = cfg.width,
-        sh = cfg.height,
-        w = p.width,
-        h = p.height,
-        q = p.quality,
-        fps = p.fps,
-        // A rough JPEG bitrate: ~1 bit per pixel per frame at quality 75.
-        kbps = u64::from(p.width) * u64::from(p.height) * u64::from(p.fps) / 1000,
+        source = video_source_configuration(ctx, "tt:VideoSourceConfiguration"),
+        encoder = video_encoder_configuration(ctx, p, "tt:VideoEncoderConfiguration"),
     )
 }
 
 /// `GetProfilesResponse`: every profile, in config order.
-pub(crate) fn profiles(cfg: &OnvifCameraConfig) -> String {
-    let list: String = cfg
-        .profiles
-        .iter()
-        .map(|p| profile(cfg, p, "trt:Profiles"))
+pub(crate) fn profiles(ctx: Ctx<'_>) -> String {
+    let list: String = (ctx.cfg.profiles.iter())
+        .map(|p| profile(ctx, p, "trt:Profiles"))
         .collect();
     format!("<trt:GetProfilesResponse>{list}</trt:GetProfilesResponse>")
 }
 
 /// `GetProfileResponse` for one token.
-pub(crate) fn profile_response(cfg: &OnvifCameraConfig, token: &str) -> Result<String, Fault> {
-    let p = cfg.profile(token).ok_or_else(|| Fault::no_profile(token))?;
+pub(crate) fn profile_response(ctx: Ctx<'_>, token: &str) -> Result<String, Fault> {
+    let p = ctx
+        .cfg
+        .profile(token)
+        .ok_or_else(|| Fault::no_profile(token))?;
     Ok(format!(
         "<trt:GetProfileResponse>{}</trt:GetProfileResponse>",
-        profile(cfg, p, "trt:Profile")
+        profile(ctx, p, "trt:Profile")
     ))
 }
 
@@ -291,19 +291,59 @@ pub(crate) fn video_sources(cfg: &OnvifCameraConfig) -> String {
     )
 }
 
-/// `GetSnapshotUriResponse` or `GetStreamUriResponse` (`op`) for a profile token.
-pub(crate) fn media_uri(ctx: Ctx<'_>, op: &str, token: Option<&str>) -> Result<String, Fault> {
-    let token = token.unwrap_or_default();
-    let p = ctx
-        .cfg
-        .profile(token)
-        .ok_or_else(|| Fault::no_profile(token))?;
-    let uri = if op == "GetSnapshotUri" {
-        snapshot_url(ctx.base, &p.token)
-    } else {
-        stream_url(ctx.base, &p.token)
+/// The URL of a profile's RTSP stream on `host`.
+pub(crate) fn rtsp_url(host: &str, port: u16, token: &str) -> String {
+    format!("rtsp://{host}:{port}/{token}")
+}
+
+/// What `GetStreamUri` was asked for: `StreamSetup/Stream` and `Transport/Protocol`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StreamSetup<'a> {
+    /// `RTP-Unicast` or `RTP-Multicast`.
+    pub(crate) stream: Option<&'a str>,
+    /// `UDP`, `TCP`, `RTSP` or `HTTP`.
+    pub(crate) protocol: Option<&'a str>,
+}
+
+/// `GetSnapshotUriResponse` for a profile token.
+pub(crate) fn snapshot_uri(ctx: Ctx<'_>, token: Option<&str>) -> Result<String, Fault> {
+    let p = known_profile(ctx, token)?;
+    Ok(media_uri(
+        "GetSnapshotUri",
+        &snapshot_url(ctx.base, &p.token),
+    ))
+}
+
+/// `GetStreamUriResponse` for a profile token: RTSP (H.264) for RTP over UDP, TCP or
+/// RTSP when the RTSP server runs; the MJPEG-over-HTTP URL for `HTTP`, and for everything
+/// when it does not. Multicast is refused (`RTPMulticast` is false).
+pub(crate) fn stream_uri(
+    ctx: Ctx<'_>,
+    token: Option<&str>,
+    setup: StreamSetup<'_>,
+) -> Result<String, Fault> {
+    let p = known_profile(ctx, token)?;
+    if setup.stream == Some("RTP-Multicast") {
+        return Err(Fault::invalid_stream_setup(
+            "RTP multicast is not supported",
+        ));
+    }
+    let uri = match (ctx.rtsp_port, setup.protocol) {
+        (Some(port), Some("UDP" | "TCP" | "RTSP") | None) => rtsp_url(ctx.host(), port, &p.token),
+        _ => stream_url(ctx.base, &p.token),
     };
-    Ok(format!(
+    Ok(media_uri("GetStreamUri", &uri))
+}
+
+fn known_profile<'c>(ctx: Ctx<'c>, token: Option<&str>) -> Result<&'c ProfileConfig, Fault> {
+    let token = token.unwrap_or_default();
+    ctx.cfg
+        .profile(token)
+        .ok_or_else(|| Fault::no_profile(token))
+}
+
+fn media_uri(op: &str, uri: &str) -> String {
+    format!(
         concat!(
             "<trt:{op}Response><trt:MediaUri><tt:Uri>{uri}</tt:Uri>",
             "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>",
@@ -311,71 +351,10 @@ pub(crate) fn media_uri(ctx: Ctx<'_>, op: &str, token: Option<&str>) -> Result<S
             "<tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:{op}Response>"
         ),
         op = op,
-        uri = escape(&uri)
-    ))
+        uri = escape(uri)
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::onvif::soap::read_xml;
-
-    fn ctx(cfg: &OnvifCameraConfig) -> Ctx<'_> {
-        Ctx {
-            cfg,
-            base: "http://10.0.0.5:8080",
-            now: "2026-11-27T23:59:58Z".parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn every_answer_is_well_formed_xml() {
-        let cfg = OnvifCameraConfig::default();
-        let c = ctx(&cfg);
-        for body in [
-            system_date_and_time(c.now),
-            capabilities(c, None).unwrap(),
-            services(c, true),
-            services(c, false),
-            device_information(&cfg),
-            scopes_response(&cfg),
-            profiles(&cfg),
-            profile_response(&cfg, "sub").unwrap(),
-            video_sources(&cfg),
-            media_uri(c, "GetSnapshotUri", Some("main")).unwrap(),
-            media_uri(c, "GetStreamUri", Some("sub")).unwrap(),
-        ] {
-            let xml = super::super::soap::envelope(&body);
-            read_xml(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
-        }
-    }
-
-    #[test]
-    fn local_time_is_beijing_time_across_midnight() {
-        let xml = system_date_and_time("2026-11-27T23:59:58Z".parse().unwrap());
-        assert!(xml.contains("<tt:UTCDateTime><tt:Time><tt:Hour>23</tt:Hour>"));
-        assert!(xml.contains("<tt:LocalDateTime><tt:Time><tt:Hour>7</tt:Hour>"));
-        assert!(xml.contains("<tt:Day>28</tt:Day></tt:Date></tt:LocalDateTime>"));
-    }
-
-    #[test]
-    fn uris_name_the_profile_and_unknown_profiles_fault() {
-        let cfg = OnvifCameraConfig::default();
-        let xml = media_uri(ctx(&cfg), "GetSnapshotUri", Some("sub")).unwrap();
-        assert!(xml.contains("<tt:Uri>http://10.0.0.5:8080/onvif/snapshot?profile=sub</tt:Uri>"));
-        let fault = media_uri(ctx(&cfg), "GetStreamUri", Some("nope")).unwrap_err();
-        assert_eq!(fault.subcodes, ["ter:InvalidArgVal", "ter:NoProfile"]);
-    }
-
-    #[test]
-    fn scopes_are_percent_encoded_uris() {
-        let cfg = OnvifCameraConfig {
-            name: "gate 1 出口".to_owned(),
-            ..OnvifCameraConfig::default()
-        };
-        let s = scopes(&cfg);
-        assert!(s.contains(&"onvif://www.onvif.org/name/gate%201%20%E5%87%BA%E5%8F%A3".to_owned()));
-        assert_eq!(pct("a-b.c_d~e/f:g+h%"), "a-b.c_d~e%2Ff%3Ag%2Bh%25");
-        assert!(s.iter().all(|x| !x.contains(' ')));
-    }
-}
+#[path = "messages_tests.rs"]
+mod tests;

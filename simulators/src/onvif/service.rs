@@ -1,18 +1,20 @@
-//! The SOAP endpoint: read the envelope, check the UsernameToken (every operation but
-//! `GetSystemDateAndTime`), answer the operation or a fault. Media operations are answered
-//! at the device service path too, as many cameras do.
+//! The SOAP endpoint: read the envelope, check the credentials (every operation but
+//! `GetSystemDateAndTime`): the WS-Security UsernameToken when there is one, else HTTP
+//! Digest (or Basic), as ONVIF allows either; answer the operation ([`dispatch`]) or a
+//! fault. Media operations are answered at the device service path too, as many cameras
+//! do.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use customs_edge_devices::onvif::ns;
 use tracing::{debug, info};
 
 use super::camera::{Shared, bump};
-use super::messages::{self, Ctx};
+use super::dispatch;
+use super::http::authorize;
 use super::soap::{self, Fault, SoapRequest};
 
 /// Operations answered without credentials (ONVIF clients read the clock first, to
@@ -22,6 +24,8 @@ const OPEN: &[&str] = &["GetSystemDateAndTime"];
 /// `POST /onvif/device_service` and `/onvif/media_service`.
 pub(crate) async fn soap(
     State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -39,53 +43,51 @@ pub(crate) async fn soap(
     };
     shared.counters.soap(&request.action);
     let now = shared.camera_now();
-    if !OPEN.contains(&request.action.as_str()) {
-        let password = shared.password();
-        if let Err(e) =
-            shared
-                .tokens
-                .verify(request.token.as_ref(), &shared.cfg.username, &password, now)
-        {
-            bump(&shared.counters.auth_failures);
-            let (camera, action) = (&shared.cfg.name, &request.action);
-            info!(%camera, %action, "SOAP request not authorized: {e}");
-            return fault(&Fault::not_authorized());
-        }
+    if !OPEN.contains(&request.action.as_str())
+        && let Err(denied) = authenticate(&shared, &request, &method, &uri, &headers)
+    {
+        return *denied;
     }
     let base = base_from_host(&headers).unwrap_or_else(|| shared.base_url());
-    let ctx = Ctx {
-        cfg: &shared.cfg,
-        base: &base,
-        now,
-    };
-    match answer(&request, ctx) {
+    match dispatch::answer(&request, shared.ctx(&base, now)) {
         Ok(body) => soap_response(StatusCode::OK, soap::envelope(&body)),
         Err(f) => fault(&f),
     }
 }
 
-/// The body answering `request`.
-fn answer(request: &SoapRequest, ctx: Ctx<'_>) -> Result<String, Fault> {
-    let cfg = ctx.cfg;
-    match (request.action_ns.as_str(), request.action.as_str()) {
-        (ns::TDS, "GetSystemDateAndTime") => Ok(messages::system_date_and_time(ctx.now)),
-        (ns::TDS, "GetCapabilities") => messages::capabilities(ctx, request.param("Category")),
-        (ns::TDS, "GetServices") => {
-            let include = matches!(request.param("IncludeCapability"), Some("true" | "1"));
-            Ok(messages::services(ctx, include))
-        }
-        (ns::TDS, "GetDeviceInformation") => Ok(messages::device_information(cfg)),
-        (ns::TDS, "GetScopes") => Ok(messages::scopes_response(cfg)),
-        (ns::TRT, "GetProfiles") => Ok(messages::profiles(cfg)),
-        (ns::TRT, "GetProfile") => {
-            messages::profile_response(cfg, request.param("ProfileToken").unwrap_or_default())
-        }
-        (ns::TRT, "GetVideoSources") => Ok(messages::video_sources(cfg)),
-        (ns::TRT, op @ ("GetSnapshotUri" | "GetStreamUri")) => {
-            messages::media_uri(ctx, op, request.param("ProfileToken"))
-        }
-        (_, other) => Err(Fault::action_not_supported(other, false)),
+/// A request with a WS-Security UsernameToken is judged by it (a wrong one is HTTP 400
+/// `ter:NotAuthorized`); one without is judged by HTTP Digest (or Basic): none, or wrong
+/// ones, are HTTP 401 with the challenges and a `ter:NotAuthorized` fault.
+fn authenticate(
+    shared: &Shared,
+    request: &SoapRequest,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), Box<Response>> {
+    let action = &request.action;
+    if let Some(token) = &request.token {
+        let password = shared.password();
+        let user = &shared.cfg.username;
+        return (shared.tokens)
+            .verify(Some(token), user, &password, shared.camera_now())
+            .map_err(|e| {
+                bump(&shared.counters.auth_failures);
+                info!(camera = %shared.cfg.name, %action, "SOAP request not authorized: {e}");
+                Box::new(fault(&Fault::not_authorized()))
+            });
     }
+    authorize(shared, method, uri, headers).map_err(|challenge| {
+        debug!(camera = %shared.cfg.name, %action, "SOAP request without credentials: challenged");
+        let mut response =
+            soap_response(StatusCode::UNAUTHORIZED, Fault::not_authorized().to_xml());
+        for value in challenge.headers().get_all(header::WWW_AUTHENTICATE) {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, value.clone());
+        }
+        Box::new(response)
+    })
 }
 
 /// `http://<Host>` when the request's `Host` header is a plain host and port, so answers

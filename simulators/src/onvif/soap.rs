@@ -172,6 +172,23 @@ impl Fault {
         )
     }
 
+    /// `env:Sender` / `ter:InvalidArgVal` / `ter:NoConfig`: no configuration with that
+    /// token.
+    pub(crate) fn no_config(token: &str) -> Self {
+        Self::sender(
+            vec!["ter:InvalidArgVal", "ter:NoConfig"],
+            format!("No configuration with token `{}`", cut(token)),
+        )
+    }
+
+    /// `env:Sender` / `ter:InvalidArgVal` / `ter:InvalidStreamSetup`.
+    pub(crate) fn invalid_stream_setup(reason: &str) -> Self {
+        Self::sender(
+            vec!["ter:InvalidArgVal", "ter:InvalidStreamSetup"],
+            format!("Invalid stream setup: {reason}"),
+        )
+    }
+
     /// `env:Receiver` / `ter:ActionNotSupported` (/ `ter:NoSuchService`).
     pub(crate) fn action_not_supported(what: &str, no_such_service: bool) -> Self {
         let mut subcodes = vec!["ter:ActionNotSupported"];

@@ -1,7 +1,12 @@
 //! The simulated ONVIF camera over real sockets: SOAP with WS-Security, Digest snapshots,
-//! the MJPEG stream, every fault switch, and a directed WS-Discovery probe.
+//! the MJPEG stream, every fault switch, and a directed WS-Discovery probe; the Profile S
+//! reads and SOAP with HTTP Digest (`profile_s`), RTSP (`rtsp`), multicast discovery on
+//! the listening interface only (`discovery`).
 
 mod client;
+mod discovery;
+mod profile_s;
+mod rtsp;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -124,8 +129,10 @@ async fn profiles_need_a_fresh_username_token_with_the_right_password() {
     })
     .await;
     let url = cam.camera.device_service_url();
+    // No credentials at all: challenged for HTTP Digest (the alternative to a token).
     let (status, body) = soap(&cam.http, &url, None, PROFILES).await;
-    assert_not_authorized(status, &body);
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(texts(&body, "Value").contains(&"ter:NotAuthorized".to_owned()));
     let (status, body) = cam.signed("wrong", PROFILES).await;
     assert_not_authorized(status, &body);
     // Right password, but Created from our clock: an hour off the camera's.
@@ -147,7 +154,8 @@ async fn profiles_need_a_fresh_username_token_with_the_right_password() {
     assert_eq!(texts(&body, "Encoding"), ["JPEG", "JPEG"]);
 
     let counted = cam.camera.stats();
-    assert_eq!(counted.auth_failures, 3);
+    // The challenge is no failure: the wrong password and the uncorrected clock are.
+    assert_eq!(counted.auth_failures, 2);
     assert_eq!(counted.soap_requests.get("GetProfiles"), Some(&4));
 }
 
