@@ -38,6 +38,7 @@ pub mod modbus_link;
 pub mod onvif;
 pub mod plate;
 pub mod register_block;
+pub mod resolve;
 pub mod scanner;
 pub mod weighbridge;
 pub mod xml;

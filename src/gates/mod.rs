@@ -35,6 +35,7 @@ use crate::listen::Server;
 use crate::store::Store;
 use crate::supervisor::Supervisor;
 use customs_edge_devices::gate_io::GateIo;
+use customs_edge_devices::resolve::resolve_retrying;
 use customs_edge_devices::weighbridge::Weighbridge;
 use lane::{LaneChannels, LaneCommand, LaneTask};
 use verdict::Tolerance;
@@ -185,15 +186,6 @@ impl Gates {
     }
 }
 
-/// Resolve a `host:port` device address.
-async fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
-    tokio::net::lookup_host(address)
-        .await
-        .with_context(|| format!("cannot resolve {address}"))?
-        .next()
-        .with_context(|| format!("{address} resolves to no address"))
-}
-
 /// Bind the camera listener (holding at most `max_connections`) and spawn one loop per
 /// lane, each under the supervisor; `None` without gates.
 pub async fn start(
@@ -236,24 +228,11 @@ pub async fn start(
                 lane: plates_tx,
             });
         }
-        let io = resolve(&gate.io_address)
-            .await
-            .with_context(|| format!("gates {:?}: io_address", gate.id))?;
-        let weighbridge = match &gate.weighbridge_address {
-            Some(a) => Some(
-                resolve(a)
-                    .await
-                    .with_context(|| format!("gates {:?}: weighbridge_address", gate.id))?,
-            ),
-            None => None,
-        };
         let lane = LaneParts {
             settings: LaneSettings {
                 config: gate.clone(),
                 site: config.site.code.clone(),
             },
-            io,
-            weighbridge,
             store: store.clone(),
             health: health.clone(),
             view: view_tx,
@@ -315,8 +294,6 @@ pub async fn start(
 #[derive(Clone)]
 struct LaneParts {
     settings: LaneSettings,
-    io: SocketAddr,
-    weighbridge: Option<SocketAddr>,
     store: Store,
     health: Health,
     view: watch::Sender<LaneView>,
@@ -331,11 +308,17 @@ impl LaneParts {
     async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let gate = &self.settings.config;
         let timeout = Duration::from_millis(gate.io_timeout_ms);
+        // Resolved here, retried until they resolve: a device name the site's DNS cannot
+        // answer yet holds this lane (its barrier untouched), never the controller.
+        let io = resolve_retrying(&gate.io_address, &shutdown).await?;
+        let weighbridge = match &gate.weighbridge_address {
+            Some(a) => Some(resolve_retrying(a, &shutdown).await?),
+            None => None,
+        };
         let link = lane::DeviceLink::new(
             &gate.id,
-            GateIo::new(self.io, gate.io_map(), timeout),
-            self.weighbridge
-                .map(|a| Weighbridge::new(a, gate.weighbridge_map(), timeout)),
+            GateIo::new(io, gate.io_map(), timeout),
+            weighbridge.map(|a| Weighbridge::new(a, gate.weighbridge_map(), timeout)),
             self.health.clone(),
         );
         let mut inbox = self.inbox.lock().await;

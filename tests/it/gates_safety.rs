@@ -8,7 +8,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::gates::{
-    Lane, PLATE_A, PLATE_B, hik_digest, permit, relaxed_timing, start_gate_site, truck,
+    Lane, PLATE_A, PLATE_B, dahua_basic, hik_digest, permit, relaxed_timing, start_gate_site, truck,
 };
 use common::platform::{
     SITE, platform_config, start_platform, validate_everything_applied, wait_ledger,
@@ -339,4 +339,41 @@ async fn a_gate_pass_keeps_the_frames_of_the_cameras_watching_the_lane() {
     );
     site.stop().await;
     shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_device_whose_name_does_not_resolve_holds_its_lane_not_the_controller() {
+    let site = start_gate_site(
+        &[hik_digest(), dahua_basic()],
+        relaxed_timing(),
+        vec![permit("HF-N1", PLATE_A, 1, 30_000.0)],
+        |c| {
+            let k2 = c.gates.iter_mut().find(|g| g.id == "K2").unwrap();
+            k2.io_address = "gate-io-k2.invalid:502".into();
+        },
+    )
+    .await;
+    // The other lane runs as ever: an entitled truck leaves through it.
+    let record = site
+        .drive(truck(PLATE_A, 30_000, "K1").entitled(true))
+        .await;
+    assert!(record.left, "{record:#?}");
+    // And the controller answers for both lanes, K2 without a device to talk to.
+    let gates: serde_json::Value = site
+        .http
+        .get(format!("http://{}/api/gates", site.controller.web_addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = gates["lanes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("lanes in {gates}"))
+        .iter()
+        .filter_map(|l| l["gate"].as_str())
+        .collect();
+    assert_eq!(ids, ["K1", "K2"], "{gates}");
+    site.shutdown.cancel();
 }

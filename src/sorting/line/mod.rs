@@ -19,11 +19,10 @@ mod scans;
 mod xray;
 
 use faults::{RejectThrottle, StoreFaults};
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use customs_edge_devices::backoff::Backoff;
 use customs_edge_devices::line_plc::{LinePlc, LineStatus, RegisterMap};
+use customs_edge_devices::resolve::resolve_retrying;
 use customs_edge_devices::scanner::{ScannerClient, ScannerCodec};
 use customs_edge_devices::xray::{FeedOptions, XrayFeed};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -180,7 +179,7 @@ impl LineTask {
         let mut helpers: JoinSet<String> = JoinSet::new();
         let (scan_tx, mut scan_rx) = mpsc::channel(1024);
         for scanner in &config.scanners {
-            let addr = resolve(&scanner.address, &shutdown).await?;
+            let addr = resolve_retrying(&scanner.address, &shutdown).await?;
             let codec =
                 ScannerCodec::new(scanner.framing, scanner.no_read.clone(), scanner.max_length);
             health.set(
@@ -228,7 +227,7 @@ impl LineTask {
             }
         });
         drop(xray_tx);
-        let plc_addr = resolve(&config.plc.address, &shutdown).await?;
+        let plc_addr = resolve_retrying(&config.plc.address, &shutdown).await?;
         let map = RegisterMap {
             unit_id: config.plc.unit_id,
             status_base: config.plc.status_base,
@@ -384,25 +383,6 @@ impl Line {
                 }
                 Err(e) => debug!(parcel = id, error = %e, "parcel not announced"),
             }
-        }
-    }
-}
-
-/// Resolve `host:port`, retrying until it resolves or shutdown.
-async fn resolve(address: &str, shutdown: &CancellationToken) -> anyhow::Result<SocketAddr> {
-    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
-    loop {
-        match tokio::net::lookup_host(address)
-            .await
-            .map(|mut it| it.next())
-        {
-            Ok(Some(addr)) => return Ok(addr),
-            Ok(None) => warn!(%address, "address resolves to nothing; retrying"),
-            Err(e) => warn!(%address, error = %e, "cannot resolve; retrying"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => anyhow::bail!("shut down while resolving {address}"),
-            () = tokio::time::sleep(backoff.next_wait()) => {}
         }
     }
 }
