@@ -36,5 +36,4 @@ pub use hikvision::{parse_hikvision, parse_hikvision_with};
 pub use verdict::{Agreement, AgreementBasis, Candidate, Reason, ReasonCode, Verdict};
 
 #[cfg(test)]
-#[path = "plate/fixtures_tests.rs"]
-mod fixtures_tests;
+mod tests;

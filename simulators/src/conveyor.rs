@@ -46,10 +46,6 @@ mod stations;
 mod test_line;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_faults;
-#[cfg(test)]
-mod tests_stations;
 
 pub use config::{LineConfig, MAX_XRAY_VIEWS};
 pub use events::{CommandOutcome, LaneOutOfRange, LineEvent, ScanEvent, ScannerId, XrayJob};

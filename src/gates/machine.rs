@@ -402,5 +402,4 @@ fn idle_text(settings: &LaneSettings) -> String {
 }
 
 #[cfg(test)]
-#[path = "machine_tests/mod.rs"]
 mod tests;

@@ -4,7 +4,10 @@ use super::*;
 use crate::parcel::LaneKind;
 use crate::report::ParcelState;
 
-pub(super) use super::test_line::{Line, TICK};
+use super::test_line::{Line, TICK};
+
+mod faults;
+mod stations;
 
 #[test]
 fn parcel_commanded_in_time_falls_into_that_lane() {

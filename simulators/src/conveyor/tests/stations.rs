@@ -1,8 +1,8 @@
 //! The stations along the belt, with explicit time: scale, scanners, X-ray, belt run/stop,
 //! and the load profile's pitch.
 
-use super::tests::{Line, TICK};
-use super::*;
+use super::super::*;
+use super::{Line, TICK};
 
 fn weighed(sim: &mut Line, id: u64) -> (Duration, u16, bool) {
     let (at, event) =

@@ -124,15 +124,15 @@ pub struct MigrationFailure {
 
 /// The schema migrations, numbered by position: never edit one that has shipped, add the next.
 const MIGRATION_STEPS: &[M<'static>] = &[
-    M::up(include_str!("migrations/001_initial.sql")),
-    M::up(include_str!("migrations/002_line_inputs.sql")),
-    M::up(include_str!("migrations/003_platform_sync.sql")),
-    M::up(include_str!("migrations/004_gate_loop.sql")),
-    M::up(include_str!("migrations/005_expected_arrivals.sql")),
-    M::up(include_str!("migrations/006_evidence_retention.sql")),
-    M::up(include_str!("migrations/007_accounts.sql")),
-    M::up(include_str!("migrations/008_inspection_results.sql")),
-    M::up(include_str!("migrations/009_gate_passes_at.sql")),
+    M::up(include_str!("store/migrations/001_initial.sql")),
+    M::up(include_str!("store/migrations/002_line_inputs.sql")),
+    M::up(include_str!("store/migrations/003_platform_sync.sql")),
+    M::up(include_str!("store/migrations/004_gate_loop.sql")),
+    M::up(include_str!("store/migrations/005_expected_arrivals.sql")),
+    M::up(include_str!("store/migrations/006_evidence_retention.sql")),
+    M::up(include_str!("store/migrations/007_accounts.sql")),
+    M::up(include_str!("store/migrations/008_inspection_results.sql")),
+    M::up(include_str!("store/migrations/009_gate_passes_at.sql")),
 ];
 
 /// The schema migrations of this build (tests migrate in-memory databases with them).

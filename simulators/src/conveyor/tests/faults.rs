@@ -2,8 +2,8 @@
 
 use customs_edge_devices::line_plc::FaultCode;
 
-use super::tests::{Line, TICK};
-use super::*;
+use super::super::*;
+use super::{Line, TICK};
 use crate::faults::{FaultKind, FaultSource};
 
 fn begin(sim: &mut Line, kind: FaultKind) -> u64 {
