@@ -16,6 +16,7 @@ mod garbled_plc;
 mod gates_e2e;
 mod gates_safety;
 mod healthz;
+mod late_holds;
 mod line_e2e;
 mod onvif_client_vs_sim;
 mod openapi;
