@@ -42,6 +42,9 @@ pub struct ParcelFacts {
     pub status: Option<i32>,
     /// An interception of it not yet retrieved.
     pub open_interception: Option<i64>,
+    /// Its interception's retrieval is recorded: it was taken out of its bag, which no
+    /// longer carries it.
+    pub retrieved: bool,
 }
 
 impl ParcelFacts {
@@ -52,6 +55,12 @@ impl ParcelFacts {
             self.parcel_id,
             self.logistics_no.as_deref().unwrap_or("unread")
         );
+        if self.retrieved {
+            return Some((
+                GateReasonCode::LoadHeld,
+                format!("{who} was intercepted and taken back out of its bag"),
+            ));
+        }
         if let Some(i) = self.open_interception {
             return Some((
                 GateReasonCode::LoadHeld,
@@ -154,7 +163,8 @@ pub fn check_load(load: &Load, without_items: PermitWithoutItems) -> Vec<LoadFai
                     ),
                 ),
                 Some(bag) => {
-                    if let Some((code, detail)) = bag.parcels.iter().find_map(ParcelFacts::problem)
+                    let carried = bag.parcels.iter().filter(|p| !p.retrieved);
+                    if let Some((code, detail)) = carried.filter_map(ParcelFacts::problem).next()
                     {
                         fail(what, (code, format!("bag {bag_no}: {detail}")));
                     }

@@ -8,6 +8,7 @@ fn parcel(id: i64, waybill: &str) -> ParcelFacts {
         in_release_lane: true,
         status: Some(800),
         open_interception: None,
+        retrieved: false,
     }
 }
 
@@ -203,5 +204,21 @@ fn five_thousand_waybills_in_fifty_bags_are_checked_in_a_few_milliseconds() {
         started.elapsed() < std::time::Duration::from_millis(500),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[test]
+fn a_retrieved_parcel_no_longer_holds_its_bag_but_its_waybill_stays_held() {
+    let mut load = big(1, 2);
+    let p = &mut load.bags.get_mut("B0").unwrap().parcels[0];
+    p.status = Some(500);
+    p.retrieved = true;
+    let w1 = &mut load.waybills.get_mut("W1").unwrap()[0];
+    w1.status = Some(500);
+    w1.retrieved = true;
+    assert_eq!(
+        codes(&check_load(&load, PermitWithoutItems::Hold)),
+        [("waybill W1", "load_held")],
+        "the bag passes; the waybill named on its own does not"
     );
 }

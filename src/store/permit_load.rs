@@ -12,7 +12,8 @@ use crate::gates::load::{BagFacts, Load, LoadItem, ParcelFacts};
 /// The parcel columns every read below selects, after its own leading columns.
 const PARCEL: &str = "p.id, p.logistics_no, p.lane_kind = 'release', p.bag_id IS NOT NULL,
     d.return_status,
-    (SELECT i.id FROM interceptions i WHERE i.parcel_id = p.id AND i.retrieved_at IS NULL)";
+    (SELECT i.id FROM interceptions i WHERE i.parcel_id = p.id AND i.retrieved_at IS NULL),
+    EXISTS (SELECT 1 FROM interceptions i WHERE i.parcel_id = p.id AND i.retrieved_at IS NOT NULL)";
 
 fn parcel(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ParcelFacts> {
     Ok(ParcelFacts {
@@ -22,6 +23,7 @@ fn parcel(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ParcelFacts> {
         in_release_lane: r.get(at + 3)?,
         status: r.get(at + 4)?,
         open_interception: r.get(at + 5)?,
+        retrieved: r.get(at + 6)?,
     })
 }
 

@@ -9,6 +9,7 @@ mod audit_verify;
 mod backup;
 mod cli;
 mod common;
+mod custody_gate;
 mod console_browser;
 mod demo;
 mod doctor;

@@ -13,6 +13,7 @@ pub(super) fn released(id: i64, waybill: &str) -> ParcelFacts {
         in_release_lane: true,
         status: Some(800),
         open_interception: None,
+        retrieved: false,
     }
 }
 
