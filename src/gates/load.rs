@@ -164,8 +164,7 @@ pub fn check_load(load: &Load, without_items: PermitWithoutItems) -> Vec<LoadFai
                 ),
                 Some(bag) => {
                     let carried = bag.parcels.iter().filter(|p| !p.retrieved);
-                    if let Some((code, detail)) = carried.filter_map(ParcelFacts::problem).next()
-                    {
+                    if let Some((code, detail)) = carried.filter_map(ParcelFacts::problem).next() {
                         fail(what, (code, format!("bag {bag_no}: {detail}")));
                     }
                 }

@@ -41,7 +41,10 @@ fn waybill(no: &str) -> PermitItem {
 async fn close_bag(site: &Site, bag_no: &str) -> Value {
     let res = site
         .http
-        .post(format!("http://{}/api/bags/close", site.controller.web_addr))
+        .post(format!(
+            "http://{}/api/bags/close",
+            site.controller.web_addr
+        ))
         .json(&json!({"line": "L1", "lane": 1, "bag_no": bag_no}))
         .send()
         .await
@@ -84,7 +87,13 @@ fn pass_codes(site: &Site, plate: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| format!("{}|{}", r["code"].as_str().unwrap_or(""), r["detail"].as_str().unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{}|{}",
+                r["code"].as_str().unwrap_or(""),
+                r["detail"].as_str().unwrap_or("")
+            )
+        })
         .collect()
 }
 
@@ -121,8 +130,16 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
         &site,
         vec![
             permit("HF01", PLATE_A, vec![bag("ZB8200000001")]),
-            permit("HF02", PLATE_B, vec![bag("ZB8200000002"), waybill("SF8299999999")]),
-            permit("HF03", PLATE_C, vec![bag("ZB8200000002"), waybill("SF8200000003")]),
+            permit(
+                "HF02",
+                PLATE_B,
+                vec![bag("ZB8200000002"), waybill("SF8299999999")],
+            ),
+            permit(
+                "HF03",
+                PLATE_C,
+                vec![bag("ZB8200000002"), waybill("SF8200000003")],
+            ),
         ],
     )
     .await;
@@ -134,8 +151,15 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     assert!(held.held && !held.left, "{held:?}");
     let codes = pass_codes(&site, PLATE_A);
     assert!(codes[0].starts_with("load_held|"), "{codes:?}");
-    assert!(codes.iter().any(|c| c.starts_with("load_held|bag ZB8200000001:")), "{codes:?}");
-    let led = site.query(&format!("SELECT led_text FROM gate_passes WHERE plate = '{PLATE_A}'"));
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("load_held|bag ZB8200000001:")),
+        "{codes:?}"
+    );
+    let led = site.query(&format!(
+        "SELECT led_text FROM gate_passes WHERE plate = '{PLATE_A}'"
+    ));
     assert_eq!(led[0][0], format!("{PLATE_A} 含未放行包裹"));
 
     // A permit naming a waybill never sorted here holds its truck.
@@ -145,7 +169,12 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     assert!(held.held && !held.left, "{held:?}");
     let codes = pass_codes(&site, PLATE_B);
     assert!(codes[0].starts_with("load_not_sorted|"), "{codes:?}");
-    assert!(codes.iter().any(|c| c.starts_with("load_not_sorted|waybill SF8299999999")), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("load_not_sorted|waybill SF8299999999")),
+        "{codes:?}"
+    );
 
     // A clean truck still leaves.
     let left = drive_at(&site, truck(PLATE_C, TRUCK_KG, "K1")).await;
@@ -169,6 +198,9 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     assert!(left.left, "{left:?} {codes:?}");
 
     let judged = site.sim.traffic().unwrap().report();
-    assert_eq!(judged.totals.wrong_verdict, 0, "the gate judge agrees with every verdict");
+    assert_eq!(
+        judged.totals.wrong_verdict, 0,
+        "the gate judge agrees with every verdict"
+    );
     site.stop().await;
 }

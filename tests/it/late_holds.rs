@@ -25,13 +25,17 @@ async fn record_of(site: &Site, sim_id: u64) -> i64 {
         site.report().await.parcel(sim_id)?.tracking_no
     })
     .await;
-    common::wait_for("the controller's record", Duration::from_secs(30), || async {
-        site.query(&format!(
-            "SELECT id FROM parcels WHERE tracking_no = {tracking_no} ORDER BY id DESC LIMIT 1"
-        ))
-        .first()
-        .and_then(|r| r[0].as_i64())
-    })
+    common::wait_for(
+        "the controller's record",
+        Duration::from_secs(30),
+        || async {
+            site.query(&format!(
+                "SELECT id FROM parcels WHERE tracking_no = {tracking_no} ORDER BY id DESC LIMIT 1"
+            ))
+            .first()
+            .and_then(|r| r[0].as_i64())
+        },
+    )
     .await
 }
 
@@ -46,7 +50,10 @@ async fn decided(site: &Site, id: i64) -> String {
         if let (Some(kind), true) = (row[0][0].as_str(), row[0][1].is_string()) {
             return kind.to_owned();
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "parcel {id} never decided");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "parcel {id} never decided"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -92,13 +99,25 @@ async fn officer(site: &Site) -> reqwest::Client {
         .send()
         .await
         .unwrap();
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
-    common::login_client(site.controller.web_addr, "officer.li", "officer.li-pass-2026").await
+    assert!(
+        res.status().is_success(),
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    common::login_client(
+        site.controller.web_addr,
+        "officer.li",
+        "officer.li-pass-2026",
+    )
+    .await
 }
 
 async fn flag(site: &Site, officer: &reqwest::Client, id: i64) -> Value {
     let res = officer
-        .post(format!("http://{}/api/parcels/{id}/flag", site.controller.web_addr))
+        .post(format!(
+            "http://{}/api/parcels/{id}/flag",
+            site.controller.web_addr
+        ))
         .json(&json!({"reason": "X光图像可疑：疑似电池"}))
         .send()
         .await
@@ -108,7 +127,9 @@ async fn flag(site: &Site, officer: &reqwest::Client, id: i64) -> Value {
 }
 
 fn one(site: &Site, sql: &str) -> Value {
-    site.query(sql).first().map_or(Value::Null, |r| r[0].clone())
+    site.query(sql)
+        .first()
+        .map_or(Value::Null, |r| r[0].clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +137,11 @@ async fn a_status_change_10_ms_after_the_release_decision_sends_the_parcel_to_in
     let site = start_site(vec![list("SF8100000001", 800)]).await;
     let sim_id = site.inject(Some("SF8100000001")).await;
     let id = record_of(&site, sim_id).await;
-    assert_eq!(decided(&site, id).await, "release", "the premise: released first");
+    assert_eq!(
+        decided(&site, id).await,
+        "release",
+        "the premise: released first"
+    );
     downlink(&site, "m-status-1", status("SF8100000001", 500)).await;
 
     let report = site.wait_dropped(&[sim_id]).await;
@@ -133,20 +158,38 @@ async fn a_status_change_10_ms_after_the_release_decision_sends_the_parcel_to_in
          JOIN parcels p ON p.id = h.parcel_id WHERE h.parcel_id = {id}"
     ));
     let gap_ms = gap[0][0].as_f64().unwrap();
-    assert!(gap_ms < 250.0, "the hold came {gap_ms} ms after the decision");
+    assert!(
+        gap_ms < 250.0,
+        "the hold came {gap_ms} ms after the decision"
+    );
     // The decision is revised, both versions and the reason kept.
     let revision = site.query(&format!(
         "SELECT cause, old_lane_kind, new_lane_kind, new_reasons FROM decision_revisions WHERE parcel_id = {id}"
     ));
     assert_eq!(revision[0][0], "status:500");
-    assert_eq!((&revision[0][1], &revision[0][2]), (&json!("release"), &json!("inspection")));
-    assert!(revision[0][3].as_str().unwrap().contains("status_inspection"), "{revision:?}");
     assert_eq!(
-        one(&site, &format!("SELECT lane_kind FROM parcels WHERE id = {id}")),
+        (&revision[0][1], &revision[0][2]),
+        (&json!("release"), &json!("inspection"))
+    );
+    assert!(
+        revision[0][3]
+            .as_str()
+            .unwrap()
+            .contains("status_inspection"),
+        "{revision:?}"
+    );
+    assert_eq!(
+        one(
+            &site,
+            &format!("SELECT lane_kind FROM parcels WHERE id = {id}")
+        ),
         "inspection"
     );
     common::wait_for("the hold settled", Duration::from_secs(10), || async {
-        (one(&site, &format!("SELECT outcome FROM late_holds WHERE parcel_id = {id}")) == "recommanded")
+        (one(
+            &site,
+            &format!("SELECT outcome FROM late_holds WHERE parcel_id = {id}"),
+        ) == "recommanded")
             .then_some(())
     })
     .await;
@@ -164,7 +207,10 @@ async fn an_officer_flag_right_after_the_decision_is_answered_as_commanded_again
     let answer = flag(&site, &officer, id).await;
     assert_eq!(answer["late"]["outcome"], "recommanded", "{answer}");
     assert!(
-        answer["late"]["message"].as_str().unwrap().contains("inspection lane"),
+        answer["late"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("inspection lane"),
         "{answer}"
     );
     let report = site.wait_dropped(&[sim_id]).await;
@@ -182,8 +228,15 @@ async fn a_hold_instruction_just_before_the_diverter_is_either_commanded_again_o
     let id = record_of(&site, sim_id).await;
     assert_eq!(decided(&site, id).await, "release");
     // 150 ms of belt before the diverter, by the simulator's own clock of its entry.
-    let entered = site.report().await.parcel(sim_id).unwrap().entered_at.unwrap();
-    let at = entered + chrono::Duration::from_std(TO_DIVERTER - Duration::from_millis(150)).unwrap();
+    let entered = site
+        .report()
+        .await
+        .parcel(sim_id)
+        .unwrap()
+        .entered_at
+        .unwrap();
+    let at =
+        entered + chrono::Duration::from_std(TO_DIVERTER - Duration::from_millis(150)).unwrap();
     let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait).await;
     downlink(&site, "m-hold-3", instruction("SF8100000003", "hold")).await;
@@ -191,7 +244,10 @@ async fn a_hold_instruction_just_before_the_diverter_is_either_commanded_again_o
     let report = site.wait_dropped(&[sim_id]).await;
     let truth = report.parcel(sim_id).unwrap();
     let outcome = common::wait_for("the hold settled", Duration::from_secs(10), || async {
-        let o = one(&site, &format!("SELECT outcome FROM late_holds WHERE parcel_id = {id}"));
+        let o = one(
+            &site,
+            &format!("SELECT outcome FROM late_holds WHERE parcel_id = {id}"),
+        );
         o.as_str().map(str::to_owned)
     })
     .await;
@@ -204,7 +260,10 @@ async fn a_hold_instruction_just_before_the_diverter_is_either_commanded_again_o
         }
         Some(RELEASE) => {
             assert_eq!(outcome, "intercepted");
-            let cause = one(&site, &format!("SELECT cause FROM interceptions WHERE parcel_id = {id}"));
+            let cause = one(
+                &site,
+                &format!("SELECT cause FROM interceptions WHERE parcel_id = {id}"),
+            );
             assert_eq!(cause, "instruction:hold");
         }
         other => panic!("fell into {other:?}"),
@@ -225,12 +284,20 @@ async fn a_flag_just_after_the_drop_opens_an_interception_until_the_retrieval_is
     let late = &answer["late"];
     assert_eq!(late["outcome"], "intercepted", "{answer}");
     let message = late["message"].as_str().unwrap();
-    assert!(message.contains("too late") && message.contains("release lane 1"), "{message}");
+    assert!(
+        message.contains("too late") && message.contains("release lane 1"),
+        "{message}"
+    );
     let interception = &late["interception"];
     assert_eq!(interception["parcel_id"], id);
     assert_eq!(interception["logistics_no"], "SF8100000004");
-    assert_eq!((&interception["line_id"], &interception["lane"]), (&json!("L1"), &json!(1)));
-    let bag = interception["bag_id"].as_i64().expect("the bag it went into");
+    assert_eq!(
+        (&interception["line_id"], &interception["lane"]),
+        (&json!("L1"), &json!(1))
+    );
+    let bag = interception["bag_id"]
+        .as_i64()
+        .expect("the bag it went into");
     assert!(interception["dropped_at"].is_string());
 
     // An alarm on the line, the list of open interceptions, the bag marked.
@@ -240,29 +307,91 @@ async fn a_flag_just_after_the_drop_opens_an_interception_until_the_retrieval_is
     ));
     assert_eq!(alarms[0][0], "line:L1");
     assert!(alarms[0][1].as_str().unwrap().contains("SF8100000004"));
-    let open: Value = site.http.get(format!("http://{web}/api/interceptions")).send().await.unwrap().json().await.unwrap();
+    let open: Value = site
+        .http
+        .get(format!("http://{web}/api/interceptions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(open.as_array().unwrap().len(), 1);
-    let bags: Value = site.http.get(format!("http://{web}/api/bags")).send().await.unwrap().json().await.unwrap();
-    let marked = bags.as_array().unwrap().iter().find(|b| b["id"] == bag).unwrap();
+    let bags: Value = site
+        .http
+        .get(format!("http://{web}/api/bags"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let marked = bags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == bag)
+        .unwrap();
     assert_eq!(marked["open_interceptions"], 1);
 
     // A retrieval with another parcel's label is refused, nothing changes; the right one
     // clears the alarm and the mark.
-    let retrieval = format!("http://{web}/api/interceptions/{}/retrieval", interception["id"]);
-    let wrong = site.http.post(&retrieval).json(&json!({"scan": "SF0000000000"})).send().await.unwrap();
+    let retrieval = format!(
+        "http://{web}/api/interceptions/{}/retrieval",
+        interception["id"]
+    );
+    let wrong = site
+        .http
+        .post(&retrieval)
+        .json(&json!({"scan": "SF0000000000"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 409);
     let body: Value = wrong.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("SF0000000000"), "{body}");
-    assert_eq!(one(&site, "SELECT count(*) FROM interceptions WHERE retrieved_at IS NULL"), 1);
-    let right = site.http.post(&retrieval).json(&json!({"scan": "SF8100000004"})).send().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("SF0000000000"),
+        "{body}"
+    );
+    assert_eq!(
+        one(
+            &site,
+            "SELECT count(*) FROM interceptions WHERE retrieved_at IS NULL"
+        ),
+        1
+    );
+    let right = site
+        .http
+        .post(&retrieval)
+        .json(&json!({"scan": "SF8100000004"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), 200);
-    assert_eq!(one(&site, &format!(
-        "SELECT count(*) FROM alarms WHERE kind = 'interception' AND parcel_id = {id} AND cleared_at IS NULL"
-    )), 0);
-    let bag_now: Value = site.http.get(format!("http://{web}/api/bags/{bag}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        one(
+            &site,
+            &format!(
+                "SELECT count(*) FROM alarms WHERE kind = 'interception' AND parcel_id = {id} AND cleared_at IS NULL"
+            )
+        ),
+        0
+    );
+    let bag_now: Value = site
+        .http
+        .get(format!("http://{web}/api/bags/{bag}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(bag_now["bag"]["open_interceptions"], 0);
     assert_eq!(
-        one(&site, "SELECT count(*) FROM audit_log WHERE action = 'record_retrieval'"),
+        one(
+            &site,
+            "SELECT count(*) FROM audit_log WHERE action = 'record_retrieval'"
+        ),
         1
     );
     site.stop().await;
@@ -277,7 +406,11 @@ async fn a_status_change_after_the_drop_intercepts_the_parcel_in_its_bag() {
     assert_eq!(report.parcel(a).unwrap().lane, Some(RELEASE));
     let id = record_of(&site, a).await;
     common::wait_for("both in the bag", Duration::from_secs(10), || async {
-        (one(&site, "SELECT count(*) FROM parcels WHERE bag_id IS NOT NULL") == 2).then_some(())
+        (one(
+            &site,
+            "SELECT count(*) FROM parcels WHERE bag_id IS NOT NULL",
+        ) == 2)
+            .then_some(())
     })
     .await;
     downlink(&site, "m-status-5", status("SF8100000005", 500)).await;
@@ -297,7 +430,10 @@ async fn a_status_change_after_the_drop_intercepts_the_parcel_in_its_bag() {
         .unwrap();
     assert_eq!(closed.status(), 200);
     let closed: Value = closed.json().await.unwrap();
-    assert_eq!((&closed["parcels"], &closed["open_interceptions"]), (&json!(2), &json!(1)));
+    assert_eq!(
+        (&closed["parcels"], &closed["open_interceptions"]),
+        (&json!(2), &json!(1))
+    );
     let again = site
         .http
         .post(format!("http://{web}/api/bags/close"))

@@ -206,7 +206,10 @@ mod tests {
         };
         let opened = check(Stream::Decisions, kind::INTERCEPTION, &body("opened"));
         let retrieved = check(Stream::Decisions, kind::INTERCEPTION, &body("retrieved"));
-        assert_eq!((opened.problem.as_deref(), retrieved.problem.as_deref()), (None, None));
+        assert_eq!(
+            (opened.problem.as_deref(), retrieved.problem.as_deref()),
+            (None, None)
+        );
         assert_ne!(opened.key, retrieved.key);
         assert_eq!(opened.key.unwrap().to_string(), "interception 4 opened");
         let odd = check(Stream::Decisions, kind::INTERCEPTION, &body("lost"));
