@@ -21,24 +21,24 @@ use customs_edge_simulators::vehicles::VehicleSpec;
 
 /// Sizes of the loads.
 #[derive(Debug, Clone, Copy)]
-pub struct Sizes {
+pub(crate) struct Sizes {
     /// One truck in this many with an approved permit carries the big load.
-    pub big_every: usize,
+    pub(crate) big_every: usize,
     /// Bags of the big load.
-    pub big_bags: usize,
+    pub(crate) big_bags: usize,
     /// Parcels per bag of the big load.
-    pub bag_parcels: usize,
+    pub(crate) bag_parcels: usize,
 }
 
 /// What was loaded.
 #[derive(Debug, Default)]
-pub struct Loads {
+pub(crate) struct Loads {
     /// Plates of the trucks carrying held or unsorted goods.
-    pub dirty: HashSet<String>,
+    pub(crate) dirty: HashSet<String>,
     /// The most waybills one permit names.
-    pub max_waybills: usize,
+    pub(crate) max_waybills: usize,
     /// Parcels written.
-    pub parcels: usize,
+    pub(crate) parcels: usize,
 }
 
 fn item(bag: Option<&str>, waybill: Option<&str>) -> PermitItem {
@@ -72,7 +72,7 @@ async fn fill(
                     let l = DeclarationList::from_json_line(&format!(
                         r#"{{"logisticsNo":"{w}","returnStatus":800,"grossWeight":1.0}}"#
                     ))
-                    .map_err(|e| customs_edge::store::StoreError::Invalid(e.to_string()))?;
+                    .map_err(|e| customs_edge::store::StoreError::Invalid(e.clone()))?;
                     manifests::upsert(tx, &l, "bench", &at)?;
                     let id = parcels::insert_entry(tx, "L1", (i % 60_000) as u16 + 1, &at, 300)?;
                     parcels::record_decision(
@@ -104,7 +104,7 @@ async fn fill(
 
 /// Load every truck of `fleet` that has an approved permit in `permits` (by plate), set
 /// its permit's items, and make the mix of late holds and unsorted waybills.
-pub async fn seed(
+pub(crate) async fn seed(
     store: &Store,
     fleet: &mut [VehicleSpec],
     permits: &mut [ExitPermit],
@@ -119,7 +119,7 @@ pub async fn seed(
         else {
             continue;
         };
-        let (bags, per_bag) = if loaded % sizes.big_every == 0 {
+        let (bags, per_bag) = if loaded.is_multiple_of(sizes.big_every) {
             (sizes.big_bags, sizes.bag_parcels)
         } else {
             (2, 10)

@@ -163,17 +163,17 @@ pub fn check_load(load: &Load, without_items: PermitWithoutItems) -> Vec<LoadFai
                     ),
                 ),
                 Some(bag) => {
-                    let carried = bag.parcels.iter().filter(|p| !p.retrieved);
-                    if let Some((code, detail)) = carried.filter_map(ParcelFacts::problem).next() {
+                    let mut carried = bag.parcels.iter().filter(|p| !p.retrieved);
+                    if let Some((code, detail)) = carried.find_map(ParcelFacts::problem) {
                         fail(what, (code, format!("bag {bag_no}: {detail}")));
                     }
                 }
             }
         }
-        if let Some(waybill) = &item.logistics_no {
-            if let Some(problem) = waybill_problem(load, waybill) {
-                fail(format!("waybill {waybill}"), problem);
-            }
+        if let Some(waybill) = &item.logistics_no
+            && let Some(problem) = waybill_problem(load, waybill)
+        {
+            fail(format!("waybill {waybill}"), problem);
         }
         if let Some(bill) = &item.bill_no {
             let what = format!("bill {bill}");

@@ -89,13 +89,12 @@ pub fn put_in_open_bag(
         )?
         .query_row(params![line_id, lane], |r| r.get(0))
         .optional()?;
-    let bag = match open {
-        Some(id) => id,
-        None => {
-            tx.prepare_cached("INSERT INTO bags (line_id, lane, opened_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![line_id, lane, at])?;
-            tx.last_insert_rowid()
-        }
+    let bag = if let Some(id) = open {
+        id
+    } else {
+        tx.prepare_cached("INSERT INTO bags (line_id, lane, opened_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![line_id, lane, at])?;
+        tx.last_insert_rowid()
     };
     tx.prepare_cached("UPDATE parcels SET bag_id = ?2 WHERE id = ?1")?
         .execute(params![parcel_id, bag])?;

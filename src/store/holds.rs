@@ -112,11 +112,10 @@ pub fn hold_against(conn: &Connection, parcel_id: i64) -> Result<Option<String>,
     let Some(waybill) = waybill else {
         return Ok(Some("no_waybill".to_owned()));
     };
-    match instructions::standing_instruction(conn, &waybill)? {
-        Some(kind @ (InstructionKind::Inspect | InstructionKind::Hold)) => {
-            return Ok(Some(format!("instruction:{}", kind.as_str())));
-        }
-        _ => {}
+    if let Some(kind @ (InstructionKind::Inspect | InstructionKind::Hold)) =
+        instructions::standing_instruction(conn, &waybill)?
+    {
+        return Ok(Some(format!("instruction:{}", kind.as_str())));
     }
     let status: Option<i32> = conn
         .prepare_cached("SELECT return_status FROM declaration_lists WHERE logistics_no = ?1")?

@@ -11,7 +11,7 @@ fn conn() -> Connection {
     conn.pragma_update(None, "foreign_keys", "ON").unwrap();
     crate::store::migrations().to_latest(&mut conn).unwrap();
     write(&mut conn, |tx| {
-        crate::store::outbox::configure(tx, true, 1 << 30).unwrap()
+        crate::store::outbox::configure(tx, true, 1 << 30).unwrap();
     });
     conn
 }

@@ -17,7 +17,7 @@ const RELEASE: u16 = 1;
 const INSPECTION: u16 = 2;
 const EXCEPTION: u16 = 3;
 /// Photo-eye to diverter at the simulator's belt speed (3000 mm at 500 mm/s).
-const TO_DIVERTER: Duration = Duration::from_millis(6_000);
+const TO_DIVERTER: Duration = Duration::from_secs(6);
 
 /// The controller's record id of the parcel the simulator calls `sim_id`, once it entered.
 async fn record_of(site: &Site, sim_id: u64) -> i64 {
@@ -235,8 +235,9 @@ async fn a_hold_instruction_just_before_the_diverter_is_either_commanded_again_o
         .unwrap()
         .entered_at
         .unwrap();
-    let at =
-        entered + chrono::Duration::from_std(TO_DIVERTER - Duration::from_millis(150)).unwrap();
+    let at = entered
+        + chrono::Duration::from_std(TO_DIVERTER.saturating_sub(Duration::from_millis(150)))
+            .unwrap();
     let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait).await;
     downlink(&site, "m-hold-3", instruction("SF8100000003", "hold")).await;
