@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 pub use backup::{BackupConfig, BackupSchedule};
 pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
 pub use disk::DiskWatchConfig;
-pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PlateEventsConfig};
+pub use gate::{
+    CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems,
+    PlateEventsConfig,
+};
 pub use limits::ListenLimits;
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,

@@ -15,6 +15,7 @@
 
 pub mod camera;
 pub mod lane;
+pub mod load;
 pub mod machine;
 pub mod verdict;
 pub mod view;

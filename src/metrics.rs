@@ -24,6 +24,7 @@
 //! | `customs_edge_task_up` | gauge | task | [`set_task_up`] |
 //! | `customs_edge_store_commit_failures_total` | counter | | [`record_commit_failure`] |
 //! | `customs_edge_decisions_not_committed_total` | counter | line | [`record_decision_not_committed`] |
+//! | `customs_edge_late_holds_total` | counter | line, outcome | [`record_late_hold`] |
 //! | `customs_edge_disk_free_ratio` | gauge | | [`set_disk`] |
 //! | `customs_edge_disk_shed_level` | gauge | | [`set_disk`] |
 //! | `customs_edge_shed_total` | counter | what | [`record_shed`] |
@@ -167,6 +168,11 @@ fn describe() {
         "customs_edge_decisions_not_committed_total",
         "Lane decisions that could not be committed: no lane command, the PLC's exception lane."
     );
+    describe_counter!(
+        "customs_edge_late_holds_total",
+        "Holds that came after a release decision, by what the line could do: recommanded \
+         (lane commanded again before the diverter) or too_late (an interception at the drop)."
+    );
     describe_gauge!(
         "customs_edge_disk_free_ratio",
         "Free space on the data directory's file system, 0 to 1."
@@ -292,6 +298,13 @@ pub fn record_commit_failure() {
 pub fn record_decision_not_committed(line: &str) {
     handle();
     counter!("customs_edge_decisions_not_committed_total", "line" => line.to_owned()).increment(1);
+}
+
+/// A hold came after a release decision on `line`: `recommanded` or `too_late`.
+pub fn record_late_hold(line: &str, outcome: &str) {
+    handle();
+    counter!("customs_edge_late_holds_total", "line" => line.to_owned(), "outcome" => outcome.to_owned())
+        .increment(1);
 }
 
 /// The data disk's free fraction and the shed level it puts the controller at.

@@ -13,6 +13,8 @@
 //! - Reads run on a small pool of read-only connections ([`Reader`]) off the async threads.
 
 pub mod audit;
+pub mod bags;
+pub mod holds;
 mod reader;
 pub mod status;
 mod writer;
@@ -30,6 +32,7 @@ pub mod manifests;
 pub mod outbox;
 pub mod parcel_search;
 pub mod parcels;
+pub mod permit_load;
 pub mod retention;
 pub mod stats;
 
@@ -133,6 +136,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("store/migrations/007_accounts.sql")),
     M::up(include_str!("store/migrations/008_inspection_results.sql")),
     M::up(include_str!("store/migrations/009_gate_passes_at.sql")),
+    M::up(include_str!("store/migrations/010_holds_and_bags.sql")),
 ];
 
 /// The schema migrations of this build (tests migrate in-memory databases with them).

@@ -10,6 +10,7 @@ pub mod auth;
 mod devices;
 mod evidence;
 mod gates;
+mod holds;
 mod lines;
 mod live;
 mod officer;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(devices::routes())
         .merge(gates::routes())
         .merge(officer::routes())
+        .merge(holds::routes())
         .merge(auth::protected_routes())
         .layer(axum::middleware::from_fn_with_state(
             auth.clone(),

@@ -158,7 +158,7 @@ fn seed_parcel(
     parcels::record_decision(tx, &row)?;
     parcels::record_command(tx, id, &at(2510), false)?;
     parcels::record_command(tx, id, &at(2530), true)?;
-    parcels::record_drop(tx, id, lane, &at(4000), "sorted")
+    parcels::record_drop(tx, id, lane, &at(4000), "sorted", false)
 }
 
 /// Logged-in HTTP clients: one per live console, a few for the API load.

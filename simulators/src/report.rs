@@ -214,6 +214,13 @@ pub struct ParcelReport {
     pub xray_images: Vec<XrayImageRecord>,
     /// When the first accepted lane command for it arrived.
     pub first_command_at: Option<DateTime<Utc>>,
+    /// Lane of the first command accepted for it.
+    #[serde(default)]
+    pub first_commanded_lane: Option<u16>,
+    /// Accepted commands that changed its lane after the first (a controller commanding
+    /// it again, e.g. for a hold that came after its release decision).
+    #[serde(default)]
+    pub lane_changes: u32,
     /// Lane of the last command accepted for it.
     pub commanded_lane: Option<u16>,
     /// When that command arrived.

@@ -101,6 +101,22 @@ pub struct GateConfig {
     /// truck nobody announced is let in and its arrival recorded without waybills).
     #[serde(default)]
     pub require_expected: bool,
+    /// Exit lanes: what an approved permit that names no bags, waybills or bills does —
+    /// `hold` (the default: nothing says what the truck carries, so it is not checked and
+    /// may not leave) or `release` (sites whose platform does not send permit items).
+    #[serde(default)]
+    pub permit_without_items: PermitWithoutItems,
+}
+
+/// What an exit lane does with an approved permit that lists no items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermitWithoutItems {
+    /// Hold the truck: its load cannot be checked.
+    #[default]
+    Hold,
+    /// Let it leave on the permit and the weight alone.
+    Release,
 }
 
 fn one() -> u8 {
@@ -163,6 +179,7 @@ impl GateConfig {
             weight_pct: default_weight_pct(),
             consensus: ConsensusConfig::default(),
             require_expected: false,
+            permit_without_items: PermitWithoutItems::default(),
         }
     }
 

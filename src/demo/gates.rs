@@ -68,6 +68,9 @@ pub fn controller_lanes(
             let mut gate = GateConfig::new(&a.id, direction, a.io.to_string());
             gate.weighbridge_address = a.weighbridge.map(|w| w.to_string());
             gate.plate_camera = Some(camera_id.clone());
+            // The demo's and the benches' simulated trucks carry permits without items
+            // unless their loads are set; a real site keeps the default (hold).
+            gate.permit_without_items = crate::config::PermitWithoutItems::Release;
             let camera = CameraConfig {
                 id: camera_id,
                 name: format!("卡口 {} 车牌识别", a.id),

@@ -192,6 +192,10 @@ impl LaneTask {
                 let facts = store::facts(&self.store, exit, &plate).await;
                 return Some(Input::Rules { id, facts });
             }
+            Action::FetchLoad { id, permit_no } => {
+                let load = store::load(&self.store, &permit_no).await;
+                return Some(Input::Load { id, load });
+            }
             Action::Record { id, pass } => {
                 let pass_id = self.record(*pass).await;
                 return Some(Input::Recorded { id, pass_id });

@@ -135,6 +135,9 @@ impl Lane {
                 self.decider
                     .on_rules(id, facts, &self.settings, self.weight, &mut out);
             }
+            Input::Load { id, load } => {
+                self.decider.on_load(id, load, &self.settings, &mut out);
+            }
             Input::Recorded { id, pass_id } => {
                 if let Some(committed) = self.decider.on_recorded(id, pass_id, &gate, &mut out) {
                     self.act(committed, now, &mut out);

@@ -45,6 +45,17 @@ pub enum GateReasonCode {
     ManualOverride,
     /// The truck left the loop before a verdict; the barrier never moved.
     LeftBeforeVerdict,
+    /// The permit names no bags, waybills or bills, and the lane holds such permits.
+    PermitNoItems,
+    /// A parcel on the permit is held: not released, status not 800, or intercepted.
+    LoadHeld,
+    /// A waybill on the permit never went through the X-ray line here (or was not
+    /// confirmed dropped in a release lane).
+    LoadNotSorted,
+    /// A bag on the permit was not filled here.
+    BagUnknown,
+    /// A bag on the permit is not closed.
+    BagOpen,
 }
 
 impl GateReasonCode {
@@ -67,6 +78,11 @@ impl GateReasonCode {
             Self::ManualDecisionNeeded => "manual_decision_needed",
             Self::ManualOverride => "manual_override",
             Self::LeftBeforeVerdict => "left_before_verdict",
+            Self::PermitNoItems => "permit_no_items",
+            Self::LoadHeld => "load_held",
+            Self::LoadNotSorted => "load_not_sorted",
+            Self::BagUnknown => "bag_unknown",
+            Self::BagOpen => "bag_open",
         }
     }
 
@@ -89,6 +105,11 @@ impl GateReasonCode {
             Self::ManualDecisionNeeded => "请等待人工处理",
             Self::ManualOverride => "人工放行 请通行",
             Self::LeftBeforeVerdict => "车辆未经判定已离开",
+            Self::PermitNoItems => "核放单无货物明细",
+            Self::LoadHeld => "含未放行包裹",
+            Self::LoadNotSorted => "包裹未过机",
+            Self::BagUnknown => "总包未登记",
+            Self::BagOpen => "总包未封包",
         }
     }
 }

@@ -144,6 +144,11 @@ fn led_texts_fit_the_display() {
         GateReasonCode::WeightMissing,
         GateReasonCode::ManualDecisionNeeded,
         GateReasonCode::ManualOverride,
+        GateReasonCode::PermitNoItems,
+        GateReasonCode::LoadHeld,
+        GateReasonCode::LoadNotSorted,
+        GateReasonCode::BagUnknown,
+        GateReasonCode::BagOpen,
     ]
     .iter()
     .map(|c| c.zh().encode_utf16().count())

@@ -14,6 +14,7 @@
 
 mod decide;
 mod faults;
+mod holds;
 mod plc;
 mod scans;
 mod xray;
@@ -104,6 +105,8 @@ struct Line {
     video: Option<crate::video::VideoHub>,
     /// Store writes that failed, for the warning.
     store_faults: StoreFaults,
+    /// The highest late hold record read (`store::holds::pending_for_line`).
+    holds_seen: i64,
 }
 
 impl LineTask {
@@ -246,6 +249,7 @@ impl LineTask {
             queued: Vec::new(),
             changed: Vec::new(),
             store_faults: StoreFaults::default(),
+            holds_seen: 0,
             samples,
             belt,
             xray,
@@ -275,7 +279,12 @@ impl LineTask {
                 }
                 Some(event) = scan_rx.recv() => line.on_scanner(event).await,
                 Some(event) = xray_rx.recv() => line.on_xray(event).await,
-                _ = poll.tick() => line.poll(Instant::now()).await,
+                _ = poll.tick() => match line.poll(Instant::now()).await {
+                    // Holds that came after a release decision, at every poll: the parcel's
+                    // position is freshest now.
+                    Ok(()) => line.late_holds().await,
+                    Err(e) => Err(e),
+                },
             };
             if let Err(e) = handled {
                 line.store_fault(&e);

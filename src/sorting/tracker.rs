@@ -296,6 +296,16 @@ impl Tracker {
         }
     }
 
+    /// Note a lane commanded again for a decided parcel (a late hold).
+    pub fn set_lane_again(&mut self, id: i64, lane: u16) {
+        self.set_lane(id, lane);
+    }
+
+    /// The parcel with this record id, while it is on the belt.
+    pub fn get(&self, id: i64) -> Option<&Tracked> {
+        self.parcels.iter().find(|p| p.id == id)
+    }
+
     /// Whether the parcel is on the belt and already decided.
     pub fn is_decided(&self, id: i64) -> bool {
         self.parcels.iter().any(|p| p.id == id && p.lane.is_some())

@@ -79,6 +79,13 @@ pub fn apply(
                     )?;
                 } else {
                     records += 1;
+                    if u.return_status != 800 {
+                        super::holds::after_hold(
+                            tx,
+                            super::holds::HoldTarget::Waybill(&u.logistics_no),
+                            &format!("status:{}", u.return_status),
+                        )?;
+                    }
                 }
             }
         }
@@ -123,6 +130,13 @@ pub fn apply(
                     &i.issued_at,
                 )?;
                 records += 1;
+                if kind != InstructionKind::Release {
+                    super::holds::after_hold(
+                        tx,
+                        super::holds::HoldTarget::Waybill(&i.logistics_no),
+                        &format!("instruction:{}", kind.as_str()),
+                    )?;
+                }
             }
         }
         Downlink::Arrivals(b) => {

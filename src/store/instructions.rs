@@ -82,8 +82,19 @@ pub struct OfficerFlag<'a> {
     pub reason: &'a str,
 }
 
-/// Record an officer flag and append it to the audit log, in one transaction.
+/// Record an officer flag and append it to the audit log, in one transaction (see
+/// [`add_flag_acting`]).
 pub fn add_flag(tx: &Transaction<'_>, flag: &OfficerFlag<'_>) -> Result<i64, StoreError> {
+    add_flag_acting(tx, flag).map(|(id, _)| id)
+}
+
+/// Record an officer flag, append it to the audit log, and act on the parcels it names
+/// that were already decided for release (a late hold for the line, or an interception):
+/// returns the flag's id and what was done.
+pub fn add_flag_acting(
+    tx: &Transaction<'_>,
+    flag: &OfficerFlag<'_>,
+) -> Result<(i64, Vec<super::holds::LateHold>), StoreError> {
     if flag.parcel_id.is_none() && flag.logistics_no.is_none() {
         return Err(StoreError::Invalid(
             "a flag names a parcel or a waybill".into(),
@@ -118,7 +129,15 @@ pub fn add_flag(tx: &Transaction<'_>, flag: &OfficerFlag<'_>) -> Result<i64, Sto
         at,
     };
     outbox::enqueue(tx, Stream::Officer, uplink::kind::OFFICER_ACTION, &body)?;
-    Ok(id)
+    let cause = format!("officer_flag:{id}");
+    let late = match (flag.parcel_id, flag.logistics_no) {
+        (Some(p), _) => super::holds::after_hold(tx, super::holds::HoldTarget::Parcel(p), &cause)?,
+        (None, Some(no)) => {
+            super::holds::after_hold(tx, super::holds::HoldTarget::Waybill(no), &cause)?
+        }
+        (None, None) => Vec::new(),
+    };
+    Ok((id, late))
 }
 
 /// How many officer flags stand against this parcel or its waybill.

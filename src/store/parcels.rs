@@ -104,6 +104,10 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
     }
     let result = sort_result(tx, d.parcel_id)?;
     outbox::enqueue(tx, Stream::Decisions, uplink::kind::SORT_RESULT, &result)?;
+    if d.lane_kind == "release" {
+        // A hold committed while the line was deciding: the line acts on it at once.
+        super::holds::check_decision(tx, d.parcel_id)?;
+    }
     Ok(())
 }
 
@@ -267,13 +271,16 @@ pub fn record_command(
     Ok(())
 }
 
-/// Store the lane the PLC reports the parcel fell into, and the outcome.
+/// Store the lane the PLC reports the parcel fell into, and the outcome. A parcel that
+/// fell into a release lane (`into_release`) goes into that lane's open bag, and gets an
+/// interception when it should not be there (a hold stands, or it was not released).
 pub fn record_drop(
     tx: &Transaction<'_>,
     parcel_id: i64,
     lane: u16,
     at: &str,
     outcome: &str,
+    into_release: bool,
 ) -> Result<(), StoreError> {
     let line_id: Option<String> = tx
         .prepare_cached(
@@ -285,7 +292,14 @@ pub fn record_drop(
         return Err(StoreError::NotFound(format!("parcel {parcel_id}")));
     };
     let dropped = (outcome != "unconfirmed").then_some(lane);
-    enqueue_outcome(tx, parcel_id, &line_id, outcome, dropped, at)
+    enqueue_outcome(tx, parcel_id, &line_id, outcome, dropped, at)?;
+    if dropped.is_some() && into_release {
+        super::bags::put_in_open_bag(tx, parcel_id, &line_id, lane, at)?;
+        super::holds::on_release_drop(tx, parcel_id)?;
+    } else if dropped.is_some() {
+        super::holds::resolve(tx, parcel_id, super::holds::LateOutcome::Recommanded, None)?;
+    }
+    Ok(())
 }
 
 /// Mark the parcels a previous run left in flight on `line_id` as interrupted.

@@ -182,6 +182,10 @@ pub struct Officers;
 /// Administrators only: accounts and settings.
 #[derive(Debug)]
 pub struct Admins;
+/// Everyone who works the site (operators, officers, administrators), not viewers:
+/// recording the retrieval of an intercepted parcel.
+#[derive(Debug)]
+pub struct Staff;
 
 impl Policy for AnyRole {
     const ROLES: &'static [Role] = &Role::ALL;
@@ -191,6 +195,9 @@ impl Policy for Operators {
 }
 impl Policy for Officers {
     const ROLES: &'static [Role] = &[Role::Officer];
+}
+impl Policy for Staff {
+    const ROLES: &'static [Role] = &[Role::Operator, Role::Officer, Role::Admin];
 }
 impl Policy for Admins {
     const ROLES: &'static [Role] = &[Role::Admin];

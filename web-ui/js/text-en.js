@@ -68,6 +68,7 @@ export const EN = {
   alarm_k_outbox_filling: "uplink backlog",
   alarm_k_store_commit_failed: "store cannot write (exception lane)", alarm_k_disk_low: "disk low",
   alarm_k_task_failed: "task failed, restarting",
+  alarm_k_interception: "interception: a held parcel is in a release lane",
 
   // ---- page 2: judging ----
   judging_readonly: "Read only: only customs officers can flag parcels.", judging_none: "No parcel is waiting to be judged.",
@@ -132,6 +133,8 @@ export const EN = {
   g_weight_unstable: "weighbridge did not settle", g_weight_missing: "no weighbridge reading",
   g_manual_decision_needed: "waiting for an operator", g_manual_override: "opened by an operator",
   g_left_before_verdict: "left before a verdict",
+  g_permit_no_items: "permit lists no load", g_load_held: "carries a parcel not released", g_load_not_sorted: "carries a parcel never sorted here",
+  g_bag_unknown: "bag not known here", g_bag_open: "bag not closed",
   g_plate_agreed: "plate reads agree", g_plate_high_confidence: "high-confidence plate read",
   g_plate_unconfirmed: "plate not confirmed", g_plate_conflict: "plate reads conflict", g_plate_unreadable: "plate unreadable",
   g_plate_no_reads: "no plate reads", g_plate_invalid_format: "invalid plate format",

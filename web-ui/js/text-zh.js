@@ -65,6 +65,7 @@ export const ZH = {
   alarm_k_outbox_filling: "上行队列积压",
   alarm_k_store_commit_failed: "存储无法写入（走异常道）", alarm_k_disk_low: "磁盘空间不足",
   alarm_k_task_failed: "任务故障，正在重启",
+  alarm_k_interception: "拦截：扣留包裹已落放行道",
 
   // ---- page 2: judging ----
   judging_readonly: "只读：仅海关关员可以标记查验。", judging_none: "当前没有待判图的包裹。",
@@ -125,6 +126,8 @@ export const ZH = {
   g_permit_no_gross_weight: "核放单无总重", g_weight_mismatch: "重量不符", g_weight_unstable: "称重不稳定",
   g_weight_missing: "无称重数据", g_manual_decision_needed: "请等待人工处理", g_manual_override: "人工放行 请通行",
   g_left_before_verdict: "车辆未经判定已离开",
+  g_permit_no_items: "核放单无货物明细", g_load_held: "含未放行包裹", g_load_not_sorted: "包裹未过机",
+  g_bag_unknown: "总包未登记", g_bag_open: "总包未封包",
   g_plate_agreed: "车牌识别一致", g_plate_high_confidence: "车牌高置信识别", g_plate_unconfirmed: "车牌待确认",
   g_plate_conflict: "车牌识别冲突", g_plate_unreadable: "车牌未识别", g_plate_no_reads: "未收到车牌识别",
   g_plate_invalid_format: "车牌格式无效", g_plate_confusion_resolved: "易混字符已校正",

@@ -64,11 +64,15 @@ impl Conveyor {
             return Ok(CommandOutcome::Late { parcel_id });
         }
         let parcel = self.parcel_mut(parcel_id).expect("found above");
+        let changed = parcel.command.is_some_and(|(before, _)| before != lane);
+        parcel.lane_changes += u32::from(changed);
+        parcel.first_lane.get_or_insert(lane);
         parcel.command = Some((lane, now));
         parcel.first_command_at.get_or_insert(now);
         self.status.cmd_ack_tracking = tracking_no;
         self.status.cmd_ack_lane = lane;
         self.tally.accepted += 1;
+        self.tally.lane_changes += u64::from(changed);
         Ok(CommandOutcome::Accepted { parcel_id })
     }
 

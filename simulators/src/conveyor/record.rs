@@ -28,6 +28,10 @@ pub(super) struct Parcel {
     pub(super) first_command_at: Option<Duration>,
     /// Last accepted command: (lane, arrival time).
     pub(super) command: Option<(u16, Duration)>,
+    /// Lane of the first accepted command.
+    pub(super) first_lane: Option<u16>,
+    /// Accepted commands that changed the lane after the first.
+    pub(super) lane_changes: u32,
     /// (lane, time) once it dropped.
     pub(super) dropped: Option<(u16, Duration)>,
     pub(super) defaulted: bool,
@@ -52,6 +56,8 @@ impl Parcel {
             images: Vec::new(),
             first_command_at: None,
             command: None,
+            first_lane: None,
+            lane_changes: 0,
             dropped: None,
             defaulted: false,
         }
@@ -159,6 +165,8 @@ impl Parcel {
                 })
                 .collect(),
             first_command_at: self.first_command_at.map(&wall),
+            first_commanded_lane: self.first_lane,
+            lane_changes: self.lane_changes,
             commanded_lane: self.command.map(|c| c.0),
             command_at: self.command.map(|c| wall(c.1)),
             lane: self.dropped.map(|d| d.0),

@@ -64,6 +64,25 @@ fn parcel_without_command_falls_into_exception_lane_defaulted() {
 }
 
 #[test]
+fn a_later_command_for_the_same_parcel_changes_its_lane_and_is_reported() {
+    let mut sim = Line::new();
+    let id = sim.inject(Some("SF1005"), 400);
+    let (_, tracking_no) = sim.entered(id);
+    sim.command(tracking_no, 1).unwrap();
+    sim.command(tracking_no, 1).unwrap();
+    sim.command(tracking_no, 2).unwrap();
+    let (_, lane, defaulted) = sim.dropped(id);
+    assert_eq!((lane, defaulted), (2, false));
+    let report = sim.c.report(sim.now);
+    let p = report.parcel(id).unwrap();
+    assert_eq!(
+        (p.first_commanded_lane, p.commanded_lane, p.lane_changes),
+        (Some(1), Some(2), 1)
+    );
+    assert_eq!(report.summary.lane_changes, 1);
+}
+
+#[test]
 fn command_naming_the_exception_lane_is_not_a_default() {
     let mut sim = Line::new();
     let id = sim.inject(Some("SF1003"), 400);

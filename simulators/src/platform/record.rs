@@ -32,6 +32,10 @@ enum AlarmState {
     None,
     Raised,
     Cleared,
+    /// An interception opened.
+    Opened,
+    /// An interception's retrieval recorded.
+    Retrieved,
     /// Some other word (the body check reports it).
     Other,
 }
@@ -46,6 +50,8 @@ impl fmt::Display for RecordKey {
             AlarmState::None => Ok(()),
             AlarmState::Raised => f.write_str(" raised"),
             AlarmState::Cleared => f.write_str(" cleared"),
+            AlarmState::Opened => f.write_str(" opened"),
+            AlarmState::Retrieved => f.write_str(" retrieved"),
             AlarmState::Other => f.write_str(" (other state)"),
         }
     }
@@ -74,6 +80,9 @@ fn key_field(kind: &str) -> Option<&'static str> {
         kind::INSPECTION_RESULT => "result_id",
         kind::ALARM => "alarm_id",
         kind::DEAD_LETTER => "dead_letter_id",
+        kind::DECISION_REVISED => "revision_id",
+        kind::INTERCEPTION => "interception_id",
+        kind::BAG => "bag_id",
         _ => return None,
     })
 }
@@ -107,6 +116,9 @@ pub(crate) fn check(stream: Stream, kind_name: &str, body: &Value) -> Checked {
         kind::ALARM => fits::<uplink::Alarm>(body),
         kind::DEVICE_HEALTH => fits::<uplink::DeviceHealth>(body),
         kind::DEAD_LETTER => fits::<uplink::DeadLetter>(body),
+        kind::DECISION_REVISED => fits::<uplink::DecisionRevised>(body),
+        kind::INTERCEPTION => fits::<uplink::Interception>(body),
+        kind::BAG => fits::<uplink::Bag>(body),
         kind::TELEMETRY => fits::<uplink::Telemetry>(body),
         _ => fits::<uplink::Statistics>(body),
     };
@@ -120,6 +132,18 @@ pub(crate) fn check(stream: Stream, kind_name: &str, body: &Value) -> Checked {
             other => {
                 problem.get_or_insert(format!(
                     "alarm state {other:?} is not \"raised\" or \"cleared\""
+                ));
+                AlarmState::Other
+            }
+        }
+    } else if kind == kind::INTERCEPTION {
+        // Opening and retrieving one interception are two records.
+        match body.get("state").and_then(Value::as_str) {
+            Some("opened") => AlarmState::Opened,
+            Some("retrieved") => AlarmState::Retrieved,
+            other => {
+                problem.get_or_insert(format!(
+                    "interception state {other:?} is not \"opened\" or \"retrieved\""
                 ));
                 AlarmState::Other
             }
@@ -170,6 +194,26 @@ mod tests {
         assert_eq!(raised.problem, None);
         assert_ne!(raised.key, cleared.key);
         assert_eq!(raised.key.unwrap().to_string(), "alarm 5 raised");
+    }
+
+    #[test]
+    fn opening_and_retrieving_an_interception_are_two_records() {
+        let body = |state: &str| {
+            json!({"interception_id": 4, "state": state, "parcel_id": 9, "logistics_no": "SF1",
+                   "line": "L1", "lane": 1, "bag_id": 2, "bag_no": null,
+                   "dropped_at": "2026-11-27T10:00:00.000Z", "cause": "status:500",
+                   "at": "2026-11-27T10:00:01.000Z"})
+        };
+        let opened = check(Stream::Decisions, kind::INTERCEPTION, &body("opened"));
+        let retrieved = check(Stream::Decisions, kind::INTERCEPTION, &body("retrieved"));
+        assert_eq!(
+            (opened.problem.as_deref(), retrieved.problem.as_deref()),
+            (None, None)
+        );
+        assert_ne!(opened.key, retrieved.key);
+        assert_eq!(opened.key.unwrap().to_string(), "interception 4 opened");
+        let odd = check(Stream::Decisions, kind::INTERCEPTION, &body("lost"));
+        assert!(odd.problem.unwrap().contains("\"lost\""));
     }
 
     #[test]

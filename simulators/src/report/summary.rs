@@ -36,6 +36,10 @@ pub struct Summary {
     pub accepted_commands: u64,
     /// Lane commands for a parcel already past the diverter.
     pub late_commands: u64,
+    /// Accepted commands that changed a parcel's lane after its first command (the
+    /// controller commanding it again, e.g. for a hold after its release decision).
+    #[serde(default)]
+    pub lane_changes: u64,
     /// Lane commands for a tracking number no parcel had.
     pub unknown_commands: u64,
     /// Lane commands refused with a Modbus exception.
@@ -107,6 +111,7 @@ pub(crate) struct Tally {
     pub(crate) missed: u64,
     pub(crate) accepted: u64,
     pub(crate) late: u64,
+    pub(crate) lane_changes: u64,
     pub(crate) unknown: u64,
     pub(crate) rejected: u64,
     pub(crate) faults: u64,
@@ -145,6 +150,7 @@ impl Tally {
         self.missed += other.missed;
         self.accepted += other.accepted;
         self.late += other.late;
+        self.lane_changes += other.lane_changes;
         self.unknown += other.unknown;
         self.rejected += other.rejected;
         self.faults += other.faults;
@@ -167,6 +173,7 @@ impl Tally {
             missed: self.missed,
             accepted_commands: self.accepted,
             late_commands: self.late,
+            lane_changes: self.lane_changes,
             unknown_commands: self.unknown,
             rejected_commands: self.rejected,
             latency_ms: Stats::of(&mut self.latency_ms),

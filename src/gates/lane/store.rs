@@ -40,6 +40,20 @@ pub(super) async fn facts(store: &Store, exit: bool, plate: &str) -> Result<Fact
     facts.map_err(|e| e.to_string())
 }
 
+/// What the permit's items name, for the load check.
+pub(super) async fn load(
+    store: &Store,
+    permit_no: &str,
+) -> Result<Box<crate::gates::load::Load>, String> {
+    let permit_no = permit_no.to_owned();
+    store
+        .reader
+        .read(move |c| crate::store::permit_load::load(c, &permit_no))
+        .await
+        .map(Box::new)
+        .map_err(|e| e.to_string())
+}
+
 /// The row to write for a pass decided at `at`.
 pub(super) fn new_pass(settings: &LaneSettings, pass: PassRecord, at: String) -> NewPass {
     NewPass {

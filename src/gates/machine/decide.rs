@@ -17,7 +17,8 @@ use super::messages::{Action, Facts, RequestId};
 use super::outcome::{self, Outcome};
 use super::reads::{Truck, TruckReads};
 use crate::gates::LaneSettings;
-use crate::gates::verdict::Weight;
+use crate::gates::load::{self, Load};
+use crate::gates::verdict::{GateReasonCode, GateVerdict, Weight};
 
 /// How long the plates misreads resolve to are used before they are asked again.
 pub(super) const PLATES_FRESH: Duration = Duration::from_secs(1);
@@ -50,6 +51,14 @@ enum Job {
         consensus: Verdict,
         truck: TruckReads,
     },
+    /// What the approved permit's items name, for the load check (exit lanes).
+    Load {
+        id: RequestId,
+        consensus: Verdict,
+        truck: TruckReads,
+        verdict: GateVerdict,
+        weight: Weight,
+    },
     /// The pass being written.
     Record {
         id: RequestId,
@@ -62,7 +71,10 @@ enum Job {
 impl Job {
     fn id(&self) -> RequestId {
         match self {
-            Self::Plates { id, .. } | Self::Rules { id, .. } | Self::Record { id, .. } => *id,
+            Self::Plates { id, .. }
+            | Self::Rules { id, .. }
+            | Self::Load { id, .. }
+            | Self::Record { id, .. } => *id,
         }
     }
 
@@ -73,6 +85,7 @@ impl Job {
                 Purpose::Override { ticket, .. } => Some(*ticket),
                 Purpose::Verdict => None,
             },
+            Self::Load { .. } => None,
             Self::Record { ticket, .. } => *ticket,
         }
     }
@@ -284,6 +297,27 @@ impl Decider {
             return;
         };
         let rules = outcome::rules(s, &plate, weight, facts);
+        if matches!(
+            (&purpose, &consensus),
+            (Purpose::Verdict, Verdict::Agreed(_))
+        ) && s.is_exit()
+            && rules.0.open
+        {
+            // The permit and the weight let the truck go: now what it carries.
+            let id = self.request();
+            out.push(Action::FetchLoad {
+                id,
+                permit_no: rules.0.permit_no.clone().unwrap_or_default(),
+            });
+            self.job = Some(Job::Load {
+                id,
+                consensus,
+                truck,
+                verdict: rules.0,
+                weight,
+            });
+            return;
+        }
         let (outcome, ticket) = match (purpose, &consensus) {
             (Purpose::Verdict, Verdict::Agreed(agreement)) => {
                 (outcome::decided(s, agreement, weight, rules), None)
@@ -303,6 +337,44 @@ impl Decider {
             ),
         };
         self.record(outcome, &consensus, truck, ticket, out);
+    }
+
+    /// What the permit names came: the load check, then the pass. A store that could not
+    /// answer holds the truck (fail closed).
+    pub(super) fn on_load(
+        &mut self,
+        id: RequestId,
+        load: Result<Box<Load>, String>,
+        s: &LaneSettings,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(Job::Load {
+            consensus,
+            truck,
+            verdict,
+            weight,
+            ..
+        }) = self.take_job(id)
+        else {
+            return;
+        };
+        let Verdict::Agreed(agreement) = &consensus else {
+            return;
+        };
+        let failures = match load {
+            Ok(load) => load::check_load(&load, s.config.permit_without_items),
+            Err(e) => {
+                warn!(gate = %s.config.id, error = %e, "could not read the permit's load; the truck is held");
+                vec![load::LoadFailure {
+                    item: format!("permit {}", verdict.permit_no.as_deref().unwrap_or("?")),
+                    code: GateReasonCode::ManualDecisionNeeded,
+                    detail: format!("what the permit names could not be read: {e}"),
+                }]
+            }
+        };
+        let verdict = load::apply(verdict, &failures);
+        let outcome = outcome::decided(s, agreement, weight, (verdict, Vec::new()));
+        self.record(outcome, &consensus, truck, None, out);
     }
 
     fn record(

@@ -8,6 +8,7 @@ use customs_edge_devices::gate_io::{BarrierCommand, GateStatus};
 use customs_edge_devices::weighbridge::WeighbridgeStatus;
 
 use crate::gates::PlateEvent;
+use crate::gates::load::Load;
 use crate::gates::verdict::Weight;
 use crate::store::arrivals::ExpectedArrival;
 use crate::store::gates::{PassVerdict, Permit};
@@ -43,6 +44,13 @@ pub enum Input {
         id: RequestId,
         /// The permits (exit) or announced arrivals (entry) of the plate.
         facts: Result<Facts, String>,
+    },
+    /// The answer to [`Action::FetchLoad`].
+    Load {
+        /// The request answered.
+        id: RequestId,
+        /// What the store knows of everything the permit names, or why it could not say.
+        load: Result<Box<Load>, String>,
     },
     /// The answer to [`Action::Record`]: committed with this id, or not written.
     Recorded {
@@ -177,6 +185,15 @@ pub enum Action {
         id: RequestId,
         /// The plate.
         plate: String,
+    },
+    /// Exit lanes, once the permit and the weight let the truck go: read what the
+    /// permit's items name (bags, waybills, bills) for the load check; answer with
+    /// [`Input::Load`].
+    FetchLoad {
+        /// Echoed in the answer.
+        id: RequestId,
+        /// The permit the verdict rests on.
+        permit_no: String,
     },
     /// Write the pass and wait for the commit; answer with [`Input::Recorded`]. Nothing
     /// that depends on it (the barrier) is asked before the answer.

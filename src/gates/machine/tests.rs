@@ -4,6 +4,7 @@
 
 mod barrier;
 mod links;
+mod load;
 mod operator;
 mod props;
 mod reads;
@@ -92,13 +93,22 @@ struct Site {
     log: Vec<Action>,
     /// Evidence ids handed out to reads.
     snapshots: i64,
+    /// What each permit's items name: a clean load (one closed bag of one released
+    /// parcel) unless set here.
+    loads: std::collections::HashMap<String, crate::gates::load::Load>,
+    /// The load read fails.
+    load_fails: bool,
 }
 
 impl Site {
     fn new() -> Self {
+        Self::with_settings(settings())
+    }
+
+    fn with_settings(settings: LaneSettings) -> Self {
         let start = Instant::now();
         let mut site = Self {
-            lane: Lane::new(settings(), start),
+            lane: Lane::new(settings, start),
             start,
             now: start,
             approved: vec![PLATE_A, PLATE_B],
@@ -109,6 +119,8 @@ impl Site {
             passes: Vec::new(),
             log: Vec::new(),
             snapshots: 0,
+            loads: std::collections::HashMap::new(),
+            load_fails: false,
         };
         let started = site.lane.start();
         site.log.extend(started);
@@ -159,6 +171,19 @@ impl Site {
                     Err(failed("permits"))
                 } else {
                     Ok(Facts::Permits(self.permits_for(plate)))
+                },
+            },
+            Action::FetchLoad { id, permit_no } => Input::Load {
+                id: *id,
+                load: if self.reads_fail || self.load_fails {
+                    Err(failed("load"))
+                } else {
+                    Ok(Box::new(
+                        self.loads
+                            .get(permit_no)
+                            .cloned()
+                            .unwrap_or_else(|| load::clean(permit_no)),
+                    ))
                 },
             },
             Action::Record { id, pass } => Input::Recorded {

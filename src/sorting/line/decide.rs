@@ -17,7 +17,7 @@ use crate::store::{StoreError, instructions, manifests};
 const RISK_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 impl Line {
-    fn lane_number(&self, kind: LaneKind) -> u16 {
+    pub(super) fn lane_number(&self, kind: LaneKind) -> u16 {
         let d = &self.config.diverter;
         match kind {
             LaneKind::Release => d.release_lane,
@@ -58,8 +58,9 @@ impl Line {
         Ok(())
     }
 
-    async fn decide_one(&mut self, parcel: &Tracked) -> Result<(), StoreError> {
-        let started = std::time::Instant::now();
+    /// Everything the decision needs about `parcel`, read from the store now: its inputs
+    /// and the e-commerce company's recent weight mismatches (a risk signal).
+    pub(super) fn gather(&self, parcel: &Tracked) -> Result<(Inputs, u32), StoreError> {
         let read = parcel.merged_read();
         let id = parcel.id;
         let code = read.code().map(str::to_owned);
@@ -67,36 +68,30 @@ impl Line {
         // Everything the store knows about the waybill, read in one go, here: five indexed
         // lookups take tens of microseconds, less than the hop to a blocking thread and
         // back, which under load was a good part of the decision's tail latency.
-        let facts = self.store.reader.read_blocking(move |conn| {
-            let Some(code) = code else {
-                return Ok((
-                    None,
-                    None,
-                    instructions::flags_against(conn, id, None)?,
-                    None,
-                    0,
-                ));
-            };
-            let manifest = manifests::facts(conn, &code)?;
-            let ebc_mismatches = match manifest.as_ref().and_then(|m| m.ebc_code.as_deref()) {
-                Some(ebc) => parcels::ebc_weight_mismatches_since(conn, ebc, &since)?,
-                None => 0,
-            };
-            Ok((
-                manifest,
-                instructions::standing_instruction(conn, &code)?,
-                instructions::flags_against(conn, id, Some(&code))?,
-                parcels::earlier_sorted(conn, &code, id)?,
-                ebc_mismatches,
-            ))
-        });
-        let (manifest, instruction, officer_flags, duplicate_of, ebc_mismatches) = match facts {
-            Ok(facts) => facts,
-            Err(e) => {
-                self.fail_closed(parcel, &format!("facts not read: {e}"));
-                return Ok(());
-            }
-        };
+        let (manifest, instruction, officer_flags, duplicate_of, ebc_mismatches) =
+            self.store.reader.read_blocking(move |conn| {
+                let Some(code) = code else {
+                    return Ok((
+                        None,
+                        None,
+                        instructions::flags_against(conn, id, None)?,
+                        None,
+                        0,
+                    ));
+                };
+                let manifest = manifests::facts(conn, &code)?;
+                let ebc_mismatches = match manifest.as_ref().and_then(|m| m.ebc_code.as_deref()) {
+                    Some(ebc) => parcels::ebc_weight_mismatches_since(conn, ebc, &since)?,
+                    None => 0,
+                };
+                Ok((
+                    manifest,
+                    instructions::standing_instruction(conn, &code)?,
+                    instructions::flags_against(conn, id, Some(&code))?,
+                    parcels::earlier_sorted(conn, &code, id)?,
+                    ebc_mismatches,
+                ))
+            })?;
         let inputs = Inputs {
             read,
             manifest,
@@ -110,12 +105,30 @@ impl Line {
             duplicate_of,
             tracking_lost: parcel.tracking_lost,
         };
+        Ok((inputs, ebc_mismatches))
+    }
+
+    /// The decision over `inputs`, with the line's weight tolerance.
+    pub(super) fn decide_over(&self, inputs: &Inputs) -> Decision {
         let d = &self.config.decision;
         let tolerance = WeightTolerance {
             abs_kg: d.weight_abs_kg,
             pct: d.weight_pct,
         };
-        let decision = decide(&inputs, tolerance);
+        decide(inputs, tolerance)
+    }
+
+    async fn decide_one(&mut self, parcel: &Tracked) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let id = parcel.id;
+        let (inputs, ebc_mismatches) = match self.gather(parcel) {
+            Ok(facts) => facts,
+            Err(e) => {
+                self.fail_closed(parcel, &format!("facts not read: {e}"));
+                return Ok(());
+            }
+        };
+        let decision = self.decide_over(&inputs);
         let lane = self.lane_number(decision.lane);
         if let Err(e) = self
             .store_decision(id, &inputs, &decision, lane, ebc_mismatches)

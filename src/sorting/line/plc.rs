@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use super::Line;
 use crate::health::State;
-use crate::store::{StoreError, alarms, parcels};
+use crate::store::{StoreError, alarms, holds, parcels};
 
 /// Where the line is in the PLC's counters and watches.
 pub(super) struct Cursor {
@@ -20,6 +20,8 @@ pub(super) struct Cursor {
     counts: Option<Counts>,
     /// Commands written but not yet seen acknowledged: (tracking no, lane, record id).
     pub(super) unacked: Vec<(u16, u16, i64)>,
+    /// Parcels whose lane was commanded again for a late hold, until the PLC acks it.
+    pub(super) revised: std::collections::HashSet<i64>,
     /// When the last good poll came.
     last_good: Option<Instant>,
     /// The PLC heartbeat value and when it last changed.
@@ -48,6 +50,7 @@ impl Cursor {
         Self {
             counts: None,
             unacked: Vec::new(),
+            revised: std::collections::HashSet::new(),
             last_good: None,
             heartbeat: None,
             stale: false,
@@ -296,8 +299,10 @@ impl Line {
             };
             let at = crate::store::now();
             let source = format!("line:{}", self.id());
+            let into_release = drop.lane == self.config.diverter.release_lane;
+            self.cursor.revised.remove(&parcel.id);
             self.record(move |tx| {
-                parcels::record_drop(tx, parcel.id, drop.lane, &at, outcome)?;
+                parcels::record_drop(tx, parcel.id, drop.lane, &at, outcome, into_release)?;
                 if outcome == "lane_mismatch" {
                     let detail = format!(
                         "decided lane {:?}, fell into lane {}",
@@ -319,12 +324,13 @@ impl Line {
     async fn unconfirmed(&mut self) -> Result<(), StoreError> {
         let timeout = Duration::from_millis(self.config.decision.drop_timeout_ms);
         for parcel in self.tracker.take_unconfirmed(timeout) {
+            self.cursor.revised.remove(&parcel.id);
             warn!(line = %self.id(), parcel = parcel.id, "no drop confirmation in time: parcel marked unconfirmed");
             let at = crate::store::now();
             let source = format!("line:{}", self.id());
             let lane = parcel.lane.unwrap_or(self.config.diverter.exception_lane);
             self.record(move |tx| {
-                parcels::record_drop(tx, parcel.id, lane, &at, "unconfirmed")?;
+                parcels::record_drop(tx, parcel.id, lane, &at, "unconfirmed", false)?;
                 let detail = format!("no drop report within {timeout:?} of reaching the diverter");
                 alarms::raise(tx, &source, "drop_unconfirmed", &detail, Some(parcel.id))?;
                 Ok(())
@@ -348,8 +354,16 @@ impl Line {
         self.cursor.unacked.drain(..keep_from);
         for id in acked {
             let at = crate::store::now();
-            self.record(move |tx| parcels::record_command(tx, id, &at, true))
-                .await?;
+            let revised = self.cursor.revised.remove(&id);
+            self.record(move |tx| {
+                parcels::record_command(tx, id, &at, true)?;
+                if revised {
+                    // The PLC took the new lane: the late hold is acted on.
+                    holds::resolve(tx, id, holds::LateOutcome::Recommanded, None)?;
+                }
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }

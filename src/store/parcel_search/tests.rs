@@ -314,7 +314,7 @@ async fn the_detail_has_every_event_of_the_parcel_in_time_order() {
             parcels::record_weight(tx, id, 1.25, true, &at(2100))?;
             parcels::record_command(tx, id, &at(2600), false)?;
             parcels::record_command(tx, id, &at(2650), true)?;
-            parcels::record_drop(tx, id, 3, &at(8000), "lane_mismatch")?;
+            parcels::record_drop(tx, id, 3, &at(8000), "lane_mismatch", false)?;
             alarms::raise(tx, "line:L1", "lane_mismatch", "decided 2, fell into 3", Some(id))?;
             instructions::add_flag(
                 tx,

@@ -260,3 +260,56 @@ impl GateSite {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.controller.wait()).await;
     }
 }
+
+/// A whole site in one simulator: the line (one scanner, deciding at the deadline) and
+/// exit lane K1 (Hikvision camera with Digest, a weighbridge), with `lists` in the store.
+/// The lane keeps the default for permits without items (hold). Trucks are queued on
+/// `site.sim.traffic()`.
+pub async fn start_line_and_gate_site(
+    lists: Vec<customs_edge::manifest::DeclarationList>,
+) -> super::Site {
+    let camera_port = free_port();
+    let mut setup = GateLaneSetup::new("K1", Direction::Out);
+    let mut camera = CameraSetup::new(
+        format!("http://127.0.0.1:{camera_port}/cameras/CAM-K1/events"),
+        CameraForm::Hikvision,
+    );
+    camera.auth = CameraAuth::Digest;
+    camera.username = CAMERA_USER.into();
+    camera.password = CAMERA_PASSWORD.into();
+    camera.camera_id = Some("CAM-K1".into());
+    setup.camera = Some(camera);
+    setup.timing = relaxed_timing();
+    let sim_config = customs_edge_simulators::SimConfig {
+        gates: vec![setup],
+        traffic: TrafficOptions {
+            seed: 42,
+            generate: None,
+            wait_for_controller: true,
+        },
+        ..customs_edge_simulators::SimConfig::default()
+    };
+    let password_dir = tempfile::tempdir().expect("temp dir").keep();
+    let password_file = password_dir.join("camera-password");
+    std::fs::write(&password_file, format!("{CAMERA_PASSWORD}\n")).expect("password file");
+    super::start_sim_and_controller(sim_config, lists, move |sim, config| {
+        config.plate_events.listen = format!("127.0.0.1:{camera_port}");
+        (config.gates, config.cameras) = controller_lanes(&sim.gates, &password_file);
+        for gate in &mut config.gates {
+            gate.plate_wait_s = 6.0;
+            gate.weight_wait_s = 10.0;
+            gate.permit_without_items = customs_edge::config::PermitWithoutItems::Hold;
+        }
+    })
+    .await
+}
+
+/// Queue a truck on the site's simulated gate and wait until it left or was held.
+pub async fn drive_at(site: &super::Site, spec: VehicleSpec) -> VehicleRecord {
+    let traffic = site.sim.traffic().expect("the site has gate lanes");
+    let (id, _) = traffic.queue(spec).expect("vehicle queued");
+    traffic
+        .wait_vehicle(id, Duration::from_secs(90))
+        .await
+        .unwrap_or_else(|| panic!("vehicle {id} neither left nor was held in 90 s"))
+}

@@ -1,0 +1,211 @@
+//! Nothing held leaves the site: parcels sorted on the simulated line fill the release
+//! lane's bag, a hold after the drop intercepts one, and trucks at the simulated exit lane
+//! carry permits naming bags and waybills. The gate simulator's judge (did the barrier
+//! open for a truck that should not leave, or stay shut for one that should) is the
+//! ground truth, with the controller's pass saying which item failed.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::gates::{PLATE_A, PLATE_B, drive_at, start_line_and_gate_site, truck};
+use common::{Site, list};
+use customs_edge_protocol::downlink::{self as wire, Downlink, ExitPermit, PermitItem};
+use serde_json::{Value, json};
+
+const PLATE_C: &str = "闽G6N4W3";
+const TRUCK_KG: i32 = 30_000;
+
+fn permit(no: &str, plate: &str, items: Vec<PermitItem>) -> ExitPermit {
+    let mut p = common::gates::permit(no, plate, 1, f64::from(TRUCK_KG));
+    p.items = items;
+    p
+}
+
+fn bag(no: &str) -> PermitItem {
+    PermitItem {
+        bill_no: None,
+        logistics_no: None,
+        total_package_no: Some(no.into()),
+    }
+}
+
+fn waybill(no: &str) -> PermitItem {
+    PermitItem {
+        bill_no: None,
+        logistics_no: Some(no.into()),
+        total_package_no: None,
+    }
+}
+
+fn entitled(
+    mut spec: customs_edge_simulators::vehicles::VehicleSpec,
+) -> customs_edge_simulators::vehicles::VehicleSpec {
+    spec.entitled = true;
+    spec
+}
+
+async fn close_bag(site: &Site, bag_no: &str) -> Value {
+    let res = site
+        .http
+        .post(format!(
+            "http://{}/api/bags/close",
+            site.controller.web_addr
+        ))
+        .json(&json!({"line": "L1", "lane": 1, "bag_no": bag_no}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "closing {bag_no}");
+    res.json().await.unwrap()
+}
+
+/// Sort `codes` on the line into the release lane's bag, then close it as `bag_no`.
+async fn fill_bag(site: &Site, codes: &[&str], bag_no: &str) {
+    let mut ids = Vec::new();
+    for code in codes {
+        ids.push(site.inject(Some(code)).await);
+    }
+    let report = site.wait_dropped(&ids).await;
+    for id in &ids {
+        assert_eq!(report.parcel(*id).unwrap().lane, Some(1), "released");
+    }
+    let n = codes.len() as i64;
+    common::wait_for("the drops recorded in the bag", Duration::from_secs(10), || async {
+        let open = site.query(
+            "SELECT count(*) FROM parcels p JOIN bags b ON b.id = p.bag_id WHERE b.closed_at IS NULL",
+        );
+        (open[0][0].as_i64() == Some(n)).then_some(())
+    })
+    .await;
+    close_bag(site, bag_no).await;
+}
+
+async fn seed(site: &Site, permits: Vec<ExitPermit>) {
+    common::gates::seed_permits(&site.controller.store, permits).await;
+}
+
+fn pass_codes(site: &Site, plate: &str) -> Vec<String> {
+    let rows = site.query(&format!(
+        "SELECT reasons FROM gate_passes WHERE plate = '{plate}' ORDER BY id DESC LIMIT 1"
+    ));
+    let reasons: Value = serde_json::from_str(rows[0][0].as_str().unwrap()).unwrap();
+    reasons
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}|{}",
+                r["code"].as_str().unwrap_or(""),
+                r["detail"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_a_clean_one_leaves()
+{
+    let site = start_line_and_gate_site(vec![
+        list("SF8200000001", 800),
+        list("SF8200000002", 800),
+        list("SF8200000003", 800),
+    ])
+    .await;
+    fill_bag(&site, &["SF8200000001", "SF8200000002"], "ZB8200000001").await;
+    fill_bag(&site, &["SF8200000003"], "ZB8200000002").await;
+    // Customs changes its mind about SF…01 after it dropped into the bag.
+    let message = Downlink::ListStatus(wire::ListStatus {
+        updates: vec![wire::StatusUpdate {
+            logistics_no: "SF8200000001".into(),
+            return_status: 500,
+            return_info: None,
+        }],
+    });
+    site.controller
+        .store
+        .writer
+        .write(move |tx| customs_edge::store::downlink::apply(tx, "m-500", &message))
+        .await
+        .unwrap();
+    let interception = site.query("SELECT id FROM interceptions WHERE retrieved_at IS NULL");
+    assert_eq!(interception.len(), 1, "intercepted in its bag");
+    let interception = interception[0][0].as_i64().unwrap();
+
+    seed(
+        &site,
+        vec![
+            permit("HF01", PLATE_A, vec![bag("ZB8200000001")]),
+            permit(
+                "HF02",
+                PLATE_B,
+                vec![bag("ZB8200000002"), waybill("SF8299999999")],
+            ),
+            permit(
+                "HF03",
+                PLATE_C,
+                vec![bag("ZB8200000002"), waybill("SF8200000003")],
+            ),
+        ],
+    )
+    .await;
+
+    // The truck with the marked bag is held; the LED says why; the pass names the bag.
+    let mut a = truck(PLATE_A, TRUCK_KG, "K1");
+    a.entitled = false;
+    let held = drive_at(&site, a).await;
+    assert!(held.held && !held.left, "{held:?}");
+    let codes = pass_codes(&site, PLATE_A);
+    assert!(codes[0].starts_with("load_held|"), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("load_held|bag ZB8200000001:")),
+        "{codes:?}"
+    );
+    let led = site.query(&format!(
+        "SELECT led_text FROM gate_passes WHERE plate = '{PLATE_A}'"
+    ));
+    assert_eq!(led[0][0], format!("{PLATE_A} 含未放行包裹"));
+
+    // A permit naming a waybill never sorted here holds its truck.
+    let mut b = truck(PLATE_B, TRUCK_KG, "K1");
+    b.entitled = false;
+    let held = drive_at(&site, b).await;
+    assert!(held.held && !held.left, "{held:?}");
+    let codes = pass_codes(&site, PLATE_B);
+    assert!(codes[0].starts_with("load_not_sorted|"), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("load_not_sorted|waybill SF8299999999")),
+        "{codes:?}"
+    );
+
+    // A clean truck still leaves.
+    let left = drive_at(&site, entitled(truck(PLATE_C, TRUCK_KG, "K1"))).await;
+    assert!(left.left, "{left:?}");
+
+    // The parcel is taken out of the bag and its retrieval recorded: the truck leaves.
+    let res = site
+        .http
+        .post(format!(
+            "http://{}/api/interceptions/{interception}/retrieval",
+            site.controller.web_addr
+        ))
+        .json(&json!({"reason": "取出包裹，标签破损无法扫描"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // SF…01 is out of the bag now (its retrieval says so): the rest of the bag may go.
+    let left = drive_at(&site, entitled(truck(PLATE_A, TRUCK_KG, "K1"))).await;
+    let codes = pass_codes(&site, PLATE_A);
+    assert!(left.left, "{left:?} {codes:?}");
+
+    let judged = site.sim.traffic().unwrap().report();
+    let wrong: Vec<_> = judged.wrong_verdicts().collect();
+    assert!(wrong.is_empty(), "the gate judge disagrees: {wrong:#?}");
+    site.stop().await;
+}
