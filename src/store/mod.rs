@@ -18,6 +18,7 @@ pub mod status;
 mod writer;
 
 pub mod accounts;
+pub mod alarm_history;
 pub mod alarms;
 pub mod arrivals;
 pub mod downlink;

@@ -5,6 +5,7 @@
 //! (a logged-in session or an operator's bearer token); `/healthz`, `/metrics` and the
 //! assets are open.
 
+mod alarm_center;
 mod assets;
 pub mod auth;
 mod devices;
@@ -14,6 +15,7 @@ mod lines;
 mod live;
 mod officer;
 mod openapi;
+mod override_check;
 mod parcels;
 mod stats;
 
@@ -101,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(cameras))
         .merge(evidence::routes())
         .merge(lines::routes())
+        .merge(alarm_center::routes())
         .merge(live::routes())
         .merge(parcels::routes())
         .merge(stats::routes())

@@ -12,9 +12,13 @@ import gates from "./pages/gates.js";
 import devices from "./pages/devices.js";
 import stats from "./pages/stats.js";
 import accounts from "./pages/accounts.js";
+import alarms from "./pages/alarms.js";
+import record from "./pages/record.js";
+import * as bell from "./alarm-bell.js";
 
-const PAGES = { line, judging, parcels, gates, devices, stats, accounts };
-const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts"];
+const PAGES = { line, judging, parcels, gates, devices, stats, accounts, alarms, record };
+// Pages by their number key (the record page is reached from a parcel, not by a key).
+const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts", "alarms"];
 const $ = (sel) => document.querySelector(sel);
 
 let current = null; // name of the page shown
@@ -25,6 +29,7 @@ let setupMode = false;
 function showLogin(setup, message = "") {
   setupMode = setup;
   live.stop();
+  bell.stop();
   if (current) PAGES[current].hide?.();
   current = null;
   session.me = null;
@@ -91,6 +96,7 @@ function enter(me) {
   $('#nav a[data-page="accounts"]').hidden = me.role !== "admin";
   get("/api/site").then((s) => { $("#site").textContent = `${s.name} · ${s.code}`; }).catch(() => {});
   live.start(sessionStillValid);
+  bell.start();
   const route = parseHash();
   if (!route.page || !allowed(route.page)) location.hash = `#/${defaultPage(me.role)}`;
   else route_();
@@ -184,7 +190,7 @@ document.addEventListener("keydown", (ev) => {
     ev.preventDefault();
     return;
   }
-  if (ev.key >= "1" && ev.key <= "7") {
+  if (ev.key >= "1" && ev.key <= "8") {
     const page = ORDER[Number(ev.key) - 1];
     if (allowed(page)) {
       ev.preventDefault();
@@ -248,7 +254,8 @@ live.onState(setLivePill);
 
 onLanguage(() => {
   relabelHeader();
-  for (const name of ORDER) PAGES[name].language?.();
+  for (const name of Object.keys(PAGES)) PAGES[name].language?.();
+  bell.language();
   if (current) PAGES[current].show(parseHash().args);
 });
 
@@ -257,7 +264,7 @@ onLanguage(() => {
 async function start() {
   applyStatic();
   relabelHeader();
-  for (const name of ORDER) PAGES[name].init?.();
+  for (const name of Object.keys(PAGES)) PAGES[name].init?.();
   try {
     const setup = await get("/api/setup", { quiet: true });
     if (setup.required) return showLogin(true);

@@ -16,6 +16,24 @@ const passes = new Map(); // pass id -> PassView
 let recent = []; // recent PassView, newest first
 let error = null;
 let overrideGate = null;
+/** An empty weighbridge drifts a few kg either way: below this it reads 0. */
+const EMPTY_BRIDGE_KG = 50;
+
+/** A weighbridge reading as shown: 0 below [EMPTY_BRIDGE_KG]. */
+function bridgeKg(w) {
+  return w != null && Math.abs(w) < EMPTY_BRIDGE_KG ? 0 : w;
+}
+
+/** Why the held truck's override needs an officer too (its permit is missing or not
+ * approved), or null; the server checks the same (src/web/override_check.rs). */
+function officerNeeded(lane) {
+  const p = lane && lane.pass_id != null ? passes.get(lane.pass_id) : null;
+  if (!p || p.direction !== "out") return null;
+  const reasons = Array.isArray(p.reasons) ? p.reasons : [];
+  if (reasons.some((r) => r.code === "permit_approved")) return null;
+  const words = reasons.filter((r) => /^permit_|^no_permit$|^manual_decision_needed$/.test(r.code || "")).map(gateReason);
+  return words.join(t("list_sep")) || t("g_permit_not_approved");
+}
 
 function visible() {
   return !root().hidden;
@@ -71,9 +89,29 @@ function verdictPill(verdict) {
   return pill(kind, tOr(`verdict_${verdict}`, verdict || "—"));
 }
 
-function plateBadge(plate) {
+/** The plate's colour as the camera reported it (`yellow`, `blue`, `green`, …), else
+ * from its form: 8 characters are new energy (green); trucks otherwise carry yellow. */
+function plateColour(p) {
+  const reads = (p && p.consensus && p.consensus.reads) || [];
+  const said = reads.map((r) => String(r.color || r.colour || r.plate_color || "").toLowerCase()).find((c) => c);
+  if (said) {
+    if (/yellow|黄/.test(said)) return "yellow";
+    if (/green|绿/.test(said)) return "green";
+    if (/blue|蓝/.test(said)) return "blue";
+    if (/white|白/.test(said)) return "white";
+    if (/black|黑/.test(said)) return "black";
+  }
+  return p && p.plate && p.plate.length === 8 ? "green" : "yellow";
+}
+
+function plateColourText(p) {
+  return tOr(`plate_${plateColour(p)}`, plateColour(p));
+}
+
+function plateBadge(plate, pass) {
   if (!plate) return h("span", { className: "plate none" }, t("plate_none"));
-  return h("span", { className: `plate${plate.length === 8 ? " green" : ""}` }, plate);
+  const colour = pass ? plateColour(pass) : plate.length === 8 ? "green" : "yellow";
+  return h("span", { className: `plate ${colour}`, title: tOr(`plate_${colour}`, colour) }, plate);
 }
 
 // ---- the drawing: loops and barrier ----
@@ -123,10 +161,11 @@ function passBlock(lane) {
   return h("div", { className: "pass", dataset: { passId: p.id } },
     h("div", { className: "pass-head" },
       h("small", {}, t(lane.pass_id != null ? "pass_current" : "pass_last")),
-      plateBadge(p.plate), verdictPill(p.verdict), h("time", {}, beijing(p.at, "time"))),
+      plateBadge(p.plate, p), verdictPill(p.verdict), h("time", {}, beijing(p.at, "time"))),
     h("dl", { className: "facts" },
       h("dt", {}, t("permit")), h("dd", { className: "mono" }, p.permit_no || t("permit_none")),
       h("dt", {}, t("weight")), h("dd", {}, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
+      p.direction ? [h("dt", {}, t("plate_colour")), h("dd", {}, plateColourText(p))] : null,
       p.override_by ? [h("dt", {}, t("override_by")), h("dd", {}, `${p.override_by}：${p.override_reason || ""}`)] : null),
     h("ul", { className: "reasons" }, (Array.isArray(p.reasons) ? p.reasons : []).map((r) => h("li", {}, gateReason(r)))),
     reads.length ? h("table", { className: "reads" },
@@ -159,14 +198,15 @@ function renderLane(lane) {
   updateDrawing(card.querySelector("svg"), lane);
   fill(card.querySelector(".weighbridge"),
     h("small", {}, t("weighbridge")),
-    h("b", {}, lane.weight != null ? `${num(lane.weight)} kg` : "—"),
+    h("b", {}, lane.weight != null ? `${num(bridgeKg(lane.weight))} kg` : "—"),
     lane.weight != null ? pill(lane.weight_stable ? "ok" : "warn", t(lane.weight_stable ? "weight_stable" : "weight_unstable")) : null);
   const led = card.querySelector(".led");
   led.textContent = lane.led_text || " ";
   led.setAttribute("aria-label", `${t("led")}: ${lane.led_text || ""}`);
   fill(card.querySelector(".lane-pass"), passBlock(lane));
   const actions = card.querySelector(".lane-actions");
-  if (!hasRole("operator", "admin")) fill(actions);
+  // The override is only for a truck present and held.
+  if (!hasRole("operator", "admin") || lane.phase !== "held") fill(actions);
   else if (!actions.querySelector(".override")) {
     fill(actions, h("button", { type: "button", className: "override danger", onclick: () => askOverride(lane.gate) }, t("override_button")));
   }
@@ -174,7 +214,7 @@ function renderLane(lane) {
 
 function renderPasses() {
   fill(root().querySelector(".passes tbody"), recent.map((p) => h("tr", { dataset: { passId: p.id } },
-    h("td", {}, beijing(p.at, "full")), h("td", {}, p.gate_id), h("td", {}, plateBadge(p.plate)),
+    h("td", {}, beijing(p.at, "full")), h("td", {}, p.gate_id), h("td", {}, plateBadge(p.plate, p)),
     h("td", { className: "mono" }, p.permit_no || "—"), h("td", { className: "num" }, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
     h("td", {}, verdictPill(p.verdict)),
     h("td", { className: "reason" }, (Array.isArray(p.reasons) ? p.reasons : []).map(gateReason).join(t("list_sep"))))));
@@ -193,11 +233,19 @@ function render() {
 
 // ---- override ----
 
+function showOfficerFields(why) {
+  const box = document.querySelector("#override-dialog .officer-confirm");
+  box.hidden = !why;
+  box.querySelector(".warn-text").textContent = why ? t("override_officer_needed", why) : "";
+  for (const input of box.querySelectorAll("input")) input.required = Boolean(why);
+}
+
 function askOverride(gate) {
   overrideGate = gate;
   const dialog = document.getElementById("override-dialog");
   dialog.querySelector(".gate-name").textContent = t("gate_name", gate);
   dialog.querySelector("form").reset();
+  showOfficerFields(officerNeeded(lanes.get(gate)));
   openDialog(dialog);
   dialog.querySelector("textarea[name=reason]").focus();
 }
@@ -216,11 +264,19 @@ async function submitOverride(ev) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    const answer = await post(`/api/gates/${encodeURIComponent(overrideGate)}/override`, { reason });
+    const officerBox = form.querySelector(".officer-confirm");
+    const body = { reason };
+    if (!officerBox.hidden) body.officer = { username: form.officer_username.value.trim(), password: form.officer_password.value };
+    const answer = await post(`/api/gates/${encodeURIComponent(overrideGate)}/override`, body);
     dialog.close();
     if (answer.pass_id != null) loadPass(answer.pass_id);
   } catch (err) {
     error.textContent = t("override_failed", err.message);
+    // The server knows the permit best: when it asks for an officer, ask for one.
+    if (err.status === 403 && /officer/.test(err.message) && form.querySelector(".officer-confirm").hidden) {
+      showOfficerFields(t("g_permit_not_approved"));
+    }
+    form.officer_password.value = "";
   } finally {
     button.disabled = false;
   }
