@@ -79,6 +79,8 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update",
                     "--no-first-run", "--window-size=1440,1000", "--lang=zh-CN",
+                    // A wall screen or a console left alone rings without a click first.
+                    "--autoplay-policy=no-user-gesture-required",
                     format!("--user-data-dir={}", browser.profile.path().display()),
                 ],
             },
@@ -115,6 +117,14 @@ impl Browser {
     /// The session.
     pub(crate) fn client(&self) -> &Client {
         self.client.as_ref().expect("the session is open")
+    }
+
+    /// Resize the window to `width`×`height` (headless: the viewport).
+    pub(crate) async fn size(&self, width: u32, height: u32) {
+        self.client()
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("window size {width}x{height}: {e}"));
     }
 
     /// Open `url`.

@@ -243,7 +243,8 @@ function render() {
       // A visible change between parcels: the new one slides in with a flash.
       if (switched) card.classList.add("switched");
       if (officer) {
-        body.querySelector(".side").append(form());
+        // The flag form right under the countdown and the waybill: above the fold at 720 px.
+        body.querySelector(".side .ident").after(form());
         form().hidden = false;
         if (keepFocus) keepFocus.focus();
       }
