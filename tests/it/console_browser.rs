@@ -63,8 +63,7 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     console.log_out().await;
 
     console.log_in(OPERATOR.0, OPERATOR.1).await;
-    shift::an_alarm_on_another_page_rings_and_stays_until_acknowledged(&console, OPERATOR.0)
-        .await;
+    shift::an_alarm_on_another_page_rings_and_stays_until_acknowledged(&console, OPERATOR.0).await;
     override_gate::an_operator_overrides_a_held_truck_with_a_reason(&console, OPERATOR.0, OFFICER)
         .await;
     console.log_out().await;

@@ -41,6 +41,8 @@ const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/lines"),
     ("get", "/api/judging"),
     ("post", "/api/alarms/{id}/ack"),
+    ("get", "/api/alarms"),
+    ("get", "/api/alarms/history"),
     ("get", "/api/parcels/search"),
     ("get", "/api/parcels/{id}"),
     ("post", "/api/parcels/{id}/inspection"),

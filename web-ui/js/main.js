@@ -88,6 +88,7 @@ function enter(me) {
   }
   lastUser = me.username;
   session.me = me;
+  localStorage.setItem("had-session", "1");
   setCsrf(me.csrf);
   $("#login").hidden = true;
   for (const id of ["content", "nav", "shortcuts", "logout", "who", "my-password"]) document.getElementById(id).hidden = false;
@@ -136,6 +137,7 @@ $("#logout").addEventListener("click", async () => {
     // Logged out either way.
   }
   setCsrf(null);
+  localStorage.removeItem("had-session");
   // A fresh page: nothing of this person's session stays in memory for the next one.
   sessionStorage.setItem("logged-out", "1");
   location.replace(location.pathname);
@@ -271,9 +273,17 @@ async function start() {
   } catch {
     // An older server without /api/setup: go on to the login.
   }
+  // A browser that never logged in (or logged out) has no session to ask about: the login
+  // form at once, without a 401 in the console.
+  if (!localStorage.getItem("had-session")) {
+    const bye = sessionStorage.getItem("logged-out") ? t("logged_out") : "";
+    sessionStorage.removeItem("logged-out");
+    return showLogin(false, bye);
+  }
   try {
     enter(await get("/api/me", { quiet: true }));
   } catch (err) {
+    localStorage.removeItem("had-session");
     const bye = sessionStorage.getItem("logged-out") ? t("logged_out") : "";
     sessionStorage.removeItem("logged-out");
     if (err.status === 409) showLogin(true);

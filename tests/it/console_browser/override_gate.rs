@@ -168,7 +168,12 @@ pub(crate) async fn an_operator_overrides_a_held_truck_with_a_reason(
     );
     type_into(&dialog, "textarea[name=reason]", REASON).await;
     type_into(&dialog, "input[name=officer_username]", officer).await;
-    type_into(&dialog, "input[name=officer_password]", "not-the-officers-password").await;
+    type_into(
+        &dialog,
+        "input[name=officer_password]",
+        "not-the-officers-password",
+    )
+    .await;
     confirm(&dialog).await;
     let refused_text = console
         .browser
@@ -177,7 +182,10 @@ pub(crate) async fn an_operator_overrides_a_held_truck_with_a_reason(
             (!error.is_empty() && error != refused_text).then_some(error)
         })
         .await;
-    console.browser.screenshot("15-override-officer-refused").await;
+    console
+        .browser
+        .screenshot("15-override-officer-refused")
+        .await;
     let (v, position) = sim_vehicle(console, vehicle).await.expect("the truck");
     assert!(
         v["open_command"].is_null() && position == 0,

@@ -185,7 +185,10 @@ pub(crate) async fn the_image_tools_change_the_picture(console: &Console<'_>) {
             // The parcel switched meanwhile: undo and try on the next.
             console.browser.press('0').await;
         }
-        assert!(changed, "{what} ({key}) changes the pixels of the same image");
+        assert!(
+            changed,
+            "{what} ({key}) changes the pixels of the same image"
+        );
     }
     console.browser.screenshot("22-judging-image-tools").await;
     console
@@ -266,7 +269,12 @@ pub(crate) async fn an_alarm_on_another_page_rings_and_stays_until_acknowledged(
             "the cleared e-stop among the alarms needing attention",
             Duration::from_secs(90),
             || async {
-                let e = console.browser.client().find(Locator::Css(item)).await.ok()?;
+                let e = console
+                    .browser
+                    .client()
+                    .find(Locator::Css(item))
+                    .await
+                    .ok()?;
                 let id = e.attr("data-alarm-id").await.ok()??;
                 Some((e, id))
             },
@@ -285,7 +293,10 @@ pub(crate) async fn an_alarm_on_another_page_rings_and_stays_until_acknowledged(
             "the e-stop in the history",
         )
         .await;
-    console.browser.screenshot("25-alarms-cleared-unacknowledged").await;
+    console
+        .browser
+        .screenshot("25-alarms-cleared-unacknowledged")
+        .await;
     element
         .find(Locator::Css("button.ack"))
         .await
@@ -342,7 +353,12 @@ pub(crate) async fn an_inspection_is_saved_once_and_its_record_prints(
         .select_by_value("discrepancy")
         .await
         .expect("pick a result");
-    type_into(&form, "textarea[name=findings]", "实际为蓝牙耳机两副，与申报品名不符").await;
+    type_into(
+        &form,
+        "textarea[name=findings]",
+        "实际为蓝牙耳机两副，与申报品名不符",
+    )
+    .await;
     console
         .browser
         .js(
@@ -407,7 +423,9 @@ pub(crate) async fn an_inspection_is_saved_once_and_its_record_prints(
         .expect("print the record to PDF");
     let path = shots.join("inspection-record.pdf");
     std::fs::write(&path, &pdf).expect("save the PDF");
-    let waybill = detail["parcel"]["logistics_no"].as_str().expect("a waybill");
+    let waybill = detail["parcel"]["logistics_no"]
+        .as_str()
+        .expect("a waybill");
     let views = detail["evidence"]
         .as_array()
         .map_or(0, |e| e.iter().filter(|e| e["kind"] == "xray_view").count());
@@ -575,6 +593,9 @@ pub(crate) async fn the_flag_button_is_above_the_fold_at_1280(console: &Console<
         place["bottom"].as_f64() <= place["height"].as_f64(),
         "the flag button is above the fold at 1280×720: {place}"
     );
-    console.browser.screenshot("size-1280x720-judging-officer").await;
+    console
+        .browser
+        .screenshot("size-1280x720-judging-officer")
+        .await;
     console.browser.size(1440, 1000).await;
 }

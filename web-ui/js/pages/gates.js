@@ -81,7 +81,9 @@ async function loadPass(id) {
 export function gateReason(r) {
   if (!r || typeof r !== "object") return String(r ?? "");
   const words = getLang() === "zh" ? r.zh || tOr(`g_${r.code}`, r.code) : tOr(`g_${r.code}`, r.code);
-  return r.detail ? `${words}（${r.detail}）` : words;
+  // The detail is the controller's English: shown in English only; in Chinese the words
+  // from the code say it, and the detail is on the reason's tooltip.
+  return r.detail && getLang() !== "zh" ? `${words} (${r.detail})` : words;
 }
 
 function verdictPill(verdict) {
@@ -167,7 +169,7 @@ function passBlock(lane) {
       h("dt", {}, t("weight")), h("dd", {}, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
       p.direction ? [h("dt", {}, t("plate_colour")), h("dd", {}, plateColourText(p))] : null,
       p.override_by ? [h("dt", {}, t("override_by")), h("dd", {}, `${p.override_by}：${p.override_reason || ""}`)] : null),
-    h("ul", { className: "reasons" }, (Array.isArray(p.reasons) ? p.reasons : []).map((r) => h("li", {}, gateReason(r)))),
+    h("ul", { className: "reasons" }, (Array.isArray(p.reasons) ? p.reasons : []).map((r) => h("li", { title: r.detail || "" }, gateReason(r)))),
     reads.length ? h("table", { className: "reads" },
       h("thead", {}, h("tr", {}, h("th", {}, t("camera")), h("th", {}, t("plate")), h("th", {}, t("confidence")), h("th", {}, t("col_time")))),
       h("tbody", {}, reads.map((r) => h("tr", {},
