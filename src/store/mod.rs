@@ -24,6 +24,7 @@ pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
 pub mod gates;
+pub mod handover;
 pub mod inspections;
 pub mod instructions;
 pub mod lock;

@@ -11,6 +11,7 @@ pub mod auth;
 mod devices;
 mod evidence;
 mod gates;
+mod handover;
 mod lines;
 mod live;
 mod officer;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(evidence::routes())
         .merge(lines::routes())
         .merge(alarm_center::routes())
+        .merge(handover::routes())
         .merge(live::routes())
         .merge(parcels::routes())
         .merge(stats::routes())

@@ -43,6 +43,7 @@ const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/alarms/{id}/ack"),
     ("get", "/api/alarms"),
     ("get", "/api/alarms/history"),
+    ("get", "/api/handover"),
     ("get", "/api/parcels/search"),
     ("get", "/api/parcels/{id}"),
     ("post", "/api/parcels/{id}/inspection"),

@@ -14,9 +14,10 @@ import stats from "./pages/stats.js";
 import accounts from "./pages/accounts.js";
 import alarms from "./pages/alarms.js";
 import record from "./pages/record.js";
+import handover from "./pages/handover.js";
 import * as bell from "./alarm-bell.js";
 
-const PAGES = { line, judging, parcels, gates, devices, stats, accounts, alarms, record };
+const PAGES = { line, judging, parcels, gates, devices, stats, accounts, alarms, record, handover };
 // Pages by their number key (the record page is reached from a parcel, not by a key).
 const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts", "alarms"];
 const $ = (sel) => document.querySelector(sel);

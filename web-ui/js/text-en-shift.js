@@ -38,4 +38,8 @@ export const EN_SHIFT = {
   override_officer_needed: "This truck's permit is missing or not approved ({0}): a customs officer must confirm (two people).",
   officer_username: "Officer username", officer_password: "Officer password", override_confirmed_by: "confirmed by officer {0}",
   plate_colour: "Plate colour", plate_yellow: "yellow plate", plate_blue: "blue plate", plate_green: "green plate (new energy)",
+  handover_title: "Shift handover", handover_shift: "Shift", shift_day: "Day 08:00–20:00", shift_night: "Night 20:00–08:00",
+  handover_span: "Span", handover_lines: "Parcels per line", handover_alarms: "Alarms ({0} needing attention)",
+  handover_officer: "{0} officer flags · inspection results", handover_gates: "Gate passes", handover_overrides: "{0} manual overrides",
+  handover_out: "Handed over by", handover_in: "Taken over by",
 };

@@ -46,4 +46,8 @@ export const ZH_SHIFT = {
   override_officer_needed: "该车辆核放单缺失或未审批（{0}）：需海关关员现场确认（双人操作）。",
   officer_username: "关员用户名", officer_password: "关员密码", override_confirmed_by: "已由关员 {0} 确认",
   plate_colour: "车牌颜色", plate_yellow: "黄牌", plate_blue: "蓝牌", plate_green: "绿牌（新能源）",
+  handover_title: "交接班", handover_shift: "班次", shift_day: "白班 08:00–20:00", shift_night: "夜班 20:00–08:00",
+  handover_span: "时段", handover_lines: "各分拣线包裹", handover_alarms: "告警（待处理 {0} 条）",
+  handover_officer: "关员标记 {0} 次 · 查验结果", handover_gates: "卡口过车", handover_overrides: "人工抬杆 {0} 次",
+  handover_out: "交班人", handover_in: "接班人",
 };
