@@ -18,6 +18,7 @@ mod officer;
 mod openapi;
 mod override_check;
 mod parcels;
+mod pass_search;
 mod stats;
 
 use axum::extract::{FromRef, MatchedPath, Query, State};
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(parcels::routes())
         .merge(stats::routes())
         .merge(devices::routes())
+        .merge(pass_search::routes())
         .merge(gates::routes())
         .merge(officer::routes())
         .merge(auth::protected_routes())

@@ -297,12 +297,26 @@ async fn every_page_is_saved_as_a_screenshot(console: &Console<'_>, flagged: &ju
         .await
         .expect("search");
     let link = format!("table.results tbody a[href='#/parcels/{}']", flagged.id);
-    let found = console
+    console
         .browser
         .visible(&link, "the flagged parcel among the search results")
         .await;
     console.browser.screenshot("04-parcels").await;
-    found.click().await.expect("open the flagged parcel");
+    // Live events may redraw the results between finding the link and clicking it: the
+    // link is found and clicked in one go.
+    console
+        .browser
+        .until("the flagged parcel opened from the results", || async {
+            let clicked = console
+                .browser
+                .js(
+                    "const a = document.querySelector(arguments[0]); if (a) a.click(); return Boolean(a);",
+                    vec![serde_json::json!(link)],
+                )
+                .await;
+            (clicked == true).then_some(())
+        })
+        .await;
     console
         .browser
         .visible(

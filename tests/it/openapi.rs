@@ -44,6 +44,8 @@ const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/alarms"),
     ("get", "/api/alarms/history"),
     ("get", "/api/handover"),
+    ("get", "/api/gates/passes/search"),
+    ("get", "/api/gates/passes/export.csv"),
     ("get", "/api/parcels/search"),
     ("get", "/api/parcels/{id}"),
     ("post", "/api/parcels/{id}/inspection"),

@@ -28,7 +28,8 @@ export function muted() {
 
 function renderMute() {
   const b = $("alarm-mute");
-  b.textContent = muted() ? "🔇" : "🔊";
+  b.textContent = muted() ? t("unmute") : t("mute");
+  b.classList.toggle("muted", muted());
   b.setAttribute("aria-label", muted() ? t("unmute") : t("mute"));
   b.setAttribute("aria-pressed", String(muted()));
 }

@@ -42,4 +42,5 @@ export const EN_SHIFT = {
   handover_span: "Span", handover_lines: "Parcels per line", handover_alarms: "Alarms ({0} needing attention)",
   handover_officer: "{0} officer flags · inspection results", handover_gates: "Gate passes", handover_overrides: "{0} manual overrides",
   handover_out: "Handed over by", handover_in: "Taken over by",
+  trucks_at_lanes: "Trucks at the lanes", no_trucks: "No truck at any lane.", plate_reading: "reading",
 };

@@ -50,4 +50,5 @@ export const ZH_SHIFT = {
   handover_span: "时段", handover_lines: "各分拣线包裹", handover_alarms: "告警（待处理 {0} 条）",
   handover_officer: "关员标记 {0} 次 · 查验结果", handover_gates: "卡口过车", handover_overrides: "人工抬杆 {0} 次",
   handover_out: "交班人", handover_in: "接班人",
+  trucks_at_lanes: "在道车辆", no_trucks: "各通道暂无车辆。", plate_reading: "识别中",
 };

@@ -56,14 +56,14 @@ export class XrayViewer {
     this.toolbar = h("div", { className: "xray-tools", role: "toolbar", "aria-label": t("viewer_title") },
       this.button("zoom-in", "＋", t("tool_zoom_in"), () => this.zoomBy(1.25)),
       this.button("zoom-out", "－", t("tool_zoom_out"), () => this.zoomBy(0.8)),
-      this.button("reset", "⟲", t("tool_reset"), () => this.reset()),
-      this.button("brighter", "☀+", t("tool_brighter"), () => this.adjust("brightness", 15)),
-      this.button("darker", "☀−", t("tool_darker"), () => this.adjust("brightness", -15)),
-      this.button("contrast-up", "◐+", t("tool_contrast_up"), () => this.adjust("contrast", 0.15)),
-      this.button("contrast-down", "◐−", t("tool_contrast_down"), () => this.adjust("contrast", -0.15)),
-      this.button("invert", "⇄", t("tool_invert"), () => this.toggleInvert()),
-      this.button("palette", "🎨", t("tool_palette"), () => this.nextPalette()),
-      opts.onFullscreen ? this.button("fullscreen", "⛶", t("tool_fullscreen"), () => opts.onFullscreen()) : null,
+      this.button("reset", t("tool_reset"), t("tool_reset"), () => this.reset()),
+      this.button("brighter", t("tool_brighter"), t("tool_brighter"), () => this.adjust("brightness", 15)),
+      this.button("darker", t("tool_darker"), t("tool_darker"), () => this.adjust("brightness", -15)),
+      this.button("contrast-up", t("tool_contrast_up"), t("tool_contrast_up"), () => this.adjust("contrast", 0.15)),
+      this.button("contrast-down", t("tool_contrast_down"), t("tool_contrast_down"), () => this.adjust("contrast", -0.15)),
+      this.button("invert", t("tool_invert"), t("tool_invert"), () => this.toggleInvert()),
+      this.button("palette", t("tool_palette"), t("tool_palette"), () => this.nextPalette()),
+      opts.onFullscreen ? this.button("fullscreen", t("tool_fullscreen"), t("tool_fullscreen"), () => opts.onFullscreen()) : null,
       h("small", { className: "xray-look" }));
     this.element = h("div", { className: "xray-viewer" }, this.canvas, this.toolbar);
     this.bindPointer();
@@ -204,8 +204,8 @@ export class XrayViewer {
 
   showLook() {
     const parts = [];
-    if (look.brightness) parts.push(`☀${look.brightness > 0 ? "+" : ""}${look.brightness}`);
-    if (look.contrast !== 1) parts.push(`◐×${look.contrast.toFixed(2)}`);
+    if (look.brightness) parts.push(`${t("tool_brighter")} ${look.brightness > 0 ? "+" : ""}${look.brightness}`);
+    if (look.contrast !== 1) parts.push(`${t("tool_contrast_up").replace(/[+＋]$/, "")} ×${look.contrast.toFixed(2)}`);
     if (look.invert) parts.push(t("tool_invert"));
     if (look.palette) parts.push(t(`palette_${PALETTES[look.palette]}`));
     this.toolbar.querySelector(".xray-look").textContent = parts.join(" · ");

@@ -3,8 +3,8 @@
 // served or the last one; operators open a barrier by hand with a mandatory reason.
 // Data: GET /api/gates, GET /api/gates/passes, GET /api/gates/passes/{id}; live `gate`
 // events; POST /api/gates/{gate}/override {reason}.
-import { get, post } from "../api.js";
-import { beijing, getLang, num, t, tOr } from "../i18n.js";
+import { get, post, qs } from "../api.js";
+import { beijing, fromBeijingInput, getLang, num, t, tOr } from "../i18n.js";
 import * as live from "../live.js";
 import { fill, h, openDialog, pill, thumb, unavailable } from "../dom.js";
 import { hasRole } from "../session.js";
@@ -51,9 +51,21 @@ async function load() {
   if (visible()) render();
 }
 
+/** The pass search's query (empty: the newest passes). */
+function passQuery() {
+  const f = document.getElementById("pass-search");
+  return {
+    plate: f.plate.value.trim(), permit: f.permit.value.trim(),
+    from: fromBeijingInput(f.from.value), to: fromBeijingInput(f.to.value),
+  };
+}
+
 async function loadPasses() {
+  const q = passQuery();
+  const searching = Object.values(q).some((v) => v);
+  document.querySelector("#pass-search .pass-csv").href = `/api/gates/passes/export.csv${qs({ ...q, lang: getLang() })}`;
   try {
-    recent = await get("/api/gates/passes?limit=30");
+    recent = searching ? await get(`/api/gates/passes/search${qs({ ...q, limit: 500 })}`) : await get("/api/gates/passes?limit=30");
     for (const p of recent) passes.set(p.id, p);
   } catch {
     // The lanes show without their history.
@@ -222,7 +234,19 @@ function renderPasses() {
     h("td", { className: "reason" }, (Array.isArray(p.reasons) ? p.reasons : []).map(gateReason).join(t("list_sep"))))));
 }
 
+/** The trucks at the lanes now (present, held, going through), from the lanes' views. */
+function renderQueue() {
+  const busy = [...lanes.values()].filter((l) => l.phase && l.phase !== "idle");
+  fill(root().querySelector(".truck-queue"), busy.length ? busy.map((l) => {
+    const p = l.pass_id != null ? passes.get(l.pass_id) : null;
+    return h("li", { dataset: { gate: l.gate } }, h("b", {}, t("gate_name", l.gate)), " ", phasePill(l), " ",
+      p ? plateBadge(p.plate, p) : h("span", { className: "hint" }, t("plate_reading")), " ",
+      l.weight != null ? `${num(bridgeKg(l.weight))} kg` : "");
+  }) : h("li", { className: "hint" }, t("no_trucks")));
+}
+
 function render() {
+  renderQueue();
   const holder = root().querySelector(".gate-lanes");
   if (error && !lanes.size) {
     fill(holder, error.status === 404 && !error.missing ? h("p", { className: "hint" }, t("no_gates")) : unavailable(error, t("nav_gates")));
@@ -288,12 +312,22 @@ function onGate(lane) {
   const before = lanes.get(lane.gate);
   lanes.set(lane.gate, lane);
   if (lane.pass_id != null && (!before || before.pass_id !== lane.pass_id || before.phase !== lane.phase)) loadPass(lane.pass_id);
-  if (visible()) renderLane(lane);
+  if (visible()) {
+    renderLane(lane);
+    if (!before || before.phase !== lane.phase || before.pass_id !== lane.pass_id) renderQueue();
+  }
 }
 
 export default {
   init() {
     document.querySelector("#override-dialog form").addEventListener("submit", submitOverride);
+    const search = document.getElementById("pass-search");
+    search.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      await loadPasses();
+      renderPasses();
+    });
+    search.addEventListener("reset", () => setTimeout(async () => { await loadPasses(); renderPasses(); }, 0));
     live.on("gate", onGate);
     live.on("open", () => { if (visible()) load(); });
   },
