@@ -47,7 +47,7 @@ function render() {
   const bell = $("alarm-bell");
   bell.hidden = !session.me;
   $("alarm-mute").hidden = !session.me;
-  bell.querySelector(".count").textContent = String(last.unacked);
+  bell.querySelector(".bell-count").textContent = String(last.unacked);
   bell.classList.toggle("active", last.unacked > 0);
   bell.title = last.unacked ? t("alarms_header", last.unacked) : t("alarms_none_header");
   bell.setAttribute("aria-label", bell.title);

@@ -43,4 +43,6 @@ export const EN_SHIFT = {
   handover_officer: "{0} officer flags · inspection results", handover_gates: "Gate passes", handover_overrides: "{0} manual overrides",
   handover_out: "Handed over by", handover_in: "Taken over by",
   trucks_at_lanes: "Trucks at the lanes", no_trucks: "No truck at any lane.", plate_reading: "reading",
+  kpi_avg_lane_dwell: "Average time at the lane",
+  override_officer_refused: "the officer's confirmation was refused: an enabled customs officer's account and password are needed (not the operator's own)",
 };

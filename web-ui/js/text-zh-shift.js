@@ -51,4 +51,6 @@ export const ZH_SHIFT = {
   handover_officer: "关员标记 {0} 次 · 查验结果", handover_gates: "卡口过车", handover_overrides: "人工抬杆 {0} 次",
   handover_out: "交班人", handover_in: "接班人",
   trucks_at_lanes: "在道车辆", no_trucks: "各通道暂无车辆。", plate_reading: "识别中",
+  kpi_avg_lane_dwell: "平均车辆在道时间",
+  override_officer_refused: "关员确认未通过：须为启用的海关关员账号且密码正确（不能由操作员本人确认）",
 };

@@ -119,12 +119,26 @@ impl Browser {
         self.client.as_ref().expect("the session is open")
     }
 
-    /// Resize the window to `width`×`height` (headless: the viewport).
+    /// Resize the window so that the page's viewport is `width`×`height` (the window's
+    /// own bars are added).
     pub(crate) async fn size(&self, width: u32, height: u32) {
-        self.client()
-            .set_window_size(width, height)
-            .await
-            .unwrap_or_else(|e| panic!("window size {width}x{height}: {e}"));
+        let set = |w: u32, h: u32| async move {
+            self.client()
+                .set_window_size(w, h)
+                .await
+                .unwrap_or_else(|e| panic!("window size {w}x{h}: {e}"));
+        };
+        set(width, height).await;
+        let bars = self
+            .js(
+                "return [outerWidth - innerWidth, outerHeight - innerHeight];",
+                vec![],
+            )
+            .await;
+        let extra = |i: usize| u32::try_from(bars[i].as_i64().unwrap_or(0).max(0)).unwrap_or(0);
+        if extra(0) > 0 || extra(1) > 0 {
+            set(width + extra(0), height + extra(1)).await;
+        }
     }
 
     /// Open `url`.

@@ -224,7 +224,7 @@ pub(crate) async fn the_image_tools_change_the_picture(console: &Console<'_>) {
 const BELL: &str = "
     const b = document.getElementById('alarm-bell');
     const a = document.getElementById('alarm-sound');
-    return { shown: !b.hidden, count: Number(b.querySelector('.count').textContent),
+    return { shown: !b.hidden, count: Number(b.querySelector('.bell-count').textContent),
              plays: Number(a.dataset.plays || 0), played: a.played.length };
 ";
 
@@ -582,16 +582,19 @@ pub(crate) async fn the_flag_button_is_above_the_fold_at_1280(console: &Console<
                 .js(
                     "const b = document.getElementById('flag');\
                      if (!b || !b.offsetParent) return null;\
-                     return { bottom: b.getBoundingClientRect().bottom, height: innerHeight };",
+                     document.querySelector('main').scrollTop = 0;\
+                     return { bottom: b.getBoundingClientRect().bottom, height: innerHeight, width: innerWidth };",
                     vec![],
                 )
                 .await;
             (!v.is_null()).then_some(v)
         })
         .await;
+    assert_eq!(place["width"], 1280, "{place}");
+    assert_eq!(place["height"], 720, "{place}");
     assert!(
         place["bottom"].as_f64() <= place["height"].as_f64(),
-        "the flag button is above the fold at 1280×720: {place}"
+        "the flag button is above the fold at 1280×720, unscrolled: {place}"
     );
     console
         .browser

@@ -81,6 +81,7 @@ async function loadPass(id) {
     if (visible()) {
       renderLane(lanes.get(p.gate_id));
       renderPasses();
+      renderQueue();
     }
   } catch {
     // Shown as soon as a later event brings it.
@@ -297,7 +298,8 @@ async function submitOverride(ev) {
     dialog.close();
     if (answer.pass_id != null) loadPass(answer.pass_id);
   } catch (err) {
-    error.textContent = t("override_failed", err.message);
+    const officerRefused = err.status === 403 && /officer's confirmation was refused|must be another person/.test(err.message);
+    error.textContent = t("override_failed", officerRefused ? t("override_officer_refused") : err.message);
     // The server knows the permit best: when it asks for an officer, ask for one.
     if (err.status === 403 && /officer/.test(err.message) && form.querySelector(".officer-confirm").hidden) {
       showOfficerFields(t("g_permit_not_approved"));

@@ -356,7 +356,7 @@ function confirmation(id) {
   const p = f.parcel;
   const outcome = p && p.lane_kind ? [t("flag_result_lane"), " ", lanePill(p.lane_kind, p.lane)] : [t("flag_result_pending")];
   return h("div", { className: "flagged", dataset: { parcelId: id }, role: "status" },
-    h("b", {}, "✔ ", t("flag_done", f.answer.logistics_no || `#${id}`)),
+    h("b", {}, "✔ ", t("flag_done", f.answer.logistics_no || f.code || `#${id}`)),
     h("span", {}, t("flag_by", f.answer.by, f.answer.flag_id)), h("span", {}, ...outcome));
 }
 
@@ -364,6 +364,14 @@ function renderFlags() {
   const box = form().querySelector(".flag-result");
   const ids = [...flagged.keys()].slice(-3).reverse();
   fill(box, ids.map(confirmation));
+}
+
+/** The waybill the belt knows for parcel `id` (the store has it once decided). */
+function codeOf(id) {
+  const p = data && data.parcel;
+  if (p && p.id === id) return p.logistics_no;
+  const w = ((data && data.waiting) || []).find((x) => x.parcel_id === id);
+  return w ? w.code : null;
 }
 
 /** Flag parcel `id` (the one on screen when F went down, or a strip parcel's button). */
@@ -381,7 +389,7 @@ async function flagParcel(id) {
   render();
   try {
     const answer = await post(`/api/parcels/${id}/flag`, { reason });
-    flagged.set(id, { answer, parcel: null });
+    flagged.set(id, { answer, parcel: null, code: codeOf(id) });
     renderFlags();
   } catch (err) {
     fill(box, h("p", { className: "error" }, t("flag_failed", err.message)));

@@ -135,7 +135,11 @@ function renderKpis(s) {
     tile("inspection_rate", pct(s.inspection_rate), "inspection"),
     tile("exception_rate", pct(s.exception_rate), "exception"),
     tile("weight_mismatch_rate", pct(s.weight_mismatch_rate)),
-    tile("avg_arrival_to_departure", duration(s.avg_arrival_to_departure_s), "text"));
+    // A site with exit lanes only pairs no entry with an exit: the lane dwell says how
+    // long trucks stay instead.
+    s.avg_arrival_to_departure_s != null || s.avg_lane_dwell_s == null
+      ? tile("avg_arrival_to_departure", duration(s.avg_arrival_to_departure_s), "text")
+      : tile("avg_lane_dwell", duration(s.avg_lane_dwell_s), "text"));
 }
 
 // ---- charts and their tables ----
@@ -155,7 +159,7 @@ function panel(table, titleKey, wide = false, csv = true) {
     root().querySelector(".charts").append(p);
   }
   p.querySelector("h3").textContent = t(titleKey);
-  p.querySelector("canvas").setAttribute("aria-label", t(titleKey));
+  p.querySelector("canvas")?.setAttribute("aria-label", t(titleKey));
   p.querySelector("summary").textContent = t("show_table");
   fill(p.querySelector(".csv-slot"), csv ? csvLink(table) : null);
   return p;
