@@ -12,6 +12,7 @@ mod devices;
 mod evidence;
 mod gates;
 mod handover;
+mod inspections_export;
 mod lines;
 mod live;
 mod officer;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(lines::routes())
         .merge(alarm_center::routes())
         .merge(handover::routes())
+        .merge(inspections_export::routes())
         .merge(live::routes())
         .merge(parcels::routes())
         .merge(stats::routes())

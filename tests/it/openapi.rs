@@ -44,6 +44,7 @@ const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/alarms"),
     ("get", "/api/alarms/history"),
     ("get", "/api/handover"),
+    ("get", "/api/inspections/export.csv"),
     ("get", "/api/gates/passes/search"),
     ("get", "/api/gates/passes/export.csv"),
     ("get", "/api/parcels/search"),

@@ -45,4 +45,5 @@ export const EN_SHIFT = {
   trucks_at_lanes: "Trucks at the lanes", no_trucks: "No truck at any lane.", plate_reading: "reading",
   kpi_avg_lane_dwell: "Average time at the lane",
   override_officer_refused: "the officer's confirmation was refused: an enabled customs officer's account and password are needed (not the operator's own)",
+  inspections_csv: "Inspections with goods, list and officer (CSV)",
 };

@@ -53,4 +53,5 @@ export const ZH_SHIFT = {
   trucks_at_lanes: "在道车辆", no_trucks: "各通道暂无车辆。", plate_reading: "识别中",
   kpi_avg_lane_dwell: "平均车辆在道时间",
   override_officer_refused: "关员确认未通过：须为启用的海关关员账号且密码正确（不能由操作员本人确认）",
+  inspections_csv: "导出查验记录（含商品、清单、关员）CSV",
 };

@@ -3,7 +3,7 @@
 // still need someone, officer flags, inspection results, gate passes and every manual
 // override with who and why; printable. Data: GET /api/handover?from=&to=.
 import { get, qs } from "../api.js";
-import { beijing, fromBeijingInput, num, t, tOr, toBeijingInput } from "../i18n.js";
+import { beijing, fromBeijingInput, getLang, num, t, tOr, toBeijingInput } from "../i18n.js";
 import { facts, fill, h, unavailable } from "../dom.js";
 import { alarmTitle } from "../alarm-words.js";
 
@@ -36,7 +36,8 @@ function render(d) {
         lines.map((l) => [l.line_id, num(l.release), num(l.inspection), num(l.exception), num(l.pending)])) : h("p", { className: "hint" }, t("none"))),
     h("section", { className: "block" }, h("h3", {}, t("handover_alarms", num(d.alarms_needing_attention))),
       d.alarms.length ? table([t("alarm_what"), t("count")], d.alarms.map((a) => [alarmTitle(a.key), num(a.count)])) : h("p", { className: "hint" }, t("none"))),
-    h("section", { className: "block" }, h("h3", {}, t("handover_officer", num(d.flags))),
+    h("section", { className: "block" }, h("h3", {}, t("handover_officer", num(d.flags)), " ",
+      h("a", { className: "csv no-print", href: `/api/inspections/export.csv${qs({ from: d.from, to: d.to, lang: getLang() })}`, download: "inspections.csv" }, t("inspections_csv"))),
       d.inspections.length ? table([t("inspection_result"), t("count")], d.inspections.map((i) => [tOr(`result_${i.key}`, i.key), num(i.count)])) : h("p", { className: "hint" }, t("record_none"))),
     h("section", { className: "block" }, h("h3", {}, t("handover_gates")),
       d.gate_passes.length ? table([t("verdict"), t("count")], d.gate_passes.map((g) => [tOr(`verdict_${g.key}`, g.key), num(g.count)])) : h("p", { className: "hint" }, t("none"))),
