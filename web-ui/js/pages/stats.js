@@ -20,7 +20,8 @@ const TRADE_COLORS = { 9610: "#39c5cf", 9710: "#f0883e", 9810: "#db61a2", 1210: 
 const CATEGORY = ["#39c5cf", "#f0883e", "#db61a2", "#b5e853", "#ff7b72", "#d4a373", "#a5a5ff", "#e6edf3", "#1f9e89", "#bf3989", "#ffa657", "#6cb6ff"];
 const COLORS = {
   release: "#2ea043", inspection: "#e3a008", exception: "#8e7cc3", pending: "#58a6ff",
-  in: "#58a6ff", out: "#2ea043", refused: "#f85149", override: "#e3a008",
+  // Gate verdicts: their own colours, none a lane's.
+  in: "#39c5cf", out: "#b5e853", refused: "#ff7b72", override: "#d4a373",
 };
 const root = () => document.getElementById("page-stats");
 const rangeForm = () => document.getElementById("stats-range");
