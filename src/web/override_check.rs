@@ -1,6 +1,7 @@
 //! What an operator's override of a gate lane needs before the barrier is asked to open:
 //! a truck present and held at the lane, and — when the hold is for an outbound truck
-//! without an approved exit permit (none, applied for, used, voided, deleted, unknown) — a
+//! without an approved exit permit (none, applied for, used, voided, deleted, unknown, no
+//! plate agreed on) — a
 //! customs officer's confirmation as well: the officer's own username and password, checked
 //! here, and the confirmation audited under the officer's name. Two people, both on record.
 
@@ -57,30 +58,40 @@ pub(super) async fn officer_needed(
     Ok(permit_problem(&pass.direction, &pass.reasons))
 }
 
-/// The permit reasons of an outbound hold that make an officer necessary: every hold of a
-/// truck leaving without `permit_approved` among its reasons. Pure.
+/// The verdict reasons that say the truck has no approved permit: none issued, not yet
+/// approved, used, voided, deleted, of an unknown status, or no plate agreed on (so no
+/// permit is known for it).
+const PERMIT_PROBLEMS: [&str; 7] = [
+    "no_permit",
+    "permit_not_approved",
+    "permit_used",
+    "permit_voided",
+    "permit_deleted",
+    "permit_unknown_status",
+    "manual_decision_needed",
+];
+
+/// The permit reasons of an outbound hold that make an officer necessary, in words; `None`
+/// when its permit is approved and the hold is for something else (the weight) or the
+/// truck is coming in. A hold that gives no reason at all needs an officer too. Pure.
 pub(super) fn permit_problem(direction: &str, reasons: &serde_json::Value) -> Option<String> {
     if direction != "out" {
         return None;
     }
     let list = reasons.as_array().cloned().unwrap_or_default();
     let code = |r: &serde_json::Value| r["code"].as_str().unwrap_or_default().to_owned();
-    if list.iter().any(|r| code(r) == "permit_approved") {
-        return None;
-    }
     let words: Vec<String> = list
         .iter()
-        .filter(|r| {
-            let c = code(r);
-            c.starts_with("permit_") || c == "no_permit" || c == "manual_decision_needed"
-        })
+        .filter(|r| PERMIT_PROBLEMS.contains(&code(r).as_str()))
         .map(|r| r["zh"].as_str().map_or_else(|| code(r), str::to_owned))
         .collect();
-    Some(if words.is_empty() {
-        "核放单未审批".to_owned()
+    if !words.is_empty() {
+        Some(words.join("、"))
+    } else if list.is_empty() {
+        Some("核放单状态未知".to_owned())
     } else {
-        words.join("、")
-    })
+        None
+    }
 }
 
 /// Check the confirming officer: an enabled, unlocked officer account whose password
@@ -177,10 +188,12 @@ mod tests {
         );
         let none = json!([{ "code": "no_permit", "zh": "无核放单", "detail": "" }]);
         assert_eq!(permit_problem("out", &none).as_deref(), Some("无核放单"));
-        let weight = json!([
-            { "code": "permit_approved", "zh": "核放单已审批 请通行", "detail": "" },
-            { "code": "weight_mismatch", "zh": "重量不符", "detail": "" }
-        ]);
+        let weight = json!([{ "code": "weight_mismatch", "zh": "重量不符", "detail": "" }]);
+        let voided = json!([{ "code": "permit_voided", "zh": "核放单已作废", "detail": "" }]);
+        assert_eq!(
+            permit_problem("out", &voided).as_deref(),
+            Some("核放单已作废")
+        );
         assert_eq!(
             permit_problem("out", &weight),
             None,

@@ -27,11 +27,17 @@ async fn permit_not_approved(console: &Console<'_>, id: &Value) -> bool {
     let (status, pass) = console
         .api("GET", &format!("/api/gates/passes/{id}"), &Value::Null)
         .await;
+    const PROBLEMS: [&str; 4] = [
+        "no_permit",
+        "permit_not_approved",
+        "permit_voided",
+        "permit_used",
+    ];
     status == 200
         && pass["direction"] == "out"
         && pass["reasons"]
             .as_array()
-            .is_some_and(|r| !r.iter().any(|r| r["code"] == "permit_approved"))
+            .is_some_and(|r| r.iter().any(|r| PROBLEMS.iter().any(|p| r["code"] == *p)))
 }
 
 /// A lane holding a truck without an approved permit that the simulator shows waiting at

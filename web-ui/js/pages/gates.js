@@ -30,9 +30,11 @@ function officerNeeded(lane) {
   const p = lane && lane.pass_id != null ? passes.get(lane.pass_id) : null;
   if (!p || p.direction !== "out") return null;
   const reasons = Array.isArray(p.reasons) ? p.reasons : [];
-  if (reasons.some((r) => r.code === "permit_approved")) return null;
-  const words = reasons.filter((r) => /^permit_|^no_permit$|^manual_decision_needed$/.test(r.code || "")).map(gateReason);
-  return words.join(t("list_sep")) || t("g_permit_not_approved");
+  const problems = ["no_permit", "permit_not_approved", "permit_used", "permit_voided", "permit_deleted",
+    "permit_unknown_status", "manual_decision_needed"];
+  const words = reasons.filter((r) => problems.includes(r.code)).map(gateReason);
+  if (words.length) return words.join(t("list_sep"));
+  return reasons.length ? null : t("g_permit_unknown_status");
 }
 
 function visible() {
