@@ -27,7 +27,7 @@ pub const PARCEL_LENGTHS_MM: RangeInclusive<u16> = 200..=400;
 /// grows), and at least the judging window, so that an officer who looks at every parcel
 /// has 8 s for each (with parcels every 3.5 s a new one took the judging view with
 /// 3 s left).
-pub const PARCEL_EVERY: Duration = Duration::from_millis(8_000);
+pub const PARCEL_EVERY: Duration = Duration::from_secs(8);
 
 /// The simulated line for the controller's `line`: the stations and lanes of the config,
 /// the demo's belt speed.

@@ -168,13 +168,14 @@ fn csv(rows: &[Row], zh: bool) -> String {
     let mut out = String::from("\u{feff}");
     push_row(&mut out, head.iter().map(|s| (*s).to_owned()));
     for r in rows {
-        let at = chrono::DateTime::parse_from_rfc3339(&r.at)
-            .map(|t| {
+        let at = chrono::DateTime::parse_from_rfc3339(&r.at).map_or_else(
+            |_| r.at.clone(),
+            |t| {
                 t.with_timezone(&crate::store::beijing())
                     .format("%Y-%m-%d %H:%M:%S")
                     .to_string()
-            })
-            .unwrap_or_else(|_| r.at.clone());
+            },
+        );
         let result = if zh {
             result_zh(&r.result)
         } else {
@@ -210,7 +211,9 @@ fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
             out.push(',');
         }
         if f.len() > 11 && f.bytes().all(|b| b.is_ascii_digit()) {
-            out.push_str(&format!("\"=\"\"{f}\"\"\""));
+            out.push_str("\"=\"\"");
+            out.push_str(&f);
+            out.push_str("\"\"\"");
             continue;
         }
         let guard = f.starts_with(['=', '+', '-', '@', '\t', '\r']);

@@ -167,13 +167,14 @@ fn csv(rows: &[PassView], zh: bool) -> String {
                     .to_owned()
             })
             .collect();
-        let at = chrono::DateTime::parse_from_rfc3339(&p.at)
-            .map(|t| {
+        let at = chrono::DateTime::parse_from_rfc3339(&p.at).map_or_else(
+            |_| p.at.clone(),
+            |t| {
                 t.with_timezone(&crate::store::beijing())
                     .format("%Y-%m-%d %H:%M:%S")
                     .to_string()
-            })
-            .unwrap_or_else(|_| p.at.clone());
+            },
+        );
         let verdict = if zh {
             verdict_zh(&p.verdict)
         } else {

@@ -358,7 +358,9 @@ impl Csv {
         // In a spreadsheet's export, a code it would read as a number goes in as a text
         // formula (`="09"`), which every spreadsheet shows as written.
         if self.1 && words::needs_text_guard(value) {
-            self.0.push_str(&format!("\"=\"\"{value}\"\"\""));
+            self.0.push_str("\"=\"\"");
+            self.0.push_str(value);
+            self.0.push_str("\"\"\"");
             return;
         }
         // A spreadsheet runs a cell that starts like a formula; a waybill comes off a label

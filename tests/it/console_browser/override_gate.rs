@@ -21,23 +21,26 @@ async fn lanes(console: &Console<'_>) -> Option<Vec<Value>> {
     body["lanes"].as_array().cloned()
 }
 
+/// The hold reasons of a truck without an approved permit that the demo's fleet gives.
+const PERMIT_PROBLEMS: [&str; 4] = [
+    "no_permit",
+    "permit_not_approved",
+    "permit_voided",
+    "permit_used",
+];
+
 /// Whether the held pass `id` is an outbound truck without an approved permit (its
 /// override needs an officer as well).
 async fn permit_not_approved(console: &Console<'_>, id: &Value) -> bool {
     let (status, pass) = console
         .api("GET", &format!("/api/gates/passes/{id}"), &Value::Null)
         .await;
-    const PROBLEMS: [&str; 4] = [
-        "no_permit",
-        "permit_not_approved",
-        "permit_voided",
-        "permit_used",
-    ];
     status == 200
         && pass["direction"] == "out"
-        && pass["reasons"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|r| PROBLEMS.iter().any(|p| r["code"] == *p)))
+        && pass["reasons"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| PERMIT_PROBLEMS.iter().any(|p| r["code"] == *p))
+        })
 }
 
 /// A lane holding a truck without an approved permit that the simulator shows waiting at
