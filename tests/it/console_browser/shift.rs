@@ -32,7 +32,8 @@ async fn judging_ready(console: &Console<'_>) {
 }
 
 /// The officer flags, from the strip, a parcel whose views are in but whose turn on the
-/// judging view has not come; the simulator drops it in the inspection lane.
+/// judging view has not come (one whose waybill was read: its record is printed later);
+/// the simulator drops it in the inspection lane.
 pub(crate) async fn a_parcel_flagged_ahead_in_the_strip_lands_in_inspection(
     console: &Console<'_>,
 ) -> i64 {
@@ -47,7 +48,7 @@ pub(crate) async fn a_parcel_flagged_ahead_in_the_strip_lands_in_inspection(
                 let id = console
                     .browser
                     .js(
-                        "const li = [...document.querySelectorAll('#page-judging .strip-item:not(.now)')]\
+                        "const li = [...document.querySelectorAll('#page-judging .strip-item:not(.now):not([data-code=\"\"])')]\
                            .find((li) => li.querySelector('button.strip-flag:not([disabled])')\
                                       && li.querySelector('img[src]'));\
                          if (!li) return null;\

@@ -180,7 +180,7 @@ function stripCard(item) {
   const weightOk = item.declared != null && item.measured != null && !weightOff(item.declared, item.measured);
   return h("li", {
     className: `strip-item${item.now ? " now" : ""}${done ? " flagged" : ""}`,
-    dataset: { parcelId: item.id, status: item.status ?? "", weightOk: String(weightOk) },
+    dataset: { parcelId: item.id, code: item.code || "", status: item.status ?? "", weightOk: String(weightOk) },
   },
   h("img", { src: item.views[0] ? `/api/evidence/${item.views[0]}/thumb` : "", alt: t("xray_view_n", 1) }),
   h("div", { className: "strip-text" },
