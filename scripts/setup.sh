@@ -8,6 +8,7 @@
 #   mosquitto mosquitto-clients        the MQTT broker the demo and the tests start
 #   ffmpeg                             ffprobe for stream conformance tests
 #   chromium chromium-driver           headless browser tests of the consoles
+#   poppler-utils                      pdftotext/pdfimages read the printed inspection record
 #   python3 python3-venv               pymodbus conformance tests (in a virtualenv), bench reports
 #   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 #   gstreamer1.0-plugins-ugly          a real RTSP camera for the capture tests: GStreamer's
@@ -24,7 +25,7 @@
 set -euo pipefail
 
 PACKAGES=(libopencv-dev clang libclang-dev fonts-wqy-microhei mosquitto mosquitto-clients
-          ffmpeg chromium chromium-driver python3 python3-venv
+          ffmpeg chromium chromium-driver poppler-utils python3 python3-venv
           python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-ugly python3-opencv debootstrap)
 # npm installs the consoles' charting library (see the end); Debian's npm needs nodejs.

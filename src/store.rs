@@ -20,11 +20,13 @@ pub mod status;
 mod writer;
 
 pub mod accounts;
+pub mod alarm_history;
 pub mod alarms;
 pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
 pub mod gates;
+pub mod handover;
 pub mod inspections;
 pub mod instructions;
 pub mod lock;

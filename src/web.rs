@@ -5,17 +5,22 @@
 //! (a logged-in session or an operator's bearer token); `/healthz`, `/metrics` and the
 //! assets are open.
 
+mod alarm_center;
 mod assets;
 pub mod auth;
 mod devices;
 mod evidence;
 mod gates;
+mod handover;
 mod holds;
+mod inspections_export;
 mod lines;
 mod live;
 mod officer;
 mod openapi;
+mod override_check;
 mod parcels;
+mod pass_search;
 mod stats;
 
 use axum::extract::{FromRef, MatchedPath, Query, State};
@@ -102,10 +107,14 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(cameras))
         .merge(evidence::routes())
         .merge(lines::routes())
+        .merge(alarm_center::routes())
+        .merge(handover::routes())
+        .merge(inspections_export::routes())
         .merge(live::routes())
         .merge(parcels::routes())
         .merge(stats::routes())
         .merge(devices::routes())
+        .merge(pass_search::routes())
         .merge(gates::routes())
         .merge(officer::routes())
         .merge(holds::routes())

@@ -76,6 +76,15 @@ pub(super) async fn targets(
             name: "/api/devices".into(),
             urls: vec![url("/api/devices")],
         },
+        // Every console's header polls the alarms; officers' judging strips poll the belt.
+        Target {
+            name: "/api/alarms".into(),
+            urls: vec![url("/api/alarms")],
+        },
+        Target {
+            name: "/api/judging".into(),
+            urls: vec![url("/api/judging")],
+        },
     ];
     for t in optional {
         if skip.iter().any(|s| t.name.starts_with(s.as_str())) {

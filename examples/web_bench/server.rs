@@ -62,7 +62,7 @@ pub(super) async fn start_server(
         evidence: customs_edge::evidence::EvidenceStore::new(data.path()),
         gates,
         video: None,
-        belts: Vec::new(),
+        belts: vec![judging_belt(load.parcels)],
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let router = customs_edge::web::router(state);
@@ -80,4 +80,37 @@ pub(super) async fn start_server(
         _tasks: tasks,
         _data: data,
     })
+}
+
+/// A line's belt as officers' judging strips read it: four undecided parcels with their
+/// X-ray views in (seeded parcels by id), so that `GET /api/judging` does the strip's reads.
+fn judging_belt(parcels: usize) -> tokio::sync::watch::Receiver<customs_edge::sorting::BeltView> {
+    use customs_edge::sorting::belt::OnBelt;
+    let lists = customs_edge::demo::sample_lists(parcels.clamp(1, 4));
+    let on_belt = (0..parcels.min(4))
+        .map(|i| OnBelt {
+            parcel_id: i as i64 + 1,
+            tracking_no: i as u16 + 1,
+            position_mm: 2500.0 - 300.0 * i as f64,
+            lane: None,
+            code: lists.get(i).map(|l| l.logistics_no.clone()),
+            xray_views: 2,
+            tracking_lost: false,
+            deadline_in_ms: Some(2000 + 2500 * i as u64),
+        })
+        .collect();
+    let belt = customs_edge::sorting::BeltView {
+        line_id: "L1".into(),
+        link_up: true,
+        running: true,
+        speed_mm_s: 120,
+        xray_running: true,
+        scanner_at_mm: 600.0,
+        xray_at_mm: Some(1200.0),
+        diverter_at_mm: 3000.0,
+        parcels: on_belt,
+        ..customs_edge::sorting::BeltView::default()
+    };
+    // The receiver keeps the last value after the sender is gone.
+    tokio::sync::watch::channel(belt).1
 }

@@ -13,16 +13,21 @@ use customs_edge_simulators::{CodeSpec, GeneratorConfig, LineConfig as SimLine};
 
 use crate::config::LineConfig;
 
-/// Belt speed of the demo line: 200 mm/s leaves an officer about 8 s between a parcel's
-/// X-ray views and its decision deadline.
-pub const BELT_SPEED_MM_S: u16 = 200;
+/// Belt speed of the demo line: 120 mm/s leaves an officer about 14 s between a parcel's
+/// X-ray views and its decision deadline, so that with a parcel every [`PARCEL_EVERY`] the
+/// next one's views are in before the current one is decided (the judging strip shows it,
+/// and it can be flagged ahead of its turn).
+pub const BELT_SPEED_MM_S: u16 = 120;
 
 /// Lengths of the demo's parcels.
 pub const PARCEL_LENGTHS_MM: RangeInclusive<u16> = 200..=400;
 
-/// Time between two parcels entering the feeder: the longest parcel plus the feeder's gap,
-/// at [`BELT_SPEED_MM_S`], so the queue in front of the photo-eye never grows.
-pub const PARCEL_EVERY: Duration = Duration::from_millis(3_500);
+/// Time between two parcels entering the feeder: at least the longest parcel plus the
+/// feeder's gap at [`BELT_SPEED_MM_S`] (so the queue in front of the photo-eye never
+/// grows), and at least the judging window, so that an officer who looks at every parcel
+/// has 8 s for each (with parcels every 3.5 s a new one took the judging view with
+/// 3 s left).
+pub const PARCEL_EVERY: Duration = Duration::from_secs(8);
 
 /// The simulated line for the controller's `line`: the stations and lanes of the config,
 /// the demo's belt speed.
@@ -75,6 +80,10 @@ mod tests {
         assert_eq!(line.decision.mode, crate::config::DecisionMode::Deadline);
         let window = judging_window(&sim_line(line), line);
         assert!(window >= Duration::from_secs(8), "{window:?}");
+        assert!(
+            PARCEL_EVERY >= Duration::from_secs(8),
+            "one parcel at a time: {PARCEL_EVERY:?} between parcels"
+        );
     }
 
     #[test]

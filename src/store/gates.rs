@@ -365,3 +365,55 @@ pub fn pass(conn: &Connection, id: i64) -> Result<Option<PassView>, StoreError> 
 #[cfg(test)]
 #[path = "gates_tests.rs"]
 mod tests;
+
+/// What a pass search asks: any of plate, permit (each a part, case-insensitive), lane and
+/// a time range `[from, to)` (RFC 3339 UTC text).
+#[derive(Debug, Clone, Default)]
+pub struct PassSearch {
+    /// Part of the plate.
+    pub plate: Option<String>,
+    /// Part of the permit number.
+    pub permit: Option<String>,
+    /// One lane.
+    pub gate: Option<String>,
+    /// From, included.
+    pub from: Option<String>,
+    /// To, excluded.
+    pub to: Option<String>,
+}
+
+/// Passes matching `q`, newest first, at most `limit`.
+pub fn search_passes(
+    conn: &Connection,
+    q: &PassSearch,
+    limit: u32,
+) -> Result<Vec<PassView>, StoreError> {
+    let like = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                format!(
+                    "%{}%",
+                    s.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+            })
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PASS_COLUMNS} FROM gate_passes
+         WHERE (?1 IS NULL OR plate LIKE ?1 ESCAPE '\\')
+           AND (?2 IS NULL OR permit_no LIKE ?2 ESCAPE '\\')
+           AND (?3 IS NULL OR gate_id = ?3)
+           AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5)
+         ORDER BY at DESC, id DESC LIMIT ?6"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![like(&q.plate), like(&q.permit), q.gate, q.from, q.to, limit],
+            pass_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(|p| with_snapshots(conn, p)).collect()
+}

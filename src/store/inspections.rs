@@ -155,6 +155,26 @@ pub fn record(tx: &Transaction<'_>, new: &NewInspection<'_>) -> Result<Inspectio
     })
 }
 
+/// Record a result once: when the parcel's newest result is this officer's with the same
+/// outcome and findings (a second click, a resend after a lost answer), that one is
+/// returned with `false` and nothing is written; otherwise [`record`] and `true`. A
+/// different result is a new entry: the parcel's results are its history of edits.
+pub fn record_once(
+    tx: &Transaction<'_>,
+    new: &NewInspection<'_>,
+) -> Result<(Inspection, bool), StoreError> {
+    let findings = check_findings(new.findings).map_err(StoreError::Invalid)?;
+    let latest = for_parcel(tx, new.parcel_id)?.pop();
+    if let Some(last) = latest
+        && last.officer == new.officer
+        && last.result == new.outcome.as_str()
+        && last.findings == findings
+    {
+        return Ok((last, false));
+    }
+    record(tx, new).map(|kept| (kept, true))
+}
+
 /// The results recorded for a parcel, oldest first.
 pub fn for_parcel(conn: &Connection, parcel_id: i64) -> Result<Vec<Inspection>, StoreError> {
     let mut stmt = conn.prepare_cached(

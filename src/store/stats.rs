@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::{StoreError, timestamp};
 
+mod dwell;
 mod export;
 mod gates;
 mod parcels;
@@ -218,6 +219,9 @@ pub struct Stats {
     /// Mean seconds from a truck's entry to its next exit, over exits in the range; null
     /// when no truck left.
     pub avg_arrival_to_departure_s: Option<f64>,
+    /// Mean seconds a truck let through stayed at its lane (pass to the lane clearing);
+    /// null when none cleared.
+    pub avg_lane_dwell_s: Option<f64>,
     /// Gate passes per hour, Beijing time; every hour of the range.
     pub gate_passes_per_hour: Vec<GateHour>,
 }
@@ -242,6 +246,7 @@ pub fn compute(conn: &Connection, range: Range) -> Result<Stats, StoreError> {
         exception_rate: rate(b.lanes.exception, decided),
         weight_mismatch_rate: rate(b.mismatched, b.weighed),
         avg_arrival_to_departure_s: avg_stay_s(conn, range)?,
+        avg_lane_dwell_s: dwell::avg_lane_dwell_s(conn, range)?,
         gate_passes_per_hour: gate_passes_per_hour(conn, range, &hours)?,
     })
 }

@@ -51,6 +51,7 @@ fn mime(path: &str) -> &'static str {
         Some("png") => "image/png",
         Some("ico") => "image/x-icon",
         Some("woff2") => "font/woff2",
+        Some("wav") => "audio/wav",
         _ => "application/octet-stream",
     }
 }

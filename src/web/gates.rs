@@ -139,6 +139,10 @@ pub(super) struct OverrideRequest {
     /// Why the barrier is opened by hand: at least 4 characters. Required.
     #[serde(default)]
     reason: String,
+    /// A customs officer's confirmation: required when the truck is held leaving without an
+    /// approved exit permit (the answer 403 says so), ignored otherwise.
+    #[serde(default)]
+    officer: Option<super::override_check::OfficerConfirmation>,
 }
 
 /// An override, recorded.
@@ -148,6 +152,8 @@ pub(super) struct Overridden {
     pass_id: i64,
     /// Who overrode.
     by: String,
+    /// The officer who confirmed it, when the permit needed one.
+    confirmed_by: Option<String>,
 }
 
 /// Open a lane's barrier by hand for the truck on it.
@@ -162,10 +168,11 @@ pub(super) struct Overridden {
         (status = 200, description = "The barrier opens; the pass names who and why", body = Overridden),
         (status = 400, description = "No reason, or one shorter than 4 characters", body = ErrorBody),
         NotLoggedIn,
-        (status = 403, description = "Not an operator or administrator, or the CSRF token \
-            is missing or wrong", body = ErrorBody),
+        (status = 403, description = "Not an operator or administrator, the CSRF token \
+            is missing or wrong, or the permit is missing or not approved and no customs \
+            officer confirmed (or the officer's confirmation was refused)", body = ErrorBody),
         (status = 404, description = "No such lane, or this site runs no gate lanes", body = ErrorBody),
-        (status = 409, description = "The lane cannot take an override now (no truck, \
+        (status = 409, description = "The lane cannot take an override now (no truck held, \
             barrier already open)", body = ErrorBody),
         (status = 503, description = "The lane's task is not running (shutting down)", body = ErrorBody),
         BadJson,
@@ -186,8 +193,40 @@ pub(super) async fn override_open(
             format!("an override needs a reason of at least {MIN_REASON_CHARS} characters"),
         ));
     }
-    match gates.override_open(&gate, actor.clone(), reason).await {
-        Ok(pass_id) => Ok(Json(Overridden { pass_id, by: actor })),
+    let needs_officer = super::override_check::officer_needed(&state, gates, &gate).await?;
+    let officer = match (&needs_officer, body.officer) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "this truck's permit is missing or not approved ({}): the override needs a \
+                     customs officer's confirmation as well (officer username and password)",
+                    needs_officer.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        (Some(_), Some(confirm)) => {
+            Some(super::override_check::confirm_officer(&state, &actor, confirm).await?)
+        }
+    };
+    // Both names go into the pass; the officer's confirmation has its own audit entry.
+    let recorded = match &officer {
+        Some(o) => format!("{actor} + {o}"),
+        None => actor.clone(),
+    };
+    match gates.override_open(&gate, recorded, reason).await {
+        Ok(pass_id) => {
+            if let (Some(o), Some(why)) = (&officer, &needs_officer) {
+                super::override_check::audit_confirmation(&state, o, &actor, &gate, why, pass_id)
+                    .await?;
+            }
+            Ok(Json(Overridden {
+                pass_id,
+                by: actor,
+                confirmed_by: officer,
+            }))
+        }
         Err(e @ OverrideError::UnknownLane(_)) => {
             Err(ApiError(StatusCode::NOT_FOUND, e.to_string()))
         }

@@ -205,15 +205,35 @@ pub(super) struct Judging {
     waiting: Vec<Waiting>,
 }
 
-/// An undecided parcel behind the one being judged.
+/// An undecided parcel behind the one being judged (the judging strip: each one can be
+/// flagged ahead of its turn).
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Waiting {
     /// Record id.
     parcel_id: i64,
+    /// Tracking number the PLC gave it.
+    tracking_no: i64,
+    /// The waybill its scans agree on so far, if any.
+    code: Option<String>,
+    /// How far along the belt it is, mm (belt order: the largest is nearest the diverter).
+    position_mm: f64,
     /// Milliseconds until its decision.
     deadline_in_ms: Option<u64>,
     /// X-ray views in so far.
     xray_views: u32,
+    /// Their content hashes (`/api/evidence/{sha256}`), in order.
+    views: Vec<String>,
+    /// Whether an officer flag already stands against it or its waybill.
+    flagged: bool,
+    /// Its list's customs status (returnStatus; only 800 releases), when its waybill has a
+    /// list: the console says when the parcel goes to exception or inspection anyway.
+    return_status: Option<i32>,
+    /// The first goods line's name, for the strip's label.
+    goods: Option<String>,
+    /// Gross weight declared on its list, kg.
+    declared_weight_kg: Option<f64>,
+    /// Weight the scale measured, kg.
+    measured_weight_kg: Option<f64>,
 }
 
 /// The parcel being judged, with what an officer needs to see.
@@ -275,32 +295,72 @@ async fn judging(
         .find(|p| p.xray_views > 0)
         .or_else(|| undecided.first())
         .copied();
-    let waiting = undecided
+    let behind: Vec<OnBelt> = undecided
         .iter()
         .filter(|p| Some(p.parcel_id) != current.map(|c| c.parcel_id))
-        .map(|p| Waiting {
-            parcel_id: p.parcel_id,
-            deadline_in_ms: p.deadline_in_ms,
-            xray_views: p.xray_views,
-        })
+        .map(|p| (*p).clone())
         .collect();
-    let parcel = match current {
-        Some(on_belt) => {
-            let on_belt = on_belt.clone();
-            state
-                .store
-                .reader
-                .read(move |c| judged_parcel(c, &on_belt, now))
-                .await?
-        }
-        None => None,
-    };
+    let current = current.cloned();
+    let (parcel, waiting) = state
+        .store
+        .reader
+        .read(move |c| {
+            let parcel = match &current {
+                Some(on_belt) => judged_parcel(c, on_belt, now)?,
+                None => None,
+            };
+            let waiting = behind
+                .iter()
+                .map(|p| waiting_parcel(c, p))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((parcel, waiting))
+        })
+        .await?;
     Ok(Json(Judging {
         line_id: belt.line_id,
         now: crate::store::timestamp(now),
         parcel,
         waiting,
     }))
+}
+
+fn waiting_parcel(c: &Connection, p: &OnBelt) -> Result<Waiting, StoreError> {
+    let views = if p.xray_views > 0 {
+        xray_views(c, p.parcel_id)?
+    } else {
+        Vec::new()
+    };
+    let declaration = match &p.code {
+        Some(code) => parcel_search::declaration(c, code)?,
+        None => None,
+    };
+    let measured_weight_kg: Option<f64> = c
+        .prepare_cached("SELECT weight_kg FROM parcels WHERE id = ?1")?
+        .query_row([p.parcel_id], |r| r.get(0))?;
+    Ok(Waiting {
+        return_status: declaration.as_ref().map(|d| d.return_status),
+        goods: declaration
+            .as_ref()
+            .and_then(|d| d.goods.first().map(|g| g.item_name.clone())),
+        declared_weight_kg: declaration.as_ref().and_then(|d| d.gross_weight_kg),
+        measured_weight_kg,
+        parcel_id: p.parcel_id,
+        tracking_no: i64::from(p.tracking_no),
+        code: p.code.clone(),
+        position_mm: p.position_mm,
+        deadline_in_ms: p.deadline_in_ms,
+        xray_views: p.xray_views,
+        views,
+        flagged: crate::store::instructions::flags_against(c, p.parcel_id, p.code.as_deref())? > 0,
+    })
+}
+
+fn xray_views(c: &Connection, id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(crate::store::evidence::for_record(c, "parcel", id)?
+        .into_iter()
+        .filter(|e| e.kind == Some(crate::evidence::EvidenceKind::XrayView))
+        .map(|e| e.sha256)
+        .collect())
 }
 
 fn judged_parcel(
@@ -321,11 +381,7 @@ fn judged_parcel(
         .query_row([id], |r| r.get(0))?;
     let flagged =
         crate::store::instructions::flags_against(c, id, parcel.logistics_no.as_deref())? > 0;
-    let xray_views = crate::store::evidence::for_record(c, "parcel", id)?
-        .into_iter()
-        .filter(|e| e.kind == Some(crate::evidence::EvidenceKind::XrayView))
-        .map(|e| e.sha256)
-        .collect();
+    let xray_views = xray_views(c, id)?;
     let declaration = match &parcel.logistics_no {
         Some(waybill) => parcel_search::declaration(c, waybill)?,
         None => None,

@@ -252,6 +252,8 @@ pub(super) struct InspectionRequest {
     responses(
         (status = 201, description = "Recorded: the result, its audit entry and its uplink \
             message (`inspection_result`) are written in one transaction", body = Inspection),
+        (status = 200, description = "The same result from the same officer is the parcel's \
+            newest already (a second click): nothing new is written; the kept one", body = Inspection),
         (status = 400, description = "An unknown result, or findings shorter than 2 or longer \
             than 2000 characters: the field `parameter` names which", body = ErrorBody),
         NotLoggedIn,
@@ -290,7 +292,7 @@ async fn record_inspection(
                 findings: &findings,
                 officer: &actor,
             };
-            inspections::record(tx, &new)
+            inspections::record_once(tx, &new)
         })
         .await
         .map_err(|e| match e {
@@ -300,6 +302,10 @@ async fn record_inspection(
             StoreError::Invalid(m) => bad("findings", m),
             e => Denied::from(e),
         })?;
+    let (kept, created) = kept;
+    if !created {
+        return Ok((StatusCode::OK, Json(kept)));
+    }
     tracing::info!(parcel = id, officer = %officer.actor, result = outcome.as_str(), "inspection result recorded");
     Ok((StatusCode::CREATED, Json(kept)))
 }

@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 mod cache;
+mod words;
 
 pub(super) use cache::StatsCache;
 
@@ -46,6 +47,15 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
     OpenApiRouter::new()
         .routes(routes!(statistics))
         .routes(routes!(export))
+}
+
+/// The language of an export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct LangQuery {
+    /// `zh`: Chinese headers and values (codes kept as text for spreadsheets); otherwise
+    /// the English codes.
+    lang: Option<String>,
 }
 
 /// The range of a statistics request.
@@ -136,6 +146,7 @@ pub(super) async fn statistics(
         ("file" = String, Path, description = "`<table>.csv`, the table one of parcels_per_hour, \
             by_trade_mode, by_country, by_hs_chapter, gate_passes_per_hour, parcels"),
         RangeQuery,
+        LangQuery,
     ),
     responses(
         (status = 200, description = "The table as CSV (UTF-8 with a byte-order mark, RFC 4180, \
@@ -151,7 +162,9 @@ pub(super) async fn export(
     _who: Require<AnyRole>,
     Path(file): Path<String>,
     Query(q): Query<RangeQuery>,
+    Query(lang): Query<LangQuery>,
 ) -> Result<Response, Denied> {
+    let zh = lang.lang.as_deref() == Some("zh");
     let table = file
         .strip_suffix(".csv")
         .filter(|t| TABLES.contains(t))
@@ -169,14 +182,14 @@ pub(super) async fn export(
     let range = q.range(Utc::now())?;
     let name = format!("{table}_{}_{}.csv", compact(range.from), compact(range.to));
     let body = if table == "parcels" {
-        parcels_body(&state, range).await?
+        parcels_body(&state, range, zh).await?
     } else {
         let figures = state
             .store
             .reader
             .read(move |c| stats::compute(c, range))
             .await?;
-        Body::from(table_csv(&table, &figures))
+        Body::from(table_csv(&table, &figures, zh))
     };
     Ok((
         [
@@ -200,17 +213,18 @@ fn compact(t: DateTime<Utc>) -> String {
 }
 
 /// A table of `stats` as CSV, with its byte-order mark.
-fn table_csv(table: &str, s: &Stats) -> String {
+fn table_csv(table: &str, s: &Stats, zh: bool) -> String {
     let mut csv = Csv::new();
+    csv.1 = zh;
     match table {
         "parcels_per_hour" => {
-            csv.row(["hour", "parcels"]);
+            csv.head(["hour", "parcels"]);
             for h in &s.parcels_per_hour {
                 csv.row([h.hour.as_str(), &h.count.to_string()]);
             }
         }
         "gate_passes_per_hour" => {
-            csv.row(["hour", "in", "out", "refused", "override"]);
+            csv.head(["hour", "in", "out", "refused", "override"]);
             for h in &s.gate_passes_per_hour {
                 let n = [h.entered, h.left, h.refused, h.overridden].map(|n| n.to_string());
                 csv.row([h.hour.as_str(), &n[0], &n[1], &n[2], &n[3]]);
@@ -222,9 +236,14 @@ fn table_csv(table: &str, s: &Stats) -> String {
                 "by_country" => ("country", &s.by_country),
                 _ => ("hs_chapter", &s.by_hs_chapter),
             };
-            csv.row([key, "parcels"]);
+            csv.head([key, "parcels"]);
             for k in list {
-                csv.row([k.key.as_str(), &k.count.to_string()]);
+                let name = if zh {
+                    words::value(&k.key)
+                } else {
+                    k.key.as_str()
+                };
+                csv.row([name, &k.count.to_string()]);
             }
         }
     }
@@ -233,13 +252,14 @@ fn table_csv(table: &str, s: &Stats) -> String {
 
 /// The `parcels` export: the first page read before answering (so a store that is down is
 /// a 503, not a cut-off file), the rest read page by page as the client takes them.
-async fn parcels_body(state: &AppState, range: Range) -> Result<Body, Denied> {
+async fn parcels_body(state: &AppState, range: Range, zh: bool) -> Result<Body, Denied> {
     let reader = state.store.reader.clone();
     let first = reader
         .read(move |c| stats::parcel_page(c, range, None, PAGE))
         .await?;
     let mut head = Csv::new();
-    head.row([
+    head.1 = zh;
+    head.head([
         "time_beijing",
         "line",
         "waybill",
@@ -250,7 +270,7 @@ async fn parcels_body(state: &AppState, range: Range) -> Result<Body, Denied> {
     ]);
     let done = first.len() < PAGE;
     let cursor = first.last().map(|p| (p.entered_at.clone(), p.id));
-    head.0.push_str(&parcel_lines(&first));
+    head.0.push_str(&parcel_lines(&first, zh));
     let rest = futures_util::stream::unfold((cursor, done), move |(cursor, done)| {
         let reader = reader.clone();
         async move {
@@ -262,7 +282,7 @@ async fn parcels_body(state: &AppState, range: Range) -> Result<Body, Denied> {
                 Ok(rows) => {
                     let next = rows.last().map(|p| (p.entered_at.clone(), p.id));
                     let done = rows.len() < PAGE;
-                    Some((Ok(Bytes::from(parcel_lines(&rows))), (next, done)))
+                    Some((Ok(Bytes::from(parcel_lines(&rows, zh))), (next, done)))
                 }
                 Err(e) => {
                     // The answer has started: cutting the body off tells the client.
@@ -277,30 +297,51 @@ async fn parcels_body(state: &AppState, range: Range) -> Result<Body, Denied> {
     Ok(Body::from_stream(first.chain(rest)))
 }
 
-fn parcel_lines(rows: &[ParcelRow]) -> String {
-    let mut csv = Csv(String::new());
+fn parcel_lines(rows: &[ParcelRow], zh: bool) -> String {
+    let mut csv = Csv(String::new(), zh);
     for p in rows {
         let lane = p.lane.map(|l| l.to_string()).unwrap_or_default();
+        let kind = p.lane_kind.as_deref().unwrap_or("pending");
+        let (kind, outcome, reasons) = if zh {
+            let reasons: Vec<String> = p.reasons.iter().map(|r| words::reason(r)).collect();
+            (
+                words::value(kind),
+                words::value(&p.outcome),
+                reasons.join("；"),
+            )
+        } else {
+            (kind, p.outcome.as_str(), p.reasons.join("; "))
+        };
         csv.row([
             stats::beijing_time(&p.entered_at).as_str(),
             &p.line_id,
             p.logistics_no.as_deref().unwrap_or(""),
-            p.lane_kind.as_deref().unwrap_or("pending"),
+            kind,
             &lane,
-            &p.reasons.join("; "),
-            &p.outcome,
+            &reasons,
+            outcome,
         ]);
     }
     csv.0
 }
 
-/// CSV text being written: RFC 4180 fields, CRLF lines.
-struct Csv(String);
+/// CSV text being written: RFC 4180 fields, CRLF lines; in Chinese (`.1`) when asked.
+struct Csv(String, bool);
 
 impl Csv {
     /// An empty file: just the byte-order mark.
     fn new() -> Self {
-        Self("\u{feff}".to_owned())
+        Self("\u{feff}".to_owned(), false)
+    }
+
+    /// The header row: the codes, or their Chinese words.
+    fn head<'a>(&mut self, codes: impl IntoIterator<Item = &'a str>) {
+        let zh = self.1;
+        self.row(
+            codes
+                .into_iter()
+                .map(|c| if zh { words::header(c) } else { c }),
+        );
     }
 
     fn row<'a>(&mut self, fields: impl IntoIterator<Item = &'a str>) {
@@ -314,6 +355,14 @@ impl Csv {
     }
 
     fn field(&mut self, value: &str) {
+        // In a spreadsheet's export, a code it would read as a number goes in as a text
+        // formula (`="09"`), which every spreadsheet shows as written.
+        if self.1 && words::needs_text_guard(value) {
+            self.0.push_str("\"=\"\"");
+            self.0.push_str(value);
+            self.0.push_str("\"\"\"");
+            return;
+        }
         // A spreadsheet runs a cell that starts like a formula; a waybill comes off a label
         // anyone can print.
         let guard = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
@@ -339,7 +388,7 @@ mod tests {
     use super::*;
 
     fn line(fields: &[&str]) -> String {
-        let mut csv = Csv(String::new());
+        let mut csv = Csv(String::new(), false);
         csv.row(fields.iter().copied());
         csv.0
     }

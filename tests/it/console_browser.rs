@@ -12,6 +12,7 @@ mod console;
 mod demo;
 mod judging;
 mod override_gate;
+mod shift;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -53,15 +54,31 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     );
     console.log_in(OFFICER.0, OFFICER.1).await;
     let flagged = judging::an_officer_flags_a_parcel_into_the_inspection_lane(&console).await;
+    // A shift's judging: ahead in the strip, F at a switch, the image tools, the record.
+    let ahead = shift::a_parcel_flagged_ahead_in_the_strip_lands_in_inspection(&console).await;
+    shift::f_at_a_switch_flags_the_parcel_that_was_on_screen(&console).await;
+    shift::the_image_tools_change_the_picture(&console).await;
+    shift::the_flag_button_is_above_the_fold_at_1280(&console).await;
+    shift::an_inspection_is_saved_once_and_its_record_prints(&console, ahead, &shots).await;
     console.log_out().await;
 
     console.log_in(OPERATOR.0, OPERATOR.1).await;
-    override_gate::an_operator_overrides_a_held_truck_with_a_reason(&console, OPERATOR.0).await;
+    shift::an_alarm_on_another_page_rings_and_stays_until_acknowledged(&console, OPERATOR.0).await;
+    override_gate::an_operator_overrides_a_held_truck_with_a_reason(&console, OPERATOR.0, OFFICER)
+        .await;
     console.log_out().await;
 
     // Last, with the line, the gates and the statistics full of what happened.
     console.log_in(ADMIN.0, ADMIN.1).await;
     every_page_is_saved_as_a_screenshot(&console, &flagged).await;
+    shift::the_wall_screen_fits_1920_by_1080_and_updates_live(&console).await;
+    shift::every_page_at_three_sizes(
+        &console,
+        &[
+            "line", "judging", "parcels", "gates", "devices", "stats", "alarms", "accounts",
+        ],
+    )
+    .await;
     console.log_out().await;
 
     browser.close().await;
@@ -280,12 +297,26 @@ async fn every_page_is_saved_as_a_screenshot(console: &Console<'_>, flagged: &ju
         .await
         .expect("search");
     let link = format!("table.results tbody a[href='#/parcels/{}']", flagged.id);
-    let found = console
+    console
         .browser
         .visible(&link, "the flagged parcel among the search results")
         .await;
     console.browser.screenshot("04-parcels").await;
-    found.click().await.expect("open the flagged parcel");
+    // Live events may redraw the results between finding the link and clicking it: the
+    // link is found and clicked in one go.
+    console
+        .browser
+        .until("the flagged parcel opened from the results", || async {
+            let clicked = console
+                .browser
+                .js(
+                    "const a = document.querySelector(arguments[0]); if (a) a.click(); return Boolean(a);",
+                    vec![serde_json::json!(link)],
+                )
+                .await;
+            (clicked == true).then_some(())
+        })
+        .await;
     console
         .browser
         .visible(

@@ -2,9 +2,11 @@
 // English as a switch); every time is shown in Beijing time (Asia/Shanghai).
 import { ZH } from "./text-zh.js";
 import { EN } from "./text-en.js";
+import { ZH_SHIFT } from "./text-zh-shift.js";
+import { EN_SHIFT } from "./text-en-shift.js";
 
 /** The text tables, by language. */
-export const TEXT = { zh: ZH, en: EN };
+export const TEXT = { zh: { ...ZH, ...ZH_SHIFT }, en: { ...EN, ...EN_SHIFT } };
 
 let lang = localStorage.getItem("lang") === "en" ? "en" : "zh";
 const listeners = new Set();

@@ -12,9 +12,14 @@ import gates from "./pages/gates.js";
 import devices from "./pages/devices.js";
 import stats from "./pages/stats.js";
 import accounts from "./pages/accounts.js";
+import alarms from "./pages/alarms.js";
+import record from "./pages/record.js";
+import handover from "./pages/handover.js";
+import * as bell from "./alarm-bell.js";
 
-const PAGES = { line, judging, parcels, gates, devices, stats, accounts };
-const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts"];
+const PAGES = { line, judging, parcels, gates, devices, stats, accounts, alarms, record, handover };
+// Pages by their number key (the record page is reached from a parcel, not by a key).
+const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts", "alarms"];
 const $ = (sel) => document.querySelector(sel);
 
 let current = null; // name of the page shown
@@ -25,6 +30,7 @@ let setupMode = false;
 function showLogin(setup, message = "") {
   setupMode = setup;
   live.stop();
+  bell.stop();
   if (current) PAGES[current].hide?.();
   current = null;
   session.me = null;
@@ -83,6 +89,7 @@ function enter(me) {
   }
   lastUser = me.username;
   session.me = me;
+  localStorage.setItem("had-session", "1");
   setCsrf(me.csrf);
   $("#login").hidden = true;
   for (const id of ["content", "nav", "shortcuts", "logout", "who", "my-password"]) document.getElementById(id).hidden = false;
@@ -91,6 +98,7 @@ function enter(me) {
   $('#nav a[data-page="accounts"]').hidden = me.role !== "admin";
   get("/api/site").then((s) => { $("#site").textContent = `${s.name} · ${s.code}`; }).catch(() => {});
   live.start(sessionStillValid);
+  bell.start();
   const route = parseHash();
   if (!route.page || !allowed(route.page)) location.hash = `#/${defaultPage(me.role)}`;
   else route_();
@@ -130,6 +138,7 @@ $("#logout").addEventListener("click", async () => {
     // Logged out either way.
   }
   setCsrf(null);
+  localStorage.removeItem("had-session");
   // A fresh page: nothing of this person's session stays in memory for the next one.
   sessionStorage.setItem("logged-out", "1");
   location.replace(location.pathname);
@@ -184,7 +193,7 @@ document.addEventListener("keydown", (ev) => {
     ev.preventDefault();
     return;
   }
-  if (ev.key >= "1" && ev.key <= "7") {
+  if (ev.key >= "1" && ev.key <= "8") {
     const page = ORDER[Number(ev.key) - 1];
     if (allowed(page)) {
       ev.preventDefault();
@@ -248,7 +257,8 @@ live.onState(setLivePill);
 
 onLanguage(() => {
   relabelHeader();
-  for (const name of ORDER) PAGES[name].language?.();
+  for (const name of Object.keys(PAGES)) PAGES[name].language?.();
+  bell.language();
   if (current) PAGES[current].show(parseHash().args);
 });
 
@@ -257,16 +267,24 @@ onLanguage(() => {
 async function start() {
   applyStatic();
   relabelHeader();
-  for (const name of ORDER) PAGES[name].init?.();
+  for (const name of Object.keys(PAGES)) PAGES[name].init?.();
   try {
     const setup = await get("/api/setup", { quiet: true });
     if (setup.required) return showLogin(true);
   } catch {
     // An older server without /api/setup: go on to the login.
   }
+  // A browser that never logged in (or logged out) has no session to ask about: the login
+  // form at once, without a 401 in the console.
+  if (!localStorage.getItem("had-session")) {
+    const bye = sessionStorage.getItem("logged-out") ? t("logged_out") : "";
+    sessionStorage.removeItem("logged-out");
+    return showLogin(false, bye);
+  }
   try {
     enter(await get("/api/me", { quiet: true }));
   } catch (err) {
+    localStorage.removeItem("had-session");
     const bye = sessionStorage.getItem("logged-out") ? t("logged_out") : "";
     sessionStorage.removeItem("logged-out");
     if (err.status === 409) showLogin(true);

@@ -79,6 +79,8 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update",
                     "--no-first-run", "--window-size=1440,1000", "--lang=zh-CN",
+                    // A wall screen or a console left alone rings without a click first.
+                    "--autoplay-policy=no-user-gesture-required",
                     format!("--user-data-dir={}", browser.profile.path().display()),
                 ],
             },
@@ -115,6 +117,28 @@ impl Browser {
     /// The session.
     pub(crate) fn client(&self) -> &Client {
         self.client.as_ref().expect("the session is open")
+    }
+
+    /// Resize the window so that the page's viewport is `width`×`height` (the window's
+    /// own bars are added).
+    pub(crate) async fn size(&self, width: u32, height: u32) {
+        let set = |w: u32, h: u32| async move {
+            self.client()
+                .set_window_size(w, h)
+                .await
+                .unwrap_or_else(|e| panic!("window size {w}x{h}: {e}"));
+        };
+        set(width, height).await;
+        let bars = self
+            .js(
+                "return [outerWidth - innerWidth, outerHeight - innerHeight];",
+                vec![],
+            )
+            .await;
+        let extra = |i: usize| u32::try_from(bars[i].as_i64().unwrap_or(0).max(0)).unwrap_or(0);
+        if extra(0) > 0 || extra(1) > 0 {
+            set(width + extra(0), height + extra(1)).await;
+        }
     }
 
     /// Open `url`.

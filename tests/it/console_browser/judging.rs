@@ -101,7 +101,7 @@ async fn flag_a_parcel(console: &Console<'_>) -> i64 {
 
 /// The controller's record of parcel `id` once decided (its reads are attached then), as
 /// the console's API serves it.
-async fn decided_parcel(console: &Console<'_>, id: i64) -> Value {
+pub(crate) async fn decided_parcel(console: &Console<'_>, id: i64) -> Value {
     console
         .browser
         .until("the flagged parcel's decision", || async {
@@ -127,12 +127,32 @@ pub(crate) async fn an_officer_flags_a_parcel_into_the_inspection_lane(
 ) -> Flagged {
     let id = flag_a_parcel(console).await;
     let decided = decided_parcel(console, id).await;
+    let waybill = decided["logistics_no"].clone();
+    assert!(waybill.is_string(), "its waybill was read: {decided:#}");
+    fell_into_the_inspection_lane(console, &decided).await;
+    let reasons: Vec<&str> = decided["reasons"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        !reasons
+            .iter()
+            .any(|r| OTHER_INSPECTING.iter().any(|o| r.starts_with(o))),
+        "the flag, and nothing else, sent it to inspection: {decided:#}"
+    );
+    Flagged {
+        id,
+        search: waybill.as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The ground truth for a decided parcel (as the API serves it) that an officer flagged:
+/// the simulated parcel physically fell into its line's inspection lane, and the decision
+/// says an officer flagged it.
+pub(crate) async fn fell_into_the_inspection_lane(console: &Console<'_>, decided: &Value) {
     let tracking = decided["tracking_no"].as_u64().expect("a tracking number");
     let line_id = decided["line_id"].as_str().expect("a line").to_owned();
     let waybill = decided["logistics_no"].clone();
-    assert!(waybill.is_string(), "its waybill was read: {decided:#}");
-
-    // The ground truth: where the simulated parcel physically fell.
     let (sim_parcel, inspection_lane) = console
         .browser
         .until_within(
@@ -173,14 +193,4 @@ pub(crate) async fn an_officer_flags_a_parcel_into_the_inspection_lane(
         reasons.contains(&"officer_flag"),
         "the decision says an officer flagged it: {decided:#}"
     );
-    assert!(
-        !reasons
-            .iter()
-            .any(|r| OTHER_INSPECTING.iter().any(|o| r.starts_with(o))),
-        "the flag, and nothing else, sent it to inspection: {decided:#}"
-    );
-    Flagged {
-        id,
-        search: waybill.as_str().unwrap_or_default().to_owned(),
-    }
 }

@@ -1,6 +1,8 @@
-//! The operator's part: a truck held at a lane, an override without a reason refused by
-//! the page (the barrier stays shut), then one with a reason: the simulator's lane sees the
-//! barrier open and the truck leave, and the pass records the override and its reason.
+//! The operator's part: a truck held at a lane for want of an approved exit permit, an
+//! override without a reason refused by the page (the barrier stays shut), one with a
+//! reason but a wrong officer password refused by the server (still shut), then one the
+//! customs officer confirms: the simulator's lane sees the barrier open and the truck
+//! leave, and the pass records the override, its reason and both people.
 
 use std::time::Duration;
 
@@ -19,8 +21,30 @@ async fn lanes(console: &Console<'_>) -> Option<Vec<Value>> {
     body["lanes"].as_array().cloned()
 }
 
-/// A lane holding a truck that the simulator shows waiting at the closed barrier, with
-/// time left before it gives up: (lane, the vehicle's simulator id).
+/// The hold reasons of a truck without an approved permit that the demo's fleet gives.
+const PERMIT_PROBLEMS: [&str; 4] = [
+    "no_permit",
+    "permit_not_approved",
+    "permit_voided",
+    "permit_used",
+];
+
+/// Whether the held pass `id` is an outbound truck without an approved permit (its
+/// override needs an officer as well).
+async fn permit_not_approved(console: &Console<'_>, id: &Value) -> bool {
+    let (status, pass) = console
+        .api("GET", &format!("/api/gates/passes/{id}"), &Value::Null)
+        .await;
+    status == 200
+        && pass["direction"] == "out"
+        && pass["reasons"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| PERMIT_PROBLEMS.iter().any(|p| r["code"] == *p))
+        })
+}
+
+/// A lane holding a truck without an approved permit that the simulator shows waiting at
+/// the closed barrier, with time left before it gives up: (lane, the vehicle's simulator id).
 async fn held_truck(console: &Console<'_>) -> (String, u64) {
     console
         .browser
@@ -28,12 +52,12 @@ async fn held_truck(console: &Console<'_>) -> (String, u64) {
             "a truck held at a gate",
             Duration::from_secs(300),
             || async {
-                let held: Vec<String> = lanes(console)
-                    .await?
-                    .iter()
-                    .filter(|l| l["phase"] == "held")
-                    .filter_map(|l| l["gate"].as_str().map(str::to_owned))
-                    .collect();
+                let mut held: Vec<String> = Vec::new();
+                for l in lanes(console).await? {
+                    if l["phase"] == "held" && permit_not_approved(console, &l["pass_id"]).await {
+                        held.extend(l["gate"].as_str().map(str::to_owned));
+                    }
+                }
                 if held.is_empty() {
                     return None;
                 }
@@ -95,6 +119,7 @@ async fn confirm(dialog: &Element) {
 pub(crate) async fn an_operator_overrides_a_held_truck_with_a_reason(
     console: &Console<'_>,
     operator: &str,
+    (officer, officer_password): (&str, &str),
 ) {
     console.page("gates").await;
     let (gate, vehicle) = held_truck(console).await;
@@ -140,8 +165,44 @@ pub(crate) async fn an_operator_overrides_a_held_truck_with_a_reason(
         "the lane still holds the truck: {still:#?}"
     );
 
-    // With a reason: the dialog closes and the lane's card shows who and why.
+    // The permit is not approved: the dialog asks for a customs officer as well. A wrong
+    // password is refused by the server and the barrier stays shut.
+    let fields = dialog
+        .find(Locator::Css(".officer-confirm"))
+        .await
+        .expect("the officer's fields");
+    assert!(
+        fields.is_displayed().await.unwrap_or(false),
+        "the override of a truck without an approved permit asks for an officer"
+    );
     type_into(&dialog, "textarea[name=reason]", REASON).await;
+    type_into(&dialog, "input[name=officer_username]", officer).await;
+    type_into(
+        &dialog,
+        "input[name=officer_password]",
+        "not-the-officers-password",
+    )
+    .await;
+    confirm(&dialog).await;
+    let refused_text = console
+        .browser
+        .until("the wrong officer password refused", || async {
+            let error = console.text_of("dialog#override-dialog .error").await?;
+            (!error.is_empty() && error != refused_text).then_some(error)
+        })
+        .await;
+    console
+        .browser
+        .screenshot("15-override-officer-refused")
+        .await;
+    let (v, position) = sim_vehicle(console, vehicle).await.expect("the truck");
+    assert!(
+        v["open_command"].is_null() && position == 0,
+        "the barrier stays shut without the officer: {position}% open, {v:#}"
+    );
+
+    // With the officer's confirmation: the dialog closes and the card shows who and why.
+    type_into(&dialog, "input[name=officer_password]", officer_password).await;
     confirm(&dialog).await;
     console
         .browser
@@ -205,8 +266,8 @@ pub(crate) async fn an_operator_overrides_a_held_truck_with_a_reason(
     assert!(
         pass["override_by"]
             .as_str()
-            .is_some_and(|by| by.contains(operator)),
-        "the pass names the operator: {pass:#}"
+            .is_some_and(|by| by.contains(operator) && by.contains(officer)),
+        "the pass names the operator and the confirming officer: {pass:#}"
     );
     console.browser.screenshot("14-gates-after-override").await;
 }

@@ -108,3 +108,94 @@ async fn metrics_are_scraped_without_login_and_carry_the_gate_verdicts() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truck_without_an_approved_permit_leaves_only_with_an_officer_confirming() {
+    let mut timing = relaxed_timing();
+    timing.patience_ms = 40_000;
+    let lane = common::gates::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
+    // Status 0: applied for, not approved.
+    let site = start_gate_site(
+        &[lane],
+        timing,
+        vec![permit("HF-A", "闽G3K7H6", 0, 30_000.0)],
+        |_| {},
+    )
+    .await;
+    let base = format!("http://{}", site.controller.web_addr);
+    let admin = Session::login(&base, common::ADMIN_USER, common::ADMIN_PASSWORD).await;
+    admin.create_account("op.sun", "operator").await;
+    admin.create_account("officer.he", "officer").await;
+    let operator = Session::login(&base, "op.sun", "op.sun-pass-2026").await;
+
+    // No truck: nothing to override.
+    let reason = json!({ "reason": "司机出示纸质核放单" });
+    let (status, body) = operator
+        .post("/api/gates/K1/override", reason.clone())
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "an idle lane: {body}");
+
+    let (id, _) = site
+        .traffic
+        .queue(VehicleSpec::new("闽G3K7H6", 30_000).on_lane("K1"))
+        .expect("queued");
+    wait_for(
+        "the truck held for its permit",
+        Duration::from_secs(60),
+        || async { (site.lanes().await["lanes"][0]["phase"] == "held").then_some(()) },
+    )
+    .await;
+    let with = |username: &str, password: &str| json!({ "reason": "司机出示纸质核放单", "officer": { "username": username, "password": password } });
+    for (body, why) in [
+        (reason.clone(), "the operator alone"),
+        (
+            with("officer.he", "wrong-password-2026"),
+            "a wrong officer password",
+        ),
+        (
+            with("op.sun", "op.sun-pass-2026"),
+            "the operator as their own officer",
+        ),
+        (
+            with("zhan.admin", common::ADMIN_PASSWORD),
+            "an administrator, not an officer",
+        ),
+    ] {
+        let (status, answer) = operator.post("/api/gates/K1/override", body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{why}: {answer}");
+    }
+    assert_eq!(
+        site.lanes().await["lanes"][0]["phase"],
+        "held",
+        "the barrier stays shut"
+    );
+    let (status, body) = operator
+        .post(
+            "/api/gates/K1/override",
+            with("officer.he", "officer.he-pass-2026"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["by"], "op.sun");
+    assert_eq!(body["confirmed_by"], "officer.he");
+    let v = site
+        .traffic
+        .wait_vehicle(id, Duration::from_secs(60))
+        .await
+        .expect("the truck went");
+    assert!(v.left, "{v:#?}");
+    let rows = site.query("SELECT override_by FROM gate_passes WHERE verdict = 'override'");
+    assert_eq!(rows, vec![vec![json!("op.sun + officer.he")]]);
+    let audit = site.query(
+        "SELECT actor, action FROM audit_log WHERE action IN ('gate_override', 'confirm_override') ORDER BY id",
+    );
+    assert_eq!(
+        audit,
+        vec![
+            vec![json!("op.sun + officer.he"), json!("gate_override")],
+            vec![json!("officer.he"), json!("confirm_override")],
+        ],
+        "both people are in the audit log"
+    );
+    site.stop().await;
+}

@@ -5,12 +5,13 @@
 import { get } from "../api.js";
 import { beijing, num, t, tOr } from "../i18n.js";
 import { facts, fill, h, openDialog, pill, statePill, unavailable } from "../dom.js";
+import { deviceText } from "../device-words.js";
 
 const root = () => document.getElementById("page-devices");
 let timer = null;
 
 function cameraCell(d) {
-  if (d.kind !== "camera") return d.name || d.id;
+  if (d.kind !== "camera") return deviceText(d.name || d.id);
   return h("button", { type: "button", className: "link camera-open", dataset: { camera: d.id }, onclick: () => openCamera(d) },
     "▶ ", d.name || d.id);
 }
@@ -25,7 +26,7 @@ function deviceRow(d) {
     h("td", {}, beijing(d.last_seen, "short") || "—"),
     h("td", { className: "num" }, num(d.reconnects ?? null)),
     h("td", { className: `num${d.errors ? " bad" : ""}` }, num(d.errors ?? null)),
-    h("td", { className: "reason" }, d.detail || ""));
+    h("td", { className: "reason", title: d.detail || "" }, deviceText(d.detail || "")));
 }
 
 /** Rows made from /healthz subsystems when GET /api/devices is not there. */

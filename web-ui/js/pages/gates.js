@@ -3,8 +3,8 @@
 // served or the last one; operators open a barrier by hand with a mandatory reason.
 // Data: GET /api/gates, GET /api/gates/passes, GET /api/gates/passes/{id}; live `gate`
 // events; POST /api/gates/{gate}/override {reason}.
-import { get, post } from "../api.js";
-import { beijing, getLang, num, t, tOr } from "../i18n.js";
+import { get, post, qs } from "../api.js";
+import { beijing, fromBeijingInput, getLang, num, t, tOr } from "../i18n.js";
 import * as live from "../live.js";
 import { fill, h, openDialog, pill, thumb, unavailable } from "../dom.js";
 import { hasRole } from "../session.js";
@@ -16,6 +16,26 @@ const passes = new Map(); // pass id -> PassView
 let recent = []; // recent PassView, newest first
 let error = null;
 let overrideGate = null;
+/** An empty weighbridge drifts a few kg either way: below this it reads 0. */
+const EMPTY_BRIDGE_KG = 50;
+
+/** A weighbridge reading as shown: 0 below [EMPTY_BRIDGE_KG]. */
+function bridgeKg(w) {
+  return w != null && Math.abs(w) < EMPTY_BRIDGE_KG ? 0 : w;
+}
+
+/** Why the held truck's override needs an officer too (its permit is missing or not
+ * approved), or null; the server checks the same (src/web/override_check.rs). */
+function officerNeeded(lane) {
+  const p = lane && lane.pass_id != null ? passes.get(lane.pass_id) : null;
+  if (!p || p.direction !== "out") return null;
+  const reasons = Array.isArray(p.reasons) ? p.reasons : [];
+  const problems = ["no_permit", "permit_not_approved", "permit_used", "permit_voided", "permit_deleted",
+    "permit_unknown_status", "manual_decision_needed"];
+  const words = reasons.filter((r) => problems.includes(r.code)).map(gateReason);
+  if (words.length) return words.join(t("list_sep"));
+  return reasons.length ? null : t("g_permit_unknown_status");
+}
 
 function visible() {
   return !root().hidden;
@@ -33,9 +53,21 @@ async function load() {
   if (visible()) render();
 }
 
+/** The pass search's query (empty: the newest passes). */
+function passQuery() {
+  const f = document.getElementById("pass-search");
+  return {
+    plate: f.plate.value.trim(), permit: f.permit.value.trim(),
+    from: fromBeijingInput(f.from.value), to: fromBeijingInput(f.to.value),
+  };
+}
+
 async function loadPasses() {
+  const q = passQuery();
+  const searching = Object.values(q).some((v) => v);
+  document.querySelector("#pass-search .pass-csv").href = `/api/gates/passes/export.csv${qs({ ...q, lang: getLang() })}`;
   try {
-    recent = await get("/api/gates/passes?limit=30");
+    recent = searching ? await get(`/api/gates/passes/search${qs({ ...q, limit: 500 })}`) : await get("/api/gates/passes?limit=30");
     for (const p of recent) passes.set(p.id, p);
   } catch {
     // The lanes show without their history.
@@ -51,6 +83,7 @@ async function loadPass(id) {
     if (visible()) {
       renderLane(lanes.get(p.gate_id));
       renderPasses();
+      renderQueue();
     }
   } catch {
     // Shown as soon as a later event brings it.
@@ -63,7 +96,9 @@ async function loadPass(id) {
 export function gateReason(r) {
   if (!r || typeof r !== "object") return String(r ?? "");
   const words = getLang() === "zh" ? r.zh || tOr(`g_${r.code}`, r.code) : tOr(`g_${r.code}`, r.code);
-  return r.detail ? `${words}（${r.detail}）` : words;
+  // The detail is the controller's English: shown in English only; in Chinese the words
+  // from the code say it, and the detail is on the reason's tooltip.
+  return r.detail && getLang() !== "zh" ? `${words} (${r.detail})` : words;
 }
 
 function verdictPill(verdict) {
@@ -71,9 +106,29 @@ function verdictPill(verdict) {
   return pill(kind, tOr(`verdict_${verdict}`, verdict || "—"));
 }
 
-function plateBadge(plate) {
+/** The plate's colour as the camera reported it (`yellow`, `blue`, `green`, …), else
+ * from its form: 8 characters are new energy (green); trucks otherwise carry yellow. */
+function plateColour(p) {
+  const reads = (p && p.consensus && p.consensus.reads) || [];
+  const said = reads.map((r) => String(r.color || r.colour || r.plate_color || "").toLowerCase()).find((c) => c);
+  if (said) {
+    if (/yellow|黄/.test(said)) return "yellow";
+    if (/green|绿/.test(said)) return "green";
+    if (/blue|蓝/.test(said)) return "blue";
+    if (/white|白/.test(said)) return "white";
+    if (/black|黑/.test(said)) return "black";
+  }
+  return p && p.plate && p.plate.length === 8 ? "green" : "yellow";
+}
+
+function plateColourText(p) {
+  return tOr(`plate_${plateColour(p)}`, plateColour(p));
+}
+
+function plateBadge(plate, pass) {
   if (!plate) return h("span", { className: "plate none" }, t("plate_none"));
-  return h("span", { className: `plate${plate.length === 8 ? " green" : ""}` }, plate);
+  const colour = pass ? plateColour(pass) : plate.length === 8 ? "green" : "yellow";
+  return h("span", { className: `plate ${colour}`, title: tOr(`plate_${colour}`, colour) }, plate);
 }
 
 // ---- the drawing: loops and barrier ----
@@ -123,12 +178,13 @@ function passBlock(lane) {
   return h("div", { className: "pass", dataset: { passId: p.id } },
     h("div", { className: "pass-head" },
       h("small", {}, t(lane.pass_id != null ? "pass_current" : "pass_last")),
-      plateBadge(p.plate), verdictPill(p.verdict), h("time", {}, beijing(p.at, "time"))),
+      plateBadge(p.plate, p), verdictPill(p.verdict), h("time", {}, beijing(p.at, "time"))),
     h("dl", { className: "facts" },
       h("dt", {}, t("permit")), h("dd", { className: "mono" }, p.permit_no || t("permit_none")),
       h("dt", {}, t("weight")), h("dd", {}, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
+      p.direction ? [h("dt", {}, t("plate_colour")), h("dd", {}, plateColourText(p))] : null,
       p.override_by ? [h("dt", {}, t("override_by")), h("dd", {}, `${p.override_by}：${p.override_reason || ""}`)] : null),
-    h("ul", { className: "reasons" }, (Array.isArray(p.reasons) ? p.reasons : []).map((r) => h("li", {}, gateReason(r)))),
+    h("ul", { className: "reasons" }, (Array.isArray(p.reasons) ? p.reasons : []).map((r) => h("li", { title: r.detail || "" }, gateReason(r)))),
     reads.length ? h("table", { className: "reads" },
       h("thead", {}, h("tr", {}, h("th", {}, t("camera")), h("th", {}, t("plate")), h("th", {}, t("confidence")), h("th", {}, t("col_time")))),
       h("tbody", {}, reads.map((r) => h("tr", {},
@@ -159,14 +215,15 @@ function renderLane(lane) {
   updateDrawing(card.querySelector("svg"), lane);
   fill(card.querySelector(".weighbridge"),
     h("small", {}, t("weighbridge")),
-    h("b", {}, lane.weight != null ? `${num(lane.weight)} kg` : "—"),
+    h("b", {}, lane.weight != null ? `${num(bridgeKg(lane.weight))} kg` : "—"),
     lane.weight != null ? pill(lane.weight_stable ? "ok" : "warn", t(lane.weight_stable ? "weight_stable" : "weight_unstable")) : null);
   const led = card.querySelector(".led");
   led.textContent = lane.led_text || " ";
   led.setAttribute("aria-label", `${t("led")}: ${lane.led_text || ""}`);
   fill(card.querySelector(".lane-pass"), passBlock(lane));
   const actions = card.querySelector(".lane-actions");
-  if (!hasRole("operator", "admin")) fill(actions);
+  // The override is only for a truck present and held.
+  if (!hasRole("operator", "admin") || lane.phase !== "held") fill(actions);
   else if (!actions.querySelector(".override")) {
     fill(actions, h("button", { type: "button", className: "override danger", onclick: () => askOverride(lane.gate) }, t("override_button")));
   }
@@ -174,13 +231,25 @@ function renderLane(lane) {
 
 function renderPasses() {
   fill(root().querySelector(".passes tbody"), recent.map((p) => h("tr", { dataset: { passId: p.id } },
-    h("td", {}, beijing(p.at, "full")), h("td", {}, p.gate_id), h("td", {}, plateBadge(p.plate)),
+    h("td", {}, beijing(p.at, "full")), h("td", {}, p.gate_id), h("td", {}, plateBadge(p.plate, p)),
     h("td", { className: "mono" }, p.permit_no || "—"), h("td", { className: "num" }, p.weight_kg != null ? `${num(p.weight_kg)} kg` : "—"),
     h("td", {}, verdictPill(p.verdict)),
     h("td", { className: "reason" }, (Array.isArray(p.reasons) ? p.reasons : []).map(gateReason).join(t("list_sep"))))));
 }
 
+/** The trucks at the lanes now (present, held, going through), from the lanes' views. */
+function renderQueue() {
+  const busy = [...lanes.values()].filter((l) => l.phase && l.phase !== "idle");
+  fill(root().querySelector(".truck-queue"), busy.length ? busy.map((l) => {
+    const p = l.pass_id != null ? passes.get(l.pass_id) : null;
+    return h("li", { dataset: { gate: l.gate } }, h("b", {}, t("gate_name", l.gate)), " ", phasePill(l), " ",
+      p ? plateBadge(p.plate, p) : h("span", { className: "hint" }, t("plate_reading")), " ",
+      l.weight != null ? `${num(bridgeKg(l.weight))} kg` : "");
+  }) : h("li", { className: "hint" }, t("no_trucks")));
+}
+
 function render() {
+  renderQueue();
   const holder = root().querySelector(".gate-lanes");
   if (error && !lanes.size) {
     fill(holder, error.status === 404 && !error.missing ? h("p", { className: "hint" }, t("no_gates")) : unavailable(error, t("nav_gates")));
@@ -193,11 +262,19 @@ function render() {
 
 // ---- override ----
 
+function showOfficerFields(why) {
+  const box = document.querySelector("#override-dialog .officer-confirm");
+  box.hidden = !why;
+  box.querySelector(".warn-text").textContent = why ? t("override_officer_needed", why) : "";
+  for (const input of box.querySelectorAll("input")) input.required = Boolean(why);
+}
+
 function askOverride(gate) {
   overrideGate = gate;
   const dialog = document.getElementById("override-dialog");
   dialog.querySelector(".gate-name").textContent = t("gate_name", gate);
   dialog.querySelector("form").reset();
+  showOfficerFields(officerNeeded(lanes.get(gate)));
   openDialog(dialog);
   dialog.querySelector("textarea[name=reason]").focus();
 }
@@ -216,11 +293,20 @@ async function submitOverride(ev) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    const answer = await post(`/api/gates/${encodeURIComponent(overrideGate)}/override`, { reason });
+    const officerBox = form.querySelector(".officer-confirm");
+    const body = { reason };
+    if (!officerBox.hidden) body.officer = { username: form.officer_username.value.trim(), password: form.officer_password.value };
+    const answer = await post(`/api/gates/${encodeURIComponent(overrideGate)}/override`, body);
     dialog.close();
     if (answer.pass_id != null) loadPass(answer.pass_id);
   } catch (err) {
-    error.textContent = t("override_failed", err.message);
+    const officerRefused = err.status === 403 && /officer's confirmation was refused|must be another person/.test(err.message);
+    error.textContent = t("override_failed", officerRefused ? t("override_officer_refused") : err.message);
+    // The server knows the permit best: when it asks for an officer, ask for one.
+    if (err.status === 403 && /officer/.test(err.message) && form.querySelector(".officer-confirm").hidden) {
+      showOfficerFields(t("g_permit_not_approved"));
+    }
+    form.officer_password.value = "";
   } finally {
     button.disabled = false;
   }
@@ -230,12 +316,22 @@ function onGate(lane) {
   const before = lanes.get(lane.gate);
   lanes.set(lane.gate, lane);
   if (lane.pass_id != null && (!before || before.pass_id !== lane.pass_id || before.phase !== lane.phase)) loadPass(lane.pass_id);
-  if (visible()) renderLane(lane);
+  if (visible()) {
+    renderLane(lane);
+    if (!before || before.phase !== lane.phase || before.pass_id !== lane.pass_id) renderQueue();
+  }
 }
 
 export default {
   init() {
     document.querySelector("#override-dialog form").addEventListener("submit", submitOverride);
+    const search = document.getElementById("pass-search");
+    search.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      await loadPasses();
+      renderPasses();
+    });
+    search.addEventListener("reset", () => setTimeout(async () => { await loadPasses(); renderPasses(); }, 0));
     live.on("gate", onGate);
     live.on("open", () => { if (visible()) load(); });
   },

@@ -1,13 +1,19 @@
-// Page 2, X-ray judging (officers): the parcel to judge now, its X-ray views large, its
-// declaration and weights, a countdown to its decision deadline, and one key (F) to flag it
-// for inspection. Data: GET /api/judging?line=ID, refreshed on each `line`/`parcel` event
-// and every second; POST /api/parcels/{id}/flag {reason}.
+// Page 2, X-ray judging (officers): the parcel nearest its decision, its X-ray views in the
+// image tools, its declaration and weights, a countdown (red only in its last second); a
+// strip of every undecided parcel whose views are in, in belt order, each one flaggable
+// ahead of its turn; F flags the parcel that was on screen when the key went down; a
+// visible change between parcels; a note when a parcel goes to exception or inspection
+// anyway. Full screen (the viewer's ⛶) keeps the waybill and F. Data: GET
+// /api/judging?line=ID (on `line`/`parcel` events and every second); POST
+// /api/parcels/{id}/flag {reason}.
 import { get, post, qs } from "../api.js";
 import { beijing, num, t } from "../i18n.js";
 import * as live from "../live.js";
-import { fill, h, lanePill, pill, reasonsText, showImage, unavailable } from "../dom.js";
+import { fill, h, lanePill, pill, reasonsText, unavailable } from "../dom.js";
 import { declarationBlock } from "../declaration.js";
 import { hasRole } from "../session.js";
+import { XrayViewer } from "../xray-viewer.js";
+import { fateNote, weightOff } from "../fate.js";
 
 const root = () => document.getElementById("page-judging");
 // The flag form moves into the current parcel's card, so it is kept by reference.
@@ -16,16 +22,30 @@ const form = () => flagForm;
 let lineId = localStorage.getItem("judging-line") || "";
 let data = null; // last /api/judging answer
 let deadline = null; // performance.now() at which the current parcel's decision is due
-let shownId = null; // parcel id the DOM shows
+let shownId = null; // parcel id the main view shows
+let shownKey = null; // what of it is drawn (views, flag, declaration)
 let inFlight = false;
 let again = false;
+let lastRefresh = 0;
+let soonTimer = null;
 let timer = null;
 let ticker = null;
 let error = null;
+let viewer = null; // the main view's image tools
+let viewIndex = 0; // which of the current parcel's views is large
 const flagged = new Map(); // parcel id -> flag answer, for the confirmations
+const flagging = new Set(); // parcel ids with a flag on its way
+const sentAt = new Map(); // parcel id -> performance.now() of its deadline, for the strip
 
 function active() {
   return !root().hidden;
+}
+
+/** Refresh now, or at most twice a second when the live events come thick. */
+function refreshSoon() {
+  const wait = 500 - (performance.now() - lastRefresh);
+  if (wait <= 0) refresh();
+  else if (!soonTimer) soonTimer = setTimeout(() => { soonTimer = null; refresh(); }, wait);
 }
 
 async function refresh() {
@@ -35,6 +55,7 @@ async function refresh() {
     return;
   }
   inFlight = true;
+  lastRefresh = performance.now();
   const sent = performance.now();
   try {
     const answer = await get(`/api/judging${qs({ line: lineId })}`);
@@ -42,7 +63,11 @@ async function refresh() {
     error = null;
     data = answer;
     const p = answer.parcel;
-    deadline = p && p.deadline_in_ms != null ? sent + latency + p.deadline_in_ms : null;
+    const base = sent + latency;
+    deadline = p && p.deadline_in_ms != null ? base + p.deadline_in_ms : null;
+    sentAt.clear();
+    if (p && p.deadline_in_ms != null) sentAt.set(p.id, deadline);
+    for (const w of answer.waiting || []) if (w.deadline_in_ms != null) sentAt.set(w.parcel_id, base + w.deadline_in_ms);
     render();
   } catch (err) {
     error = err;
@@ -73,6 +98,7 @@ async function loadLines() {
 function renderError() {
   const body = root().querySelector(".judging-body");
   shownId = null;
+  shownKey = null;
   fill(body, unavailable(error, t("nav_judging")));
   form().hidden = true;
 }
@@ -80,12 +106,11 @@ function renderError() {
 function weightFacts(p) {
   const declared = p.declared_weight_kg, measured = p.measured_weight_kg;
   let diff = "—";
-  let bad = (p.reasons || []).some((r) => r.startsWith("weight_out_of_tolerance"));
+  const bad = (p.reasons || []).some((r) => r.startsWith("weight_out_of_tolerance")) || weightOff(declared, measured);
   if (declared != null && measured != null) {
     const d = measured - declared;
     const rel = declared ? (100 * d) / declared : null;
     diff = `${d >= 0 ? "+" : ""}${num(d, 3)} kg${rel != null ? ` (${rel >= 0 ? "+" : ""}${num(rel, 1)} %)` : ""}`;
-    bad = bad || (rel != null && Math.abs(rel) > 5);
   }
   return h("div", { className: "weights" },
     h("div", {}, h("small", {}, t("declared_weight")), h("b", {}, declared != null ? `${num(declared, 3)} kg` : "—")),
@@ -93,18 +118,25 @@ function weightFacts(p) {
     h("div", { className: bad ? "bad" : "" }, h("small", {}, t("weight_difference")), h("b", {}, diff)));
 }
 
-function views(p) {
-  if (!p.xray_views || !p.xray_views.length) return h("div", { className: "views empty" }, h("p", {}, t("xray_waiting")));
-  return h("div", { className: `views n${Math.min(p.xray_views.length, 4)}` }, p.xray_views.map((sha, i) => {
-    const caption = t("xray_view_n", i + 1);
-    return h("button", { type: "button", className: "view", "aria-label": caption, onclick: () => showImage(`/api/evidence/${sha}`, caption) },
-      h("img", { src: `/api/evidence/${sha}`, alt: caption }), h("span", {}, caption));
-  }));
+function viewsBlock(p) {
+  const list = p.xray_views || [];
+  if (!list.length) return h("div", { className: "views empty" }, h("p", {}, t("xray_waiting")));
+  viewIndex = Math.min(viewIndex, list.length - 1);
+  if (!viewer) viewer = new XrayViewer({ onFullscreen: () => openFullscreen() });
+  viewer.setImage(`/api/evidence/${list[viewIndex]}`);
+  // Hidden images keep the views' files in the page (and say how many there are).
+  const pick = h("div", { className: "view-pick" }, list.map((sha, i) => h("button", {
+    type: "button", className: `view${i === viewIndex ? " on" : ""}`, "aria-label": t("xray_view_n", i + 1),
+    onclick: () => { viewIndex = i; shownKey = null; render(); },
+  }, h("img", { src: `/api/evidence/${sha}/thumb`, alt: t("xray_view_n", i + 1) }), h("span", {}, t("xray_view_n", i + 1)))));
+  return h("div", { className: "views" }, viewer.element, pick);
 }
 
 function current(p) {
+  const note = fateNote(p.logistics_no, p.declaration ? p.declaration.return_status : null, Boolean(p.declaration),
+    p.declared_weight_kg, p.measured_weight_kg);
   return h("div", { className: "current card", dataset: { parcelId: p.id } },
-    views(p),
+    viewsBlock(p),
     h("div", { className: "side" },
       h("div", { className: "countdown", role: "timer", "aria-live": "off" }, h("b"), h("small", {}, t("until_decision"))),
       h("div", { className: "ident" },
@@ -112,30 +144,78 @@ function current(p) {
         h("div", {}, h("small", {}, t("col_tracking")), h("b", {}, p.tracking_no)),
         h("div", {}, h("small", {}, t("entered_at")), h("b", {}, beijing(p.entered_at, "time"))),
         p.flagged ? pill("warn", t("already_flagged")) : null),
+      note ? h("p", { className: "fate-note", role: "note" }, note) : null,
       weightFacts(p),
       p.logistics_no || p.declaration ? declarationBlock(p.declaration) : h("p", { className: "hint" }, t("declaration_needs_waybill")),
       p.reasons && p.reasons.length ? h("p", { className: "hint" }, t("reasons_so_far"), " ", reasonsText(p.reasons)) : null));
 }
 
-/** The queue behind the current parcel; rebuilt only when its parcels change, so that
- * a focused link keeps the focus while the times tick. */
-function waiting() {
-  const list = data && data.waiting ? data.waiting : [];
-  const box = root().querySelector(".waiting");
-  const ids = list.map((w) => w.parcel_id).join(",");
-  if (box.dataset.ids !== ids) {
-    box.dataset.ids = ids;
-    fill(box, list.length ? [h("h3"), h("ol", { className: "queue" }, list.map((w) =>
-      h("li", { dataset: { parcelId: w.parcel_id } }, h("a", { href: `#/parcels/${w.parcel_id}` }, `#${w.parcel_id}`), " ",
-        h("span", { className: "num" }), h("small")))) ] : []);
+/** Every undecided parcel whose views are in, in belt order (nearest the diverter first). */
+function stripItems() {
+  const items = [];
+  const p = data && data.parcel;
+  if (p && (p.xray_views || []).length) {
+    items.push({
+      id: p.id, code: p.logistics_no, views: p.xray_views, flagged: p.flagged, now: true,
+      status: p.declaration ? p.declaration.return_status : null, hasList: Boolean(p.declaration),
+      goods: p.declaration && p.declaration.goods && p.declaration.goods[0] ? p.declaration.goods[0].item_name : null,
+      declared: p.declared_weight_kg, measured: p.measured_weight_kg,
+    });
   }
-  if (!list.length) return;
-  box.querySelector("h3").textContent = t("waiting_parcels", list.length);
-  list.forEach((w, i) => {
-    const li = box.querySelectorAll("li")[i];
-    li.querySelector(".num").textContent = w.deadline_in_ms != null ? `${(w.deadline_in_ms / 1000).toFixed(1)} s` : "—";
-    li.querySelector("small").textContent = w.xray_views != null ? ` · ${t("xray_views_n", w.xray_views)}` : "";
-  });
+  for (const w of (data && data.waiting) || []) {
+    if (!w.xray_views) continue;
+    items.push({
+      id: w.parcel_id, code: w.code, views: w.views || [], flagged: w.flagged, now: false,
+      status: w.return_status, hasList: w.return_status != null, goods: w.goods,
+      declared: w.declared_weight_kg, measured: w.measured_weight_kg,
+    });
+  }
+  return items.sort((a, b) => (sentAt.get(a.id) ?? Infinity) - (sentAt.get(b.id) ?? Infinity));
+}
+
+function stripCard(item) {
+  const officer = hasRole("officer");
+  const note = fateNote(item.code, item.status, item.hasList, item.declared, item.measured);
+  const done = item.flagged || flagged.has(item.id);
+  const weightOk = item.declared != null && item.measured != null && !weightOff(item.declared, item.measured);
+  return h("li", {
+    className: `strip-item${item.now ? " now" : ""}${done ? " flagged" : ""}`,
+    dataset: { parcelId: item.id, code: item.code || "", status: item.status ?? "", weightOk: String(weightOk) },
+  },
+  h("img", { src: item.views[0] ? `/api/evidence/${item.views[0]}/thumb` : "", alt: t("xray_view_n", 1) }),
+  h("div", { className: "strip-text" },
+    h("b", { className: "mono" }, item.code || t("waybill_pending")),
+    h("small", {}, item.goods || "—"),
+    h("span", { className: "strip-left num" }),
+    item.now ? h("span", { className: "pill state-info" }, t("judging_now")) : null,
+    note ? h("small", { className: "fate-note" }, note) : null),
+  done ? pill("warn", t("strip_flagged"))
+    : officer ? h("button", {
+      type: "button", className: "strip-flag danger", disabled: flagging.has(item.id),
+      onclick: () => flagParcel(item.id),
+    }, t("strip_flag")) : null);
+}
+
+/** The strip; rebuilt only when its parcels or their flags change, so a focused button
+ * keeps the focus while the times tick. */
+function renderStrip() {
+  const box = root().querySelector(".strip");
+  const items = stripItems();
+  const key = JSON.stringify(items.map((i) => [i.id, i.now, i.flagged || flagged.has(i.id), flagging.has(i.id), i.views.length, i.code, i.status]));
+  if (box.dataset.key !== key) {
+    box.dataset.key = key;
+    fill(box, h("h3", {}, t("strip_title")),
+      items.length ? h("ol", { className: "strip-list" }, items.map(stripCard)) : h("p", { className: "hint" }, t("strip_none")));
+  }
+  tickStrip();
+}
+
+function tickStrip() {
+  for (const li of root().querySelectorAll(".strip-item")) {
+    const at = sentAt.get(Number(li.dataset.parcelId));
+    const left = at == null ? null : Math.max(0, at - performance.now());
+    li.querySelector(".strip-left").textContent = left == null ? "—" : `${(left / 1000).toFixed(1)} s`;
+  }
 }
 
 function render() {
@@ -144,42 +224,117 @@ function render() {
   const officer = hasRole("officer");
   root().querySelector(".readonly-note").hidden = officer;
   if (!p) {
-    shownId = null;
-    fill(body, h("div", { className: "current-empty card" }, h("p", { className: "big-hint" }, t("judging_none"))));
+    if (shownId !== null || shownKey !== "none") {
+      shownId = null;
+      shownKey = "none";
+      fill(body, h("div", { className: "current-empty card" }, h("p", { className: "big-hint" }, t("judging_none"))));
+    }
     form().hidden = true;
   } else {
-    const key = `${p.id}:${p.flagged}:${(p.xray_views || []).length}:${p.declaration ? 1 : 0}`;
-    if (shownId !== key) {
-      shownId = key;
+    const key = `${p.id}:${p.flagged}:${(p.xray_views || []).length}:${p.declaration ? 1 : 0}:${viewIndex}`;
+    if (shownKey !== key) {
+      const switched = shownId !== p.id;
+      if (switched) viewIndex = 0;
+      shownKey = `${p.id}:${p.flagged}:${(p.xray_views || []).length}:${p.declaration ? 1 : 0}:${viewIndex}`;
+      shownId = p.id;
       const keepFocus = form().contains(document.activeElement) ? document.activeElement : null;
       fill(body, current(p));
+      const card = body.querySelector(".current");
+      // A visible change between parcels: the new one slides in with a flash.
+      if (switched) card.classList.add("switched");
       if (officer) {
-        body.querySelector(".side").append(form());
+        // The flag form right under the countdown and the waybill: above the fold at 720 px.
+        body.querySelector(".side .ident").after(form());
         form().hidden = false;
         if (keepFocus) keepFocus.focus();
       }
+      if (viewer) viewer.draw();
     }
     form().hidden = !officer;
-    form().querySelector("#flag").disabled = Boolean(p.flagged);
+    form().querySelector("#flag").disabled = Boolean(p.flagged) || flagging.has(p.id);
   }
-  waiting();
+  renderStrip();
+  renderFullscreen();
   tick();
 }
 
 function tick() {
-  const box = root().querySelector(".countdown");
-  if (!box) return;
-  const b = box.querySelector("b");
-  if (deadline == null) {
-    b.textContent = "—";
-    box.className = "countdown stopped";
-    box.querySelector("small").textContent = t("deadline_none");
+  tickStrip();
+  const boxes = [root().querySelector(".countdown"), document.querySelector("#xray-dialog .countdown")];
+  for (const box of boxes) {
+    if (!box) continue;
+    const b = box.querySelector("b");
+    if (deadline == null) {
+      b.textContent = "—";
+      box.className = "countdown stopped";
+      box.querySelector("small").textContent = t("deadline_none");
+      continue;
+    }
+    const left = Math.max(0, deadline - performance.now());
+    b.textContent = `${(left / 1000).toFixed(1)} s`;
+    // Red only in the last second.
+    box.className = `countdown${left < 1000 ? " urgent" : ""}${left === 0 ? " over" : ""}`;
+    box.querySelector("small").textContent = t("until_decision");
+  }
+}
+
+// ---- full screen: the current parcel's view large, its waybill, F working ----
+
+let bigViewer = null;
+
+function openFullscreen() {
+  const dialog = document.getElementById("xray-dialog");
+  if (!bigViewer) {
+    bigViewer = new XrayViewer();
+    dialog.querySelector(".xray-big").append(bigViewer.element);
+  }
+  dialog.dataset.mode = "judging";
+  dialog.showModal();
+  renderFullscreen();
+  bigViewer.draw();
+}
+
+function renderFullscreen() {
+  const dialog = document.getElementById("xray-dialog");
+  if (!dialog.open || dialog.dataset.mode !== "judging" || !bigViewer) return;
+  const p = data && data.parcel;
+  const info = dialog.querySelector(".xray-info");
+  const id = p ? String(p.id) : "";
+  if (info.dataset.parcelId !== id) {
+    info.dataset.parcelId = id;
+    const flashed = dialog.querySelector(".xray-big");
+    flashed.classList.remove("switched");
+    void flashed.offsetWidth; // restart the animation
+    flashed.classList.add("switched");
+  }
+  if (!p) {
+    fill(info, h("p", { className: "big-hint" }, t("judging_none")));
     return;
   }
-  const left = Math.max(0, deadline - performance.now());
-  b.textContent = `${(left / 1000).toFixed(1)} s`;
-  box.className = `countdown${left < 3000 ? " urgent" : ""}${left === 0 ? " over" : ""}`;
-  box.querySelector("small").textContent = t("until_decision");
+  const views = p.xray_views || [];
+  if (views.length) bigViewer.setImage(`/api/evidence/${views[Math.min(viewIndex, views.length - 1)]}`);
+  const note = fateNote(p.logistics_no, p.declaration ? p.declaration.return_status : null, Boolean(p.declaration),
+    p.declared_weight_kg, p.measured_weight_kg);
+  fill(info,
+    h("div", { className: "countdown" }, h("b"), h("small")),
+    h("div", { className: "ident" },
+      h("div", {}, h("small", {}, t("col_waybill")), h("b", { className: "mono" }, p.logistics_no || t("waybill_pending"))),
+      p.flagged || flagged.has(p.id) ? pill("warn", t("already_flagged")) : null),
+    note ? h("p", { className: "fate-note" }, note) : null,
+    p.declaration ? declarationBlock(p.declaration) : null,
+    hasRole("officer") ? h("p", { className: "hint" }, h("kbd", {}, "F"), " ", t("flag_button")) : null);
+}
+
+function fullscreenKeys(ev) {
+  const dialog = document.getElementById("xray-dialog");
+  if (dialog.dataset.mode !== "judging" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key === "f" || ev.key === "F") {
+    ev.preventDefault();
+    const id = Number(dialog.querySelector(".xray-info").dataset.parcelId);
+    if (id && hasRole("officer")) flagParcel(id);
+  } else if (bigViewer && bigViewer.key(ev)) {
+    ev.preventDefault();
+  }
 }
 
 // ---- flagging ----
@@ -201,7 +356,7 @@ function confirmation(id) {
   const p = f.parcel;
   const outcome = p && p.lane_kind ? [t("flag_result_lane"), " ", lanePill(p.lane_kind, p.lane)] : [t("flag_result_pending")];
   return h("div", { className: "flagged", dataset: { parcelId: id }, role: "status" },
-    h("b", {}, "✔ ", t("flag_done", f.answer.logistics_no || `#${id}`)),
+    h("b", {}, "✔ ", t("flag_done", f.answer.logistics_no || f.code || `#${id}`)),
     h("span", {}, t("flag_by", f.answer.by, f.answer.flag_id)), h("span", {}, ...outcome));
 }
 
@@ -211,27 +366,36 @@ function renderFlags() {
   fill(box, ids.map(confirmation));
 }
 
-async function flag() {
+/** The waybill the belt knows for parcel `id` (the store has it once decided). */
+function codeOf(id) {
   const p = data && data.parcel;
+  if (p && p.id === id) return p.logistics_no;
+  const w = ((data && data.waiting) || []).find((x) => x.parcel_id === id);
+  return w ? w.code : null;
+}
+
+/** Flag parcel `id` (the one on screen when F went down, or a strip parcel's button). */
+async function flagParcel(id) {
   const f = form();
   const box = f.querySelector(".flag-result");
-  if (!p || !hasRole("officer")) return;
+  if (!id || !hasRole("officer") || flagging.has(id) || flagged.has(id)) return;
   const reason = reasonValue();
   if (reason.length < 2) {
     f.other.focus();
     fill(box, h("p", { className: "error" }, t("flag_reason_needed")));
     return;
   }
-  const button = f.querySelector("#flag");
-  button.disabled = true;
+  flagging.add(id);
+  render();
   try {
-    const answer = await post(`/api/parcels/${p.id}/flag`, { reason });
-    flagged.set(p.id, { answer, parcel: null });
+    const answer = await post(`/api/parcels/${id}/flag`, { reason });
+    flagged.set(id, { answer, parcel: null, code: codeOf(id) });
     renderFlags();
-    refresh();
   } catch (err) {
     fill(box, h("p", { className: "error" }, t("flag_failed", err.message)));
-    button.disabled = false;
+  } finally {
+    flagging.delete(id);
+    refresh();
   }
 }
 
@@ -240,14 +404,17 @@ function onParcel(p) {
     flagged.get(p.id).parcel = p;
     if (active()) renderFlags();
   }
-  if (active()) refresh();
+  if (active()) refreshSoon();
 }
 
 export default {
   init() {
     flagForm = document.getElementById("flag-form");
     const f = form();
-    f.addEventListener("submit", (ev) => { ev.preventDefault(); flag(); });
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      flagParcel(shownId);
+    });
     f.reason.addEventListener("change", () => {
       const other = f.reason.value === "other";
       f.querySelector(".other-reason").hidden = !other;
@@ -257,13 +424,19 @@ export default {
       lineId = ev.target.value;
       localStorage.setItem("judging-line", lineId);
       shownId = null;
+      shownKey = null;
       refresh();
     });
-    live.on("line", (belt) => { if (active() && (!lineId || belt.line_id === lineId)) refresh(); });
+    const dialog = document.getElementById("xray-dialog");
+    dialog.addEventListener("keydown", fullscreenKeys);
+    dialog.addEventListener("close", () => { delete dialog.dataset.mode; });
+    live.on("line", (belt) => { if (active() && (!lineId || belt.line_id === lineId)) refreshSoon(); });
     live.on("parcel", onParcel);
   },
   show() {
     shownId = null;
+    shownKey = null;
+    delete root().querySelector(".strip").dataset.key;
     loadLines().then(refresh);
     clearInterval(timer);
     clearInterval(ticker);
@@ -274,16 +447,25 @@ export default {
     clearInterval(timer);
     clearInterval(ticker);
   },
-  /** F flags the current parcel (officers). */
+  /** F flags the parcel on screen when the key goes down (officers); the viewer's keys. */
   key(ev) {
-    if (ev.key !== "f" && ev.key !== "F") return false;
-    if (!hasRole("officer") || !data || !data.parcel) return false;
-    flag();
-    return true;
+    if (ev.key === "f" || ev.key === "F") {
+      // Read off the page, not off the latest answer: what the officer saw.
+      const shown = root().querySelector(".current[data-parcel-id]");
+      if (!hasRole("officer") || !shown) return false;
+      flagParcel(Number(shown.dataset.parcelId));
+      return true;
+    }
+    return Boolean(viewer && viewer.canvas.isConnected && viewer.key(ev));
   },
   language() {
     shownId = null;
-    delete root().querySelector(".waiting").dataset.ids;
+    shownKey = null;
+    delete root().querySelector(".strip").dataset.key;
+    if (viewer) {
+      viewer.dispose();
+      viewer = null;
+    }
     if (flagged.size) renderFlags();
   },
 };

@@ -3,10 +3,11 @@
 // parcels with their reasons. Data: GET /api/lines, GET /api/parcels; live `line` (a belt)
 // and `parcel` events; POST /api/alarms/{id}/ack.
 import { get, post } from "../api.js";
-import { beijing, num, t, tOr } from "../i18n.js";
+import { beijing, num, t } from "../i18n.js";
 import * as live from "../live.js";
 import { banner, fill, h, lanePill, outcomeCell, pill, reasonsText, unavailable } from "../dom.js";
 import { hasRole } from "../session.js";
+import { alarmTitle, sourceText } from "../alarm-words.js";
 
 const MAX_ROWS = 100;
 const RELOAD_MS = 5000;
@@ -122,7 +123,8 @@ function conditions(line) {
   const list = [];
   if (!line.link_up) list.push(t("alarm_plc_down"));
   if (line.estop) list.push(t("alarm_estop"));
-  if (line.fault) list.push(t("alarm_fault", line.fault));
+  // The belt names the fault as the PLC map does (`DiverterJam`); the words come from its code.
+  if (line.fault) list.push(alarmTitle(`plc_fault:${line.fault.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase()}`));
   if (line.link_up && !line.xray_running) list.push(t("alarm_xray_stopped"));
   const lost = (line.parcels || []).filter((p) => p.tracking_lost).length;
   if (lost) list.push(t("alarm_tracking_lost", lost));
@@ -150,9 +152,10 @@ function storedAlarm(a) {
       ? h("button", { type: "button", className: "ack", onclick: (ev) => acknowledge(a.id, ev.currentTarget) }, t("alarm_ack"))
       : null;
   return h("li", { className: `alarm${a.acked_by ? " acked" : ""}`, dataset: { alarmId: a.id } },
-    h("time", {}, beijing(a.at, "time")), " ⚠ ", h("b", {}, tOr(`alarm_k_${a.kind}`, a.kind)), " ",
+    h("time", {}, beijing(a.at, "time")), " ⚠ ", h("b", {}, alarmTitle(a.kind)), " ",
+    h("small", { className: "source" }, sourceText(a.source)), " ",
     a.parcel_id ? h("a", { href: `#/parcels/${a.parcel_id}` }, `#${a.parcel_id}`) : null, " ",
-    h("span", { className: "detail" }, a.detail), " ", acked);
+    h("details", { className: "tech" }, h("summary", {}, t("alarm_tech")), h("code", {}, `${a.source} · ${a.kind} · ${a.detail}`)), " ", acked);
 }
 
 function countTile(kind, value) {
@@ -168,7 +171,8 @@ function card(line) {
       h("ul", { className: "alarms" }));
     root().querySelector(".lines").append(c);
   }
-  const speed = num((line.speed_mm_s || 0) / 1000, 2);
+  // With the PLC silent the last speed is stale: none is shown.
+  const speed = line.link_up ? num((line.speed_mm_s || 0) / 1000, 2) : "—";
   fill(c.querySelector(".line-head"),
     h("h3", {}, t("line_name", line.line_id)),
     beltPill(line),

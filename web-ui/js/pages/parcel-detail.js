@@ -8,6 +8,10 @@ import * as live from "../live.js";
 import { facts, fill, h, lanePill, pill, thumb, unavailable } from "../dom.js";
 import { hasRole } from "../session.js";
 import { declarationBlock } from "../declaration.js";
+import { XrayViewer } from "../xray-viewer.js";
+
+let viewer = null; // the X-ray views in the image tools
+let viewSha = null;
 
 const RESULTS = ["conform", "discrepancy", "seized", "returned"];
 const box = () => document.querySelector("#page-parcels .detail-view");
@@ -115,11 +119,14 @@ function inspectionForm(id) {
     ev.preventDefault();
     const out = form.querySelector(".form-result");
     const button = form.querySelector("button");
+    if (button.disabled) return; // a second click while the first is on its way
     button.disabled = true;
     try {
-      await post(`/api/parcels/${id}/inspection`, { result: form.result.value, findings: form.findings.value.trim() });
+      const kept = await post(`/api/parcels/${id}/inspection`, { result: form.result.value, findings: form.findings.value.trim() });
       out.className = "form-result ok";
-      out.textContent = t("inspection_saved");
+      const fresh = !data.inspections || !data.inspections.some((i) => i.id === kept.id);
+      out.textContent = fresh ? t("result_saved", `${tOr(`result_${kept.result}`, kept.result)} · ${beijing(kept.at, "full")}`) : t("result_already");
+      lastSaved = out.textContent;
       form.findings.value = "";
       load(id);
     } catch (err) {
@@ -130,6 +137,63 @@ function inspectionForm(id) {
     }
   });
   return form;
+}
+
+let lastSaved = "";
+
+/** Officers flag the parcel from its detail too. */
+function flagForm(p, flagged) {
+  if (!hasRole("officer")) return null;
+  const form = h("form", { className: "detail-flag card" },
+    h("label", {}, h("span", {}, t("flag_reason")), h("input", { name: "reason", required: true, minLength: 2, maxLength: 200, value: "图像可疑" })),
+    h("button", { type: "submit", className: "danger", disabled: flagged }, t("flag_parcel_detail")),
+    h("p", { className: "form-result", role: "status" }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = form.querySelector(".form-result");
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const answer = await post(`/api/parcels/${p.id}/flag`, { reason: form.reason.value.trim() });
+      out.className = "form-result ok";
+      out.textContent = t("flag_detail_done", answer.logistics_no || `#${p.id}`);
+      load(p.id);
+    } catch (err) {
+      out.className = "form-result error";
+      out.textContent = t("flag_failed", err.message);
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** The X-ray views in the image tools, one large, the others to pick. */
+function xrayBlock(views) {
+  if (!views.length) return null;
+  if (!viewer) viewer = new XrayViewer({ onFullscreen: () => fullscreen() });
+  if (!views.some((e) => e.sha256 === viewSha)) viewSha = views[0].sha256;
+  viewer.setImage(`/api/evidence/${viewSha}`);
+  return h("section", { className: "block xray-block" }, h("h3", {}, t("record_views")), viewer.element,
+    h("div", { className: "view-pick" }, views.map((e, i) => h("button", {
+      type: "button", className: `view${e.sha256 === viewSha ? " on" : ""}`,
+      onclick: () => { viewSha = e.sha256; render(); },
+    }, h("img", { src: `/api/evidence/${e.sha256}/thumb`, alt: t("xray_view_n", i + 1) }), h("span", {}, t("xray_view_n", i + 1))))));
+}
+
+let bigViewer = null;
+function fullscreen() {
+  const dialog = document.getElementById("xray-dialog");
+  if (!bigViewer) bigViewer = new XrayViewer();
+  const big = dialog.querySelector(".xray-big");
+  fill(big, bigViewer.element);
+  bigViewer.setImage(`/api/evidence/${viewSha}`);
+  const p = data.parcel;
+  fill(dialog.querySelector(".xray-info"),
+    h("div", { className: "ident" }, h("div", {}, h("small", {}, t("col_waybill")), h("b", { className: "mono" }, p.logistics_no || t("no_waybill")))),
+    declarationBlock(data.declaration));
+  dialog.dataset.mode = "detail";
+  dialog.showModal();
+  bigViewer.draw();
 }
 
 function render() {
@@ -143,7 +207,8 @@ function render() {
     h("div", {}, h("small", {}, t("col_outcome")), h("b", {}, tOr(`outcome_${p.outcome}`, p.outcome))),
     h("div", {}, h("small", {}, t("col_line")), h("b", {}, `${p.line_id} · ${p.tracking_no}`)),
     h("div", {}, h("small", {}, t("entered_at")), h("b", {}, beijing(p.entered_at, "full"))),
-    d.flags && d.flags.length ? pill("warn", t("already_flagged")) : null);
+    d.flags && d.flags.length ? pill("warn", t("already_flagged")) : null,
+    h("a", { className: "print-record button", href: `#/record/${p.id}` }, "🖨 ", t("print_record")));
   const reasons = h("section", { className: "block" }, h("h3", {}, t("decision_reasons")),
     p.reasons && p.reasons.length ? h("ul", { className: "reasons" }, p.reasons.map((r) => h("li", {}, reasonText(r)))) : h("p", { className: "hint" }, t("pending")));
   const side = h("div", { className: "detail-side" },
@@ -155,8 +220,10 @@ function render() {
       t("instruction_line", tOr(`instruction_${i.kind}`, i.kind), i.reason || "—", i.source), " ", i.standing ? pill("warn", t("standing")) : pill("unknown", t("lifted")))),
     listBlock(t("inspections"), d.inspections, (i) => h("li", {}, h("time", {}, beijing(i.at, "full")), " ",
       pill(i.result === "conform" ? "ok" : "down", tOr(`result_${i.result}`, i.result)), " ", i.findings, h("small", {}, ` · ${i.officer}`))),
-    hasRole("officer") ? inspectionForm(p.id) : null);
+    hasRole("officer") ? inspectionForm(p.id) : null,
+    flagForm(p, Boolean(d.flags && d.flags.length)));
   const main = h("div", { className: "detail-main" },
+    xrayBlock(evidence.filter((e) => e.kind === "xray_view" && e.decoded)),
     images.length ? h("section", { className: "block" }, h("h3", {}, t("evidence_images")),
       h("div", { className: "gallery" }, images.map((e) => thumb(e.sha256, `${tOr(`evidence_${e.kind}`, e.kind)} ${beijing(e.produced_at, "full")}`)))) : null,
     h("section", { className: "block" }, h("h3", {}, t("timeline")), timeline(d.timeline)));
@@ -165,6 +232,14 @@ function render() {
   fill(box(), back(), head, h("div", { className: "detail-grid" }, main, side));
   if (draft) box().querySelector("#inspection-form textarea").value = draft;
   if (focused) box().querySelector(`[name="${focused}"]`)?.focus();
+  if (lastSaved) {
+    const out = box().querySelector("#inspection-form .form-result");
+    if (out) {
+      out.className = "form-result ok";
+      out.textContent = lastSaved;
+    }
+  }
+  if (viewer) viewer.draw();
 }
 
 /** Reload the shown parcel when a live event says it changed. */
@@ -179,9 +254,15 @@ export function init() {
   live.on("parcel", onParcel);
 }
 
+/** The image tools' keys while a parcel is shown. */
+export function key(ev) {
+  return Boolean(shownId !== null && viewer && viewer.canvas.isConnected && viewer.key(ev));
+}
+
 /** Show parcel `id`. */
 export function show(id) {
   if (String(id) !== String(shownId) || !data) {
+    lastSaved = "";
     shownId = id;
     fill(box(), back(), h("p", { className: "hint" }, t("loading")));
   }

@@ -109,4 +109,8 @@ export default {
   hide() {
     detail.hide();
   },
+  /** The X-ray tools' keys on a parcel's detail. */
+  key(ev) {
+    return detail.key(ev);
+  },
 };
