@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod alarm_book;
+pub mod audit_anchor;
 pub mod audit_cli;
 pub mod backup;
 pub mod backup_cli;

@@ -19,6 +19,7 @@ mod writer;
 
 pub mod accounts;
 pub mod alarms;
+pub mod anchors;
 pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
@@ -133,6 +134,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("migrations/007_accounts.sql")),
     M::up(include_str!("migrations/008_inspection_results.sql")),
     M::up(include_str!("migrations/009_gate_passes_at.sql")),
+    M::up(include_str!("migrations/010_audit_anchors.sql")),
 ];
 
 /// The schema migrations of this build (tests migrate in-memory databases with them).
