@@ -54,6 +54,7 @@ pub mod doctor;
 pub mod evidence;
 pub mod gates;
 pub mod health;
+pub mod keys_cli;
 pub mod import;
 pub mod listen;
 pub mod metrics;

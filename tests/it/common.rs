@@ -7,6 +7,7 @@ pub mod gates;
 mod login;
 pub mod logs;
 pub mod platform;
+pub mod signing;
 pub mod process;
 
 pub use login::{ADMIN_PASSWORD, ADMIN_USER, admin_client, login_client};
