@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 const BASE_URI: &str = "file:///customs-edge/docs/mqtt/schemas/";
 
 /// The schema files that are not a message kind, referenced from the kind schemas.
-pub const SHARED_SCHEMAS: [&str; 3] = [
+pub const SHARED_SCHEMAS: [&str; 4] = [
     "envelope.schema.json",
+    "signed.schema.json",
     "declaration_list.schema.json",
     "evidence_ref.schema.json",
 ];
