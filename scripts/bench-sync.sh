@@ -53,7 +53,7 @@ wait_port() {
 }
 
 port=$(free_port)
-SB_SITE_TOML="" SB_SIGNING_TOML="" SB_PLATFORM_ARGS=() SB_PUBLISHER_ARGS=()
+SB_SITE_TOML="" SB_SIGNING_TOML="" SB_PLATFORM_ARGS=()
 if [ "$SECURE" = 1 ]; then
     . scripts/lib/site_broker.sh
     site_broker_setup "$work" "$port" "$SITE" "$BIN/customs-edge"
@@ -130,7 +130,7 @@ PY
 )
 [ -n "$web" ] || { echo "sync-bench: controller web address not found" >&2; cat "$work/controller.log" >&2; exit 1; }
 "$BIN/platform-sim" --broker "$broker" --site "$SITE" --http 127.0.0.1:0 --keep-bodies 0 \
-    --client-id bench-publisher "${SB_PUBLISHER_ARGS[@]}" --generate "$LISTS" --batch 1000 \
+    --client-id bench-publisher "${SB_PLATFORM_ARGS[@]}" --generate "$LISTS" --batch 1000 \
     > "$work/publisher.out" 2> "$work/publisher.log" & pids+=($!)
 python3 - "$web" "$LISTS" "$work/ingest.json" <<'PY'
 import json, sys, time, urllib.request

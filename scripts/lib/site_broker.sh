@@ -9,11 +9,8 @@
 #   SB_SITE_TOML     the [platform] lines for the controller (TLS files; [platform.signing]
 #                    must come last, so it is in SB_SIGNING_TOML)
 #   SB_SIGNING_TOML  the controller's [platform.signing] table
-#   SB_PLATFORM_ARGS platform-sim flags for the platform (CN customs-edge-platform)
-#   SB_PUBLISHER_ARGS the same for a second platform client (its own CN, granted the
-#                    platform's topics in the ACL: the shipped config makes the CN the client
-#                    id, so two clients with one certificate would take turns kicking each
-#                    other off)
+#   SB_PLATFORM_ARGS platform-sim flags for the platform (CN customs-edge-platform; the
+#                    bench's second platform client uses them too, under its own client id)
 
 site_broker_setup() {
     local work=$1 port=$2 site=$3 bin=$4
@@ -25,10 +22,7 @@ site_broker_setup() {
 extendedKeyUsage=serverAuth"
     _sb_issue "$tls" site "$site" "extendedKeyUsage=clientAuth"
     _sb_issue "$tls" platform customs-edge-platform "extendedKeyUsage=clientAuth"
-    _sb_issue "$tls" publisher customs-edge-platform-publisher "extendedKeyUsage=clientAuth"
-    { cat config/mosquitto/acl.conf
-      printf '\n# The benchmark'"'"'s second platform client.\nuser customs-edge-platform-publisher\ntopic readwrite customs-edge/#\n'
-    } > "$work/acl.conf"
+    cp config/mosquitto/acl.conf "$work/acl.conf"
     { echo "user root"
       sed -e "s|^persistence_location .*|persistence_location $work/mqtt-data/|" \
           -e "s|^listener .*|listener $port 127.0.0.1|" \
@@ -48,10 +42,9 @@ client_key_file = \"$tls/site.key\""
     SB_SIGNING_TOML="[platform.signing]
 site_key_file = \"$keys/site.key\"
 platform_keys = [\"$(cat "$keys/platform.pub")\"]"
-    local common=(--ca-file "$tls/ca.crt" --signing-key "$keys/platform.key"
-        --site-key "$site=$(cat "$keys/site.pub")")
-    SB_PLATFORM_ARGS=("${common[@]}" --client-cert "$tls/platform.crt" --client-key "$tls/platform.key")
-    SB_PUBLISHER_ARGS=("${common[@]}" --client-cert "$tls/publisher.crt" --client-key "$tls/publisher.key")
+    SB_PLATFORM_ARGS=(--ca-file "$tls/ca.crt" --signing-key "$keys/platform.key"
+        --site-key "$site=$(cat "$keys/site.pub")"
+        --client-cert "$tls/platform.crt" --client-key "$tls/platform.key")
 }
 
 _sb_issue() {
