@@ -24,9 +24,17 @@ fn main() {
     let ack = envelope("");
     let lists = envelope(&"l".repeat(450 * 1024));
     for (case, topic, msg) in [
-        ("sort_result", "customs-edge/3511W001/up/decisions", &sort_result),
+        (
+            "sort_result",
+            "customs-edge/3511W001/up/decisions",
+            &sort_result,
+        ),
         ("ack", "customs-edge/3511W001/down/ack", &ack),
-        ("lists_batch_1000", "customs-edge/3511W001/down/lists", &lists),
+        (
+            "lists_batch_1000",
+            "customs-edge/3511W001/down/lists",
+            &lists,
+        ),
     ] {
         let exp = i64::MAX;
         let (seal_us, sealed) = time_per_call(budget, || key.seal(topic, msg.as_bytes(), exp));

@@ -20,7 +20,11 @@ use tracing::{debug, warn};
 use crate::store::{Store, anchors};
 
 /// Send the chain's head every `interval` when it has grown since the last anchor.
-pub async fn run(store: Store, interval: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    store: Store,
+    interval: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -128,8 +132,14 @@ pub fn read_file(
     let export = match keys {
         Some((keys, site)) => {
             let opened = keys
-                .open(&anchor_export_topic(site), &bytes, crate::sync::signing::now_s())
-                .map_err(|e| anyhow::anyhow!("anchor file {} is not authentic: {e}", path.display()))?;
+                .open(
+                    &anchor_export_topic(site),
+                    &bytes,
+                    crate::sync::signing::now_s(),
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!("anchor file {} is not authentic: {e}", path.display())
+                })?;
             serde_json::from_slice::<AnchorExport>(opened.msg)
         }
         None => serde_json::from_slice::<Wrapper>(&bytes).map(|w| w.msg),

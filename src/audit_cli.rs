@@ -217,7 +217,11 @@ fn anchor_from_file(
     data: &DataArgs,
     file: &Path,
 ) -> anyhow::Result<crate::audit_anchor::AnchorPoint> {
-    let config = data.config.as_deref().map(crate::config::load).transpose()?;
+    let config = data
+        .config
+        .as_deref()
+        .map(crate::config::load)
+        .transpose()?;
     let signing = config.as_ref().and_then(|c| {
         let keys = c.platform.as_ref()?.signing.as_ref()?.trusted().ok()?;
         Some((keys, c.site.code.clone()))

@@ -40,8 +40,8 @@ pub fn run(command: &KeysCommand) -> anyhow::Result<ExitCode> {
         KeysCommand::Public { key } => {
             let text = std::fs::read_to_string(key)
                 .with_context(|| format!("reading {}", key.display()))?;
-            let key = SealKey::from_hex(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+            let key =
+                SealKey::from_hex(&text).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
             println!("{}", key.public_hex());
         }
     }

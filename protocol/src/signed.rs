@@ -74,7 +74,11 @@ impl std::fmt::Display for SignatureError {
             Self::UnknownKey(id) => write!(f, "signed with key {id:?}, which is not trusted here"),
             Self::BadSignature => write!(f, "the signature does not verify"),
             Self::Expired { exp, now } => {
-                write!(f, "expired at {exp} (unix s), {} s before it was read", now - exp)
+                write!(
+                    f,
+                    "expired at {exp} (unix s), {} s before it was read",
+                    now - exp
+                )
             }
             Self::Replayed(what) => write!(f, "replayed: {what}"),
         }
@@ -92,7 +96,13 @@ pub fn key_id(key: &VerifyingKey) -> String {
 pub fn signed_bytes(topic: &str, key_id: &str, exp: i64, msg: &[u8]) -> Vec<u8> {
     let exp = exp.to_string();
     let mut out = Vec::with_capacity(DOMAIN.len() + topic.len() + msg.len() + 64);
-    for part in [DOMAIN, topic.as_bytes(), key_id.as_bytes(), exp.as_bytes(), msg] {
+    for part in [
+        DOMAIN,
+        topic.as_bytes(),
+        key_id.as_bytes(),
+        exp.as_bytes(),
+        msg,
+    ] {
         out.extend_from_slice(&(part.len() as u64).to_be_bytes());
         out.extend_from_slice(part);
     }
@@ -108,7 +118,9 @@ pub struct SealKey {
 
 impl std::fmt::Debug for SealKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SealKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("SealKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -306,13 +318,19 @@ mod tests {
         let (k, t) = keys(1);
         let (other, _) = keys(2);
         let good = k.seal(TOPIC, MSG, 2000);
-        let tampered = String::from_utf8(good.clone()).unwrap().replace("[1, 2]", "[1, 3]");
+        let tampered = String::from_utf8(good.clone())
+            .unwrap()
+            .replace("[1, 2]", "[1, 3]");
         let cases: Vec<(Vec<u8>, &str, &str)> = vec![
             (MSG.to_vec(), TOPIC, "unsigned"),
             (b"{\"sig\":1}".to_vec(), TOPIC, "bad_signature_wrapper"),
             (other.seal(TOPIC, MSG, 2000), TOPIC, "unknown_key"),
             (tampered.into_bytes(), TOPIC, "bad_signature"),
-            (good.clone(), "customs-edge/OTHER/down/permits", "bad_signature"),
+            (
+                good.clone(),
+                "customs-edge/OTHER/down/permits",
+                "bad_signature",
+            ),
             (k.seal(TOPIC, MSG, 999), TOPIC, "expired"),
         ];
         for (payload, topic, code) in cases {

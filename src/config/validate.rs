@@ -239,7 +239,8 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
             "platform.topic_prefix",
             "must be non-empty and contain no MQTT wildcards",
         ));
-    }    if let Some(signing) = &platform.signing {
+    }
+    if let Some(signing) = &platform.signing {
         signing.validate(out);
     }
 }

@@ -86,7 +86,10 @@ pub fn acked(tx: &Transaction<'_>, seq: u64) -> Result<usize, StoreError> {
         .prepare_cached(
             "UPDATE audit_anchors SET acked_at = ?2 WHERE outbox_seq <= ?1 AND acked_at IS NULL",
         )?
-        .execute(params![i64::try_from(seq).unwrap_or(i64::MAX), super::now()])?)
+        .execute(params![
+            i64::try_from(seq).unwrap_or(i64::MAX),
+            super::now()
+        ])?)
 }
 
 /// The newest anchor the platform acknowledged.

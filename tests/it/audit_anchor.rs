@@ -71,9 +71,15 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
     let cfg = keys.site_config(&broker, "audit_anchor_interval_s = 0\n");
     let mut site = start_site_with(vec![], |c| c.platform = Some(cfg)).await;
     let store = site.controller.store.clone();
-    for (i, action) in ["flag_for_inspection", "acknowledge_alarm", "flag_for_inspection", "acknowledge_alarm", "gate_override"]
-        .into_iter()
-        .enumerate()
+    for (i, action) in [
+        "flag_for_inspection",
+        "acknowledge_alarm",
+        "flag_for_inspection",
+        "acknowledge_alarm",
+        "gate_override",
+    ]
+    .into_iter()
+    .enumerate()
     {
         store
             .writer
@@ -90,7 +96,9 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
             .await
             .unwrap();
     }
-    let head: i64 = site.query("SELECT max(id) FROM audit_log")[0][0].as_i64().unwrap();
+    let head: i64 = site.query("SELECT max(id) FROM audit_log")[0][0]
+        .as_i64()
+        .unwrap();
     // The override sent the head at once; the platform holds it and acknowledges it.
     wait_for("the platform's anchor", LIMIT, || async {
         platform
@@ -109,7 +117,11 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
     })
     .await;
     let reasons = site.query("SELECT reason FROM audit_anchors");
-    assert_eq!(reasons.len(), 1, "one anchor, for the override: {reasons:?}");
+    assert_eq!(
+        reasons.len(),
+        1,
+        "one anchor, for the override: {reasons:?}"
+    );
     assert_eq!(reasons[0][0], "gate_override");
     let data = site.data.path().to_owned();
     let exported = platform.export_anchor(SITE).expect("an anchor to export");
@@ -123,7 +135,8 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
             "{}\n[platform]\nbroker = \"{}\"\n{}",
             common::test_config_toml(&data, "127.0.0.1:1", "127.0.0.1:1"),
             broker.url(),
-            keys.site_signing_toml(&[keys.platform.public_hex()]).replace("[signing]", "[platform.signing]")
+            keys.site_signing_toml(&[keys.platform.public_hex()])
+                .replace("[signing]", "[platform.signing]")
         ),
     )
     .unwrap();
@@ -135,7 +148,12 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
 
     let (code, text) = verify(&["--config", config, "--anchor", anchor]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains(&format!("anchor OK: entry {head} matches the last anchor the platform acknowledged")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "anchor OK: entry {head} matches the last anchor the platform acknowledged"
+        )),
+        "{text}"
+    );
     assert!(text.contains("signature verified"), "{text}");
 
     // The rewrite: the chain alone says nothing is wrong, the stored anchor catches it.
@@ -143,8 +161,14 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
     rewrite_and_rehash(&db);
     let (code, text) = verify(&["--config", config]);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("chain intact"), "the chain itself re-verifies: {text}");
-    assert!(text.contains("DOES NOT MATCH") && text.contains("entries were removed"), "{text}");
+    assert!(
+        text.contains("chain intact"),
+        "the chain itself re-verifies: {text}"
+    );
+    assert!(
+        text.contains("DOES NOT MATCH") && text.contains("entries were removed"),
+        "{text}"
+    );
 
     // The intruder rewrites the stored anchor too: the platform's file still catches it.
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -162,7 +186,9 @@ async fn a_log_rewritten_and_rehashed_before_the_anchor_fails_audit_verify() {
     assert!(text.contains(&format!("no entry {head}")), "{text}");
 
     // A forged anchor file (its hash edited) is refused before anything is checked.
-    let forged = String::from_utf8(exported).unwrap().replacen("\"hash\":\"", "\"hash\":\"0", 1);
+    let forged = String::from_utf8(exported)
+        .unwrap()
+        .replacen("\"hash\":\"", "\"hash\":\"0", 1);
     std::fs::write(&anchor_file, forged).unwrap();
     let (code, text) = verify(&["--config", config, "--anchor", anchor]);
     assert_ne!(code, Some(0), "{text}");

@@ -7,8 +7,8 @@ pub mod gates;
 mod login;
 pub mod logs;
 pub mod platform;
-pub mod signing;
 pub mod process;
+pub mod signing;
 
 pub use login::{ADMIN_PASSWORD, ADMIN_USER, admin_client, login_client};
 

@@ -105,7 +105,9 @@ async fn the_site_broker_admits_no_client_without_a_site_certificate() {
     let broker = Broker::start_site(&[SITE, OTHER]);
     // TLS without a client certificate: the handshake is refused.
     let anonymous = broker.client_options_as("anonymous", None);
-    let err = connects(anonymous).await.expect_err("no certificate, no entry");
+    let err = connects(anonymous)
+        .await
+        .expect_err("no certificate, no entry");
     assert!(!err.is_empty());
     // Plain MQTT to the TLS port: nothing there speaks it.
     let plain = MqttOptions::new("plain", "127.0.0.1", broker.port());
@@ -131,7 +133,8 @@ async fn a_site_reads_only_its_own_downlink_and_writes_only_its_own_uplink() {
     let (platform, mut at_platform) =
         client(broker.client_options_as("platform", Some(PLATFORM_IDENTITY))).await;
     // The intruder holds the other site's certificate.
-    let (intruder, mut at_intruder) = client(broker.client_options_as("intruder", Some(OTHER))).await;
+    let (intruder, mut at_intruder) =
+        client(broker.client_options_as("intruder", Some(OTHER))).await;
 
     // Reading: it asks for this site's downlink, and its own.
     intruder
@@ -151,15 +154,29 @@ async fn a_site_reads_only_its_own_downlink_and_writes_only_its_own_uplink() {
     // The platform sends this site a permit, then the intruder's own site a message: the
     // intruder sees its own and never the first (the broker keeps one publisher's order).
     platform
-        .publish(format!("customs-edge/{SITE}/down/permits"), QoS::AtLeastOnce, false, "secret permit")
+        .publish(
+            format!("customs-edge/{SITE}/down/permits"),
+            QoS::AtLeastOnce,
+            false,
+            "secret permit",
+        )
         .await
         .unwrap();
     platform
-        .publish(format!("customs-edge/{OTHER}/down/lists"), QoS::AtLeastOnce, false, "its own")
+        .publish(
+            format!("customs-edge/{OTHER}/down/lists"),
+            QoS::AtLeastOnce,
+            false,
+            "its own",
+        )
         .await
         .unwrap();
     let first = next_message(&mut at_intruder).await;
-    assert_eq!(first, format!("customs-edge/{OTHER}/down/lists its own"), "refused subscription: {refused:?}");
+    assert_eq!(
+        first,
+        format!("customs-edge/{OTHER}/down/lists its own"),
+        "refused subscription: {refused:?}"
+    );
 
     // Writing: the platform listens to every site's uplink.
     platform
@@ -167,17 +184,35 @@ async fn a_site_reads_only_its_own_downlink_and_writes_only_its_own_uplink() {
         .await
         .unwrap();
     let codes = subscribed(&mut at_platform).await;
-    assert!(matches!(codes[..], [SubscribeReasonCode::Success(_)]), "{codes:?}");
+    assert!(
+        matches!(codes[..], [SubscribeReasonCode::Success(_)]),
+        "{codes:?}"
+    );
     intruder
-        .publish(format!("customs-edge/{SITE}/up/decisions"), QoS::AtLeastOnce, false, "forged decision")
+        .publish(
+            format!("customs-edge/{SITE}/up/decisions"),
+            QoS::AtLeastOnce,
+            false,
+            "forged decision",
+        )
         .await
         .unwrap();
     intruder
-        .publish(format!("customs-edge/{SITE}/down/ack"), QoS::AtLeastOnce, false, "forged ack")
+        .publish(
+            format!("customs-edge/{SITE}/down/ack"),
+            QoS::AtLeastOnce,
+            false,
+            "forged ack",
+        )
         .await
         .unwrap();
     intruder
-        .publish(format!("customs-edge/{OTHER}/up/health"), QoS::AtLeastOnce, false, "its own")
+        .publish(
+            format!("customs-edge/{OTHER}/up/health"),
+            QoS::AtLeastOnce,
+            false,
+            "its own",
+        )
         .await
         .unwrap();
     let first = next_message(&mut at_platform).await;
@@ -204,9 +239,12 @@ async fn the_controller_syncs_through_the_site_broker_over_mtls_with_signatures(
     // Uplink: a decision reaches the platform, signed; its ack comes back, signed.
     let id = site.inject(Some("SFM000000001")).await;
     site.wait_dropped(&[id]).await;
-    let l = wait_ledger(&platform, "the sort result through the site broker", LIMIT * 2, |l| {
-        l.stream(SITE, "decisions").is_some_and(|s| s.applied >= 2)
-    })
+    let l = wait_ledger(
+        &platform,
+        "the sort result through the site broker",
+        LIMIT * 2,
+        |l| l.stream(SITE, "decisions").is_some_and(|s| s.applied >= 2),
+    )
     .await;
     assert_eq!(l.totals.applied_twice, 0);
     assert_eq!(l.malformed_uplink, 0, "{:?}", l.malformed_samples);

@@ -67,7 +67,10 @@ async fn a_forged_permit_and_a_forged_ack_are_dead_lettered_and_change_nothing()
     })
     .await;
     let (last, acked, pending) = outbox_stream(&site, "decisions");
-    assert!(last >= 6 && acked == 0 && pending == last, "{last} {acked} {pending}");
+    assert!(
+        last >= 6 && acked == 0 && pending == last,
+        "{last} {acked} {pending}"
+    );
 
     let topics = platform.topics(SITE);
     let intruder = SealKey::from_seed(&[0x42; 32]);
@@ -82,12 +85,22 @@ async fn a_forged_permit_and_a_forged_ack_are_dead_lettered_and_change_nothing()
         .unwrap();
     // An ack signed by a key the site does not trust.
     platform
-        .publish_downlink_with(SITE, kind::ACK, &forged_ack, &Seal::With(intruder.clone(), i64::MAX))
+        .publish_downlink_with(
+            SITE,
+            kind::ACK,
+            &forged_ack,
+            &Seal::With(intruder.clone(), i64::MAX),
+        )
         .await
         .unwrap();
     // An approved permit, unsigned and signed by the intruder.
     platform
-        .publish_downlink_with(SITE, kind::PERMITS, &permit("FORGED1", "闽G12345", 1), &Seal::Unsigned)
+        .publish_downlink_with(
+            SITE,
+            kind::PERMITS,
+            &permit("FORGED1", "闽G12345", 1),
+            &Seal::Unsigned,
+        )
         .await
         .unwrap();
     platform
@@ -105,8 +118,16 @@ async fn a_forged_permit_and_a_forged_ack_are_dead_lettered_and_change_nothing()
         ["unsigned", "unknown_key", "unsigned", "unknown_key"],
         "each forgery dead-lettered with its reason"
     );
-    assert_eq!(permit_status(&site, "FORGED1"), None, "no forged permit applied");
-    assert_eq!(permit_status(&site, "FORGED2"), None, "no forged permit applied");
+    assert_eq!(
+        permit_status(&site, "FORGED1"),
+        None,
+        "no forged permit applied"
+    );
+    assert_eq!(
+        permit_status(&site, "FORGED2"),
+        None,
+        "no forged permit applied"
+    );
     assert_eq!(
         outbox_stream(&site, "decisions"),
         (last, 0, last),
@@ -122,7 +143,11 @@ async fn a_forged_permit_and_a_forged_ack_are_dead_lettered_and_change_nothing()
     .await;
     let l = platform.ledger();
     assert_eq!(l.totals.applied_twice, 0);
-    assert_eq!(l.malformed_uplink, 0, "every uplink message was signed: {:?}", l.malformed_samples);
+    assert_eq!(
+        l.malformed_uplink, 0,
+        "every uplink message was signed: {:?}",
+        l.malformed_samples
+    );
     site.stop().await;
 }
 
@@ -136,7 +161,12 @@ async fn replayed_and_expired_messages_are_refused() {
 
     // A real approval, then the permit voided.
     let approved = platform
-        .publish_downlink_with(SITE, kind::PERMITS, &permit("P-REPLAY", "闽G54321", 1), &Seal::Platform)
+        .publish_downlink_with(
+            SITE,
+            kind::PERMITS,
+            &permit("P-REPLAY", "闽G54321", 1),
+            &Seal::Platform,
+        )
         .await
         .unwrap();
     wait_for("the approval applied", LIMIT, || async {
@@ -162,7 +192,12 @@ async fn replayed_and_expired_messages_are_refused() {
     // A replayed ack is dead-lettered: the platform acks by itself (site presence and
     // health go up), so take one from the wire by sending one now.
     let ack = platform
-        .publish_downlink_with(SITE, kind::ACK, &json!({"stream": "officer", "seq": 0}), &Seal::Platform)
+        .publish_downlink_with(
+            SITE,
+            kind::ACK,
+            &json!({"stream": "officer", "seq": 0}),
+            &Seal::Platform,
+        )
         .await
         .unwrap();
     platform
@@ -181,10 +216,23 @@ async fn replayed_and_expired_messages_are_refused() {
         .unwrap();
     let reasons = wait_dead_letters(&site, 2).await;
     assert_eq!(reasons, ["replayed", "expired"]);
-    assert_eq!(permit_status(&site, "P-REPLAY"), Some(6), "the replay did not re-approve");
+    assert_eq!(
+        permit_status(&site, "P-REPLAY"),
+        Some(6),
+        "the replay did not re-approve"
+    );
     assert_eq!(permit_status(&site, "P-OLD"), None);
-    let redelivered = site.controller.sync.as_ref().unwrap().snapshot().redelivered;
-    assert_eq!(redelivered, 1, "the replayed approval was recognised by its id");
+    let redelivered = site
+        .controller
+        .sync
+        .as_ref()
+        .unwrap()
+        .snapshot()
+        .redelivered;
+    assert_eq!(
+        redelivered, 1,
+        "the replayed approval was recognised by its id"
+    );
     site.stop().await;
 }
 
@@ -198,10 +246,16 @@ async fn two_platform_keys_are_trusted_during_a_rotation() {
     let cfg = common::platform::platform_config(&broker, &signing);
     let site = start_site_with(vec![], |c| c.platform = Some(cfg)).await;
 
-    platform.publish_lists(SITE, vec![list("ROT00001", 800)]).await.unwrap();
+    platform
+        .publish_lists(SITE, vec![list("ROT00001", 800)])
+        .await
+        .unwrap();
     platform.rotate_key(next.clone());
     assert_eq!(platform.public_key_hex(), Some(next.public_hex()));
-    platform.publish_lists(SITE, vec![list("ROT00002", 800)]).await.unwrap();
+    platform
+        .publish_lists(SITE, vec![list("ROT00002", 800)])
+        .await
+        .unwrap();
     // A third key, not (or no longer) trusted.
     let retired = SealKey::from_seed(&[9; 32]);
     platform
@@ -244,9 +298,12 @@ async fn the_platform_refuses_uplink_the_site_did_not_sign() {
     // A site without signing: its uplink is bare envelopes.
     let cfg = common::platform::platform_config(&broker, "");
     let site = start_site_with(vec![], |c| c.platform = Some(cfg)).await;
-    let l = wait_ledger(&platform, "the site's unsigned uplink refused", LIMIT, |l| {
-        l.malformed_uplink >= 1
-    })
+    let l = wait_ledger(
+        &platform,
+        "the site's unsigned uplink refused",
+        LIMIT,
+        |l| l.malformed_uplink >= 1,
+    )
     .await;
     assert!(
         l.malformed_samples.iter().any(|m| m.reason == "unsigned"),

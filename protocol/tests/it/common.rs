@@ -125,7 +125,12 @@ fn compile(kind_dir: &str, kind: &str) -> Result<jsonschema::Validator, String> 
         .map_err(|e| format!("cannot register the shared schemas: {e}"))?;
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
-        .with_base_uri(format!("{BASE_URI}{kind_dir}/{kind}.schema.json"))
+        // An empty kind_dir: a shared schema at the top (the signed wrapper).
+        .with_base_uri(if kind_dir.is_empty() {
+            format!("{BASE_URI}{kind}.schema.json")
+        } else {
+            format!("{BASE_URI}{kind_dir}/{kind}.schema.json")
+        })
         .with_registry(&registry)
         .should_validate_formats(true)
         .build(&schema)

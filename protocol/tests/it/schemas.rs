@@ -311,7 +311,10 @@ fn a_signed_message_fits_the_wrapper_schema() {
     let payload = key.seal(&topic, envelope.to_string().as_bytes(), 1_800_000_000);
     let value: Value = serde_json::from_slice(&payload).unwrap();
     validate_against("", "signed", &value).unwrap();
-    assert_eq!(&value["msg"], envelope, "the wrapper carries the envelope as it is");
+    assert_eq!(
+        &value["msg"], envelope,
+        "the wrapper carries the envelope as it is"
+    );
     let mut bad = value.clone();
     bad["sig"] = json!("not hex");
     assert!(validate_against("", "signed", &bad).is_err());

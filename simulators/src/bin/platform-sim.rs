@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use customs_edge_protocol::signed::{SealKey, TrustedKeys};
 use customs_edge_simulators::platform::{
     self, BulkProgress, Ledger, Platform, PlatformConfig, Scenario, bulk, config, scenario,
 };
-use customs_edge_protocol::signed::{SealKey, TrustedKeys};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};

@@ -117,7 +117,8 @@ impl Platform {
                 Some(s) => s.site_keys.get(site).cloned(),
             }
         };
-        let keys = keys.ok_or_else(|| SignatureError::UnknownKey(format!("(no key for site {site})")))?;
+        let keys =
+            keys.ok_or_else(|| SignatureError::UnknownKey(format!("(no key for site {site})")))?;
         keys.open(topic, payload, now_s()).map(|o| o.msg)
     }
 
