@@ -227,6 +227,12 @@ pub async fn run(
             .as_ref()
             .map(|p| format!("http://{}/ledger", p.http)),
         broker: platform.as_ref().map(|p| p.broker.url()),
+        broker_tls: platform.as_ref().map(|p| addresses::BrokerTls {
+            ca: p.broker.ca_path().to_owned(),
+            platform_cert: p.broker.client_cert_path().to_owned(),
+            platform_key: p.broker.client_key_path().to_owned(),
+            platform_public_key: p.platform_public_key.clone(),
+        }),
         lines: site.lines.clone(),
         gates: site.gates.clone(),
         plate_listener: plate_listen,
@@ -254,6 +260,8 @@ struct DemoPlatform {
     broker: Broker,
     http: SocketAddr,
     _platform: RunningPlatform,
+    /// The key the site trusts for downlink signatures (hex).
+    platform_public_key: String,
     /// Holds the site's signing key file.
     _keys: tempfile::TempDir,
 }
@@ -317,6 +325,7 @@ async fn start_platform(config: &mut Config, shutdown: &CancellationToken) -> Op
                 broker,
                 http,
                 _platform: platform,
+                platform_public_key: platform_key.public_hex(),
                 _keys: keys,
             })
         }
