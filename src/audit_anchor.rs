@@ -124,11 +124,12 @@ pub fn read_file(
     path: &Path,
     keys: Option<(&TrustedKeys, &str)>,
 ) -> anyhow::Result<(AnchorExport, bool)> {
-    let bytes = std::fs::read(path).with_context(|| format!("anchor file {}", path.display()))?;
+    /// An unsigned export: the wrapper without a signature.
     #[derive(serde::Deserialize)]
     struct Wrapper {
         msg: AnchorExport,
     }
+    let bytes = std::fs::read(path).with_context(|| format!("anchor file {}", path.display()))?;
     let export = match keys {
         Some((keys, site)) => {
             let opened = keys

@@ -309,15 +309,16 @@ async fn start_platform(config: &mut Config, shutdown: &CancellationToken) -> Op
     };
     match started.await {
         Ok((platform, http)) => {
+            let path = |p: &std::path::Path| toml::Value::from(p.display().to_string());
             let text = format!(
-                "broker = \"{}\"\nstats_interval_s = 60\nca_file = {:?}\n\
-                 client_cert_file = {:?}\nclient_key_file = {:?}\n\
-                 [signing]\nsite_key_file = {:?}\nplatform_keys = [{:?}]\n",
+                "broker = \"{}\"\nstats_interval_s = 60\nca_file = {}\n\
+                 client_cert_file = {}\nclient_key_file = {}\n\
+                 [signing]\nsite_key_file = {}\nplatform_keys = [\"{}\"]\n",
                 broker.url(),
-                broker.ca_path(),
-                broker.identity_cert_path(&site),
-                broker.identity_key_path(&site),
-                site_key_file,
+                path(broker.ca_path()),
+                path(broker.identity_cert_path(&site)),
+                path(broker.identity_key_path(&site)),
+                path(&site_key_file),
                 platform_key.public_hex(),
             );
             config.platform = Some(toml::from_str(&text).expect("demo platform config"));

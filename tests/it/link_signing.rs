@@ -89,7 +89,7 @@ async fn a_forged_permit_and_a_forged_ack_are_dead_lettered_and_change_nothing()
             SITE,
             kind::ACK,
             &forged_ack,
-            &Seal::With(intruder.clone(), i64::MAX),
+            &Seal::With(Box::new(intruder.clone()), i64::MAX),
         )
         .await
         .unwrap();
@@ -108,7 +108,7 @@ async fn a_forged_permit_and_a_forged_ack_are_dead_lettered_and_change_nothing()
             SITE,
             kind::PERMITS,
             &permit("FORGED2", "闽G12346", 1),
-            &Seal::With(intruder, i64::MAX),
+            &Seal::With(Box::new(intruder), i64::MAX),
         )
         .await
         .unwrap();
@@ -210,7 +210,10 @@ async fn replayed_and_expired_messages_are_refused() {
             SITE,
             kind::PERMITS,
             &permit("P-OLD", "闽G00001", 1),
-            &Seal::With(keys.platform.clone(), chrono::Utc::now().timestamp() - 1),
+            &Seal::With(
+                Box::new(keys.platform.clone()),
+                chrono::Utc::now().timestamp() - 1,
+            ),
         )
         .await
         .unwrap();
@@ -263,7 +266,7 @@ async fn two_platform_keys_are_trusted_during_a_rotation() {
             SITE,
             kind::LISTS,
             &json!({"lists": [list("ROT00003", 800)]}),
-            &Seal::With(retired, i64::MAX),
+            &Seal::With(Box::new(retired), i64::MAX),
         )
         .await
         .unwrap();

@@ -56,8 +56,8 @@ pub enum Seal {
     /// With the platform's current key, valid for the configured time (unsigned when the
     /// platform does not sign).
     Platform,
-    /// With this key, valid until this unix time.
-    With(SealKey, i64),
+    /// With this key, valid until this unix time (boxed: a key is 256 bytes and more).
+    With(Box<SealKey>, i64),
     /// Not at all: a bare envelope.
     Unsigned,
 }
@@ -165,16 +165,15 @@ impl Platform {
         let msg = serde_json::to_vec(&export).ok()?;
         let state = self.shared.lock();
         let valid = i64::try_from(EXPORT_VALID.as_secs()).unwrap_or(i64::MAX);
-        Some(match &state.signing {
-            Some(s) => s
-                .key
-                .seal(&anchor_export_topic(site), &msg, now_s() + valid),
-            None => {
-                let mut out = b"{\"msg\":".to_vec();
-                out.extend_from_slice(&msg);
-                out.push(b'}');
-                out
-            }
-        })
+        if let Some(s) = &state.signing {
+            return Some(
+                s.key
+                    .seal(&anchor_export_topic(site), &msg, now_s() + valid),
+            );
+        }
+        let mut out = b"{\"msg\":".to_vec();
+        out.extend_from_slice(&msg);
+        out.push(b'}');
+        Some(out)
     }
 }

@@ -38,7 +38,7 @@ impl TestKeys {
     pub fn site_signing_toml(&self, platform_keys: &[String]) -> String {
         format!(
             "[signing]\nsite_key_file = {:?}\nplatform_keys = {:?}\n",
-            self.dir.path().join("site.key"),
+            self.dir.path().join("site.key").display().to_string(),
             platform_keys
         )
     }
