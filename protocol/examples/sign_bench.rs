@@ -3,7 +3,7 @@
 //! size of what the link carries — a sort result (~1 KiB, the drain bench's messages), an
 //! ack, and a batch of 1,000 declaration lists (~450 KiB, the ingest bench's messages).
 //!
-//!     cargo run --release --example sign_bench [-- SECONDS_PER_CASE]
+//!     cargo run --release -p customs-edge-protocol --example sign_bench [-- SECONDS_PER_CASE]
 //!
 //! Prints one line per case: `sign-bench: case=… bytes=… seal_us=… open_us=… per_core_msgs_per_s=…`.
 
