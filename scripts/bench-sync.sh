@@ -22,6 +22,10 @@
 #
 # Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 2,000 backlog messages, 20,000 lists,
 # dev build, seconds.
+#
+# BENCH_SECURE=1 runs the link as a site must: the shipped site broker (config/mosquitto/:
+# TLS, client certificates, per-site ACL), the controller on mTLS, and every message signed
+# (Ed25519) both ways (scripts/lib/site_broker.sh); the summary line then says secure=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -35,6 +39,7 @@ fi
 SITE=3511W001
 ADMIN_USER=bench.admin
 ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+SECURE=${BENCH_SECURE:-0}
 
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || bash scripts/setup.sh
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
@@ -61,6 +66,11 @@ wait_port() {
 }
 
 port=$(free_port)
+SB_SITE_TOML="" SB_SIGNING_TOML="" SB_PLATFORM_ARGS=()
+if [ "$SECURE" = 1 ]; then
+    . scripts/lib/site_broker.sh
+    site_broker_setup "$work" "$port" "$SITE" "$BIN/customs-edge"
+else
 cat > "$work/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
@@ -70,9 +80,11 @@ max_inflight_messages 1000
 user root
 log_dest file $work/mosquitto.log
 CONF
+fi
 "$MOSQUITTO" -c "$work/mosquitto.conf" & pids+=($!)
 wait_port "$port"
 broker="mqtt://127.0.0.1:$port"
+[ "$SECURE" = 1 ] && broker=$SB_BROKER
 
 "$BIN/examples/sync_backlog" "$work/data" "$BACKLOG" 2> "$work/backlog.log"
 
@@ -86,11 +98,13 @@ listen = "127.0.0.1:0"
 [platform]
 broker = "$broker"
 stats_interval_s = 0
+$SB_SITE_TOML
+$SB_SIGNING_TOML
 TOML
 "$BIN/customs-edge" check-config "$work/site.toml" > /dev/null
 
 "$BIN/platform-sim" --broker "$broker" --site "$SITE" --http 127.0.0.1:0 --keep-bodies 0 \
-    --client-id bench-platform > "$work/platform.out" 2> "$work/platform.log" & pids+=($!)
+    --client-id bench-platform "${SB_PLATFORM_ARGS[@]}" > "$work/platform.out" 2> "$work/platform.log" & pids+=($!)
 for _ in $(seq 1 200); do [ -s "$work/platform.out" ] && break; sleep 0.05; done
 platform_http=$(head -1 "$work/platform.out" | grep -oE '[0-9.]+:[0-9]+' | head -1)
 [ -n "$platform_http" ] || { echo "sync-bench: platform-sim printed no address" >&2; cat "$work/platform.log" >&2; exit 1; }
@@ -130,7 +144,7 @@ PY
 )
 [ -n "$web" ] || { echo "sync-bench: controller web address not found" >&2; cat "$work/controller.log" >&2; exit 1; }
 "$BIN/platform-sim" --broker "$broker" --site "$SITE" --http 127.0.0.1:0 --keep-bodies 0 \
-    --client-id bench-publisher --generate "$LISTS" --batch 1000 \
+    --client-id bench-publisher "${SB_PLATFORM_ARGS[@]}" --generate "$LISTS" --batch 1000 \
     > "$work/publisher.out" 2> "$work/publisher.log" & pids+=($!)
 ADMIN_USER=$ADMIN_USER ADMIN_PASSWORD=$ADMIN_PASSWORD python3 - "$web" "$LISTS" "$work/ingest.json" <<'PY'
 import http.cookiejar, json, os, sys, time, urllib.request
@@ -161,18 +175,18 @@ json.dump({"rows": n, "rows_per_s": rate}, open(out, "w"))
 PY
 
 rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$ctl_pid/status")
-python3 - "$work/drain.json" "$work/ingest.json" "$SITE" "$BACKLOG" "$rss_kb" <<'PY' \
+python3 - "$work/drain.json" "$work/ingest.json" "$SITE" "$BACKLOG" "$rss_kb" "$SECURE" <<'PY' \
     | bench_check sync-bench backlog drain_msgs_per_s lost applied_twice reordered resent \
         ingest_rows_per_s rss_mb
 import json, sys
-drain, ingest, site, backlog, rss = sys.argv[1:]
+drain, ingest, site, backlog, rss, secure = sys.argv[1:]
 ledger = json.load(open(drain))
 s = ledger.get("sites", {}).get(site, {}).get("streams", {}).get("decisions", {})
 applied = s.get("applied", 0)
 ing = json.load(open(ingest))
 print("sync-bench: backlog=%d drain_msgs_per_s=%.0f lost=%d applied_twice=%d reordered=%d resent=%d "
-      "ingest_rows_per_s=%.0f rss_mb=%.1f" % (
+      "ingest_rows_per_s=%.0f rss_mb=%.1f%s" % (
     int(backlog), s.get("drain_rate_per_s") or 0.0, max(0, int(backlog) - applied),
     ledger["totals"]["applied_twice"], s.get("gaps", 0), s.get("resent", 0),
-    ing["rows_per_s"], int(rss) / 1024.0))
+    ing["rows_per_s"], int(rss) / 1024.0, " secure=1" if secure == "1" else ""))
 PY

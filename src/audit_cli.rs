@@ -2,9 +2,11 @@
 //! log; `accounts create-admin` makes an administrator from the command line (unattended
 //! installs, or a lost administrator password: file access is the authority here).
 //!
-//! The chain proves that no entry was changed, inserted or removed in the middle. It
-//! cannot prove that the newest entries were not cut off: `audit verify` prints the head
-//! hash and count, to compare with an earlier run or a copy kept elsewhere.
+//! The chain proves that no entry was changed, inserted or removed in the middle. Alone
+//! it cannot prove that the newest entries were not cut off, or that the whole log was not
+//! rewritten and re-hashed: for that `audit verify` checks it against an anchor held
+//! outside the site (`crate::audit_anchor`) — the last one the platform acknowledged, kept
+//! in the store, and an anchor file the platform exported (`--anchor`).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -41,8 +43,21 @@ impl DataArgs {
 /// `audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain: exit 0 if intact, 1 naming the first broken entry.
-    Verify(DataArgs),
+    /// Check the audit log's hash chain, and the chain against the platform's anchors: exit
+    /// 0 if intact and matching, 1 naming the first broken entry or the anchor it fails.
+    Verify(VerifyArgs),
+}
+
+/// `audit verify`'s arguments.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Where the store is.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// An anchor file exported by the platform (its signature is checked against
+    /// `platform.signing.platform_keys` when `--config` names them).
+    #[arg(long)]
+    pub anchor: Option<PathBuf>,
 }
 
 /// `accounts …`
@@ -148,14 +163,42 @@ fn short(hash: &str) -> &str {
 /// `audit verify`: prints the verdict; exit 0 when intact, 1 when broken.
 pub fn run_audit(command: &AuditCommand) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify(args) = command;
-    let path = args.data_dir()?.join(crate::store::DB_FILE);
+    let path = args.data.data_dir()?.join(crate::store::DB_FILE);
+    // Read the anchor file first: a file that is not authentic is an error before anything.
+    let file = match &args.anchor {
+        Some(file) => Some(anchor_from_file(&args.data, file)?),
+        None => None,
+    };
     let conn = open_read_only(&path)?;
     let verdict = verify_chain(&conn)
         .with_context(|| format!("reading the audit log in {}", path.display()))?;
     Ok(match verdict {
         Verdict::Intact { entries, head } => {
             println!("audit log OK: {entries} entries, chain intact, head {head}");
-            ExitCode::SUCCESS
+            let local = crate::audit_anchor::last_acked(&conn)?;
+            if local.is_none() && file.is_none() {
+                println!(
+                    "no anchor to check against: none acknowledged by the platform yet, and no --anchor file"
+                );
+            }
+            let mut ok = true;
+            for anchor in local.iter().chain(file.iter()) {
+                match crate::audit_anchor::check(&conn, anchor)? {
+                    Ok(()) => println!(
+                        "anchor OK: entry {} matches {}",
+                        anchor.audit_seq, anchor.source
+                    ),
+                    Err(problem) => {
+                        println!("audit log DOES NOT MATCH its anchor: {problem}");
+                        ok = false;
+                    }
+                }
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Verdict::Broken {
             intact_before,
@@ -166,6 +209,47 @@ pub fn run_audit(command: &AuditCommand) -> anyhow::Result<ExitCode> {
             println!("({intact_before} earlier entries are intact)");
             ExitCode::FAILURE
         }
+    })
+}
+
+/// The anchor in an exported file; signed by a platform key when the config names keys.
+fn anchor_from_file(
+    data: &DataArgs,
+    file: &Path,
+) -> anyhow::Result<crate::audit_anchor::AnchorPoint> {
+    let config = data
+        .config
+        .as_deref()
+        .map(crate::config::load)
+        .transpose()?;
+    let signing = config.as_ref().and_then(|c| {
+        let keys = c.platform.as_ref()?.signing.as_ref()?.trusted().ok()?;
+        Some((keys, c.site.code.clone()))
+    });
+    let (export, checked) =
+        crate::audit_anchor::read_file(file, signing.as_ref().map(|(k, s)| (k, s.as_str())))?;
+    if let Some(config) = &config {
+        anyhow::ensure!(
+            export.site == config.site.code,
+            "anchor file {} is for site {:?}, not {:?}",
+            file.display(),
+            export.site,
+            config.site.code
+        );
+    }
+    if !checked {
+        eprintln!(
+            "warning: the anchor file's signature was not checked (give --config with platform.signing.platform_keys)"
+        );
+    }
+    Ok(crate::audit_anchor::AnchorPoint {
+        audit_seq: export.audit_seq,
+        hash: export.hash,
+        source: format!(
+            "the platform's exported anchor{} (received {})",
+            if checked { ", signature verified" } else { "" },
+            export.received_at
+        ),
     })
 }
 

@@ -87,6 +87,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit_cli::AuditCommand,
     },
+    /// Ed25519 keys for the signed platform link: `keys generate --out FILE`.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::keys_cli::KeysCommand,
+    },
     /// Console accounts: `accounts create-admin` (password on standard input).
     Accounts {
         /// What to do.
@@ -234,6 +240,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Cameras { command } => crate::cameras_cli::run(command).await,
         Command::Audit { command } => crate::audit_cli::run_audit(&command),
         Command::Accounts { command } => crate::audit_cli::run_accounts(command).await,
+        Command::Keys { command } => crate::keys_cli::run(&command),
         Command::Backup(args) => crate::backup_cli::run_backup(&args),
         Command::Restore(args) => crate::backup_cli::run_restore(&args),
         Command::Doctor {

@@ -13,6 +13,7 @@ mod gate;
 mod limits;
 mod line;
 mod load;
+mod signing;
 mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ pub use line::{
     ScannerConfig, XrayConfig,
 };
 pub use load::{ConfigError, Problem, load, parse};
+pub use signing::SigningConfig;
 
 /// The whole configuration of one site.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -220,6 +222,19 @@ pub struct PlatformConfig {
     /// PLC tags published on the `telemetry` stream.
     #[serde(default)]
     pub telemetry: Vec<TelemetryTag>,
+    /// Ed25519 signatures on every message of the link (`docs/security.md`); without it
+    /// messages are neither signed nor checked.
+    #[serde(default)]
+    pub signing: Option<SigningConfig>,
+    /// Send the head of the audit chain uplink (`audit_anchor`) at least this often, in
+    /// seconds, when the chain has grown since the last one; 0 = only with overrides and
+    /// account changes.
+    #[serde(default = "default_audit_anchor_interval_s")]
+    pub audit_anchor_interval_s: u64,
+}
+
+fn default_audit_anchor_interval_s() -> u64 {
+    300
 }
 
 /// One PLC tag published as telemetry: on a change beyond its deadband, and at least every

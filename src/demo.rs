@@ -227,6 +227,12 @@ pub async fn run(
             .as_ref()
             .map(|p| format!("http://{}/ledger", p.http)),
         broker: platform.as_ref().map(|p| p.broker.url()),
+        broker_tls: platform.as_ref().map(|p| addresses::BrokerTls {
+            ca: p.broker.ca_path().to_owned(),
+            platform_cert: p.broker.client_cert_path().to_owned(),
+            platform_key: p.broker.client_key_path().to_owned(),
+            platform_public_key: p.platform_public_key.clone(),
+        }),
         lines: site.lines.clone(),
         gates: site.gates.clone(),
         plate_listener: plate_listen,
@@ -254,25 +260,44 @@ struct DemoPlatform {
     broker: Broker,
     http: SocketAddr,
     _platform: RunningPlatform,
+    /// The key the site trusts for downlink signatures (hex).
+    platform_public_key: String,
+    /// Holds the site's signing key file.
+    _keys: tempfile::TempDir,
 }
 
-/// Start a broker and the platform simulator and point `config` at them; `None` (with a
+/// Start the site broker as shipped (mTLS, per-site ACL) and the platform simulator, both
+/// sides signing with keys made for this run, and point `config` at them; `None` (with a
 /// warning) when Mosquitto cannot run here: the demo then runs without a platform.
 async fn start_platform(config: &mut Config, shutdown: &CancellationToken) -> Option<DemoPlatform> {
-    let broker = match Broker::try_start(BrokerOptions::default()) {
+    let site = config.site.code.clone();
+    let broker = match Broker::try_start(BrokerOptions {
+        site: Some(vec![site.clone()]),
+        ..BrokerOptions::default()
+    }) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "no MQTT broker for the demo; running without the platform link");
             return None;
         }
     };
-    let site = config.site.code.clone();
+    let (platform_key, site_key) = (crate::keys_cli::generate(), crate::keys_cli::generate());
+    let keys = tempfile::tempdir().ok()?;
+    let site_key_file = keys.path().join("link.key");
+    if let Err(e) = crate::keys_cli::write_new(&site_key_file, &site_key) {
+        tracing::warn!(error = %e, "cannot write the demo's site key; running without the platform link");
+        return None;
+    }
     let started = async {
-        let platform = customs_edge_simulators::platform::start(SimPlatformConfig::new(
-            broker.url(),
-            &[site.as_str()],
-        ))
-        .await?;
+        let mut sim = SimPlatformConfig::new(broker.url(), &[site.as_str()]);
+        sim.ca_file = Some(broker.ca_path().to_owned());
+        sim.client_cert = Some(broker.client_cert_path().to_owned());
+        sim.client_key = Some(broker.client_key_path().to_owned());
+        sim.signing = Some(customs_edge_simulators::platform::Signing::new(
+            platform_key.clone(),
+            &[(site.as_str(), &site_key)],
+        ));
+        let platform = customs_edge_simulators::platform::start(sim).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let http = listener.local_addr()?;
         tokio::spawn(customs_edge_simulators::platform::http::run(
@@ -284,12 +309,25 @@ async fn start_platform(config: &mut Config, shutdown: &CancellationToken) -> Op
     };
     match started.await {
         Ok((platform, http)) => {
-            let text = format!("broker = \"{}\"\nstats_interval_s = 60\n", broker.url());
+            let path = |p: &std::path::Path| toml::Value::from(p.display().to_string());
+            let text = format!(
+                "broker = \"{}\"\nstats_interval_s = 60\nca_file = {}\n\
+                 client_cert_file = {}\nclient_key_file = {}\n\
+                 [signing]\nsite_key_file = {}\nplatform_keys = [\"{}\"]\n",
+                broker.url(),
+                path(broker.ca_path()),
+                path(broker.identity_cert_path(&site)),
+                path(broker.identity_key_path(&site)),
+                path(&site_key_file),
+                platform_key.public_hex(),
+            );
             config.platform = Some(toml::from_str(&text).expect("demo platform config"));
             Some(DemoPlatform {
                 broker,
                 http,
                 _platform: platform,
+                platform_public_key: platform_key.public_hex(),
+                _keys: keys,
             })
         }
         Err(e) => {

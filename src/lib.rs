@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod alarm_book;
+pub mod audit_anchor;
 pub mod audit_cli;
 pub mod backup;
 pub mod backup_cli;
@@ -54,6 +55,7 @@ pub mod evidence;
 pub mod gates;
 pub mod health;
 pub mod import;
+pub mod keys_cli;
 pub mod listen;
 pub mod metrics;
 pub mod retention;

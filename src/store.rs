@@ -22,6 +22,7 @@ mod writer;
 pub mod accounts;
 pub mod alarm_history;
 pub mod alarms;
+pub mod anchors;
 pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
@@ -139,6 +140,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("store/migrations/008_inspection_results.sql")),
     M::up(include_str!("store/migrations/009_gate_passes_at.sql")),
     M::up(include_str!("store/migrations/010_holds_and_bags.sql")),
+    M::up(include_str!("store/migrations/011_audit_anchors.sql")),
 ];
 
 /// The schema migrations of this build (tests migrate in-memory databases with them).

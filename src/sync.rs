@@ -12,6 +12,7 @@
 //! - [`telemetry`] — PLC tags on change beyond a deadband or at a maximum interval, with
 //!   their quality.
 //! - [`reporters`] — periodic statistics and device-health changes.
+//! - [`signing`] — Ed25519 signatures on every message when `[platform.signing]` is set.
 //!
 //! The wire contract is the `customs-edge-protocol` crate, documented in `docs/mqtt/`.
 
@@ -19,6 +20,7 @@ pub mod downlink;
 pub mod publisher;
 pub mod reporters;
 pub mod session;
+pub mod signing;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -157,6 +159,12 @@ pub fn spawn(
     let topics = Topics::new(&platform.topic_prefix, &config.site.code);
     // Checked once here, so that a config the link cannot use fails the start.
     session::connect_options(platform, &config.site.code, &topics)?;
+    let keys = platform
+        .signing
+        .as_ref()
+        .map(signing::LinkKeys::load)
+        .transpose()?
+        .map(Arc::new);
     health.set(
         HEALTH_NAME,
         crate::health::State::Starting,
@@ -169,6 +177,7 @@ pub fn spawn(
         store: store.clone(),
         health: health.clone(),
         stats: stats.clone(),
+        keys,
     };
     tasks.spawn("platform link", move |token| link.clone().run(token));
 
@@ -186,6 +195,15 @@ pub fn spawn(
     tasks.spawn("platform reporters", move |token| {
         reporter.clone().run(token)
     });
+    if platform.audit_anchor_interval_s > 0 {
+        let (store, every) = (
+            store.clone(),
+            std::time::Duration::from_secs(platform.audit_anchor_interval_s),
+        );
+        tasks.spawn("audit anchors", move |token| {
+            crate::audit_anchor::run(store.clone(), every, token)
+        });
+    }
     Ok(stats)
 }
 
@@ -198,6 +216,9 @@ struct Link {
     store: Store,
     health: Health,
     stats: Arc<SyncStats>,
+    /// The link's keys, when signing is on; shared by every run so the acknowledgement
+    /// replay guard outlives a restart of the link task.
+    keys: Option<Arc<signing::LinkKeys>>,
 }
 
 impl Link {
@@ -211,6 +232,7 @@ impl Link {
             store,
             health,
             stats,
+            keys,
         } = self;
         let (client, eventloop) = session::connect_options(&platform, &site, &topics)?;
         let (link_tx, link_rx) = watch::channel(LinkEvent::Down);
@@ -238,7 +260,8 @@ impl Link {
             stats.clone(),
             link_rx,
             acks_rx,
-        );
+        )
+        .with_keys(keys.clone());
         let downlink = downlink::Downlink {
             client,
             store,
@@ -247,6 +270,7 @@ impl Link {
                 .unwrap_or(usize::MAX),
             stats,
             acks: acks_tx,
+            keys,
         };
         // A part that ends takes the others down with it; the supervisor starts them again.
         tokio::select! {

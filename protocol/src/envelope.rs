@@ -58,6 +58,9 @@ pub enum EnvelopeError {
     UnknownKind(String),
     /// The body does not fit its kind.
     BadBody(String),
+    /// Not signed, signed by a key not trusted, altered, expired or replayed
+    /// ([`crate::signed`]).
+    Unauthentic(crate::signed::SignatureError),
 }
 
 impl EnvelopeError {
@@ -71,6 +74,7 @@ impl EnvelopeError {
             Self::WrongSite(_) => "wrong_site",
             Self::UnknownKind(_) => "unknown_kind",
             Self::BadBody(_) => "bad_body",
+            Self::Unauthentic(e) => e.code(),
         }
     }
 }
@@ -93,6 +97,7 @@ impl std::fmt::Display for EnvelopeError {
             Self::WrongSite(s) => write!(f, "addressed to site {s:?}, not this one"),
             Self::UnknownKind(k) => write!(f, "unknown message kind {k:?}"),
             Self::BadBody(e) => write!(f, "body does not fit its kind: {e}"),
+            Self::Unauthentic(e) => write!(f, "not authentic: {e}"),
         }
     }
 }

@@ -80,6 +80,8 @@ pub mod kind {
     pub const OFFICER_ACTION: &str = "officer_action";
     /// [`super::InspectionResult`] on `officer`.
     pub const INSPECTION_RESULT: &str = "inspection_result";
+    /// [`super::AuditAnchor`] on `officer`.
+    pub const AUDIT_ANCHOR: &str = "audit_anchor";
     /// [`super::Alarm`] on `health`.
     pub const ALARM: &str = "alarm";
     /// [`super::DeviceHealth`] on `health`.
@@ -92,7 +94,7 @@ pub mod kind {
     pub const STATISTICS: &str = "statistics";
 
     /// Every uplink kind with its stream.
-    pub const ALL: [(&str, super::Stream); 14] = [
+    pub const ALL: [(&str, super::Stream); 15] = [
         (SORT_RESULT, super::Stream::Decisions),
         (PARCEL_OUTCOME, super::Stream::Decisions),
         (DECISION_REVISED, super::Stream::Decisions),
@@ -102,12 +104,53 @@ pub mod kind {
         (GATE_PASS, super::Stream::Gate),
         (OFFICER_ACTION, super::Stream::Officer),
         (INSPECTION_RESULT, super::Stream::Officer),
+        (AUDIT_ANCHOR, super::Stream::Officer),
         (ALARM, super::Stream::Health),
         (DEVICE_HEALTH, super::Stream::Health),
         (DEAD_LETTER, super::Stream::Health),
         (TELEMETRY, super::Stream::Telemetry),
         (STATISTICS, super::Stream::Stats),
     ];
+}
+
+/// The head of the site's audit chain, sent so that a copy of it lives outside the site:
+/// a rewrite of the chain up to here no longer matches what the platform holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditAnchor {
+    /// The newest audit entry's sequence number (its id; entries count from 1).
+    pub audit_seq: i64,
+    /// That entry's chain hash (SHA-256, hex).
+    pub hash: String,
+    /// When the entry was made.
+    pub entry_at: String,
+    /// Why it was sent: `interval`, or the action of the entry (`gate_override`,
+    /// `account_create`, ...).
+    pub reason: String,
+}
+
+/// The platform's copy of a site's audit anchor, exported to a file for
+/// `customs-edge audit verify --anchor`: a [`crate::signed`] wrapper around this, signed
+/// by the platform for the topic [`anchor_export_topic`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorExport {
+    /// The site whose chain it anchors.
+    pub site: String,
+    /// The anchored entry's sequence number.
+    pub audit_seq: i64,
+    /// Its hash.
+    pub hash: String,
+    /// When the entry was made.
+    pub entry_at: String,
+    /// When the platform received the anchor.
+    pub received_at: String,
+}
+
+/// The "topic" an exported anchor file is signed for: it never travels over MQTT, but
+/// binding it to the site keeps one site's file from passing for another's.
+pub fn anchor_export_topic(site: &str) -> String {
+    format!("customs-edge/anchor-export/{site}")
 }
 
 /// A file kept as evidence, referenced by content hash.
@@ -421,7 +464,8 @@ pub struct DeadLetter {
     /// The topic it came on.
     pub topic: String,
     /// Reason code: `too_large`, `not_utf8`, `malformed`, `unknown_schema`, `wrong_site`,
-    /// `unknown_kind`, `bad_body`.
+    /// `unknown_kind`, `bad_body`; with signing on also `unsigned`,
+    /// `bad_signature_wrapper`, `unknown_key`, `bad_signature`, `expired`, `replayed`.
     pub reason: String,
     /// The reason in words.
     pub detail: String,

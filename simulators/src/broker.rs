@@ -8,6 +8,9 @@
 //!   client certificate generated in process (`rcgen`) in the broker's temp dir.
 //! - [`Broker::start_with`] — either, with [`BrokerOptions`]; optionally admitting only
 //!   clients that log in with a user name and password (`mosquitto_passwd`).
+//! - [`Broker::start_site`] — the site broker as shipped in `config/mosquitto/` (TLS only,
+//!   no anonymous client, identity from the client certificate, a per-site ACL), with a
+//!   client certificate per site code and one for the platform ([`PLATFORM_IDENTITY`]).
 //!
 //! The server certificate is issued to `CN=localhost` with `subjectAltName =
 //! DNS:localhost, IP:127.0.0.1`, so a client verifies it with either name as the host in
@@ -18,7 +21,10 @@
 //! with the broker's log if it is not met. Mosquitto's output goes to a log file in the
 //! temp dir ([`Broker::log`]). Dropping the broker kills the process.
 
+mod site;
 mod tls;
+
+pub use site::{PLATFORM_IDENTITY, SHIPPED_ACL, SHIPPED_CONF};
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -53,6 +59,10 @@ pub struct BrokerOptions {
     /// Admit only clients that log in as this user with this password (MQTT user name and
     /// password); `None` admits anyone.
     pub login: Option<(String, String)>,
+    /// Run the shipped site broker configuration (`config/mosquitto/`) instead, with a
+    /// client certificate for each of these site codes and one for the platform. `tls`,
+    /// `login` and `persistence` do not apply: the shipped file says.
+    pub site: Option<Vec<String>>,
 }
 
 impl Default for BrokerOptions {
@@ -61,6 +71,7 @@ impl Default for BrokerOptions {
             persistence: true,
             tls: None,
             login: None,
+            site: None,
         }
     }
 }
@@ -102,6 +113,16 @@ impl Broker {
         })
     }
 
+    /// The site broker as shipped (`config/mosquitto/`), with a client certificate issued
+    /// to each site code in `sites` ([`Broker::identity_cert_path`]) and one to
+    /// [`PLATFORM_IDENTITY`] (also [`Broker::client_cert_path`]).
+    pub fn start_site(sites: &[&str]) -> Self {
+        Self::start_with(BrokerOptions {
+            site: Some(sites.iter().map(|s| (*s).to_owned()).collect()),
+            ..BrokerOptions::default()
+        })
+    }
+
     /// A broker as `options` say, on a free port; panics with the broker's log when it
     /// cannot start (tests).
     pub fn start_with(options: BrokerOptions) -> Self {
@@ -120,7 +141,15 @@ impl Broker {
             .tempdir()
             .map_err(|e| format!("temp dir for the broker: {e}"))?;
         fs::create_dir(dir.path().join("data")).map_err(|e| format!("persistence dir: {e}"))?;
-        let tls = options.tls.map(|_| generate_tls(&dir.path().join("tls")));
+        let tls = match (&options.site, options.tls) {
+            (Some(sites), _) => {
+                let mut ids = sites.clone();
+                ids.push(PLATFORM_IDENTITY.to_owned());
+                Some(generate_tls(&dir.path().join("tls"), &ids))
+            }
+            (None, Some(_)) => Some(generate_tls(&dir.path().join("tls"), &[])),
+            (None, None) => None,
+        };
         if let Some((user, password)) = &options.login {
             let status = Command::new(MOSQUITTO_PASSWD)
                 .args(["-b", "-c"])
@@ -175,14 +204,61 @@ impl Broker {
         &self.tls_files().ca
     }
 
-    /// A client certificate (PEM) signed by the test CA.
+    /// A client certificate (PEM) signed by the test CA; for the site broker, the
+    /// platform's ([`PLATFORM_IDENTITY`]).
     pub fn client_cert_path(&self) -> &Path {
+        if self.options.site.is_some() {
+            return self.identity_cert_path(PLATFORM_IDENTITY);
+        }
         &self.tls_files().client_cert
     }
 
     /// The client certificate's private key (PEM, PKCS#8, EC P-256).
     pub fn client_key_path(&self) -> &Path {
+        if self.options.site.is_some() {
+            return self.identity_key_path(PLATFORM_IDENTITY);
+        }
         &self.tls_files().client_key
+    }
+
+    /// The site broker's client certificate issued to `cn` (a site code, or
+    /// [`PLATFORM_IDENTITY`]); panics for a name it was not started with.
+    pub fn identity_cert_path(&self, cn: &str) -> &Path {
+        &self.identity(cn).0
+    }
+
+    /// The private key of [`Broker::identity_cert_path`].
+    pub fn identity_key_path(&self, cn: &str) -> &Path {
+        &self.identity(cn).1
+    }
+
+    fn identity(&self, cn: &str) -> &(PathBuf, PathBuf) {
+        self.tls_files()
+            .identities
+            .get(cn)
+            .unwrap_or_else(|| panic!("the broker has no client certificate for {cn:?}"))
+    }
+
+    /// Options for a rumqttc client of this TLS broker presenting the certificate issued
+    /// to `identity` ([`Broker::identity_cert_path`]), or no certificate at all (`None`).
+    pub fn client_options_as(
+        &self,
+        client_id: &str,
+        identity: Option<&str>,
+    ) -> rumqttc::MqttOptions {
+        let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", self.port);
+        let read = |p: &Path| fs::read(p).expect("test TLS file");
+        options.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Simple {
+                ca: read(&self.tls_files().ca),
+                alpn: None,
+                client_auth: identity.map(|cn| {
+                    let (cert, key) = self.identity(cn);
+                    (read(cert), read(key))
+                }),
+            },
+        ));
+        options
     }
 
     /// Mosquitto's output so far, across restarts: for failure messages.
@@ -206,7 +282,10 @@ impl Broker {
                 rumqttc::TlsConfiguration::Simple {
                     ca: read(&tls.ca),
                     alpn: None,
-                    client_auth: Some((read(&tls.client_cert), read(&tls.client_key))),
+                    client_auth: Some((
+                        read(self.client_cert_path()),
+                        read(self.client_key_path()),
+                    )),
                 },
             ));
         }
@@ -328,6 +407,9 @@ impl Broker {
 
     fn config(&self) -> String {
         let dir = self.dir.path();
+        if let (Some(_), Some(files)) = (&self.options.site, &self.tls) {
+            return site::config(dir, self.port, files).unwrap_or_else(|e| panic!("{e}"));
+        }
         let mut conf = format!(
             "# Written by customs-edge-simulators (src/broker.rs).\n\
              # As root, mosquitto would switch to the `mosquitto` user and could not read\n\

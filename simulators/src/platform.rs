@@ -51,10 +51,12 @@ mod record;
 mod route;
 pub mod running;
 pub mod scenario;
+pub mod signing;
 
 pub use bulk::{BulkProgress, JsonlLists, read_jsonl, synthetic_lists};
 pub use config::PlatformConfig;
-pub use downlink::PublishError;
+pub use downlink::{PublishError, Published};
 pub use ledger::{AppliedMessage, Ledger, SiteLedger, StreamLedger};
 pub use running::{Platform, RunningPlatform, start};
 pub use scenario::{PlayReport, Scenario};
+pub use signing::{Seal, Signing};

@@ -240,6 +240,9 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
             "must be non-empty and contain no MQTT wildcards",
         ));
     }
+    if let Some(signing) = &platform.signing {
+        signing.validate(out);
+    }
 }
 
 /// Check `scheme://host:port[/...]`; returns the scheme when valid.

@@ -28,6 +28,21 @@ pub struct PlateCamera {
     pub posts_to: String,
 }
 
+/// How a client gets into the demo's broker: it is the site broker as shipped (TLS, a
+/// client certificate of its test CA, the per-site ACL), so a tool connects as the platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerTls {
+    /// The test CA (PEM) the broker's certificate chains to.
+    pub ca: PathBuf,
+    /// The platform's client certificate (CN `customs-edge-platform`: every site's topics).
+    pub platform_cert: PathBuf,
+    /// Its private key.
+    pub platform_key: PathBuf,
+    /// The public key (hex) the site trusts for downlink signatures; messages not signed
+    /// with the platform simulator's key are dead-lettered.
+    pub platform_public_key: String,
+}
+
 /// Every address of a running demo.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoAddresses {
@@ -45,8 +60,10 @@ pub struct DemoAddresses {
     pub gates_report: String,
     /// The platform simulator's ledger, when a broker could be started.
     pub platform_ledger: Option<String>,
-    /// The demo's own MQTT broker (`mqtt://127.0.0.1:PORT`), when Mosquitto runs here.
+    /// The demo's own MQTT broker (`mqtts://127.0.0.1:PORT`), when Mosquitto runs here.
     pub broker: Option<String>,
+    /// What a client needs to connect to it.
+    pub broker_tls: Option<BrokerTls>,
     /// The simulated line: PLC, scanners, X-ray directory.
     pub lines: Vec<LineAddrs>,
     /// The simulated gate lanes: gate I/O, weighbridge, where their camera posts.

@@ -2,7 +2,8 @@
 //!
 //! Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields,
 //! so changing or removing any entry breaks every hash after it. Triggers in the schema
-//! refuse UPDATE and DELETE.
+//! refuse UPDATE and DELETE. Entries of overrides and account changes send the chain's head
+//! uplink at once (`super::anchors`), so a rewrite is caught against the platform's copy.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
@@ -32,6 +33,9 @@ pub fn append_audit(
         "INSERT INTO audit_log (at, actor, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![at, actor, action, subject, detail, prev, hash])?;
+    if super::anchors::anchors_at_once(action) {
+        super::anchors::enqueue_head(tx, action, false)?;
+    }
     Ok(hash)
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use customs_edge_protocol::downlink::{Ack, Downlink as Message};
-use customs_edge_protocol::envelope::{self, EnvelopeError};
+use customs_edge_protocol::envelope::EnvelopeError;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ pub(crate) struct Downlink {
     pub(crate) limit: usize,
     pub(crate) stats: Arc<SyncStats>,
     pub(crate) acks: mpsc::UnboundedSender<Ack>,
+    /// The platform's keys, when signing is on: nothing unsigned is applied.
+    pub(crate) keys: Option<Arc<super::signing::LinkKeys>>,
 }
 
 impl Downlink {
@@ -74,7 +76,9 @@ impl Downlink {
     /// Read and apply one message; `Err` only when the store could not take it.
     async fn handle(&self, publish: &Publish) -> anyhow::Result<()> {
         let topic = publish.topic.clone();
-        let opened = envelope::open(&publish.payload, self.limit, &self.site);
+        let keys = self.keys.as_deref();
+        let opened =
+            super::signing::open_downlink(keys, &topic, &publish.payload, self.limit, &self.site);
         let (message_id, read) = match opened {
             Ok(env) => {
                 let read = Message::from_envelope(&env).and_then(|m| {
@@ -88,12 +92,21 @@ impl Downlink {
                         )))
                     }
                 });
+                // A signed acknowledgement taken once: replayed, it is dead-lettered.
+                let read = match (read, keys) {
+                    (Ok(Message::Ack(ack)), Some(k)) => k
+                        .take_ack(&env.id, env.seq)
+                        .map(|()| Message::Ack(ack))
+                        .map_err(EnvelopeError::Unauthentic),
+                    (read, _) => read,
+                };
                 (Some(env.id), read)
             }
             Err(e) => (None, Err(e)),
         };
         match read {
             Ok(Message::Ack(ack)) => {
+                crate::audit_anchor::on_ack(&self.store, &ack).await;
                 let _ = self.acks.send(ack);
                 Ok(())
             }

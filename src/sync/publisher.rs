@@ -56,6 +56,8 @@ pub(crate) struct Publisher {
     link: watch::Receiver<LinkEvent>,
     acks: mpsc::UnboundedReceiver<Ack>,
     cursors: BTreeMap<Stream, Cursor>,
+    /// Seals every payload with the site's key when signing is on.
+    keys: Option<Arc<super::signing::LinkKeys>>,
 }
 
 impl Publisher {
@@ -81,7 +83,14 @@ impl Publisher {
             link,
             acks,
             cursors: BTreeMap::new(),
+            keys: None,
         }
+    }
+
+    /// Sign every uplink message with these keys.
+    pub(crate) fn with_keys(mut self, keys: Option<Arc<super::signing::LinkKeys>>) -> Self {
+        self.keys = keys;
+        self
     }
 
     pub(crate) async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -164,6 +173,10 @@ impl Publisher {
         }
         for row in &rows {
             let payload = envelope(&self.site, stream, row);
+            let payload = match &self.keys {
+                Some(keys) => keys.seal(&topic, payload.as_bytes()),
+                None => payload.into_bytes(),
+            };
             self.client
                 .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
                 .await?;

@@ -8,6 +8,7 @@ mod login;
 pub mod logs;
 pub mod platform;
 pub mod process;
+pub mod signing;
 
 pub use login::{ADMIN_PASSWORD, ADMIN_USER, admin_client, login_client};
 

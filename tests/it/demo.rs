@@ -185,7 +185,11 @@ async fn demo_prints_its_addresses_as_one_json_line_on_request() {
     assert_eq!(a["logins"]["users"].as_array().unwrap().len(), 4);
     assert!(a["operator_token"].as_str().unwrap().len() >= 32);
     if let Some(ledger) = a["platform_ledger"].as_str() {
-        assert!(a["broker"].as_str().unwrap().starts_with("mqtt://"));
+        assert!(
+            a["broker"].as_str().unwrap().starts_with("mqtts://"),
+            "the shipped site broker: {a}"
+        );
+        assert!(a["broker_tls"]["ca"].is_string(), "{a}");
         let l = http.get(ledger).send().await.unwrap();
         assert_eq!(l.status(), 200);
     } else {

@@ -5,6 +5,7 @@
 
 mod abuse_connections;
 mod arrivals_downlink;
+mod audit_anchor;
 mod audit_verify;
 mod backup;
 mod cli;
@@ -19,6 +20,8 @@ mod gates_safety;
 mod healthz;
 mod late_holds;
 mod line_e2e;
+mod link_broker;
+mod link_signing;
 mod onvif_client_vs_sim;
 mod openapi;
 mod plate_listener;

@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 const BASE_URI: &str = "file:///customs-edge/docs/mqtt/schemas/";
 
 /// The schema files that are not a message kind, referenced from the kind schemas.
-pub const SHARED_SCHEMAS: [&str; 3] = [
+pub const SHARED_SCHEMAS: [&str; 4] = [
     "envelope.schema.json",
+    "signed.schema.json",
     "declaration_list.schema.json",
     "evidence_ref.schema.json",
 ];
@@ -124,7 +125,12 @@ fn compile(kind_dir: &str, kind: &str) -> Result<jsonschema::Validator, String> 
         .map_err(|e| format!("cannot register the shared schemas: {e}"))?;
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
-        .with_base_uri(format!("{BASE_URI}{kind_dir}/{kind}.schema.json"))
+        // An empty kind_dir: a shared schema at the top (the signed wrapper).
+        .with_base_uri(if kind_dir.is_empty() {
+            format!("{BASE_URI}{kind}.schema.json")
+        } else {
+            format!("{BASE_URI}{kind_dir}/{kind}.schema.json")
+        })
         .with_registry(&registry)
         .should_validate_formats(true)
         .build(&schema)

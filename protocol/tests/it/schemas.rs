@@ -300,3 +300,22 @@ fn the_examples_in_the_readme_fit_their_schemas() {
         validate_against(dir, kind, &message).unwrap();
     }
 }
+
+#[test]
+fn a_signed_message_fits_the_wrapper_schema() {
+    use customs_edge_protocol::signed::SealKey;
+
+    let key = SealKey::from_seed(&[3; 32]);
+    let (_, envelope) = &uplink_examples()[0];
+    let topic = format!("customs-edge/{SITE}/up/decisions");
+    let payload = key.seal(&topic, envelope.to_string().as_bytes(), 1_800_000_000);
+    let value: Value = serde_json::from_slice(&payload).unwrap();
+    validate_against("", "signed", &value).unwrap();
+    assert_eq!(
+        &value["msg"], envelope,
+        "the wrapper carries the envelope as it is"
+    );
+    let mut bad = value.clone();
+    bad["sig"] = json!("not hex");
+    assert!(validate_against("", "signed", &bad).is_err());
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use customs_edge_protocol::signed::{SealKey, TrustedKeys};
 use customs_edge_simulators::platform::{
     self, BulkProgress, Ledger, Platform, PlatformConfig, Scenario, bulk, config, scenario,
 };
@@ -52,7 +53,13 @@ simulators/scenarios/platform-release-and-inspect.toml.
 
 HTTP API (--http): GET /ledger, GET /applied?site=&stream=, POST /lists, /list-status,
 /permits, /permit-status, /instructions, /arrivals (JSON array or {\"lists\": [...]} etc.),
-POST /raw?topic=, GET|POST /acks {\"paused\": bool, \"drop_rate\": 0.5}.
+POST /raw?topic=, GET|POST /acks {\"paused\": bool, \"drop_rate\": 0.5},
+GET /anchor?site= (the newest audit anchor the site sent, as a file for
+`customs-edge audit verify --anchor`, signed when --signing-key is given).
+
+Signing (--signing-key, --site-key): every downlink message and ack is wrapped and signed
+with the platform's Ed25519 key; uplink not signed by the site's key is refused (counted in
+`malformed_uplink`). See docs/mqtt/README.md, Signed messages.
 
 The first line on stdout is the HTTP API's address; the last is the summary. Exit status:
 0, or 1 when applied_twice > 0 at exit, or 2 on an error.";
@@ -144,6 +151,13 @@ struct Args {
     /// Write the ledger (JSON) here on exit.
     #[arg(long, value_name = "PATH")]
     report_file: Option<PathBuf>,
+    /// Sign every downlink message and ack with this Ed25519 key (a file with the 32-byte
+    /// seed as hex, as `customs-edge keys generate` writes) and require signed uplink.
+    #[arg(long, value_name = "FILE", requires = "site_keys")]
+    signing_key: Option<PathBuf>,
+    /// A site's public key (hex) its uplink must verify with: `SITE=HEX`; repeat.
+    #[arg(long = "site-key", value_name = "SITE=HEX", requires = "signing_key")]
+    site_keys: Vec<String>,
 }
 
 fn env_var(name: Option<&str>, what: &str) -> anyhow::Result<Option<String>> {
@@ -173,8 +187,29 @@ impl Args {
             keep_bodies: self.keep_bodies,
             adopt_first_seq: self.adopt_first_seq,
             origin,
+            signing: self.signing()?,
             ..PlatformConfig::default()
         })
+    }
+
+    fn signing(&self) -> anyhow::Result<Option<platform::Signing>> {
+        let Some(path) = &self.signing_key else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--signing-key {}", path.display()))?;
+        let key = SealKey::from_hex(&text)
+            .map_err(|e| anyhow::anyhow!("--signing-key {}: {e}", path.display()))?;
+        let mut signing = platform::Signing::new(key, &[]);
+        for pair in &self.site_keys {
+            let (site, hex) = pair
+                .split_once('=')
+                .with_context(|| format!("--site-key {pair:?} is not SITE=HEX"))?;
+            let keys = TrustedKeys::from_hex(&[hex])
+                .map_err(|e| anyhow::anyhow!("--site-key {site}: {e}"))?;
+            signing.site_keys.insert(site.to_owned(), keys);
+        }
+        Ok(Some(signing))
     }
 }
 

@@ -2,6 +2,7 @@
 //! certificate, made in process with `rcgen` (EC P-256 keys, valid for a week) and
 //! written as PEM files for Mosquitto and the clients.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -24,16 +25,20 @@ pub(super) struct TlsFiles {
     pub(super) server_key: PathBuf,
     pub(super) client_cert: PathBuf,
     pub(super) client_key: PathBuf,
+    /// Certificate and key of each extra client identity, by Common Name.
+    pub(super) identities: BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
 /// How long the certificates are valid from today.
 const VALID_DAYS: u64 = 7;
 
 /// A test CA, a server certificate for [`CERT_NAMES`] and a client certificate, in `dir`:
-/// `ca.crt` and `ca.key`, `server.crt` and `server.key`, `client.crt` and `client.key`.
+/// `ca.crt` and `ca.key`, `server.crt` and `server.key`, `client.crt` and `client.key`;
+/// and one client certificate per name in `identities`, issued to that Common Name
+/// (`id-<n>.crt`, `id-<n>.key`: a site code, or the platform's name).
 /// Keys are PKCS#8 PEM readable by their owner only (mode 600), certificates mode 644
 /// under the usual umask; Mosquitto reads them as root (`user root` in its config).
-pub(super) fn generate_tls(dir: &Path) -> TlsFiles {
+pub(super) fn generate_tls(dir: &Path, identities: &[String]) -> TlsFiles {
     fs::create_dir_all(dir).expect("TLS dir");
     let mut ca = params("customs-edge test CA");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -56,12 +61,28 @@ pub(super) fn generate_tls(dir: &Path) -> TlsFiles {
     client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     issue(dir, "client", &client, &ca);
 
+    let mut issued = BTreeMap::new();
+    for (n, cn) in identities.iter().enumerate() {
+        let mut client = params(cn);
+        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let name = format!("id-{n}");
+        issue(dir, &name, &client, &ca);
+        issued.insert(
+            cn.clone(),
+            (
+                dir.join(format!("{name}.crt")),
+                dir.join(format!("{name}.key")),
+            ),
+        );
+    }
+
     TlsFiles {
         ca: dir.join("ca.crt"),
         server_cert: dir.join("server.crt"),
         server_key: dir.join("server.key"),
         client_cert: dir.join("client.crt"),
         client_key: dir.join("client.key"),
+        identities: issued,
     }
 }
 

@@ -50,6 +50,8 @@ pub struct PlatformConfig {
     pub origin: String,
     /// MQTT keep-alive.
     pub keep_alive: Duration,
+    /// Sign downlink and acks, and require signed uplink (`None`: neither).
+    pub signing: Option<super::signing::Signing>,
 }
 
 impl Default for PlatformConfig {
@@ -69,6 +71,7 @@ impl Default for PlatformConfig {
             adopt_first_seq: false,
             origin: "platform".to_owned(),
             keep_alive: Duration::from_secs(10),
+            signing: None,
         }
     }
 }

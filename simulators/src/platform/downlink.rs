@@ -13,11 +13,23 @@ use serde::Serialize;
 
 use super::config::MAX_PACKET_BYTES;
 use super::running::Platform;
+use super::signing::Seal;
 
 /// The stream name of every downlink message.
 pub const DOWN_STREAM: &str = "down";
 /// Room left in a packet for the topic and the MQTT header.
 const PACKET_OVERHEAD: usize = 64 * 1024;
+
+/// A downlink message as published.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Where it went.
+    pub topic: String,
+    /// The payload exactly as sent (the signed wrapper, when signed).
+    pub payload: Vec<u8>,
+}
 
 /// Why a downlink message was not published.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +63,20 @@ impl Platform {
         kind: &str,
         body: &B,
     ) -> Result<u64, PublishError> {
+        self.publish_downlink_with(site, kind, body, &Seal::Platform)
+            .await
+            .map(|p| p.seq)
+    }
+
+    /// [`Platform::publish_downlink`] sealed as `seal` says (a forged or expired
+    /// signature, or none); returns the payload as sent, so a test can replay it.
+    pub async fn publish_downlink_with<B: Serialize + Sync>(
+        &self,
+        site: &str,
+        kind: &str,
+        body: &B,
+        seal: &Seal,
+    ) -> Result<Published, PublishError> {
         if !self.sites().iter().any(|s| s == site) {
             return Err(PublishError::UnknownSite(site.to_owned()));
         }
@@ -68,17 +94,21 @@ impl Platform {
             kind: kind.to_owned(),
             body,
         };
-        let payload = serde_json::to_vec(&message)?;
+        let payload = self.seal_payload(&topic, serde_json::to_vec(&message)?, seal);
         check_size(payload.len())?;
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .publish(topic.clone(), QoS::AtLeastOnce, false, payload.clone())
             .await?;
         self.shared.update(|s| {
             s.down_seqs.insert(site.to_owned(), seq);
             s.downlink.published += 1;
             *s.downlink.kinds.entry(kind.to_owned()).or_default() += 1;
         });
-        Ok(seq)
+        Ok(Published {
+            seq,
+            topic,
+            payload,
+        })
     }
 
     /// New or replaced declaration lists, in one message.

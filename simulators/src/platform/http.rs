@@ -59,6 +59,7 @@ pub fn router(platform: Platform) -> Router {
         .route("/arrivals", downlink(kind::ARRIVALS, "arrivals"))
         .route("/raw", post(raw))
         .route("/acks", get(acks).post(set_acks))
+        .route("/anchor", get(anchor))
         .fallback(not_found)
         .with_state(platform)
 }
@@ -103,6 +104,32 @@ async fn applied(State(p): State<Platform>, Query(q): Query<AppliedQuery>) -> Re
         Err(response) => return *response,
     };
     Json(p.applied_after(&site, &q.stream, q.after, q.limit.unwrap_or(1000))).into_response()
+}
+
+/// `?site=S`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteQuery {
+    site: Option<String>,
+}
+
+/// The newest audit anchor of a site as a file (`customs-edge audit verify --anchor`).
+async fn anchor(State(p): State<Platform>, Query(q): Query<SiteQuery>) -> Response {
+    let site = match pick_site(&p, q.site.as_deref()) {
+        Ok(site) => site,
+        Err(response) => return *response,
+    };
+    match p.export_anchor(&site) {
+        Some(file) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            file,
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format_args!("site {site:?} has sent no audit anchor yet"),
+        ),
+    }
 }
 
 /// `?site=S&batch=N`.

@@ -102,7 +102,7 @@ impl Judge {
         }
     }
 
-    fn malformed(
+    pub(crate) fn malformed(
         &mut self,
         topic: &str,
         payload: &[u8],

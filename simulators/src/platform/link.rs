@@ -128,10 +128,28 @@ fn receive(platform: &Platform, publish: &Publish) {
     let prefix = platform.shared.config.prefix.trim_end_matches('/');
     match route(prefix, &publish.topic) {
         Route::Up { site, stream } => {
-            let outcome = platform.shared.update(|s| {
-                s.judge
-                    .receive(&publish.topic, site, stream, &publish.payload, now)
-            });
+            // Checked outside the state lock: a signature check is the costly part.
+            let payload = match platform.open_uplink(&publish.topic, site, &publish.payload) {
+                Ok(p) => p,
+                Err(e) => {
+                    warn!(topic = %publish.topic, reason = e.code(), detail = %e, "uplink refused: not authentic");
+                    platform.shared.update(|s| {
+                        s.judge.malformed(
+                            &publish.topic,
+                            &publish.payload,
+                            (e.code(), e.to_string()),
+                            now,
+                        );
+                    });
+                    return;
+                }
+            };
+            let outcome = platform
+                .shared
+                .update(|s| s.judge.receive(&publish.topic, site, stream, payload, now));
+            if outcome == Outcome::Applied && stream == "officer" {
+                platform.note_anchor(site, payload, now);
+            }
             match outcome {
                 Outcome::Applied => {}
                 Outcome::Resent | Outcome::Gap => debug!(topic = %publish.topic, ?outcome),

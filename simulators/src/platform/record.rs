@@ -113,6 +113,7 @@ pub(crate) fn check(stream: Stream, kind_name: &str, body: &Value) -> Checked {
         kind::GATE_PASS => fits::<uplink::GatePass>(body),
         kind::OFFICER_ACTION => fits::<uplink::OfficerAction>(body),
         kind::INSPECTION_RESULT => fits::<uplink::InspectionResult>(body),
+        kind::AUDIT_ANCHOR => fits::<uplink::AuditAnchor>(body),
         kind::ALARM => fits::<uplink::Alarm>(body),
         kind::DEVICE_HEALTH => fits::<uplink::DeviceHealth>(body),
         kind::DEAD_LETTER => fits::<uplink::DeadLetter>(body),

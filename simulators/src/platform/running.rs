@@ -45,6 +45,10 @@ pub(crate) struct State {
     pub(crate) downlink: DownlinkCounters,
     /// The last downlink sequence number per site.
     pub(crate) down_seqs: BTreeMap<String, u64>,
+    /// Keys, when the platform signs; here so a test can rotate the key while it runs.
+    pub(crate) signing: Option<super::signing::Signing>,
+    /// The newest audit anchor each site sent.
+    pub(crate) anchors: BTreeMap<String, customs_edge_protocol::uplink::AnchorExport>,
 }
 
 /// The ack fault switches, read by the ack task on every tick.
@@ -260,6 +264,8 @@ pub async fn start(config: PlatformConfig) -> anyhow::Result<RunningPlatform> {
             link: LinkStatus::default(),
             downlink: DownlinkCounters::default(),
             down_seqs: BTreeMap::new(),
+            signing: config.signing.clone(),
+            anchors: BTreeMap::new(),
         }),
         changed: watch::Sender::new(0),
         faults: AckFaults::default(),

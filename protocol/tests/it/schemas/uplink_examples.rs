@@ -252,6 +252,20 @@ pub(super) fn uplink_examples() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            kind::AUDIT_ANCHOR,
+            up(
+                kind::AUDIT_ANCHOR,
+                Stream::Officer,
+                5,
+                uplink::AuditAnchor {
+                    audit_seq: 42,
+                    hash: "9f2b".repeat(16),
+                    entry_at: AT.into(),
+                    reason: "gate_override".into(),
+                },
+            ),
+        ),
+        (
             kind::ALARM,
             up(
                 kind::ALARM,

@@ -1,0 +1,365 @@
+//! Signed messages on the platform link (Ed25519).
+//!
+//! With signing on, a payload is a wrapper around the envelope, which it carries as its
+//! exact bytes:
+//!
+//! ```text
+//! {"sig":"<128 hex>","key":"<16 hex>","exp":<unix seconds>,"msg":<the envelope JSON>}
+//! ```
+//!
+//! The signature covers the topic, the key id, the expiry and the envelope's bytes exactly
+//! as they stand between `"msg":` and the closing brace, each preceded by its length
+//! ([`signed_bytes`]): no canonical JSON is needed, re-serialising nothing can change what
+//! was signed, and a message signed for one topic (one site, one kind) does not verify on
+//! another. `key` names the signing key by the first 8 bytes of its public key, so a
+//! receiver holding two keys (a rotation) knows which one to use. `exp` bounds how long a
+//! captured message can be replayed at all; the receiver's once-per-id rules refuse it
+//! within that time.
+//!
+//! The platform signs every downlink message (acknowledgements included) with its key;
+//! the site signs every uplink message with its own. `docs/mqtt/README.md` documents the
+//! wrapper for platform implementers.
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// What a signed payload's signed bytes start with: the scheme and its version.
+pub const DOMAIN: &[u8] = b"customs-edge signed message v1";
+/// Length of a key id in hex characters (the first 8 bytes of the public key).
+pub const KEY_ID_HEX: usize = 16;
+
+/// Why a payload was refused as unauthentic; `code()` is what a dead letter stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    /// No wrapper: a bare envelope, or something else, where a signed message was required.
+    Unsigned(String),
+    /// A wrapper whose fields are missing or malformed.
+    BadWrapper(String),
+    /// Signed with a key the receiver does not hold.
+    UnknownKey(String),
+    /// The signature does not verify: changed in transit, signed for another topic, or
+    /// forged.
+    BadSignature,
+    /// Its validity ended before it arrived.
+    Expired {
+        /// When it expired (unix seconds).
+        exp: i64,
+        /// The receiver's clock (unix seconds).
+        now: i64,
+    },
+    /// Seen before (message id or sequence number): a replay.
+    Replayed(String),
+}
+
+impl SignatureError {
+    /// Short reason code for storage and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unsigned(_) => "unsigned",
+            Self::BadWrapper(_) => "bad_signature_wrapper",
+            Self::UnknownKey(_) => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::Expired { .. } => "expired",
+            Self::Replayed(_) => "replayed",
+        }
+    }
+}
+
+impl std::fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unsigned(why) => write!(f, "not signed ({why}); signed messages are required"),
+            Self::BadWrapper(why) => write!(f, "signature wrapper unreadable: {why}"),
+            Self::UnknownKey(id) => write!(f, "signed with key {id:?}, which is not trusted here"),
+            Self::BadSignature => write!(f, "the signature does not verify"),
+            Self::Expired { exp, now } => {
+                write!(
+                    f,
+                    "expired at {exp} (unix s), {} s before it was read",
+                    now - exp
+                )
+            }
+            Self::Replayed(what) => write!(f, "replayed: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for SignatureError {}
+
+/// The id of a public key: hex of its first 8 bytes.
+pub fn key_id(key: &VerifyingKey) -> String {
+    hex::encode(&key.as_bytes()[..KEY_ID_HEX / 2])
+}
+
+/// The bytes a signature covers (see the module documentation).
+pub fn signed_bytes(topic: &str, key_id: &str, exp: i64, msg: &[u8]) -> Vec<u8> {
+    let exp = exp.to_string();
+    let mut out = Vec::with_capacity(DOMAIN.len() + topic.len() + msg.len() + 64);
+    for part in [
+        DOMAIN,
+        topic.as_bytes(),
+        key_id.as_bytes(),
+        exp.as_bytes(),
+        msg,
+    ] {
+        out.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// A private signing key with its id.
+#[derive(Clone)]
+pub struct SealKey {
+    key: SigningKey,
+    id: String,
+}
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SealKey {
+    /// The key from its 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        let key = SigningKey::from_bytes(seed);
+        let id = key_id(&key.verifying_key());
+        Self { key, id }
+    }
+
+    /// The key from the text of a key file: the seed as 64 hex characters (whitespace
+    /// around it ignored).
+    pub fn from_hex(text: &str) -> Result<Self, String> {
+        let bytes = hex::decode(text.trim()).map_err(|e| format!("not hex: {e}"))?;
+        let seed: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("{} bytes, not the 32 of an Ed25519 seed", b.len()))?;
+        Ok(Self::from_seed(&seed))
+    }
+
+    /// The seed as hex, for a key file.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.key.to_bytes())
+    }
+
+    /// The public half as hex, for the other side's config.
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// The public half.
+    pub fn public(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// This key's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The signed payload for `msg` (an envelope's JSON) on `topic`, valid until `exp`
+    /// (unix seconds).
+    pub fn seal(&self, topic: &str, msg: &[u8], exp: i64) -> Vec<u8> {
+        let sig = self.key.sign(&signed_bytes(topic, &self.id, exp, msg));
+        let mut out = Vec::with_capacity(msg.len() + 200);
+        out.extend_from_slice(b"{\"sig\":\"");
+        out.extend_from_slice(hex::encode(sig.to_bytes()).as_bytes());
+        out.extend_from_slice(b"\",\"key\":\"");
+        out.extend_from_slice(self.id.as_bytes());
+        out.extend_from_slice(b"\",\"exp\":");
+        out.extend_from_slice(exp.to_string().as_bytes());
+        out.extend_from_slice(b",\"msg\":");
+        out.extend_from_slice(msg);
+        out.push(b'}');
+        out
+    }
+}
+
+/// Public keys a receiver trusts (one, or two during a rotation).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedKeys {
+    keys: Vec<(String, VerifyingKey)>,
+}
+
+/// What a verified payload carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened<'a> {
+    /// The envelope's exact bytes.
+    pub msg: &'a [u8],
+    /// The id of the key that signed it.
+    pub key: String,
+    /// Its expiry (unix seconds).
+    pub exp: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    sig: &'a str,
+    #[serde(borrow)]
+    key: &'a str,
+    exp: i64,
+    #[serde(borrow)]
+    msg: &'a RawValue,
+}
+
+impl TrustedKeys {
+    /// Keys from their hex forms (64 hex characters each); `Err` names the bad one.
+    pub fn from_hex<S: AsRef<str>>(keys: &[S]) -> Result<Self, String> {
+        let mut out = Self::default();
+        for (i, text) in keys.iter().enumerate() {
+            let text = text.as_ref().trim();
+            let bytes = hex::decode(text).map_err(|e| format!("key {i}: not hex: {e}"))?;
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|b: Vec<u8>| format!("key {i}: {} bytes, not 32", b.len()))?;
+            let key = VerifyingKey::from_bytes(&bytes)
+                .map_err(|e| format!("key {i}: not an Ed25519 public key: {e}"))?;
+            out.add(key);
+        }
+        Ok(out)
+    }
+
+    /// Trust one more key.
+    pub fn add(&mut self, key: VerifyingKey) {
+        self.keys.push((key_id(&key), key));
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The ids of the keys held.
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// Check `payload` received on `topic` at `now` (unix seconds): a wrapper, signed by a
+    /// key held here over this topic, not expired. Returns the envelope's bytes.
+    pub fn open<'a>(
+        &self,
+        topic: &str,
+        payload: &'a [u8],
+        now: i64,
+    ) -> Result<Opened<'a>, SignatureError> {
+        let wire: Wire<'a> = match serde_json::from_slice(payload) {
+            Ok(w) => w,
+            Err(e) => {
+                let bare = payload.starts_with(b"{\"schema\"")
+                    || serde_json::from_slice::<serde_json::Value>(payload)
+                        .ok()
+                        .is_some_and(|v| v.get("sig").is_none());
+                return Err(if bare {
+                    SignatureError::Unsigned("a bare envelope".to_owned())
+                } else {
+                    SignatureError::BadWrapper(e.to_string())
+                });
+            }
+        };
+        let (_, key) = self
+            .keys
+            .iter()
+            .find(|(id, _)| id == wire.key)
+            .ok_or_else(|| SignatureError::UnknownKey(wire.key.to_owned()))?;
+        let sig: [u8; 64] = hex::decode(wire.sig)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| SignatureError::BadWrapper("sig is not 64 bytes of hex".into()))?;
+        let msg = wire.msg.get().as_bytes();
+        key.verify_strict(
+            &signed_bytes(topic, wire.key, wire.exp, msg),
+            &Signature::from_bytes(&sig),
+        )
+        .map_err(|_| SignatureError::BadSignature)?;
+        if wire.exp <= now {
+            return Err(SignatureError::Expired { exp: wire.exp, now });
+        }
+        Ok(Opened {
+            msg,
+            key: wire.key.to_owned(),
+            exp: wire.exp,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOPIC: &str = "customs-edge/3511W001/down/permits";
+    const MSG: &[u8] = br#"{"schema":1,"id":"p:down:1","body":{"a":[1, 2]}}"#;
+
+    fn keys(seed: u8) -> (SealKey, TrustedKeys) {
+        let k = SealKey::from_seed(&[seed; 32]);
+        let mut t = TrustedKeys::default();
+        t.add(k.public());
+        (k, t)
+    }
+
+    #[test]
+    fn a_sealed_message_opens_to_its_exact_bytes() {
+        let (k, t) = keys(1);
+        let payload = k.seal(TOPIC, MSG, 2000);
+        let opened = t.open(TOPIC, &payload, 1000).unwrap();
+        assert_eq!(opened.msg, MSG);
+        assert_eq!(opened.key, k.id());
+        assert!(serde_json::from_slice::<serde_json::Value>(&payload).is_ok());
+    }
+
+    #[test]
+    fn each_kind_of_forgery_gets_its_own_reason() {
+        let (k, t) = keys(1);
+        let (other, _) = keys(2);
+        let good = k.seal(TOPIC, MSG, 2000);
+        let tampered = String::from_utf8(good.clone())
+            .unwrap()
+            .replace("[1, 2]", "[1, 3]");
+        let cases: Vec<(Vec<u8>, &str, &str)> = vec![
+            (MSG.to_vec(), TOPIC, "unsigned"),
+            (b"{\"sig\":1}".to_vec(), TOPIC, "bad_signature_wrapper"),
+            (other.seal(TOPIC, MSG, 2000), TOPIC, "unknown_key"),
+            (tampered.into_bytes(), TOPIC, "bad_signature"),
+            (
+                good.clone(),
+                "customs-edge/OTHER/down/permits",
+                "bad_signature",
+            ),
+            (k.seal(TOPIC, MSG, 999), TOPIC, "expired"),
+        ];
+        for (payload, topic, code) in cases {
+            let err = t.open(topic, &payload, 1000).unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+        }
+    }
+
+    #[test]
+    fn a_changed_expiry_breaks_the_signature() {
+        let (k, t) = keys(1);
+        let payload = String::from_utf8(k.seal(TOPIC, MSG, 2000)).unwrap();
+        let later = payload.replace("\"exp\":2000", "\"exp\":9000");
+        assert_eq!(
+            t.open(TOPIC, later.as_bytes(), 1000).unwrap_err(),
+            SignatureError::BadSignature
+        );
+    }
+
+    #[test]
+    fn two_trusted_keys_both_verify_during_a_rotation() {
+        let old = SealKey::from_seed(&[1; 32]);
+        let new = SealKey::from_seed(&[2; 32]);
+        let t = TrustedKeys::from_hex(&[old.public_hex(), new.public_hex()]).unwrap();
+        for k in [&old, &new] {
+            assert!(t.open(TOPIC, &k.seal(TOPIC, MSG, 2000), 1000).is_ok());
+        }
+        let round = SealKey::from_hex(&old.to_hex()).unwrap();
+        assert_eq!(round.id(), old.id());
+        assert!(TrustedKeys::from_hex(&["abcd"]).is_err());
+    }
+}
