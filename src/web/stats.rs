@@ -53,8 +53,10 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 #[into_params(parameter_in = Query)]
 pub(super) struct RangeQuery {
     /// Start, included, RFC 3339 (`2026-11-27T00:00:00+08:00`); default 24 hours before `to`.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// End, excluded, RFC 3339; default now. At most 92 days after `from`.
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 

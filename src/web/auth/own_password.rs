@@ -30,11 +30,11 @@ where
 #[derive(Deserialize, ToSchema)]
 pub(super) struct OwnPasswordRequest {
     /// The password now.
-    #[schema(format = Password)]
+    #[schema(format = Password, max_length = 256)]
     current: String,
-    /// The new password: at least 10 characters, at most 256 bytes, not the username, not
+    /// The new password: at least 10 characters, at most 256 characters, not the username, not
     /// the current password.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     new: String,
 }
 

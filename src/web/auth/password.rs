@@ -10,9 +10,13 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 /// Shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Longest password accepted, in bytes (hashing cost does not depend on it; this only
+/// Longest password accepted, in characters (hashing cost does not depend on it; this only
 /// bounds what a request can make the server read and hash).
-pub const MAX_PASSWORD_BYTES: usize = 256;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+/// A username as the API documents it (`pattern` in the OpenAPI document).
+pub const USERNAME_PATTERN: &str = "^[A-Za-z0-9._@-]{2,64}$";
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
 
@@ -74,16 +78,29 @@ pub fn check_username(username: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Check a display name: at most [`MAX_DISPLAY_NAME_CHARS`] characters, no control
+/// characters.
+pub fn check_display_name(name: &str) -> Result<(), String> {
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(format!(
+            "a display name has at most {MAX_DISPLAY_NAME_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// Check a new password for `username`: at least [`MIN_PASSWORD_CHARS`] characters, at
-/// most [`MAX_PASSWORD_BYTES`] bytes, and not the username.
+/// most [`MAX_PASSWORD_CHARS`] characters, and not the username.
 pub fn check_password(username: &str, password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(format!(
             "a password has at least {MIN_PASSWORD_CHARS} characters"
         ));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!("a password has at most {MAX_PASSWORD_BYTES} bytes"));
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        ));
     }
     if password.trim().to_lowercase() == username.trim().to_lowercase() {
         return Err("the password cannot be the username".into());

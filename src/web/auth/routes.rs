@@ -82,12 +82,14 @@ async fn setup_state(State(auth): State<Auth>) -> Result<Json<SetupState>, Denie
 #[derive(Deserialize, ToSchema)]
 pub(super) struct SetupRequest {
     /// Login name: 2–64 ASCII letters, digits, `.`, `_`, `-`, `@`.
+    #[schema(min_length = 2, max_length = 64, pattern = "^[A-Za-z0-9._@-]{2,64}$")]
     username: String,
-    /// At least 10 characters, at most 256 bytes, not the username.
-    #[schema(format = Password)]
+    /// At least 10 characters, at most 256, not the username.
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     password: String,
     /// Name shown on the consoles (may be Chinese); the username when empty.
     #[serde(default)]
+    #[schema(max_length = 64)]
     display_name: String,
 }
 
@@ -136,9 +138,10 @@ async fn setup(
 #[derive(Deserialize, ToSchema)]
 pub(super) struct LoginRequest {
     /// Login name (any case).
+    #[schema(max_length = 64)]
     username: String,
     /// The password.
-    #[schema(format = Password)]
+    #[schema(format = Password, max_length = 256)]
     password: String,
 }
 
@@ -223,6 +226,8 @@ async fn login(
         )
         .retry_after(wait));
     }
+    crate::web::errors::text_len("username", &body.username, 0, password::MAX_USERNAME_CHARS)?;
+    crate::web::errors::text_len("password", &body.password, 0, password::MAX_PASSWORD_CHARS)?;
     if !auth.is_set_up().await? {
         return Err(Denied::setup_required());
     }
