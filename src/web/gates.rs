@@ -140,7 +140,11 @@ pub(super) async fn pass(
 pub(super) struct OverrideRequest {
     /// Why the barrier is opened by hand: 4 to 500 characters (not counting spaces around).
     #[serde(default)]
-    #[schema(max_length = 500, pattern = "^\\s*\\S[\\s\\S]{2,}\\S\\s*$")]
+    #[schema(
+        required = true,
+        max_length = 500,
+        pattern = "^\\s*\\S[\\s\\S]{2,}\\S\\s*$"
+    )]
     reason: String,
 }
 

@@ -34,10 +34,20 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
     OpenApiRouter::new().routes(routes!(events))
 }
 
+/// One Server-Sent Event of `GET /api/events`, as a client's SSE parser sees it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the stream; the events are built by `named`
+struct LiveEvent {
+    /// `parcel`, `line`, `gate` or `resync`.
+    event: String,
+    /// The JSON of the view the event names (`lagged` for `resync`).
+    data: String,
+}
+
 /// Live updates: `parcel`, `line`, `gate` and `resync` events (see the module docs).
 #[utoipa::path(get, path = "/api/events", tag = "line",
     security(("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "A Server-Sent Events stream: `parcel` events carry a ParcelView, `line` a BeltView, `gate` a LaneView; `resync` asks the console to reload", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "A Server-Sent Events stream: `parcel` events carry a ParcelView, `line` a BeltView, `gate` a LaneView; `resync` asks the console to reload", content_type = "text/event-stream", body = LiveEvent),
         super::auth::NotLoggedIn))]
 async fn events(
     State(state): State<AppState>,

@@ -33,7 +33,11 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 pub(super) struct FlagRequest {
     /// Why the officer wants it opened: 2 to 500 characters (not counting spaces around).
     #[serde(default)]
-    #[schema(max_length = 500, pattern = "^\\s*\\S[\\s\\S]*\\S\\s*$")]
+    #[schema(
+        required = true,
+        max_length = 500,
+        pattern = "^\\s*\\S[\\s\\S]*\\S\\s*$"
+    )]
     reason: String,
 }
 

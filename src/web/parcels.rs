@@ -68,7 +68,7 @@ pub(super) struct SearchQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
     /// `release`, `inspection` or `exception`.
-    #[param(value_type = Option<LaneKind>)]
+    #[param(value_type = Option<LaneKind>, inline)]
     lane_kind: Option<String>,
     /// Parcels on the page, 1 to 500 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
@@ -132,14 +132,14 @@ pub(super) fn parse_search(q: SearchQuery) -> Result<Search, Denied> {
         }
     }
     let text = given(q.q);
-    let from = given(q.from).map(|t| parse_time("from", &t)).transpose()?;
-    let to = given(q.to).map(|t| parse_time("to", &t)).transpose()?;
+    let from = q.from.map(|t| parse_time("from", &t)).transpose()?;
+    let to = q.to.map(|t| parse_time("to", &t)).transpose()?;
     if let (Some(f), Some(t)) = (&from, &to)
         && f > t
     {
         return Err(bad("from", format!("from ({f}) is after to ({t})")));
     }
-    let lane_kind = given(q.lane_kind);
+    let lane_kind = q.lane_kind;
     if let Some(k) = &lane_kind
         && !LANE_KINDS.contains(&k.as_str())
     {
@@ -250,11 +250,15 @@ async fn detail(
 pub(super) struct InspectionRequest {
     /// `conform`, `discrepancy`, `seized` or `returned`.
     #[serde(default)]
-    #[schema(value_type = Outcome)]
+    #[schema(value_type = Outcome, required = true)]
     result: String,
     /// What was found, 2 to 2000 characters.
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = "^\\s*\\S[\\s\\S]*\\S\\s*$")]
+    #[schema(
+        required = true,
+        max_length = 2000,
+        pattern = "^\\s*\\S[\\s\\S]*\\S\\s*$"
+    )]
     findings: String,
 }
 

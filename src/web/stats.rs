@@ -71,7 +71,9 @@ impl RangeQuery {
 }
 
 fn parse(name: &'static str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Denied> {
-    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+    // Given means given: an empty or padded value is refused like any other that is not
+    // an RFC 3339 time (the consoles leave an unset bound out of the query).
+    let Some(text) = value else {
         return Ok(None);
     };
     DateTime::parse_from_rfc3339(text)
