@@ -13,8 +13,10 @@
 //! - **Roles.** A viewer changes nothing but their own session and password (enforced
 //!   here, for every route); each handler names who may call it with [`Require`] and a
 //!   [`Policy`] (`Require<Officers>`).
-//! - **Lockout.** [`MAX_FAILED_LOGINS`] wrong passwords lock an account for [`LOCKOUT`];
-//!   each client address gets [`limiter::ATTEMPTS_PER_WINDOW`] login attempts a minute.
+//! - **Wrong passwords** slow down the next try of that name from that address
+//!   exponentially ([`throttle`]); nobody can lock an account for everyone, and an unknown
+//!   name is answered like a known one. Each client address also gets
+//!   [`limiter::ATTEMPTS_PER_WINDOW`] login attempts a minute.
 
 mod accounts_api;
 pub mod bootstrap;
@@ -24,6 +26,7 @@ mod own_password;
 pub mod password;
 mod routes;
 pub mod session;
+pub mod throttle;
 
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
@@ -36,7 +39,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub use crate::store::accounts::{LOCKOUT, MAX_FAILED_LOGINS, Role};
+pub use crate::store::accounts::Role;
 use crate::store::{Store, StoreError, accounts};
 pub use denied::{BadJson, Denied, ErrorBody, NotLoggedIn};
 
@@ -60,6 +63,8 @@ struct Inner {
     bootstrap: tokio::sync::OnceCell<()>,
     /// A `std` mutex: a map lookup, never held across `.await`.
     limiter: std::sync::Mutex<limiter::Limiter>,
+    /// A `std` mutex for the same reason: the wrong-password delays per name and address.
+    throttle: std::sync::Mutex<throttle::Throttle>,
     /// Password hashes computed at once: each takes 19 MiB and a core for tens of ms.
     hashing: tokio::sync::Semaphore,
 }
@@ -74,6 +79,7 @@ impl Auth {
                 set_up: AtomicBool::new(false),
                 bootstrap: tokio::sync::OnceCell::new(),
                 limiter: std::sync::Mutex::new(limiter::Limiter::default()),
+                throttle: std::sync::Mutex::new(throttle::Throttle::default()),
                 hashing: tokio::sync::Semaphore::new(2),
             }),
         };
@@ -132,6 +138,31 @@ impl Auth {
         limiter
             .attempt(client, std::time::Instant::now())
             .map_err(|wait| wait.as_secs().max(1))
+    }
+
+    /// `Err(seconds to wait)` while `key` waits after wrong passwords.
+    pub(crate) fn throttled(&self, key: &throttle::Key) -> Result<(), u64> {
+        let t = self.inner.throttle.lock().expect("login throttle lock");
+        t.check(key, std::time::Instant::now())
+            .map_err(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    }
+
+    /// Count a wrong password by `key`.
+    pub(crate) fn wrong_password(&self, key: throttle::Key) {
+        let mut t = self.inner.throttle.lock().expect("login throttle lock");
+        t.failed(key, std::time::Instant::now());
+    }
+
+    /// An administrator reset `username`'s password: its delays end everywhere.
+    pub(crate) fn password_reset(&self, username: &str) {
+        let mut t = self.inner.throttle.lock().expect("login throttle lock");
+        t.forget_name(username);
+    }
+
+    /// The right password by `key`: its delays start over.
+    pub(crate) fn right_password(&self, key: &throttle::Key) {
+        let mut t = self.inner.throttle.lock().expect("login throttle lock");
+        t.succeeded(key);
     }
 }
 

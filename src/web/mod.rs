@@ -11,6 +11,7 @@ mod devices;
 pub mod errors;
 mod evidence;
 mod gates;
+pub mod headers;
 mod lines;
 mod live;
 mod officer;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             stats: stats::StatsCache::default(),
         })
         .layer(axum::middleware::from_fn(errors::json_errors))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

@@ -263,11 +263,12 @@ async fn reset(
         .writer
         .write(move |tx| accounts::set_password(tx, account.id, &password_hash, &admin))
         .await?;
+    auth.password_reset(&account.username);
     tracing::info!(username = %account.username, "password reset");
     Ok(Json(account))
 }
 
-/// Set an account's password: clears a lock and ends the account's sessions.
+/// Set an account's password: ends the account's sessions and its wrong-password delays.
 #[utoipa::path(
     post,
     path = "/api/accounts/{username}/password",

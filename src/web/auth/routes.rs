@@ -177,19 +177,15 @@ pub(super) fn login_source(ip: Option<IpAddr>, headers: &HeaderMap) -> LoginSour
     }
 }
 
-pub(super) fn locked(until: &str) -> Denied {
-    let wait = chrono::DateTime::parse_from_rfc3339(until).map_or(60, |t| {
-        (t.to_utc() - chrono::Utc::now()).num_seconds().max(1)
-    });
+/// 429 while a name waits at an address after wrong passwords (the same for any name).
+pub(super) fn slowed(wait: u64) -> Denied {
     Denied::new(
-        StatusCode::LOCKED,
+        StatusCode::TOO_MANY_REQUESTS,
         format!(
-            "too many wrong passwords: this account is locked until {until} (UTC); \
-             an administrator can unlock it by resetting the password"
+            "too many wrong passwords for this name from this address; try again in {wait} s"
         ),
     )
-    .with("locked_until", until)
-    .retry_after(wait as u64)
+    .retry_after(wait)
 }
 
 /// Log in: on success a session cookie, and the CSRF token and role in the body.
@@ -204,10 +200,9 @@ pub(super) fn locked(until: &str) -> Denied {
         (status = 401, description = "Wrong username or password (the same answer for both)", body = ErrorBody),
         (status = 403, description = "The account is disabled", body = ErrorBody),
         (status = 409, description = "No administrator is set up yet", body = ErrorBody),
-        (status = 423, description = "Locked after too many wrong passwords; `locked_until` \
-            says until when", body = ErrorBody),
-        (status = 429, description = "Too many login attempts from this address; see \
-            `Retry-After`", body = ErrorBody),
+        (status = 429, description = "Too many login attempts from this address, or wrong \
+            passwords for this name from this address (the delay doubles with each; the same \
+            for names that exist and names that do not); see `Retry-After`", body = ErrorBody),
         BadJson,
     )
 )]
@@ -231,6 +226,11 @@ async fn login(
     if !auth.is_set_up().await? {
         return Err(Denied::setup_required());
     }
+    let throttle_key = super::throttle::key(&body.username, ip);
+    if let Err(wait) = auth.throttled(&throttle_key) {
+        crate::metrics::record_login("slowed");
+        return Err(slowed(wait));
+    }
     let source = login_source(ip, &headers);
     let username = body.username.trim().to_owned();
     let key = username.clone();
@@ -253,28 +253,22 @@ async fn login(
         let pw = body.password;
         auth.hashing(move || password::verify_decoy(&pw)).await?;
         refuse("unknown_account", source).await?;
+        auth.wrong_password(throttle_key);
         return Err(wrong_password());
     };
     let now = chrono::Utc::now();
-    if let Some(until) = account.locked_until.clone().filter(|u| *u > timestamp(now)) {
-        refuse("locked", source).await?;
-        return Err(locked(&until));
-    }
     let pw = body.password;
     if !auth.hashing(move || password::verify(&pw, &phc)).await? {
         crate::metrics::record_login("wrong_password");
         let who = account.clone();
-        let locked_now = auth
-            .store()
+        auth.store()
             .writer
             .write(move |tx| accounts::record_failed_login(tx, &who, now, &source))
             .await?;
-        if let Some(until) = locked_now {
-            tracing::warn!(username = %account.username, %until, "account locked after wrong passwords");
-            return Err(locked(&until));
-        }
+        auth.wrong_password(throttle_key);
         return Err(wrong_password());
     }
+    auth.right_password(&throttle_key);
     if account.disabled {
         refuse("disabled", source).await?;
         return Err(Denied::new(
