@@ -369,7 +369,11 @@ async fn wrong_passwords_slow_down_the_guesser_and_never_lock_out_the_owner() {
     for username in ["op.zhao", "op.nobody"] {
         for i in 1..=3 {
             let res = attempt(username, "wrong-password-x").await.unwrap();
-            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{username} attempt {i}");
+            assert_eq!(
+                res.status(),
+                StatusCode::UNAUTHORIZED,
+                "{username} attempt {i}"
+            );
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["error"], "wrong username or password");
             assert_eq!(body["code"], "unauthorized");
@@ -381,7 +385,10 @@ async fn wrong_passwords_slow_down_the_guesser_and_never_lock_out_the_owner() {
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=2).contains(&retry), "the first delay is a second: {retry}");
+        assert!(
+            (1..=2).contains(&retry),
+            "the first delay is a second: {retry}"
+        );
         let body: Value = slowed.json().await.unwrap();
         assert_eq!(body["code"], "too_many_requests", "{body}");
     }
@@ -390,7 +397,11 @@ async fn wrong_passwords_slow_down_the_guesser_and_never_lock_out_the_owner() {
 
     let actions = server.query("SELECT action FROM audit_log WHERE subject = 'account:op.zhao' AND action != 'account_create'");
     let actions: Vec<&str> = actions.iter().map(|r| r[0].as_str().unwrap()).collect();
-    assert_eq!(actions.iter().filter(|a| **a == "login_failed").count(), 3, "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login_failed").count(),
+        3,
+        "{actions:?}"
+    );
     assert!(!actions.contains(&"account_locked"), "{actions:?}");
     let locked = server.query("SELECT locked_until FROM accounts WHERE username = 'op.zhao'");
     assert_eq!(locked[0][0], Value::Null);

@@ -105,7 +105,51 @@ pub fn check_password(username: &str, password: &str) -> Result<(), String> {
     if password.trim().to_lowercase() == username.trim().to_lowercase() {
         return Err("the password cannot be the username".into());
     }
+    let strength = zxcvbn::zxcvbn(password, &[username, "customs", "edge", "sanming", "admin"]);
+    if u8::from(strength.score()) < MIN_STRENGTH {
+        let why = strength
+            .feedback()
+            .and_then(zxcvbn::feedback::Feedback::warning)
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "this password is too easy to guess{why}: a common word, name, date, keyboard \
+             pattern or repetition; add unrelated words or characters"
+        ));
+    }
     Ok(())
+}
+
+/// The least zxcvbn score a new password needs (0–4): 2 resists about 10^8 guesses, far
+/// beyond what the login delays let anyone try online; the argon2 hash guards offline.
+pub const MIN_STRENGTH: u8 = 2;
+
+#[cfg(test)]
+mod strength_tests {
+    use super::check_password;
+
+    #[test]
+    fn common_and_trivial_passwords_are_refused() {
+        for pw in ["aaaaaaaaaa", "password123", "qwertyuiop", "1234567890", "admin12345", "zhang.wei2026"] {
+            let e = check_password("zhang.wei", pw).unwrap_err();
+            assert!(e.contains("too easy"), "{pw}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_passwords_the_tests_and_demo_use_pass() {
+        for (user, pw) in [
+            ("op.zhao", "op.zhao-pass-2026"),
+            ("viewer", "demo-0a1b2c3d4e5f"),
+            ("admin", "admin-pass-3511-w001"),
+            ("op.zhao", "op-zhao-new-pass-1"),
+            ("viewer.chen", "viewer-new-pass-1"),
+            ("op.wu", "op-wu-password-1"),
+            ("x", "wall-screen-pass-1"),
+        ] {
+            assert!(check_password(user, pw).is_ok(), "{user}: {pw}: {:?}", check_password(user, pw));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -181,9 +181,7 @@ pub(super) fn login_source(ip: Option<IpAddr>, headers: &HeaderMap) -> LoginSour
 pub(super) fn slowed(wait: u64) -> Denied {
     Denied::new(
         StatusCode::TOO_MANY_REQUESTS,
-        format!(
-            "too many wrong passwords for this name from this address; try again in {wait} s"
-        ),
+        format!("too many wrong passwords for this name from this address; try again in {wait} s"),
     )
     .retry_after(wait)
 }

@@ -137,9 +137,18 @@ mod tests {
         }
         let wait = t.check(&key("admin", ip(66)), now).unwrap_err();
         assert_eq!(wait, Duration::from_secs(128));
-        assert!(t.check(&key("admin", ip(7)), now).is_ok(), "another address");
-        assert!(t.check(&key("officer", ip(66)), now).is_ok(), "another name");
-        assert!(t.check(&key("admin", ip(66)), now + wait).is_ok(), "after the wait");
+        assert!(
+            t.check(&key("admin", ip(7)), now).is_ok(),
+            "another address"
+        );
+        assert!(
+            t.check(&key("officer", ip(66)), now).is_ok(),
+            "another name"
+        );
+        assert!(
+            t.check(&key("admin", ip(66)), now + wait).is_ok(),
+            "after the wait"
+        );
         t.succeeded(&key("admin", ip(66)));
         assert!(t.is_empty());
     }

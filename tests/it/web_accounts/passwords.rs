@@ -123,11 +123,19 @@ async fn wrong_current_passwords_slow_down_like_wrong_logins() {
     let (status, _) = op.post("/api/me/password", change.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the third wrong password");
     let (status, body) = op.post("/api/me/password", change).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "then a delay: {body}");
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "then a delay: {body}"
+    );
     assert!(body["retry_after_s"].is_u64(), "{body}");
     let right = json!({ "current": pw, "new": "op-zhao-new-pass-1" });
     let (status, _) = op.post("/api/me/password", right).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the right password waits too");
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password waits too"
+    );
     assert_eq!(
         server.try_login("op.zhao", &pw).await.0,
         StatusCode::TOO_MANY_REQUESTS,
