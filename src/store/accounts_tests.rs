@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::{Store, timestamp};
+use crate::store::Store;
 
 fn new_account(username: &str, role: Role) -> NewAccount {
     NewAccount {

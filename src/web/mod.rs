@@ -57,6 +57,8 @@ pub struct AppState {
     pub video: Option<crate::video::VideoHub>,
     /// Each sorting line's belt, live.
     pub belts: Vec<tokio::sync::watch::Receiver<crate::sorting::BeltView>>,
+    /// The proxies whose `X-Forwarded-For` is believed (`web.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The router's state: what the handlers share, and the auth half (built here, so that
@@ -122,6 +124,7 @@ pub fn router(state: AppState) -> Router {
     let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
     openapi::complete(&mut doc);
     let doc = std::sync::Arc::new(doc);
+    let trusted = std::sync::Arc::new(state.trusted_proxies.clone());
     Router::new()
         .route("/metrics", get(metrics))
         .route(
@@ -139,6 +142,10 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(axum::middleware::from_fn(errors::json_errors))
         .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            auth::client_addr,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

@@ -130,7 +130,14 @@ mod strength_tests {
 
     #[test]
     fn common_and_trivial_passwords_are_refused() {
-        for pw in ["aaaaaaaaaa", "password123", "qwertyuiop", "1234567890", "admin12345", "zhang.wei2026"] {
+        for pw in [
+            "aaaaaaaaaa",
+            "password123",
+            "qwertyuiop",
+            "1234567890",
+            "admin12345",
+            "zhang.wei2026",
+        ] {
             let e = check_password("zhang.wei", pw).unwrap_err();
             assert!(e.contains("too easy"), "{pw}: {e}");
         }
@@ -147,7 +154,11 @@ mod strength_tests {
             ("op.wu", "op-wu-password-1"),
             ("x", "wall-screen-pass-1"),
         ] {
-            assert!(check_password(user, pw).is_ok(), "{user}: {pw}: {:?}", check_password(user, pw));
+            assert!(
+                check_password(user, pw).is_ok(),
+                "{user}: {pw}: {:?}",
+                check_password(user, pw)
+            );
         }
     }
 }

@@ -91,6 +91,11 @@ pub(super) struct SetupRequest {
     #[serde(default)]
     #[schema(max_length = 64)]
     display_name: String,
+    /// The one-time setup code from the controller's log (or `setup-code` in its data
+    /// directory); needed unless the request comes from the controller's own host.
+    #[serde(default)]
+    #[schema(max_length = 32)]
+    setup_code: Option<String>,
 }
 
 /// Create the first administrator; refused once one exists.
@@ -102,12 +107,15 @@ pub(super) struct SetupRequest {
     responses(
         (status = 201, description = "The administrator, created", body = Account),
         (status = 400, description = "The username or password breaks a rule", body = ErrorBody),
+        (status = 403, description = "From another host without the right one-time setup \
+            code (`code` `setup_code_required`)", body = ErrorBody),
         (status = 409, description = "An administrator exists already", body = ErrorBody),
         BadJson,
     )
 )]
 async fn setup(
     State(auth): State<Auth>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<SetupRequest>,
 ) -> Result<Response, Denied> {
     if auth.is_set_up().await? {
@@ -115,6 +123,20 @@ async fn setup(
             StatusCode::CONFLICT,
             CreateError::AlreadySetUp.to_string(),
         ));
+    }
+    let local = ip.is_some_and(|ip| ip.is_loopback());
+    if !local {
+        let code = body.setup_code.as_deref().unwrap_or_default();
+        crate::web::errors::text_len("setup_code", code, 0, 32)?;
+        if !auth.setup_code_matches(code) {
+            tracing::warn!(client = ?ip, "first-start setup refused: no or a wrong setup code");
+            return Err(Denied::new(
+                StatusCode::FORBIDDEN,
+                "from another host, the first-start setup needs the one-time setup code the \
+                 controller wrote to its log and to setup-code in its data directory",
+            )
+            .with("code", "setup_code_required"));
+        }
     }
     let account = bootstrap::create_admin(
         auth.store(),
@@ -130,6 +152,7 @@ async fn setup(
         e @ CreateError::AlreadySetUp => Denied::new(StatusCode::CONFLICT, e.to_string()),
         CreateError::Store(e) => e.into(),
     })?;
+    super::setup_code::retire(auth.store());
     tracing::info!(username = %account.username, "administrator created by first-start setup");
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
