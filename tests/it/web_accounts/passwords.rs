@@ -166,7 +166,6 @@ async fn wrong_current_passwords_slow_down_like_wrong_logins() {
             "login",
             "login_failed",
             "login_failed",
-            "login_failed",
             "password_change_failed",
             "account_reset_password",
             "login",
