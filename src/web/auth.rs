@@ -27,6 +27,7 @@ pub mod password;
 mod routes;
 pub mod session;
 pub mod setup_code;
+pub mod streams;
 pub mod throttle;
 
 use std::marker::PhantomData;
@@ -71,6 +72,8 @@ struct Inner {
     /// The one-time code a first-start setup from another host must give
     /// ([`setup_code`]); loopback needs none.
     setup_code: String,
+    /// Open live-update streams per session.
+    streams: streams::StreamBook,
 }
 
 impl Auth {
@@ -86,6 +89,7 @@ impl Auth {
                 throttle: std::sync::Mutex::new(throttle::Throttle::default()),
                 hashing: tokio::sync::Semaphore::new(2),
                 setup_code: setup_code::new_code(),
+                streams: streams::StreamBook::default(),
             }),
         };
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -98,6 +102,24 @@ impl Auth {
             });
         }
         auth
+    }
+
+    /// A live-update stream's place for `who`, or a 429 when its session holds the most.
+    pub(crate) fn stream_slot(&self, who: &Principal) -> Result<streams::StreamSlot, Denied> {
+        let key = match &who.via {
+            Via::Session { token_sha256, .. } => token_sha256.clone(),
+            Via::Bearer => format!("bearer:{}", who.actor),
+        };
+        self.inner.streams.take(&key).ok_or_else(|| {
+            Denied::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "this session has {} live-update streams open already; close a console tab",
+                    streams::MAX_STREAMS_PER_SESSION
+                ),
+            )
+            .retry_after(5)
+        })
     }
 
     /// Whether `given` is this start's setup code.
@@ -330,56 +352,6 @@ pub(super) async fn client_addr(
     next.run(req).await
 }
 
-#[cfg(test)]
-mod client_tests {
-    use super::resolve_client;
-    use std::net::IpAddr;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted = vec![
-            "127.0.0.1/32".parse().unwrap(),
-            "10.9.0.0/24".parse().unwrap(),
-        ];
-        // A loopback caller that is not a configured proxy: its header is ignored.
-        assert_eq!(
-            resolve_client(ip("127.0.0.2"), Some("1.2.3.4"), &trusted),
-            ip("127.0.0.2")
-        );
-        assert_eq!(
-            resolve_client(ip("10.0.0.5"), Some("1.2.3.4"), &[]),
-            ip("10.0.0.5")
-        );
-        // Through the proxy: what it appended, not what the client claimed before it.
-        assert_eq!(
-            resolve_client(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3"), &trusted),
-            ip("10.1.2.3")
-        );
-        // Through two trusted proxies.
-        assert_eq!(
-            resolve_client(
-                ip("127.0.0.1"),
-                Some("6.6.6.6, 10.1.2.3, 10.9.0.7"),
-                &trusted
-            ),
-            ip("10.1.2.3")
-        );
-        // A proxy that sent no header, or garbage: the proxy itself.
-        assert_eq!(
-            resolve_client(ip("127.0.0.1"), None, &trusted),
-            ip("127.0.0.1")
-        );
-        assert_eq!(
-            resolve_client(ip("127.0.0.1"), Some("junk"), &trusted),
-            ip("127.0.0.1")
-        );
-    }
-}
-
 /// The only changes a viewer makes: to their own session and their own password.
 const VIEWER_MAY_POST: [&str; 2] = ["/api/logout", "/api/me/password"];
 
@@ -507,4 +479,54 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Den
             csrf: s.csrf_token,
         },
     })
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::resolve_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.9.0.0/24".parse().unwrap(),
+        ];
+        // A loopback caller that is not a configured proxy: its header is ignored.
+        assert_eq!(
+            resolve_client(ip("127.0.0.2"), Some("1.2.3.4"), &trusted),
+            ip("127.0.0.2")
+        );
+        assert_eq!(
+            resolve_client(ip("10.0.0.5"), Some("1.2.3.4"), &[]),
+            ip("10.0.0.5")
+        );
+        // Through the proxy: what it appended, not what the client claimed before it.
+        assert_eq!(
+            resolve_client(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3"), &trusted),
+            ip("10.1.2.3")
+        );
+        // Through two trusted proxies.
+        assert_eq!(
+            resolve_client(
+                ip("127.0.0.1"),
+                Some("6.6.6.6, 10.1.2.3, 10.9.0.7"),
+                &trusted
+            ),
+            ip("10.1.2.3")
+        );
+        // A proxy that sent no header, or garbage: the proxy itself.
+        assert_eq!(
+            resolve_client(ip("127.0.0.1"), None, &trusted),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            resolve_client(ip("127.0.0.1"), Some("junk"), &trusted),
+            ip("127.0.0.1")
+        );
+    }
 }

@@ -392,3 +392,45 @@ fn check_config_refuses_what_an_intruder_would_use() {
         "{p}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_holds_a_bounded_number_of_live_streams() {
+    let server = start().await;
+    let admin = server.set_up().await;
+    let url = format!("{}/api/events", server.base);
+    let mut streams = Vec::new();
+    for i in 0..8 {
+        let res = admin.http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "stream {i}");
+        streams.push(res);
+    }
+    let res = admin.http.get(&url).send().await.unwrap();
+    let body = json_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(body["code"], "too_many_requests");
+    // Another session is not held up by this one.
+    let other = crate::web_auth::Session::login(
+        &server.base,
+        crate::web_auth::ADMIN,
+        crate::web_auth::ADMIN_PW,
+    )
+    .await;
+    assert_eq!(
+        other.http.get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    // A closed stream gives its place back (noticed at the latest at the next keep-alive).
+    drop(streams.pop());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let res = admin.http.get(&url).send().await.unwrap();
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the place never came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    server.stop().await;
+}

@@ -114,6 +114,7 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)] // the throttle's key holds an optional address
     fn ip(last: u8) -> Option<IpAddr> {
         Some(IpAddr::from([10, 0, 0, last]))
     }
