@@ -157,7 +157,10 @@ fn check_data_dir(dir: &std::path::Path) -> Result<(), String> {
     if dir.as_os_str().is_empty() {
         return Err("required: where the database and evidence go".into());
     }
-    let existing = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
+    let existing = dir
+        .ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+        .unwrap_or(std::path::Path::new("."));
     if !existing.is_dir() {
         return Err(format!("{} is not a directory", existing.display()));
     }
