@@ -24,7 +24,7 @@
 #                                  against its own /api/openapi.json without a session, with an
 #                                  operator's bearer token and with a session of each role
 #                                  (tests/conformance/api/check_api.py; API_MAX_EXAMPLES,
-#                                  default 15, sets the examples per operation). Zero failures
+#                                  default 8, sets the examples per operation). Zero failures
 #                                  or exit 1. docs/security.md says how to run it against a site.
 #   scripts/conformance.sh run     all of the above (the default)
 #   scripts/conformance.sh python  setup, then print the venv's python path

@@ -166,7 +166,7 @@ def main():
     p.add_argument("--token-env", help="with --url: the environment variable holding an operator token")
     p.add_argument("--st", default=os.path.join(os.path.dirname(sys.executable), "st"))
     p.add_argument("--config", default=os.path.join(here, "schemathesis.toml"))
-    p.add_argument("--max-examples", type=int, default=int(os.environ.get("API_MAX_EXAMPLES", "15")))
+    p.add_argument("--max-examples", type=int, default=int(os.environ.get("API_MAX_EXAMPLES", "8")))
     p.add_argument("--phases", default=os.environ.get("API_PHASES", "examples,coverage,fuzzing"))
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=int(os.environ.get("API_SEED", "17")))
