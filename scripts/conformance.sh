@@ -18,6 +18,14 @@
 #                                  (snapshots, SOAP with HTTP Digest), ffprobe (MJPEG and
 #                                  RTSP) and OpenCV (RTSP; Debian's python3-opencv)
 #                                  (tests/conformance/onvif/check_camera.py)
+#   scripts/conformance.sh api     make or update target/api-venv from
+#                                  tests/conformance/api/requirements.txt (Schemathesis), build
+#                                  customs-edge (debug), run its demo and test the console API
+#                                  against its own /api/openapi.json without a session, with an
+#                                  operator's bearer token and with a session of each role
+#                                  (tests/conformance/api/check_api.py; API_MAX_EXAMPLES,
+#                                  default 8, sets the examples per operation). Zero failures
+#                                  or exit 1. docs/security.md says how to run it against a site.
 #   scripts/conformance.sh run     all of the above (the default)
 #   scripts/conformance.sh python  setup, then print the venv's python path
 #
@@ -37,6 +45,8 @@ VENV_PY=$VENV/bin/python
 REQUIREMENTS=$ROOT/tests/conformance/requirements.txt
 ONVIF_VENV=$TARGET_DIR/onvif-venv
 ONVIF_REQUIREMENTS=$ROOT/tests/conformance/onvif/requirements.txt
+API_VENV=$TARGET_DIR/api-venv
+API_REQUIREMENTS=$ROOT/tests/conformance/api/requirements.txt
 PYTHON=${PYTHON:-python3}
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -139,6 +149,29 @@ onvif() {
         --sim "$TARGET_DIR/debug/onvif-camera-sim"
 }
 
+api() {
+    # Python 3.11's ast.parse can fail deep in Hypothesis ("AST constructor recursion depth
+    # mismatch"): take a newer interpreter when there is one (API_PYTHON overrides).
+    local base=$PYTHON
+    local PYTHON=${API_PYTHON:-}
+    if [ -z "$PYTHON" ]; then
+        PYTHON=$base
+        local c
+        for c in python3.13 python3.12 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[23]*/bin/python3; do
+            if "$c" -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then
+                PYTHON=$c
+                break
+            fi
+        done
+    fi
+    ensure_venv "$API_VENV" "$API_REQUIREMENTS" schemathesis
+    say "building customs-edge (debug)"
+    cargo build --locked -p customs-edge --bin customs-edge
+    say "the console API against its OpenAPI document (Schemathesis), as every role"
+    "$API_VENV/bin/python" "$ROOT/tests/conformance/api/check_api.py" \
+        --binary "$TARGET_DIR/debug/customs-edge" --st "$API_VENV/bin/st"
+}
+
 driver() {
     say "the LinePlc driver against a pymodbus server"
     CUSTOMS_EDGE_PYMODBUS_PYTHON=$VENV_PY \
@@ -150,11 +183,12 @@ case "${1:-run}" in
     sim) setup && sim ;;
     driver) setup && driver ;;
     onvif) onvif ;;
-    run) setup && sim && driver && onvif ;;
+    api) api ;;
+    run) setup && sim && driver && onvif && api ;;
     python) setup && echo "$VENV_PY" ;;
     -h | --help | help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
     *)
-        say "unknown command '$1' (setup, sim, driver, onvif, run, python)"
+        say "unknown command '$1' (setup, sim, driver, onvif, api, run, python)"
         exit 2
         ;;
 esac

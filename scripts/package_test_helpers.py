@@ -49,7 +49,7 @@ def adjust_config(path, addresses, web):
         ("192.168.10.21:2001", line["top"]),
         ("192.168.10.22:2001", line["side"]),
         ('"/srv/xray/L1"', json.dumps(line["xray_dir"])),
-        ('"0.0.0.0:8080"', json.dumps(web)),
+        ('"127.0.0.1:8080"', json.dumps(web)),
         # edge-sim frames both scanners alike
         ('framing = "cr_lf"', 'framing = "stx_etx"'),
     ]:

@@ -174,6 +174,7 @@ pub async fn start_on(
         gates: gates.clone(),
         video: video.clone(),
         belts,
+        trusted_proxies: config.web.proxies(),
     };
     let server = Server::new(
         "web",

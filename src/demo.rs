@@ -163,7 +163,7 @@ pub async fn run(
         xray.dir.clone_from(dir);
     }
     let password_file = data_dir.join("plate-camera-password");
-    std::fs::write(&password_file, &camera_password)
+    crate::store::files::write_private(&password_file, camera_password.as_bytes())
         .with_context(|| format!("writing {}", password_file.display()))?;
     let (gate_configs, cameras) = gates::controller_lanes(&site.gates, &password_file);
     config.gates = gate_configs;

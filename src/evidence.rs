@@ -192,7 +192,7 @@ impl EvidenceStore {
         let ext = normal_extension(source);
         let rel_dir = Path::new(EVIDENCE_DIR).join(&sha256[..2]);
         let dir = self.data_dir.join(&rel_dir);
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+        crate::store::files::create_private_dir(&dir).map_err(io_err(&dir, "create directory"))?;
         let name = format!("{sha256}.{ext}");
         let path = dir.join(&name);
         let already_kept = std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64);

@@ -26,6 +26,7 @@ pub mod anchors;
 pub mod arrivals;
 pub mod downlink;
 pub mod evidence;
+pub mod files;
 pub mod gates;
 pub mod handover;
 pub mod inspections;
@@ -178,13 +179,27 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) the database in `data_dir` and bring its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        files::create_private_dir(data_dir).map_err(|source| StoreError::DataDir {
             dir: data_dir.to_owned(),
             source,
         })?;
         let dir_lock = lock::DataDirLock::shared(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            // Created owner-only before SQLite opens it; its -wal and -shm files take the
+            // database's mode.
+            let _ = files::write_private(&path, b"");
+        }
         let mut conn = Connection::open(&path)?;
+        for file in [
+            path.clone(),
+            wal_sibling(&path, "-wal"),
+            wal_sibling(&path, "-shm"),
+        ] {
+            if let Err(e) = files::restrict(&file) {
+                tracing::warn!(file = %file.display(), error = %e, "cannot make the file owner-only");
+            }
+        }
         configure(&conn)?;
         migrate(&mut conn, &path, MIGRATION_STEPS)?;
         // Checkpoints: a background connection copies the WAL into the database every
@@ -217,6 +232,13 @@ impl Store {
     pub fn status(&self) -> &StoreStatus {
         &self.status
     }
+}
+
+/// `path` with `suffix` appended to its file name (`customs-edge.db-wal`).
+fn wal_sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
 }
 
 /// How often the background checkpointer copies the WAL into the database.

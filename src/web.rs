@@ -9,11 +9,13 @@ mod alarm_center;
 mod assets;
 pub mod auth;
 mod devices;
+pub mod errors;
 mod evidence;
 mod gates;
 mod handover;
 mod holds;
 mod inspections_export;
+pub mod headers;
 mod lines;
 mod live;
 mod officer;
@@ -61,6 +63,8 @@ pub struct AppState {
     pub video: Option<crate::video::VideoHub>,
     /// Each sorting line's belt, live.
     pub belts: Vec<tokio::sync::watch::Receiver<crate::sorting::BeltView>>,
+    /// The proxies whose `X-Forwarded-For` is believed (`web.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The router's state: what the handlers share, and the auth half (built here, so that
@@ -128,7 +132,10 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::public_routes())
         .merge(guarded)
         .split_for_parts();
+    let mut doc = serde_json::to_value(&doc).expect("the OpenAPI document serializes");
+    openapi::complete(&mut doc);
     let doc = std::sync::Arc::new(doc);
+    let trusted = std::sync::Arc::new(state.trusted_proxies.clone());
     Router::new()
         .route("/metrics", get(metrics))
         .route(
@@ -136,6 +143,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
         .merge(api)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(axum::middleware::from_fn(count_request))
         .fallback(assets::serve)
         .with_state(WebState {
@@ -143,8 +151,18 @@ pub fn router(state: AppState) -> Router {
             auth,
             stats: stats::StatsCache::default(),
         })
+        .layer(axum::middleware::from_fn(errors::json_errors))
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            auth::client_addr,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
+
+/// The largest request body the API reads: every JSON body it takes is a few fields of
+/// bounded text (413 beyond).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Count each answered request by route template (never the raw path: ids would make a
 /// series each).
@@ -191,9 +209,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<auth::Denied> for ApiError {
+    fn from(d: auth::Denied) -> Self {
+        Self(d.status(), d.message().to_owned())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+        (self.0, Json(errors::body(self.0, self.1))).into_response()
     }
 }
 
@@ -380,7 +404,7 @@ async fn site(State(state): State<AppState>) -> Json<SiteInfo> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct RecentQuery {
-    /// How many parcels, newest first (1..=500, default 50).
+    /// How many parcels, newest first (1..=500, default 50; outside it 400).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
@@ -394,7 +418,7 @@ struct RecentQuery {
     params(RecentQuery),
     responses(
         (status = 200, description = "The newest parcels, newest first", body = Vec<ParcelView>),
-        (status = 400, description = "`limit` is not a number (plain text)"),
+        (status = 400, description = "`limit` is not a number from 1 to 500", body = auth::ErrorBody),
         auth::NotLoggedIn,
         (status = 503, description = "The store is not available", body = auth::ErrorBody),
     )
@@ -403,7 +427,7 @@ async fn recent_parcels(
     State(state): State<AppState>,
     Query(q): Query<RecentQuery>,
 ) -> Result<Json<Vec<ParcelView>>, ApiError> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let limit = errors::in_range("limit", q.limit, 1, 500)?.unwrap_or(50);
     Ok(Json(
         state
             .store

@@ -63,6 +63,7 @@ pub(super) async fn start_server(
         gates,
         video: None,
         belts: vec![judging_belt(load.parcels)],
+        trusted_proxies: Vec::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let router = customs_edge::web::router(state);

@@ -394,9 +394,41 @@ impl OperatorConfig {
                 format!("{at}.token_sha256"),
                 "must be the SHA-256 of the token as 64 hex digits (sha256sum)",
             ));
+        } else if let Some(token) = TRIVIAL_TOKENS.iter().find(|t| {
+            Self::with_token("", t).token_sha256 == self.token_sha256.to_ascii_lowercase()
+        }) {
+            out.push(Problem::new(
+                format!("{at}.token_sha256"),
+                format!(
+                    "is the SHA-256 of {token:?}, a token anyone would try: make one with \
+                     `head -c 24 /dev/urandom | base64` and put its sha256sum here"
+                ),
+            ));
         }
     }
 }
+
+/// Tokens that anyone would try first (and examples' tokens): refused as operator tokens.
+pub(super) const TRIVIAL_TOKENS: &[&str] = &[
+    "",
+    "test",
+    "token",
+    "secret",
+    "password",
+    "changeme",
+    "change-me",
+    "admin",
+    "operator",
+    "example",
+    "demo",
+    "123456",
+    "12345678",
+    "1234567890",
+    "qwerty",
+    "letmein",
+    "customs",
+    "customs-edge",
+];
 
 /// Where a plate camera's credentials come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,12 +40,33 @@ impl Config {
                 "must be between 60 and 86400 seconds",
             ));
         }
+        if let Err(message) = check_data_dir(&self.storage.data_dir) {
+            out.push(Problem::new("storage.data_dir", message));
+        }
         if let Some(backup) = &self.backup {
             backup.validate(&mut out, &self.storage.data_dir);
         }
         self.storage.disk.validate(&mut out);
         if let Err(message) = check_listen(&self.web.listen) {
             out.push(Problem::new("web.listen", message));
+        }
+        for (i, proxy) in self.web.trusted_proxies.iter().enumerate() {
+            if let Err(message) = super::parse_proxy(proxy) {
+                out.push(Problem::new(format!("web.trusted_proxies[{i}]"), message));
+            }
+        }
+        if let Ok(addr) = self.web.listen.parse::<SocketAddr>()
+            && !addr.ip().is_loopback()
+            && self.web.trusted_proxies.is_empty()
+        {
+            out.push(Problem::new(
+                "web.listen",
+                format!(
+                    "{addr} is reachable from other hosts, and the console speaks plain HTTP \
+                     (passwords, session cookies): listen on 127.0.0.1 behind a \
+                     TLS-terminating proxy and name it in web.trusted_proxies"
+                ),
+            ));
         }
         self.web.limits.validate(&mut out, "web.limits");
         unique(&mut out, "lines", self.lines.iter().map(|l| l.id.as_str()));
@@ -127,6 +148,37 @@ impl Config {
             }
         }
         out
+    }
+}
+
+/// The data directory can be written: it exists and takes a file, or the nearest existing
+/// parent takes a directory. Probes with a file it removes again.
+fn check_data_dir(dir: &std::path::Path) -> Result<(), String> {
+    if dir.as_os_str().is_empty() {
+        return Err("required: where the database and evidence go".into());
+    }
+    let existing = dir
+        .ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+        .unwrap_or(std::path::Path::new("."));
+    if !existing.is_dir() {
+        return Err(format!("{} is not a directory", existing.display()));
+    }
+    let probe = existing.join(format!(".customs-edge-write-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!(
+            "{} cannot be written ({e}): the controller keeps its database and evidence there",
+            existing.display()
+        )),
     }
 }
 
@@ -212,6 +264,15 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
         out.push(Problem::new(
             "platform.ca_file",
             "set, but the broker URL is mqtt:// (no TLS); use mqtts://",
+        ));
+    }
+    if platform.broker.trim().starts_with("mqtt://")
+        && (platform.username_env.is_some() || platform.password_env.is_some())
+    {
+        out.push(Problem::new(
+            "platform.broker",
+            "mqtt:// sends the user name and password in clear text: use mqtts:// with \
+             username_env / password_env",
         ));
     }
     if platform.client_cert_file.is_some() != platform.client_key_file.is_some() {

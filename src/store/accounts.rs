@@ -19,11 +19,6 @@ pub use sessions::{NewSession, SessionRecord, end_session, record_login, session
 
 use super::{StoreError, append_audit};
 
-/// Wrong passwords in a row that lock an account.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-/// How long a locked account stays locked.
-pub const LOCKOUT: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
-
 /// What an account may do. Roles are not ranked: each route names the roles it admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

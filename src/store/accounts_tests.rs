@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::{Store, timestamp};
+use crate::store::Store;
 
 fn new_account(username: &str, role: Role) -> NewAccount {
     NewAccount {
@@ -83,7 +83,7 @@ async fn usernames_are_unique_regardless_of_case() {
 }
 
 #[tokio::test]
-async fn five_wrong_passwords_lock_the_account_and_a_login_clears_the_count() {
+async fn wrong_passwords_are_counted_and_audited_and_never_lock_the_account() {
     let (_dir, store) = store();
     let account = store
         .writer
@@ -95,37 +95,26 @@ async fn five_wrong_passwords_lock_the_account_and_a_login_clears_the_count() {
         ip: Some("10.0.0.7".into()),
         user_agent: None,
     };
-    for i in 1..=MAX_FAILED_LOGINS {
+    for i in 1..=20u32 {
         let (a, s) = (account.clone(), source.clone());
-        let locked = store
+        let count = store
             .writer
             .write(move |tx| record_failed_login(tx, &a, now, &s))
             .await
             .unwrap();
-        assert_eq!(locked.is_some(), i == MAX_FAILED_LOGINS, "attempt {i}");
+        assert_eq!(count, i);
     }
-    let locked = store
+    let after = store
         .reader
         .read(move |c| by_id(c, account.id))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(locked.locked_until, Some(timestamp(now + LOCKOUT)));
-    assert_eq!(
-        locked.failed_logins, 0,
-        "the count starts over after the lock"
-    );
+    assert_eq!(after.locked_until, None, "no lock anyone could trigger");
+    assert_eq!(after.failed_logins, 20);
     let actions: Vec<String> = audit_actions(&store).into_iter().map(|a| a.1).collect();
-    assert_eq!(actions.iter().filter(|a| *a == "login_failed").count(), 5);
-    assert!(actions.contains(&"account_locked".to_owned()));
-
-    // A password reset unlocks.
-    let unlocked = store
-        .writer
-        .write(move |tx| set_password(tx, account.id, "$argon2id$new", "admin"))
-        .await
-        .unwrap();
-    assert_eq!(unlocked.locked_until, None);
+    assert_eq!(actions.iter().filter(|a| *a == "login_failed").count(), 20);
+    assert!(!actions.contains(&"account_locked".to_owned()));
 }
 
 #[tokio::test]
@@ -361,9 +350,9 @@ async fn wrong_current_passwords_and_wrong_logins_share_one_count() {
         .await
         .unwrap();
     let now = chrono::Utc::now();
-    for i in 1..=MAX_FAILED_LOGINS {
+    for i in 1..=5u32 {
         let a = account.clone();
-        let locked = store
+        let count = store
             .writer
             .write(move |tx| {
                 let source = LoginSource::default();
@@ -375,7 +364,7 @@ async fn wrong_current_passwords_and_wrong_logins_share_one_count() {
             })
             .await
             .unwrap();
-        assert_eq!(locked.is_some(), i == MAX_FAILED_LOGINS, "attempt {i}");
+        assert_eq!(count, i, "one count for both");
     }
     let actions: Vec<(String, String, String)> =
         audit_actions(&store).into_iter().skip(1).collect();
@@ -385,5 +374,5 @@ async fn wrong_current_passwords_and_wrong_logins_share_one_count() {
         .collect();
     assert_eq!(changes.len(), 2);
     assert!(changes.iter().all(|a| a.0 == "officer.li"));
-    assert_eq!(actions.last().unwrap().1, "account_locked");
+    assert!(actions.iter().all(|a| a.1 != "account_locked"));
 }

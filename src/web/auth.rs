@@ -13,8 +13,10 @@
 //! - **Roles.** A viewer changes nothing but their own session and password (enforced
 //!   here, for every route); each handler names who may call it with [`Require`] and a
 //!   [`Policy`] (`Require<Officers>`).
-//! - **Lockout.** [`MAX_FAILED_LOGINS`] wrong passwords lock an account for [`LOCKOUT`];
-//!   each client address gets [`limiter::ATTEMPTS_PER_WINDOW`] login attempts a minute.
+//! - **Wrong passwords** slow down the next try of that name from that address
+//!   exponentially ([`throttle`]); nobody can lock an account for everyone, and an unknown
+//!   name is answered like a known one. Each client address also gets
+//!   [`limiter::ATTEMPTS_PER_WINDOW`] login attempts a minute.
 
 mod accounts_api;
 pub mod bootstrap;
@@ -24,6 +26,9 @@ mod own_password;
 pub mod password;
 mod routes;
 pub mod session;
+pub mod setup_code;
+pub mod streams;
+pub mod throttle;
 
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
@@ -36,7 +41,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub use crate::store::accounts::{LOCKOUT, MAX_FAILED_LOGINS, Role};
+pub use crate::store::accounts::Role;
 use crate::store::{Store, StoreError, accounts};
 pub use denied::{BadJson, Denied, ErrorBody, NotLoggedIn};
 
@@ -60,8 +65,15 @@ struct Inner {
     bootstrap: tokio::sync::OnceCell<()>,
     /// A `std` mutex: a map lookup, never held across `.await`.
     limiter: std::sync::Mutex<limiter::Limiter>,
+    /// A `std` mutex for the same reason: the wrong-password delays per name and address.
+    throttle: std::sync::Mutex<throttle::Throttle>,
     /// Password hashes computed at once: each takes 19 MiB and a core for tens of ms.
     hashing: tokio::sync::Semaphore,
+    /// The one-time code a first-start setup from another host must give
+    /// ([`setup_code`]); loopback needs none.
+    setup_code: String,
+    /// Open live-update streams per session.
+    streams: streams::StreamBook,
 }
 
 impl Auth {
@@ -74,14 +86,45 @@ impl Auth {
                 set_up: AtomicBool::new(false),
                 bootstrap: tokio::sync::OnceCell::new(),
                 limiter: std::sync::Mutex::new(limiter::Limiter::default()),
+                throttle: std::sync::Mutex::new(throttle::Throttle::default()),
                 hashing: tokio::sync::Semaphore::new(2),
+                setup_code: setup_code::new_code(),
+                streams: streams::StreamBook::default(),
             }),
         };
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let auth = auth.clone();
-            rt.spawn(async move { auth.bootstrapped().await });
+            rt.spawn(async move {
+                auth.bootstrapped().await;
+                if let Ok(false) = auth.is_set_up().await {
+                    setup_code::announce(auth.store(), &auth.inner.setup_code);
+                }
+            });
         }
         auth
+    }
+
+    /// A live-update stream's place for `who`, or a 429 when its session holds the most.
+    pub(crate) fn stream_slot(&self, who: &Principal) -> Result<streams::StreamSlot, Denied> {
+        let key = match &who.via {
+            Via::Session { token_sha256, .. } => token_sha256.clone(),
+            Via::Bearer => format!("bearer:{}", who.actor),
+        };
+        self.inner.streams.take(&key).ok_or_else(|| {
+            Denied::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "this session has {} live-update streams open already; close a console tab",
+                    streams::MAX_STREAMS_PER_SESSION
+                ),
+            )
+            .retry_after(5)
+        })
+    }
+
+    /// Whether `given` is this start's setup code.
+    pub(crate) fn setup_code_matches(&self, given: &str) -> bool {
+        session::same_secret(given.trim(), &self.inner.setup_code)
     }
 
     /// The store.
@@ -132,6 +175,31 @@ impl Auth {
         limiter
             .attempt(client, std::time::Instant::now())
             .map_err(|wait| wait.as_secs().max(1))
+    }
+
+    /// `Err(seconds to wait)` while `key` waits after wrong passwords.
+    pub(crate) fn throttled(&self, key: &throttle::Key) -> Result<(), u64> {
+        let t = self.inner.throttle.lock().expect("login throttle lock");
+        t.check(key, std::time::Instant::now())
+            .map_err(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    }
+
+    /// Count a wrong password by `key`.
+    pub(crate) fn wrong_password(&self, key: throttle::Key) {
+        let mut t = self.inner.throttle.lock().expect("login throttle lock");
+        t.failed(key, std::time::Instant::now());
+    }
+
+    /// An administrator reset `username`'s password: its delays end everywhere.
+    pub(crate) fn password_reset(&self, username: &str) {
+        let mut t = self.inner.throttle.lock().expect("login throttle lock");
+        t.forget_name(username);
+    }
+
+    /// The right password by `key`: its delays start over.
+    pub(crate) fn right_password(&self, key: &throttle::Key) {
+        let mut t = self.inner.throttle.lock().expect("login throttle lock");
+        t.succeeded(key);
     }
 }
 
@@ -232,20 +300,63 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Require<P> {
     }
 }
 
-/// The client's address: the peer, or, when the peer is a proxy on this host, the last
-/// address it added to `X-Forwarded-For`. `None` when the server has no connection info.
-pub(crate) fn client_ip(parts_ext: &axum::http::Extensions, headers: &HeaderMap) -> Option<IpAddr> {
-    let peer = parts_ext.get::<ConnectInfo<SocketAddr>>()?.0.ip();
-    if peer.is_loopback()
-        && let Some(fwd) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(fwd);
+/// The client's address as [`client_addr`] found it, kept in the request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The client's address: [`ClientAddr`] when [`client_addr`] ran, else the peer. `None`
+/// when the server has no connection info.
+pub(crate) fn client_ip(
+    parts_ext: &axum::http::Extensions,
+    _headers: &HeaderMap,
+) -> Option<IpAddr> {
+    if let Some(ClientAddr(ip)) = parts_ext.get::<ClientAddr>() {
+        return Some(*ip);
     }
-    Some(peer)
+    Some(parts_ext.get::<ConnectInfo<SocketAddr>>()?.0.ip())
+}
+
+/// Who the client is: the peer, unless the peer is one of the `trusted` proxies; then the
+/// right-most `X-Forwarded-For` address that is not itself a trusted proxy (a client can
+/// put anything at the left of the header; only what trusted proxies appended counts).
+pub fn resolve_client(
+    peer: IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.unwrap_or_default().rsplit(',') {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// Around the whole router: find the client's address ([`resolve_client`]) once, for the
+/// login limits, the audit log and the setup's loopback rule.
+pub(super) async fn client_addr(
+    State(trusted): State<Arc<Vec<ipnet::IpNet>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        let fwd = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        let client = resolve_client(peer.ip(), fwd, &trusted);
+        req.extensions_mut().insert(ClientAddr(client));
+    }
+    next.run(req).await
 }
 
 /// The only changes a viewer makes: to their own session and their own password.
@@ -375,4 +486,54 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Den
             csrf: s.csrf_token,
         },
     })
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::resolve_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.9.0.0/24".parse().unwrap(),
+        ];
+        // A loopback caller that is not a configured proxy: its header is ignored.
+        assert_eq!(
+            resolve_client(ip("127.0.0.2"), Some("1.2.3.4"), &trusted),
+            ip("127.0.0.2")
+        );
+        assert_eq!(
+            resolve_client(ip("10.0.0.5"), Some("1.2.3.4"), &[]),
+            ip("10.0.0.5")
+        );
+        // Through the proxy: what it appended, not what the client claimed before it.
+        assert_eq!(
+            resolve_client(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3"), &trusted),
+            ip("10.1.2.3")
+        );
+        // Through two trusted proxies.
+        assert_eq!(
+            resolve_client(
+                ip("127.0.0.1"),
+                Some("6.6.6.6, 10.1.2.3, 10.9.0.7"),
+                &trusted
+            ),
+            ip("10.1.2.3")
+        );
+        // A proxy that sent no header, or garbage: the proxy itself.
+        assert_eq!(
+            resolve_client(ip("127.0.0.1"), None, &trusted),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            resolve_client(ip("127.0.0.1"), Some("junk"), &trusted),
+            ip("127.0.0.1")
+        );
+    }
 }

@@ -20,6 +20,8 @@ use crate::gates::view::LaneView;
 use crate::gates::{Gates, OverrideError};
 use crate::store::gates::{self, PassView};
 
+/// Longest reason an override accepts, in characters.
+const MAX_REASON_CHARS: usize = 500;
 /// Shortest reason an override accepts, in characters.
 const MIN_REASON_CHARS: usize = 4;
 
@@ -96,7 +98,7 @@ pub(super) async fn passes(
     State(state): State<AppState>,
     Query(q): Query<PassesQuery>,
 ) -> Result<Json<Vec<PassView>>, ApiError> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let limit = super::errors::in_range("limit", q.limit, 1, 500)?.unwrap_or(50);
     Ok(Json(
         state
             .store
@@ -136,8 +138,13 @@ pub(super) async fn pass(
 /// A manual override.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct OverrideRequest {
-    /// Why the barrier is opened by hand: at least 4 characters. Required.
+    /// Why the barrier is opened by hand: 4 to 500 characters (not counting spaces around).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 500,
+        pattern = "^\\s*\\S[\\s\\S]{2,}\\S\\s*$"
+    )]
     reason: String,
     /// A customs officer's confirmation: required when the truck is held leaving without an
     /// approved exit permit (the answer 403 says so), ignored otherwise.
@@ -186,6 +193,7 @@ pub(super) async fn override_open(
 ) -> Result<Json<Overridden>, ApiError> {
     let gates = running(&state)?;
     let actor = who.actor;
+    super::errors::text_len("reason", &body.reason, 0, MAX_REASON_CHARS)?;
     let reason = body.reason.trim().to_owned();
     if reason.chars().count() < MIN_REASON_CHARS {
         return Err(ApiError(

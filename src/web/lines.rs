@@ -189,6 +189,7 @@ fn lane_counts(c: &Connection, line: &str, since: &str) -> Result<LaneCounts, St
 #[derive(Debug, Deserialize, IntoParams)]
 pub(super) struct JudgingQuery {
     /// Line id; the first line when absent.
+    #[param(max_length = 64)]
     line: Option<String>,
 }
 

@@ -34,14 +34,29 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
     OpenApiRouter::new().routes(routes!(events))
 }
 
+/// One Server-Sent Event of `GET /api/events`, as a client's SSE parser sees it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the stream; the events are built by `named`
+struct LiveEvent {
+    /// `parcel`, `line`, `gate` or `resync`.
+    event: String,
+    /// The JSON of the view the event names (`lagged` for `resync`).
+    data: String,
+}
+
 /// Live updates: `parcel`, `line`, `gate` and `resync` events (see the module docs).
 #[utoipa::path(get, path = "/api/events", tag = "line",
     security(("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "A Server-Sent Events stream: `parcel` events carry a ParcelView, `line` a BeltView, `gate` a LaneView; `resync` asks the console to reload", content_type = "text/event-stream", body = String),
-        super::auth::NotLoggedIn))]
+    responses((status = 200, description = "A Server-Sent Events stream: `parcel` events carry a ParcelView, `line` a BeltView, `gate` a LaneView; `resync` asks the console to reload", content_type = "text/event-stream", body = LiveEvent),
+        super::auth::NotLoggedIn,
+        (status = 429, description = "This session holds the most live-update streams already (8)", body = super::auth::ErrorBody)))]
 async fn events(
     State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    State(auth): State<super::auth::Auth>,
+    super::auth::Require(who, ..): super::auth::Require<super::auth::AnyRole>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::auth::Denied> {
+    // Held by the stream: its place frees when the client goes.
+    let slot = auth.stream_slot(&who)?;
     let parcels = BroadcastStream::new(state.events.subscribe()).filter_map(|item| async move {
         match item {
             Ok(view) => named("parcel", &view),
@@ -75,8 +90,11 @@ async fn events(
         },
     )
     .flatten();
-    let merged = stream::select(parcels, sampled).map(Ok);
-    Sse::new(merged).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let merged = stream::select(parcels, sampled).map(move |event| {
+        let _held = &slot;
+        Ok(event)
+    });
+    Ok(Sse::new(merged).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// What one client watches, each receiver remembering what that client has seen.

@@ -21,6 +21,8 @@ use super::auth::{BadJson, Denied, ErrorBody, NotLoggedIn, Officers, Require};
 use super::{AppState, WebState};
 use crate::store::instructions::{self, OfficerFlag};
 
+/// Longest reason a flag accepts, in characters.
+const MAX_REASON_CHARS: usize = 500;
 /// Shortest reason a flag accepts, in characters.
 const MIN_REASON_CHARS: usize = 2;
 
@@ -36,8 +38,13 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 /// An officer's flag.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct FlagRequest {
-    /// Why the officer wants it opened: at least 2 characters. Required.
+    /// Why the officer wants it opened: 2 to 500 characters (not counting spaces around).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 500,
+        pattern = "^\\s*\\S[\\s\\S]*\\S\\s*$"
+    )]
     reason: String,
 }
 
@@ -98,6 +105,7 @@ pub(super) async fn flag_parcel(
     Path(id): Path<i64>,
     Json(body): Json<FlagRequest>,
 ) -> Result<Json<Flagged>, Denied> {
+    crate::web::errors::text_len("reason", &body.reason, 0, MAX_REASON_CHARS)?;
     let reason = body.reason.trim().to_owned();
     if reason.chars().count() < MIN_REASON_CHARS {
         return Err(Denied::new(

@@ -49,13 +49,17 @@ fn bad(parameter: &str, message: impl Into<String>) -> Denied {
 #[into_params(parameter_in = Query)]
 pub(super) struct SearchQuery {
     /// A waybill, order number or list number (exact or prefix, case as typed), or a PLC
-    /// tracking number (exact).
+    /// tracking number (exact). At most 80 characters.
+    #[param(max_length = 80)]
     q: Option<String>,
-    /// This waybill (logisticsNo), exact.
+    /// This waybill (logisticsNo), exact. At most 80 characters.
+    #[param(max_length = 80)]
     waybill: Option<String>,
-    /// This order number (orderNo), exact.
+    /// This order number (orderNo), exact. At most 60 characters.
+    #[param(max_length = 60)]
     order_no: Option<String>,
-    /// This list number (invtNo), exact.
+    /// This list number (invtNo), exact. At most 18 characters.
+    #[param(max_length = 18)]
     invt_no: Option<String>,
     /// Entered at or after this time (RFC 3339, any offset).
     #[param(value_type = Option<String>, format = DateTime)]
@@ -64,13 +68,24 @@ pub(super) struct SearchQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
     /// `release`, `inspection` or `exception`.
+    #[param(value_type = Option<LaneKind>, inline)]
     lane_kind: Option<String>,
     /// Parcels on the page, 1 to 500 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// Only parcels older than this id: the `next_before_id` of the page before.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1)]
     before_id: Option<String>,
+}
+
+/// The lane kinds a search may ask for, as the document names them.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents `lane_kind`, which is read as text and checked
+enum LaneKind {
+    Release,
+    Inspection,
+    Exception,
 }
 
 /// A value given and not blank.
@@ -106,23 +121,25 @@ fn parse_time(parameter: &str, text: &str) -> Result<String, Denied> {
 
 /// Check the query string and turn it into a [`Search`]; the error names the parameter.
 pub(super) fn parse_search(q: SearchQuery) -> Result<Search, Denied> {
-    let text = given(q.q);
-    if let Some(t) = &text
-        && t.chars().count() > MAX_Q_CHARS
-    {
-        return Err(bad(
-            "q",
-            format!("q is at most {MAX_Q_CHARS} characters (a waybill number's length)"),
-        ));
+    for (parameter, value, max) in [
+        ("q", &q.q, MAX_Q_CHARS),
+        ("waybill", &q.waybill, MAX_Q_CHARS),
+        ("order_no", &q.order_no, 60),
+        ("invt_no", &q.invt_no, 18),
+    ] {
+        if let Some(v) = value {
+            crate::web::errors::text_len(parameter, v, 0, max)?;
+        }
     }
-    let from = given(q.from).map(|t| parse_time("from", &t)).transpose()?;
-    let to = given(q.to).map(|t| parse_time("to", &t)).transpose()?;
+    let text = given(q.q);
+    let from = q.from.map(|t| parse_time("from", &t)).transpose()?;
+    let to = q.to.map(|t| parse_time("to", &t)).transpose()?;
     if let (Some(f), Some(t)) = (&from, &to)
         && f > t
     {
         return Err(bad("from", format!("from ({f}) is after to ({t})")));
     }
-    let lane_kind = given(q.lane_kind);
+    let lane_kind = q.lane_kind;
     if let Some(k) = &lane_kind
         && !LANE_KINDS.contains(&k.as_str())
     {
@@ -233,11 +250,15 @@ async fn detail(
 pub(super) struct InspectionRequest {
     /// `conform`, `discrepancy`, `seized` or `returned`.
     #[serde(default)]
-    #[schema(value_type = Outcome)]
+    #[schema(value_type = Outcome, required = true)]
     result: String,
     /// What was found, 2 to 2000 characters.
     #[serde(default)]
-    #[schema(min_length = 2, max_length = 2000)]
+    #[schema(
+        required = true,
+        max_length = 2000,
+        pattern = "^\\s*\\S[\\s\\S]*\\S\\s*$"
+    )]
     findings: String,
 }
 
@@ -278,6 +299,12 @@ async fn record_inspection(
             ),
         )
     })?;
+    crate::web::errors::text_len(
+        "findings",
+        &body.findings,
+        0,
+        inspections::MAX_FINDINGS_CHARS,
+    )?;
     let findings = inspections::check_findings(&body.findings)
         .map_err(|m| bad("findings", m))?
         .to_owned();

@@ -63,8 +63,10 @@ pub(super) struct LangQuery {
 #[into_params(parameter_in = Query)]
 pub(super) struct RangeQuery {
     /// Start, included, RFC 3339 (`2026-11-27T00:00:00+08:00`); default 24 hours before `to`.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// End, excluded, RFC 3339; default now. At most 92 days after `from`.
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 
@@ -79,7 +81,9 @@ impl RangeQuery {
 }
 
 fn parse(name: &'static str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Denied> {
-    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+    // Given means given: an empty or padded value is refused like any other that is not
+    // an RFC 3339 time (the consoles leave an unset bound out of the query).
+    let Some(text) = value else {
         return Ok(None);
     };
     DateTime::parse_from_rfc3339(text)

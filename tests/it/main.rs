@@ -38,6 +38,7 @@ mod video_rtsp;
 mod web_accounts;
 mod web_auth;
 mod web_devices;
+mod web_hardening;
 mod web_lines;
 mod web_parcels;
 mod web_stats;

@@ -1,21 +1,22 @@
-//! Wrong passwords and the lockout they lead to: at a login, and when a logged-in person
-//! gets their current password wrong while changing it. Both count toward the same
-//! [`MAX_FAILED_LOGINS`]; each attempt and each lock is audited.
+//! Wrong passwords: at a login, and when a logged-in person gets their current password
+//! wrong while changing it. Both are counted on the account (`failed_logins`, shown to
+//! administrators) and audited. Nothing here locks an account: a lock anyone can trigger
+//! locks the staff out (`web::auth::throttle` slows the guesser instead).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Transaction, params};
+use rusqlite::Transaction;
 
 use super::super::{StoreError, append_audit, now, timestamp};
-use super::{Account, LOCKOUT, LoginSource, MAX_FAILED_LOGINS};
+use super::{Account, LoginSource};
 
-/// Count a wrong password against `account` at `now`; locks it at [`MAX_FAILED_LOGINS`].
-/// Returns when it is locked until, if this attempt locked it.
+/// Count a wrong password against `account` at `now`; returns the count since the last
+/// right one.
 pub fn record_failed_login(
     tx: &Transaction<'_>,
     account: &Account,
     now: DateTime<Utc>,
     source: &LoginSource,
-) -> Result<Option<String>, StoreError> {
+) -> Result<u32, StoreError> {
     // Whoever typed the wrong password is not known to be the account's owner.
     count_failure(
         tx,
@@ -35,7 +36,7 @@ pub fn record_wrong_current_password(
     account: &Account,
     now: DateTime<Utc>,
     source: &LoginSource,
-) -> Result<Option<String>, StoreError> {
+) -> Result<u32, StoreError> {
     count_failure(
         tx,
         account,
@@ -55,7 +56,7 @@ fn count_failure(
     action: &str,
     source: &LoginSource,
     reason: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<u32, StoreError> {
     let failures: u32 = tx
         .prepare_cached(
             "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
@@ -71,21 +72,7 @@ fn count_failure(
         &subject,
         &serde_json::json!({ "reason": reason, "failures": failures, "source": source }),
     )?;
-    if failures < MAX_FAILED_LOGINS {
-        return Ok(None);
-    }
-    let until = timestamp(now + LOCKOUT);
-    tx.prepare_cached("UPDATE accounts SET failed_logins = 0, locked_until = ?2 WHERE id = ?1")?
-        .execute(params![account.id, until])?;
-    append_audit(
-        tx,
-        &at,
-        "system",
-        "account_locked",
-        &subject,
-        &serde_json::json!({ "until": until, "after_failures": failures, "source": source }),
-    )?;
-    Ok(Some(until))
+    Ok(failures)
 }
 
 /// Audit an attempt that was refused before any password was checked: an unknown

@@ -67,15 +67,17 @@ async fn list(State(auth): State<Auth>, _: Require<Admins>) -> Result<Json<Vec<A
 #[derive(Deserialize, ToSchema)]
 pub(super) struct CreateRequest {
     /// Login name: 2–64 ASCII letters, digits, `.`, `_`, `-`, `@`; unique in any case.
+    #[schema(min_length = 2, max_length = 64, pattern = "^[A-Za-z0-9._@-]{2,64}$")]
     username: String,
     /// Name shown on the consoles (may be Chinese); the username when empty.
     #[serde(default)]
+    #[schema(max_length = 64)]
     display_name: String,
     /// What the account may do.
     #[schema(value_type = Role)]
     role: String,
-    /// At least 10 characters, at most 256 bytes, not the username.
-    #[schema(format = Password)]
+    /// At least 10 characters, at most 256, not the username.
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     password: String,
 }
 
@@ -107,8 +109,10 @@ async fn create(
     Require(admin, ..): Require<Admins>,
     Json(body): Json<CreateRequest>,
 ) -> Result<Response, Denied> {
-    let username = body.username.trim().to_owned();
+    let username = body.username;
     password::check_username(&username).map_err(|m| Denied::new(StatusCode::BAD_REQUEST, m))?;
+    password::check_display_name(&body.display_name)
+        .map_err(|m| Denied::new(StatusCode::BAD_REQUEST, m))?;
     let role = parse_role(&body.role)?;
     let password_hash = hash_checked(&auth, &username, body.password).await?;
     let new = NewAccount {
@@ -140,7 +144,7 @@ pub(super) struct RoleRequest {
     path = "/api/accounts/{username}/role",
     tag = "auth",
     security(("session" = []), ("bearer" = [])),
-    params(("username" = String, Path, description = "The account's login name (any case)")),
+    params(("username" = String, Path, max_length = 64, description = "The account's login name (any case)")),
     request_body = RoleRequest,
     responses(
         (status = 200, description = "The account with its new role (unchanged and not \
@@ -197,7 +201,7 @@ async fn set_disabled(
     path = "/api/accounts/{username}/disable",
     tag = "auth",
     security(("session" = []), ("bearer" = [])),
-    params(("username" = String, Path, description = "The account's login name (any case)")),
+    params(("username" = String, Path, max_length = 64, description = "The account's login name (any case)")),
     responses(
         (status = 200, description = "The account, disabled; its sessions ended", body = Account),
         NotLoggedIn,
@@ -221,7 +225,7 @@ async fn disable(
     path = "/api/accounts/{username}/enable",
     tag = "auth",
     security(("session" = []), ("bearer" = [])),
-    params(("username" = String, Path, description = "The account's login name (any case)")),
+    params(("username" = String, Path, max_length = 64, description = "The account's login name (any case)")),
     responses(
         (status = 200, description = "The account, enabled", body = Account),
         NotLoggedIn,
@@ -240,8 +244,8 @@ async fn enable(
 /// A password set by an administrator.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct ResetRequest {
-    /// At least 10 characters, at most 256 bytes, not the username.
-    #[schema(format = Password)]
+    /// At least 10 characters, at most 256, not the username.
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     password: String,
 }
 
@@ -259,17 +263,18 @@ async fn reset(
         .writer
         .write(move |tx| accounts::set_password(tx, account.id, &password_hash, &admin))
         .await?;
+    auth.password_reset(&account.username);
     tracing::info!(username = %account.username, "password reset");
     Ok(Json(account))
 }
 
-/// Set an account's password: clears a lock and ends the account's sessions.
+/// Set an account's password: ends the account's sessions and its wrong-password delays.
 #[utoipa::path(
     post,
     path = "/api/accounts/{username}/password",
     tag = "auth",
     security(("session" = []), ("bearer" = [])),
-    params(("username" = String, Path, description = "The account's login name (any case)")),
+    params(("username" = String, Path, max_length = 64, description = "The account's login name (any case)")),
     request_body = ResetRequest,
     responses(
         (status = 200, description = "The account, unlocked; its sessions ended", body = Account),

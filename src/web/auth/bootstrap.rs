@@ -39,9 +39,10 @@ pub async fn create_admin(
     first_only: bool,
     actor: &str,
 ) -> Result<Account, CreateError> {
-    let username = username.trim().to_owned();
+    let username = username.to_owned();
     super::password::check_username(&username).map_err(CreateError::Rules)?;
     super::password::check_password(&username, password).map_err(CreateError::Rules)?;
+    super::password::check_display_name(display_name).map_err(CreateError::Rules)?;
     let password = password.to_owned();
     let password_hash = tokio::task::spawn_blocking(move || super::password::hash(&password))
         .await

@@ -1,5 +1,6 @@
-//! Refusals: a status, `{"error": …}` with any details, and `Retry-After` when waiting
-//! helps. Store failures are logged and answered without internals.
+//! Refusals: a status, `{"error": …, "code": …}` with any details, and `Retry-After` when
+//! waiting helps. Store failures are logged and answered without internals. The `code`
+//! is added by [`crate::web::errors`], the one place every error body is shaped.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,6 +14,14 @@ use crate::store::StoreError;
 pub struct ErrorBody {
     /// What went wrong, in words a person can act on.
     pub error: String,
+    /// What went wrong, for programs: `bad_request`, `unauthorized`, `login_required`,
+    /// `forbidden`, `csrf_missing`, `csrf_mismatch`, `not_found`, `method_not_allowed`,
+    /// `conflict`, `setup_required`, `payload_too_large`, `unsupported_media_type`,
+    /// `unprocessable_entity`, `too_many_requests`, `unavailable`, `internal_error`.
+    pub code: String,
+    /// The query or path parameter, or the body field, that was refused.
+    #[schema(nullable = false)]
+    pub parameter: Option<String>,
     /// Nothing works until the first administrator is set up (`POST /api/setup`).
     #[schema(nullable = false)]
     pub setup_required: Option<bool>,
@@ -39,16 +48,16 @@ pub struct ErrorBody {
 )]
 pub struct NotLoggedIn(pub ErrorBody);
 
-/// The answer to a body that is not the JSON a route takes (malformed, a field missing or
-/// of the wrong type): a plain-text reason naming the field.
+/// The answer to a body that is JSON but not the JSON a route takes (a field missing or
+/// of the wrong type); the error names the field.
 #[derive(utoipa::IntoResponses)]
 #[response(
     status = 422,
-    description = "The body is not the JSON this route takes; the plain-text answer names \
-        the field (a body that is not JSON at all gets 400, one without \
-        `Content-Type: application/json` 415)"
+    description = "The body is JSON but not the JSON this route takes (a field missing, of \
+        the wrong type, or unknown); the error names the field (a body that is not JSON at \
+        all gets 400, one without `Content-Type: application/json` 415)"
 )]
-pub struct BadJson;
+pub struct BadJson(pub ErrorBody);
 
 /// A refusal (or failure) answered as `{"error": …}` plus any details, never internals.
 #[derive(Debug)]
@@ -68,6 +77,19 @@ impl Denied {
             body,
             retry_after_s: None,
         }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message (`error`).
+    pub fn message(&self) -> &str {
+        self.body
+            .get("error")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
     }
 
     /// Add a field to the body.

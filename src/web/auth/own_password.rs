@@ -13,10 +13,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::routes::{ClientIp, locked, login_source};
+use super::routes::{ClientIp, login_source};
 use super::{AnyRole, Auth, BadJson, Denied, ErrorBody, NotLoggedIn, Require, Via, password};
 use crate::store::accounts::{self, Account, OwnPassword};
-use crate::store::timestamp;
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -30,11 +29,11 @@ where
 #[derive(Deserialize, ToSchema)]
 pub(super) struct OwnPasswordRequest {
     /// The password now.
-    #[schema(format = Password)]
+    #[schema(format = Password, max_length = 256)]
     current: String,
-    /// The new password: at least 10 characters, at most 256 bytes, not the username, not
+    /// The new password: at least 10 characters, at most 256 characters, not the username, not
     /// the current password.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     new: String,
 }
 
@@ -64,8 +63,8 @@ pub(super) struct PasswordChanged {
             operator's bearer token, which has no password", body = ErrorBody),
         (status = 409, description = "The password was changed meanwhile (by an \
             administrator's reset): log in again", body = ErrorBody),
-        (status = 423, description = "The account is locked after too many wrong passwords; \
-            `locked_until` says until when", body = ErrorBody),
+        (status = 429, description = "Wrong current passwords from this address: wait \
+            (`Retry-After`), like a login", body = ErrorBody),
         BadJson,
     )
 )]
@@ -102,8 +101,9 @@ async fn change_own_password(
             )
         })?;
     let now = chrono::Utc::now();
-    if let Some(until) = account.locked_until.clone().filter(|u| *u > timestamp(now)) {
-        return Err(locked(&until));
+    let throttle_key = super::throttle::key(&account.username, ip);
+    if let Err(wait) = auth.throttled(&throttle_key) {
+        return Err(super::routes::slowed(wait));
     }
     password::check_password(&account.username, &body.new)
         .map_err(|m| Denied::new(StatusCode::BAD_REQUEST, format!("the new password: {m}")))?;
@@ -120,15 +120,11 @@ async fn change_own_password(
         .await?
     {
         let (who, source) = (account.clone(), login_source(ip, &headers));
-        let locked_now = auth
-            .store()
+        auth.store()
             .writer
             .write(move |tx| accounts::record_wrong_current_password(tx, &who, now, &source))
             .await?;
-        if let Some(until) = locked_now {
-            tracing::warn!(username = %account.username, %until, "account locked after wrong passwords");
-            return Err(locked(&until));
-        }
+        auth.wrong_password(throttle_key);
         return Err(Denied::new(
             StatusCode::FORBIDDEN,
             "the current password is wrong",

@@ -10,9 +10,13 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 /// Shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Longest password accepted, in bytes (hashing cost does not depend on it; this only
+/// Longest password accepted, in characters (hashing cost does not depend on it; this only
 /// bounds what a request can make the server read and hash).
-pub const MAX_PASSWORD_BYTES: usize = 256;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+/// A username as the API documents it (`pattern` in the OpenAPI document).
+pub const USERNAME_PATTERN: &str = "^[A-Za-z0-9._@-]{2,64}$";
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
 
@@ -74,21 +78,89 @@ pub fn check_username(username: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Check a display name: at most [`MAX_DISPLAY_NAME_CHARS`] characters, no control
+/// characters.
+pub fn check_display_name(name: &str) -> Result<(), String> {
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(format!(
+            "a display name has at most {MAX_DISPLAY_NAME_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// Check a new password for `username`: at least [`MIN_PASSWORD_CHARS`] characters, at
-/// most [`MAX_PASSWORD_BYTES`] bytes, and not the username.
+/// most [`MAX_PASSWORD_CHARS`] characters, and not the username.
 pub fn check_password(username: &str, password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(format!(
             "a password has at least {MIN_PASSWORD_CHARS} characters"
         ));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!("a password has at most {MAX_PASSWORD_BYTES} bytes"));
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        ));
     }
     if password.trim().to_lowercase() == username.trim().to_lowercase() {
         return Err("the password cannot be the username".into());
     }
+    let strength = zxcvbn::zxcvbn(password, &[username, "customs", "edge", "sanming", "admin"]);
+    if u8::from(strength.score()) < MIN_STRENGTH {
+        let why = strength
+            .feedback()
+            .and_then(zxcvbn::feedback::Feedback::warning)
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "this password is too easy to guess{why}: a common word, name, date, keyboard \
+             pattern or repetition; add unrelated words or characters"
+        ));
+    }
     Ok(())
+}
+
+/// The least zxcvbn score a new password needs (0–4): 2 resists about 10^8 guesses, far
+/// beyond what the login delays let anyone try online; the argon2 hash guards offline.
+pub const MIN_STRENGTH: u8 = 2;
+
+#[cfg(test)]
+mod strength_tests {
+    use super::check_password;
+
+    #[test]
+    fn common_and_trivial_passwords_are_refused() {
+        for pw in [
+            "aaaaaaaaaa",
+            "password123",
+            "qwertyuiop",
+            "1234567890",
+            "admin12345",
+            "zhang.wei2026",
+        ] {
+            let e = check_password("zhang.wei", pw).unwrap_err();
+            assert!(e.contains("too easy"), "{pw}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_passwords_the_tests_and_demo_use_pass() {
+        for (user, pw) in [
+            ("op.zhao", "op.zhao-pass-2026"),
+            ("viewer", "demo-0a1b2c3d4e5f"),
+            ("admin", "admin-pass-3511-w001"),
+            ("op.zhao", "op-zhao-new-pass-1"),
+            ("viewer.chen", "viewer-new-pass-1"),
+            ("op.wu", "op-wu-password-1"),
+            ("x", "wall-screen-pass-1"),
+        ] {
+            assert!(
+                check_password(user, pw).is_ok(),
+                "{user}: {pw}: {:?}",
+                check_password(user, pw)
+            );
+        }
+    }
 }
 
 #[cfg(test)]

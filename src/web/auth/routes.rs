@@ -82,13 +82,20 @@ async fn setup_state(State(auth): State<Auth>) -> Result<Json<SetupState>, Denie
 #[derive(Deserialize, ToSchema)]
 pub(super) struct SetupRequest {
     /// Login name: 2–64 ASCII letters, digits, `.`, `_`, `-`, `@`.
+    #[schema(min_length = 2, max_length = 64, pattern = "^[A-Za-z0-9._@-]{2,64}$")]
     username: String,
-    /// At least 10 characters, at most 256 bytes, not the username.
-    #[schema(format = Password)]
+    /// At least 10 characters, at most 256, not the username.
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     password: String,
     /// Name shown on the consoles (may be Chinese); the username when empty.
     #[serde(default)]
+    #[schema(max_length = 64)]
     display_name: String,
+    /// The one-time setup code from the controller's log (or `setup-code` in its data
+    /// directory); needed unless the request comes from the controller's own host.
+    #[serde(default)]
+    #[schema(max_length = 32)]
+    setup_code: Option<String>,
 }
 
 /// Create the first administrator; refused once one exists.
@@ -100,12 +107,15 @@ pub(super) struct SetupRequest {
     responses(
         (status = 201, description = "The administrator, created", body = Account),
         (status = 400, description = "The username or password breaks a rule", body = ErrorBody),
+        (status = 403, description = "From another host without the right one-time setup \
+            code (`code` `setup_code_required`)", body = ErrorBody),
         (status = 409, description = "An administrator exists already", body = ErrorBody),
         BadJson,
     )
 )]
 async fn setup(
     State(auth): State<Auth>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<SetupRequest>,
 ) -> Result<Response, Denied> {
     if auth.is_set_up().await? {
@@ -113,6 +123,20 @@ async fn setup(
             StatusCode::CONFLICT,
             CreateError::AlreadySetUp.to_string(),
         ));
+    }
+    let local = ip.is_some_and(|ip| ip.is_loopback());
+    if !local {
+        let code = body.setup_code.as_deref().unwrap_or_default();
+        crate::web::errors::text_len("setup_code", code, 0, 32)?;
+        if !auth.setup_code_matches(code) {
+            tracing::warn!(client = ?ip, "first-start setup refused: no or a wrong setup code");
+            return Err(Denied::new(
+                StatusCode::FORBIDDEN,
+                "from another host, the first-start setup needs the one-time setup code the \
+                 controller wrote to its log and to setup-code in its data directory",
+            )
+            .with("code", "setup_code_required"));
+        }
     }
     let account = bootstrap::create_admin(
         auth.store(),
@@ -128,6 +152,7 @@ async fn setup(
         e @ CreateError::AlreadySetUp => Denied::new(StatusCode::CONFLICT, e.to_string()),
         CreateError::Store(e) => e.into(),
     })?;
+    super::setup_code::retire(auth.store());
     tracing::info!(username = %account.username, "administrator created by first-start setup");
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
@@ -136,9 +161,10 @@ async fn setup(
 #[derive(Deserialize, ToSchema)]
 pub(super) struct LoginRequest {
     /// Login name (any case).
+    #[schema(max_length = 64)]
     username: String,
     /// The password.
-    #[schema(format = Password)]
+    #[schema(format = Password, max_length = 256)]
     password: String,
 }
 
@@ -174,19 +200,13 @@ pub(super) fn login_source(ip: Option<IpAddr>, headers: &HeaderMap) -> LoginSour
     }
 }
 
-pub(super) fn locked(until: &str) -> Denied {
-    let wait = chrono::DateTime::parse_from_rfc3339(until).map_or(60, |t| {
-        (t.to_utc() - chrono::Utc::now()).num_seconds().max(1)
-    });
+/// 429 while a name waits at an address after wrong passwords (the same for any name).
+pub(super) fn slowed(wait: u64) -> Denied {
     Denied::new(
-        StatusCode::LOCKED,
-        format!(
-            "too many wrong passwords: this account is locked until {until} (UTC); \
-             an administrator can unlock it by resetting the password"
-        ),
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many wrong passwords for this name from this address; try again in {wait} s"),
     )
-    .with("locked_until", until)
-    .retry_after(wait as u64)
+    .retry_after(wait)
 }
 
 /// Log in: on success a session cookie, and the CSRF token and role in the body.
@@ -201,10 +221,9 @@ pub(super) fn locked(until: &str) -> Denied {
         (status = 401, description = "Wrong username or password (the same answer for both)", body = ErrorBody),
         (status = 403, description = "The account is disabled", body = ErrorBody),
         (status = 409, description = "No administrator is set up yet", body = ErrorBody),
-        (status = 423, description = "Locked after too many wrong passwords; `locked_until` \
-            says until when", body = ErrorBody),
-        (status = 429, description = "Too many login attempts from this address; see \
-            `Retry-After`", body = ErrorBody),
+        (status = 429, description = "Too many login attempts from this address, or wrong \
+            passwords for this name from this address (the delay doubles with each; the same \
+            for names that exist and names that do not); see `Retry-After`", body = ErrorBody),
         BadJson,
     )
 )]
@@ -223,8 +242,15 @@ async fn login(
         )
         .retry_after(wait));
     }
+    crate::web::errors::text_len("username", &body.username, 0, password::MAX_USERNAME_CHARS)?;
+    crate::web::errors::text_len("password", &body.password, 0, password::MAX_PASSWORD_CHARS)?;
     if !auth.is_set_up().await? {
         return Err(Denied::setup_required());
+    }
+    let throttle_key = super::throttle::key(&body.username, ip);
+    if let Err(wait) = auth.throttled(&throttle_key) {
+        crate::metrics::record_login("slowed");
+        return Err(slowed(wait));
     }
     let source = login_source(ip, &headers);
     let username = body.username.trim().to_owned();
@@ -248,28 +274,22 @@ async fn login(
         let pw = body.password;
         auth.hashing(move || password::verify_decoy(&pw)).await?;
         refuse("unknown_account", source).await?;
+        auth.wrong_password(throttle_key);
         return Err(wrong_password());
     };
     let now = chrono::Utc::now();
-    if let Some(until) = account.locked_until.clone().filter(|u| *u > timestamp(now)) {
-        refuse("locked", source).await?;
-        return Err(locked(&until));
-    }
     let pw = body.password;
     if !auth.hashing(move || password::verify(&pw, &phc)).await? {
         crate::metrics::record_login("wrong_password");
         let who = account.clone();
-        let locked_now = auth
-            .store()
+        auth.store()
             .writer
             .write(move |tx| accounts::record_failed_login(tx, &who, now, &source))
             .await?;
-        if let Some(until) = locked_now {
-            tracing::warn!(username = %account.username, %until, "account locked after wrong passwords");
-            return Err(locked(&until));
-        }
+        auth.wrong_password(throttle_key);
         return Err(wrong_password());
     }
+    auth.right_password(&throttle_key);
     if account.disabled {
         refuse("disabled", source).await?;
         return Err(Denied::new(

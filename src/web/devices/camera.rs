@@ -54,7 +54,7 @@ fn newest(hub: &VideoHub, id: &str) -> Option<Frame> {
     path = "/api/cameras/{id}/frame.jpg",
     tag = "devices",
     security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path, description = "The camera's id")),
+    params(("id" = String, Path, max_length = 64, description = "The camera's id")),
     responses(
         (status = 200, description = "The newest frame; `X-Frame-At` says when it came (RFC 3339 UTC)",
             content_type = "image/jpeg", body = [u8]),
@@ -96,7 +96,7 @@ pub(in crate::web) async fn frame(
     path = "/api/cameras/{id}/live",
     tag = "devices",
     security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path, description = "The camera's id")),
+    params(("id" = String, Path, max_length = 64, description = "The camera's id")),
     responses(
         (status = 200, description = "`multipart/x-mixed-replace` of JPEG parts, one per new \
             frame, at most 5 a second; it ends when the client goes away",
