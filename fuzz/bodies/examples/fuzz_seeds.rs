@@ -315,7 +315,7 @@ fn platform(seeds: &mut Seeds) -> anyhow::Result<()> {
         seeds.put("downlink_body", &format!("{seq:02}_{kind}.json"), &seed)?;
         anyhow::Ok(())
     };
-    for file in ["example.toml", "platform-release-and-inspect.toml"] {
+    for file in ["platform-release-and-inspect.toml"] {
         let text = String::from_utf8(read(&format!("simulators/scenarios/{file}"))?)?;
         let scenario = Scenario::from_toml(&text)?;
         for step in &scenario.steps {
@@ -329,6 +329,19 @@ fn platform(seeds: &mut Seeds) -> anyhow::Result<()> {
         seq: 42,
     };
     put_body(seeds, kind::ACK, &serde_json::to_value(&ack)?)?;
+    // What the site dead-letters: a future schema, another site's message.
+    for (name, payload) in [
+        (
+            "schema_99.json",
+            r#"{"schema":99,"id":"platform:down:9","stream":"down","seq":9,"site":"3511W001","created":"2026-12-06T02:00:00Z","kind":"lists","body":{}}"#,
+        ),
+        (
+            "other_site.json",
+            r#"{"schema":1,"id":"platform:down:9","stream":"down","seq":9,"site":"3511W002","created":"2026-12-06T02:00:00Z","kind":"ack","body":{"stream":"gate","seq":1}}"#,
+        ),
+    ] {
+        seeds.put("downlink", name, payload.as_bytes())?;
+    }
     for list in synthetic_lists(SITE, 1, 2) {
         let name = format!("{}.json", list.logistics_no);
         seeds.put(

@@ -276,10 +276,11 @@ pub fn digest_roundtrip(data: &[u8]) {
     let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
     let now = Instant::now();
     let auth = Authenticator::new("customs-edge", [7; 32]);
-    for issued in auth.challenges(false, now) {
+    // The challenges share one nonce: each answer takes the next nonce count.
+    for (nc, issued) in (1..).zip(auth.challenges(false, now)) {
         let parsed = Challenge::parse_all(&issued.to_string()).expect("our own challenge parses");
         assert_eq!(parsed, [issued.clone()], "challenge text round trip");
-        let Ok(header) = issued.authorization(method, uri, user, password, cnonce, 1) else {
+        let Ok(header) = issued.authorization(method, uri, user, password, cnonce, nc) else {
             continue;
         };
         let first = auth.verify(&header, method, uri, user, password, now);
