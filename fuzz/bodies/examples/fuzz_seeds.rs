@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
 /// What the simulated scanners send, through the codec's own encoder.
 fn scanner(seeds: &mut Seeds) -> anyhow::Result<()> {
     for (name, framing, mode) in [
-        ("stx_etx", Framing::StxEtx, 0u8 | (3 << 1)),
+        ("stx_etx", Framing::StxEtx, 3u8 << 1),
         ("crlf", Framing::CrLf, 1 | (7 << 1)),
     ] {
         let mut codec = ScannerCodec::new(framing, "NoRead", 80);
@@ -92,7 +92,7 @@ fn scanner(seeds: &mut Seeds) -> anyhow::Result<()> {
         seed.extend_from_slice(&stream);
         seeds.put("scanner_frames", &format!("{name}.bin"), &seed)?;
     }
-    let mut garbled = vec![0u8 | (1 << 1), 19];
+    let mut garbled = vec![1u8 << 1, 19];
     garbled.extend_from_slice(
         b"junk\x02SF12\xff34\x03\x02\x03\x02SF1234567890SF1234567890\x03\x02NoRe",
     );
@@ -270,7 +270,7 @@ fn digest(seeds: &mut Seeds) -> anyhow::Result<()> {
         ("defaults", ""),
         (
             "isapi",
-            "POST\0/ISAPI/Event/notification/alertStream\0admin\0pass\00a4f113b",
+            "POST\0/ISAPI/Event/notification/alertStream\0admin\0pass\x000a4f113b",
         ),
         ("quotes", "GET\0/snapshot?channel=1\0ad\"min\0p\\a:ss\0c\"n"),
     ] {
@@ -309,7 +309,7 @@ fn platform(seeds: &mut Seeds) -> anyhow::Result<()> {
             body,
         })?;
         seeds.put("downlink", &format!("{seq:02}_{kind}.json"), &payload)?;
-        let selector = kinds.iter().position(|k| *k == kind).expect("a known kind") as u8;
+        let selector = u8::try_from(kinds.iter().position(|k| *k == kind).expect("a known kind"))?;
         let mut seed = vec![selector];
         seed.extend_from_slice(&serde_json::to_vec(body)?);
         seeds.put("downlink_body", &format!("{seq:02}_{kind}.json"), &seed)?;

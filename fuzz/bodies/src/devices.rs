@@ -194,15 +194,15 @@ pub fn gate_registers(data: &[u8]) {
             .expect("encoded weighbridge status decodes");
         assert_eq!(again, weight, "weighbridge status round trip");
     }
-    if let [len, text @ ..] = words.as_slice() {
-        if let Ok(text) = gate_io::map::decode_led(*len, text) {
-            let encoded = gate_io::map::encode_led(&text).expect("decoded LED text encodes");
-            assert_eq!(
-                gate_io::map::decode_led(encoded[0], &encoded[1..]).as_deref(),
-                Ok(text.as_str()),
-                "LED text round trip"
-            );
-        }
+    if let [len, text @ ..] = words.as_slice()
+        && let Ok(text) = gate_io::map::decode_led(*len, text)
+    {
+        let encoded = gate_io::map::encode_led(&text).expect("decoded LED text encodes");
+        assert_eq!(
+            gate_io::map::decode_led(encoded[0], &encoded[1..]).as_deref(),
+            Ok(text.as_str()),
+            "LED text round trip"
+        );
     }
 }
 
@@ -279,7 +279,11 @@ pub fn digest_roundtrip(data: &[u8]) {
     // The challenges share one nonce: each answer takes the next nonce count.
     for (nc, issued) in (1..).zip(auth.challenges(false, now)) {
         let parsed = Challenge::parse_all(&issued.to_string()).expect("our own challenge parses");
-        assert_eq!(parsed, [issued.clone()], "challenge text round trip");
+        assert_eq!(
+            parsed,
+            std::slice::from_ref(&issued),
+            "challenge text round trip"
+        );
         let Ok(header) = issued.authorization(method, uri, user, password, cnonce, nc) else {
             continue;
         };
