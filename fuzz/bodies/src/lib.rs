@@ -17,10 +17,12 @@
 //! Multi-part inputs are laid out as text so seeds stay readable: a first line and the rest
 //! (plate events: the Content-Type, then the body), or a selector byte then the payload.
 
+#[cfg(feature = "config")]
 mod config;
 mod devices;
 mod protocol;
 
+#[cfg(feature = "config")]
 pub use config::site_config;
 pub use devices::{
     digest_authorization, digest_challenge, digest_roundtrip, gate_registers, onvif_soap,
@@ -107,6 +109,7 @@ pub const TARGETS: &[Target] = &[
         about: "user, password, method and URI through challenge, answer and verification",
         run: digest_roundtrip,
     },
+    #[cfg(feature = "config")]
     Target {
         name: "site_config",
         about: "a site config file (TOML), read and validated",
