@@ -42,7 +42,7 @@ pub struct Target {
     pub run: fn(&[u8]),
 }
 
-/// Every fuzz target, in the order `scripts/fuzz.sh` runs them.
+/// Every fuzz target (`scripts/fuzz.sh` runs them in the order of their file names).
 pub const TARGETS: &[Target] = &[
     Target {
         name: "scanner_frames",
