@@ -16,18 +16,31 @@
 # applied under two sequence numbers; reordered: messages that reached the platform ahead
 # of an earlier one of their stream; resent: messages the platform received again after
 # applying them; rss_mb: the controller's peak resident set (VmHWM) over both phases.
+#
+# The consoles answer 409 until a first administrator exists: the controller creates one
+# from CUSTOMS_EDGE_ADMIN_USER / _PASSWORD at start and the ingest phase logs in as it.
+#
+# Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 2,000 backlog messages, 20,000 lists,
+# dev build, seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/bench.sh
 
 BACKLOG=${BENCH_BACKLOG:-100000}
 LISTS=${BENCH_LISTS:-1000000}
+if bench_smoke; then
+    BACKLOG=${BENCH_BACKLOG:-2000}
+    LISTS=${BENCH_LISTS:-20000}
+fi
 SITE=3511W001
+ADMIN_USER=bench.admin
+ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
 
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || bash scripts/setup.sh
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-cargo build --release --quiet --bin customs-edge --example sync_backlog
-cargo build --release --quiet -p customs-edge-simulators --bin platform-sim
-BIN=target/release
+bench_cargo_build --bin customs-edge --example sync_backlog
+bench_cargo_build -p customs-edge-simulators --bin platform-sim
+BIN=$(bench_target_dir)
 
 work=$(mktemp -d -t sync-bench-XXXXXX)
 pids=()
@@ -82,7 +95,8 @@ for _ in $(seq 1 200); do [ -s "$work/platform.out" ] && break; sleep 0.05; done
 platform_http=$(head -1 "$work/platform.out" | grep -oE '[0-9.]+:[0-9]+' | head -1)
 [ -n "$platform_http" ] || { echo "sync-bench: platform-sim printed no address" >&2; cat "$work/platform.log" >&2; exit 1; }
 
-RUST_LOG=warn,customs_edge::daemon=info "$BIN/customs-edge" --log-format json run --config "$work/site.toml" 2> "$work/controller.log" &
+CUSTOMS_EDGE_ADMIN_USER=$ADMIN_USER CUSTOMS_EDGE_ADMIN_PASSWORD=$ADMIN_PASSWORD \
+    RUST_LOG=warn,customs_edge::daemon=info "$BIN/customs-edge" --log-format json run --config "$work/site.toml" 2> "$work/controller.log" &
 ctl_pid=$!; pids+=($ctl_pid)
 
 python3 - "$platform_http" "$SITE" "$BACKLOG" "$work/drain.json" <<'PY'
@@ -118,11 +132,18 @@ PY
 "$BIN/platform-sim" --broker "$broker" --site "$SITE" --http 127.0.0.1:0 --keep-bodies 0 \
     --client-id bench-publisher --generate "$LISTS" --batch 1000 \
     > "$work/publisher.out" 2> "$work/publisher.log" & pids+=($!)
-python3 - "$web" "$LISTS" "$work/ingest.json" <<'PY'
-import json, sys, time, urllib.request
+ADMIN_USER=$ADMIN_USER ADMIN_PASSWORD=$ADMIN_PASSWORD python3 - "$web" "$LISTS" "$work/ingest.json" <<'PY'
+import http.cookiejar, json, os, sys, time, urllib.request
 web, target, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# Log in as the administrator the controller created at start (session cookie).
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+login = urllib.request.Request(
+    f"http://{web}/api/login",
+    data=json.dumps({"username": os.environ["ADMIN_USER"], "password": os.environ["ADMIN_PASSWORD"]}).encode(),
+    headers={"Content-Type": "application/json"}, method="POST")
+opener.open(login, timeout=30).read()
 def count():
-    return json.load(urllib.request.urlopen(f"http://{web}/api/sync"))["link"]["applied_records"]
+    return json.load(opener.open(f"http://{web}/api/sync", timeout=30))["link"]["applied_records"]
 deadline = time.time() + 600
 t0 = c0 = None
 n = 0
@@ -140,7 +161,9 @@ json.dump({"rows": n, "rows_per_s": rate}, open(out, "w"))
 PY
 
 rss_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$ctl_pid/status")
-python3 - "$work/drain.json" "$work/ingest.json" "$SITE" "$BACKLOG" "$rss_kb" <<'PY'
+python3 - "$work/drain.json" "$work/ingest.json" "$SITE" "$BACKLOG" "$rss_kb" <<'PY' \
+    | bench_check sync-bench backlog drain_msgs_per_s lost applied_twice reordered resent \
+        ingest_rows_per_s rss_mb
 import json, sys
 drain, ingest, site, backlog, rss = sys.argv[1:]
 ledger = json.load(open(drain))
