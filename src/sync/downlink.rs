@@ -90,7 +90,9 @@ impl Downlink {
                 });
                 (Some(env.id), read)
             }
-            Err(e) => (None, Err(e)),
+            // Refused as a whole (a future schema, another site, too large): the id the
+            // envelope carried still names the dead letter whenever it can be read.
+            Err(e) => (envelope::peek_id(&publish.payload), Err(e)),
         };
         match read {
             Ok(Message::Ack(ack)) => {
