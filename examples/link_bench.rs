@@ -131,7 +131,7 @@ fn watch_heartbeat(sim: &RunningSim, stop: CancellationToken) -> Arc<Mutex<HashM
 }
 
 /// Telemetry messages as a subscriber of the broker receives them: (heartbeat, when).
-async fn subscribe_telemetry(
+fn subscribe_telemetry(
     broker: &Broker,
     stop: CancellationToken,
 ) -> Arc<Mutex<Vec<(u16, Instant)>>> {
@@ -276,7 +276,7 @@ max_interval_s = 60
     let t0 = Instant::now();
 
     let beats = watch_heartbeat(&sim, stop.clone());
-    let telemetry = subscribe_telemetry(&broker, stop.clone()).await;
+    let telemetry = subscribe_telemetry(&broker, stop.clone());
     // Parcels all along.
     let feeding = CancellationToken::new();
     let feeder = {
