@@ -17,8 +17,13 @@
 #      diskfull_resumed: the store commits again and a parcel is decided after;
 #      lost: decisions, gate passes and audit entries committed before the fault that
 #      are not there (unchanged) after it. Needs root for the mount: without, NA.
-#   3. poison: an oversized downlink message loop (the platform link's piece of this
-#      issue); NA until it lands (see the comment at POISON below).
+#   3. poison: the platform simulator publishes a BENCH_POISON_MB (20) message on the
+#      controller's downlink lists topic, then a valid declaration list. poison_reconnects:
+#      connections the link made meanwhile (GET /api/sync, before and after the valid list
+#      is applied); poison_next_applied: the valid list is in the store within 60 s. The
+#      client reads packets up to the MQTT maximum and dead-letters what is larger than
+#      platform.max_downlink_kb, so the link keeps working. Needs Mosquitto (the demo's
+#      platform): without, NA.
 #
 # Ends with one line:
 #
@@ -203,10 +208,56 @@ PY
 )
 fi
 
-# 3. POISON: the platform link's oversized downlink message loop. When its scenario lands,
-# run it here against "$web" / the demo's broker (the banner's "MQTT broker:" line) and set
-# these two from its result.
+# 3. POISON: an oversized downlink message, then a valid one.
 poison_reconnects=NA poison_next_applied=NA
+ledger_url=$(sed -n 's|.*platform ledger: *\(http://[^ ]*\)/ledger.*|\1|p' "$work/demo.out")
+if [ -n "$ledger_url" ]; then
+    echo "abuse-bench: a ${BENCH_POISON_MB:-20} MB downlink message, then a valid list" >&2
+    read -r poison_reconnects poison_next_applied < <(python3 - "$ledger_url" "$web" "$token" \
+        "$data/customs-edge.db" "${BENCH_POISON_MB:-20}" <<'PY'
+import json, sqlite3, sys, time, urllib.request
+platform, web, token, db, mb = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+def get(url, headers=None):
+    return json.load(urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30))
+def post(url, body, ctype="application/json"):
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype}, method="POST")
+    return urllib.request.urlopen(req, timeout=120).read()
+def connects():
+    return get(f"http://{web}/api/sync", {"Authorization": f"Bearer {token}"})["link"]["connects"]
+site = sorted(get(f"{platform}/ledger")["sites"])[0]
+before = connects()
+envelope = ('{"schema":1,"id":"PLATFORM:lists:poison","stream":"lists","seq":1,"site":"%s",'
+            '"created":"2026-11-27T10:00:00.000Z","kind":"lists","body":{"lists":[],"pad":"' % site)
+payload = envelope.encode() + b"x" * (mb << 20) + b'"}}'
+post(f"{platform}/raw?topic=customs-edge/{site}/down/lists", payload, "application/octet-stream")
+code = "POISONNEXT%06d" % (int(time.time()) % 1000000)
+post(f"{platform}/lists", json.dumps([{"logisticsNo": code, "returnStatus": 800,
+                                        "grossWeight": 1.0, "ebcCode": "3511900001"}]).encode())
+applied = 0
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        if c.execute("select 1 from declaration_lists where logistics_no = ?", (code,)).fetchone():
+            applied = 1
+            break
+    except sqlite3.Error:
+        pass
+    time.sleep(0.2)
+try:
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    dead = c.execute("select reason, message_id, bytes from dead_letters order by id desc limit 1").fetchone()
+except sqlite3.Error as e:
+    dead = str(e)
+resent = get(f"{platform}/ledger")["totals"]["resent"]
+print(f"abuse-bench: poison dead letter (reason, id, bytes): {dead}; platform resent={resent}", file=sys.stderr)
+print(connects() - before, applied)
+PY
+    ) || { poison_reconnects=NA; poison_next_applied=0; }
+    echo "abuse-bench: poison: reconnects=$poison_reconnects next_applied=$poison_next_applied" >&2
+else
+    echo "abuse-bench: the demo has no platform (no Mosquitto): the poison phase is skipped" >&2
+fi
 
 read -r wrong_lane failed_closed gate_unsafe < <(python3 - "$sim" "$data/customs-edge.db" <<'PY'
 import json, sqlite3, sys, urllib.request
@@ -242,5 +293,5 @@ PY
 
 echo "abuse-bench: idle_conns=$IDLE survived=$survived health_p99_ms=$health_p99 console_p99_ms=$console_p99 plate_p99_ms=$plate_p99 poison_reconnects=$poison_reconnects poison_next_applied=$poison_next_applied diskfull_survived=$diskfull_survived diskfull_resumed=$diskfull_resumed lost=$lost wrong_lane=$wrong_lane failed_closed=$failed_closed gate_unsafe=$gate_unsafe" \
     | bench_check abuse-bench idle_conns survived health_p99_ms console_p99_ms plate_p99_ms \
-        poison_reconnects? poison_next_applied? diskfull_survived? diskfull_resumed? lost? \
+        poison_reconnects poison_next_applied diskfull_survived? diskfull_resumed? lost? \
         wrong_lane failed_closed gate_unsafe

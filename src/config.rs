@@ -229,8 +229,20 @@ pub struct PlatformConfig {
     /// MQTT keep-alive in seconds; a dead link is noticed within about 1.5 times this.
     #[serde(default = "default_keep_alive_s")]
     pub keep_alive_s: u64,
-    /// Resend a stream from its first unacknowledged message when the platform has not
-    /// acknowledged anything of it for this long (seconds).
+    /// First wait before connecting again after the broker was lost (milliseconds); it
+    /// doubles after each failed attempt up to `reconnect_max_ms`.
+    #[serde(default = "default_reconnect_min_ms")]
+    pub reconnect_min_ms: u64,
+    /// Longest wait between connection attempts (milliseconds): however long the broker
+    /// was away, the link is back within about this long of its return.
+    #[serde(default = "default_reconnect_max_ms")]
+    pub reconnect_max_ms: u64,
+    /// Each wait is spread over `1 ± reconnect_jitter` of its step (0 to 1), so the sites
+    /// that lost the same broker do not reconnect in step.
+    #[serde(default = "default_reconnect_jitter")]
+    pub reconnect_jitter: f64,
+    /// Send a stream again from its first unacknowledged message when that message was
+    /// sent this long ago (seconds) and is still not acknowledged.
     #[serde(default = "default_ack_timeout_s")]
     pub ack_timeout_s: u64,
     /// Most messages of one stream sent and not yet acknowledged.
@@ -287,6 +299,18 @@ pub struct TelemetryTag {
 
 fn default_keep_alive_s() -> u64 {
     15
+}
+
+fn default_reconnect_min_ms() -> u64 {
+    200
+}
+
+fn default_reconnect_max_ms() -> u64 {
+    1000
+}
+
+fn default_reconnect_jitter() -> f64 {
+    0.25
 }
 
 fn default_ack_timeout_s() -> u64 {

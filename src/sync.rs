@@ -250,6 +250,7 @@ impl Link {
                 session::DOWNLINK_BUDGET as usize,
             )),
             broker: platform.broker.clone(),
+            backoff: session::backoff(&platform),
         };
         let publisher = publisher::Publisher::new(
             client.clone(),

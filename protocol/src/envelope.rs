@@ -142,9 +142,79 @@ pub fn open(
     Ok(envelope)
 }
 
+/// Longest message id [`peek_id`] hands back; a longer one is not an id this protocol makes.
+pub const MAX_ID_CHARS: usize = 256;
+
+/// The `id` an envelope carries, read from a payload that [`open`] refused (an unknown
+/// schema version, another site, a bad body, or larger than the receiver applies), so that
+/// a dead letter still names the message it was. Only the top-level `id` is kept; the rest
+/// of the document is skipped without being built, so even a large payload costs one pass
+/// and no allocation beyond the id. `None` when the payload is not a JSON object or has no
+/// string `id` of at most [`MAX_ID_CHARS`] characters.
+pub fn peek_id(payload: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+    }
+    /// The envelope itself, or a signed wrapper around it (`{"sig", "key", "exp", "msg"}`).
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+        #[serde(default)]
+        msg: Option<IdOnly>,
+    }
+    let probe: Probe = serde_json::from_slice(payload).ok()?;
+    match probe.id.or(probe.msg.and_then(|m| m.id))? {
+        serde_json::Value::String(id) if !id.is_empty() && id.chars().count() <= MAX_ID_CHARS => {
+            Some(id)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_is_read_inside_a_signed_wrapper() {
+        let wrapped = serde_json::json!({"sig": "00", "key": "ab", "exp": 1,
+            "msg": {"schema": 99, "id": "P:lists:8", "body": {}}})
+        .to_string();
+        assert_eq!(peek_id(wrapped.as_bytes()).as_deref(), Some("P:lists:8"));
+    }
+
+    #[test]
+    fn the_id_is_read_from_an_envelope_open_refuses() {
+        let future = serde_json::json!({"schema": 99, "id": "P:lists:7", "stream": "lists",
+            "seq": 7, "site": "3511W001", "body": {"whatever": [1, 2, 3]}, "extra": true})
+        .to_string();
+        assert_eq!(
+            open(future.as_bytes(), 1 << 20, "3511W001")
+                .unwrap_err()
+                .code(),
+            "unknown_schema"
+        );
+        assert_eq!(peek_id(future.as_bytes()).as_deref(), Some("P:lists:7"));
+        // Larger than the receiver applies: still named.
+        let big = format!(r#"{{"id":"P:lists:8","body":"{}"}}"#, "x".repeat(4096));
+        assert!(open(big.as_bytes(), 1024, "3511W001").is_err());
+        assert_eq!(peek_id(big.as_bytes()).as_deref(), Some("P:lists:8"));
+        // Nothing to name.
+        for bad in [
+            &b"{ not json"[..],
+            br#"{"id": 7}"#,
+            br#"{"id": ""}"#,
+            br#"["id", "x"]"#,
+            b"\xff\xfe",
+        ] {
+            assert_eq!(peek_id(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        let long = format!(r#"{{"id":"{}"}}"#, "a".repeat(MAX_ID_CHARS + 1));
+        assert_eq!(peek_id(long.as_bytes()), None);
+    }
 
     fn env(schema: u32, site: &str) -> String {
         serde_json::json!({

@@ -287,6 +287,8 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
         ("window", u64::from(platform.window), 1),
         ("outbox_quota_mb", platform.outbox_quota_mb, 1),
         ("max_downlink_kb", platform.max_downlink_kb, 1),
+        ("reconnect_min_ms", platform.reconnect_min_ms, 10),
+        ("reconnect_max_ms", platform.reconnect_max_ms, 10),
     ] {
         if value < min {
             out.push(Problem::new(
@@ -294,6 +296,30 @@ fn validate_platform(out: &mut Vec<Problem>, platform: &PlatformConfig) {
                 format!("must be at least {min}"),
             ));
         }
+    }
+    if platform.reconnect_max_ms > 600_000 {
+        out.push(Problem::new(
+            "platform.reconnect_max_ms",
+            "must be at most 600000 (10 min): a longer cap keeps the link down long after the broker is back",
+        ));
+    }
+    if platform.reconnect_min_ms > platform.reconnect_max_ms {
+        out.push(Problem::new(
+            "platform.reconnect_min_ms",
+            format!(
+                "{} is more than reconnect_max_ms ({}): the first wait cannot exceed the longest",
+                platform.reconnect_min_ms, platform.reconnect_max_ms
+            ),
+        ));
+    }
+    if !(0.0..=1.0).contains(&platform.reconnect_jitter) {
+        out.push(Problem::new(
+            "platform.reconnect_jitter",
+            format!(
+                "{} is not a fraction from 0 to 1 (0.25 spreads each wait over 75 % to 125 %)",
+                platform.reconnect_jitter
+            ),
+        ));
     }
     if platform.topic_prefix.is_empty() || platform.topic_prefix.contains(['#', '+']) {
         out.push(Problem::new(
@@ -344,6 +370,54 @@ pub(super) fn url_with_scheme<'a>(
 #[cfg(test)]
 mod tests {
     use super::check_device_address;
+
+    fn platform_problems(keys: &str) -> Vec<(String, String)> {
+        let cfg: super::Config = toml::from_str(&format!(
+            "[site]\ncode = \"S1\"\n[platform]\nbroker = \"mqtt://127.0.0.1:1883\"\n{keys}"
+        ))
+        .unwrap();
+        cfg.validate()
+            .into_iter()
+            .filter(|p| p.path.starts_with("platform."))
+            .map(|p| (p.path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn the_reconnect_backoff_is_checked() {
+        assert!(platform_problems("").is_empty(), "the defaults are valid");
+        assert!(
+            platform_problems(
+                "reconnect_min_ms = 100\nreconnect_max_ms = 3000\nreconnect_jitter = 0\n"
+            )
+            .is_empty()
+        );
+        let named = |keys: &str| -> Vec<String> {
+            platform_problems(keys).into_iter().map(|p| p.0).collect()
+        };
+        assert_eq!(
+            named("reconnect_min_ms = 5000\nreconnect_max_ms = 1000\n"),
+            ["platform.reconnect_min_ms"]
+        );
+        assert_eq!(
+            named("reconnect_min_ms = 0\n"),
+            ["platform.reconnect_min_ms"]
+        );
+        assert_eq!(
+            named("reconnect_max_ms = 3600000\n"),
+            ["platform.reconnect_max_ms"]
+        );
+        assert_eq!(
+            named("reconnect_jitter = 1.5\n"),
+            ["platform.reconnect_jitter"]
+        );
+        assert_eq!(
+            named("reconnect_jitter = nan\n"),
+            ["platform.reconnect_jitter"]
+        );
+        let message = &platform_problems("reconnect_jitter = -0.1\n")[0].1;
+        assert!(message.contains("from 0 to 1"), "{message}");
+    }
 
     #[test]
     fn device_addresses_accept_ips_and_host_names() {

@@ -29,6 +29,18 @@ pub fn configure(tx: &Transaction<'_>, enabled: bool, quota_bytes: u64) -> Resul
     Ok(())
 }
 
+thread_local! {
+    /// Set when a message is written in the writer thread's current batch: after the
+    /// batch commits, the writer tells the publisher ([`super::Writer::outbox_commits`]),
+    /// so a message goes out as soon as it is committed instead of at the next poll.
+    static ENQUEUED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a message was written on this thread since the last call (and clear that).
+pub(super) fn take_enqueued() -> bool {
+    ENQUEUED.with(|e| e.replace(false))
+}
+
 /// Whether a message was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enqueued {
@@ -77,6 +89,7 @@ pub fn enqueue<B: Serialize>(
         "INSERT INTO outbox (stream, seq, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![name, seq, kind, body, super::now()])?;
+    ENQUEUED.with(|e| e.set(true));
     let warn_at = quota as f64 * WARN_FRACTION;
     let after = pending_before + body.len() as i64;
     if pending_before as f64 <= warn_at && after as f64 > warn_at {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::StoreError;
 use super::status::StoreStatus;
@@ -39,6 +39,8 @@ pub struct Writer {
     tx: mpsc::Sender<Op>,
     /// Beaten by the thread every batch and every idle second (the service watchdog).
     pulse: crate::service::Pulse,
+    /// Counts the committed batches that wrote an outbox message.
+    outbox: watch::Receiver<u64>,
 }
 
 impl Writer {
@@ -46,11 +48,18 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Op>(4096);
         let pulse = crate::service::Pulse::new();
         let beats = pulse.clone();
+        let (outbox_tx, outbox) = watch::channel(0);
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, &status, &beats))
+            .spawn(move || run(conn, rx, &status, &beats, &outbox_tx))
             .expect("spawn the store writer thread");
-        Self { tx, pulse }
+        Self { tx, pulse, outbox }
+    }
+
+    /// Changes each time a batch that wrote an outbox message has committed: the
+    /// publisher waits on it, so an uplink message leaves as soon as it is committed.
+    pub fn outbox_commits(&self) -> watch::Receiver<u64> {
+        self.outbox.clone()
     }
 
     /// The pulse the writer thread beats, for the service watchdog.
@@ -158,6 +167,7 @@ fn run(
     mut rx: mpsc::Receiver<Op>,
     status: &StoreStatus,
     pulse: &crate::service::Pulse,
+    outbox: &watch::Sender<u64>,
 ) {
     // A runtime of this thread's own, only for waiting on the queue with a deadline.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -201,6 +211,9 @@ fn run(
                 batch.push(op);
             }
             commit(&mut conn, &mut batch, status);
+            if super::outbox::take_enqueued() && !status.commit_failing() {
+                outbox.send_modify(|n| *n = n.wrapping_add(1));
+            }
             if closed {
                 break;
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use customs_edge_protocol::downlink::{Ack, Downlink as Message};
-use customs_edge_protocol::envelope::EnvelopeError;
+use customs_edge_protocol::envelope::{self, EnvelopeError};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -102,7 +102,9 @@ impl Downlink {
                 };
                 (Some(env.id), read)
             }
-            Err(e) => (None, Err(e)),
+            // Refused as a whole (a future schema, another site, too large): the id the
+            // envelope carried still names the dead letter whenever it can be read.
+            Err(e) => (envelope::peek_id(&publish.payload), Err(e)),
         };
         match read {
             Ok(Message::Ack(ack)) => {

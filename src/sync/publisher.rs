@@ -2,12 +2,18 @@
 //! platform's acknowledgements, priority streams before bulk ones.
 //!
 //! Delivery is go-back-N: the platform applies only the next sequence number of a stream
-//! and acknowledges cumulatively. After a reconnect, or when a stream with messages out has
-//! had no acknowledgement for `ack_timeout_s`, the stream is sent again from its first
-//! unacknowledged message. A row leaves the outbox only when acknowledged, so a restart
-//! simply starts from what the store holds.
+//! and acknowledges cumulatively. After a reconnect, or when the oldest unacknowledged
+//! message of a stream was sent `ack_timeout_s` ago, the stream is sent again from that
+//! message. The timeout runs from when that message was sent, not from the stream's last
+//! acknowledgement: a quiet stream whose last ack is old sends a new message once. A row
+//! leaves the outbox only when acknowledged, so a restart simply starts from what the
+//! store holds.
+//!
+//! A message leaves as soon as it is committed: the store's writer says when a batch that
+//! wrote to the outbox has committed, and a (re)connection starts a round at once, priority
+//! streams first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -29,10 +35,11 @@ use crate::store::outbox::{self, Pending};
 
 /// Rows read from the store at a time per stream.
 const READ_BATCH: usize = 500;
-/// How often an idle publisher looks for new rows.
-const IDLE_POLL: Duration = Duration::from_millis(25);
+/// How often an idle publisher looks at its streams without being told of a commit: for
+/// ack timeouts, and for rows written by another process.
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Cursor {
     /// Highest seq the platform acknowledged.
     acked: u64,
@@ -40,8 +47,16 @@ struct Cursor {
     sent: u64,
     /// Highest seq ever sent by this process: anything at or below it sent again is a resend.
     high_water: u64,
-    /// When the stream last made progress (an ack, or a rewind).
-    progress_at: Option<Instant>,
+    /// When each message sent since the last rewind and not yet acknowledged was sent, in
+    /// seq order: the front is the oldest unacknowledged one, whose age is what times out.
+    sent_at: VecDeque<(u64, Instant)>,
+}
+
+impl Cursor {
+    /// How long ago the oldest unacknowledged message was sent, if one is out.
+    fn oldest_unacked_age(&self) -> Option<Duration> {
+        self.sent_at.front().map(|(_, at)| at.elapsed())
+    }
 }
 
 /// The publisher task.
@@ -55,6 +70,8 @@ pub(crate) struct Publisher {
     stats: Arc<SyncStats>,
     link: watch::Receiver<LinkEvent>,
     acks: mpsc::UnboundedReceiver<Ack>,
+    /// Changes when the store commits a batch that wrote to the outbox.
+    commits: watch::Receiver<u64>,
     cursors: BTreeMap<Stream, Cursor>,
     /// Seals every payload with the site's key when signing is on.
     keys: Option<Arc<super::signing::LinkKeys>>,
@@ -72,8 +89,10 @@ impl Publisher {
         link: watch::Receiver<LinkEvent>,
         acks: mpsc::UnboundedReceiver<Ack>,
     ) -> Self {
+        let commits = store.writer.outbox_commits();
         Self {
             client,
+            commits,
             store,
             topics,
             site,
@@ -102,7 +121,7 @@ impl Publisher {
                         acked: state.acked_seq,
                         sent: state.acked_seq,
                         high_water: state.acked_seq,
-                        progress_at: None,
+                        sent_at: VecDeque::new(),
                     },
                 );
             }
@@ -118,6 +137,8 @@ impl Publisher {
             if self.link.has_changed().unwrap_or(false) {
                 up = self.on_link();
             }
+            // Seen before reading: a commit from now on wakes the wait below.
+            self.commits.borrow_and_update();
             let sent = if up { self.send_round().await? } else { 0 };
             if sent == 0 {
                 tokio::select! {
@@ -129,6 +150,7 @@ impl Publisher {
                         up = self.on_link();
                     }
                     Some(ack) = self.acks.recv() => self.on_ack(&ack).await,
+                    _ = self.commits.changed() => {}
                     () = tokio::time::sleep(IDLE_POLL) => {}
                 }
             }
@@ -152,10 +174,9 @@ impl Publisher {
     }
 
     async fn send_some(&mut self, stream: Stream) -> anyhow::Result<usize> {
-        let cursor = self.cursors.get(&stream).copied().unwrap_or_default();
-        let room = self
-            .window
-            .saturating_sub(cursor.sent - cursor.acked.min(cursor.sent));
+        let window = self.window;
+        let cursor = self.cursors.entry(stream).or_default();
+        let room = window.saturating_sub(cursor.sent - cursor.acked.min(cursor.sent));
         if room == 0 {
             return Ok(0);
         }
@@ -167,10 +188,7 @@ impl Publisher {
             .read(move |c| outbox::read_after(c, stream.as_str(), after, limit))
             .await?;
         let topic = self.topics.up(stream.as_str());
-        let mut cursor = cursor;
-        if cursor.progress_at.is_none() && !rows.is_empty() {
-            cursor.progress_at = Some(Instant::now());
-        }
+        let cursor = self.cursors.entry(stream).or_default();
         for row in &rows {
             let payload = envelope(&self.site, stream, row);
             let payload = match &self.keys {
@@ -186,8 +204,8 @@ impl Publisher {
             }
             cursor.sent = row.seq;
             cursor.high_water = cursor.high_water.max(row.seq);
+            cursor.sent_at.push_back((row.seq, Instant::now()));
         }
-        self.cursors.insert(stream, cursor);
         Ok(rows.len())
     }
 
@@ -214,7 +232,9 @@ impl Publisher {
                 cursor.acked = seq;
                 cursor.sent = cursor.sent.max(seq);
                 cursor.high_water = cursor.high_water.max(seq);
-                cursor.progress_at = Some(Instant::now());
+                while cursor.sent_at.front().is_some_and(|(s, _)| *s <= seq) {
+                    cursor.sent_at.pop_front();
+                }
             }
             Err(e) => warn!(stream = %ack.stream, seq, error = %e, "platform ack not applied"),
         }
@@ -241,7 +261,7 @@ impl Publisher {
                 );
             }
             cursor.sent = cursor.acked;
-            cursor.progress_at = Some(Instant::now());
+            cursor.sent_at.clear();
         }
     }
 
@@ -249,17 +269,19 @@ impl Publisher {
         let timeout = self.ack_timeout;
         for (stream, cursor) in &mut self.cursors {
             if cursor.sent > cursor.acked
-                && cursor.progress_at.is_some_and(|t| t.elapsed() >= timeout)
+                && let Some(age) = cursor.oldest_unacked_age()
+                && age >= timeout
             {
                 warn!(
                     stream = stream.as_str(),
                     acked = cursor.acked,
                     sent = cursor.sent,
                     ?timeout,
+                    ?age,
                     "no acknowledgement in time; sending the stream again from its first unacknowledged message"
                 );
                 cursor.sent = cursor.acked;
-                cursor.progress_at = Some(Instant::now());
+                cursor.sent_at.clear();
             }
         }
     }

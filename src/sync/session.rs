@@ -23,13 +23,22 @@ use crate::health::{Health, State};
 const REQUEST_CAPACITY: usize = 1024;
 /// Messages in flight to the broker (QoS 1 without PUBACK yet).
 const INFLIGHT: u16 = 1000;
-/// First and longest wait before reconnecting.
-const BACKOFF_MIN: Duration = Duration::from_millis(200);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// Each wait is spread ±25 %, so that edges which lost the same broker come back apart.
-const BACKOFF_JITTER: f64 = 0.25;
-/// Largest packet either way (a downlink batch of lists is well under this).
-const MAX_PACKET: usize = 16 * 1024 * 1024;
+/// A connection counts as having worked, and the reconnect backoff goes back to its floor,
+/// only once it has stayed up this long. A connection that dies sooner (refused after the
+/// CONNACK, a packet the client cannot read, a broker restarting in a loop) leaves the
+/// backoff growing toward its cap instead of starting over: otherwise such a loop
+/// reconnects about five times a second for as long as it lasts.
+pub(crate) const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// Largest packet sent (a downlink batch or an uplink message is well under this).
+const MAX_OUTGOING_PACKET: usize = 16 * 1024 * 1024;
+/// Largest packet read: the most MQTT 3.1.1 can frame (a remaining length of 268,435,455
+/// bytes), so no packet a broker delivers makes the client drop the connection. The size
+/// limit is enforced above this, by the downlink, which dead-letters a payload larger than
+/// `platform.max_downlink_kb` and acknowledges it: were the client to refuse the packet
+/// here instead, the broker would deliver it again on every reconnect, for ever (the link
+/// wedged, nothing after it applied). The site broker's own `message_size_limit` keeps
+/// such payloads from being published at all (config/mosquitto/).
+pub(crate) const MAX_INCOMING_PACKET: usize = 268_435_455;
 /// Downlink payload bytes held between receipt and application. A broker may send many
 /// QoS 1 messages ahead of their acks (MQTT 3.1.1 has no receive maximum); beyond this the
 /// session stops reading instead of buffering them all.
@@ -58,7 +67,7 @@ pub(crate) fn connect_options(
         .set_clean_session(false)
         .set_manual_acks(true)
         .set_inflight(INFLIGHT)
-        .set_max_packet_size(MAX_PACKET, MAX_PACKET)
+        .set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET)
         .set_last_will(LastWill::new(
             topics.status(),
             "offline",
@@ -143,11 +152,15 @@ pub(crate) struct Session {
     /// waits, the socket is not read, and the broker holds the rest (TCP backpressure).
     pub(crate) budget: Arc<Semaphore>,
     pub(crate) broker: String,
+    /// Waits between connection attempts (`platform.reconnect_*`).
+    pub(crate) backoff: Backoff,
 }
 
 impl Session {
     pub(crate) async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX).with_jitter(BACKOFF_JITTER);
+        let mut backoff = self.backoff.clone();
+        // When the current connection came up (its CONNACK), while it is up.
+        let mut up_since: Option<tokio::time::Instant> = None;
         loop {
             let event = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -155,7 +168,7 @@ impl Session {
             };
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    backoff.reset();
+                    up_since = Some(tokio::time::Instant::now());
                     self.connected(ack.session_present);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -172,7 +185,11 @@ impl Session {
                 Ok(_) => {}
                 Err(e) => {
                     self.disconnected(&e);
+                    if up_since.take().is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
+                        backoff.reset();
+                    }
                     let wait = backoff.next_wait();
+                    tracing::debug!(?wait, failures = backoff.failures(), "reconnecting after");
                     tokio::select! {
                         () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(wait) => {}
@@ -249,7 +266,18 @@ impl Session {
     }
 }
 
-/// `base` ± 25 %, so a site full of controllers does not reconnect in step.
+/// The reconnect backoff of `platform`: from `reconnect_min_ms`, doubling up to
+/// `reconnect_max_ms`, each wait spread by `reconnect_jitter` so that the sites of a
+/// province that lost the same broker do not come back in step. The cap is what bounds
+/// how long after the broker's return the link is up again, however long it was away.
+pub(crate) fn backoff(platform: &PlatformConfig) -> Backoff {
+    Backoff::new(
+        Duration::from_millis(platform.reconnect_min_ms),
+        Duration::from_millis(platform.reconnect_max_ms),
+    )
+    .with_jitter(platform.reconnect_jitter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,11 @@
 //! PLC tag telemetry: each configured tag is published when it moves beyond its deadband,
 //! when its quality changes, and at least every `max_interval_s` — always with its quality,
 //! so a dead link shows as `stale`, never as a value that stopped changing.
+//!
+//! There is no sampling period of its own: tags are looked at on every PLC poll the line
+//! task reports, so a change is written to the outbox (and sent) from the poll that saw it.
+//! Between polls a slow check catches what time alone changes: `max_interval_s` and a PLC
+//! link gone quiet.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,8 +33,9 @@ pub const TAGS: [&str; 9] = [
     "plc_heartbeat",
 ];
 
-/// How often tags are looked at.
-const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+/// How often tags are looked at when no poll comes: for `max_interval_s`, and so that a
+/// PLC link gone quiet shows as stale.
+const QUIET_CHECK: Duration = Duration::from_millis(250);
 /// A value not refreshed for this long is stale even if the last poll succeeded.
 const STALE_AFTER: Duration = Duration::from_secs(1);
 
@@ -121,18 +127,34 @@ impl Sampler {
     }
 
     pub(crate) async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut tick = tokio::time::interval(SAMPLE_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if self.lines.is_empty() {
+            shutdown.cancelled().await;
+            return Ok(());
+        }
         loop {
-            tokio::select! {
+            // Until any line reports a poll (or the quiet check is due).
+            let polled = futures_util::future::select_all(
+                self.lines
+                    .iter_mut()
+                    .map(|(_, samples, _)| Box::pin(samples.changed())),
+            );
+            let ended = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                _ = tick.tick() => {}
+                (changed, _, _) = polled => changed.is_err(),
+                () = tokio::time::sleep(QUIET_CHECK) => false,
+            };
+            if ended {
+                // A line's task is gone for good: only the quiet check is left for it.
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(QUIET_CHECK) => {}
+                }
             }
             let now = Instant::now();
             let wall = chrono::Utc::now();
             let mut messages = Vec::new();
             for (line, samples, tags) in &mut self.lines {
-                let sample = samples.borrow().clone();
+                let sample = samples.borrow_and_update().clone();
                 let quality = quality(&sample, now);
                 let at = sample.read_at.map_or_else(crate::store::now, |t| {
                     let age = chrono::Duration::from_std(now.saturating_duration_since(t))
@@ -183,7 +205,7 @@ impl Sampler {
                 })
                 .await;
             if let Err(e) = written {
-                // Lost, like a sample between two ticks: the next one is sent when due.
+                // Lost, like a reading the PLC was not polled for: the next one is sent when due.
                 tracing::debug!(error = %e, "telemetry not written");
             }
         }

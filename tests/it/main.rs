@@ -26,6 +26,7 @@ mod onvif_client_vs_sim;
 mod openapi;
 mod plate_listener;
 mod platform_downlink;
+mod platform_link;
 mod platform_sync;
 mod restart;
 mod sorting_e2e;

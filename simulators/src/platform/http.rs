@@ -9,7 +9,8 @@
 //! - `POST /list-status`, `/permit-status` (array or `{"updates": [...]}`), `/permits`
 //!   (`{"permits"}`), `/instructions` (`{"instructions"}`), `/arrivals` (`{"arrivals"}`)
 //!   → one message each
-//! - `POST /raw?topic=T[&retain=true]` with any bytes → published as they are
+//! - `POST /raw?topic=T[&retain=true]` with any bytes (up to the simulator's largest MQTT
+//!   packet, 32 MiB, so an oversized message can be sent) → published as they are
 //! - `GET /acks` → the ack switches; `POST /acks {"paused": bool, "drop_rate": 0.5}`
 //!   (either field) → the switches after the change
 //!
@@ -57,7 +58,12 @@ pub fn router(platform: Platform) -> Router {
             downlink(kind::INSTRUCTIONS, "instructions"),
         )
         .route("/arrivals", downlink(kind::ARRIVALS, "arrivals"))
-        .route("/raw", post(raw))
+        .route(
+            "/raw",
+            post(raw).layer(axum::extract::DefaultBodyLimit::max(
+                super::config::MAX_PACKET_BYTES,
+            )),
+        )
         .route("/acks", get(acks).post(set_acks))
         .route("/anchor", get(anchor))
         .fallback(not_found)
