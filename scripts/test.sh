@@ -30,6 +30,9 @@ bash scripts/conformance.sh sim
 phase "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
 bash scripts/conformance.sh onvif
 
+phase "the console API against its OpenAPI document (Schemathesis, every role)"
+bash scripts/conformance.sh api
+
 phase "every benchmark in smoke mode (dev build, seconds each)"
 bash scripts/bench-smoke.sh
 

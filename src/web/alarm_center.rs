@@ -80,8 +80,10 @@ async fn attention(State(state): State<AppState>) -> Result<Json<Attention>, Api
 #[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
     /// Raised at or after (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<String>,
     /// Raised before (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
     /// How many, newest first (1..=2000, default 500).
     #[param(minimum = 1, maximum = 2000)]
@@ -102,7 +104,7 @@ async fn history(
 ) -> Result<Json<Vec<AlarmRecord>>, ApiError> {
     let from = utc_param("from", q.from.as_deref())?;
     let to = utc_param("to", q.to.as_deref())?;
-    let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let limit = super::errors::in_range("limit", q.limit, 1, 2000)?.unwrap_or(500);
     Ok(Json(
         state
             .store
@@ -112,9 +114,10 @@ async fn history(
     ))
 }
 
-/// An RFC 3339 time as the store's UTC text, or a 400 naming the parameter.
+/// An RFC 3339 time as the store's UTC text, or a 400 naming the parameter (an empty value
+/// too: leave the parameter out instead).
 pub(super) fn utc_param(name: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(v) = value.filter(|v| !v.is_empty()) else {
+    let Some(v) = value else {
         return Ok(None);
     };
     chrono::DateTime::parse_from_rfc3339(v)

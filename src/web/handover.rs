@@ -25,9 +25,11 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ShiftQuery {
-    /// Start of the shift, RFC 3339 (`2026-12-06T08:00:00+08:00`). Required.
-    from: Option<String>,
+    /// Start of the shift, RFC 3339 (`2026-12-06T08:00:00+08:00`).
+    #[param(value_type = String, format = DateTime)]
+    from: String,
     /// End of the shift, RFC 3339; default now.
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
 }
 
@@ -43,7 +45,7 @@ async fn summary(
     State(state): State<AppState>,
     Query(q): Query<ShiftQuery>,
 ) -> Result<Json<Handover>, ApiError> {
-    let from = utc_param("from", q.from.as_deref())?.ok_or_else(|| {
+    let from = utc_param("from", Some(q.from.as_str()))?.ok_or_else(|| {
         ApiError(
             StatusCode::BAD_REQUEST,
             "from is required: the start of the shift".into(),

@@ -153,6 +153,8 @@ pub(super) struct CloseBag {
     /// Line id.
     line: String,
     /// Release lane number.
+    #[schema(minimum = 1, maximum = 64)]
+    #[serde(deserialize_with = "integral")]
     lane: u16,
     /// The bag's number (totalPackageNo): 1 to 64 characters, unique.
     bag_no: String,
@@ -177,6 +179,7 @@ async fn close_bag(
 ) -> Result<Json<BagView>, Denied> {
     let actor = operator.actor.clone();
     let CloseBag { line, lane, bag_no } = body;
+    super::errors::in_range("lane", Some(lane), 1, 64)?;
     let (line_q, bag_q) = (line.clone(), bag_no.clone());
     let closed = state
         .store
@@ -191,4 +194,16 @@ async fn close_bag(
     })?;
     tracing::info!(bag = bag.id, %bag_no, %line, lane, by = %operator.actor, "bag closed");
     Ok(Json(bag))
+}
+
+/// A lane number as JSON may write an integer: `22` or `22.0`.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u16::MAX)).contains(&n) {
+        Ok(n as u16)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is not a lane number"
+        )))
+    }
 }

@@ -28,8 +28,10 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 #[into_params(parameter_in = Query)]
 pub(super) struct ExportQuery {
     /// Recorded at or after (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<String>,
     /// Recorded before (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
     /// `zh` for Chinese headers and results.
     lang: Option<String>,

@@ -34,8 +34,10 @@ pub(super) struct PassQuery {
     /// One lane only.
     gate: Option<String>,
     /// At or after (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<String>,
     /// Before (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<String>,
     /// How many, newest first (1..=5000; default 200, the export 5000).
     #[param(minimum = 1, maximum = 5000)]
@@ -69,7 +71,7 @@ async fn search(
     Query(q): Query<PassQuery>,
 ) -> Result<Json<Vec<PassView>>, ApiError> {
     let search = q.search()?;
-    let limit = q.limit.unwrap_or(200).clamp(1, 5000);
+    let limit = super::errors::in_range("limit", q.limit, 1, 5000)?.unwrap_or(200);
     Ok(Json(
         state
             .store
@@ -92,7 +94,7 @@ async fn export(
     Query(q): Query<PassQuery>,
 ) -> Result<Response, ApiError> {
     let search = q.search()?;
-    let limit = q.limit.unwrap_or(5000).clamp(1, 5000);
+    let limit = super::errors::in_range("limit", q.limit, 1, 5000)?.unwrap_or(5000);
     let zh = q.lang.as_deref() == Some("zh");
     let rows = state
         .store
