@@ -190,11 +190,9 @@ async fn a_full_disk_fails_the_line_closed_with_an_alarm_and_writing_resumes_onc
         .iter()
         .filter(|a| a["kind"] == "store_commit_failed")
         .collect();
-    assert_eq!(shown.len(), 1, "consoles show the alarm: {lines}");
-    assert!(
-        shown[0]["id"].as_i64().unwrap() < 0,
-        "from memory, not yet stored"
-    );
+    // Once: from memory while the store cannot take it (a negative id), or stored if a
+    // small write found room meanwhile — never both.
+    assert_eq!(shown.len(), 1, "consoles show the alarm once: {lines}");
     for id in &in_fault {
         let p = report.parcel(*id).unwrap();
         assert_eq!(
