@@ -8,6 +8,7 @@
 mod alarm_center;
 mod assets;
 pub mod auth;
+mod csv;
 mod devices;
 pub mod errors;
 mod evidence;

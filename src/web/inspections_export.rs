@@ -5,8 +5,7 @@
 //! `lang=zh` for Chinese headers and results.
 
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rusqlite::{Connection, params};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -109,18 +108,7 @@ async fn export(
         .reader
         .read(move |c| rows(c, from.as_deref(), to.as_deref()))
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"inspections.csv\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        csv(&rows, zh),
-    )
-        .into_response())
+    Ok(super::csv::attachment("inspections.csv", csv(&rows, zh)))
 }
 
 fn result_zh(r: &str) -> &str {
@@ -218,17 +206,7 @@ fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
             out.push_str("\"\"\"");
             continue;
         }
-        let guard = f.starts_with(['=', '+', '-', '@', '\t', '\r']);
-        if guard || f.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            if guard {
-                out.push('\'');
-            }
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&f);
-        }
+        super::csv::push_field(out, &f);
     }
     out.push_str("\r\n");
 }

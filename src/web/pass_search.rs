@@ -4,8 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -101,18 +100,7 @@ async fn export(
         .reader
         .read(move |c| gates::search_passes(c, &search, limit))
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"gate_passes.csv\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        csv(&rows, zh),
-    )
-        .into_response())
+    Ok(super::csv::attachment("gate_passes.csv", csv(&rows, zh)))
 }
 
 fn verdict_zh(v: &str) -> &str {
@@ -210,17 +198,7 @@ fn line(out: &mut String, fields: impl IntoIterator<Item = String>) {
         if i > 0 {
             out.push(',');
         }
-        let guard = f.starts_with(['=', '+', '-', '@', '\t', '\r']);
-        if guard || f.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            if guard {
-                out.push('\'');
-            }
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&f);
-        }
+        super::csv::push_field(out, &f);
     }
     out.push_str("\r\n");
 }

@@ -367,23 +367,7 @@ impl Csv {
             self.0.push_str("\"\"\"");
             return;
         }
-        // A spreadsheet runs a cell that starts like a formula; a waybill comes off a label
-        // anyone can print.
-        let guard = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-        let quote = guard
-            || value.contains([',', '"', '\r', '\n'])
-            || value.starts_with(' ')
-            || value.ends_with(' ');
-        if !quote {
-            self.0.push_str(value);
-            return;
-        }
-        self.0.push('"');
-        if guard {
-            self.0.push('\'');
-        }
-        self.0.push_str(&value.replace('"', "\"\""));
-        self.0.push('"');
+        super::csv::push_field(&mut self.0, value);
     }
 }
 
