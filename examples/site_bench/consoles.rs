@@ -173,21 +173,11 @@ async fn watch(
                 break;
             }
         }
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = buf.drain(..end + 2).collect();
-            let frame = String::from_utf8_lossy(&frame);
-            let (mut event, mut data) = ("message", "");
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data = v.trim();
-                }
-            }
+        while let Some((event, data)) = crate::sse::next_frame(&mut buf) {
             if event != "parcel" {
                 continue;
             }
-            let Ok(parcel) = serde_json::from_str::<ParcelEvent>(data) else {
+            let Ok(parcel) = serde_json::from_str::<ParcelEvent>(&data) else {
                 continue;
             };
             // The decision itself, not the later news of where the parcel fell.

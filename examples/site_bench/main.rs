@@ -42,6 +42,8 @@ mod backlog;
 #[allow(dead_code)] // the consoles' logins; the web benchmark's seeding is not used here
 #[path = "../web_bench/seed.rs"]
 mod seed;
+#[path = "../common/sse.rs"]
+mod sse;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -232,21 +232,11 @@ async fn watch(
                 break;
             }
         }
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = buf.drain(..end + 2).collect();
-            let frame = String::from_utf8_lossy(&frame);
-            let (mut event, mut data) = ("message", "");
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data = v.trim();
-                }
-            }
-            match event {
+        while let Some((event, data)) = crate::sse::next_frame(&mut buf) {
+            match event.as_str() {
                 "resync" => r.resyncs += 1,
                 "parcel" => {
-                    let Ok(IdOnly { id }) = serde_json::from_str(data) else {
+                    let Ok(IdOnly { id }) = serde_json::from_str(&data) else {
                         continue;
                     };
                     let Some(seq) = usize::try_from(id - id_base)

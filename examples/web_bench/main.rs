@@ -36,6 +36,8 @@ mod cpu;
 mod live;
 mod seed;
 mod server;
+#[path = "../common/sse.rs"]
+mod sse;
 
 use std::time::{Duration, Instant};
 
