@@ -15,6 +15,7 @@ mod line;
 mod load;
 mod signing;
 mod validate;
+mod web;
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,7 @@ pub use line::{
 };
 pub use load::{ConfigError, Problem, load, parse};
 pub use signing::SigningConfig;
+pub use web::{WebConfig, WebTls, parse_proxy};
 
 /// The whole configuration of one site.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -142,58 +144,6 @@ impl StorageConfig {
 
 fn default_data_dir() -> std::path::PathBuf {
     "/var/lib/customs-edge".into()
-}
-
-/// The HTTP server for the consoles, the API and `/healthz`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebConfig {
-    /// Address to listen on, `host:port`.
-    #[serde(default = "default_web_listen")]
-    pub listen: String,
-    /// Time limits and connection caps of this listener.
-    #[serde(default)]
-    pub limits: ListenLimits,
-    /// The proxies in front of the console (addresses or CIDR blocks, e.g. `127.0.0.1`,
-    /// `10.20.0.0/24`): only a request from one of them has its `X-Forwarded-For` believed
-    /// (its last address not itself a trusted proxy is the client). The console speaks
-    /// plain HTTP, so a listen address other than loopback is refused unless a proxy —
-    /// which terminates TLS — is declared here.
-    #[serde(default)]
-    pub trusted_proxies: Vec<String>,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        Self {
-            listen: default_web_listen(),
-            limits: ListenLimits::default(),
-            trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-impl WebConfig {
-    /// The trusted proxies, parsed (entries that do not parse are left out; `validate`
-    /// names them).
-    pub fn proxies(&self) -> Vec<ipnet::IpNet> {
-        self.trusted_proxies
-            .iter()
-            .filter_map(|p| parse_proxy(p).ok())
-            .collect()
-    }
-}
-
-/// A `trusted_proxies` entry: an address or a CIDR block.
-pub fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
-    let text = text.trim();
-    text.parse::<ipnet::IpNet>()
-        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| format!("{text:?} is not an address or a CIDR block (10.20.0.0/24)"))
-}
-
-fn default_web_listen() -> String {
-    "127.0.0.1:8080".into()
 }
 
 /// The MQTT link to the central platform.

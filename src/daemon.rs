@@ -176,13 +176,18 @@ pub async fn start_on(
         belts,
         trusted_proxies: config.web.proxies(),
     };
-    let server = Server::new(
+    let mut server = Server::new(
         "web",
         listener,
         web::router(state),
         &config.web.limits,
         caps.web,
     );
+    if let Some(tls) = &config.web.tls {
+        let tls = crate::listen::tls::Tls::from_config(tls)
+            .map_err(|e| anyhow::anyhow!("web.tls.{e}"))?;
+        server = server.with_tls(tls);
+    }
     let web_addr = server.local_addr()?;
     tasks.spawn("web", move |token| server.clone().run(token));
     info!(%web_addr, lines = config.lines.len(), site = %config.site.code, "controller started");

@@ -16,6 +16,7 @@
 pub(crate) mod caps;
 mod conn;
 pub mod nofile;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub(crate) struct Settings {
     body_timeout: Duration,
     idle_timeout: Duration,
     http: hyper::server::conn::http1::Builder,
+    /// TLS served here, when configured.
+    tls: Option<tls::Tls>,
 }
 
 impl Settings {
@@ -62,6 +65,7 @@ impl Settings {
             body_timeout: limits.body_timeout(),
             idle_timeout: idle,
             http,
+            tls: None,
         }
     }
 
@@ -104,6 +108,15 @@ impl Server {
         }
     }
 
+    /// Serve TLS: every connection's handshake first, HSTS on every response.
+    #[must_use]
+    pub fn with_tls(mut self, tls: tls::Tls) -> Self {
+        Arc::get_mut(&mut self.settings)
+            .expect("settings are shared only once the server runs")
+            .tls = Some(tls);
+        self
+    }
+
     /// The address it listens on.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -115,7 +128,7 @@ impl Server {
         info!(listener = label, addr = %self.listener.local_addr()?, max_connections = self.caps.max_total(),
             max_per_ip = self.caps.max_per_ip(), head_timeout = ?self.settings.head_timeout,
             body_timeout = ?self.settings.body_timeout, idle_timeout = ?self.settings.idle_timeout,
-            "listening");
+            tls = self.settings.tls.is_some(), "listening");
         let mut connections = JoinSet::new();
         let mut refusals = Refusals::default();
         loop {

@@ -20,6 +20,7 @@
 //! | `customs_edge_connections_open` | gauge | listener | [`set_connections_open`] |
 //! | `customs_edge_connections_refused_total` | counter | listener, reason | [`record_connection_refused`] |
 //! | `customs_edge_connections_timed_out_total` | counter | listener, phase | [`record_connection_timeout`] |
+//! | `customs_edge_tls_handshakes_failed_total` | counter | listener | [`record_tls_handshake_failed`] |
 //! | `customs_edge_task_failures_total` | counter | task | [`record_task_failure`] |
 //! | `customs_edge_task_up` | gauge | task | [`set_task_up`] |
 //! | `customs_edge_store_commit_failures_total` | counter | | [`record_commit_failure`] |
@@ -274,6 +275,13 @@ pub fn record_connection_timeout(listener: &'static str, phase: &'static str) {
     handle();
     counter!("customs_edge_connections_timed_out_total", "listener" => listener, "phase" => phase)
         .increment(1);
+}
+
+/// A TLS handshake on `listener` failed (not TLS, no shared version or cipher, a client
+/// that does not trust the certificate).
+pub fn record_tls_handshake_failed(listener: &'static str) {
+    handle();
+    counter!("customs_edge_tls_handshakes_failed_total", "listener" => listener).increment(1);
 }
 
 /// Task `task` failed (an error, a panic, or it stopped on its own) and will be restarted.

@@ -142,6 +142,7 @@ const MIGRATION_STEPS: &[M<'static>] = &[
     M::up(include_str!("store/migrations/009_gate_passes_at.sql")),
     M::up(include_str!("store/migrations/010_holds_and_bags.sql")),
     M::up(include_str!("store/migrations/011_audit_anchors.sql")),
+    M::up(include_str!("store/migrations/012_session_handles.sql")),
 ];
 
 /// The schema migrations of this build (tests migrate in-memory databases with them).

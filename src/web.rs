@@ -17,6 +17,7 @@ mod handover;
 pub mod headers;
 mod holds;
 mod inspections_export;
+pub mod limits;
 mod lines;
 mod live;
 mod officer;

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, Lengths};
+
 /// The only customs status that lets a parcel go to the release lane.
 pub const STATUS_RELEASED: i32 = 800;
 
@@ -114,24 +116,21 @@ impl DeclarationList {
         Ok(list)
     }
 
-    /// Check the fields a decision depends on; all problems in one message.
+    /// Check the fields a decision depends on, and every text field's length
+    /// ([`crate::limits`]); all problems in one message, each naming its field.
     pub fn check(&self) -> Result<(), String> {
         let mut problems = Vec::new();
         let ln = &self.logistics_no;
-        if ln.is_empty() || ln.len() > 80 || !ln.bytes().all(|b| b.is_ascii_graphic()) {
+        let mut lengths = self.lengths();
+        if ln.chars().count() > limits::LOGISTICS_NO {
+            lengths.check(|| "logisticsNo".into(), ln, limits::LOGISTICS_NO);
+        } else if ln.is_empty() || !ln.bytes().all(|b| b.is_ascii_graphic()) {
             problems.push(format!(
                 "logisticsNo {ln:?} must be 1 to 80 printable ASCII characters"
             ));
         }
-        if let Some(order) = &self.order_no
-            && order.chars().count() > 60
-        {
-            problems.push(format!(
-                "orderNo is {} characters, at most 60",
-                order.chars().count()
-            ));
-        }
         if let Some(invt) = &self.invt_no
+            && invt.chars().count() <= limits::INVT_NO
             && !valid_invt_no(invt)
         {
             problems.push(format!(
@@ -139,6 +138,7 @@ impl DeclarationList {
             ));
         }
         if let Some(mode) = &self.trade_mode
+            && mode.chars().count() <= limits::TRADE_MODE
             && !["9610", "9710", "9810", "1210"].contains(&mode.as_str())
         {
             problems.push(format!(
@@ -161,6 +161,7 @@ impl DeclarationList {
         }
         for g in &self.goods {
             if let Some(code) = &g.gcode
+                && code.chars().count() <= limits::HS_CODE
                 && !(code.len() >= 6
                     && code.len() <= 10
                     && code.bytes().all(|b| b.is_ascii_digit()))
@@ -171,11 +172,56 @@ impl DeclarationList {
                 ));
             }
         }
+        problems.extend(lengths.into_problems());
         if problems.is_empty() {
             Ok(())
         } else {
             Err(problems.join("; "))
         }
+    }
+
+    /// The length problems of every text field but `logisticsNo` (checked with its
+    /// format).
+    fn lengths(&self) -> Lengths {
+        let mut l = Lengths::default();
+        let head = [
+            ("invtNo", self.invt_no.as_deref(), limits::INVT_NO),
+            ("orderNo", self.order_no.as_deref(), limits::ORDER_NO),
+            ("tradeMode", self.trade_mode.as_deref(), limits::TRADE_MODE),
+            ("ebcCode", self.ebc_code.as_deref(), limits::COMPANY_CODE),
+            ("ebcName", self.ebc_name.as_deref(), limits::COMPANY_NAME),
+            ("country", self.country.as_deref(), limits::SHORT_CODE),
+            (
+                "totalPackageNo",
+                self.total_package_no.as_deref(),
+                limits::PACKAGE_NO,
+            ),
+            ("loctNo", self.loct_no.as_deref(), limits::SITE_CODE),
+            (
+                "returnInfo",
+                self.return_info.as_deref(),
+                limits::CUSTOMS_TEXT,
+            ),
+        ];
+        for (field, value, max) in head {
+            l.check_opt(|| field.to_owned(), value, max);
+        }
+        for (i, g) in self.goods.iter().enumerate() {
+            l.check(
+                || format!("goods[{i}].itemName"),
+                &g.item_name,
+                limits::ITEM_NAME,
+            );
+            let line = [
+                ("gcode", g.gcode.as_deref(), limits::HS_CODE),
+                ("unit", g.unit.as_deref(), limits::SHORT_CODE),
+                ("currency", g.currency.as_deref(), limits::SHORT_CODE),
+            ];
+            for (field, value, max) in line {
+                l.check_opt(|| format!("goods[{i}].{field}"), value, max);
+            }
+        }
+        l
     }
 }
 
@@ -208,6 +254,27 @@ mod tests {
         for needle in ["logisticsNo", "invtNo", "tradeMode", "returnStatus 42"] {
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn a_text_over_its_limit_is_named_and_not_echoed() {
+        let line = format!(
+            r#"{{"logisticsNo":"{}","ebcName":"{}","returnStatus":800,"goods":[{{"gnum":1,"itemName":"{}"}}]}}"#,
+            "S".repeat(10_000),
+            "公".repeat(limits::COMPANY_NAME + 1),
+            "T".repeat(limits::ITEM_NAME),
+        );
+        let err = DeclarationList::from_json_line(&line).unwrap_err();
+        assert!(
+            err.contains("logisticsNo is 10000 characters, at most 80"),
+            "{err}"
+        );
+        assert!(
+            err.contains("ebcName is 101 characters, at most 100"),
+            "{err}"
+        );
+        assert!(!err.contains("itemName"), "at the limit is fine: {err}");
+        assert!(err.len() < 300, "the value is not repeated back: {err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::declaration::DeclarationList;
 use crate::envelope::{Envelope, EnvelopeError};
 
 mod arrivals;
+mod checks;
 
 pub use arrivals::{
     Arrivals, BILL_NO_MAX_CHARS, ExpectedArrival, ExpectedArrivalItem, LOGISTICS_NO_MAX_CHARS,
@@ -202,6 +203,10 @@ impl Downlink {
         fn body<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, EnvelopeError> {
             T::deserialize(v).map_err(|e| EnvelopeError::BadBody(e.to_string()))
         }
+        fn checked<T>(b: T, check: fn(&T) -> Result<(), String>) -> Result<T, EnvelopeError> {
+            check(&b).map_err(EnvelopeError::BadBody)?;
+            Ok(b)
+        }
         let bad = |m: String| Err(EnvelopeError::BadBody(m));
         let message = match envelope.kind.as_str() {
             kind::LISTS => {
@@ -209,7 +214,15 @@ impl Downlink {
                 let problems: Vec<String> = b
                     .lists
                     .iter()
-                    .filter_map(|l| l.check().err().map(|e| format!("{}: {e}", l.logistics_no)))
+                    .enumerate()
+                    .filter_map(|(i, l)| {
+                        let at = checks::label(
+                            &format!("lists[{i}]"),
+                            &l.logistics_no,
+                            crate::limits::LOGISTICS_NO,
+                        );
+                        l.check().err().map(|e| format!("{at}: {e}"))
+                    })
                     .collect();
                 if !problems.is_empty() {
                     return bad(problems.join("; "));
@@ -217,43 +230,17 @@ impl Downlink {
                 Self::Lists(b)
             }
             kind::LIST_STATUS => {
-                let b: ListStatus = body(&envelope.body)?;
-                if let Some(u) = b
-                    .updates
-                    .iter()
-                    .find(|u| crate::declaration::status_name(u.return_status).is_none())
-                {
-                    return bad(format!(
-                        "{}: returnStatus {} is not a known customs status",
-                        u.logistics_no, u.return_status
-                    ));
-                }
-                Self::ListStatus(b)
+                Self::ListStatus(checked(body(&envelope.body)?, ListStatus::check)?)
             }
-            kind::PERMITS => Self::Permits(body(&envelope.body)?),
-            kind::PERMIT_STATUS => Self::PermitStatus(body(&envelope.body)?),
+            kind::PERMITS => Self::Permits(checked(body(&envelope.body)?, Permits::check)?),
+            kind::PERMIT_STATUS => {
+                Self::PermitStatus(checked(body(&envelope.body)?, PermitStatus::check)?)
+            }
             kind::INSTRUCTIONS => {
-                let b: Instructions = body(&envelope.body)?;
-                if let Some(i) = b
-                    .instructions
-                    .iter()
-                    .find(|i| !["inspect", "hold", "release"].contains(&i.action.as_str()))
-                {
-                    return bad(format!(
-                        "{}: action {:?} is not inspect, hold or release",
-                        i.logistics_no, i.action
-                    ));
-                }
-                Self::Instructions(b)
+                Self::Instructions(checked(body(&envelope.body)?, Instructions::check)?)
             }
-            kind::ARRIVALS => {
-                let b: Arrivals = body(&envelope.body)?;
-                if let Err(problems) = b.check() {
-                    return bad(problems);
-                }
-                Self::Arrivals(b)
-            }
-            kind::ACK => Self::Ack(body(&envelope.body)?),
+            kind::ARRIVALS => Self::Arrivals(checked(body(&envelope.body)?, Arrivals::check)?),
+            kind::ACK => Self::Ack(checked(body(&envelope.body)?, Ack::check)?),
             other => return Err(EnvelopeError::UnknownKind(other.to_owned())),
         };
         Ok(message)

@@ -136,6 +136,17 @@ pub fn open(
     }
     let envelope: Envelope<serde_json::Value> =
         serde_json::from_value(probe).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+    let mut lengths = crate::limits::Lengths::default();
+    for (field, value, max) in [
+        ("id", &envelope.id, crate::limits::MESSAGE_ID),
+        ("stream", &envelope.stream, crate::limits::NAME),
+        ("site", &envelope.site, crate::limits::SITE_CODE),
+        ("created", &envelope.created, crate::limits::TIMESTAMP),
+        ("kind", &envelope.kind, crate::limits::NAME),
+    ] {
+        lengths.check(|| field.to_owned(), value, max);
+    }
+    lengths.finish().map_err(EnvelopeError::Malformed)?;
     if envelope.site != site {
         return Err(EnvelopeError::WrongSite(envelope.site));
     }

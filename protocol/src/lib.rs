@@ -8,6 +8,7 @@
 //! - [`downlink`] — what the platform sends: declaration lists, exit permits, customs
 //!   instructions, expected arrivals, and acknowledgements of uplink streams.
 //! - [`declaration`] — declaration lists (CEB603) as both sides read them.
+//! - [`limits`] — the longest text each field may carry, shared with the schemas' `maxLength`.
 //! - [`signed`] — the Ed25519 wrapper that signs a payload for its topic, and key rotation.
 //!
 //! `docs/mqtt/` documents every message with a JSON Schema; the controller's tests
@@ -16,6 +17,7 @@
 pub mod declaration;
 pub mod downlink;
 pub mod envelope;
+pub mod limits;
 pub mod signed;
 pub mod topics;
 pub mod uplink;

@@ -47,28 +47,7 @@ impl Config {
             backup.validate(&mut out, &self.storage.data_dir);
         }
         self.storage.disk.validate(&mut out);
-        if let Err(message) = check_listen(&self.web.listen) {
-            out.push(Problem::new("web.listen", message));
-        }
-        for (i, proxy) in self.web.trusted_proxies.iter().enumerate() {
-            if let Err(message) = super::parse_proxy(proxy) {
-                out.push(Problem::new(format!("web.trusted_proxies[{i}]"), message));
-            }
-        }
-        if let Ok(addr) = self.web.listen.parse::<SocketAddr>()
-            && !addr.ip().is_loopback()
-            && self.web.trusted_proxies.is_empty()
-        {
-            out.push(Problem::new(
-                "web.listen",
-                format!(
-                    "{addr} is reachable from other hosts, and the console speaks plain HTTP \
-                     (passwords, session cookies): listen on 127.0.0.1 behind a \
-                     TLS-terminating proxy and name it in web.trusted_proxies"
-                ),
-            ));
-        }
-        self.web.limits.validate(&mut out, "web.limits");
+        self.web.validate(&mut out);
         unique(&mut out, "lines", self.lines.iter().map(|l| l.id.as_str()));
         for (i, line) in self.lines.iter().enumerate() {
             validate_line(&mut out, &format!("lines[{i}]"), line);

@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 mod changes;
 mod failures;
+mod session_list;
 mod sessions;
 
 pub use changes::{OwnPassword, change_own_password, set_disabled, set_password, set_role};
 pub use failures::{record_failed_login, record_refused_login, record_wrong_current_password};
+pub use session_list::{LiveSession, Revoked, live_sessions, revoke_session};
 pub use sessions::{NewSession, SessionRecord, end_session, record_login, session, touch_session};
 
 use super::{StoreError, append_audit};

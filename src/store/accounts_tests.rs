@@ -133,6 +133,7 @@ async fn sessions_are_found_by_token_hash_and_end_when_the_account_is_disabled()
     let now = chrono::Utc::now();
     let new = NewSession {
         token_sha256: "ab".repeat(32),
+        handle: "h-ab".into(),
         account_id: op.id,
         csrf_token: "csrf-1".into(),
         created_at: now,
@@ -263,6 +264,7 @@ fn session_for(account_id: i64, token: &str) -> NewSession {
     let now = chrono::Utc::now();
     NewSession {
         token_sha256: token.repeat(32),
+        handle: format!("h-{token}"),
         account_id,
         csrf_token: format!("csrf-{token}"),
         created_at: now,

@@ -80,10 +80,10 @@ async fn attention(State(state): State<AppState>) -> Result<Json<Attention>, Api
 #[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
     /// Raised at or after (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     from: Option<String>,
     /// Raised before (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     to: Option<String>,
     /// How many, newest first (1..=2000, default 500).
     #[param(minimum = 1, maximum = 2000)]
@@ -120,6 +120,7 @@ pub(super) fn utc_param(name: &str, value: Option<&str>) -> Result<Option<String
     let Some(v) = value else {
         return Ok(None);
     };
+    super::errors::text_len(name, v, 0, super::limits::TIME)?;
     chrono::DateTime::parse_from_rfc3339(v)
         .map(|t| Some(crate::store::timestamp(t.with_timezone(&chrono::Utc))))
         .map_err(|e| {

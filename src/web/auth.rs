@@ -26,6 +26,7 @@ mod own_password;
 pub mod password;
 mod routes;
 pub mod session;
+mod sessions_api;
 pub mod setup_code;
 pub mod streams;
 pub mod throttle;
@@ -106,11 +107,15 @@ impl Auth {
 
     /// A live-update stream's place for `who`, or a 429 when its session holds the most.
     pub(crate) fn stream_slot(&self, who: &Principal) -> Result<streams::StreamSlot, Denied> {
-        let key = match &who.via {
-            Via::Session { token_sha256, .. } => token_sha256.clone(),
-            Via::Bearer => format!("bearer:{}", who.actor),
+        let (key, account) = match &who.via {
+            Via::Session {
+                token_sha256,
+                account_id,
+                ..
+            } => (token_sha256.clone(), Some(*account_id)),
+            Via::Bearer => (format!("bearer:{}", who.actor), None),
         };
-        self.inner.streams.take(&key).ok_or_else(|| {
+        self.inner.streams.take(&key, account).ok_or_else(|| {
             Denied::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -120,6 +125,11 @@ impl Auth {
             )
             .retry_after(5)
         })
+    }
+
+    /// The live-update streams of sessions and accounts, to count and close them.
+    pub(crate) fn streams(&self) -> &streams::StreamBook {
+        &self.inner.streams
     }
 
     /// Whether `given` is this start's setup code.
@@ -361,6 +371,8 @@ pub(super) async fn client_addr(
 
 /// The only changes a viewer makes: to their own session and their own password.
 const VIEWER_MAY_POST: [&str; 2] = ["/api/logout", "/api/me/password"];
+/// A viewer may also end their own sessions (`DELETE /api/sessions/{id}` checks whose).
+const VIEWER_MAY_DELETE_UNDER: &str = "/api/sessions/";
 
 /// Before every guarded `/api` route: setup done, who is asking, CSRF, viewers read only.
 pub(super) async fn guard(State(auth): State<Auth>, mut req: Request, next: Next) -> Response {
@@ -400,7 +412,10 @@ pub(super) async fn guard(State(auth): State<Auth>, mut req: Request, next: Next
                 Some(_) => {}
             }
         }
-        if who.role == Role::Viewer && !VIEWER_MAY_POST.contains(&req.uri().path()) {
+        let own_session = *req.method() == Method::DELETE
+            && req.uri().path().starts_with(VIEWER_MAY_DELETE_UNDER);
+        if who.role == Role::Viewer && !own_session && !VIEWER_MAY_POST.contains(&req.uri().path())
+        {
             return Denied::new(StatusCode::FORBIDDEN, "a viewer cannot change anything")
                 .into_response();
         }

@@ -22,7 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
     path = "/api/evidence/{sha256}",
     tag = "site",
     security(("session" = []), ("bearer" = [])),
-    params(("sha256" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "The file's SHA-256, 64 hex digits")),
+    params(("sha256" = String, Path, max_length = 64, pattern = "^[0-9a-fA-F]{64}$", description = "The file's SHA-256, 64 hex digits")),
     responses(
         (status = 200, description = "The file as it was received", content(
             (String = "image/jpeg"),
@@ -63,7 +63,7 @@ async fn evidence_file(
     path = "/api/evidence/{sha256}/thumb",
     tag = "site",
     security(("session" = []), ("bearer" = [])),
-    params(("sha256" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "The image's SHA-256, 64 hex digits")),
+    params(("sha256" = String, Path, max_length = 64, pattern = "^[0-9a-fA-F]{64}$", description = "The image's SHA-256, 64 hex digits")),
     responses(
         (status = 200, description = "A JPEG thumbnail", body = String, content_type = "image/jpeg"),
         (status = 400, description = "Not a SHA-256 in hex", body = auth::ErrorBody),

@@ -75,6 +75,7 @@ pub(super) async fn lanes(State(state): State<AppState>) -> Result<Json<Lanes>, 
 #[into_params(parameter_in = Query)]
 pub(super) struct PassesQuery {
     /// One lane only.
+    #[param(max_length = 64)]
     gate: Option<String>,
     /// How many, newest first (1..=500, default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -99,6 +100,7 @@ pub(super) async fn passes(
     Query(q): Query<PassesQuery>,
 ) -> Result<Json<Vec<PassView>>, ApiError> {
     let limit = super::errors::in_range("limit", q.limit, 1, 500)?.unwrap_or(50);
+    super::limits::opt("gate", q.gate.as_deref(), super::limits::ID)?;
     Ok(Json(
         state
             .store
@@ -169,11 +171,12 @@ pub(super) struct Overridden {
     path = "/api/gates/{gate}/override",
     tag = "gates",
     security(("session" = []), ("bearer" = [])),
-    params(("gate" = String, Path, description = "The lane's id, e.g. `K1`")),
+    params(("gate" = String, Path, max_length = 64, description = "The lane's id, e.g. `K1`")),
     request_body = OverrideRequest,
     responses(
         (status = 200, description = "The barrier opens; the pass names who and why", body = Overridden),
-        (status = 400, description = "No reason, or one shorter than 4 characters", body = ErrorBody),
+        (status = 400, description = "No reason, or one shorter than 4 characters; a lane id, \
+            reason or officer's name or password over its limit", body = ErrorBody),
         NotLoggedIn,
         (status = 403, description = "Not an operator or administrator, the CSRF token \
             is missing or wrong, or the permit is missing or not approved and no customs \
@@ -193,7 +196,11 @@ pub(super) async fn override_open(
 ) -> Result<Json<Overridden>, ApiError> {
     let gates = running(&state)?;
     let actor = who.actor;
+    super::errors::text_len("gate", &gate, 0, super::limits::ID)?;
     super::errors::text_len("reason", &body.reason, 0, MAX_REASON_CHARS)?;
+    if let Some(officer) = &body.officer {
+        officer.check()?;
+    }
     let reason = body.reason.trim().to_owned();
     if reason.chars().count() < MIN_REASON_CHARS {
         return Err(ApiError(

@@ -26,10 +26,10 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 #[into_params(parameter_in = Query)]
 pub(super) struct ShiftQuery {
     /// Start of the shift, RFC 3339 (`2026-12-06T08:00:00+08:00`).
-    #[param(value_type = String, format = DateTime)]
+    #[param(value_type = String, format = DateTime, max_length = 40)]
     from: String,
     /// End of the shift, RFC 3339; default now.
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     to: Option<String>,
 }
 

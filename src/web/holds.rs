@@ -76,6 +76,8 @@ async fn list_interceptions(
             and its bag no longer count as held", body = InterceptionView),
         NotLoggedIn,
         (status = 403, description = "A viewer, or no CSRF token", body = ErrorBody),
+        (status = 400, description = "The scan or the reason is over its limit (80, 500 \
+            characters)", body = ErrorBody),
         (status = 404, description = "No such interception", body = ErrorBody),
         (status = 409, description = "Already retrieved, no scan and no reason, or the label \
             scanned is not the parcel's waybill", body = ErrorBody),
@@ -86,6 +88,8 @@ async fn record_retrieval(
     Path(id): Path<i64>,
     Json(body): Json<Retrieval>,
 ) -> Result<Json<InterceptionView>, Denied> {
+    super::limits::opt("scan", body.scan.as_deref(), super::limits::SCAN)?;
+    super::limits::opt("reason", body.reason.as_deref(), super::limits::REASON)?;
     let actor = who.actor.clone();
     let done = state
         .store
@@ -151,12 +155,14 @@ async fn bag_list(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct CloseBag {
     /// Line id.
+    #[schema(max_length = 64)]
     line: String,
     /// Release lane number.
     #[schema(minimum = 1, maximum = 64)]
     #[serde(deserialize_with = "integral")]
     lane: u16,
     /// The bag's number (totalPackageNo): 1 to 64 characters, unique.
+    #[schema(min_length = 1, max_length = 64)]
     bag_no: String,
 }
 
@@ -180,6 +186,8 @@ async fn close_bag(
     let actor = operator.actor.clone();
     let CloseBag { line, lane, bag_no } = body;
     super::errors::in_range("lane", Some(lane), 1, 64)?;
+    super::errors::text_len("line", &line, 0, super::limits::ID)?;
+    super::errors::text_len("bag_no", &bag_no, 0, crate::store::bags::BAG_NO_MAX_CHARS)?;
     let (line_q, bag_q) = (line.clone(), bag_no.clone());
     let closed = state
         .store

@@ -27,12 +27,13 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 #[into_params(parameter_in = Query)]
 pub(super) struct ExportQuery {
     /// Recorded at or after (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     from: Option<String>,
     /// Recorded before (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     to: Option<String>,
     /// `zh` for Chinese headers and results.
+    #[param(max_length = 8)]
     lang: Option<String>,
 }
 
@@ -93,7 +94,7 @@ fn rows(c: &Connection, from: Option<&str>, to: Option<&str>) -> Result<Vec<Row>
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The results as CSV (oldest first, at most 20,000)", body = String, content_type = "text/csv"),
-        (status = 400, description = "`from` or `to` is not RFC 3339", body = ErrorBody),
+        (status = 400, description = "`from` or `to` is not RFC 3339, or a parameter is too long", body = ErrorBody),
         NotLoggedIn,
         (status = 503, description = "The store is not available", body = ErrorBody)))]
 async fn export(
@@ -102,6 +103,7 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let from = utc_param("from", q.from.as_deref())?;
     let to = utc_param("to", q.to.as_deref())?;
+    super::limits::opt("lang", q.lang.as_deref(), super::limits::LANG)?;
     let zh = q.lang.as_deref() == Some("zh");
     let rows = state
         .store

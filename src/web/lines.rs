@@ -270,6 +270,7 @@ async fn judging(
     State(state): State<AppState>,
     Query(q): Query<JudgingQuery>,
 ) -> Result<Json<Judging>, ApiError> {
+    super::limits::opt("line", q.line.as_deref(), super::limits::ID)?;
     let belt = match &q.line {
         Some(id) => state.belts.iter().find(|b| b.borrow().line_id == *id),
         None => state.belts.first(),

@@ -90,10 +90,15 @@ async fn events(
         },
     )
     .flatten();
-    let merged = stream::select(parcels, sampled).map(move |event| {
-        let _held = &slot;
-        Ok(event)
-    });
+    // A revoked session's stream ends at once (the body finishes; the console reconnects
+    // and is told to log in).
+    let ended = slot.closed();
+    let merged = stream::select(parcels, sampled)
+        .map(move |event| {
+            let _held = &slot;
+            Ok(event)
+        })
+        .take_until(ended);
     Ok(Sse::new(merged).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

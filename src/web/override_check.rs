@@ -18,9 +18,20 @@ use crate::store::accounts::{self, Role};
 #[derive(Deserialize, ToSchema)]
 pub(super) struct OfficerConfirmation {
     /// The officer's username.
+    #[schema(max_length = 64)]
     pub(super) username: String,
     /// The officer's password (checked, never stored).
+    #[schema(format = Password, max_length = 256)]
     pub(super) password: String,
+}
+
+impl OfficerConfirmation {
+    /// Both within their limits, or a 400 naming the one that is not.
+    pub(super) fn check(&self) -> Result<(), super::auth::Denied> {
+        use super::auth::password::{MAX_PASSWORD_CHARS, MAX_USERNAME_CHARS};
+        super::errors::text_len("officer.username", &self.username, 0, MAX_USERNAME_CHARS)?;
+        super::errors::text_len("officer.password", &self.password, 0, MAX_PASSWORD_CHARS)
+    }
 }
 
 /// Why the held truck's override needs an officer, when it does: the hold's permit reasons

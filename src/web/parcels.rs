@@ -62,10 +62,10 @@ pub(super) struct SearchQuery {
     #[param(max_length = 18)]
     invt_no: Option<String>,
     /// Entered at or after this time (RFC 3339, any offset).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     from: Option<String>,
     /// Entered before this time (RFC 3339, any offset).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     to: Option<String>,
     /// `release`, `inspection` or `exception`.
     #[param(value_type = Option<LaneKind>, inline)]
@@ -126,6 +126,8 @@ pub(super) fn parse_search(q: SearchQuery) -> Result<Search, Denied> {
         ("waybill", &q.waybill, MAX_Q_CHARS),
         ("order_no", &q.order_no, 60),
         ("invt_no", &q.invt_no, 18),
+        ("from", &q.from, crate::web::limits::TIME),
+        ("to", &q.to, crate::web::limits::TIME),
     ] {
         if let Some(v) = value {
             crate::web::errors::text_len(parameter, v, 0, max)?;

@@ -26,27 +26,36 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct PassQuery {
-    /// Part of the plate (`闽G`, `3K7`).
+    /// Part of the plate (`闽G`, `3K7`), at most 16 characters.
+    #[param(max_length = 16)]
     plate: Option<String>,
-    /// Part of the permit number.
+    /// Part of the permit number, at most 64 characters.
+    #[param(max_length = 64)]
     permit: Option<String>,
     /// One lane only.
+    #[param(max_length = 64)]
     gate: Option<String>,
     /// At or after (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     from: Option<String>,
     /// Before (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 40)]
     to: Option<String>,
     /// How many, newest first (1..=5000; default 200, the export 5000).
     #[param(minimum = 1, maximum = 5000)]
     limit: Option<u32>,
     /// `zh` for Chinese headers and verdicts in the export.
+    #[param(max_length = 8)]
     lang: Option<String>,
 }
 
 impl PassQuery {
     fn search(&self) -> Result<PassSearch, ApiError> {
+        use super::limits::{self, opt};
+        opt("plate", self.plate.as_deref(), limits::PLATE)?;
+        opt("permit", self.permit.as_deref(), limits::PERMIT_NO)?;
+        opt("gate", self.gate.as_deref(), limits::ID)?;
+        opt("lang", self.lang.as_deref(), limits::LANG)?;
         Ok(PassSearch {
             plate: self.plate.clone(),
             permit: self.permit.clone(),

@@ -55,6 +55,7 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
 pub(super) struct LangQuery {
     /// `zh`: Chinese headers and values (codes kept as text for spreadsheets); otherwise
     /// the English codes.
+    #[param(max_length = 8)]
     lang: Option<String>,
 }
 
@@ -63,10 +64,10 @@ pub(super) struct LangQuery {
 #[into_params(parameter_in = Query)]
 pub(super) struct RangeQuery {
     /// Start, included, RFC 3339 (`2026-11-27T00:00:00+08:00`); default 24 hours before `to`.
-    #[param(format = DateTime)]
+    #[param(format = DateTime, max_length = 40)]
     from: Option<String>,
     /// End, excluded, RFC 3339; default now. At most 92 days after `from`.
-    #[param(format = DateTime)]
+    #[param(format = DateTime, max_length = 40)]
     to: Option<String>,
 }
 
@@ -86,6 +87,7 @@ fn parse(name: &'static str, value: Option<&str>) -> Result<Option<DateTime<Utc>
     let Some(text) = value else {
         return Ok(None);
     };
+    super::errors::text_len(name, text, 0, super::limits::TIME)?;
     DateTime::parse_from_rfc3339(text)
         .map(|t| Some(t.with_timezone(&Utc)))
         .map_err(|e| {
@@ -168,6 +170,8 @@ pub(super) async fn export(
     Query(q): Query<RangeQuery>,
     Query(lang): Query<LangQuery>,
 ) -> Result<Response, Denied> {
+    super::limits::opt("lang", lang.lang.as_deref(), super::limits::LANG)?;
+    super::errors::text_len("file", &file, 0, super::limits::ID)?;
     let zh = lang.lang.as_deref() == Some("zh");
     let table = file
         .strip_suffix(".csv")

@@ -93,6 +93,11 @@ fn import_reports_bad_lines_by_number_and_imports_the_rest() {
         r#"{"logisticsNo": "SF1", "returnStatus": 800"#.to_owned(),
     );
     lines.push(r#"{"logisticsNo":"ZT350000000009","returnStatus":42}"#.to_owned());
+    // and a line whose goods name is over its limit (250 characters)
+    lines.push(format!(
+        r#"{{"logisticsNo":"ZT350000000010","returnStatus":800,"goods":[{{"gnum":1,"itemName":"{}"}}]}}"#,
+        "布".repeat(300)
+    ));
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
 
     let out = customs_edge(&[
@@ -116,7 +121,14 @@ fn import_reports_bad_lines_by_number_and_imports_the_rest() {
         "{err}"
     );
     assert!(
-        err.contains("3 list(s) imported (3 new, 0 updated), 2 rejected"),
+        err.contains(&format!(
+            "{}:7: rejected: goods[0].itemName is 300 characters, at most 250",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 list(s) imported (3 new, 0 updated), 3 rejected"),
         "{err}"
     );
 
@@ -139,7 +151,7 @@ fn import_reports_bad_lines_by_number_and_imports_the_rest() {
     let kept: i64 = conn
         .query_row("SELECT count(*) FROM rejected_inputs", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(kept, 2, "bad lines are kept for inspection");
+    assert_eq!(kept, 3, "bad lines are kept for inspection");
     let audited: i64 = conn
         .query_row(
             "SELECT count(*) FROM audit_log WHERE action = 'import_manifests'",

@@ -43,3 +43,4 @@ mod web_hardening;
 mod web_lines;
 mod web_parcels;
 mod web_stats;
+mod web_tls;

@@ -26,6 +26,8 @@ const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/accounts/{username}/disable"),
     ("post", "/api/accounts/{username}/enable"),
     ("post", "/api/accounts/{username}/password"),
+    ("get", "/api/sessions"),
+    ("delete", "/api/sessions/{id}"),
     ("get", "/api/gates"),
     ("get", "/api/gates/passes"),
     ("get", "/api/gates/passes/{id}"),

@@ -4,6 +4,7 @@
 
 use crate::common;
 mod gates;
+mod sessions;
 mod support;
 
 use reqwest::StatusCode;

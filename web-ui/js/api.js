@@ -71,3 +71,5 @@ export const get = (path, opts) => api(path, opts);
 export const post = (path, body = {}) => api(path, { method: "POST", body });
 /** PUT with a JSON body. */
 export const put = (path, body = {}) => api(path, { method: "PUT", body });
+/** DELETE. */
+export const del = (path) => api(path, { method: "DELETE" });

@@ -174,4 +174,8 @@ export const EN = {
   role_of: "Role of {0}", account_created: "Account {0} created.", role_changed: "{0} is now {1}",
   enabled_done: "{0} enabled", disabled_done: "{0} disabled", password_reset_done: "Password of {0} reset.",
   action_failed: "{0} failed: {1}",
+  sessions_title: "Sessions", sessions_hint: "A revoked session must log in again at its next request; its live updates stop at once.",
+  session_source: "From", session_created: "Logged in", session_last_seen: "Last seen", session_expires: "Expires",
+  session_agent: "Browser", session_streams: "Live streams", session_revoke: "Revoke", session_this: "this session",
+  session_revoked: "Session of {0} revoked.", sessions_none: "No sessions.",
 };

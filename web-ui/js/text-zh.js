@@ -167,4 +167,8 @@ export const ZH = {
   role_of: "{0} 的角色", account_created: "已创建账号 {0}。", role_changed: "{0} 的角色已改为{1}",
   enabled_done: "已启用 {0}", disabled_done: "已停用 {0}", password_reset_done: "已重置 {0} 的密码。",
   action_failed: "{0}失败：{1}",
+  sessions_title: "登录会话", sessions_hint: "注销会话后，该浏览器的下一次请求须重新登录，其实时推送立即断开。",
+  session_source: "来源地址", session_created: "登录时间", session_last_seen: "最近活动", session_expires: "到期时间",
+  session_agent: "浏览器", session_streams: "实时连接", session_revoke: "注销", session_this: "当前会话",
+  session_revoked: "已注销 {0} 的会话。", sessions_none: "没有登录会话。",
 };

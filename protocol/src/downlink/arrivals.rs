@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Most characters of a `billNo`.
-pub const BILL_NO_MAX_CHARS: usize = 64;
+pub const BILL_NO_MAX_CHARS: usize = crate::limits::BILL_NO;
 /// Most characters of a `logisticsNo` (printable ASCII, as in a declaration list).
-pub const LOGISTICS_NO_MAX_CHARS: usize = 80;
+pub const LOGISTICS_NO_MAX_CHARS: usize = crate::limits::LOGISTICS_NO;
 
 /// New or replaced expected arrivals, by `billNo`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ impl Arrivals {
     pub fn check(&self) -> Result<(), String> {
         let mut problems = Vec::new();
         for (i, a) in self.arrivals.iter().enumerate() {
-            let at = format!("arrivals[{i}] {:?}", a.bill_no);
+            let at = super::checks::label(&format!("arrivals[{i}]"), &a.bill_no, BILL_NO_MAX_CHARS);
             if let Err(e) = a.check() {
                 problems.push(format!("{at}: {e}"));
             }
@@ -83,21 +83,36 @@ impl ExpectedArrival {
         if self.vehicle_no.trim().is_empty() {
             problems.push("vehicleNo (the plate) is empty".to_owned());
         }
+        let mut lengths = crate::limits::Lengths::default();
+        lengths.check(
+            || "vehicleNo".to_owned(),
+            &self.vehicle_no,
+            crate::limits::PLATE,
+        );
         if self.items.is_empty() {
             problems.push("items is empty: a notice names at least one waybill".to_owned());
         }
         for (j, item) in self.items.iter().enumerate() {
             let ln = &item.logistics_no;
-            if ln.is_empty()
-                || ln.len() > LOGISTICS_NO_MAX_CHARS
-                || !ln.bytes().all(|b| b.is_ascii_graphic())
-            {
+            lengths.check_opt(
+                || format!("items[{j}].totalPackageNo"),
+                item.total_package_no.as_deref(),
+                crate::limits::PACKAGE_NO,
+            );
+            if ln.chars().count() > LOGISTICS_NO_MAX_CHARS {
+                lengths.check(
+                    || format!("items[{j}].logisticsNo"),
+                    ln,
+                    LOGISTICS_NO_MAX_CHARS,
+                );
+            } else if ln.is_empty() || !ln.bytes().all(|b| b.is_ascii_graphic()) {
                 problems.push(format!(
                     "items[{j}].logisticsNo {ln:?} must be 1 to {LOGISTICS_NO_MAX_CHARS} \
                      printable ASCII characters"
                 ));
             }
         }
+        problems.extend(lengths.into_problems());
         if problems.is_empty() {
             Ok(())
         } else {

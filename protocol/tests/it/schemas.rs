@@ -3,6 +3,7 @@
 
 use crate::common;
 mod downlink_examples;
+mod limits;
 mod uplink_examples;
 
 use std::collections::BTreeSet;

@@ -13,6 +13,8 @@ use super::{ACCOUNT_COLUMNS, Account, LoginSource, account_row};
 pub struct NewSession {
     /// SHA-256 of the session token, hex.
     pub token_sha256: String,
+    /// The handle the session is listed and revoked by: random, unrelated to the token.
+    pub handle: String,
     /// The account logged in.
     pub account_id: i64,
     /// The session's CSRF token.
@@ -39,8 +41,8 @@ pub fn record_login(
     tx.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen < ?2")?
         .execute(params![at, timestamp(idle_cutoff)])?;
     tx.prepare_cached(
-        "INSERT INTO sessions (token_sha256, account_id, csrf_token, created_at, last_seen, expires_at, user_agent)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+        "INSERT INTO sessions (token_sha256, account_id, csrf_token, created_at, last_seen, expires_at, user_agent, handle, source_ip)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         session.token_sha256,
@@ -49,6 +51,8 @@ pub fn record_login(
         at,
         timestamp(session.expires_at),
         session.source.user_agent,
+        session.handle,
+        session.source.ip,
     ])?;
     append_audit(
         tx,

@@ -51,11 +51,15 @@ pub struct InterceptionView {
 /// a scanner is at hand, or a reason when by hand.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct Retrieval {
-    /// The code scanned from the parcel's label: must be its waybill.
+    /// The code scanned from the parcel's label: must be its waybill (at most 80
+    /// characters).
     #[serde(default)]
+    #[schema(max_length = 80)]
     pub scan: Option<String>,
-    /// Why the retrieval is recorded by hand (required without a scan).
+    /// Why the retrieval is recorded by hand (required without a scan; at most 500
+    /// characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 

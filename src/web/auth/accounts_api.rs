@@ -38,6 +38,11 @@ fn named(tx: &Transaction<'_>, username: &str) -> Result<Account, StoreError> {
         .ok_or_else(|| StoreError::NotFound(format!("account {username:?}")))
 }
 
+/// A username in a path within the limit of any username (400 beyond).
+fn path_name(username: &str) -> Result<(), Denied> {
+    crate::web::errors::text_len("username", username, 0, password::MAX_USERNAME_CHARS)
+}
+
 fn parse_role(role: &str) -> Result<Role, Denied> {
     Role::parse(role.trim()).ok_or_else(|| {
         Denied::new(
@@ -164,6 +169,7 @@ async fn set_role(
     Path(username): Path<String>,
     Json(body): Json<RoleRequest>,
 ) -> Result<Json<Account>, Denied> {
+    path_name(&username)?;
     let role = parse_role(&body.role)?;
     let account = auth
         .store()
@@ -183,6 +189,7 @@ async fn set_disabled(
     username: String,
     disabled: bool,
 ) -> Result<Json<Account>, Denied> {
+    path_name(&username)?;
     let account = auth
         .store()
         .writer
@@ -191,6 +198,9 @@ async fn set_disabled(
             accounts::set_disabled(tx, account.id, disabled, &admin)
         })
         .await?;
+    if disabled {
+        auth.streams().close_account(account.id);
+    }
     tracing::info!(username = %account.username, disabled, "account changed");
     Ok(Json(account))
 }
@@ -264,6 +274,7 @@ async fn reset(
         .write(move |tx| accounts::set_password(tx, account.id, &password_hash, &admin))
         .await?;
     auth.password_reset(&account.username);
+    auth.streams().close_account(account.id);
     tracing::info!(username = %account.username, "password reset");
     Ok(Json(account))
 }
@@ -291,6 +302,7 @@ async fn reset_password(
     Path(username): Path<String>,
     Json(body): Json<ResetRequest>,
 ) -> Result<Json<Account>, Denied> {
+    path_name(&username)?;
     let name = username.clone();
     let account = auth
         .store()

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use axum::Json;
 use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -42,6 +42,7 @@ where
         .routes(routes!(me))
         .merge(super::own_password::routes())
         .merge(super::accounts_api::routes())
+        .merge(super::sessions_api::routes())
 }
 
 /// The client's address, when the server has connection info.
@@ -52,6 +53,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(super::client_ip(&parts.extensions, &parts.headers)))
+    }
+}
+
+/// Whether the request came over TLS: served here, or through a proxy that says so.
+pub(super) struct OverTls(pub(super) bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for OverTls {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<crate::listen::tls::ServedOverTls>()
+                .is_some()
+                || session::over_tls(&parts.uri, &parts.headers),
+        ))
     }
 }
 
@@ -230,7 +248,7 @@ pub(super) fn slowed(wait: u64) -> Denied {
 async fn login(
     State(auth): State<Auth>,
     ClientIp(ip): ClientIp,
-    uri: Uri,
+    OverTls(tls): OverTls,
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, Denied> {
@@ -300,6 +318,7 @@ async fn login(
     let token = session::new_token();
     let new = NewSession {
         token_sha256: session::token_sha256(&token),
+        handle: session::new_handle(),
         account_id: account.id,
         csrf_token: session::new_token(),
         created_at: now,
@@ -321,7 +340,7 @@ async fn login(
         .await?;
     crate::metrics::record_login("ok");
     tracing::info!(username = %account.username, role = %account.role, "logged in");
-    let cookie = session::set_cookie(&token, session::over_tls(&uri, &headers));
+    let cookie = session::set_cookie(&token, tls);
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
@@ -347,18 +366,18 @@ pub(super) struct LoggedOut {
 async fn logout(
     State(auth): State<Auth>,
     Require(who, ..): Require<AnyRole>,
-    uri: Uri,
-    headers: HeaderMap,
+    OverTls(tls): OverTls,
 ) -> Result<Response, Denied> {
     if let Via::Session { token_sha256, .. } = who.via {
-        let actor = who.actor.clone();
+        let (actor, key) = (who.actor.clone(), token_sha256.clone());
         auth.store()
             .writer
-            .write(move |tx| accounts::end_session(tx, &token_sha256, Some(&actor)))
+            .write(move |tx| accounts::end_session(tx, &key, Some(&actor)))
             .await?;
+        auth.streams().close(&token_sha256);
         tracing::info!(username = %who.actor, "logged out");
     }
-    let cookie = session::clear_cookie(session::over_tls(&uri, &headers));
+    let cookie = session::clear_cookie(tls);
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(LoggedOut { logged_out: true }),

@@ -25,6 +25,12 @@ pub fn new_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
+/// A session's handle for listing and revoking it: 96 random bits as 24 hex digits,
+/// unrelated to its token.
+pub fn new_handle() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
 /// SHA-256 of a token, hex: what the store keeps.
 pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

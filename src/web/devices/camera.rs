@@ -31,6 +31,7 @@ const BOUNDARY: &str = "customs-edge-frame";
 
 /// The hub capturing camera `id`, or 404.
 fn captured<'a>(state: &'a AppState, id: &str) -> Result<&'a VideoHub, Denied> {
+    crate::web::errors::text_len("id", id, 0, crate::web::limits::ID)?;
     state
         .video
         .as_ref()

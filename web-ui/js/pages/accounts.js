@@ -1,7 +1,8 @@
 // Page 7, accounts (administrators only): list, create, change a role, disable or enable,
-// reset a password. Data: GET/POST /api/accounts, PUT /api/accounts/{u}/role {role},
-// POST /api/accounts/{u}/disable|enable, POST /api/accounts/{u}/password {password}.
-import { get, post, put } from "../api.js";
+// reset a password; every live session, revoked at once. Data: GET/POST /api/accounts,
+// PUT /api/accounts/{u}/role {role}, POST /api/accounts/{u}/disable|enable,
+// POST /api/accounts/{u}/password {password}, GET /api/sessions, DELETE /api/sessions/{id}.
+import { del, get, post, put } from "../api.js";
 import { beijing, t, tOr } from "../i18n.js";
 import { banner, fill, h, openDialog, pill, unavailable } from "../dom.js";
 import { hasRole, session } from "../session.js";
@@ -49,8 +50,36 @@ function row(a) {
     h("td", { className: "actions" }, h("div", { className: "buttons" }, select, change, toggle, reset)));
 }
 
+function sessionRow(s) {
+  const revoke = h("button", {
+    type: "button", className: "danger",
+    onclick: () => act(t("session_revoke"), t("session_revoked", s.account), () => del(`/api/sessions/${encodeURIComponent(s.id)}`)),
+  }, t("session_revoke"));
+  return h("tr", { dataset: { session: s.id, account: s.account } },
+    h("td", { className: "mono" }, s.account, s.current ? h("small", {}, ` (${t("session_this")})`) : null),
+    h("td", {}, h("span", { className: `pill role role-${s.role}` }, tOr(`role_${s.role}`, s.role))),
+    h("td", { className: "mono" }, s.source_ip || "—"),
+    h("td", {}, beijing(s.created_at, "full")),
+    h("td", {}, beijing(s.last_seen, "full")),
+    h("td", {}, beijing(s.expires_at, "full")),
+    h("td", { className: "agent", title: s.user_agent || "" }, (s.user_agent || "—").slice(0, 60)),
+    h("td", { className: "num" }, String(s.live_streams)),
+    h("td", { className: "actions" }, revoke));
+}
+
+async function loadSessions() {
+  const body = root().querySelector(".sessions tbody");
+  try {
+    const list = await get("/api/sessions");
+    fill(body, list.length ? list.map(sessionRow) : h("tr", {}, h("td", { colSpan: 9 }, t("sessions_none"))));
+  } catch (err) {
+    fill(body, h("tr", {}, h("td", { colSpan: 9 }, unavailable(err, t("sessions_title")))));
+  }
+}
+
 async function load() {
   const body = root().querySelector(".accounts tbody");
+  loadSessions();
   try {
     const list = await get("/api/accounts");
     fill(body, list.map(row));
