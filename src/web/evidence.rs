@@ -100,10 +100,11 @@ async fn find_evidence(
     state: &AppState,
     sha256: &str,
 ) -> Result<(String, std::path::PathBuf, bool), ApiError> {
+    super::errors::text_len("sha256", sha256, 0, 64)?;
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError(
             StatusCode::BAD_REQUEST,
-            format!("{sha256:?} is not a SHA-256 in hex"),
+            format!("sha256 {sha256:?} is not a SHA-256 in hex"),
         ));
     }
     let key = sha256.to_ascii_lowercase();

@@ -149,7 +149,7 @@ pub(super) async fn statistics(
     tag = "stats",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("file" = String, Path, description = "`<table>.csv`, the table one of parcels_per_hour, \
+        ("file" = String, Path, max_length = 64, description = "`<table>.csv`, the table one of parcels_per_hour, \
             by_trade_mode, by_country, by_hs_chapter, gate_passes_per_hour, parcels"),
         RangeQuery,
         LangQuery,

@@ -40,6 +40,7 @@ mod web_accounts;
 mod web_auth;
 mod web_devices;
 mod web_hardening;
+mod web_limits;
 mod web_lines;
 mod web_parcels;
 mod web_stats;

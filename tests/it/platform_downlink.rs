@@ -97,6 +97,15 @@ async fn malformed_downlink_is_dead_lettered_and_the_next_good_message_applies()
             envelope("lists", serde_json::json!({"lists": []})),
             "bad_body",
         ),
+        (
+            // A plate over its limit (16 characters) is refused, not stored and sent on.
+            "permits",
+            envelope(
+                "permits",
+                serde_json::json!({"permits": [{"permitNo": "P2", "vehicleNo": "闽".repeat(100), "status": 1}]}),
+            ),
+            "bad_body",
+        ),
     ];
     let expected: Vec<&str> = bad.iter().map(|b| b.2).collect();
     for (kind, payload, _) in &bad {
@@ -129,6 +138,18 @@ async fn malformed_downlink_is_dead_lettered_and_the_next_good_message_applies()
     assert_eq!(
         reasons, expected,
         "each bad payload dead-lettered with its reason, in order"
+    );
+    let detail = site.query("SELECT detail FROM dead_letters ORDER BY id DESC LIMIT 1");
+    assert!(
+        detail[0][0]
+            .as_str()
+            .unwrap()
+            .contains("permits[0].vehicleNo is 100 characters, at most 16"),
+        "the dead letter names the field over its limit: {detail:?}"
+    );
+    assert!(
+        site.query("SELECT 1 FROM exit_permits WHERE permit_no = 'P2'")
+            .is_empty()
     );
     // Reported uplink, each with its reason, and valid against the schema.
     let l = wait_ledger(

@@ -74,16 +74,16 @@ impl ExpectedArrival {
     /// Check what the types cannot say; all problems in one message.
     pub fn check(&self) -> Result<(), String> {
         let mut problems = Vec::new();
-        let bill = self.bill_no.chars().count();
-        if self.bill_no.trim().is_empty() || bill > BILL_NO_MAX_CHARS {
+        let mut lengths = crate::limits::Lengths::default();
+        if self.bill_no.trim().is_empty() {
             problems.push(format!(
-                "billNo must be 1 to {BILL_NO_MAX_CHARS} characters, not blank (it has {bill})"
+                "billNo must be 1 to {BILL_NO_MAX_CHARS} characters, not blank"
             ));
         }
+        lengths.check(|| "billNo".to_owned(), &self.bill_no, BILL_NO_MAX_CHARS);
         if self.vehicle_no.trim().is_empty() {
             problems.push("vehicleNo (the plate) is empty".to_owned());
         }
-        let mut lengths = crate::limits::Lengths::default();
         lengths.check(
             || "vehicleNo".to_owned(),
             &self.vehicle_no,
@@ -160,7 +160,7 @@ mod tests {
         let e = b.check().unwrap_err();
         assert!(e.contains("arrivals[0] \"MB1\": vehicleNo"), "{e}");
         assert!(e.contains("items is empty"), "{e}");
-        assert!(e.contains("billNo must be 1 to 64 characters"), "{e}");
+        assert!(e.contains("billNo is 65 characters, at most 64"), "{e}");
         assert!(e.contains("items[0].logisticsNo \"SF 1\""), "{e}");
         assert!(e.contains("items[1].logisticsNo"), "{e}");
         assert!(e.contains("arrivals[2] \"MB1\": billNo comes twice"), "{e}");
