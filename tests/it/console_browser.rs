@@ -2,7 +2,8 @@
 //! administrator is created at first start and creates the officer and the operator; the
 //! officer flags a parcel in the judging view and the simulator's ground truth puts it in
 //! the inspection lane; the operator overrides a held truck's barrier with a reason (and the
-//! page refuses one without); the language switches to English and back. Every page is
+//! page refuses one without); the language switches to English and back; the administrator
+//! revokes another desk's session from the accounts page. Every page is
 //! saved as a PNG under `target/console-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/setup.sh installs them).
@@ -12,6 +13,7 @@ mod console;
 mod demo;
 mod judging;
 mod override_gate;
+mod sessions;
 mod shift;
 
 use std::io::Write as _;
@@ -70,6 +72,7 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
 
     // Last, with the line, the gates and the statistics full of what happened.
     console.log_in(ADMIN.0, ADMIN.1).await;
+    sessions::an_administrator_revokes_a_session_on_the_accounts_page(&console, OPERATOR).await;
     every_page_is_saved_as_a_screenshot(&console, &flagged).await;
     shift::the_wall_screen_fits_1920_by_1080_and_updates_live(&console).await;
     shift::every_page_at_three_sizes(

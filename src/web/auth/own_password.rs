@@ -135,6 +135,7 @@ async fn change_own_password(
         .hashing(move || password::hash(&new))
         .await?
         .map_err(|m| Denied::new(StatusCode::INTERNAL_SERVER_ERROR, m))?;
+    let keep = token_sha256.clone();
     let (account, ended) = auth
         .store()
         .writer
@@ -150,6 +151,7 @@ async fn change_own_password(
             )
         })
         .await?;
+    auth.streams().close_account_except(account.id, &keep);
     tracing::info!(username = %account.username, other_sessions_ended = ended, "password changed by its owner");
     Ok(Json(PasswordChanged {
         account,

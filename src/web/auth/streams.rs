@@ -84,8 +84,14 @@ impl StreamBook {
 
     /// End every stream of every session of `account` (disabled, or its password reset).
     pub fn close_account(&self, account: i64) {
-        self.lock().retain(|_, e| {
-            let theirs = e.account == Some(account);
+        self.close_account_except(account, "");
+    }
+
+    /// End the streams of `account`'s sessions but `keep` (its password changed by its
+    /// owner from that session).
+    pub fn close_account_except(&self, account: i64, keep: &str) {
+        self.lock().retain(|key, e| {
+            let theirs = e.account == Some(account) && key != keep;
             if theirs {
                 e.end.cancel();
             }
@@ -143,8 +149,11 @@ mod tests {
         assert!(a.end.is_cancelled() && !b.end.is_cancelled() && !c.end.is_cancelled());
         assert_eq!(book.open("s1"), 0);
         drop(a);
+        let d = book.take("s4", Some(1)).unwrap();
+        book.close_account_except(1, "s4");
+        assert!(c.end.is_cancelled() && !b.end.is_cancelled() && !d.end.is_cancelled());
         book.close_account(1);
-        assert!(c.end.is_cancelled() && !b.end.is_cancelled());
+        assert!(d.end.is_cancelled());
         assert_eq!(book.open("s2"), 1);
     }
 }

@@ -50,6 +50,17 @@ function row(a) {
     h("td", { className: "actions" }, h("div", { className: "buttons" }, select, change, toggle, reset)));
 }
 
+/** A browser in a few words (`Chrome 131 · Linux`); the whole User-Agent is the tooltip. */
+function shortAgent(ua) {
+  if (!ua) return "—";
+  const browser = [["Edg/", "Edge"], ["Firefox/", "Firefox"], ["Chrome/", "Chrome"], ["Version/", "Safari"]]
+    .map(([mark, name]) => { const m = ua.match(new RegExp(`${mark}(\\d+)`)); return m && `${name} ${m[1]}`; })
+    .find(Boolean);
+  const os = [["Windows", "Windows"], ["Android", "Android"], ["Mac OS", "macOS"], ["Linux", "Linux"]]
+    .find(([mark]) => ua.includes(mark));
+  return [browser || ua.slice(0, 24), os && os[1]].filter(Boolean).join(" · ");
+}
+
 function sessionRow(s) {
   const revoke = h("button", {
     type: "button", className: "danger",
@@ -62,7 +73,7 @@ function sessionRow(s) {
     h("td", {}, beijing(s.created_at, "full")),
     h("td", {}, beijing(s.last_seen, "full")),
     h("td", {}, beijing(s.expires_at, "full")),
-    h("td", { className: "agent", title: s.user_agent || "" }, (s.user_agent || "—").slice(0, 60)),
+    h("td", { className: "agent", title: s.user_agent || "" }, shortAgent(s.user_agent)),
     h("td", { className: "num" }, String(s.live_streams)),
     h("td", { className: "actions" }, revoke));
 }
