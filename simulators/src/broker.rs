@@ -33,34 +33,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use tls::{TestCertificates, test_certificates};
 use tls::{TlsFiles, generate_tls};
 
 /// The broker binary (Debian's `mosquitto` package; `scripts/setup.sh` installs it).
 pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 /// The names the test server certificate is issued to.
 pub const CERT_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
-
-/// A test CA and a server certificate issued by it for [`CERT_NAMES`] (PEM files), for
-/// any TLS server under test: the console's `[web.tls]` as well as the broker.
-#[derive(Debug, Clone)]
-pub struct TestCertificates {
-    /// The CA certificate a client trusts.
-    pub ca: PathBuf,
-    /// The server certificate.
-    pub server_cert: PathBuf,
-    /// Its private key (mode 600).
-    pub server_key: PathBuf,
-}
-
-/// Make [`TestCertificates`] in `dir` (created when missing).
-pub fn test_certificates(dir: &Path) -> TestCertificates {
-    let files = generate_tls(dir, &[]);
-    TestCertificates {
-        ca: files.ca,
-        server_cert: files.server_cert,
-        server_key: files.server_key,
-    }
-}
 
 /// How long a start, a stop or a port may take before the harness gives up: generous, for
 /// a loaded 2-core CI machine.

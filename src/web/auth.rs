@@ -20,6 +20,7 @@
 
 mod accounts_api;
 pub mod bootstrap;
+mod client;
 mod denied;
 pub mod limiter;
 mod own_password;
@@ -32,11 +33,11 @@ pub mod streams;
 pub mod throttle;
 
 use std::marker::PhantomData;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -46,6 +47,9 @@ pub use crate::store::accounts::Role;
 use crate::store::{Store, StoreError, accounts};
 pub use denied::{BadJson, Denied, ErrorBody, NotLoggedIn};
 
+pub(super) use client::client_addr;
+pub(crate) use client::client_ip;
+pub use client::{ClientAddr, resolve_client};
 pub(super) use routes::{protected_routes, public_routes};
 
 /// The auth half of the web state: a cheap `Clone` handle.
@@ -310,65 +314,6 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Require<P> {
     }
 }
 
-/// The client's address as [`client_addr`] found it, kept in the request's extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub IpAddr);
-
-/// The client's address: [`ClientAddr`] when [`client_addr`] ran, else the peer. `None`
-/// when the server has no connection info.
-pub(crate) fn client_ip(
-    parts_ext: &axum::http::Extensions,
-    _headers: &HeaderMap,
-) -> Option<IpAddr> {
-    if let Some(ClientAddr(ip)) = parts_ext.get::<ClientAddr>() {
-        return Some(*ip);
-    }
-    Some(parts_ext.get::<ConnectInfo<SocketAddr>>()?.0.ip())
-}
-
-/// Who the client is: the peer, unless the peer is one of the `trusted` proxies; then the
-/// right-most `X-Forwarded-For` address that is not itself a trusted proxy (a client can
-/// put anything at the left of the header; only what trusted proxies appended counts).
-pub fn resolve_client(
-    peer: IpAddr,
-    forwarded_for: Option<&str>,
-    trusted: &[ipnet::IpNet],
-) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
-    }
-    let mut client = peer;
-    for hop in forwarded_for.unwrap_or_default().rsplit(',') {
-        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
-            break;
-        };
-        client = ip;
-        if !is_trusted(&ip) {
-            break;
-        }
-    }
-    client
-}
-
-/// Around the whole router: find the client's address ([`resolve_client`]) once, for the
-/// login limits, the audit log and the setup's loopback rule.
-pub(super) async fn client_addr(
-    State(trusted): State<Arc<Vec<ipnet::IpNet>>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        let fwd = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        let client = resolve_client(peer.ip(), fwd, &trusted);
-        req.extensions_mut().insert(ClientAddr(client));
-    }
-    next.run(req).await
-}
-
 /// The only changes a viewer makes: to their own session and their own password.
 const VIEWER_MAY_POST: [&str; 2] = ["/api/logout", "/api/me/password"];
 /// A viewer may also end their own sessions (`DELETE /api/sessions/{id}` checks whose).
@@ -501,54 +446,4 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Den
             csrf: s.csrf_token,
         },
     })
-}
-
-#[cfg(test)]
-mod client_tests {
-    use super::resolve_client;
-    use std::net::IpAddr;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted = vec![
-            "127.0.0.1/32".parse().unwrap(),
-            "10.9.0.0/24".parse().unwrap(),
-        ];
-        // A loopback caller that is not a configured proxy: its header is ignored.
-        assert_eq!(
-            resolve_client(ip("127.0.0.2"), Some("1.2.3.4"), &trusted),
-            ip("127.0.0.2")
-        );
-        assert_eq!(
-            resolve_client(ip("10.0.0.5"), Some("1.2.3.4"), &[]),
-            ip("10.0.0.5")
-        );
-        // Through the proxy: what it appended, not what the client claimed before it.
-        assert_eq!(
-            resolve_client(ip("127.0.0.1"), Some("6.6.6.6, 10.1.2.3"), &trusted),
-            ip("10.1.2.3")
-        );
-        // Through two trusted proxies.
-        assert_eq!(
-            resolve_client(
-                ip("127.0.0.1"),
-                Some("6.6.6.6, 10.1.2.3, 10.9.0.7"),
-                &trusted
-            ),
-            ip("10.1.2.3")
-        );
-        // A proxy that sent no header, or garbage: the proxy itself.
-        assert_eq!(
-            resolve_client(ip("127.0.0.1"), None, &trusted),
-            ip("127.0.0.1")
-        );
-        assert_eq!(
-            resolve_client(ip("127.0.0.1"), Some("junk"), &trusted),
-            ip("127.0.0.1")
-        );
-    }
 }

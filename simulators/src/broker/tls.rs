@@ -29,6 +29,28 @@ pub(super) struct TlsFiles {
     pub(super) identities: BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
+/// A test CA and a server certificate issued by it for [`super::CERT_NAMES`] (PEM files), for
+/// any TLS server under test: the console's `[web.tls]` as well as the broker.
+#[derive(Debug, Clone)]
+pub struct TestCertificates {
+    /// The CA certificate a client trusts.
+    pub ca: PathBuf,
+    /// The server certificate.
+    pub server_cert: PathBuf,
+    /// Its private key (mode 600).
+    pub server_key: PathBuf,
+}
+
+/// Make [`TestCertificates`] in `dir` (created when missing).
+pub fn test_certificates(dir: &Path) -> TestCertificates {
+    let files = generate_tls(dir, &[]);
+    TestCertificates {
+        ca: files.ca,
+        server_cert: files.server_cert,
+        server_key: files.server_key,
+    }
+}
+
 /// How long the certificates are valid from today.
 const VALID_DAYS: u64 = 7;
 
