@@ -117,7 +117,7 @@ fn a_list_the_site_would_dead_letter_is_refused_unless_unchecked() {
     let p = problems(text);
     assert_eq!(p.len(), 2, "{p:#?}");
     assert!(p[0].starts_with("step[1] (line 5): lists:"), "{p:#?}");
-    assert!(p[0].contains("SF2: returnStatus 42"), "{p:#?}");
+    assert!(p[0].contains("lists[0] \"SF2\": returnStatus 42"), "{p:#?}");
     assert!(
         p[1].starts_with("step[1] (line 5): instructions:"),
         "{p:#?}"
