@@ -13,6 +13,7 @@ mod gate;
 mod limits;
 mod line;
 mod load;
+mod plate_events;
 mod signing;
 mod validate;
 
@@ -23,8 +24,8 @@ pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
 pub use disk::DiskWatchConfig;
 pub use gate::{
     CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems,
-    PlateEventsConfig,
 };
+pub use plate_events::{ListenerTls, PlateAuth, PlateAuthLimits, PlateEventsConfig};
 pub use limits::ListenLimits;
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
