@@ -251,3 +251,7 @@ impl PlateEventsConfig {
                 .is_ok_and(|a| !a.ip().is_loopback())
     }
 }
+
+#[cfg(test)]
+#[path = "plate_events_tests.rs"]
+mod tests;

@@ -77,6 +77,7 @@ fn many_addresses_trip_the_camera_and_only_known_addresses_are_checked() {
 fn the_map_stays_bounded_and_the_oldest_goes_first() {
     let limits = PlateAuthLimits {
         max_sources: 16,
+        camera_failures_per_minute: 10_000,
         ..PlateAuthLimits::default()
     };
     let mut t = AuthThrottle::new(limits);
