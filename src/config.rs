@@ -22,16 +22,14 @@ use serde::{Deserialize, Serialize};
 pub use backup::{BackupConfig, BackupSchedule};
 pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
 pub use disk::DiskWatchConfig;
-pub use gate::{
-    CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems,
-};
-pub use plate_events::{ListenerTls, PlateAuth, PlateAuthLimits, PlateEventsConfig};
+pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems};
 pub use limits::ListenLimits;
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
     ScannerConfig, XrayConfig,
 };
 pub use load::{ConfigError, Problem, load, parse};
+pub use plate_events::{ListenerTls, PlateAuth, PlateAuthLimits, PlateEventsConfig};
 pub use signing::SigningConfig;
 
 /// The whole configuration of one site.

@@ -10,9 +10,9 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Config, PlateAuth};
 use super::load::Problem;
 use super::validate::{required, url_with_scheme};
+use super::{Config, PlateAuth};
 
 /// One camera: a plate camera of a gate lane, a surveillance camera, or both.
 #[derive(Debug, Clone, Deserialize, Serialize)]

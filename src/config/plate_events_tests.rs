@@ -62,7 +62,10 @@ fn basic_with_tls_is_accepted_and_the_tls_files_must_load() {
         "Basic inside TLS"
     );
 
-    let missing = problems("digest", &tls(&dir.path().join("nope.crt"), &files.server_key));
+    let missing = problems(
+        "digest",
+        &tls(&dir.path().join("nope.crt"), &files.server_key),
+    );
     let why = at(&missing, "plate_events.tls").expect("a missing certificate");
     assert!(why.contains("nope.crt"), "{why}");
 

@@ -21,8 +21,12 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String
             cert.display()
         ));
     }
-    let private = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("key_file {}: {e} (a PEM private key expected)", key.display()))?;
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        format!(
+            "key_file {}: {e} (a PEM private key expected)",
+            key.display()
+        )
+    })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use customs_edge::config::{PlateAuth, PlateAuthLimits};
 use customs_edge::evidence::EvidenceStore;
 use customs_edge::gates::PlateEvent;
-use customs_edge::config::{PlateAuth, PlateAuthLimits};
 use customs_edge::gates::camera::{self, CameraEndpoint, CameraStats};
 use customs_edge::store::{Store, StoreError};
 use customs_edge_devices::plate::{PlateColor, PlateLimits, RawFormat};
@@ -189,11 +189,21 @@ impl Listener {
     }
 
     fn hik_digest(&self) -> PlateCameraSim {
-        self.camera(&self.hik, CameraForm::Hikvision, CameraAuth::Digest, "hik-pw")
+        self.camera(
+            &self.hik,
+            CameraForm::Hikvision,
+            CameraAuth::Digest,
+            "hik-pw",
+        )
     }
 
     fn dahua_basic(&self) -> PlateCameraSim {
-        self.camera(&self.dahua, CameraForm::Dahua, CameraAuth::Basic, "dahua-pw")
+        self.camera(
+            &self.dahua,
+            CameraForm::Dahua,
+            CameraAuth::Basic,
+            "dahua-pw",
+        )
     }
 
     async fn count(&self, table: &'static str) -> i64 {
@@ -345,4 +355,3 @@ async fn dahua_read_with_basic_is_acknowledged_with_result_true() {
     assert_eq!(l.count("evidence").await, 2);
     l.stop().await;
 }
-

@@ -88,7 +88,14 @@ fn a_nonce_not_signed_here_is_unknown() {
     let now = Instant::now();
     let theirs = digest_of(&offered(&other, now), Algorithm::Sha256);
     assert_eq!(
-        auth.verify(&answer(&theirs, URI, "pw", 1), "POST", URI, "cam", "pw", now),
+        auth.verify(
+            &answer(&theirs, URI, "pw", 1),
+            "POST",
+            URI,
+            "cam",
+            "pw",
+            now
+        ),
         Err(AuthError::OpaqueMismatch),
         "another key's opaque"
     );
@@ -97,7 +104,14 @@ fn a_nonce_not_signed_here_is_unknown() {
     tampered[0] = if tampered[0] == b'f' { b'e' } else { b'f' };
     forged.nonce = String::from_utf8(tampered).unwrap();
     assert_eq!(
-        auth.verify(&answer(&forged, URI, "pw", 1), "POST", URI, "cam", "pw", now),
+        auth.verify(
+            &answer(&forged, URI, "pw", 1),
+            "POST",
+            URI,
+            "cam",
+            "pw",
+            now
+        ),
         Err(AuthError::UnknownNonce),
         "an issue time changed by hand breaks the signature"
     );

@@ -118,7 +118,12 @@ const BOUNDED_FIELDS: [(bool, &str, &str, bool); 9] = [
     (true, "PlateColor", "Picture.Plate.PlateColor", false),
     (true, "Channel", "Picture.Plate.Channel", false),
     (true, "Confidence", "Picture.Plate.Confidence", false),
-    (false, "AccurateTime", "Picture.SnapInfo.AccurateTime", false),
+    (
+        false,
+        "AccurateTime",
+        "Picture.SnapInfo.AccurateTime",
+        false,
+    ),
     (false, "SnapTime", "Picture.SnapInfo.SnapTime", false),
     (false, "LanNo", "Picture.SnapInfo.LanNo", false),
     (false, "LaneNo", "Picture.SnapInfo.LaneNo", false),

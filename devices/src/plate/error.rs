@@ -199,11 +199,7 @@ pub(crate) fn snippet(text: &str) -> String {
 }
 
 /// `text` when it is at most `limit` characters; otherwise the field is refused by name.
-pub(crate) fn bounded<'t>(
-    field: &str,
-    text: &'t str,
-    limit: usize,
-) -> Result<&'t str, PlateError> {
+pub(crate) fn bounded<'t>(field: &str, text: &'t str, limit: usize) -> Result<&'t str, PlateError> {
     // Bytes bound characters from above: most texts pass without counting.
     if text.len() > limit && text.chars().nth(limit).is_some() {
         return Err(PlateError::TooLong {

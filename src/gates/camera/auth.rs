@@ -110,12 +110,23 @@ impl Listener {
         };
         if let Some(reason) = scheme_refused {
             let reason = reason.to_owned();
-            return Err(self.failed(camera, peer, "scheme_refused", reason, "auth_scheme_refused"));
+            return Err(self.failed(
+                camera,
+                peer,
+                "scheme_refused",
+                reason,
+                "auth_scheme_refused",
+            ));
         }
         let ep = &camera.endpoint;
-        let verified =
-            self.auth
-                .verify_credentials(&credentials, method, target, &ep.username, &ep.password, now);
+        let verified = self.auth.verify_credentials(
+            &credentials,
+            method,
+            target,
+            &ep.username,
+            &ep.password,
+            now,
+        );
         match verified {
             Ok(scheme) => {
                 self.guard().throttle.succeeded(id, peer.ip());

@@ -65,7 +65,10 @@ fn many_addresses_trip_the_camera_and_only_known_addresses_are_checked() {
     }
     let wait = t.check("cam", ip(200), now).unwrap_err();
     assert_eq!(wait, Throttled::Camera(CAMERA_WINDOW));
-    assert!(t.check("cam", ip(1), now).is_ok(), "the camera's own address");
+    assert!(
+        t.check("cam", ip(1), now).is_ok(),
+        "the camera's own address"
+    );
     assert!(t.check("other", ip(200), now).is_ok(), "another camera");
     assert!(
         t.check("cam", ip(200), now + CAMERA_WINDOW).is_ok(),

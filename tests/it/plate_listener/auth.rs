@@ -107,7 +107,10 @@ async fn a_basic_camera_is_offered_basic_only_and_refuses_digest() {
     );
     let basic = l.dahua_basic().post(&shot(Some("闽G12345"))).await.unwrap();
     assert_eq!(basic.status, 200);
-    assert_eq!(next(&mut l.dahua_lane).await.read.plate.as_deref(), Some("闽G12345"));
+    assert_eq!(
+        next(&mut l.dahua_lane).await.read.plate.as_deref(),
+        Some("闽G12345")
+    );
     l.stop().await;
 }
 
@@ -154,7 +157,10 @@ async fn wrong_passwords_from_one_address_are_slowed_and_the_camera_elsewhere_is
         assert!(retry.is_some_and(|s| s >= 1), "Retry-After: {retry:?}");
         assert_eq!(body["retry_after_s"].as_u64(), retry);
     }
-    assert!(l.dahua_lane.try_recv().is_err(), "the right password was not checked");
+    assert!(
+        l.dahua_lane.try_recv().is_err(),
+        "the right password was not checked"
+    );
 
     let camera = l.camera_via(
         client_from([127, 0, 0, 1]),
@@ -164,8 +170,15 @@ async fn wrong_passwords_from_one_address_are_slowed_and_the_camera_elsewhere_is
         "dahua-pw",
     );
     let posted = camera.post(&shot(Some("闽G54321"))).await.unwrap();
-    assert_eq!(posted.status, 200, "the camera at its own address: {}", posted.body);
-    assert_eq!(next(&mut l.dahua_lane).await.read.plate.as_deref(), Some("闽G54321"));
+    assert_eq!(
+        posted.status, 200,
+        "the camera at its own address: {}",
+        posted.body
+    );
+    assert_eq!(
+        next(&mut l.dahua_lane).await.read.plate.as_deref(),
+        Some("闽G54321")
+    );
     let hik = l.camera_via(
         client_from([127, 0, 0, 2]),
         &l.hik,
@@ -197,7 +210,10 @@ async fn a_camera_guessed_at_from_many_addresses_is_still_served_at_its_own() {
     };
     let mut l = start_with(setup).await;
     let camera = l.dahua_basic();
-    assert_eq!(camera.post(&shot(Some("闽G12345"))).await.unwrap().status, 200);
+    assert_eq!(
+        camera.post(&shot(Some("闽G12345"))).await.unwrap().status,
+        200
+    );
     next(&mut l.dahua_lane).await;
     // Three wrong tries from each of four addresses: none reaches its own delay.
     for last in 10..14 {
@@ -215,8 +231,15 @@ async fn a_camera_guessed_at_from_many_addresses_is_still_served_at_its_own() {
     assert!(l.dahua_lane.try_recv().is_err());
 
     let posted = camera.post(&shot(Some("闽G54321"))).await.unwrap();
-    assert_eq!(posted.status, 200, "the camera's own address: {}", posted.body);
-    assert_eq!(next(&mut l.dahua_lane).await.read.plate.as_deref(), Some("闽G54321"));
+    assert_eq!(
+        posted.status, 200,
+        "the camera's own address: {}",
+        posted.body
+    );
+    assert_eq!(
+        next(&mut l.dahua_lane).await.read.plate.as_deref(),
+        Some("闽G54321")
+    );
     assert_eq!(auth_failures(&l.dahua, "camera_throttled"), 1);
     l.stop().await;
 }
@@ -231,7 +254,8 @@ async fn a_flood_of_wrong_passwords_is_logged_once_per_camera_not_per_try() {
     }
     assert_eq!(answers.iter().filter(|s| **s == 401).count(), 5);
     assert_eq!(answers.iter().filter(|s| **s == 429).count(), 55);
-    let log = String::from_utf8_lossy(&crate::common::logs::captured().lock().unwrap()).into_owned();
+    let log =
+        String::from_utf8_lossy(&crate::common::logs::captured().lock().unwrap()).into_owned();
     let ours: Vec<_> = log.lines().filter(|line| line.contains(&l.dahua)).collect();
     assert!(
         !ours.is_empty() && ours.len() <= 2,

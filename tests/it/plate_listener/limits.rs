@@ -36,10 +36,7 @@ async fn a_ten_thousand_character_plate_is_400_naming_the_field_and_nothing_is_k
     assert!(l.hik_lane.try_recv().is_err());
     assert!(l.dahua_lane.try_recv().is_err());
     assert_eq!(l.count("evidence").await, 0, "no picture of it kept");
-    assert_eq!(
-        l.stats.snapshot().rejected["plate_event_field_too_long"],
-        2
-    );
+    assert_eq!(l.stats.snapshot().rejected["plate_event_field_too_long"], 2);
 
     let fits = hik.post(&shot(Some("闽G12345"))).await.unwrap();
     assert_eq!(fits.status, 200);

@@ -10,7 +10,12 @@ async fn thousands_of_unauthenticated_requests_leave_the_cameras_nonce_good() {
     let mut l = start_with(Setup::new("nonceflood")).await;
     let camera = l.hik_digest();
     let first = camera.post(&shot(Some("闽G12345"))).await.unwrap();
-    assert_eq!((first.status, first.challenged), (200, true), "{}", first.body);
+    assert_eq!(
+        (first.status, first.challenged),
+        (200, true),
+        "{}",
+        first.body
+    );
     next(&mut l.hik_lane).await;
 
     // More challenges than the old nonce book held (1,024), from four connections at once.
@@ -37,7 +42,10 @@ async fn thousands_of_unauthenticated_requests_leave_the_cameras_nonce_good() {
         });
     }
     let challenged: usize = flood.join_all().await.into_iter().sum();
-    assert_eq!(challenged, 3_000, "each unauthenticated request got a challenge");
+    assert_eq!(
+        challenged, 3_000,
+        "each unauthenticated request got a challenge"
+    );
 
     let warm = camera.post(&shot(Some("闽G54321"))).await.unwrap();
     assert_eq!(warm.status, 200, "{}", warm.body);
@@ -50,7 +58,10 @@ async fn thousands_of_unauthenticated_requests_leave_the_cameras_nonce_good() {
         Some("闽G54321")
     );
     let stats = l.stats.snapshot();
-    assert_eq!(stats.auth_failures, 0, "asking for a challenge is not a failure");
+    assert_eq!(
+        stats.auth_failures, 0,
+        "asking for a challenge is not a failure"
+    );
     assert_eq!(stats.accepted, 2);
     l.stop().await;
 }

@@ -39,7 +39,12 @@ async fn events_over_tls_are_accepted_and_plain_http_to_the_tls_listener_fails()
         "hik-pw",
     );
     let posted = hik.post(&shot(Some("闽G12345"))).await.unwrap();
-    assert_eq!((posted.status, posted.challenged), (200, true), "{}", posted.body);
+    assert_eq!(
+        (posted.status, posted.challenged),
+        (200, true),
+        "{}",
+        posted.body
+    );
     assert_eq!(
         next(&mut l.hik_lane).await.read.plate.as_deref(),
         Some("闽G12345")
