@@ -125,3 +125,31 @@ fn digest_only_and_basic_only_challenges() {
     assert!(digest.iter().all(|c| matches!(c, Challenge::Digest(_))));
     assert!(matches!(auth.basic_challenge(), Challenge::Basic { .. }));
 }
+
+#[test]
+fn no_nonce_count_is_ever_taken_twice_whatever_the_book_forgets() {
+    use rand::{Rng as _, SeedableRng as _};
+    let auth = server().with_limits(Duration::from_secs(60), 8);
+    let t0 = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let nonces: Vec<(DigestChallenge, Instant)> = (0..40)
+        .map(|i| {
+            let at = t0 + Duration::from_millis(5 * i);
+            (digest_of(&offered(&auth, at), Algorithm::Sha256), at)
+        })
+        .collect();
+    let mut taken = std::collections::HashSet::new();
+    let mut now = t0 + Duration::from_millis(200);
+    for _ in 0..5_000 {
+        let n = rng.random_range(0..nonces.len());
+        let nc = rng.random_range(1..12u32);
+        now += Duration::from_millis(rng.random_range(0..3));
+        let header = answer(&nonces[n].0, URI, "pw", nc);
+        match auth.verify(&header, "POST", URI, "cam", "pw", now) {
+            Ok(_) => assert!(taken.insert((n, nc)), "nonce {n} count {nc} taken twice"),
+            Err(e) => assert!(e.is_stale(), "{e}"),
+        }
+        assert!(auth.nonces_held() <= 8);
+    }
+    assert!(taken.len() > 40, "some counts were taken: {}", taken.len());
+}

@@ -110,3 +110,73 @@ fn the_log_gate_lets_one_warning_through_per_camera_and_counts_the_rest() {
     assert_eq!(g.admit("other", now), Some(0));
     assert_eq!(g.admit("cam", now + LogGate::EVERY), Some(2));
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Fail(u8, u8),
+        Succeed(u8, u8),
+        Wait(u16),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (0..3u8, 0..40u8).prop_map(|(c, a)| Step::Fail(c, a)),
+            1 => (0..3u8, 0..40u8).prop_map(|(c, a)| Step::Succeed(c, a)),
+            2 => (0..5_000u16).prop_map(Step::Wait),
+        ]
+    }
+
+    proptest! {
+        /// Whatever arrives: memory stays within its cap; an address the camera just
+        /// posted from is checked at once; nothing waits longer than the longest delay or
+        /// the rest of a minute; and an address under its free failures is only ever held
+        /// back by the camera-wide count.
+        #[test]
+        fn the_throttle_stays_bounded_and_never_holds_back_the_camera_it_just_served(
+            steps in proptest::collection::vec(step(), 1..300)
+        ) {
+            let limits = PlateAuthLimits { max_sources: 16, camera_failures_per_minute: 20, ..PlateAuthLimits::default() };
+            let mut t = AuthThrottle::new(limits);
+            let mut now = Instant::now();
+            let mut fails: HashMap<(u8, u8), u32> = HashMap::new();
+            for s in steps {
+                match s {
+                    Step::Fail(c, a) => {
+                        let (camera, ip) = (format!("c{c}"), ip(a));
+                        if t.check(&camera, ip, now).is_ok() {
+                            t.failed(&camera, ip, now);
+                            *fails.entry((c, a)).or_default() += 1;
+                        }
+                    }
+                    Step::Succeed(c, a) => {
+                        let (camera, ip) = (format!("c{c}"), ip(a));
+                        if t.check(&camera, ip, now).is_ok() {
+                            t.succeeded(&camera, ip);
+                            fails.remove(&(c, a));
+                            prop_assert_eq!(t.check(&camera, ip, now), Ok(()));
+                        }
+                    }
+                    Step::Wait(ms) => now += Duration::from_millis(u64::from(ms)),
+                }
+                prop_assert!(t.sources() <= 16);
+                for c in 0..3u8 {
+                    for a in 0..40u8 {
+                        match t.check(&format!("c{c}"), ip(a), now) {
+                            Ok(()) => {}
+                            Err(Throttled::Source(wait)) => {
+                                prop_assert!(wait <= Duration::from_secs(600));
+                                prop_assert!(fails.get(&(c, a)).copied().unwrap_or(0) >= 5);
+                            }
+                            Err(Throttled::Camera(wait)) => prop_assert!(wait <= CAMERA_WINDOW),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
