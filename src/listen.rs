@@ -16,6 +16,7 @@
 pub(crate) mod caps;
 mod conn;
 pub mod nofile;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ const OUT_OF_FILES_PAUSE: Duration = Duration::from_millis(100);
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// A listener's limits as its connections use them.
-#[derive(Debug)]
+#[derive(Clone)]
 pub(crate) struct Settings {
     /// Which listener (`web`, `plate_events`): log field and metric label.
     label: &'static str,
@@ -45,6 +46,20 @@ pub(crate) struct Settings {
     body_timeout: Duration,
     idle_timeout: Duration,
     http: hyper::server::conn::http1::Builder,
+    /// Set on a listener that serves TLS: each connection's handshake comes first.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("label", &self.label)
+            .field("head_timeout", &self.head_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -62,6 +77,7 @@ impl Settings {
             body_timeout: limits.body_timeout(),
             idle_timeout: idle,
             http,
+            tls: None,
         }
     }
 
@@ -104,6 +120,15 @@ impl Server {
         }
     }
 
+    /// The same, serving TLS with `config` (from [`tls::load`]) on every connection.
+    #[must_use]
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        let mut settings = (*self.settings).clone();
+        settings.tls = Some(tls::acceptor(config));
+        self.settings = Arc::new(settings);
+        self
+    }
+
     /// The address it listens on.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -115,7 +140,7 @@ impl Server {
         info!(listener = label, addr = %self.listener.local_addr()?, max_connections = self.caps.max_total(),
             max_per_ip = self.caps.max_per_ip(), head_timeout = ?self.settings.head_timeout,
             body_timeout = ?self.settings.body_timeout, idle_timeout = ?self.settings.idle_timeout,
-            "listening");
+            tls = self.settings.tls.is_some(), "listening");
         let mut connections = JoinSet::new();
         let mut refusals = Refusals::default();
         loop {

@@ -22,7 +22,7 @@
 //! temp dir ([`Broker::log`]). Dropping the broker kills the process.
 
 mod site;
-mod tls;
+pub mod tls;
 
 pub use site::{PLATFORM_IDENTITY, SHIPPED_ACL, SHIPPED_CONF};
 

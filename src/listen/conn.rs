@@ -269,7 +269,8 @@ impl http_body::Body for Finishing {
 }
 
 /// Serve one accepted connection until it ends, a limit closes it, or shutdown (then its
-/// response in progress gets [`DRAIN`] to finish).
+/// response in progress gets [`DRAIN`] to finish). On a TLS listener the handshake comes
+/// first and must finish within the head timeout.
 pub(super) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -279,12 +280,49 @@ pub(super) async fn serve(
     shutdown: CancellationToken,
 ) {
     let activity = Arc::new(Activity::new(Instant::now()));
-    let io = TokioIo::new(Watched {
+    let watched = Watched {
         stream,
         activity: Arc::clone(&activity),
-    });
+    };
+    let listener = settings.label;
+    match settings.tls.clone() {
+        None => drive(watched, peer, router, &settings, &activity, &shutdown).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(settings.head_timeout, acceptor.accept(watched));
+            let shaken = tokio::select! {
+                shaken = handshake => shaken,
+                () = shutdown.cancelled() => return,
+            };
+            match shaken {
+                Ok(Ok(tls)) => drive(tls, peer, router, &settings, &activity, &shutdown).await,
+                Ok(Err(e)) => {
+                    debug!(listener, %peer, error = %e, "TLS handshake failed");
+                    crate::metrics::record_tls_failure(listener, "handshake");
+                }
+                Err(_) => {
+                    debug!(listener, %peer, "TLS handshake not finished in time");
+                    crate::metrics::record_tls_failure(listener, "timeout");
+                }
+            }
+        }
+    }
+    drop(admitted);
+}
+
+/// HTTP/1 on `io` (the socket, or TLS over it) under the watch of `activity`.
+async fn drive<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    settings: &Settings,
+    activity: &Arc<Activity>,
+    shutdown: &CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
     let (body_timeout, listener) = (settings.body_timeout, settings.label);
-    let requests = Arc::clone(&activity);
+    let requests = Arc::clone(activity);
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let in_flight = requests.begin();
         let router = router.clone();
@@ -317,7 +355,7 @@ pub(super) async fn serve(
         let wake = match draining {
             Some(until) => until,
             None => activity
-                .deadline(&settings)
+                .deadline(settings)
                 .map_or(now + CHECK_EVERY, |(at, _)| at.min(now + CHECK_EVERY)),
         };
         tokio::select! {
@@ -333,7 +371,7 @@ pub(super) async fn serve(
                     break;
                 }
                 if draining.is_none()
-                    && let Some((at, phase)) = activity.deadline(&settings)
+                    && let Some((at, phase)) = activity.deadline(settings)
                     && now >= at
                 {
                     debug!(listener, %peer, phase = phase.as_str(), "connection closed: no request in time");
@@ -347,7 +385,6 @@ pub(super) async fn serve(
             }
         }
     }
-    drop(admitted);
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The test TLS material: a CA, a server certificate for [`CERT_NAMES`] and a client
 //! certificate, made in process with `rcgen` (EC P-256 keys, valid for a week) and
-//! written as PEM files for Mosquitto and the clients.
+//! written as PEM files for Mosquitto and the clients — and for any other listener under
+//! test that serves TLS (the plate-camera listener).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,14 +20,19 @@ use super::CERT_NAMES;
 
 /// Paths of the generated TLS material.
 #[derive(Debug)]
-pub(super) struct TlsFiles {
-    pub(super) ca: PathBuf,
-    pub(super) server_cert: PathBuf,
-    pub(super) server_key: PathBuf,
-    pub(super) client_cert: PathBuf,
-    pub(super) client_key: PathBuf,
+pub struct TlsFiles {
+    /// The CA's certificate: what clients trust.
+    pub ca: PathBuf,
+    /// The server's certificate, for [`CERT_NAMES`].
+    pub server_cert: PathBuf,
+    /// The server's key.
+    pub server_key: PathBuf,
+    /// A client certificate (`CN=customs-edge-test-client`).
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
     /// Certificate and key of each extra client identity, by Common Name.
-    pub(super) identities: BTreeMap<String, (PathBuf, PathBuf)>,
+    pub identities: BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
 /// How long the certificates are valid from today.
@@ -38,7 +44,7 @@ const VALID_DAYS: u64 = 7;
 /// (`id-<n>.crt`, `id-<n>.key`: a site code, or the platform's name).
 /// Keys are PKCS#8 PEM readable by their owner only (mode 600), certificates mode 644
 /// under the usual umask; Mosquitto reads them as root (`user root` in its config).
-pub(super) fn generate_tls(dir: &Path, identities: &[String]) -> TlsFiles {
+pub fn generate_tls(dir: &Path, identities: &[String]) -> TlsFiles {
     fs::create_dir_all(dir).expect("TLS dir");
     let mut ca = params("customs-edge test CA");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
