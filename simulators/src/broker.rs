@@ -424,6 +424,8 @@ impl Broker {
              max_inflight_messages 1000\n\
              # The MQTT maximum: tests send multi-MiB batches.\n\
              max_packet_size 268435455\n\
+             # Small messages out at once (no Nagle), as the shipped site broker does.\n\
+             set_tcp_nodelay true\n\
              persistence {}\n\
              persistence_location {}/\n\
              \n\
