@@ -140,36 +140,47 @@ fn subscribe_telemetry(
     options.set_clean_session(true);
     options.set_max_packet_size(1 << 20, 1 << 20);
     let (client, mut eventloop) = AsyncClient::new(options, 100);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let topic = Topics::new("customs-edge", SITE).up("telemetry");
     let out = received.clone();
-    tokio::spawn(async move {
-        loop {
-            let event = tokio::select! {
-                () = stop.cancelled() => return,
-                e = eventloop.poll() => e,
-            };
-            match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client.try_subscribe(topic.clone(), QoS::AtMostOnce);
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let at = Instant::now();
-                    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&p.payload) else {
-                        continue;
-                    };
-                    for tag in v["body"]["tags"].as_array().into_iter().flatten() {
-                        if tag["tag"] == "plc_heartbeat"
-                            && tag["quality"] == "good"
-                            && let Some(value) = tag["value"].as_f64()
-                        {
-                            out.lock().unwrap().push((value as u16, at));
+    // On a thread and runtime of its own, so the time a message is received is not the
+    // time the simulators sharing the bench's runtime let this task run.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the telemetry subscriber");
+        runtime.block_on(async move {
+            loop {
+                let event = tokio::select! {
+                    () = stop.cancelled() => return,
+                    e = eventloop.poll() => e,
+                };
+                match event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = client.try_subscribe(topic.clone(), QoS::AtMostOnce);
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let at = Instant::now();
+                        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&p.payload) else {
+                            continue;
+                        };
+                        for tag in v["body"]["tags"].as_array().into_iter().flatten() {
+                            if tag["tag"] == "plc_heartbeat"
+                                && tag["quality"] == "good"
+                                && let Some(value) = tag["value"].as_f64()
+                            {
+                                out.lock().unwrap().push((value as u16, at));
+                            }
                         }
                     }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
                 }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
-        }
+        });
     });
     received
 }

@@ -13,6 +13,7 @@ mod gate;
 mod limits;
 mod line;
 mod load;
+mod plate_events;
 mod signing;
 mod validate;
 mod web;
@@ -22,16 +23,14 @@ use serde::{Deserialize, Serialize};
 pub use backup::{BackupConfig, BackupSchedule};
 pub use camera::{CameraConfig, PointSpec, check_customs_camera_code};
 pub use disk::DiskWatchConfig;
-pub use gate::{
-    CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems,
-    PlateEventsConfig,
-};
+pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems};
 pub use limits::ListenLimits;
 pub use line::{
     DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
     ScannerConfig, XrayConfig,
 };
 pub use load::{ConfigError, Problem, load, parse};
+pub use plate_events::{ListenerTls, PlateAuth, PlateAuthLimits, PlateEventsConfig};
 pub use signing::SigningConfig;
 pub use web::{WebConfig, WebTls, parse_proxy};
 

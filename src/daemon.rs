@@ -184,9 +184,12 @@ pub async fn start_on(
         caps.web,
     );
     if let Some(tls) = &config.web.tls {
-        let tls = crate::listen::tls::Tls::from_config(tls)
-            .map_err(|e| anyhow::anyhow!("web.tls.{e}"))?;
-        server = server.with_tls(tls);
+        let served = crate::listen::tls::load(&tls.cert_file, &tls.key_file)
+            .map_err(|e| anyhow::anyhow!("web.tls: {e}"))?;
+        server = server
+            .with_tls(served)
+            .with_handshake_timeout(tls.handshake_timeout())
+            .with_hsts(tls.hsts());
     }
     let web_addr = server.local_addr()?;
     tasks.spawn("web", move |token| server.clone().run(token));

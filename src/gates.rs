@@ -222,10 +222,18 @@ pub async fn start(
                     )
                 })?;
             let credentials = camera.credentials().map_err(anyhow::Error::msg)?;
+            if camera.plate_auth == crate::config::PlateAuth::Basic
+                && config.plate_events.basic_in_clear()
+            {
+                tracing::warn!(camera = %camera.id, listen = %config.plate_events.listen,
+                    "plate camera posts with Basic over plain HTTP (allow_basic_without_tls): \
+                     its password crosses the network in clear with every post");
+            }
             endpoints.push(camera::CameraEndpoint {
                 id: camera.id.clone(),
                 username: credentials.username,
                 password: credentials.password,
+                auth: camera.plate_auth,
                 lane: plates_tx,
             });
         }
@@ -268,14 +276,29 @@ pub async fn start(
         ..PlateLimits::default()
     };
     let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
-    let router = camera::router(endpoints, store.clone(), evidence, limits, stats.clone())?;
-    let server = Server::new(
+    let tls = match &config.plate_events.tls {
+        Some(tls) => Some(
+            crate::listen::tls::load(&tls.cert_file, &tls.key_file)
+                .map_err(|e| anyhow::anyhow!("plate_events.tls: {e}"))?,
+        ),
+        None => None,
+    };
+    let options = camera::Options {
+        limits,
+        auth_limits: config.plate_events.auth_limits.clone(),
+        tls: tls.clone(),
+    };
+    let router = camera::router(endpoints, store.clone(), evidence, options, stats.clone())?;
+    let mut server = Server::new(
         "plate_events",
         listener,
         router,
         &config.plate_events.limits,
         max_connections,
     );
+    if let Some(tls) = tls {
+        server = server.with_tls(tls);
+    }
     let camera_addr = server.local_addr()?;
     tasks.spawn("plate camera listener", move |token| {
         server.clone().run(token)

@@ -38,7 +38,7 @@ const OUT_OF_FILES_PAUSE: Duration = Duration::from_millis(100);
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// A listener's limits as its connections use them.
-#[derive(Debug)]
+#[derive(Clone)]
 pub(crate) struct Settings {
     /// Which listener (`web`, `plate_events`): log field and metric label.
     label: &'static str,
@@ -46,8 +46,26 @@ pub(crate) struct Settings {
     body_timeout: Duration,
     idle_timeout: Duration,
     http: hyper::server::conn::http1::Builder,
-    /// TLS served here, when configured.
-    tls: Option<tls::Tls>,
+    /// Set on a listener that serves TLS: each connection's handshake comes first.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    /// How long that handshake may take from the accept (the head timeout unless set).
+    handshake_timeout: Duration,
+    /// `Strict-Transport-Security` for every response, when set (the console over TLS).
+    hsts: Option<axum::http::HeaderValue>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("label", &self.label)
+            .field("head_timeout", &self.head_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("tls", &self.tls.is_some())
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("hsts", &self.hsts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -66,6 +84,8 @@ impl Settings {
             idle_timeout: idle,
             http,
             tls: None,
+            handshake_timeout: head,
+            hsts: None,
         }
     }
 
@@ -108,12 +128,31 @@ impl Server {
         }
     }
 
-    /// Serve TLS: every connection's handshake first, HSTS on every response.
+    /// The same, serving TLS with `config` (from [`tls::load`]) on every connection.
     #[must_use]
-    pub fn with_tls(mut self, tls: tls::Tls) -> Self {
-        Arc::get_mut(&mut self.settings)
-            .expect("settings are shared only once the server runs")
-            .tls = Some(tls);
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        let mut settings = (*self.settings).clone();
+        settings.tls = Some(tls::acceptor(config));
+        self.settings = Arc::new(settings);
+        self
+    }
+
+    /// With TLS: a handshake not finished `timeout` after the accept closes the connection
+    /// (a peer that opens a socket and never sends its ClientHello).
+    #[must_use]
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        let mut settings = (*self.settings).clone();
+        settings.handshake_timeout = timeout;
+        self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Put `Strict-Transport-Security: value` on every response (a TLS listener's).
+    #[must_use]
+    pub fn with_hsts(mut self, value: axum::http::HeaderValue) -> Self {
+        let mut settings = (*self.settings).clone();
+        settings.hsts = Some(value);
+        self.settings = Arc::new(settings);
         self
     }
 

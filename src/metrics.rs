@@ -20,7 +20,8 @@
 //! | `customs_edge_connections_open` | gauge | listener | [`set_connections_open`] |
 //! | `customs_edge_connections_refused_total` | counter | listener, reason | [`record_connection_refused`] |
 //! | `customs_edge_connections_timed_out_total` | counter | listener, phase | [`record_connection_timeout`] |
-//! | `customs_edge_tls_handshakes_failed_total` | counter | listener | [`record_tls_handshake_failed`] |
+//! | `customs_edge_tls_handshake_failures_total` | counter | listener, reason | [`record_tls_failure`] |
+//! | `customs_edge_plate_auth_failures_total` | counter | camera, outcome | [`record_plate_auth_failure`] |
 //! | `customs_edge_task_failures_total` | counter | task | [`record_task_failure`] |
 //! | `customs_edge_task_up` | gauge | task | [`set_task_up`] |
 //! | `customs_edge_store_commit_failures_total` | counter | | [`record_commit_failure`] |
@@ -154,6 +155,17 @@ fn describe() {
         "Connections closed (head, idle) or request bodies cut (body) for taking too long."
     );
     describe_counter!(
+        "customs_edge_tls_handshake_failures_total",
+        "TLS handshakes that failed (handshake: not TLS, no common cipher, a bad record) or \
+         did not finish within the head timeout (timeout), by listener."
+    );
+    describe_counter!(
+        "customs_edge_plate_auth_failures_total",
+        "Plate-camera posts refused at authentication, by camera and outcome: \
+         wrong_credentials, scheme_refused (Basic to a Digest camera or the reverse), \
+         malformed, replayed, source_throttled and camera_throttled (429 without checking)."
+    );
+    describe_counter!(
         "customs_edge_task_failures_total",
         "Times a controller task failed or panicked and was restarted."
     );
@@ -277,11 +289,18 @@ pub fn record_connection_timeout(listener: &'static str, phase: &'static str) {
         .increment(1);
 }
 
-/// A TLS handshake on `listener` failed (not TLS, no shared version or cipher, a client
-/// that does not trust the certificate).
-pub fn record_tls_handshake_failed(listener: &'static str) {
+/// A TLS handshake on `listener` failed for `reason` (`handshake`, `timeout`).
+pub fn record_tls_failure(listener: &'static str, reason: &'static str) {
     handle();
-    counter!("customs_edge_tls_handshakes_failed_total", "listener" => listener).increment(1);
+    counter!("customs_edge_tls_handshake_failures_total", "listener" => listener, "reason" => reason)
+        .increment(1);
+}
+
+/// A post by plate camera `camera` (a configured id) was refused at authentication.
+pub fn record_plate_auth_failure(camera: &str, outcome: &'static str) {
+    handle();
+    counter!("customs_edge_plate_auth_failures_total", "camera" => camera.to_owned(), "outcome" => outcome)
+        .increment(1);
 }
 
 /// Task `task` failed (an error, a panic, or it stopped on its own) and will be restarted.

@@ -3,12 +3,13 @@
 //! Plate cameras push events to the controller over HTTP and authenticate the way their
 //! firmware does: Basic, or Digest with MD5 or SHA-256 and `qop="auth"`.
 //!
-//! - Server side: an [`Authenticator`] issues [`Challenge`]s (one nonce shared by a
-//!   Digest SHA-256, a Digest MD5 and a Basic challenge) and verifies an `Authorization`
-//!   header for a method and request URI against one user's password: the `uri`
-//!   parameter must be the request's, the nonce one it issued and not expired, and each
-//!   nonce count is accepted once (replays are refused). Its nonce book is bounded
-//!   whatever clients send.
+//! - Server side: an [`Authenticator`] issues [`Challenge`]s (Digest SHA-256 and Digest
+//!   MD5 sharing one nonce, and Basic, or only the Digest or only the Basic ones) and
+//!   verifies an `Authorization` header for a method and request URI against one user's
+//!   password: the `uri` parameter must be the request's, the nonce one it signed and not
+//!   expired, and each nonce count is accepted once (replays are refused). Nonces are
+//!   signed, not stored, so challenges cost no memory; only nonces that came back with
+//!   the right password are remembered, in a bounded book.
 //! - Client side: [`Challenge::parse_all`] reads a `WWW-Authenticate` header,
 //!   [`Challenge::preferred`] picks Digest SHA-256 over Digest MD5 over Basic, and
 //!   [`Challenge::authorization`] builds the `Authorization` value for a request.
@@ -18,6 +19,7 @@
 //! [`AuthError::is_stale`].
 
 mod credentials;
+mod nonce;
 mod params;
 mod server;
 

@@ -22,7 +22,7 @@
 //! temp dir ([`Broker::log`]). Dropping the broker kills the process.
 
 mod site;
-mod tls;
+pub mod tls;
 
 pub use site::{PLATFORM_IDENTITY, SHIPPED_ACL, SHIPPED_CONF};
 
@@ -33,7 +33,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use tls::{TestCertificates, test_certificates};
 use tls::{TlsFiles, generate_tls};
 
 /// The broker binary (Debian's `mosquitto` package; `scripts/setup.sh` installs it).
@@ -425,6 +424,8 @@ impl Broker {
              max_inflight_messages 1000\n\
              # The MQTT maximum: tests send multi-MiB batches.\n\
              max_packet_size 268435455\n\
+             # Small messages out at once (no Nagle), as the shipped site broker does.\n\
+             set_tcp_nodelay true\n\
              persistence {}\n\
              persistence_location {}/\n\
              \n\

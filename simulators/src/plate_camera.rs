@@ -142,9 +142,15 @@ struct DigestSession {
 impl PlateCameraSim {
     /// A camera posting with `cfg`.
     pub fn new(cfg: CameraSimConfig) -> Self {
+        Self::with_client(cfg, reqwest::Client::new())
+    }
+
+    /// A camera posting with `cfg` through `client`: one that trusts a test CA for an
+    /// `https://` URL, or is bound to a source address of its own.
+    pub fn with_client(cfg: CameraSimConfig, client: reqwest::Client) -> Self {
         Self {
             cfg: Arc::new(cfg),
-            client: reqwest::Client::new(),
+            client,
             session: Arc::new(Mutex::new(None)),
         }
     }

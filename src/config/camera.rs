@@ -10,9 +10,9 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::Config;
 use super::load::Problem;
 use super::validate::{required, url_with_scheme};
+use super::{Config, PlateAuth};
 
 /// One camera: a plate camera of a gate lane, a surveillance camera, or both.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -51,6 +51,10 @@ pub struct CameraConfig {
     /// not come from `password_env`.
     #[serde(default)]
     pub password_file: Option<std::path::PathBuf>,
+    /// A plate camera: how it proves itself when it posts events, `digest` (the default)
+    /// or `basic`. Only that scheme is taken from it.
+    #[serde(default)]
+    pub plate_auth: PlateAuth,
     /// Capture this camera's stream into its frame ring. Default: when it has a stream
     /// (`stream_url`, or `onvif_url` to ask one from).
     #[serde(default)]
@@ -118,6 +122,7 @@ impl Default for CameraConfig {
             username_env: None,
             password_env: None,
             password_file: None,
+            plate_auth: PlateAuth::default(),
             capture: None,
             points: Vec::new(),
             watchdog_s: default_watchdog_s(),
@@ -272,6 +277,11 @@ pub(super) fn validate_camera(
                 format!("{at}.password_env"),
                 "required for a plate camera: password_env or password_file",
             ));
+        }
+        if camera.plate_auth == PlateAuth::Basic
+            && let Some(why) = config.plate_events.basic_refused()
+        {
+            out.push(Problem::new(format!("{at}.plate_auth"), why));
         }
     } else if camera.has_login() && camera.password_env.is_none() && camera.password_file.is_none()
     {

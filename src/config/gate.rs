@@ -1,5 +1,5 @@
-//! The config of the truck gates: one table per lane, the listener plate cameras push
-//! their events to, and the operators allowed to override a gate.
+//! The config of the truck gates: one table per lane and the operators allowed to
+//! override a gate (the listener plate cameras push to is `plate_events.rs`).
 
 use std::collections::HashSet;
 
@@ -9,7 +9,7 @@ use customs_edge_devices::weighbridge::WeighbridgeMap;
 use serde::{Deserialize, Serialize};
 
 use super::load::Problem;
-use super::validate::{address, check_listen, required};
+use super::validate::{address, required};
 
 /// Direction a gate lane serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -298,66 +298,6 @@ impl GateConfig {
         for problem in self.consensus.validate() {
             out.push(Problem::new(format!("{at}.consensus"), problem));
         }
-    }
-}
-
-/// The listener plate cameras push their events to.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlateEventsConfig {
-    /// `ip:port` to listen on; cameras post to `http://<this>/cameras/<camera id>/events`.
-    #[serde(default = "default_plate_listen")]
-    pub listen: String,
-    /// Largest event accepted, in KiB (a JPEG or two and the XML or JSON around them).
-    #[serde(default = "default_max_body_kb")]
-    pub max_body_kb: u64,
-    /// Largest single image accepted, in KiB.
-    #[serde(default = "default_max_image_kb")]
-    pub max_image_kb: u64,
-    /// Time limits and connection caps of this listener.
-    #[serde(default)]
-    pub limits: super::ListenLimits,
-}
-
-impl Default for PlateEventsConfig {
-    fn default() -> Self {
-        Self {
-            listen: default_plate_listen(),
-            max_body_kb: default_max_body_kb(),
-            max_image_kb: default_max_image_kb(),
-            limits: super::ListenLimits::default(),
-        }
-    }
-}
-
-fn default_plate_listen() -> String {
-    "127.0.0.1:8081".into()
-}
-fn default_max_body_kb() -> u64 {
-    8 * 1024
-}
-fn default_max_image_kb() -> u64 {
-    4 * 1024
-}
-
-impl PlateEventsConfig {
-    pub(super) fn validate(&self, out: &mut Vec<Problem>) {
-        if let Err(message) = check_listen(&self.listen) {
-            out.push(Problem::new("plate_events.listen", message));
-        }
-        if !(16..=65_536).contains(&self.max_body_kb) {
-            out.push(Problem::new(
-                "plate_events.max_body_kb",
-                "must be between 16 and 65536",
-            ));
-        }
-        if self.max_image_kb == 0 || self.max_image_kb > self.max_body_kb {
-            out.push(Problem::new(
-                "plate_events.max_image_kb",
-                "must be above 0 and at most max_body_kb",
-            ));
-        }
-        self.limits.validate(out, "plate_events.limits");
     }
 }
 

@@ -125,7 +125,8 @@ impl WebTls {
         Duration::from_secs_f64(self.handshake_timeout_s)
     }
 
-    /// Every problem with the files (each named by its field and path) and the timeout.
+    /// Every problem with the files (the message names the field and the file) and the
+    /// timeout.
     pub(super) fn validate(&self, out: &mut Vec<Problem>, at: &str) {
         let value = self.handshake_timeout_s;
         if !(value.is_finite() && (0.1..=300.0).contains(&value)) {
@@ -134,9 +135,18 @@ impl WebTls {
                 "must be between 0.1 and 300 seconds",
             ));
         }
-        if let Err(e) = crate::listen::tls::server_config(&self.cert_file, &self.key_file) {
-            out.push(Problem::new(format!("{at}.{}", e.field), e.message));
+        if let Err(message) = crate::listen::tls::load(&self.cert_file, &self.key_file) {
+            out.push(Problem::new(at, message));
         }
+    }
+
+    /// The `Strict-Transport-Security` value sent on every response.
+    pub fn hsts(&self) -> axum::http::HeaderValue {
+        axum::http::HeaderValue::from_str(&format!(
+            "max-age={}; includeSubDomains",
+            self.hsts_max_age_s
+        ))
+        .expect("digits make a header value")
     }
 }
 

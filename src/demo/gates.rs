@@ -13,7 +13,7 @@ use customs_edge_simulators::vehicles::{
 };
 use rand::SeedableRng as _;
 
-use crate::config::{CameraConfig, GateConfig, GateDirection};
+use crate::config::{CameraConfig, GateConfig, GateDirection, PlateAuth};
 use crate::store::gates::permit_status;
 
 /// The user name simulated plate cameras log in with.
@@ -52,7 +52,8 @@ pub fn sim_lanes(
 }
 
 /// The controller's lanes and plate cameras for running simulated lanes; the cameras'
-/// password is read from `password_file`.
+/// password is read from `password_file`, and each expects the scheme its simulated camera
+/// posts with.
 pub fn controller_lanes(
     addrs: &[GateLaneAddrs],
     password_file: &Path,
@@ -80,6 +81,10 @@ pub fn controller_lanes(
                 username_env: None,
                 password_env: None,
                 password_file: Some(password_file.to_owned()),
+                plate_auth: match a.camera_auth {
+                    Some(CameraAuth::Basic) => PlateAuth::Basic,
+                    _ => PlateAuth::Digest,
+                },
                 ..CameraConfig::default()
             };
             (gate, camera)

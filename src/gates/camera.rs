@@ -4,45 +4,59 @@
 //! For each request, in order:
 //!
 //! 1. **Camera.** An id not configured → `404`.
-//! 2. **Credentials.** Each camera has its own user and password, Basic or Digest
-//!    ([`customs_edge_devices::http_auth`]). Without them, or with an expired nonce, the
-//!    answer is `401` offering Digest SHA-256, Digest MD5 and Basic; wrong ones are
-//!    `401` too, counted and logged with the camera and the peer address.
-//! 3. **Body.** Read up to [`PlateLimits::max_body_bytes`], never more into memory.
-//! 4. **Form.** JSON is Dahua; multipart or XML is Hikvision. A malformed event (bad XML
+//! 2. **Slowed down?** An address that gave this camera wrong credentials too often, or
+//!    any address the camera has not posted from while it is being guessed at from many
+//!    ([`throttle`]), is answered `429` with `Retry-After`, nothing checked.
+//! 3. **Credentials.** Each camera has its own user and password and one scheme
+//!    (`plate_auth`, [`customs_edge_devices::http_auth`]): a Digest camera is offered
+//!    Digest SHA-256 and MD5 only and refuses Basic, even with the right password (which
+//!    Basic would have sent in clear); a Basic camera is offered Basic only. Without
+//!    credentials, or with an expired nonce, the answer is `401` with the challenge; wrong
+//!    ones are `401` too, counted per camera and outcome
+//!    (`customs_edge_plate_auth_failures_total`), and logged with the camera and the peer
+//!    address at most once per camera every 10 s.
+//! 4. **Body.** Read up to [`PlateLimits::max_body_bytes`], never more into memory.
+//! 5. **Form.** JSON is Dahua; multipart or XML is Hikvision. A malformed event (bad XML
 //!    or JSON, wrong content type, oversized body or image, …) → `400`
 //!    `{"error": reason, "code": PlateError code}`, counted by code, its start kept in
 //!    `rejected_inputs` (throttled), and nothing else happens. A well-formed event that
-//!    is not a plate read (a heartbeat) is acknowledged and dropped.
-//! 5. **Lane.** A slot in the lane's queue is reserved without waiting; a full or closed
+//!    is not a plate read (a heartbeat) is acknowledged and dropped. Every text field has
+//!    a length limit (a plate at most 16 characters), refused by name.
+//! 6. **Lane.** A slot in the lane's queue is reserved without waiting; a full or closed
 //!    queue → `503` with the reason, counted: a camera is never blocked.
-//! 6. **Evidence.** Each picture is kept (content-addressed, on a blocking thread) and
+//! 7. **Evidence.** Each picture is kept (content-addressed, on a blocking thread) and
 //!    all are recorded in one store write; only then is the [`PlateEvent`] sent, with
 //!    its images emptied and their evidence rows named, and the camera acknowledged:
 //!    Hikvision with an ISAPI `ResponseStatus`, Dahua with [`DAHUA_ACK`].
+//!
+//! The listener serves plain HTTP, or HTTPS when given a certificate ([`Options::tls`]).
 
+mod auth;
 mod keep;
 mod request;
 mod stats;
+mod throttle;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::bail;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, OriginalUri, Path as UrlPath, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use customs_edge_devices::http_auth::{AuthError, Authenticator};
+use customs_edge_devices::http_auth::Authenticator;
 use customs_edge_devices::plate::{DAHUA_ACK, PlateError, PlateLimits, RawFormat};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
+
+use crate::config::{PlateAuth, PlateAuthLimits};
 
 pub use stats::{CameraStats, CameraStatsView};
 
@@ -52,6 +66,9 @@ use crate::evidence::EvidenceStore;
 use crate::listen::Server;
 use crate::store::Store;
 use request::{BodyError, KeepThrottle};
+
+/// The log gate's key for posts to ids that are not configured (one gate for them all).
+const UNKNOWN_CAMERA: &str = "\0unknown";
 
 /// The realm of the listener's challenges.
 pub const REALM: &str = "customs-edge plate events";
@@ -65,6 +82,8 @@ pub struct CameraEndpoint {
     pub username: String,
     /// Its password.
     pub password: String,
+    /// The one scheme it may authenticate with.
+    pub auth: PlateAuth,
     /// The queue of the gate loop of the lane it watches.
     pub lane: mpsc::Sender<PlateEvent>,
 }
@@ -76,40 +95,55 @@ impl std::fmt::Debug for CameraEndpoint {
             .field("id", &self.id)
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
+}
+
+/// How the listener reads events and treats wrong credentials, and its TLS.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Caps on bodies, images and parts.
+    pub limits: PlateLimits,
+    /// How wrong credentials are slowed down.
+    pub auth_limits: PlateAuthLimits,
+    /// Serve HTTPS with this configuration ([`crate::listen::tls::load`]); plain HTTP when
+    /// `None`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Serves plate events on `listener` until `shutdown` fires, under the default
 /// [`ListenLimits`] (the controller serves [`router`] under the configured ones).
 ///
 /// Each camera id may appear once in `cameras`. Images are kept in `evidence` and
-/// recorded in `store`; `limits` caps bodies, images and parts; `stats` counts what
-/// happened.
+/// recorded in `store`; `stats` counts what happened.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     cameras: Vec<CameraEndpoint>,
     store: Store,
     evidence: EvidenceStore,
-    limits: PlateLimits,
+    options: Options,
     stats: Arc<CameraStats>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = router(cameras, store, evidence, limits, stats)?;
+    let tls = options.tls.clone();
+    let app = router(cameras, store, evidence, options, stats)?;
     let connections = ListenLimits::default();
     let max = connections.max_connections;
-    Server::new("plate_events", listener, app, &connections, max)
-        .run(shutdown)
-        .await
+    let mut server = Server::new("plate_events", listener, app, &connections, max);
+    if let Some(tls) = tls {
+        server = server.with_tls(tls);
+    }
+    server.run(shutdown).await
 }
 
 /// The listener's routes: `POST /cameras/{camera_id}/events` for each camera in
-/// `cameras` (each id at most once).
+/// `cameras` (each id at most once). TLS, if any, is the server's ([`Server::with_tls`]).
 pub fn router(
     cameras: Vec<CameraEndpoint>,
     store: Store,
     evidence: EvidenceStore,
-    limits: PlateLimits,
+    options: Options,
     stats: Arc<CameraStats>,
 ) -> anyhow::Result<Router> {
     let mut by_id = HashMap::new();
@@ -130,9 +164,10 @@ pub fn router(
     let shared = Arc::new(Listener {
         cameras: by_id,
         auth: Authenticator::new(REALM, rand::random()),
+        guard: Mutex::new(auth::Guard::new(options.auth_limits)),
         store,
         evidence,
-        limits,
+        limits: options.limits,
         stats,
         keep: KeepThrottle::default(),
     });
@@ -146,8 +181,12 @@ pub fn router(
 /// The listener's shared state.
 struct Listener {
     cameras: HashMap<String, Camera>,
-    /// Nonces for every camera: one book, bounded, behind its own lock.
+    /// Challenges and credentials for every camera: signed nonces, a bounded replay book
+    /// behind its own lock.
     auth: Authenticator,
+    /// The delays on wrong credentials and the log's gate. A `std` mutex: held for a few
+    /// map updates per refused request, never across an `.await`.
+    guard: Mutex<auth::Guard>,
     store: Store,
     evidence: EvidenceStore,
     limits: PlateLimits,
@@ -160,14 +199,6 @@ struct Camera {
     endpoint: CameraEndpoint,
     /// Pictures received so far, for naming them (`<camera>-<n>.jpg`).
     images: AtomicU64,
-}
-
-/// Why credentials did not pass.
-struct Unauthorized {
-    /// Only the nonce was wrong: challenge again with `stale=true`.
-    stale: bool,
-    reason: String,
-    code: &'static str,
 }
 
 /// A refusal: status, reason for the camera, stable code.
@@ -208,7 +239,10 @@ async fn event(
         request::drain(body, listener.limits.max_body_bytes).await;
         listener.stats.rejected("unknown_camera");
         let id: String = camera_id.chars().take(64).collect();
-        warn!(camera = %id, %peer, "plate event for an unknown camera");
+        let gate = listener.guard_warn(UNKNOWN_CAMERA, received);
+        if let Some(suppressed) = gate {
+            warn!(camera = %id, %peer, suppressed, "plate event for an unknown camera");
+        }
         return Refusal::new(
             StatusCode::NOT_FOUND,
             format!("no camera `{id}` is configured here"),
@@ -217,9 +251,9 @@ async fn event(
         .into_response();
     };
     let target = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    if let Err(denied) = listener.authorize(camera, method.as_str(), target, &headers, peer) {
+    if let Err(denied) = listener.admit(camera, method.as_str(), target, &headers, peer) {
         request::drain(body, listener.limits.max_body_bytes).await;
-        return listener.unauthorized(&denied, Instant::now());
+        return listener.deny(camera, &denied);
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -237,71 +271,6 @@ async fn event(
 }
 
 impl Listener {
-    /// Checks the credentials; why not, when they do not pass.
-    fn authorize(
-        &self,
-        camera: &Camera,
-        method: &str,
-        target: &str,
-        headers: &HeaderMap,
-        peer: SocketAddr,
-    ) -> Result<(), Unauthorized> {
-        let now = Instant::now();
-        let id = &camera.endpoint.id;
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            self.stats.challenged();
-            debug!(camera = %id, %peer, "plate camera challenged");
-            return Err(Unauthorized {
-                stale: false,
-                reason: "credentials required".to_owned(),
-                code: "auth_required",
-            });
-        };
-        // UTF-8, not just ASCII: RFC 7616 user names may be UTF-8.
-        let verified = std::str::from_utf8(value.as_bytes())
-            .map_err(|_| AuthError::Malformed("Authorization is not UTF-8".to_owned()));
-        let verified = verified.and_then(|v| {
-            let ep = &camera.endpoint;
-            self.auth
-                .verify(v, method, target, &ep.username, &ep.password, now)
-        });
-        match verified {
-            Ok(scheme) => {
-                debug!(camera = %id, ?scheme, "plate camera authenticated");
-                Ok(())
-            }
-            Err(e) => {
-                let replay = matches!(e, AuthError::Replay { .. });
-                if e.is_stale() && !replay {
-                    self.stats.challenged();
-                    debug!(camera = %id, %peer, reason = %e, "plate camera nonce stale; challenged again");
-                } else {
-                    self.stats.auth_failed();
-                    warn!(camera = %id, %peer, code = e.code(), reason = %e, "plate camera authentication failed");
-                }
-                Err(Unauthorized {
-                    stale: e.is_stale(),
-                    reason: e.to_string(),
-                    code: e.code(),
-                })
-            }
-        }
-    }
-
-    /// A `401` with this listener's challenges (marked stale when the nonce was).
-    fn unauthorized(&self, denied: &Unauthorized, now: Instant) -> Response {
-        let refusal = Refusal::new(StatusCode::UNAUTHORIZED, denied.reason.clone(), denied.code);
-        let mut response = refusal.into_response();
-        for challenge in self.auth.challenges(denied.stale, now) {
-            if let Ok(value) = HeaderValue::from_str(&challenge.to_string()) {
-                response
-                    .headers_mut()
-                    .append(header::WWW_AUTHENTICATE, value);
-            }
-        }
-        response
-    }
-
     /// Reads, parses, keeps and hands on one authenticated event.
     async fn accept(
         &self,

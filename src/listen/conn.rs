@@ -194,8 +194,8 @@ impl AsyncWrite for Watched {
 }
 
 /// Serve one accepted connection until it ends, a limit closes it, or shutdown (then its
-/// response in progress gets [`DRAIN`] to finish). With `tls`, the handshake comes first
-/// and must finish within its timeout; the limits then watch the encrypted bytes.
+/// response in progress gets [`DRAIN`] to finish). On a TLS listener the handshake comes
+/// first and must finish within the handshake timeout (the head timeout unless set).
 pub(super) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -210,138 +210,114 @@ pub(super) async fn serve(
         activity: Arc::clone(&activity),
     };
     let listener = settings.label;
-    let Some(tls) = settings.tls.clone() else {
-        let conn = Conn {
-            peer,
-            router,
-            settings,
-            activity,
-            hsts: None,
-        };
-        conn.serve(TokioIo::new(watched), shutdown).await;
-        drop(admitted);
-        return;
-    };
-    let handshake = tokio::select! {
-        () = shutdown.cancelled() => return,
-        done = tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(watched)) => done,
-    };
-    match handshake {
-        Ok(Ok(stream)) => {
-            let conn = Conn {
-                peer,
-                router,
-                settings,
-                activity,
-                hsts: Some(tls.hsts),
+    match settings.tls.clone() {
+        None => drive(watched, peer, router, &settings, &activity, &shutdown).await,
+        Some(acceptor) => {
+            let handshake =
+                tokio::time::timeout(settings.handshake_timeout, acceptor.accept(watched));
+            let shaken = tokio::select! {
+                shaken = handshake => shaken,
+                () = shutdown.cancelled() => return,
             };
-            conn.serve(TokioIo::new(stream), shutdown).await;
-        }
-        Ok(Err(e)) => {
-            debug!(listener, %peer, error = %e, "TLS handshake failed");
-            crate::metrics::record_tls_handshake_failed(listener);
-        }
-        Err(_) => {
-            debug!(listener, %peer, timeout = ?tls.handshake_timeout, "connection closed: no TLS handshake in time");
-            crate::metrics::record_connection_timeout(listener, "tls_handshake");
+            match shaken {
+                Ok(Ok(tls)) => drive(tls, peer, router, &settings, &activity, &shutdown).await,
+                Ok(Err(e)) => {
+                    debug!(listener, %peer, error = %e, "TLS handshake failed");
+                    crate::metrics::record_tls_failure(listener, "handshake");
+                }
+                Err(_) => {
+                    debug!(listener, %peer, "TLS handshake not finished in time");
+                    crate::metrics::record_tls_failure(listener, "timeout");
+                }
+            }
         }
     }
     drop(admitted);
 }
 
-/// One connection's HTTP side, over the plain socket or its TLS stream.
-struct Conn {
+/// HTTP/1 on `io` (the socket, or TLS over it) under the watch of `activity`.
+async fn drive<I>(
+    io: I,
     peer: SocketAddr,
     router: Router,
-    settings: Arc<Settings>,
-    activity: Arc<Activity>,
-    /// `Strict-Transport-Security` for every response, when served over TLS.
-    hsts: Option<axum::http::HeaderValue>,
-}
-
-impl Conn {
-    async fn serve<I>(self, io: I, shutdown: CancellationToken)
-    where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    {
-        let Self {
-            peer,
-            router,
-            settings,
-            activity,
-            hsts,
-        } = self;
-        let (body_timeout, listener) = (settings.body_timeout, settings.label);
-        let requests = Arc::clone(&activity);
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            let in_flight = requests.begin();
-            let router = router.clone();
-            let hsts = hsts.clone();
-            let mut req = req.map(|body| {
-                let sleep = (!http_body::Body::is_end_stream(&body))
-                    .then(|| Box::pin(tokio::time::sleep(body_timeout)));
-                Body::new(BodyDeadline {
-                    body,
-                    sleep,
-                    timeout: body_timeout,
-                    listener,
-                })
-            });
-            req.extensions_mut().insert(ConnectInfo(peer));
-            if hsts.is_some() {
-                req.extensions_mut().insert(super::tls::ServedOverTls);
-            }
-            async move {
-                let Ok(mut response) = router.oneshot(req).await;
-                if let Some(hsts) = hsts {
-                    response
-                        .headers_mut()
-                        .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, hsts);
-                }
-                Ok::<_, Infallible>(response.map(|body| {
-                    Body::new(Finishing {
-                        body,
-                        _in_flight: in_flight,
-                    })
-                }))
-            }
+    settings: &Settings,
+    activity: &Arc<Activity>,
+    shutdown: &CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    let (body_timeout, listener) = (settings.body_timeout, settings.label);
+    let requests = Arc::clone(activity);
+    let (tls, hsts) = (settings.tls.is_some(), settings.hsts.clone());
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let in_flight = requests.begin();
+        let router = router.clone();
+        let hsts = hsts.clone();
+        let mut req = req.map(|body| {
+            let sleep = (!http_body::Body::is_end_stream(&body))
+                .then(|| Box::pin(tokio::time::sleep(body_timeout)));
+            Body::new(BodyDeadline {
+                body,
+                sleep,
+                timeout: body_timeout,
+                listener,
+            })
         });
-        let conn = settings.http.serve_connection(io, service);
-        let mut conn = std::pin::pin!(conn);
-        let mut draining: Option<Instant> = None;
-        loop {
-            let now = Instant::now();
-            let wake = match draining {
-                Some(until) => until,
-                None => activity
-                    .deadline(&settings)
-                    .map_or(now + CHECK_EVERY, |(at, _)| at.min(now + CHECK_EVERY)),
-            };
-            tokio::select! {
-                served = conn.as_mut() => {
-                    if let Err(e) = served {
-                        debug!(listener, %peer, error = %e, "connection ended with an error");
-                    }
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if tls {
+            req.extensions_mut().insert(super::tls::ServedOverTls);
+        }
+        async move {
+            let Ok(mut response) = router.oneshot(req).await;
+            if let Some(hsts) = hsts {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, hsts);
+            }
+            Ok::<_, Infallible>(response.map(|body| {
+                Body::new(Finishing {
+                    body,
+                    _in_flight: in_flight,
+                })
+            }))
+        }
+    });
+    let conn = settings.http.serve_connection(io, service);
+    let mut conn = std::pin::pin!(conn);
+    let mut draining: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        let wake = match draining {
+            Some(until) => until,
+            None => activity
+                .deadline(settings)
+                .map_or(now + CHECK_EVERY, |(at, _)| at.min(now + CHECK_EVERY)),
+        };
+        tokio::select! {
+            served = conn.as_mut() => {
+                if let Err(e) = served {
+                    debug!(listener, %peer, error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            () = tokio::time::sleep_until(wake) => {
+                let now = Instant::now();
+                if draining.is_some_and(|until| now >= until) {
                     break;
                 }
-                () = tokio::time::sleep_until(wake) => {
-                    let now = Instant::now();
-                    if draining.is_some_and(|until| now >= until) {
-                        break;
-                    }
-                    if draining.is_none()
-                        && let Some((at, phase)) = activity.deadline(&settings)
-                        && now >= at
-                    {
-                        debug!(listener, %peer, phase = phase.as_str(), "connection closed: no request in time");
-                        crate::metrics::record_connection_timeout(listener, phase.as_str());
-                        break;
-                    }
+                if draining.is_none()
+                    && let Some((at, phase)) = activity.deadline(settings)
+                    && now >= at
+                {
+                    debug!(listener, %peer, phase = phase.as_str(), "connection closed: no request in time");
+                    crate::metrics::record_connection_timeout(listener, phase.as_str());
+                    break;
                 }
-                () = shutdown.cancelled(), if draining.is_none() => {
-                    conn.as_mut().graceful_shutdown();
-                    draining = Some(Instant::now() + DRAIN);
-                }
+            }
+            () = shutdown.cancelled(), if draining.is_none() => {
+                conn.as_mut().graceful_shutdown();
+                draining = Some(Instant::now() + DRAIN);
             }
         }
     }

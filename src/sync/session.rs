@@ -74,7 +74,17 @@ pub(crate) fn connect_options(
             QoS::AtLeastOnce,
             true,
         ));
-    Ok(AsyncClient::new(options, REQUEST_CAPACITY))
+    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    eventloop.set_network_options(network_options());
+    Ok((client, eventloop))
+}
+
+/// Small messages go out at once: with Nagle's algorithm on, a telemetry sample written
+/// while an earlier segment waited for the broker's delayed ACK sat for up to 40 ms.
+fn network_options() -> rumqttc::NetworkOptions {
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    network
 }
 
 /// The broker's address, credentials and TLS from the config, under `client_id`: what

@@ -1,31 +1,64 @@
 //! The plate-camera listener over real sockets: simulated Hikvision and Dahua cameras post
 //! to it with Digest and Basic; reads reach their lane with their pictures kept as
 //! evidence; bad credentials and malformed events are refused, counted, and disturb
-//! nothing.
+//! nothing. Per concern: `auth` (one scheme per camera, wrong passwords slowed down),
+//! `nonces` (challenges to anyone leave a camera's nonce good), `tls`, `limits` (text
+//! fields), `events` (malformed events, unknown cameras, full lanes).
 
-use std::path::Path;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use customs_edge::config::{PlateAuth, PlateAuthLimits};
 use customs_edge::evidence::EvidenceStore;
 use customs_edge::gates::PlateEvent;
 use customs_edge::gates::camera::{self, CameraEndpoint, CameraStats};
 use customs_edge::store::{Store, StoreError};
 use customs_edge_devices::plate::{PlateColor, PlateLimits, RawFormat};
 use customs_edge_simulators::plate_camera::{
-    CameraAuth, CameraForm, CameraSimConfig, PlateCameraSim, Shot, hikvision_xml, plate_jpeg,
+    CameraAuth, CameraForm, CameraSimConfig, PlateCameraSim, Shot, plate_jpeg,
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-const HIK: &str = "gate1-in-hik";
-const DAHUA: &str = "gate2-out-dahua";
+mod auth;
+mod events;
+mod limits;
+mod nonces;
+mod tls;
 
-/// The listener on a free port with two cameras, each feeding its own lane.
+/// How the listener under test is set up.
+struct Setup {
+    /// Prefix of the two cameras' ids, so that each test's metrics and log lines are its own.
+    tag: &'static str,
+    /// Capacity of each lane's queue.
+    lane_capacity: usize,
+    /// How wrong credentials are slowed down.
+    auth_limits: PlateAuthLimits,
+    /// Serve TLS with this certificate and key.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
+impl Setup {
+    fn new(tag: &'static str) -> Self {
+        Self {
+            tag,
+            lane_capacity: 8,
+            auth_limits: PlateAuthLimits::default(),
+            tls: None,
+        }
+    }
+}
+
+/// The listener on a free port with two cameras, each feeding its own lane: a Hikvision
+/// camera with Digest and a Dahua camera with Basic.
 struct Listener {
     base: String,
+    hik: String,
+    dahua: String,
     stats: Arc<CameraStats>,
     hik_lane: mpsc::Receiver<PlateEvent>,
     dahua_lane: mpsc::Receiver<PlateEvent>,
@@ -45,40 +78,67 @@ fn limits() -> PlateLimits {
 }
 
 async fn start(lane_capacity: usize) -> Listener {
+    start_with(Setup {
+        lane_capacity,
+        ..Setup::new("plain")
+    })
+    .await
+}
+
+async fn start_with(setup: Setup) -> Listener {
+    crate::common::logs::init();
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(data.path()).unwrap();
     let evidence = EvidenceStore::new(data.path());
-    let (hik_tx, hik_lane) = mpsc::channel(lane_capacity);
-    let (dahua_tx, dahua_lane) = mpsc::channel(lane_capacity);
+    let (hik_tx, hik_lane) = mpsc::channel(setup.lane_capacity);
+    let (dahua_tx, dahua_lane) = mpsc::channel(setup.lane_capacity);
+    let (hik, dahua) = (format!("{}-hik", setup.tag), format!("{}-dahua", setup.tag));
     let cameras = vec![
         CameraEndpoint {
-            id: HIK.into(),
+            id: hik.clone(),
             username: "hik".into(),
             password: "hik-pw".into(),
+            auth: PlateAuth::Digest,
             lane: hik_tx,
         },
         CameraEndpoint {
-            id: DAHUA.into(),
+            id: dahua.clone(),
             username: "dahua".into(),
             password: "dahua-pw".into(),
+            auth: PlateAuth::Basic,
             lane: dahua_tx,
         },
     ];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let tls = setup
+        .tls
+        .as_ref()
+        .map(|(cert, key)| customs_edge::listen::tls::load(cert, key).unwrap());
+    let base = match tls {
+        Some(_) => format!("https://localhost:{port}"),
+        None => format!("http://127.0.0.1:{port}"),
+    };
     let stats = Arc::new(CameraStats::default());
     let shutdown = CancellationToken::new();
+    let options = camera::Options {
+        limits: limits(),
+        auth_limits: setup.auth_limits,
+        tls,
+    };
     let served = tokio::spawn(camera::serve(
         listener,
         cameras,
         store.clone(),
         evidence.clone(),
-        limits(),
+        options,
         stats.clone(),
         shutdown.clone(),
     ));
     Listener {
         base,
+        hik,
+        dahua,
         stats,
         hik_lane,
         dahua_lane,
@@ -95,6 +155,7 @@ impl Listener {
         format!("{}/cameras/{camera}/events", self.base)
     }
 
+    /// A simulated camera posting as `id` would, with `auth` and `password`.
     fn camera(
         &self,
         id: &str,
@@ -102,24 +163,47 @@ impl Listener {
         auth: CameraAuth,
         password: &str,
     ) -> PlateCameraSim {
-        let username = if id == HIK { "hik" } else { "dahua" };
-        PlateCameraSim::new(CameraSimConfig {
+        self.camera_via(reqwest::Client::new(), id, form, auth, password)
+    }
+
+    /// The same, through `client` (bound to another source address, or trusting a CA).
+    fn camera_via(
+        &self,
+        client: reqwest::Client,
+        id: &str,
+        form: CameraForm,
+        auth: CameraAuth,
+        password: &str,
+    ) -> PlateCameraSim {
+        let username = if id == self.hik { "hik" } else { "dahua" };
+        let config = CameraSimConfig {
             camera_id: id.into(),
             url: self.url(id),
             form,
             auth,
             username: username.into(),
             password: password.into(),
-            timeout: Duration::from_secs(10),
-        })
+            timeout: Duration::from_secs(20),
+        };
+        PlateCameraSim::with_client(config, client)
     }
 
     fn hik_digest(&self) -> PlateCameraSim {
-        self.camera(HIK, CameraForm::Hikvision, CameraAuth::Digest, "hik-pw")
+        self.camera(
+            &self.hik,
+            CameraForm::Hikvision,
+            CameraAuth::Digest,
+            "hik-pw",
+        )
     }
 
     fn dahua_basic(&self) -> PlateCameraSim {
-        self.camera(DAHUA, CameraForm::Dahua, CameraAuth::Basic, "dahua-pw")
+        self.camera(
+            &self.dahua,
+            CameraForm::Dahua,
+            CameraAuth::Basic,
+            "dahua-pw",
+        )
     }
 
     async fn count(&self, table: &'static str) -> i64 {
@@ -140,6 +224,38 @@ impl Listener {
         self.shutdown.cancel();
         self.served.await.unwrap().unwrap();
     }
+}
+
+/// An HTTP client whose connections come from `ip` (every 127.x.y.z is this machine).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+/// The challenges of a `401`, as sent.
+fn offered(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The value of counter `customs_edge_plate_auth_failures_total` for `camera` and
+/// `outcome` (0 when never counted).
+fn auth_failures(camera: &str, outcome: &str) -> u64 {
+    let text = customs_edge::metrics::handle().render();
+    let wanted = format!("camera=\"{camera}\"");
+    let outcome = format!("outcome=\"{outcome}\"");
+    text.lines()
+        .filter(|l| l.starts_with("customs_edge_plate_auth_failures_total{"))
+        .filter(|l| l.contains(&wanted) && l.contains(&outcome))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
 }
 
 async fn next(lane: &mut mpsc::Receiver<PlateEvent>) -> PlateEvent {
@@ -174,7 +290,7 @@ async fn hikvision_read_with_digest_reaches_its_lane_with_the_picture_kept_as_ev
 
     let event = next(&mut l.hik_lane).await;
     assert!(event.received >= before);
-    assert_eq!(event.read.camera, HIK);
+    assert_eq!(event.read.camera, l.hik);
     assert_eq!(event.read.plate.as_deref(), Some("闽G12345"));
     assert_eq!(event.read.raw_format, RawFormat::Hikvision);
     assert_eq!(event.read.color, Some(PlateColor::Yellow));
@@ -238,206 +354,4 @@ async fn dahua_read_with_basic_is_acknowledged_with_result_true() {
     assert_eq!((stats.accepted, stats.no_reads), (2, 1));
     assert_eq!(l.count("evidence").await, 2);
     l.stop().await;
-}
-
-#[tokio::test]
-async fn wrong_password_is_401_counted_and_nothing_reaches_the_lane() {
-    let mut l = start(8).await;
-    let digest = l.camera(HIK, CameraForm::Hikvision, CameraAuth::Digest, "guess");
-    let posted = digest.post(&shot(Some("闽G12345"))).await.unwrap();
-    assert_eq!((posted.status, posted.challenged), (401, true));
-    let basic = l.camera(DAHUA, CameraForm::Dahua, CameraAuth::Basic, "guess");
-    assert_eq!(
-        basic.post(&shot(Some("闽G12345"))).await.unwrap().status,
-        401
-    );
-    // Another camera's password is wrong here too: credentials are per camera.
-    let swapped = l.camera(HIK, CameraForm::Hikvision, CameraAuth::Basic, "dahua-pw");
-    assert_eq!(
-        swapped.post(&shot(Some("闽G12345"))).await.unwrap().status,
-        401
-    );
-
-    let anonymous = reqwest::Client::new()
-        .post(l.url(HIK))
-        .header("content-type", "application/xml")
-        .body(hikvision_xml(HIK, &shot(Some("闽G12345"))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), 401);
-    let offered: Vec<_> = anonymous
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(offered.len(), 3, "{offered:?}");
-    assert!(offered[0].starts_with("Digest ") && offered[0].contains("algorithm=SHA-256"));
-    assert!(offered[1].starts_with("Digest ") && offered[1].contains("algorithm=MD5"));
-    assert!(offered[2].starts_with("Basic "));
-
-    let stats = l.stats.snapshot();
-    assert_eq!(stats.auth_failures, 3);
-    assert_eq!(stats.accepted, 0);
-    assert!(l.hik_lane.try_recv().is_err());
-    assert!(l.dahua_lane.try_recv().is_err());
-    assert_eq!(l.count("evidence").await, 0);
-    l.stop().await;
-}
-
-/// A multipart body with the XML of `s` and one picture of `picture` bytes.
-fn hikvision_with_picture(s: &Shot, picture: &[u8]) -> (String, Vec<u8>) {
-    let mut body = Vec::new();
-    let xml = hikvision_xml(HIK, s);
-    for (name, content_type, data) in [
-        ("anpr.xml", "application/xml", xml.as_bytes()),
-        ("licensePlatePicture.jpg", "image/jpeg", picture),
-    ] {
-        body.extend_from_slice(
-            format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(b"--B--\r\n");
-    ("multipart/form-data; boundary=B".to_owned(), body)
-}
-
-#[tokio::test]
-async fn malformed_events_are_400_with_a_reason_counted_by_code_and_disturb_nothing() {
-    let mut l = start(8).await;
-    let hik = l.camera(HIK, CameraForm::Hikvision, CameraAuth::Basic, "hik-pw");
-    let dahua = l.dahua_basic();
-    let mut big_picture = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    big_picture.resize(100 * 1024, 0x55);
-    let (multipart, oversized_image) =
-        hikvision_with_picture(&shot(Some("闽G12345")), &big_picture);
-    let cases: Vec<(&PlateCameraSim, String, Vec<u8>, &str)> = vec![
-        (
-            &hik,
-            "application/xml".into(),
-            b"<EventNotificationAlert><eventType>ANPR</eventType".to_vec(),
-            "plate_event_bad_xml",
-        ),
-        (
-            &dahua,
-            "application/json".into(),
-            br#"{"Picture": {"Plate": "#.to_vec(),
-            "plate_event_bad_json",
-        ),
-        (
-            &hik,
-            "text/plain".into(),
-            b"hello".to_vec(),
-            "plate_event_content_type",
-        ),
-        (&hik, multipart, oversized_image, "plate_event_too_large"),
-        (
-            &dahua,
-            "application/json".into(),
-            vec![b' '; 600 * 1024],
-            "plate_event_too_large",
-        ),
-    ];
-    for (cam, content_type, body, code) in cases {
-        let posted = cam.post_body(&content_type, body).await.unwrap();
-        assert_eq!(posted.status, 400, "{code}: {}", posted.body);
-        let answer: Value = serde_json::from_str(&posted.body).unwrap();
-        assert_eq!(answer["code"], code);
-        let reason = answer["error"].as_str().unwrap();
-        assert!(!reason.is_empty(), "{code}");
-        match code {
-            "plate_event_content_type" => assert!(reason.contains("text/plain"), "{reason}"),
-            "plate_event_bad_xml" => assert!(reason.contains("XML"), "{reason}"),
-            "plate_event_bad_json" => assert!(reason.contains("JSON"), "{reason}"),
-            _ => assert!(reason.contains("limit"), "{reason}"),
-        }
-    }
-    let rejected = l.stats.snapshot().rejected;
-    assert_eq!(rejected["plate_event_bad_xml"], 1);
-    assert_eq!(rejected["plate_event_bad_json"], 1);
-    assert_eq!(rejected["plate_event_content_type"], 1);
-    assert_eq!(rejected["plate_event_too_large"], 2);
-    assert!(l.hik_lane.try_recv().is_err());
-    assert!(l.dahua_lane.try_recv().is_err());
-    assert_eq!(l.count("evidence").await, 0);
-    assert_eq!(
-        l.count("rejected_inputs").await,
-        4,
-        "each kept once, the oversized body not at all"
-    );
-
-    let good = l.hik_digest().post(&shot(Some("闽G54321"))).await.unwrap();
-    assert_eq!(good.status, 200);
-    assert_eq!(
-        next(&mut l.hik_lane).await.read.plate.as_deref(),
-        Some("闽G54321")
-    );
-    assert_eq!(l.count("evidence").await, 1);
-    l.stop().await;
-}
-
-#[tokio::test]
-async fn unknown_camera_is_404_and_a_heartbeat_is_acknowledged_and_dropped() {
-    let mut l = start(8).await;
-    let response = reqwest::Client::new()
-        .post(l.url("nobody"))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["code"], "unknown_camera");
-
-    let heartbeat = hikvision_xml(HIK, &shot(Some("闽G12345")))
-        .replace(">ANPR</eventType>", ">videoloss</eventType>");
-    let hik = l.camera(HIK, CameraForm::Hikvision, CameraAuth::Basic, "hik-pw");
-    assert_eq!(
-        hik.post_body("application/xml", heartbeat)
-            .await
-            .unwrap()
-            .status,
-        200
-    );
-    assert!(l.hik_lane.try_recv().is_err());
-    let stats = l.stats.snapshot();
-    assert_eq!(
-        (stats.not_plate_events, stats.rejected["unknown_camera"]),
-        (1, 1)
-    );
-    l.stop().await;
-}
-
-#[tokio::test]
-async fn a_full_or_stopped_lane_is_503_and_the_camera_is_not_kept_waiting() {
-    let mut l = start(1).await;
-    let cam = l.dahua_basic();
-    assert_eq!(cam.post(&shot(Some("闽G12345"))).await.unwrap().status, 200);
-    let busy = cam.post(&shot(Some("闽G12346"))).await.unwrap();
-    assert_eq!(busy.status, 503);
-    let answer: Value = serde_json::from_str(&busy.body).unwrap();
-    assert_eq!(answer["code"], "lane_busy");
-    assert_eq!(
-        l.count("evidence").await,
-        1,
-        "a refused event keeps nothing"
-    );
-    assert_eq!(
-        next(&mut l.dahua_lane).await.read.plate.as_deref(),
-        Some("闽G12345")
-    );
-
-    drop(l.dahua_lane);
-    let closed = cam.post(&shot(Some("闽G12345"))).await.unwrap();
-    assert_eq!(closed.status, 503);
-    let answer: Value = serde_json::from_str(&closed.body).unwrap();
-    assert_eq!(answer["code"], "lane_closed");
-    let rejected = l.stats.snapshot().rejected;
-    assert_eq!((rejected["lane_busy"], rejected["lane_closed"]), (1, 1));
-    l.shutdown.cancel();
-    l.served.await.unwrap().unwrap();
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use customs_edge::config::WebTls;
 use customs_edge::daemon::Running;
 use customs_edge::store::Store;
-use customs_edge_simulators::broker::{TestCertificates, test_certificates};
+use customs_edge_simulators::broker::tls::{TlsFiles, generate_tls};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -27,7 +27,7 @@ const HEAD_TIMEOUT_S: f64 = 60.0;
 struct TlsServer {
     running: Running,
     shutdown: CancellationToken,
-    certs: TestCertificates,
+    certs: TlsFiles,
     _dir: tempfile::TempDir,
     /// `https://localhost:<port>` (the certificate's name).
     base: String,
@@ -38,7 +38,7 @@ struct TlsServer {
 async fn start_tls(handshake_s: f64, max_per_ip: u32) -> TlsServer {
     crate::common::logs::init();
     let dir = tempfile::tempdir().unwrap();
-    let certs = test_certificates(&dir.path().join("tls"));
+    let certs = generate_tls(&dir.path().join("tls"), &[]);
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let mut config = crate::common::test_config(&data);
@@ -244,7 +244,7 @@ fn problems(text: &str) -> String {
 #[test]
 fn check_config_names_the_tls_field_and_file_and_allows_any_address_with_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let certs = test_certificates(&dir.path().join("tls"));
+    let certs = generate_tls(&dir.path().join("tls"), &[]);
     let base = format!(
         "[site]\ncode = \"3511W001\"\n[storage]\ndata_dir = {:?}\n",
         dir.path().join("data").display().to_string()
@@ -264,19 +264,19 @@ fn check_config_names_the_tls_field_and_file_and_allows_any_address_with_tls() {
     let missing = dir.path().join("nope.crt");
     let p = problems(&with_tls(&missing, &certs.server_key));
     assert!(
-        p.contains("web.tls.cert_file") && p.contains("nope.crt"),
+        p.contains("web.tls: cert_file") && p.contains("nope.crt"),
         "{p}"
     );
     let p = problems(&with_tls(&certs.server_cert, &certs.ca));
     assert!(
-        p.contains("web.tls.key_file") && p.contains("ca.crt"),
+        p.contains("web.tls: key_file") && p.contains("ca.crt"),
         "a certificate is not a key: {p}"
     );
     // The CA's key is a key, but not the server certificate's.
     let ca_key = certs.ca.with_file_name("ca.key");
     let p = problems(&with_tls(&certs.server_cert, &ca_key));
     assert!(
-        p.contains("web.tls.key_file") && p.contains("ca.key"),
+        p.contains("web.tls: key_file") && p.contains("ca.key"),
         "{p}"
     );
     let open = format!("{base}[web]\nlisten = \"0.0.0.0:8080\"\n");

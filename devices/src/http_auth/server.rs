@@ -1,11 +1,13 @@
-//! The server side: challenges out, `Authorization` headers in, a bounded nonce book.
+//! The server side: challenges out, `Authorization` headers in. Nonces are signed, not
+//! stored ([`super::nonce`]): handing out challenges costs no memory, and only requests
+//! with the right password are remembered, for their nonce counts.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
 
+use super::nonce::{self, NonceSigner, Refused, ReplayBook};
 use super::{
     Algorithm, AuthError, Challenge, Credentials, DigestChallenge, DigestInput, constant_time_eq,
     cut,
@@ -22,85 +24,48 @@ pub enum AuthScheme {
 
 /// Issues challenges and verifies credentials for one realm.
 ///
-/// It is shared by every connection of a listener (`&self` methods, `Send + Sync`): the
-/// nonce book sits behind a `std::sync::Mutex` held for a map lookup only, never across
-/// an `.await`. The book holds at most `max_nonces` nonces; issuing one more forgets the
-/// oldest, whose client then gets a `stale=true` challenge and carries on with a new one.
+/// It is shared by every connection of a listener (`&self` methods, `Send + Sync`). A
+/// nonce is signed with the key and carries its issue time, so issuing one stores
+/// nothing, and a nonce is good for `lifetime` after it was issued whatever else was
+/// issued since. The replay book behind a `std::sync::Mutex` (held for a map update only,
+/// never across an `.await`) holds at most `max_nonces` nonces, and only ones that came
+/// back with the right password.
 #[derive(Debug)]
 pub struct Authenticator {
     realm: String,
     /// Returned unchanged by clients; derived from the key so it is the same for every
     /// challenge of this authenticator.
     opaque: String,
-    /// Secret that nonces are derived from, so they cannot be predicted.
-    key: [u8; 32],
+    signer: NonceSigner,
+    epoch: Instant,
     lifetime: Duration,
     max_nonces: usize,
-    /// The nonces issued and not yet forgotten. A `std` mutex: held for a lookup only.
-    book: Mutex<NonceBook>,
-}
-
-/// Nonces issued, in order of issue, with the counts seen for each.
-#[derive(Debug, Default)]
-struct NonceBook {
-    issued: u64,
-    nonces: HashMap<String, NonceState>,
-    /// Issue order, for forgetting the oldest; may name nonces already forgotten.
-    order: VecDeque<String>,
-}
-
-/// What is known of one issued nonce.
-#[derive(Debug, Clone, Copy)]
-struct NonceState {
-    issued_at: Instant,
-    /// Highest nonce count accepted.
-    max_nc: u32,
-    /// Bit `i` set: count `max_nc - i` was accepted. Counts may arrive out of order (a
-    /// client posting concurrently); each is accepted once, within a 64-count window.
-    seen: u64,
-}
-
-impl NonceState {
-    /// Records `nc`; false when it was used before or is too far behind the newest.
-    fn accept(&mut self, nc: u32) -> bool {
-        if nc == 0 {
-            return false;
-        }
-        if nc > self.max_nc {
-            let shift = nc - self.max_nc;
-            self.seen = if shift >= 64 { 0 } else { self.seen << shift } | 1;
-            self.max_nc = nc;
-            return true;
-        }
-        let back = self.max_nc - nc;
-        if back >= 64 || self.seen & (1 << back) != 0 {
-            return false;
-        }
-        self.seen |= 1 << back;
-        true
-    }
+    /// Nonce counts taken. A `std` mutex: held for one map update.
+    book: Mutex<ReplayBook>,
 }
 
 impl Authenticator {
     /// How long a nonce is accepted after it was issued, by default.
     pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
-    /// Most nonces remembered at once, by default.
+    /// Most nonces in use remembered at once, by default.
     pub const DEFAULT_MAX_NONCES: usize = 1024;
 
-    /// An authenticator for `realm`; `key` is a random secret the nonces are derived from.
+    /// An authenticator for `realm`; `key` is a random secret the nonces are signed with.
     pub fn new(realm: impl Into<String>, key: [u8; 32]) -> Self {
         let opaque = hex::encode(Sha256::digest([&key[..], b"opaque"].concat()))[..32].to_owned();
+        let epoch = Instant::now();
         Self {
             realm: realm.into(),
             opaque,
-            key,
+            signer: NonceSigner::new(key, epoch),
+            epoch,
             lifetime: Self::DEFAULT_NONCE_LIFETIME,
             max_nonces: Self::DEFAULT_MAX_NONCES,
-            book: Mutex::new(NonceBook::default()),
+            book: Mutex::new(ReplayBook::default()),
         }
     }
 
-    /// The same with another nonce lifetime and book size (at least 1).
+    /// The same with another nonce lifetime and replay book size (at least 1).
     #[must_use]
     pub fn with_limits(mut self, lifetime: Duration, max_nonces: usize) -> Self {
         self.lifetime = lifetime;
@@ -113,45 +78,28 @@ impl Authenticator {
         &self.realm
     }
 
-    /// How many nonces are remembered now.
+    /// How many nonces in use are remembered now (issuing one adds none).
     pub fn nonces_held(&self) -> usize {
-        self.lock().nonces.len()
+        self.lock().len()
     }
 
-    /// Issues a fresh nonce at `now`.
+    /// A fresh nonce issued at `now`.
     pub fn issue_nonce(&self, now: Instant) -> String {
-        let mut book = self.lock();
-        while let Some(oldest) = book.order.front() {
-            let expired = book
-                .nonces
-                .get(oldest)
-                .is_none_or(|s| now.saturating_duration_since(s.issued_at) > self.lifetime);
-            if !expired && book.order.len() < self.max_nonces {
-                break;
-            }
-            if let Some(oldest) = book.order.pop_front() {
-                book.nonces.remove(&oldest);
-            }
-        }
-        book.issued += 1;
-        let seed = [&self.key[..], &book.issued.to_le_bytes()].concat();
-        let nonce = hex::encode(Sha256::digest(seed))[..32].to_owned();
-        book.order.push_back(nonce.clone());
-        book.nonces.insert(
-            nonce.clone(),
-            NonceState {
-                issued_at: now,
-                max_nc: 0,
-                seen: 0,
-            },
-        );
-        nonce
+        self.signer.issue(now)
     }
 
     /// The challenges for a `401`, best first, sharing one fresh nonce: Digest SHA-256,
     /// Digest MD5, Basic. `stale` tells a client whose credentials were right to retry
     /// with the new nonce.
     pub fn challenges(&self, stale: bool, now: Instant) -> Vec<Challenge> {
+        let mut out = self.digest_challenges(stale, now);
+        out.push(self.basic_challenge());
+        out
+    }
+
+    /// Digest SHA-256 and Digest MD5 sharing one fresh nonce, for a server that takes
+    /// Digest only.
+    pub fn digest_challenges(&self, stale: bool, now: Instant) -> Vec<Challenge> {
         let nonce = self.issue_nonce(now);
         let digest = |algorithm| {
             Challenge::Digest(DigestChallenge {
@@ -163,13 +111,14 @@ impl Authenticator {
                 stale,
             })
         };
-        vec![
-            digest(Algorithm::Sha256),
-            digest(Algorithm::Md5),
-            Challenge::Basic {
-                realm: self.realm.clone(),
-            },
-        ]
+        vec![digest(Algorithm::Sha256), digest(Algorithm::Md5)]
+    }
+
+    /// The Basic challenge, for a server that takes Basic only (no nonce).
+    pub fn basic_challenge(&self) -> Challenge {
+        Challenge::Basic {
+            realm: self.realm.clone(),
+        }
     }
 
     /// Verifies an `Authorization` header for a request of `method` to `uri` (its path
@@ -188,7 +137,22 @@ impl Authenticator {
         password: &str,
         now: Instant,
     ) -> Result<AuthScheme, AuthError> {
-        let d = match Credentials::parse(authorization)? {
+        let credentials = Credentials::parse(authorization)?;
+        self.verify_credentials(&credentials, method, uri, user, password, now)
+    }
+
+    /// [`Authenticator::verify`] for credentials already read, so a caller can refuse a
+    /// scheme before any password is checked.
+    pub fn verify_credentials(
+        &self,
+        credentials: &Credentials,
+        method: &str,
+        uri: &str,
+        user: &str,
+        password: &str,
+        now: Instant,
+    ) -> Result<AuthScheme, AuthError> {
+        let d = match credentials {
             Credentials::Basic {
                 username,
                 password: sent,
@@ -253,22 +217,29 @@ impl Authenticator {
         Ok(AuthScheme::Digest(d.algorithm))
     }
 
-    /// Records a use of `nonce` with count `nc`.
+    /// Takes count `nc` of `nonce`: signed here, within its lifetime, the count unused.
     fn use_nonce(&self, nonce: &str, nc: u32, now: Instant) -> Result<(), AuthError> {
-        let mut book = self.lock();
-        let state = book.nonces.get_mut(nonce).ok_or(AuthError::UnknownNonce)?;
-        if now.saturating_duration_since(state.issued_at) > self.lifetime {
-            book.nonces.remove(nonce);
+        let (id, issued_at) = self.signer.open(nonce).ok_or(AuthError::UnknownNonce)?;
+        if now.saturating_duration_since(issued_at) > self.lifetime {
             return Err(AuthError::StaleNonce);
         }
-        if state.accept(nc) {
-            Ok(())
-        } else {
-            Err(AuthError::Replay { nc })
+        let expired_before = now
+            .checked_sub(self.lifetime)
+            .map(|t| t.saturating_duration_since(self.epoch).as_millis())
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(nonce::id_at);
+        match self.lock().take(id, nc, expired_before, self.max_nonces) {
+            Ok(()) => Ok(()),
+            Err(Refused::Forgotten) => Err(AuthError::StaleNonce),
+            Err(Refused::Replay) => Err(AuthError::Replay { nc }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, NonceBook> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReplayBook> {
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -18,7 +18,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::error::{PlateError, PlateLimits, check_body};
+use super::error::{PlateError, PlateLimits, bounded, check_body};
 use super::event::{self, PlateColor, PlateImage, PlateRead, RawFormat};
 use super::time::camera_time;
 
@@ -68,6 +68,7 @@ pub fn parse_dahua_with(
     let plate = object(picture, "Plate", "Picture.Plate")?;
     let snap = object(picture, "SnapInfo", "Picture.SnapInfo")?;
 
+    check_lengths(plate, snap, limits)?;
     let raw_plate = string(plate, "PlateNumber", "Picture.Plate.PlateNumber")?.unwrap_or("");
     let exists = plate.get("IsExist").and_then(Value::as_bool) != Some(false);
     let confidence = plate
@@ -108,6 +109,41 @@ pub fn parse_dahua_with(
         images,
         raw_format: RawFormat::Dahua,
     })
+}
+
+/// The text fields read or kept, and the camera's own identity fields, as (parent is the
+/// plate object, key, path, is the plate text).
+const BOUNDED_FIELDS: [(bool, &str, &str, bool); 9] = [
+    (true, "PlateNumber", "Picture.Plate.PlateNumber", true),
+    (true, "PlateColor", "Picture.Plate.PlateColor", false),
+    (true, "Channel", "Picture.Plate.Channel", false),
+    (true, "Confidence", "Picture.Plate.Confidence", false),
+    (
+        false,
+        "AccurateTime",
+        "Picture.SnapInfo.AccurateTime",
+        false,
+    ),
+    (false, "SnapTime", "Picture.SnapInfo.SnapTime", false),
+    (false, "LanNo", "Picture.SnapInfo.LanNo", false),
+    (false, "LaneNo", "Picture.SnapInfo.LaneNo", false),
+    (false, "DeviceID", "Picture.SnapInfo.DeviceID", false),
+];
+
+/// Each of [`BOUNDED_FIELDS`] that is a string within its limit.
+fn check_lengths(plate: &Value, snap: &Value, limits: &PlateLimits) -> Result<(), PlateError> {
+    for (in_plate, key, path, is_plate) in BOUNDED_FIELDS {
+        let parent = if in_plate { plate } else { snap };
+        if let Some(Value::String(text)) = parent.get(key) {
+            let limit = if is_plate {
+                limits.max_plate_chars
+            } else {
+                limits.max_text_chars
+            };
+            bounded(path, text, limit)?;
+        }
+    }
+    Ok(())
 }
 
 /// A member that must be a JSON object.

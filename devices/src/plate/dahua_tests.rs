@@ -283,3 +283,31 @@ fn dahua_plate_truncated_and_random_bodies_never_panic() {
     let deep = "[".repeat(100_000);
     assert!(parse_dahua(deep.as_bytes(), "c").is_err());
 }
+
+#[test]
+fn dahua_plate_text_fields_over_their_limit_are_refused_by_name() {
+    let mut v = event();
+    v["Picture"]["Plate"]["PlateNumber"] = json!("A".repeat(10_000));
+    let err = parse(&v).unwrap_err();
+    assert_eq!(
+        err,
+        PlateError::TooLong {
+            field: "Picture.Plate.PlateNumber".into(),
+            chars: 10_000,
+            limit: 16
+        }
+    );
+    let mut v = event();
+    v["Picture"]["SnapInfo"]["DeviceID"] = json!("9".repeat(65));
+    let err = parse(&v).unwrap_err();
+    assert!(
+        matches!(&err, PlateError::TooLong { field, limit: 64, .. } if field == "Picture.SnapInfo.DeviceID"),
+        "{err}"
+    );
+    let mut v = event();
+    v["Picture"]["NormalPic"]["PicName"] = json!("n".repeat(65));
+    assert_eq!(parse(&v).unwrap_err().code(), "plate_event_field_too_long");
+    let mut v = event();
+    v["Picture"]["SnapInfo"]["DeviceID"] = json!("35000011101320501001");
+    assert!(parse(&v).is_ok(), "a 20-digit camera code fits");
+}

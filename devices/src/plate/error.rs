@@ -16,6 +16,13 @@ pub struct PlateLimits {
     pub max_image_bytes: usize,
     /// Most multipart parts (XML plus images) accepted in one event.
     pub max_parts: usize,
+    /// Longest plate text accepted, in characters. Chinese plates are 7 or 8 characters
+    /// (9 with a separator); room is left for a camera's spaces or a dot, not for more.
+    pub max_plate_chars: usize,
+    /// Longest value of any other text field the controller reads or keeps (time,
+    /// colour, confidence, lane, event type, the camera's own id and address fields,
+    /// picture names), in characters.
+    pub max_text_chars: usize,
 }
 
 impl PlateLimits {
@@ -25,6 +32,11 @@ impl PlateLimits {
     pub const DEFAULT_MAX_IMAGE_BYTES: usize = 4 * 1024 * 1024;
     /// Default part count: an XML part and a handful of pictures.
     pub const DEFAULT_MAX_PARTS: usize = 16;
+    /// Default plate text limit.
+    pub const DEFAULT_MAX_PLATE_CHARS: usize = 16;
+    /// Default limit of other text fields: a 20-digit camera code, an ISO time with
+    /// fraction and offset, a MAC or IPv6 address, a file name all fit.
+    pub const DEFAULT_MAX_TEXT_CHARS: usize = 64;
 }
 
 impl Default for PlateLimits {
@@ -33,6 +45,8 @@ impl Default for PlateLimits {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_image_bytes: Self::DEFAULT_MAX_IMAGE_BYTES,
             max_parts: Self::DEFAULT_MAX_PARTS,
+            max_plate_chars: Self::DEFAULT_MAX_PLATE_CHARS,
+            max_text_chars: Self::DEFAULT_MAX_TEXT_CHARS,
         }
     }
 }
@@ -48,6 +62,16 @@ pub enum PlateError {
         what: String,
         /// Its size in bytes (at least; the reader may have stopped at the limit).
         size: usize,
+        /// The limit it broke.
+        limit: usize,
+    },
+    /// A text field is longer than its limit; nothing of the event is kept.
+    #[error("field `{field}` is {chars} characters, over the {limit}-character limit")]
+    TooLong {
+        /// The field's path, e.g. `ANPR/licensePlate` or `Picture.Plate.PlateNumber`.
+        field: String,
+        /// Its length in characters.
+        chars: usize,
         /// The limit it broke.
         limit: usize,
     },
@@ -137,6 +161,7 @@ impl PlateError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "plate_event_too_large",
+            Self::TooLong { .. } => "plate_event_field_too_long",
             Self::TooManyParts { .. } => "plate_event_too_many_parts",
             Self::UnsupportedContentType(_) => "plate_event_content_type",
             Self::Multipart(_) => "plate_event_multipart",
@@ -171,6 +196,19 @@ pub(crate) fn snippet(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// `text` when it is at most `limit` characters; otherwise the field is refused by name.
+pub(crate) fn bounded<'t>(field: &str, text: &'t str, limit: usize) -> Result<&'t str, PlateError> {
+    // Bytes bound characters from above: most texts pass without counting.
+    if text.len() > limit && text.chars().nth(limit).is_some() {
+        return Err(PlateError::TooLong {
+            field: field.to_owned(),
+            chars: text.chars().count(),
+            limit,
+        });
+    }
+    Ok(text)
 }
 
 /// Checks a body against the body limit.

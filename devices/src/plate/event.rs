@@ -4,7 +4,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::{PlateError, PlateLimits};
+use super::error::{PlateError, PlateLimits, bounded};
 use super::format;
 
 /// One plate read pushed by one camera: what it read, how sure it was, when, and the
@@ -67,6 +67,9 @@ impl PlateImage {
         }
         if !bytes.starts_with(&[0xFF, 0xD8]) {
             return Err(PlateError::NotJpeg(what.to_owned()));
+        }
+        if let Some(name) = &name {
+            bounded(&format!("{what} name"), name, limits.max_text_chars)?;
         }
         Ok(Self {
             content_type: Self::JPEG.to_owned(),

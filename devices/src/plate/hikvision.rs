@@ -17,7 +17,7 @@
 
 use bytes::Bytes;
 
-use super::error::{PlateError, PlateLimits, check_body, snippet};
+use super::error::{PlateError, PlateLimits, bounded, check_body, snippet};
 use super::event::{self, PlateColor, PlateImage, PlateRead, RawFormat};
 use super::multipart::{self, Part};
 use super::time::camera_time;
@@ -69,7 +69,39 @@ pub fn parse_hikvision_with(
         offset: e.valid_up_to(),
     })?;
     let fields = xml::flatten(text, ROOT)?;
+    check_lengths(&fields, limits)?;
     read_fields(&fields, camera, images)
+}
+
+/// The fields read or kept, and the camera's own identity fields, with their limits: a
+/// plate at most `max_plate_chars`, the rest `max_text_chars`.
+const BOUNDED_FIELDS: [(&str, bool); 12] = [
+    ("ANPR/licensePlate", true),
+    ("ANPR/originalLicensePlate", true),
+    ("EventNotificationAlert/eventType", false),
+    ("EventNotificationAlert/dateTime", false),
+    ("ANPR/confidenceLevel", false),
+    ("ANPR/plateColor", false),
+    ("ANPR/laneNo", false),
+    ("EventNotificationAlert/laneNo", false),
+    ("EventNotificationAlert/channelID", false),
+    ("EventNotificationAlert/channelName", false),
+    ("EventNotificationAlert/ipAddress", false),
+    ("EventNotificationAlert/macAddress", false),
+];
+
+fn check_lengths(fields: &XmlFields, limits: &PlateLimits) -> Result<(), PlateError> {
+    for (path, plate) in BOUNDED_FIELDS {
+        if let Some(text) = fields.get(path) {
+            let limit = if plate {
+                limits.max_plate_chars
+            } else {
+                limits.max_text_chars
+            };
+            bounded(path, text, limit)?;
+        }
+    }
+    Ok(())
 }
 
 fn looks_like_xml(body: &[u8]) -> bool {

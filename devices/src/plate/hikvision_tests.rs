@@ -283,3 +283,49 @@ fn hikvision_plate_random_bytes_never_panic() {
         let _ = parse_hikvision(CT, &mutated, "c");
     }
 }
+
+#[test]
+fn hikvision_plate_text_fields_over_their_limit_are_refused_by_name() {
+    let long_plate = "闽".repeat(10_000);
+    let err = parse_hikvision(
+        "application/xml",
+        alert("ANPR", &long_plate, "").as_bytes(),
+        "c",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        PlateError::TooLong {
+            field: "ANPR/licensePlate".into(),
+            chars: 10_000,
+            limit: 16
+        }
+    );
+    assert_eq!(err.code(), "plate_event_field_too_long");
+    assert!(err.to_string().contains("16-character limit"), "{err}");
+    let ok = parse_hikvision(
+        "application/xml",
+        alert("ANPR", &"闽".repeat(16), "").as_bytes(),
+        "c",
+    );
+    assert!(ok.is_ok(), "exactly at the limit");
+    let colour = format!("<plateColor>{}</plateColor>", "b".repeat(65));
+    let err = parse_hikvision(
+        "application/xml",
+        alert("ANPR", "闽G12345", &colour).as_bytes(),
+        "c",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, PlateError::TooLong { field, limit: 64, .. } if field == "ANPR/plateColor"),
+        "{err}"
+    );
+    let name = format!("{}.jpg", "p".repeat(100));
+    let xml = alert("ANPR", "闽G12345", "");
+    let body = multipart(&[
+        ("anpr.xml", "application/xml", xml.as_bytes()),
+        (&name, "image/jpeg", JPEG),
+    ]);
+    let err = parse_hikvision(CT, &body, "c").unwrap_err();
+    assert_eq!(err.code(), "plate_event_field_too_long", "{err}");
+}

@@ -7,7 +7,9 @@
 //!   exploration, `scripts/fuzz.sh`;
 //! - `tests/replay.rs` (stable, part of `cargo test --workspace`): every file of
 //!   `fuzz/corpus/<name>/` (the committed seeds) and `fuzz/regressions/<name>/` (inputs
-//!   that once crashed) through its target.
+//!   that once crashed) through its target;
+//! - `tests/mutate.rs` (stable, same): CI's brief fuzzing run, a second and a half of
+//!   mutated seeds per target (not coverage-guided; replayable from its printed seed).
 //!
 //! A body panics only where the code under test broke a promise: a panic inside a parser,
 //! or an invariant checked here (a frame longer than allowed, a buffer that grows past its

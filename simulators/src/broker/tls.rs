@@ -1,6 +1,7 @@
 //! The test TLS material: a CA, a server certificate for [`CERT_NAMES`] and a client
 //! certificate, made in process with `rcgen` (EC P-256 keys, valid for a week) and
-//! written as PEM files for Mosquitto and the clients.
+//! written as PEM files for Mosquitto and the clients — and for any other listener under
+//! test that serves TLS (the plate-camera listener).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,36 +20,19 @@ use super::CERT_NAMES;
 
 /// Paths of the generated TLS material.
 #[derive(Debug)]
-pub(super) struct TlsFiles {
-    pub(super) ca: PathBuf,
-    pub(super) server_cert: PathBuf,
-    pub(super) server_key: PathBuf,
-    pub(super) client_cert: PathBuf,
-    pub(super) client_key: PathBuf,
-    /// Certificate and key of each extra client identity, by Common Name.
-    pub(super) identities: BTreeMap<String, (PathBuf, PathBuf)>,
-}
-
-/// A test CA and a server certificate issued by it for [`super::CERT_NAMES`] (PEM files), for
-/// any TLS server under test: the console's `[web.tls]` as well as the broker.
-#[derive(Debug, Clone)]
-pub struct TestCertificates {
-    /// The CA certificate a client trusts.
+pub struct TlsFiles {
+    /// The CA's certificate: what clients trust.
     pub ca: PathBuf,
-    /// The server certificate.
+    /// The server's certificate, for [`CERT_NAMES`].
     pub server_cert: PathBuf,
-    /// Its private key (mode 600).
+    /// The server's key.
     pub server_key: PathBuf,
-}
-
-/// Make [`TestCertificates`] in `dir` (created when missing).
-pub fn test_certificates(dir: &Path) -> TestCertificates {
-    let files = generate_tls(dir, &[]);
-    TestCertificates {
-        ca: files.ca,
-        server_cert: files.server_cert,
-        server_key: files.server_key,
-    }
+    /// A client certificate (`CN=customs-edge-test-client`).
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
+    /// Certificate and key of each extra client identity, by Common Name.
+    pub identities: BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
 /// How long the certificates are valid from today.
@@ -60,7 +44,7 @@ const VALID_DAYS: u64 = 7;
 /// (`id-<n>.crt`, `id-<n>.key`: a site code, or the platform's name).
 /// Keys are PKCS#8 PEM readable by their owner only (mode 600), certificates mode 644
 /// under the usual umask; Mosquitto reads them as root (`user root` in its config).
-pub(super) fn generate_tls(dir: &Path, identities: &[String]) -> TlsFiles {
+pub fn generate_tls(dir: &Path, identities: &[String]) -> TlsFiles {
     fs::create_dir_all(dir).expect("TLS dir");
     let mut ca = params("customs-edge test CA");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

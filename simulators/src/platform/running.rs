@@ -256,7 +256,11 @@ impl Deref for RunningPlatform {
 pub async fn start(config: PlatformConfig) -> anyhow::Result<RunningPlatform> {
     config.validate()?;
     let options = config.mqtt_options()?;
-    let (client, eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    let (client, mut eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    // As the site does: acknowledgements are small and must not wait for a delayed ACK.
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let judge = Judge::new(&config.sites, config.keep_bodies, config.adopt_first_seq);
     let shared = Arc::new(Shared {
         state: Mutex::new(State {

@@ -255,6 +255,8 @@ pub struct GateLaneAddrs {
     pub weighbridge: Option<SocketAddr>,
     /// Where its camera posts, when it has one.
     pub camera_url: Option<String>,
+    /// How its camera authenticates, when it has one (the controller must expect the same).
+    pub camera_auth: Option<crate::plate_camera::CameraAuth>,
 }
 
 async fn bind(addr: SocketAddr, what: String) -> anyhow::Result<(TcpListener, SocketAddr)> {
@@ -311,6 +313,7 @@ pub async fn start_lane(
         io,
         weighbridge: wb_addr,
         camera_url: setup.camera.as_ref().map(|c| c.url.clone()),
+        camera_auth: setup.camera.as_ref().map(|c| c.auth),
     };
     let lane = GateLaneSim {
         id: id.clone(),

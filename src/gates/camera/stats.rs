@@ -18,8 +18,10 @@ pub struct CameraStats {
     not_plate: AtomicU64,
     /// `401`s that asked for credentials or a fresh nonce: the normal Digest handshake.
     challenges: AtomicU64,
-    /// Requests whose credentials were wrong, malformed or replayed.
+    /// Requests whose credentials were wrong, malformed, replayed or of the wrong scheme.
     auth_failures: AtomicU64,
+    /// Requests answered `429` unchecked: too many wrong credentials.
+    throttled: AtomicU64,
     /// Events refused, by reason code. A `std` mutex: held for one map update, and the
     /// codes are a fixed set of `&'static str`, so the map stays small.
     rejected: Mutex<BTreeMap<&'static str, u64>>,
@@ -36,8 +38,10 @@ pub struct CameraStatsView {
     pub not_plate_events: u64,
     /// `401` challenges (first contact, stale nonce).
     pub challenges: u64,
-    /// Requests refused for wrong, malformed or replayed credentials.
+    /// Requests refused for wrong, malformed or replayed credentials, or the wrong scheme.
     pub auth_failures: u64,
+    /// Requests answered `429` without being checked, after too many wrong credentials.
+    pub throttled: u64,
     /// Events refused, by reason code (`plate_event_bad_xml`, `lane_busy`, …).
     pub rejected: BTreeMap<String, u64>,
 }
@@ -52,6 +56,7 @@ impl CameraStats {
             not_plate_events: get(&self.not_plate),
             challenges: get(&self.challenges),
             auth_failures: get(&self.auth_failures),
+            throttled: get(&self.throttled),
             rejected: self
                 .rejected
                 .lock()
@@ -79,6 +84,10 @@ impl CameraStats {
 
     pub(super) fn auth_failed(&self) {
         self.auth_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn rejected(&self, code: &'static str) {
