@@ -184,10 +184,10 @@ pub async fn start_on(
         caps.web,
     );
     if let Some(tls) = &config.web.tls {
-        let served = crate::listen::tls::load(&tls.cert_file, &tls.key_file)
+        let tls_config = crate::listen::tls::load(&tls.cert_file, &tls.key_file)
             .map_err(|e| anyhow::anyhow!("web.tls: {e}"))?;
         server = server
-            .with_tls(served)
+            .with_tls(tls_config)
             .with_handshake_timeout(tls.handshake_timeout())
             .with_hsts(tls.hsts());
     }
