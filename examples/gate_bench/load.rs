@@ -115,7 +115,8 @@ pub(crate) async fn seed(
     for truck in fleet.iter_mut() {
         let Some(permit) = permits
             .iter_mut()
-            .find(|p| p.vehicle_no == truck.plate && p.status == 1)
+            // A permit that names its load already (the demo's unsorted waybill) keeps it.
+            .find(|p| p.vehicle_no == truck.plate && p.status == 1 && p.items.is_empty())
         else {
             continue;
         };
