@@ -27,8 +27,8 @@ pub use gate::{
 };
 pub use limits::ListenLimits;
 pub use line::{
-    DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
-    ScannerConfig, XrayConfig,
+    BagScannerConfig, DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig,
+    PlcConfig, ScannerConfig, XrayConfig,
 };
 pub use load::{ConfigError, Problem, load, parse};
 pub use signing::SigningConfig;

@@ -7,6 +7,7 @@ mod abuse_connections;
 mod arrivals_downlink;
 mod audit_anchor;
 mod audit_verify;
+mod bag_scanner;
 mod backup;
 mod cli;
 mod common;
