@@ -237,3 +237,7 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "line_tests.rs"]
+mod tests;

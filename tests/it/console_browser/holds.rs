@@ -109,7 +109,7 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
             Duration::from_secs(30),
             || async {
                 let n = console.browser.js(BELL_PLAYS, vec![]).await.as_u64();
-                (n > Some(first)).then_some(())
+                (n > first).then_some(())
             },
         )
         .await;
