@@ -39,7 +39,7 @@ export const EN_HOLDS = {
 
   // ---- the gate's load check ----
   load_title: "Load check", load_summary: "Permit {0}: {1} items, {2} failed",
-  load_all_ok: "Permit {0}: {1} items, all passed", load_ok: "OK", load_more: "{0} more not listed",
+  load_all_ok: "Permit {0}: {1} items, all passed", load_no_items: "Permit {0} lists no items (this lane releases such permits)", load_ok: "OK", load_more: "{0} more not listed",
   load_item_bag: "Bag {0}", load_item_waybill: "Waybill {0}", load_item_bill: "Bill {0}", load_item_permit: "Permit {0}",
   load_intercepted: "interception open", load_not_closed: "bag not closed",
 };

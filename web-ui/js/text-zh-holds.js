@@ -39,7 +39,7 @@ export const ZH_HOLDS = {
 
   // ---- the gate's load check ----
   load_title: "装载核验", load_summary: "核放单 {0}：共 {1} 项，{2} 项未通过",
-  load_all_ok: "核放单 {0}：共 {1} 项，全部通过", load_ok: "通过", load_more: "另有 {0} 项未列出",
+  load_all_ok: "核放单 {0}：共 {1} 项，全部通过", load_no_items: "核放单 {0} 未列货物明细（本通道设置为放行）", load_ok: "通过", load_more: "另有 {0} 项未列出",
   load_item_bag: "总包 {0}", load_item_waybill: "运单 {0}", load_item_bill: "清单 {0}", load_item_permit: "核放单 {0}",
   load_intercepted: "拦截未取回", load_not_closed: "总包未封包",
 };

@@ -22,6 +22,11 @@ function failureText(i) {
   return /intercepted \(interception/.test(i.detail || "") ? `${words}（${t("load_intercepted")}）` : words;
 }
 
+function summary(c) {
+  if (c.failed) return t("load_summary", c.permit_no, num(c.items), num(c.failed));
+  return c.items ? t("load_all_ok", c.permit_no, num(c.items)) : t("load_no_items", c.permit_no);
+}
+
 /** Fill `box` with the lane's load check (empty and hidden when there is none). */
 export function renderLoadCheck(box, lane) {
   const c = lane.load_check;
@@ -37,7 +42,7 @@ export function renderLoadCheck(box, lane) {
   fill(box,
     h("h4", {}, t("load_title"), " ",
       h("small", { className: c.failed ? "bad" : "ok" },
-        c.failed ? t("load_summary", c.permit_no, num(c.items), num(c.failed)) : t("load_all_ok", c.permit_no, num(c.items)))),
+        summary(c))),
     h("ul", { className: "load-items plain" }, c.listed.map((i) => h("li", {
       className: `load-item ${i.ok ? "ok" : "failed"}`, title: i.detail || "", dataset: { code: i.code || "ok" },
     }, h("span", { className: "mark", "aria-hidden": "true" }, i.ok ? "✓" : "✗"), " ",

@@ -26,7 +26,7 @@ export function renderInterceptions(box, lineId) {
   box.hidden = !open.length;
   fill(box, open.length ? [
     h("h4", {}, t("icpt_line_title"), " ", h("a", { href: "#/interceptions", className: "all" }, t("icpt_all_link"))),
-    h("ul", { className: "alarms" }, open.map(interceptionItem)),
+    h("ul", { className: "interception-list" }, open.map(interceptionItem)),
   ] : []);
 }
 
