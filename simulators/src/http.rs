@@ -14,7 +14,8 @@
 //! - `POST /gates/vehicles` with a [`VehicleSpec`] → `201 {"id": N, "lane": "G1"}`; a body
 //!   that is not that JSON, or a lane that does not fit → `400`; no gate lanes → `404`.
 //! - `POST /bags/close`, `POST /bags/retrieve` → the bag-label scanner at the release
-//!   lane, worked by hand ([`bags`]).
+//!   lane, worked by hand ([`bags`]); `POST /holds` → customs holds (or releases) a
+//!   parcel: the gate judge's custody truth.
 //!
 //! The `Content-Type` of a request body is not checked, so a plain `curl -d` works.
 //! Anything else is a `404` with a JSON error listing the routes.
@@ -52,6 +53,7 @@ pub fn router(site: Site) -> Router {
         .route("/gates/vehicles", post(add_vehicle))
         .route("/bags/close", post(bags::close))
         .route("/bags/retrieve", post(bags::retrieve))
+        .route("/holds", post(bags::hold))
         .fallback(not_found)
         .with_state(site)
 }
@@ -191,7 +193,7 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         format_args!(
             "no route for {method} {uri}; try GET /healthz, POST /parcels, POST /faults, \
              GET /report, GET /summary, GET /gates/report, POST /gates/vehicles, \
-             POST /bags/close, POST /bags/retrieve"
+             POST /bags/close, POST /bags/retrieve, POST /holds"
         ),
     )
 }

@@ -202,3 +202,34 @@ impl Conveyor {
         self.bags.list.iter().map(|b| self.bag_record(b)).collect()
     }
 }
+
+impl Conveyor {
+    /// The labels of the parcels in the bag labelled `bag_no` now (retrieved ones are out;
+    /// `None` for an unreadable label); `None` when no bag has that label.
+    pub fn bag_codes(&self, bag_no: &str) -> Option<Vec<Option<String>>> {
+        let bag = self
+            .bags
+            .list
+            .iter()
+            .find(|b| b.bag_no.as_deref() == Some(bag_no))?;
+        Some(
+            bag.parcels
+                .iter()
+                .map(|id| {
+                    let index = self.parcels.binary_search_by_key(id, |p| p.id).ok()?;
+                    self.parcels[index].spec.code.clone()
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether a parcel labelled `code` fell into the release lane and is still there (not
+    /// taken back out).
+    pub fn in_release_lane(&self, code: &str) -> bool {
+        self.parcels.iter().any(|p| {
+            p.spec.code.as_deref() == Some(code)
+                && p.dropped.is_some_and(|(lane, _)| lane == self.config.release_lane)
+                && !p.retrieved
+        })
+    }
+}

@@ -8,6 +8,10 @@
 //!   with that label back out of its bag and scans it at the lane; `201 {"parcel_id": N}`;
 //!   no such parcel in a bag → `400`.
 //!
+//! - `POST /holds {"code": "SF1001", "held": true}` → customs holds the parcel labelled
+//!   `code` from now on (`"held": false` releases it): a truck that leaves carrying it is
+//!   a custody escape. `200 {"code": …, "held": …}`.
+//!
 //! `line` may be left out on a one-line site (the first line).
 
 use axum::body::Bytes;
@@ -34,6 +38,37 @@ struct Retrieve {
     code: String,
     #[serde(default)]
     line: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hold {
+    code: String,
+    #[serde(default = "held")]
+    held: bool,
+}
+
+fn held() -> bool {
+    true
+}
+
+pub(super) async fn hold(State(site): State<Site>, body: Bytes) -> Response {
+    let request = match serde_json::from_slice::<Hold>(&body) {
+        Ok(r) if !r.code.trim().is_empty() => r,
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "code must not be empty"),
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format_args!("body must be JSON like {{\"code\": \"SF1001\", \"held\": true}}: {err}"),
+            );
+        }
+    };
+    if request.held {
+        site.custody().hold(&request.code);
+    } else {
+        site.custody().release(&request.code);
+    }
+    Json(json!({ "code": request.code, "held": request.held })).into_response()
 }
 
 pub(super) async fn close(State(site): State<Site>, body: Bytes) -> Response {
