@@ -13,19 +13,24 @@ use super::Site;
 /// Bag labels the site's scanner takes as such.
 pub const BAG_PREFIX: &str = "ZB";
 
+/// The simulator's bag-label scanner at `address`, as `bag-1` at the release lane.
+pub fn bag_scanner(address: std::net::SocketAddr) -> BagScannerConfig {
+    BagScannerConfig {
+        name: "bag-1".into(),
+        address: address.to_string(),
+        lane: None,
+        bag_prefix: BAG_PREFIX.into(),
+        framing: Framing::StxEtx,
+        no_read: "NoRead".into(),
+        max_length: 80,
+    }
+}
+
 /// [`super::start_site`] with the simulator's bag-label scanner configured at the release
 /// lane as `bag-1`.
 pub async fn start_site_with_bag_scanner(lists: Vec<DeclarationList>) -> Site {
     super::start_sim_and_controller(SimConfig::default(), lists, |sim, config| {
-        config.lines[0].bag_scanners.push(BagScannerConfig {
-            name: "bag-1".into(),
-            address: sim.lines[0].bag.to_string(),
-            lane: None,
-            bag_prefix: BAG_PREFIX.into(),
-            framing: Framing::StxEtx,
-            no_read: "NoRead".into(),
-            max_length: 80,
-        });
+        config.lines[0].bag_scanners.push(bag_scanner(sim.lines[0].bag));
     })
     .await
 }

@@ -261,8 +261,9 @@ impl GateSite {
     }
 }
 
-/// A whole site in one simulator: the line (one scanner, deciding at the deadline) and
-/// exit lane K1 (Hikvision camera with Digest, a weighbridge), with `lists` in the store.
+/// A whole site in one simulator: the line (one scanner, deciding at the deadline, the
+/// bag-label scanner at its release lane) and exit lane K1 (Hikvision camera with Digest, a
+/// weighbridge), with `lists` in the store.
 /// The lane keeps the default for permits without items (hold). Trucks are queued on
 /// `site.sim.traffic()`.
 pub async fn start_line_and_gate_site(
@@ -300,6 +301,9 @@ pub async fn start_line_and_gate_site(
             gate.weight_wait_s = 10.0;
             gate.permit_without_items = customs_edge::config::PermitWithoutItems::Hold;
         }
+        config.lines[0]
+            .bag_scanners
+            .push(super::bags::bag_scanner(sim.lines[0].bag));
     })
     .await
 }
