@@ -62,7 +62,10 @@ impl Custody {
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, Book> {
-        self.inner.book.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .book
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Customs holds the parcel labelled `code` (a status leaving 800, an inspection or
@@ -123,7 +126,9 @@ impl Custody {
             if self.is_held(code) {
                 out.push(format!("waybill {code} is held"));
             } else if !self.sorted(code) {
-                out.push(format!("waybill {code} was never sorted into a release lane"));
+                out.push(format!(
+                    "waybill {code} was never sorted into a release lane"
+                ));
             }
         }
         out

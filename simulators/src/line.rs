@@ -163,7 +163,12 @@ impl SharedLine {
     /// it (ground truth) and the bag-label scanner sends it.
     pub fn close_bag(&self, bag_no: &str) -> Result<BagRecord, BagScanError> {
         let (bag, frame) = self.with(|c, now| c.close_bag(now, bag_no))?;
-        info!(line = self.id(), bag_no, parcels = bag.parcels.len(), "bag closed at the release lane");
+        info!(
+            line = self.id(),
+            bag_no,
+            parcels = bag.parcels.len(),
+            "bag closed at the release lane"
+        );
         // No receiver just means no client of the scanner is connected.
         let _ = self.inner.bag.send(frame);
         Ok(bag)
@@ -173,7 +178,12 @@ impl SharedLine {
     /// its sim id.
     pub fn retrieve(&self, code: &str) -> Result<u64, BagScanError> {
         let (id, frame) = self.with(|c, now| c.retrieve(now, code))?;
-        info!(line = self.id(), code, parcel_id = id, "parcel taken back out of its bag");
+        info!(
+            line = self.id(),
+            code,
+            parcel_id = id,
+            "parcel taken back out of its bag"
+        );
         let _ = self.inner.bag.send(frame);
         Ok(id)
     }

@@ -50,11 +50,9 @@ async fn sort_into_the_bag(site: &Site, codes: &[&str]) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bag_label_scanned_at_the_lane_closes_the_bag_the_simulator_filled() {
-    let site = start_site_with_bag_scanner(vec![
-        list("SF8200000001", 800),
-        list("SF8200000002", 800),
-    ])
-    .await;
+    let site =
+        start_site_with_bag_scanner(vec![list("SF8200000001", 800), list("SF8200000002", 800)])
+            .await;
     let ids = sort_into_the_bag(&site, &["SF8200000001", "SF8200000002"]).await;
     let (status, bag) = scan_bag_label(&site, "ZB3511000101").await;
     assert_eq!(status, 201, "{bag}");
@@ -62,9 +60,8 @@ async fn a_bag_label_scanned_at_the_lane_closes_the_bag_the_simulator_filled() {
         "the controller's bag closed by the scan",
         Duration::from_secs(15),
         || async {
-            let row = site.query(
-                "SELECT closed_by, closed_at FROM bags WHERE bag_no = 'ZB3511000101'",
-            );
+            let row =
+                site.query("SELECT closed_by, closed_at FROM bags WHERE bag_no = 'ZB3511000101'");
             row.first()
                 .filter(|r| r[1].is_string())
                 .map(|r| r[0].clone())
@@ -81,7 +78,9 @@ async fn a_bag_label_scanned_at_the_lane_closes_the_bag_the_simulator_filled() {
     // Ground truth: the bag the simulator closed holds exactly the parcels the controller
     // says are in the bag of that number.
     let truth = site.report().await;
-    let physical = truth.bag("L1", "ZB3511000101").expect("the simulator's bag");
+    let physical = truth
+        .bag("L1", "ZB3511000101")
+        .expect("the simulator's bag");
     let mut in_bag: Vec<String> = physical
         .parcels
         .iter()
@@ -106,11 +105,9 @@ async fn a_bag_label_scanned_at_the_lane_closes_the_bag_the_simulator_filled() {
         "the stray label kept as rejected input",
         Duration::from_secs(15),
         || async {
-            site.rejected_inputs()
-                .into_iter()
-                .find(|(source, reason)| {
-                    source == "bag_scanner:L1/bag-1" && reason.contains("SF8200000001")
-                })
+            site.rejected_inputs().into_iter().find(|(source, reason)| {
+                source == "bag_scanner:L1/bag-1" && reason.contains("SF8200000001")
+            })
         },
     )
     .await;
@@ -119,11 +116,9 @@ async fn a_bag_label_scanned_at_the_lane_closes_the_bag_the_simulator_filled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parcel_label_scanned_at_the_lane_records_the_retrieval_of_its_interception() {
-    let site = start_site_with_bag_scanner(vec![
-        list("SF8200000011", 800),
-        list("SF8200000012", 800),
-    ])
-    .await;
+    let site =
+        start_site_with_bag_scanner(vec![list("SF8200000011", 800), list("SF8200000012", 800)])
+            .await;
     sort_into_the_bag(&site, &["SF8200000011", "SF8200000012"]).await;
     // Held after it dropped: an interception opens.
     site.controller
@@ -193,7 +188,9 @@ async fn a_parcel_label_scanned_at_the_lane_records_the_retrieval_of_its_interce
     })
     .await;
     let truth = site.report().await;
-    let physical = truth.bag("L1", "ZB3511000102").expect("the simulator's bag");
+    let physical = truth
+        .bag("L1", "ZB3511000102")
+        .expect("the simulator's bag");
     let carried: Vec<_> = physical
         .parcels
         .iter()

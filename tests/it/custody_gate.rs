@@ -54,12 +54,16 @@ fn entitled(
 async fn close_bag(site: &Site, bag_no: &str) {
     let (status, answer) = scan_bag_label(site, bag_no).await;
     assert_eq!(status, 201, "closing {bag_no}: {answer}");
-    common::wait_for("the controller's bag closed", Duration::from_secs(15), || async {
-        let row = site.query(&format!(
-            "SELECT closed_at FROM bags WHERE bag_no = '{bag_no}'"
-        ));
-        row.first().filter(|r| r[0].is_string()).map(|_| ())
-    })
+    common::wait_for(
+        "the controller's bag closed",
+        Duration::from_secs(15),
+        || async {
+            let row = site.query(&format!(
+                "SELECT closed_at FROM bags WHERE bag_no = '{bag_no}'"
+            ));
+            row.first().filter(|r| r[0].is_string()).map(|_| ())
+        },
+    )
     .await;
 }
 
@@ -199,13 +203,17 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     // retrieval is recorded (the simulator's bag no longer holds it), and the truck leaves.
     let (status, taken) = scan_retrieval(&site, "SF8200000001").await;
     assert_eq!(status, 201, "{taken}");
-    common::wait_for("the retrieval recorded", Duration::from_secs(15), || async {
-        site.query(&format!(
-            "SELECT retrieved_by FROM interceptions WHERE id = {interception}"
-        ))[0][0]
-            .as_str()
-            .map(str::to_owned)
-    })
+    common::wait_for(
+        "the retrieval recorded",
+        Duration::from_secs(15),
+        || async {
+            site.query(&format!(
+                "SELECT retrieved_by FROM interceptions WHERE id = {interception}"
+            ))[0][0]
+                .as_str()
+                .map(str::to_owned)
+        },
+    )
     .await;
     let a = truck(PLATE_A, TRUCK_KG, "K1").loaded(vec!["ZB8200000001".into()], Vec::new());
     let left = drive_at(&site, entitled(a)).await;

@@ -65,7 +65,8 @@ pub(super) struct Bags {
 struct Bag {
     seq: u64,
     lane: u16,
-    bag_no: Option<String>,
+    /// The label scanned when it was closed.
+    label: Option<String>,
     opened: Duration,
     closed: Option<Duration>,
     parcels: Vec<u64>,
@@ -88,7 +89,7 @@ impl Bags {
         self.list.push_back(Bag {
             seq: self.next_seq,
             lane,
-            bag_no: None,
+            label: None,
             opened: now,
             closed: None,
             parcels: vec![id],
@@ -118,7 +119,12 @@ impl Conveyor {
         if label.is_empty() || label.chars().count() > BAG_NO_MAX_CHARS {
             return Err(BagScanError::BadLabel(bag_no.to_owned()));
         }
-        if self.bags.list.iter().any(|b| b.bag_no.as_deref() == Some(label)) {
+        if self
+            .bags
+            .list
+            .iter()
+            .any(|b| b.label.as_deref() == Some(label))
+        {
             return Err(BagScanError::LabelUsed(label.to_owned()));
         }
         let lane = self.config.release_lane;
@@ -129,17 +135,21 @@ impl Conveyor {
             .rev()
             .find(|b| b.lane == lane && b.closed.is_none())
             .ok_or_else(|| BagScanError::NoOpenBag(self.id.clone()))?;
-        bag.bag_no = Some(label.to_owned());
+        bag.label = Some(label.to_owned());
         bag.closed = Some(now);
         let bag = bag.clone();
         self.bags.evict(super::REPORT_KEEP);
-        Ok((self.bag_record(&bag), self.bag_frame(label)))
+        Ok((self.bag_record(&bag), Self::bag_frame(label)))
     }
 
     /// Someone takes the parcel labelled `code` back out of its bag (an interception's
     /// retrieval) and scans its label at the lane. Returns the parcel's sim id and the
     /// frame to send.
-    pub fn retrieve(&mut self, now: Duration, code: &str) -> Result<(u64, ScanEvent), BagScanError> {
+    pub fn retrieve(
+        &mut self,
+        now: Duration,
+        code: &str,
+    ) -> Result<(u64, ScanEvent), BagScanError> {
         self.advance(now);
         let code = code.trim();
         let found = self.parcels.iter().find_map(|p| {
@@ -162,10 +172,10 @@ impl Conveyor {
         if let Some(p) = self.parcel_mut(id) {
             p.retrieved = true;
         }
-        Ok((id, self.bag_frame(code)))
+        Ok((id, Self::bag_frame(code)))
     }
 
-    fn bag_frame(&self, code: &str) -> ScanEvent {
+    fn bag_frame(code: &str) -> ScanEvent {
         ScanEvent {
             parcel_id: 0,
             scanner: ScannerId::Bag,
@@ -189,7 +199,7 @@ impl Conveyor {
             line: self.id.clone(),
             lane: b.lane,
             seq: b.seq,
-            bag_no: b.bag_no.clone(),
+            bag_no: b.label.clone(),
             opened_at: self.wall(b.opened),
             closed_at: b.closed.map(|c| self.wall(c)),
             parcels: b.parcels.clone(),
@@ -211,7 +221,7 @@ impl Conveyor {
             .bags
             .list
             .iter()
-            .find(|b| b.bag_no.as_deref() == Some(bag_no))?;
+            .find(|b| b.label.as_deref() == Some(bag_no))?;
         Some(
             bag.parcels
                 .iter()
@@ -228,7 +238,8 @@ impl Conveyor {
     pub fn in_release_lane(&self, code: &str) -> bool {
         self.parcels.iter().any(|p| {
             p.spec.code.as_deref() == Some(code)
-                && p.dropped.is_some_and(|(lane, _)| lane == self.config.release_lane)
+                && p.dropped
+                    .is_some_and(|(lane, _)| lane == self.config.release_lane)
                 && !p.retrieved
         })
     }

@@ -59,7 +59,9 @@ pub(super) async fn hold(State(site): State<Site>, body: Bytes) -> Response {
         Err(err) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format_args!("body must be JSON like {{\"code\": \"SF1001\", \"held\": true}}: {err}"),
+                format_args!(
+                    "body must be JSON like {{\"code\": \"SF1001\", \"held\": true}}: {err}"
+                ),
             );
         }
     };

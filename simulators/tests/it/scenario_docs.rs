@@ -7,8 +7,8 @@ use std::path::Path;
 
 use customs_edge_simulators::LineConfig;
 use customs_edge_simulators::Scenario;
-use customs_edge_simulators::plate_camera::CameraForm;
 use customs_edge_simulators::custody::VehicleLoad;
+use customs_edge_simulators::plate_camera::CameraForm;
 use customs_edge_simulators::scenario::{ScenarioFault, ScenarioHold, ScenarioParcel};
 use customs_edge_simulators::vehicles::{
     CameraSetup, Direction, GateLaneSetup, LaneTiming, TrafficOptions, VehicleGenerator,

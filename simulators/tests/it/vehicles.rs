@@ -376,7 +376,11 @@ async fn edge_sim_judges_the_gates_and_exits_1_on_a_wrong_verdict() {
 
 #[tokio::test]
 async fn a_truck_that_leaves_with_held_or_unsorted_goods_is_a_custody_escape() {
-    let h = harness(Policy::allowing(&["闽G12345", "闽G23456", "闽G34567"]), 20_000).await;
+    let h = harness(
+        Policy::allowing(&["闽G12345", "闽G23456", "闽G34567"]),
+        20_000,
+    )
+    .await;
     let custody = customs_edge_simulators::custody::Custody::new(Vec::new());
     custody.pack("ZB1", vec!["SF1".into(), "SF2".into()]);
     custody.pack("ZB2", vec!["SF3".into()]);

@@ -134,19 +134,19 @@ fn validate_bag_scanners<'a>(
             &scanner.address,
             "the scanner's host:port",
         );
-        let lane = scanner.lane_of(line);
-        if lane != line.diverter.release_lane {
+        let at_lane = scanner.lane_of(line);
+        if at_lane != line.diverter.release_lane {
             out.push(Problem::new(
                 format!("{sat}.lane"),
                 format!(
-                    "{lane} is not a release lane (diverter.release_lane is {})",
+                    "{at_lane} is not a release lane (diverter.release_lane is {})",
                     line.diverter.release_lane
                 ),
             ));
-        } else if !lanes.insert(lane) {
+        } else if !lanes.insert(at_lane) {
             out.push(Problem::new(
                 format!("{sat}.lane"),
-                format!("release lane {lane} has another bag-label scanner"),
+                format!("release lane {at_lane} has another bag-label scanner"),
             ));
         }
         let prefix = scanner.bag_prefix.trim();

@@ -45,5 +45,8 @@ fn bag_scanners_are_checked_field_by_field() {
     );
     assert!(problems[0].1.contains("duplicate"), "{problems:?}");
     assert!(problems[2].1.contains("not a release lane"), "{problems:?}");
-    assert!(problems[5].1.contains("another bag-label scanner"), "{problems:?}");
+    assert!(
+        problems[5].1.contains("another bag-label scanner"),
+        "{problems:?}"
+    );
 }

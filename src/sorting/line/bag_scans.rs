@@ -89,12 +89,15 @@ impl Line {
             return Ok(());
         };
         let lane = config.lane_of(&self.config);
-        let (line_id, actor) = (self.id().to_owned(), format!("scanner:{}/{scanner}", self.id()));
-        let scanned = code.clone();
+        let (line_id, actor) = (
+            self.id().to_owned(),
+            format!("scanner:{}/{scanner}", self.id()),
+        );
+        let label = code.clone();
         let outcome = self
             .store
             .writer
-            .write(move |tx| act(tx, &line_id, lane, &config, &actor, &scanned))
+            .write(move |tx| act(tx, &line_id, lane, &config, &actor, &label))
             .await?;
         crate::metrics::record_bag_scan(self.id(), outcome.metric());
         match outcome {

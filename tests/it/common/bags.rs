@@ -30,7 +30,9 @@ pub fn bag_scanner(address: std::net::SocketAddr) -> BagScannerConfig {
 /// lane as `bag-1`.
 pub async fn start_site_with_bag_scanner(lists: Vec<DeclarationList>) -> Site {
     super::start_sim_and_controller(SimConfig::default(), lists, |sim, config| {
-        config.lines[0].bag_scanners.push(bag_scanner(sim.lines[0].bag));
+        config.lines[0]
+            .bag_scanners
+            .push(bag_scanner(sim.lines[0].bag));
     })
     .await
 }

@@ -39,7 +39,8 @@ async fn a_released_parcel_in_its_bag(console: &Console<'_>) -> (i64, String) {
                             && s["lane"].as_u64().is_some()
                             && s["lane"] == p["dropped_lane"]
                     });
-                    (released && fell).then(|| (p["id"].as_i64().unwrap_or_default(), waybill.to_owned()))
+                    (released && fell)
+                        .then(|| (p["id"].as_i64().unwrap_or_default(), waybill.to_owned()))
                 })
             },
         )
@@ -119,7 +120,10 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
     let row = format!(".icpt-open tr[data-interception-id=\"{interception}\"]");
     console
         .browser
-        .visible(&format!("#page-interceptions {row}"), "the interception in the list")
+        .visible(
+            &format!("#page-interceptions {row}"),
+            "the interception in the list",
+        )
         .await;
     console.browser.screenshot("41-interceptions").await;
     page.find(Locator::Css(&format!("{row} button.retrieve")))
@@ -180,7 +184,10 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
         .unwrap_or_default();
     assert_eq!(stored["retrieved_by"], officer, "{stored}");
     assert_eq!(stored["retrieval_reason"], reason, "{stored}");
-    console.browser.screenshot("42-interception-retrieved").await;
+    console
+        .browser
+        .screenshot("42-interception-retrieved")
+        .await;
 
     console.page("line").await;
     console

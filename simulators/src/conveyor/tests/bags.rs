@@ -27,7 +27,10 @@ fn release_drops_fill_the_open_bag_and_a_label_closes_it() {
     sim.dropped(other);
     let now = sim.now;
     let (bag, frame) = sim.c.close_bag(now, "ZB0001").unwrap();
-    assert_eq!((bag.bag_no.as_deref(), &bag.parcels), (Some("ZB0001"), &ids));
+    assert_eq!(
+        (bag.bag_no.as_deref(), &bag.parcels),
+        (Some("ZB0001"), &ids)
+    );
     assert_eq!(
         (frame.scanner, frame.code.as_deref()),
         (ScannerId::Bag, Some("ZB0001"))
