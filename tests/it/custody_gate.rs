@@ -226,3 +226,59 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     assert_eq!(judged.totals.custody_escapes, 0);
     site.stop().await;
 }
+
+/// The whole loop with the platform: the site reports the bag it closed, the platform
+/// simulator issues the exit permit for the truck carrying it (naming the bag and its
+/// waybills), the truck is loaded with that bag and leaves; the gate judge finds nothing
+/// held or unsorted on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truck_leaves_with_the_bag_the_platform_issued_its_permit_for() {
+    use common::platform::{SITE, platform_config, start_platform};
+    use customs_edge_simulators::broker::Broker;
+
+    let broker = Broker::start();
+    let platform = start_platform(&broker).await;
+    let cfg = platform_config(&broker, "");
+    let site = common::gates::start_line_and_gate_site_with(
+        vec![list("SF8400000001", 800), list("SF8400000002", 800)],
+        |c| c.platform = Some(cfg),
+    )
+    .await;
+    fill_bag(&site, &["SF8400000001", "SF8400000002"], "ZB8400000001").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !platform.custody(SITE).bags.contains_key("ZB8400000001") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the platform never heard of the bag"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let permit = platform
+        .issue_permit_for_bags(
+            SITE,
+            "HF8400",
+            PLATE_A,
+            f64::from(TRUCK_KG),
+            &["ZB8400000001"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(permit.items.len(), 3, "the bag and its two waybills");
+    common::wait_for(
+        "the issued permit at the site",
+        Duration::from_secs(30),
+        || async {
+            (!site
+                .query("SELECT 1 FROM exit_permits WHERE permit_no = 'HF8400'")
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+    let a = truck(PLATE_A, TRUCK_KG, "K1").loaded(vec!["ZB8400000001".into()], Vec::new());
+    let left = drive_at(&site, entitled(a)).await;
+    let codes = pass_codes(&site, PLATE_A);
+    assert!(left.left && !left.custody_escape, "{left:?} {codes:?}");
+    assert_eq!(left.verdict_correct, Some(true));
+    site.stop().await;
+}

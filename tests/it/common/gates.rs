@@ -269,6 +269,14 @@ impl GateSite {
 pub async fn start_line_and_gate_site(
     lists: Vec<customs_edge::manifest::DeclarationList>,
 ) -> super::Site {
+    start_line_and_gate_site_with(lists, |_| {}).await
+}
+
+/// [`start_line_and_gate_site`] with a last change to the controller's config.
+pub async fn start_line_and_gate_site_with(
+    lists: Vec<customs_edge::manifest::DeclarationList>,
+    tweak: impl FnOnce(&mut customs_edge::config::Config),
+) -> super::Site {
     let camera_port = free_port();
     let mut setup = GateLaneSetup::new("K1", Direction::Out);
     let mut camera = CameraSetup::new(
@@ -304,6 +312,7 @@ pub async fn start_line_and_gate_site(
         config.lines[0]
             .bag_scanners
             .push(super::bags::bag_scanner(sim.lines[0].bag));
+        tweak(config);
     })
     .await
 }

@@ -11,7 +11,7 @@ const CLOSED_SHOWN = 4;
 
 function interceptionItem(i) {
   return h("li", { className: "alarm interception", dataset: { interceptionId: i.id, parcelId: i.parcel_id } },
-    "⛔ ", h("b", { className: "mono" }, i.logistics_no || t("icpt_unread")), " ",
+    "⚠ ", h("b", { className: "mono" }, i.logistics_no || t("icpt_unread")), " ",
     t("icpt_where", i.line_id, i.lane, bagText(i), beijing(i.dropped_at, "time")),
     " ", h("small", { className: "cause" }, causeText(i.cause)), " ",
     h("a", { href: `#/parcels/${i.parcel_id}` }, `#${i.parcel_id}`), " ", retrieveButton(i));
