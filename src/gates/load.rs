@@ -136,7 +136,12 @@ pub struct ItemCheck {
 
 /// Judge a permit's load: the items that fail, none when the truck may leave.
 pub fn check_load(load: &Load, without_items: PermitWithoutItems) -> Vec<LoadFailure> {
-    judge_items(load, without_items)
+    failures(judge_items(load, without_items))
+}
+
+/// The items of `checks` that failed.
+pub fn failures(checks: Vec<ItemCheck>) -> Vec<LoadFailure> {
+    checks
         .into_iter()
         .filter_map(|c| {
             c.failure.map(|(code, detail)| LoadFailure {
@@ -146,6 +151,18 @@ pub fn check_load(load: &Load, without_items: PermitWithoutItems) -> Vec<LoadFai
             })
         })
         .collect()
+}
+
+/// The one failed item when what permit `permit_no` names could not be read (`error`):
+/// the truck waits for a person.
+pub fn unreadable(permit_no: &str, error: &str) -> ItemCheck {
+    ItemCheck {
+        item: format!("permit {permit_no}"),
+        failure: Some((
+            GateReasonCode::ManualDecisionNeeded,
+            format!("what the permit names could not be read: {error}"),
+        )),
+    }
 }
 
 /// Judge a permit's load item by item, in the permit's order: every bag, waybill and bill

@@ -18,7 +18,7 @@ use super::outcome::{self, Outcome};
 use super::reads::{Truck, TruckReads};
 use crate::gates::LaneSettings;
 use crate::gates::load::{self, Load};
-use crate::gates::verdict::{GateReasonCode, GateVerdict, Weight};
+use crate::gates::verdict::{GateVerdict, Weight};
 use crate::gates::view::LoadCheckView;
 
 /// How long the plates misreads resolve to are used before they are asked again.
@@ -370,26 +370,11 @@ impl Decider {
             Ok(load) => load::judge_items(&load, s.config.permit_without_items),
             Err(e) => {
                 warn!(gate = %s.config.id, error = %e, "could not read the permit's load; the truck is held");
-                vec![load::ItemCheck {
-                    item: format!("permit {permit_no}"),
-                    failure: Some((
-                        GateReasonCode::ManualDecisionNeeded,
-                        format!("what the permit names could not be read: {e}"),
-                    )),
-                }]
+                vec![load::unreadable(&permit_no, &e)]
             }
         };
         self.load_check = Some(LoadCheckView::new(&permit_no, &checks));
-        let failures: Vec<_> = checks
-            .into_iter()
-            .filter_map(|c| {
-                c.failure.map(|(code, detail)| load::LoadFailure {
-                    item: c.item,
-                    code,
-                    detail,
-                })
-            })
-            .collect();
+        let failures = load::failures(checks);
         let verdict = load::apply(verdict, &failures);
         let outcome = outcome::decided(s, agreement, weight, (verdict, Vec::new()));
         self.record(outcome, &consensus, truck, None, out);
