@@ -26,8 +26,8 @@ pub use disk::DiskWatchConfig;
 pub use gate::{CameraCredentials, GateConfig, GateDirection, OperatorConfig, PermitWithoutItems};
 pub use limits::ListenLimits;
 pub use line::{
-    DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig, PlcConfig,
-    ScannerConfig, XrayConfig,
+    BagScannerConfig, DecisionConfig, DecisionMode, DiverterConfig, GeometryConfig, LineConfig,
+    PlcConfig, ScannerConfig, XrayConfig,
 };
 pub use load::{ConfigError, Problem, load, parse};
 pub use plate_events::{ListenerTls, PlateAuth, PlateAuthLimits, PlateEventsConfig};

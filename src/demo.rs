@@ -159,6 +159,9 @@ pub async fn run(
         }
         .to_string();
     }
+    for scanner in &mut line.bag_scanners {
+        scanner.address = addrs.bag.to_string();
+    }
     if let (Some(xray), Some(dir)) = (line.xray.as_mut(), addrs.xray_dir.as_ref()) {
         xray.dir.clone_from(dir);
     }

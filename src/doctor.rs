@@ -143,6 +143,19 @@ pub async fn run(config: &Config, options: Options) -> Vec<Row> {
                 )),
             );
         }
+        for (j, s) in l.bag_scanners.iter().enumerate() {
+            let subject = format!("line {} bag-label scanner {}", l.id, s.name);
+            add(
+                subject.clone(),
+                t * 2,
+                Box::pin(line::scanner(
+                    subject,
+                    format!("lines[{i}].bag_scanners[{j}]"),
+                    s.address.clone(),
+                    t,
+                )),
+            );
+        }
         if let Some(x) = &l.xray {
             add(
                 format!("line {} x-ray", l.id),

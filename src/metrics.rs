@@ -27,6 +27,7 @@
 //! | `customs_edge_store_commit_failures_total` | counter | | [`record_commit_failure`] |
 //! | `customs_edge_decisions_not_committed_total` | counter | line | [`record_decision_not_committed`] |
 //! | `customs_edge_late_holds_total` | counter | line, outcome | [`record_late_hold`] |
+//! | `customs_edge_bag_scans_total` | counter | line, outcome | [`record_bag_scan`] |
 //! | `customs_edge_disk_free_ratio` | gauge | | [`set_disk`] |
 //! | `customs_edge_disk_shed_level` | gauge | | [`set_disk`] |
 //! | `customs_edge_shed_total` | counter | what | [`record_shed`] |
@@ -186,6 +187,11 @@ fn describe() {
         "Holds that came after a release decision, by what the line could do: recommanded \
          (lane commanded again before the diverter) or too_late (an interception at the drop)."
     );
+    describe_counter!(
+        "customs_edge_bag_scans_total",
+        "Labels scanned at a release lane's bag-label scanner, by what they did: bag_closed, \
+         retrieval, already_retrieved or refused (no open bag, a used number, not a bag label)."
+    );
     describe_gauge!(
         "customs_edge_disk_free_ratio",
         "Free space on the data directory's file system, 0 to 1."
@@ -331,6 +337,13 @@ pub fn record_decision_not_committed(line: &str) {
 pub fn record_late_hold(line: &str, outcome: &str) {
     handle();
     counter!("customs_edge_late_holds_total", "line" => line.to_owned(), "outcome" => outcome.to_owned())
+        .increment(1);
+}
+
+/// A label was scanned at `line`'s bag-label scanner, with `outcome`.
+pub fn record_bag_scan(line: &str, outcome: &'static str) {
+    handle();
+    counter!("customs_edge_bag_scans_total", "line" => line.to_owned(), "outcome" => outcome)
         .increment(1);
 }
 

@@ -8,8 +8,12 @@
 //! The mix of late holds: one in six of those trucks has a parcel of its first bag held
 //! after it dropped (a status change to 500, applied as the platform's downlink would:
 //! an interception), and another one in six a waybill on its permit that never went
-//! through the line. Those trucks may not leave: they are not entitled, and the bench
-//! counts one that left anyway as a custody escape.
+//! through the line. Those trucks may not leave: they are not entitled.
+//!
+//! Every loaded truck carries its bags and waybills (`VehicleSpec::load`), and the
+//! simulator's custody book is told what each bag holds and which parcel customs held:
+//! the gate judge counts a truck that left with held or unsorted goods as a custody
+//! escape.
 
 use std::collections::HashSet;
 
@@ -17,6 +21,7 @@ use customs_edge::manifest::DeclarationList;
 use customs_edge::store::parcels::{self, DecisionRow};
 use customs_edge::store::{Store, bags, downlink, manifests};
 use customs_edge_protocol::downlink::{self as wire, Downlink, ExitPermit, PermitItem};
+use customs_edge_simulators::custody::Custody;
 use customs_edge_simulators::vehicles::VehicleSpec;
 
 /// Sizes of the loads.
@@ -106,6 +111,7 @@ async fn fill(
 /// its permit's items, and make the mix of late holds and unsorted waybills.
 pub(crate) async fn seed(
     store: &Store,
+    custody: &Custody,
     fleet: &mut [VehicleSpec],
     permits: &mut [ExitPermit],
     sizes: Sizes,
@@ -115,7 +121,8 @@ pub(crate) async fn seed(
     for truck in fleet.iter_mut() {
         let Some(permit) = permits
             .iter_mut()
-            .find(|p| p.vehicle_no == truck.plate && p.status == 1)
+            // A permit that names its load already (the demo's unsorted waybill) keeps it.
+            .find(|p| p.vehicle_no == truck.plate && p.status == 1 && p.items.is_empty())
         else {
             continue;
         };
@@ -127,14 +134,19 @@ pub(crate) async fn seed(
         let filled = fill(store, loaded, bags, per_bag).await?;
         loads.parcels += bags * per_bag;
         let mut items = Vec::new();
+        let mut carried = Vec::new();
         for (bag, waybills) in &filled {
+            custody.pack(bag, waybills.clone());
             items.push(item(Some(bag), None));
             items.extend(waybills.iter().map(|w| item(None, Some(w))));
+            carried.extend(waybills.iter().cloned());
         }
+        let bag_labels: Vec<String> = filled.iter().map(|(b, _)| b.clone()).collect();
         match loaded % 6 {
             3 if truck.entitled => {
                 // Held after it dropped into its bag: the platform's status change.
                 let w = filled[0].1[0].clone();
+                custody.hold(&w);
                 let id = format!("bench-hold-{loaded}");
                 let message = Downlink::ListStatus(wire::ListStatus {
                     updates: vec![wire::StatusUpdate {
@@ -151,7 +163,9 @@ pub(crate) async fn seed(
                 loads.dirty.insert(truck.plate.clone());
             }
             5 if truck.entitled => {
-                items.push(item(None, Some(&format!("SF8{loaded:011}"))));
+                let never = format!("SF8{loaded:011}");
+                items.push(item(None, Some(&never)));
+                carried.push(never);
                 truck.entitled = false;
                 loads.dirty.insert(truck.plate.clone());
             }
@@ -161,6 +175,7 @@ pub(crate) async fn seed(
             .max_waybills
             .max(items.iter().filter(|i| i.logistics_no.is_some()).count());
         permit.items = items;
+        *truck = truck.clone().loaded(bag_labels, carried);
         loaded += 1;
     }
     Ok(loads)

@@ -16,8 +16,9 @@
 //!
 //! Prints the report's totals, then one line:
 //! `gate-bench: vehicles=N wrong_verdict=N p50_ms=X p99_ms=X custody_escapes=N
-//! max_permit_waybills=N`; `custody_escapes` counts trucks that left carrying held or
-//! unsorted goods.
+//! max_permit_waybills=N`; `custody_escapes` is the gate judge's count of trucks that left
+//! carrying held or unsorted goods: each truck is loaded with its bags and waybills, the
+//! simulator's custody book knows what each bag holds and which parcels customs held.
 
 mod load;
 
@@ -28,6 +29,7 @@ use anyhow::Context as _;
 use customs_edge::config::{self};
 use customs_edge::demo::gates::{controller_lanes, fleet, permits_for, sim_lanes};
 use customs_edge::store::Store;
+use customs_edge_simulators::custody::Custody;
 use customs_edge_simulators::vehicles::{LaneTiming, Tasks, Traffic, TrafficOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -81,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     let (traffic, addrs) = Traffic::start(&setups, &[], &options, &shutdown, &mut sim_tasks)
         .await
         .context("starting the simulated lanes")?;
+    // The bench packs its bags off the simulated line: it tells the book what is in them.
+    let custody = Custody::new(Vec::new());
+    traffic.set_custody(custody.clone());
 
     let password_file = data.path().join("camera-password");
     std::fs::write(&password_file, password)?;
@@ -96,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let store = Store::open(data.path())?;
     let seeding = Instant::now();
-    let loads = load::seed(&store, &mut fleet, &mut permits, sizes).await?;
+    let loads = load::seed(&store, &custody, &mut fleet, &mut permits, sizes).await?;
     eprintln!(
         "gate-bench: {} parcels in bags, {} trucks with held or unsorted goods, largest permit {} waybills ({:.1} s to seed)",
         loads.parcels,
@@ -141,13 +146,8 @@ async fn main() -> anyhow::Result<()> {
     for v in report.wrong_verdicts() {
         eprintln!("gate-bench: wrong verdict: {v:?}");
     }
-    // Ground truth: trucks the simulator saw leave, carrying what the bench loaded as held
-    // or unsorted.
-    let escapes = report
-        .vehicles
-        .iter()
-        .filter(|v| v.left && loads.dirty.contains(&v.plate))
-        .count();
+    // Ground truth: the gate judge's trucks that left carrying held or unsorted goods.
+    let escapes = t.custody_escapes;
     let ms = |x: Option<f64>| x.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1}"));
     println!(
         "gate-bench: vehicles={} wrong_verdict={} p50_ms={} p99_ms={} custody_escapes={escapes} max_permit_waybills={}",

@@ -57,6 +57,9 @@ pub struct LineSetup {
     pub top_listen: SocketAddr,
     /// Where the side scanner streams its frames.
     pub side_listen: SocketAddr,
+    /// Where the bag-label scanner at the release lane streams its frames (bag labels
+    /// scanned to close a bag, parcel labels scanned at retrieval).
+    pub bag_listen: SocketAddr,
     /// Unit id and block bases of the PLC's registers.
     pub map: RegisterMap,
     /// Geometry and behaviour: belt speed, station positions, lanes, gap, X-ray timing.
@@ -78,6 +81,7 @@ impl Default for LineSetup {
             plc_listen: any_port(),
             top_listen: any_port(),
             side_listen: any_port(),
+            bag_listen: any_port(),
             map: RegisterMap::default(),
             line: LineConfig::default(),
             framing: Framing::StxEtx,

@@ -23,7 +23,8 @@
 //!    `xray_delay_ms` later (written by [`crate::xray`], recorded by
 //!    [`Conveyor::xray_written`]).
 //! 6. At `diverter_at_mm` it falls into the lane of the last accepted lane command for its
-//!    tracking number, or into the exception lane if none came in time.
+//!    tracking number, or into the exception lane if none came in time; in the release
+//!    lane it goes into the lane's open bag (`bags`).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -35,6 +36,7 @@ use customs_edge_devices::line_plc::map::{BELT_RUN, COMMAND_LEN};
 use crate::parcel::{InjectError, NewParcel};
 use crate::report::{CommandRecord, Tally};
 
+mod bags;
 mod commands;
 mod config;
 mod events;
@@ -47,6 +49,7 @@ mod test_line;
 #[cfg(test)]
 mod tests;
 
+pub use bags::{BAG_NO_MAX_CHARS, BagRecord, BagScanError};
 pub use config::{LineConfig, MAX_XRAY_VIEWS};
 pub use events::{CommandOutcome, LaneOutOfRange, LineEvent, ScanEvent, ScannerId, XrayJob};
 pub use faults::HEARTBEAT_TIMEOUT;
@@ -95,6 +98,8 @@ pub struct Conveyor {
     late: VecDeque<CommandRecord>,
     unknown: VecDeque<CommandRecord>,
     rejected: VecDeque<CommandRecord>,
+    /// The release lane's bags: which parcel is physically in which bag.
+    bags: bags::Bags,
     /// Latest time seen; time never runs backwards even if callers race.
     now: Duration,
 }
@@ -134,6 +139,7 @@ impl Conveyor {
             late: VecDeque::new(),
             unknown: VecDeque::new(),
             rejected: VecDeque::new(),
+            bags: bags::Bags::default(),
             now: Duration::ZERO,
         };
         conveyor.refresh_status();
@@ -284,6 +290,7 @@ impl Conveyor {
             lane,
             defaulted,
         });
+        self.bag_drop(id, lane, now);
         true
     }
 

@@ -13,6 +13,9 @@
 //!   `404` when the site has no gate lanes.
 //! - `POST /gates/vehicles` with a [`VehicleSpec`] → `201 {"id": N, "lane": "G1"}`; a body
 //!   that is not that JSON, or a lane that does not fit → `400`; no gate lanes → `404`.
+//! - `POST /bags/close`, `POST /bags/retrieve` → the bag-label scanner at the release
+//!   lane, worked by hand ([`bags`]); `POST /holds` → customs holds (or releases) a
+//!   parcel: the gate judge's custody truth.
 //!
 //! The `Content-Type` of a request body is not checked, so a plain `curl -d` works.
 //! Anything else is a `404` with a JSON error listing the routes.
@@ -31,6 +34,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+mod bags;
+
 use crate::faults::{FaultRequest, FaultSource};
 use crate::parcel::NewParcel;
 use crate::site::{FaultError, Site};
@@ -46,6 +51,9 @@ pub fn router(site: Site) -> Router {
         .route("/summary", get(summary))
         .route("/gates/report", get(gate_report))
         .route("/gates/vehicles", post(add_vehicle))
+        .route("/bags/close", post(bags::close))
+        .route("/bags/retrieve", post(bags::retrieve))
+        .route("/holds", post(bags::hold))
         .fallback(not_found)
         .with_state(site)
 }
@@ -184,7 +192,8 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         StatusCode::NOT_FOUND,
         format_args!(
             "no route for {method} {uri}; try GET /healthz, POST /parcels, POST /faults, \
-             GET /report, GET /summary, GET /gates/report, POST /gates/vehicles"
+             GET /report, GET /summary, GET /gates/report, POST /gates/vehicles, \
+             POST /bags/close, POST /bags/retrieve, POST /holds"
         ),
     )
 }

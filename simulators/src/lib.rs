@@ -22,6 +22,8 @@
 //! - [`scanner`] — a barcode scanner as a TCP server streaming STX/ETX or CR/LF frames.
 //! - [`xray`] — the X-ray machine: synthetic grayscale PNG views, written atomically.
 //! - [`site`] — the running site as one handle: lines, sim ids, faults, the report.
+//! - [`custody`] — which parcels customs holds and what a truck that left really carried:
+//!   the gate judge's custody escapes.
 //! - [`http`] — the HTTP API: inject parcels and faults, read the ground truth.
 //! - [`report`] — the report's JSON types (readable back with serde) and its summary.
 //! - [`scenario`] — scenario files (parcels, faults, expected lanes) and their player.
@@ -42,6 +44,7 @@
 pub mod broker;
 pub mod config;
 pub mod conveyor;
+pub mod custody;
 pub mod faults;
 pub mod gate_io;
 pub mod generator;

@@ -19,7 +19,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::conveyor::{Conveyor, LineEvent, LinePart, ScanEvent, ScannerId, XrayJob};
+use crate::conveyor::{
+    BagRecord, BagScanError, Conveyor, LineEvent, LinePart, ScanEvent, ScannerId, XrayJob,
+};
 use crate::faults::{FaultKind, FaultSource};
 use crate::report::Connections;
 
@@ -86,14 +88,15 @@ struct Inner {
     /// A `std` mutex, not Tokio's: every holder does a short synchronous update (a tick, a
     /// register read, a command) and never holds it across an `.await`.
     conveyor: Mutex<Conveyor>,
-    /// Clients of the PLC, the top and the side scanner.
-    clients: [AtomicUsize; 3],
+    /// Clients of the PLC, the top, the side and the bag-label scanner.
+    clients: [AtomicUsize; 4],
     /// Cancelled when a `plc_link_drop` begins, which closes every PLC connection made
     /// before; replaced by a fresh token. Locked only while the conveyor lock is held, so
     /// "is the link up" and "which token" are read together.
     link: Mutex<CancellationToken>,
     top: broadcast::Sender<ScanEvent>,
     side: broadcast::Sender<ScanEvent>,
+    bag: broadcast::Sender<ScanEvent>,
     xray: Option<(PathBuf, mpsc::UnboundedSender<XrayJob>)>,
 }
 
@@ -114,6 +117,7 @@ impl SharedLine {
                 link: Mutex::new(CancellationToken::new()),
                 top: broadcast::channel(SCAN_BUFFER).0,
                 side: broadcast::channel(SCAN_BUFFER).0,
+                bag: broadcast::channel(SCAN_BUFFER).0,
                 xray,
             }),
         }
@@ -151,7 +155,37 @@ impl SharedLine {
         match scanner {
             ScannerId::Top => self.inner.top.subscribe(),
             ScannerId::Side => self.inner.side.subscribe(),
+            ScannerId::Bag => self.inner.bag.subscribe(),
         }
+    }
+
+    /// Someone scans bag label `bag_no` at the release lane: the open bag is closed with
+    /// it (ground truth) and the bag-label scanner sends it.
+    pub fn close_bag(&self, bag_no: &str) -> Result<BagRecord, BagScanError> {
+        let (bag, frame) = self.with(|c, now| c.close_bag(now, bag_no))?;
+        info!(
+            line = self.id(),
+            bag_no,
+            parcels = bag.parcels.len(),
+            "bag closed at the release lane"
+        );
+        // No receiver just means no client of the scanner is connected.
+        let _ = self.inner.bag.send(frame);
+        Ok(bag)
+    }
+
+    /// Someone takes the parcel labelled `code` out of its bag and scans it at the lane;
+    /// its sim id.
+    pub fn retrieve(&self, code: &str) -> Result<u64, BagScanError> {
+        let (id, frame) = self.with(|c, now| c.retrieve(now, code))?;
+        info!(
+            line = self.id(),
+            code,
+            parcel_id = id,
+            "parcel taken back out of its bag"
+        );
+        let _ = self.inner.bag.send(frame);
+        Ok(id)
     }
 
     /// Clients connected now.
@@ -161,6 +195,7 @@ impl SharedLine {
             plc_clients: n(0),
             top_clients: n(1),
             side_clients: n(2),
+            bag_clients: n(3),
         }
     }
 
@@ -192,6 +227,7 @@ impl SharedLine {
             Device::Plc => 0,
             Device::Scanner(ScannerId::Top) => 1,
             Device::Scanner(ScannerId::Side) => 2,
+            Device::Scanner(ScannerId::Bag) => 3,
         };
         let counter = &self.inner.clients[index];
         if device == Device::Plc {
@@ -261,6 +297,7 @@ impl SharedLine {
                     let channel = match scan.scanner {
                         ScannerId::Top => &self.inner.top,
                         ScannerId::Side => &self.inner.side,
+                        ScannerId::Bag => &self.inner.bag,
                     };
                     // No receiver just means no client of that scanner is connected.
                     let _ = channel.send(scan);

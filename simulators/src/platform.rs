@@ -17,6 +17,8 @@
 //! - `link` (private) — the MQTT event loop: reconnect, resubscribe, feed the judge.
 //! - `acks` (private) — the ack task and its fault switches.
 //! - [`downlink`] — publishing each downlink kind in a numbered envelope, and raw bytes.
+//! - [`custody`] — the site's bags and holds as its uplink tells them (bags, interceptions,
+//!   revised decisions), and exit permits naming the bags a truck carries.
 //! - [`bulk`] — paced bulk list loads, the JSON-lines reader, synthetic lists.
 //! - [`scenario`] — [`Scenario`]: lists, statuses, permits and instructions on a
 //!   timeline, checked as the site reads them at load; [`play`](scenario::play) publishes it.
@@ -42,6 +44,7 @@
 mod acks;
 pub mod bulk;
 pub mod config;
+pub mod custody;
 pub mod downlink;
 pub mod http;
 mod judge;
@@ -55,6 +58,7 @@ pub mod signing;
 
 pub use bulk::{BulkProgress, JsonlLists, read_jsonl, synthetic_lists};
 pub use config::PlatformConfig;
+pub use custody::{PermitRefused, SiteCustody};
 pub use downlink::{PublishError, Published};
 pub use ledger::{AppliedMessage, Ledger, SiteLedger, StreamLedger};
 pub use running::{Platform, RunningPlatform, start};

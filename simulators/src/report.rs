@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::conveyor::{LineConfig, ScannerId};
+use crate::conveyor::{BagRecord, LineConfig, ScannerId};
 use crate::faults::FaultRecord;
 use crate::parcel::LaneKind;
 use crate::vehicles::GateReport;
@@ -43,6 +43,9 @@ pub struct Report {
     pub rejected_commands: Vec<CommandRecord>,
     /// Every parcel still kept, by line then oldest first.
     pub parcels: Vec<ParcelReport>,
+    /// The release lanes' bags, by line then oldest first: which parcel is in which bag.
+    #[serde(default)]
+    pub bags: Vec<BagRecord>,
 }
 
 impl Report {
@@ -59,6 +62,19 @@ impl Report {
     /// The parcels that ended in a lane other than the one expected.
     pub fn wrong_lane(&self) -> impl Iterator<Item = &ParcelReport> {
         self.parcels.iter().filter(|p| p.wrong_lane)
+    }
+
+    /// The parcels whose lane a later command changed (a controller acting on a hold that
+    /// came after its decision).
+    pub fn lane_changed(&self) -> impl Iterator<Item = &ParcelReport> {
+        self.parcels.iter().filter(|p| p.lane_changes > 0)
+    }
+
+    /// The bag of `line` closed with label `bag_no`.
+    pub fn bag(&self, line: &str, bag_no: &str) -> Option<&BagRecord> {
+        self.bags
+            .iter()
+            .find(|b| b.line == line && b.bag_no.as_deref() == Some(bag_no))
     }
 }
 
@@ -231,6 +247,12 @@ pub struct ParcelReport {
     pub dropped_at: Option<DateTime<Utc>>,
     /// True when it fell into the exception lane because no valid command came in time.
     pub defaulted: bool,
+    /// The bag of its line's release lane it fell into (`seq` of a [`BagRecord`]).
+    #[serde(default)]
+    pub bag_seq: Option<u64>,
+    /// It was taken back out of its bag (scanned at the lane for retrieval).
+    #[serde(default)]
+    pub retrieved: bool,
     /// Time from the last accepted command's arrival to the parcel reaching the diverter.
     pub slack_ms: Option<f64>,
     /// The latest input the controller needed: last scan sent, weighing pushed or last
@@ -273,4 +295,7 @@ pub struct Connections {
     pub top_clients: usize,
     /// TCP clients of the side scanner.
     pub side_clients: usize,
+    /// TCP clients of the bag-label scanner at the release lane.
+    #[serde(default)]
+    pub bag_clients: usize,
 }

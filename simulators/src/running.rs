@@ -38,6 +38,8 @@ pub struct LineAddrs {
     pub top: SocketAddr,
     /// The side scanner.
     pub side: SocketAddr,
+    /// The bag-label scanner at the release lane.
+    pub bag: SocketAddr,
     /// The X-ray image directory, when the line has an X-ray.
     pub xray_dir: Option<PathBuf>,
 }
@@ -140,6 +142,7 @@ async fn start_line(
     let (plc_listener, plc) = bind(setup.plc_listen, format!("{id} PLC")).await?;
     let (top_listener, top) = bind(setup.top_listen, format!("{id} top scanner")).await?;
     let (side_listener, side) = bind(setup.side_listen, format!("{id} side scanner")).await?;
+    let (bag_listener, bag) = bind(setup.bag_listen, format!("{id} bag-label scanner")).await?;
     let xray = match &config.xray_root {
         Some(root) => {
             let dir = root.join(id);
@@ -172,6 +175,7 @@ async fn start_line(
     for (listener, which) in [
         (top_listener, ScannerId::Top),
         (side_listener, ScannerId::Side),
+        (bag_listener, ScannerId::Bag),
     ] {
         let (l, s, codec) = (line.clone(), shutdown.clone(), codec.clone());
         tasks.spawn(async move {
@@ -184,6 +188,7 @@ async fn start_line(
         plc,
         top,
         side,
+        bag,
         xray_dir: line.xray_dir().cloned(),
     };
     Ok((line, addrs))

@@ -15,6 +15,9 @@
 //! at_ms = 5000
 //! kind = "plc_link_drop"       # plc_link_drop | estop | scale_fault | xray_fault
 //! duration_ms = 5000
+//! [[holds]]                    # customs holds a parcel (e.g. after its release): ground
+//! at_ms = 9000                 # truth for the gate judge's custody escapes
+//! code = "SF1000000001"
 //! [[gate]]                     # truck gate lanes and their vehicles: see crate::vehicles
 //!                              # and the README's tables of every gate, vehicle and
 //!                              # traffic key
@@ -72,6 +75,10 @@ pub struct Scenario {
     /// The faults.
     #[serde(default)]
     pub faults: Vec<ScenarioFault>,
+    /// Holds customs puts on parcels, on the timeline (`[[holds]]`): from then on a truck
+    /// that leaves carrying one is a custody escape.
+    #[serde(default)]
+    pub holds: Vec<ScenarioHold>,
     /// Truck gate lanes (`[[gate]]`); the run also waits for their vehicles.
     #[serde(default)]
     pub gate: Vec<GateLaneSetup>,
@@ -166,6 +173,18 @@ pub struct ScenarioFault {
     pub line: Option<String>,
 }
 
+/// A hold of a scenario (`[[holds]]`): from `at_ms` customs holds the parcel labelled
+/// `code` (as a status change away from 800 or an inspect instruction would, after its
+/// release too). The platform's side of it is the platform scenario's `list_status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioHold {
+    /// When, in ms from the start of the scenario.
+    pub at_ms: u64,
+    /// The parcel's label (its waybill).
+    pub code: String,
+}
+
 impl ScenarioFault {
     /// The fault to inject.
     pub fn to_request(&self) -> FaultRequest {
@@ -195,7 +214,8 @@ impl Scenario {
     pub fn last_event_ms(&self) -> u64 {
         let parcels = self.parcels.iter().map(|p| p.at_ms);
         let faults = self.faults.iter().map(|f| f.at_ms + f.duration_ms);
-        parcels.chain(faults).max().unwrap_or(0)
+        let holds = self.holds.iter().map(|h| h.at_ms);
+        parcels.chain(faults).chain(holds).max().unwrap_or(0)
     }
 
     /// Every problem, with its path, given the ids of the site's lines.
@@ -235,6 +255,11 @@ impl Scenario {
             }
             if let Err(err) = known(&p.line) {
                 out.push(format!("{at}: {err}"));
+            }
+        }
+        for (i, h) in self.holds.iter().enumerate() {
+            if h.code.trim().is_empty() {
+                out.push(format!("scenario.holds[{i}]: code must not be empty"));
             }
         }
         for (i, f) in self.faults.iter().enumerate() {

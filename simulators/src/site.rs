@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::conveyor::assemble;
+use crate::custody::Custody;
 use crate::faults::{FaultRequest, FaultSource};
 use crate::line::SharedLine;
 use crate::parcel::{InjectError, NewParcel};
@@ -29,6 +30,8 @@ struct Inner {
     lines: Vec<SharedLine>,
     /// The truck gate lanes and their vehicles, when the site has gates.
     traffic: Option<Traffic>,
+    /// What customs holds and what each bag carries: the gate judge's custody truth.
+    custody: Custody,
     /// The next sim id; ids are unique across lines.
     next_id: AtomicU64,
     /// Fired when the scenario or the bounded load run is over.
@@ -66,10 +69,15 @@ impl Site {
         traffic: Option<Traffic>,
         shutdown: CancellationToken,
     ) -> Self {
+        let custody = Custody::new(lines.clone());
+        if let Some(traffic) = &traffic {
+            traffic.set_custody(custody.clone());
+        }
         Self {
             inner: Arc::new(Inner {
                 lines,
                 traffic,
+                custody,
                 next_id: AtomicU64::new(1),
                 finished: CancellationToken::new(),
                 shutdown,
@@ -80,6 +88,11 @@ impl Site {
     /// The gate lanes' traffic, when the site has gates.
     pub fn traffic(&self) -> Option<&Traffic> {
         self.inner.traffic.as_ref()
+    }
+
+    /// The custody book: holds, and what the bags carry.
+    pub fn custody(&self) -> &Custody {
+        &self.inner.custody
     }
 
     /// Every line, in config order.

@@ -19,6 +19,11 @@ pub struct LineConfig {
     /// Barcode scanners over the belt (top and side readers); reads are merged per parcel.
     #[serde(default)]
     pub scanners: Vec<ScannerConfig>,
+    /// Bag-label scanners at the release lane (`[[lines.bag_scanners]]`): a bag label
+    /// scanned closes the lane's open bag with that number (totalPackageNo); a parcel
+    /// label scanned there records the retrieval of its open interception.
+    #[serde(default)]
+    pub bag_scanners: Vec<BagScannerConfig>,
     /// Positions along the belt, measured from the entry photo-eye.
     #[serde(default)]
     pub geometry: GeometryConfig,
@@ -194,6 +199,49 @@ pub struct ScannerConfig {
     /// Longest acceptable code; a waybill number is at most 80 characters.
     #[serde(default = "default_max_length")]
     pub max_length: usize,
+}
+
+/// A hand or fixed scanner at a release lane, streaming codes over TCP with the same
+/// framing as the belt's scanners. What it reads decides what it does: the waybill of a
+/// parcel with an open interception on this line records that parcel's retrieval (it was
+/// taken back out of the lane or its bag); a code starting with `bag_prefix` closes the
+/// lane's open bag with that number; anything else is refused and kept as rejected input.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BagScannerConfig {
+    /// Name used in records and as the actor of what it does (`bag-1`). Required; unique
+    /// among the line's scanners.
+    #[serde(default)]
+    pub name: String,
+    /// Scanner address, `host:port`. Required.
+    #[serde(default)]
+    pub address: String,
+    /// The release lane it stands at; absent = the line's release lane.
+    #[serde(default)]
+    pub lane: Option<u16>,
+    /// What every bag label starts with (the site's bag numbering, e.g. `ZB`). Required.
+    #[serde(default = "default_bag_prefix")]
+    pub bag_prefix: String,
+    /// Message framing: `stx_etx` or `cr_lf`.
+    #[serde(default = "default_framing")]
+    pub framing: customs_edge_devices::scanner::Framing,
+    /// The string the scanner sends when it cannot read a label.
+    #[serde(default = "default_no_read")]
+    pub no_read: String,
+    /// Longest acceptable code (a bag number is at most 64 characters, a waybill 80).
+    #[serde(default = "default_max_length")]
+    pub max_length: usize,
+}
+
+impl BagScannerConfig {
+    /// The lane it closes bags of: its own, or the line's release lane.
+    pub fn lane_of(&self, line: &LineConfig) -> u16 {
+        self.lane.unwrap_or(line.diverter.release_lane)
+    }
+}
+
+fn default_bag_prefix() -> String {
+    "ZB".into()
 }
 
 fn default_framing() -> customs_edge_devices::scanner::Framing {

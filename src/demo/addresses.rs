@@ -109,9 +109,11 @@ impl DemoAddresses {
              simulator report: {report}  (trucks: {gates})\n{platform}  \
              gate override:    curl -X POST -H 'Authorization: Bearer {token}' -H 'content-type: application/json' \\\n                      \
              -d '{{\"reason\": \"checked on site\"}}' {console}/api/gates/K1/override\n  \
+             bag label scan:   curl -d '{{\"bag_no\": \"ZB0001\"}}' {sim}/bags/close   (closes the release lane's bag)\n  \
              data:             {data}\nPress Ctrl-C to stop.",
             health = self.health,
             report = self.simulator_report,
+            sim = self.simulator_report.trim_end_matches("/report"),
             gates = self.gates_report,
             token = self.operator_token,
             data = self.data.display(),

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use customs_edge_protocol::downlink::ExitPermit;
+use customs_edge_protocol::downlink::{ExitPermit, PermitItem};
 use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
 use customs_edge_simulators::vehicles::{
     CameraSetup, Direction, GateLaneAddrs, GateLaneSetup, LaneTiming, VehicleGenerator, VehicleSpec,
@@ -94,8 +94,9 @@ pub fn controller_lanes(
 
 /// Exit permits that make the controller's verdicts match the fleet's ground truth:
 /// an approved permit at the true weight for each entitled truck; for the others, in
-/// turn, no permit, a voided one, one still awaiting approval, and one whose gross weight
-/// is a fifth off.
+/// turn, an approved one at the true weight naming a waybill never sorted here (the load
+/// check holds it: 包裹未过机), none, a voided one, one still awaiting approval, and one
+/// whose gross weight is a fifth off.
 pub fn permits_for(fleet: &[VehicleSpec]) -> Vec<ExitPermit> {
     let mut refused = 0usize;
     fleet
@@ -118,13 +119,21 @@ pub fn permits_for(fleet: &[VehicleSpec]) -> Vec<ExitPermit> {
                 return Some(permit);
             }
             refused += 1;
-            match refused % 4 {
+            match refused % 5 {
                 0 => None,
                 1 => {
-                    permit.status = permit_status::VOIDED;
+                    permit.items = vec![PermitItem {
+                        bill_no: None,
+                        logistics_no: Some(format!("SF7{:011}", i + 1)),
+                        total_package_no: None,
+                    }];
                     Some(permit)
                 }
                 2 => {
+                    permit.status = permit_status::VOIDED;
+                    Some(permit)
+                }
+                3 => {
                     permit.status = permit_status::APPLIED;
                     Some(permit)
                 }

@@ -125,77 +125,110 @@ pub struct LoadFailure {
     pub detail: String,
 }
 
+/// One thing a permit names (a bag, a waybill or a bill) and how it fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemCheck {
+    /// The item: `bag B7`, `waybill SF1001`, `bill 3511…`, `permit P1`.
+    pub item: String,
+    /// Why it failed; `None` when it may leave.
+    pub failure: Option<(GateReasonCode, String)>,
+}
+
 /// Judge a permit's load: the items that fail, none when the truck may leave.
 pub fn check_load(load: &Load, without_items: PermitWithoutItems) -> Vec<LoadFailure> {
-    let mut failures = Vec::new();
+    failures(judge_items(load, without_items))
+}
+
+/// The items of `checks` that failed.
+pub fn failures(checks: Vec<ItemCheck>) -> Vec<LoadFailure> {
+    checks
+        .into_iter()
+        .filter_map(|c| {
+            c.failure.map(|(code, detail)| LoadFailure {
+                item: c.item,
+                code,
+                detail,
+            })
+        })
+        .collect()
+}
+
+/// The one failed item when what permit `permit_no` names could not be read (`error`):
+/// the truck waits for a person.
+pub fn unreadable(permit_no: &str, error: &str) -> ItemCheck {
+    ItemCheck {
+        item: format!("permit {permit_no}"),
+        failure: Some((
+            GateReasonCode::ManualDecisionNeeded,
+            format!("what the permit names could not be read: {error}"),
+        )),
+    }
+}
+
+/// Judge a permit's load item by item, in the permit's order: every bag, waybill and bill
+/// it names with its failure or none (the gates page lists them).
+pub fn judge_items(load: &Load, without_items: PermitWithoutItems) -> Vec<ItemCheck> {
+    let mut checks = Vec::new();
     if load.items.is_empty() {
         if without_items == PermitWithoutItems::Hold {
-            failures.push(LoadFailure {
+            checks.push(ItemCheck {
                 item: format!("permit {}", load.permit_no),
-                code: GateReasonCode::PermitNoItems,
-                detail: format!(
-                    "permit {} names no bags, waybills or bills: what the truck carries cannot be checked",
-                    load.permit_no
-                ),
+                failure: Some((
+                    GateReasonCode::PermitNoItems,
+                    format!(
+                        "permit {} names no bags, waybills or bills: what the truck carries cannot be checked",
+                        load.permit_no
+                    ),
+                )),
             });
         }
-        return failures;
+        return checks;
     }
-    let mut fail = |item: String, (code, detail): (GateReasonCode, String)| {
-        failures.push(LoadFailure { item, code, detail });
+    let mut judged = |item: String, failure: Option<(GateReasonCode, String)>| {
+        checks.push(ItemCheck { item, failure });
     };
     for item in &load.items {
         if let Some(bag_no) = &item.total_package_no {
-            let what = format!("bag {bag_no}");
-            match load.bags.get(bag_no) {
-                None => fail(
-                    what,
-                    (
-                        GateReasonCode::BagUnknown,
-                        format!("bag {bag_no} was not filled at this site"),
-                    ),
-                ),
-                Some(bag) if !bag.closed => fail(
-                    what,
-                    (
-                        GateReasonCode::BagOpen,
-                        format!("bag {bag_no} is not closed"),
-                    ),
-                ),
-                Some(bag) => {
-                    let mut carried = bag.parcels.iter().filter(|p| !p.retrieved);
-                    if let Some((code, detail)) = carried.find_map(ParcelFacts::problem) {
-                        fail(what, (code, format!("bag {bag_no}: {detail}")));
-                    }
-                }
-            }
+            judged(format!("bag {bag_no}"), bag_problem(load, bag_no));
         }
-        if let Some(waybill) = &item.logistics_no
-            && let Some(problem) = waybill_problem(load, waybill)
-        {
-            fail(format!("waybill {waybill}"), problem);
+        if let Some(waybill) = &item.logistics_no {
+            judged(format!("waybill {waybill}"), waybill_problem(load, waybill));
         }
         if let Some(bill) = &item.bill_no {
-            let what = format!("bill {bill}");
-            match load.bills.get(bill) {
-                None => fail(
-                    what,
-                    (
-                        GateReasonCode::LoadNotSorted,
-                        format!("bill {bill} has no declaration list here"),
-                    ),
-                ),
-                Some(waybills) => {
-                    if let Some((code, detail)) =
-                        waybills.iter().find_map(|w| waybill_problem(load, w))
-                    {
-                        fail(what, (code, format!("bill {bill}: {detail}")));
-                    }
-                }
-            }
+            let problem = match load.bills.get(bill) {
+                None => Some((
+                    GateReasonCode::LoadNotSorted,
+                    format!("bill {bill} has no declaration list here"),
+                )),
+                Some(waybills) => waybills
+                    .iter()
+                    .find_map(|w| waybill_problem(load, w))
+                    .map(|(code, detail)| (code, format!("bill {bill}: {detail}"))),
+            };
+            judged(format!("bill {bill}"), problem);
         }
     }
-    failures
+    checks
+}
+
+/// Why a bag may not leave: not filled here, not closed, or a parcel in it held.
+fn bag_problem(load: &Load, bag_no: &str) -> Option<(GateReasonCode, String)> {
+    match load.bags.get(bag_no) {
+        None => Some((
+            GateReasonCode::BagUnknown,
+            format!("bag {bag_no} was not filled at this site"),
+        )),
+        Some(bag) if !bag.closed => Some((
+            GateReasonCode::BagOpen,
+            format!("bag {bag_no} is not closed"),
+        )),
+        Some(bag) => bag
+            .parcels
+            .iter()
+            .filter(|p| !p.retrieved)
+            .find_map(ParcelFacts::problem)
+            .map(|(code, detail)| (code, format!("bag {bag_no}: {detail}"))),
+    }
 }
 
 /// Why a waybill may not leave: never sorted here, or a parcel of it held.

@@ -222,3 +222,42 @@ fn a_retrieved_parcel_no_longer_holds_its_bag_but_its_waybill_stays_held() {
         "the bag passes; the waybill named on its own does not"
     );
 }
+
+#[test]
+fn every_item_is_judged_and_the_view_lists_the_failed_first() {
+    let mut load = big(2, 3);
+    load.items.push(waybill_item("NEVER-SORTED"));
+    let checks = judge_items(&load, PermitWithoutItems::Hold);
+    assert_eq!(checks.len(), load.items.len(), "one judgement per item");
+    assert_eq!(
+        checks.iter().filter(|c| c.failure.is_none()).count(),
+        load.items.len() - 1
+    );
+    let view = crate::gates::view::LoadCheckView::new("P1", &checks);
+    assert_eq!((view.items, view.failed), (load.items.len(), 1));
+    let first = &view.listed[0];
+    assert_eq!(
+        (
+            first.item.as_str(),
+            first.ok,
+            first.code.as_deref(),
+            first.zh.as_deref()
+        ),
+        (
+            "waybill NEVER-SORTED",
+            false,
+            Some("load_not_sorted"),
+            Some("包裹未过机")
+        )
+    );
+    assert!(view.listed[1..].iter().all(|i| i.ok && i.code.is_none()));
+}
+
+#[test]
+fn the_view_of_a_big_load_is_capped_but_counts_everything() {
+    let load = big(50, 100);
+    let checks = judge_items(&load, PermitWithoutItems::Hold);
+    let view = crate::gates::view::LoadCheckView::new("P1", &checks);
+    assert_eq!((view.items, view.failed), (5_050, 0));
+    assert_eq!(view.listed.len(), crate::gates::view::MAX_LISTED_ITEMS);
+}

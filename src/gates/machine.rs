@@ -208,6 +208,11 @@ impl Lane {
             weight_stable: matches!(self.weight, Weight::Stable(_)),
             led_text: self.led.clone(),
             pass_id,
+            load_check: if phase == Phase::Idle {
+                None
+            } else {
+                self.decider.load_check.clone()
+            },
         }
     }
 
@@ -260,6 +265,7 @@ impl Lane {
                 if inputs.loop_before {
                     info!(gate = %gate, "truck on the loop");
                     self.step = Step::Present { since: now };
+                    self.decider.load_check = None;
                     self.decider.invalidate_plates();
                     self.evaluate(now, true, out);
                 }

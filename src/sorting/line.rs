@@ -8,10 +8,13 @@
 //! - [`plc`] — what a status poll tells: entries, weighings, drops, acks, heartbeat, and
 //!   the staleness watch that marks parcels `tracking_lost`.
 //! - [`scans`] — scanner messages.
+//! - [`bag_scans`] — the bag-label scanners at the release lane: closing bags, recording
+//!   retrievals.
 //! - [`decide`] — gathering a parcel's inputs, deciding, commanding the diverter.
 //! - [`xray`] — X-ray views: matching them to parcels and keeping them as evidence.
 //! - [`faults`] — bad input kept without flooding the disk; store writes that fail.
 
+mod bag_scans;
 mod decide;
 mod faults;
 mod holds;
@@ -199,6 +202,27 @@ impl LineTask {
             });
         }
         drop(scan_tx);
+        // The bag-label scanners at the release lane: their own channel, since what they
+        // read is a bag or a parcel taken out, not a parcel on the belt.
+        let (bag_tx, mut bag_rx) = mpsc::channel(256);
+        for scanner in &config.bag_scanners {
+            let addr = resolve_retrying(&scanner.address, &shutdown).await?;
+            let codec =
+                ScannerCodec::new(scanner.framing, scanner.no_read.clone(), scanner.max_length);
+            health.set(
+                &format!("line:{line_id}:bag_scanner:{}", scanner.name),
+                State::Starting,
+                format!("connecting to {addr}"),
+            );
+            let client = ScannerClient::new(scanner.name.as_str(), addr, codec)
+                .run(bag_tx.clone(), shutdown.clone());
+            let name = format!("bag-label scanner {}", scanner.name);
+            helpers.spawn(async move {
+                client.await;
+                name
+            });
+        }
+        drop(bag_tx);
         let (xray_tx, mut xray_rx) = mpsc::channel(1024);
         let xray = config.xray.as_ref().map(|x| {
             health.set(
@@ -278,6 +302,7 @@ impl LineTask {
                     anyhow::bail!("line {line_id}: {what} stopped");
                 }
                 Some(event) = scan_rx.recv() => line.on_scanner(event).await,
+                Some(event) = bag_rx.recv() => line.on_bag_scanner(event).await,
                 Some(event) = xray_rx.recv() => line.on_xray(event).await,
                 _ = poll.tick() => match line.poll(Instant::now()).await {
                     // Holds that came after a release decision, at every poll: the parcel's

@@ -33,6 +33,8 @@ pub struct BagView {
     pub parcels: i64,
     /// Open interceptions of its parcels: marked while above 0.
     pub open_interceptions: i64,
+    /// Its parcels' measured weights added up, kg.
+    pub measured_kg: Option<f64>,
 }
 
 /// One parcel of a bag, for the bag list.
@@ -57,7 +59,8 @@ pub struct BagLine {
 const SELECT: &str =
     "SELECT b.id, b.bag_no, b.line_id, b.lane, b.opened_at, b.closed_at, b.closed_by,
         (SELECT count(*) FROM parcels p WHERE p.bag_id = b.id),
-        (SELECT count(*) FROM interceptions i WHERE i.bag_id = b.id AND i.retrieved_at IS NULL)
+        (SELECT count(*) FROM interceptions i WHERE i.bag_id = b.id AND i.retrieved_at IS NULL),
+        (SELECT sum(p.weight_kg) FROM parcels p WHERE p.bag_id = b.id)
     FROM bags b";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BagView> {
@@ -71,6 +74,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BagView> {
         closed_by: r.get(6)?,
         parcels: r.get(7)?,
         open_interceptions: r.get(8)?,
+        measured_kg: r.get(9)?,
     })
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bags;
 pub mod gates;
 mod login;
 pub mod logs;

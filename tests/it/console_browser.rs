@@ -1,9 +1,11 @@
 //! The consoles in headless Chromium against the running demo, as people use them: the
 //! administrator is created at first start and creates the officer and the operator; the
 //! officer flags a parcel in the judging view and the simulator's ground truth puts it in
-//! the inspection lane; the operator overrides a held truck's barrier with a reason (and the
-//! page refuses one without); the language switches to English and back; the administrator
-//! revokes another desk's session from the accounts page. Every page is
+//! the inspection lane; a flag after the drop opens an interception the line page rings for
+//! until its retrieval is recorded; the operator closes a bag and opens its list, sees the
+//! load check of a truck held by it, and overrides a held truck's barrier with a reason (and
+//! the page refuses one without); the language switches to English and back; the
+//! administrator revokes another desk's session from the accounts page. Every page is
 //! saved as a PNG under `target/console-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/setup.sh installs them).
@@ -11,6 +13,7 @@
 mod browser;
 mod console;
 mod demo;
+mod holds;
 mod judging;
 mod override_gate;
 mod sessions;
@@ -62,10 +65,13 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     shift::the_image_tools_change_the_picture(&console).await;
     shift::the_flag_button_is_above_the_fold_at_1280(&console).await;
     shift::an_inspection_is_saved_once_and_its_record_prints(&console, ahead, &shots).await;
+    holds::an_interception_rings_on_the_line_page_until_its_retrieval(&console, OFFICER.0).await;
     console.log_out().await;
 
     console.log_in(OPERATOR.0, OPERATOR.1).await;
     shift::an_alarm_on_another_page_rings_and_stays_until_acknowledged(&console, OPERATOR.0).await;
+    holds::an_operator_closes_a_bag_and_opens_its_list(&console).await;
+    holds::the_gates_page_shows_the_failed_item_of_a_held_truck(&console).await;
     override_gate::an_operator_overrides_a_held_truck_with_a_reason(&console, OPERATOR.0, OFFICER)
         .await;
     console.log_out().await;
@@ -78,7 +84,15 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     shift::every_page_at_three_sizes(
         &console,
         &[
-            "line", "judging", "parcels", "gates", "devices", "stats", "alarms", "accounts",
+            "line",
+            "judging",
+            "parcels",
+            "gates",
+            "devices",
+            "stats",
+            "alarms",
+            "accounts",
+            "interceptions",
         ],
     )
     .await;

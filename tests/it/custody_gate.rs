@@ -1,17 +1,21 @@
 //! Nothing held leaves the site: parcels sorted on the simulated line fill the release
-//! lane's bag, a hold after the drop intercepts one, and trucks at the simulated exit lane
-//! carry permits naming bags and waybills. The gate simulator's judge (did the barrier
-//! open for a truck that should not leave, or stay shut for one that should) is the
-//! ground truth, with the controller's pass saying which item failed.
+//! lane's bag (the simulator's ground truth: which parcel is physically in which bag), bags
+//! are closed by scanning their label at the lane, a hold after the drop intercepts one,
+//! and trucks at the simulated exit lane are loaded with those bags and carry permits
+//! naming bags and waybills. The gate simulator's judge is the ground truth: did the
+//! barrier open for a truck that should not leave, stay shut for one that should, or let
+//! one leave carrying a held or unsorted parcel (a custody escape); the controller's pass
+//! says which item failed.
 
 use crate::common;
 
 use std::time::Duration;
 
+use common::bags::{scan_bag_label, scan_retrieval};
 use common::gates::{PLATE_A, PLATE_B, drive_at, start_line_and_gate_site, truck};
 use common::{Site, list};
 use customs_edge_protocol::downlink::{self as wire, Downlink, ExitPermit, PermitItem};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const PLATE_C: &str = "闽G6N4W3";
 const TRUCK_KG: i32 = 30_000;
@@ -45,19 +49,22 @@ fn entitled(
     spec
 }
 
-async fn close_bag(site: &Site, bag_no: &str) -> Value {
-    let res = site
-        .http
-        .post(format!(
-            "http://{}/api/bags/close",
-            site.controller.web_addr
-        ))
-        .json(&json!({"line": "L1", "lane": 1, "bag_no": bag_no}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "closing {bag_no}");
-    res.json().await.unwrap()
+/// Scan bag label `bag_no` at the release lane (the simulator closes its bag) and wait
+/// until the controller closed its own with that number.
+async fn close_bag(site: &Site, bag_no: &str) {
+    let (status, answer) = scan_bag_label(site, bag_no).await;
+    assert_eq!(status, 201, "closing {bag_no}: {answer}");
+    common::wait_for(
+        "the controller's bag closed",
+        Duration::from_secs(15),
+        || async {
+            let row = site.query(&format!(
+                "SELECT closed_at FROM bags WHERE bag_no = '{bag_no}'"
+            ));
+            row.first().filter(|r| r[0].is_string()).map(|_| ())
+        },
+    )
+    .await;
 }
 
 /// Sort `codes` on the line into the release lane's bag, then close it as `bag_no`.
@@ -129,6 +136,8 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
         .write(move |tx| customs_edge::store::downlink::apply(tx, "m-500", &message))
         .await
         .unwrap();
+    // The simulator's side of the same fact: customs holds it.
+    site.sim.site().custody().hold("SF8200000001");
     let interception = site.query("SELECT id FROM interceptions WHERE retrieved_at IS NULL");
     assert_eq!(interception.len(), 1, "intercepted in its bag");
     let interception = interception[0][0].as_i64().unwrap();
@@ -152,7 +161,7 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     .await;
 
     // The truck with the marked bag is held; the LED says why; the pass names the bag.
-    let mut a = truck(PLATE_A, TRUCK_KG, "K1");
+    let mut a = truck(PLATE_A, TRUCK_KG, "K1").loaded(vec!["ZB8200000001".into()], Vec::new());
     a.entitled = false;
     let held = drive_at(&site, a).await;
     assert!(held.held && !held.left, "{held:?}");
@@ -170,7 +179,8 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     assert_eq!(led[0][0], format!("{PLATE_A} 含未放行包裹"));
 
     // A permit naming a waybill never sorted here holds its truck.
-    let mut b = truck(PLATE_B, TRUCK_KG, "K1");
+    let mut b = truck(PLATE_B, TRUCK_KG, "K1")
+        .loaded(vec!["ZB8200000002".into()], vec!["SF8299999999".into()]);
     b.entitled = false;
     let held = drive_at(&site, b).await;
     assert!(held.held && !held.left, "{held:?}");
@@ -184,28 +194,91 @@ async fn a_truck_carrying_an_intercepted_parcel_is_held_until_the_retrieval_and_
     );
 
     // A clean truck still leaves.
-    let left = drive_at(&site, entitled(truck(PLATE_C, TRUCK_KG, "K1"))).await;
-    assert!(left.left, "{left:?}");
+    let c = truck(PLATE_C, TRUCK_KG, "K1")
+        .loaded(vec!["ZB8200000002".into()], vec!["SF8200000003".into()]);
+    let left = drive_at(&site, entitled(c)).await;
+    assert!(left.left && !left.custody_escape, "{left:?}");
 
-    // The parcel is taken out of the bag and its retrieval recorded: the truck leaves.
-    let res = site
-        .http
-        .post(format!(
-            "http://{}/api/interceptions/{interception}/retrieval",
-            site.controller.web_addr
-        ))
-        .json(&json!({"reason": "取出包裹，标签破损无法扫描"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    // SF…01 is out of the bag now (its retrieval says so): the rest of the bag may go.
-    let left = drive_at(&site, entitled(truck(PLATE_A, TRUCK_KG, "K1"))).await;
+    // Someone takes the parcel out of the bag and scans its label at the lane: the
+    // retrieval is recorded (the simulator's bag no longer holds it), and the truck leaves.
+    let (status, taken) = scan_retrieval(&site, "SF8200000001").await;
+    assert_eq!(status, 201, "{taken}");
+    common::wait_for(
+        "the retrieval recorded",
+        Duration::from_secs(15),
+        || async {
+            site.query(&format!(
+                "SELECT retrieved_by FROM interceptions WHERE id = {interception}"
+            ))[0][0]
+                .as_str()
+                .map(str::to_owned)
+        },
+    )
+    .await;
+    let a = truck(PLATE_A, TRUCK_KG, "K1").loaded(vec!["ZB8200000001".into()], Vec::new());
+    let left = drive_at(&site, entitled(a)).await;
     let codes = pass_codes(&site, PLATE_A);
-    assert!(left.left, "{left:?} {codes:?}");
+    assert!(left.left && !left.custody_escape, "{left:?} {codes:?}");
 
     let judged = site.sim.traffic().unwrap().report();
     let wrong: Vec<_> = judged.wrong_verdicts().collect();
     assert!(wrong.is_empty(), "the gate judge disagrees: {wrong:#?}");
+    assert_eq!(judged.totals.custody_escapes, 0);
+    site.stop().await;
+}
+
+/// The whole loop with the platform: the site reports the bag it closed, the platform
+/// simulator issues the exit permit for the truck carrying it (naming the bag and its
+/// waybills), the truck is loaded with that bag and leaves; the gate judge finds nothing
+/// held or unsorted on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truck_leaves_with_the_bag_the_platform_issued_its_permit_for() {
+    use common::platform::{SITE, platform_config, start_platform};
+    use customs_edge_simulators::broker::Broker;
+
+    let broker = Broker::start();
+    let platform = start_platform(&broker).await;
+    let cfg = platform_config(&broker, "");
+    let site = common::gates::start_line_and_gate_site_with(
+        vec![list("SF8400000001", 800), list("SF8400000002", 800)],
+        |c| c.platform = Some(cfg),
+    )
+    .await;
+    fill_bag(&site, &["SF8400000001", "SF8400000002"], "ZB8400000001").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !platform.custody(SITE).bags.contains_key("ZB8400000001") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the platform never heard of the bag"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let permit = platform
+        .issue_permit_for_bags(
+            SITE,
+            "HF8400",
+            PLATE_A,
+            f64::from(TRUCK_KG),
+            &["ZB8400000001"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(permit.items.len(), 3, "the bag and its two waybills");
+    common::wait_for(
+        "the issued permit at the site",
+        Duration::from_secs(30),
+        || async {
+            (!site
+                .query("SELECT 1 FROM exit_permits WHERE permit_no = 'HF8400'")
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+    let a = truck(PLATE_A, TRUCK_KG, "K1").loaded(vec!["ZB8400000001".into()], Vec::new());
+    let left = drive_at(&site, entitled(a)).await;
+    let codes = pass_codes(&site, PLATE_A);
+    assert!(left.left && !left.custody_escape, "{left:?} {codes:?}");
+    assert_eq!(left.verdict_correct, Some(true));
     site.stop().await;
 }

@@ -568,5 +568,36 @@ async fn holds_come_down_from_the_platform_and_their_effects_go_up_valid() {
         .collect();
     assert_eq!(alarms.len(), 2, "raised and cleared: {alarms:?}");
     assert!(alarms[0].1.contains("SF8300000002"));
+
+    // The platform applies them: its view of the site's holds and bags, and the permit it
+    // issues for a truck carrying the bag names the bag and what is still in it.
+    let custody = platform.custody(SITE);
+    assert!(custody.revised.contains("SF8300000001"), "{custody:?}");
+    assert!(custody.retrieved.contains("SF8300000002"), "{custody:?}");
+    assert!(custody.intercepted.is_empty(), "{custody:?}");
+    assert_eq!(custody.bags["ZB8300000001"], Vec::<String>::new());
+    assert!(
+        platform
+            .permit_for_bags(SITE, "HF8301", "闽G83001", 20_000.0, &["ZB-NOT-HERE"])
+            .is_err(),
+        "no permit for a bag the site never closed"
+    );
+    let permit = platform
+        .issue_permit_for_bags(SITE, "HF8300", "闽G83000", 20_000.0, &["ZB8300000001"])
+        .await
+        .unwrap();
+    assert_eq!(permit.items.len(), 1);
+    common::wait_for(
+        "the issued permit with its items at the site",
+        Duration::from_secs(30),
+        || async {
+            (one(
+                &site,
+                "SELECT count(*) FROM exit_permit_items WHERE total_package_no = 'ZB8300000001'",
+            ) == 1)
+                .then_some(())
+        },
+    )
+    .await;
     site.stop().await;
 }

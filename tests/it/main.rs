@@ -8,6 +8,7 @@ mod arrivals_downlink;
 mod audit_anchor;
 mod audit_verify;
 mod backup;
+mod bag_scanner;
 mod cli;
 mod common;
 mod console_browser;

@@ -1,7 +1,9 @@
 // The header's alarms on every page: the count nobody has acknowledged yet (a link to the
 // alarm page), a sound when a new alarm comes (muted per user, remembered in this browser),
 // and a banner naming it. Reads GET /api/alarms every few seconds and soon after any live
-// event that may carry one (line, gate, device, parcel interceptions).
+// event that may carry one (line, gate, device, parcel interceptions). An interception
+// (a held parcel in a release lane) rings again every RING_AGAIN_MS until someone
+// acknowledges it: goods must not leave while nobody has it in hand.
 import { get } from "./api.js";
 import { t } from "./i18n.js";
 import * as live from "./live.js";
@@ -10,12 +12,15 @@ import { session } from "./session.js";
 import { alarmTitle, sourceText } from "./alarm-words.js";
 
 const POLL_MS = 4000;
+const RING_AGAIN_MS = 8000;
+const INTERCEPTION = "interception";
 const $ = (id) => document.getElementById(id);
 let seen = null; // ids already known (null before the first answer: no sound for the old)
 let timer = null;
 let soon = null;
 let listeners = new Set();
 let last = { unacked: 0, alarms: [] };
+let lastRing = 0;
 
 function muteKey() {
   return `alarm-mute:${session.me ? session.me.username : ""}`;
@@ -41,6 +46,12 @@ export function ring() {
   audio.currentTime = 0;
   const played = audio.play();
   if (played && played.catch) played.catch(() => {});
+  lastRing = performance.now();
+}
+
+/** Interception alarms nobody has acknowledged yet. */
+export function unackedInterceptions(answer = last) {
+  return answer.alarms.filter((a) => a.kind === INTERCEPTION && !a.acked_by && !a.cleared_at);
 }
 
 function render() {
@@ -67,8 +78,11 @@ async function poll() {
   seen = new Set(last.alarms.map((a) => a.id));
   render();
   if (fresh.length) {
-    const a = fresh[0];
-    banner(t("alarm_new_banner", `${alarmTitle(a.kind)} · ${sourceText(a.source)}`), "bad");
+    const a = fresh.find((f) => f.kind === INTERCEPTION) || fresh[0];
+    const text = `${alarmTitle(a.kind)} · ${sourceText(a.source)}`;
+    banner(a.kind === INTERCEPTION ? t("interception_banner", text) : t("alarm_new_banner", text), "bad");
+    ring();
+  } else if (unackedInterceptions().length && performance.now() - lastRing >= RING_AGAIN_MS) {
     ring();
   }
   for (const fn of listeners) fn(last);

@@ -4,9 +4,11 @@ import { ZH } from "./text-zh.js";
 import { EN } from "./text-en.js";
 import { ZH_SHIFT } from "./text-zh-shift.js";
 import { EN_SHIFT } from "./text-en-shift.js";
+import { ZH_HOLDS } from "./text-zh-holds.js";
+import { EN_HOLDS } from "./text-en-holds.js";
 
 /** The text tables, by language. */
-export const TEXT = { zh: { ...ZH, ...ZH_SHIFT }, en: { ...EN, ...EN_SHIFT } };
+export const TEXT = { zh: { ...ZH, ...ZH_SHIFT, ...ZH_HOLDS }, en: { ...EN, ...EN_SHIFT, ...EN_HOLDS } };
 
 let lang = localStorage.getItem("lang") === "en" ? "en" : "zh";
 const listeners = new Set();

@@ -1,5 +1,5 @@
 // The console: first-start setup and login, the header, the hash router and the keyboard
-// shortcuts (1–7 pages, / search, Esc closes dialogs; pages add their own, like F).
+// shortcuts (1–9 pages, / search, Esc closes dialogs; pages add their own, like F).
 import { applyStatic, beijing, getLang, onLanguage, setLang, t, tOr } from "./i18n.js";
 import { ApiError, get, onAuthLost, post, setCsrf } from "./api.js";
 import * as live from "./live.js";
@@ -15,11 +15,14 @@ import accounts from "./pages/accounts.js";
 import alarms from "./pages/alarms.js";
 import record from "./pages/record.js";
 import handover from "./pages/handover.js";
+import interceptions from "./pages/interceptions.js";
+import bag from "./pages/bag.js";
 import * as bell from "./alarm-bell.js";
 
-const PAGES = { line, judging, parcels, gates, devices, stats, accounts, alarms, record, handover };
-// Pages by their number key (the record page is reached from a parcel, not by a key).
-const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts", "alarms"];
+const PAGES = { line, judging, parcels, gates, devices, stats, accounts, alarms, record, handover, interceptions, bag };
+// Pages by their number key (the record page is reached from a parcel, the bag list from a
+// bag, not by a key).
+const ORDER = ["line", "judging", "parcels", "gates", "devices", "stats", "accounts", "alarms", "interceptions"];
 const $ = (sel) => document.querySelector(sel);
 
 let current = null; // name of the page shown
@@ -193,7 +196,7 @@ document.addEventListener("keydown", (ev) => {
     ev.preventDefault();
     return;
   }
-  if (ev.key >= "1" && ev.key <= "8") {
+  if (ev.key >= "1" && ev.key <= "9") {
     const page = ORDER[Number(ev.key) - 1];
     if (allowed(page)) {
       ev.preventDefault();

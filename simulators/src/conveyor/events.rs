@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultKind;
 
-/// One of the two barcode scanners over a line.
+/// One of the barcode scanners of a line: two over the belt, one at the release lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScannerId {
@@ -14,6 +14,9 @@ pub enum ScannerId {
     Top,
     /// Reads labels from the side.
     Side,
+    /// At the release lane: bag labels when a bag is closed, parcel labels when an
+    /// intercepted parcel is taken back out.
+    Bag,
 }
 
 impl std::fmt::Display for ScannerId {
@@ -21,6 +24,7 @@ impl std::fmt::Display for ScannerId {
         f.write_str(match self {
             Self::Top => "top",
             Self::Side => "side",
+            Self::Bag => "bag",
         })
     }
 }

@@ -35,6 +35,10 @@ pub(super) struct Parcel {
     /// (lane, time) once it dropped.
     pub(super) dropped: Option<(u16, Duration)>,
     pub(super) defaulted: bool,
+    /// The bag (its seq) it fell into in the release lane.
+    pub(super) bag: Option<u64>,
+    /// Taken back out of its bag (an interception's retrieval).
+    pub(super) retrieved: bool,
 }
 
 fn ms_between(from: Duration, to: Duration) -> f64 {
@@ -60,6 +64,8 @@ impl Parcel {
             lane_changes: 0,
             dropped: None,
             defaulted: false,
+            bag: None,
+            retrieved: false,
         }
     }
 
@@ -172,6 +178,8 @@ impl Parcel {
             lane: self.dropped.map(|d| d.0),
             dropped_at: self.dropped.map(|d| wall(d.1)),
             defaulted: self.defaulted,
+            bag_seq: self.bag,
+            retrieved: self.retrieved,
             slack_ms: self.slack_ms().map(round),
             last_input_at: self.last_input().map(&wall),
             latency_ms: self.latency_ms().map(round),

@@ -21,6 +21,7 @@ pub struct LinePart {
     unknown: Vec<CommandRecord>,
     rejected: Vec<CommandRecord>,
     faults: Vec<FaultRecord>,
+    bags: Vec<crate::conveyor::BagRecord>,
 }
 
 impl Conveyor {
@@ -66,6 +67,11 @@ impl Conveyor {
             connections: Connections::default(),
             summary: tally.clone().summary(),
         };
+        let bags = if with_parcels {
+            self.bag_records()
+        } else {
+            Vec::new()
+        };
         let (parcels, late, unknown, rejected) = if with_parcels {
             let wall = |d: Duration| self.wall(d);
             (
@@ -88,6 +94,7 @@ impl Conveyor {
             unknown,
             rejected,
             faults: self.fault_records(),
+            bags,
         }
     }
 
@@ -111,6 +118,7 @@ pub fn assemble(generated_at: DateTime<Utc>, finished: bool, parts: Vec<LinePart
         unknown_commands: Vec::new(),
         rejected_commands: Vec::new(),
         parcels: Vec::new(),
+        bags: Vec::new(),
     };
     for part in parts {
         total.merge(&part.tally);
@@ -120,6 +128,7 @@ pub fn assemble(generated_at: DateTime<Utc>, finished: bool, parts: Vec<LinePart
         report.unknown_commands.extend(part.unknown);
         report.rejected_commands.extend(part.rejected);
         report.parcels.extend(part.parcels);
+        report.bags.extend(part.bags);
     }
     report.faults.sort_by_key(|f| f.started_at);
     report.summary = total.summary();

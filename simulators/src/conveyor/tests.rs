@@ -6,6 +6,7 @@ use crate::report::ParcelState;
 
 use super::test_line::{Line, TICK};
 
+mod bags;
 mod faults;
 mod stations;
 

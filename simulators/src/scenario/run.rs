@@ -18,6 +18,7 @@ const CHECK: Duration = Duration::from_millis(20);
 enum Step {
     Parcel(usize),
     Fault(usize),
+    Hold(usize),
 }
 
 /// Sleep until `at`; false if `shutdown` fired first.
@@ -73,8 +74,15 @@ pub async fn run(scenario: Scenario, site: Site, shutdown: CancellationToken) {
                 .enumerate()
                 .map(|(i, f)| (f.at_ms, Step::Fault(i))),
         )
+        .chain(
+            scenario
+                .holds
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.at_ms, Step::Hold(i))),
+        )
         .collect();
-    // Stable: at the same time, parcels in file order, then faults in file order.
+    // Stable: at the same time, parcels in file order, then faults, then holds.
     steps.sort_by_key(|(at, _)| *at);
     for (at_ms, step) in steps {
         let due = start + Duration::from_millis(at_ms);
@@ -89,6 +97,11 @@ pub async fn run(scenario: Scenario, site: Site, shutdown: CancellationToken) {
                 if let Err(err) = site.inject(scenario.parcels[i].to_parcel()) {
                     warn!(scenario = name, parcel = i, %err, "scenario parcel refused");
                 }
+            }
+            Step::Hold(i) => {
+                let code = &scenario.holds[i].code;
+                info!(scenario = name, code, "customs holds a parcel");
+                site.custody().hold(code);
             }
             Step::Fault(i) => {
                 let request = scenario.faults[i].to_request();

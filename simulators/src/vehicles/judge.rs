@@ -111,7 +111,18 @@ pub struct VehicleRecord {
     /// Open command − the last camera event sent before it, ms: how long the controller
     /// took once it had what it decided on. `null` when it opened before any event.
     pub latency_ms: Option<f64>,
-    /// Whether it left exactly when entitled; `null` until it left or was held.
+    /// What it carries, as loaded.
+    #[serde(default)]
+    pub load: Option<crate::custody::VehicleLoad>,
+    /// It left carrying a held parcel, a bag never filled here or a waybill never sorted
+    /// into a release lane (see `custody_problems`): a wrong verdict.
+    #[serde(default)]
+    pub custody_escape: bool,
+    /// What was wrong with its load when it left, one line each.
+    #[serde(default)]
+    pub custody_problems: Vec<String>,
+    /// Whether it left exactly when entitled, and not with held or unsorted goods; `null`
+    /// until it left or was held.
     pub verdict_correct: Option<bool>,
 }
 
@@ -126,8 +137,12 @@ pub struct GateTotals {
     pub left: u64,
     /// Backed off.
     pub held: u64,
-    /// Left though not entitled, or held though entitled.
+    /// Left though not entitled, or held though entitled, or left with held or unsorted
+    /// goods.
     pub wrong_verdict: u64,
+    /// Left carrying held or unsorted goods (each is a wrong verdict too).
+    #[serde(default)]
+    pub custody_escapes: u64,
     /// Open command latency over vehicles that had one.
     pub latency_ms: Stats,
     /// Times the barrier reached fully closed with a loop occupied (must be 0).
@@ -218,6 +233,8 @@ pub(crate) struct Ledger {
     /// A `std` mutex: held only to update or copy records, never across an `.await`.
     vehicles: Arc<Mutex<Vec<VehicleRecord>>>,
     progress: Arc<watch::Sender<Progress>>,
+    /// The site's custody book, once the site is assembled (the traffic starts first).
+    custody: Arc<std::sync::OnceLock<crate::custody::Custody>>,
 }
 
 impl Ledger {
@@ -226,6 +243,7 @@ impl Ledger {
             clock,
             vehicles: Arc::default(),
             progress: Arc::new(watch::Sender::new(Progress::default())),
+            custody: Arc::default(),
         }
     }
 
@@ -259,9 +277,23 @@ impl Ledger {
         f(&mut vehicles[(id - 1) as usize])
     }
 
-    /// Vehicle `id` is done: judge it.
+    /// Judge custody with the site's book from now on.
+    pub(crate) fn set_custody(&self, custody: crate::custody::Custody) {
+        let _ = self.custody.set(custody);
+    }
+
+    /// Vehicle `id` is done: judge it. One that left is judged by what it carried too.
     pub(crate) fn finish(&self, id: u64) {
-        self.update(id, |v| v.verdict_correct = Some(v.left == v.entitled));
+        let (left, load) = self.update(id, |v| (v.left, v.load.clone()));
+        let problems = match (left, load, self.custody.get()) {
+            (true, Some(load), Some(custody)) => custody.problems(&load),
+            _ => Vec::new(),
+        };
+        self.update(id, |v| {
+            v.custody_escape = !problems.is_empty();
+            v.custody_problems = problems;
+            v.verdict_correct = Some(v.left == v.entitled && !v.custody_escape);
+        });
         self.progress.send_modify(|p| p.done += 1);
     }
 
@@ -304,6 +336,7 @@ impl Ledger {
             totals.left += u64::from(v.left);
             totals.held += u64::from(v.held);
             totals.wrong_verdict += u64::from(v.verdict_correct == Some(false));
+            totals.custody_escapes += u64::from(v.custody_escape);
             totals.tailgates += u64::from(v.tailgate && v.left);
             totals.shots += v.shots.len() as u64;
             let count = |k: ShotKind| v.shots.iter().filter(|s| s.kind == k).count() as u64;

@@ -72,6 +72,10 @@ pub struct VehicleSpec {
     /// Earliest arrival, ms after the traffic starts (it also waits for its lane to clear).
     #[serde(default)]
     pub at_ms: u64,
+    /// What it carries out (bags, loose waybills): the gate judge counts it leaving with a
+    /// held or unsorted parcel as a custody escape. Absent = nothing the site checks.
+    #[serde(default)]
+    pub load: Option<crate::custody::VehicleLoad>,
 }
 
 fn default_reads() -> u32 {
@@ -99,6 +103,7 @@ impl VehicleSpec {
             color: None,
             tailgate: false,
             at_ms: 0,
+            load: None,
         }
     }
 
@@ -106,6 +111,13 @@ impl VehicleSpec {
     #[must_use]
     pub fn entitled(mut self, entitled: bool) -> Self {
         self.entitled = entitled;
+        self
+    }
+
+    /// The same vehicle, loaded with `bags` and loose `waybills`.
+    #[must_use]
+    pub fn loaded(mut self, bags: Vec<String>, waybills: Vec<String>) -> Self {
+        self.load = Some(crate::custody::VehicleLoad { bags, waybills });
         self
     }
 

@@ -324,6 +324,11 @@ impl Traffic {
         self.inner.ledger.record(id)
     }
 
+    /// Judge the loads of trucks that leave with the site's custody book.
+    pub fn set_custody(&self, custody: crate::custody::Custody) {
+        self.inner.ledger.set_custody(custody);
+    }
+
     /// The ground truth so far.
     pub fn report(&self) -> GateReport {
         let ledger = &self.inner.ledger;
@@ -355,6 +360,9 @@ fn new_record(id: u64, spec: &VehicleSpec, lane: &str) -> VehicleRecord {
         held_at: None,
         led_texts: Vec::new(),
         latency_ms: None,
+        load: spec.load.clone(),
+        custody_escape: false,
+        custody_problems: Vec::new(),
         verdict_correct: None,
     }
 }

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use customs_edge_simulators::LineConfig;
 use customs_edge_simulators::Scenario;
+use customs_edge_simulators::custody::VehicleLoad;
 use customs_edge_simulators::plate_camera::CameraForm;
-use customs_edge_simulators::scenario::{ScenarioFault, ScenarioParcel};
+use customs_edge_simulators::scenario::{ScenarioFault, ScenarioHold, ScenarioParcel};
 use customs_edge_simulators::vehicles::{
     CameraSetup, Direction, GateLaneSetup, LaneTiming, TrafficOptions, VehicleGenerator,
     VehicleSpec,
@@ -64,6 +65,9 @@ fn every_key() -> BTreeSet<String> {
     keys.extend(fields("line", &LineConfig::default()));
     keys.extend(fields("parcels", &parcel));
     keys.extend(fields("faults", &fault));
+    let hold: ScenarioHold = toml::from_str("at_ms = 0\ncode = \"SF1\"").unwrap();
+    keys.extend(fields("holds", &hold));
+    keys.extend(fields("vehicle.load", &VehicleLoad::default()));
     keys.extend(fields("gate", &GateLaneSetup::new("G1", Direction::Out)));
     keys.extend(fields(
         "gate.camera",

@@ -373,3 +373,47 @@ async fn edge_sim_judges_the_gates_and_exits_1_on_a_wrong_verdict() {
     assert!(full.lines.finished);
     let _: customs_edge_simulators::Report = serde_json::from_str(&text).unwrap();
 }
+
+#[tokio::test]
+async fn a_truck_that_leaves_with_held_or_unsorted_goods_is_a_custody_escape() {
+    let h = harness(
+        Policy::allowing(&["闽G12345", "闽G23456", "闽G34567"]),
+        20_000,
+    )
+    .await;
+    let custody = customs_edge_simulators::custody::Custody::new(Vec::new());
+    custody.pack("ZB1", vec!["SF1".into(), "SF2".into()]);
+    custody.pack("ZB2", vec!["SF3".into()]);
+    h.traffic.set_custody(custody.clone());
+    // Customs held SF2 after it was packed; SF9 was never sorted here.
+    custody.hold("SF2");
+    let ids = h
+        .traffic
+        .queue_all([
+            truck("闽G12345")
+                .entitled(true)
+                .loaded(vec!["ZB1".into()], Vec::new()),
+            truck("闽G23456")
+                .entitled(true)
+                .loaded(vec!["ZB2".into()], vec!["SF9".into()]),
+            truck("闽G34567")
+                .entitled(true)
+                .loaded(vec!["ZB2".into()], vec!["SF3".into()]),
+        ])
+        .unwrap();
+    let report = h.done().await;
+    let held = report.vehicle(ids[0]).unwrap();
+    assert!(held.left && held.custody_escape, "{held:#?}");
+    assert_eq!(held.verdict_correct, Some(false));
+    assert_eq!(held.custody_problems, ["bag ZB1 carries held parcel SF2"]);
+    let unsorted = report.vehicle(ids[1]).unwrap();
+    assert_eq!(
+        unsorted.custody_problems,
+        ["waybill SF9 was never sorted into a release lane"]
+    );
+    let clean = report.vehicle(ids[2]).unwrap();
+    assert!(clean.left && !clean.custody_escape, "{clean:#?}");
+    assert_eq!(clean.verdict_correct, Some(true));
+    let t = &report.totals;
+    assert_eq!((t.custody_escapes, t.wrong_verdict), (2, 2));
+}

@@ -78,6 +78,7 @@ pub(super) fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig)
             out.push(Problem::new(format!("{sat}.no_read"), "must not be empty"));
         }
     }
+    validate_bag_scanners(out, at, line, &mut names);
     validate_geometry(out, at, line);
     let d = &line.diverter;
     let lanes = [
@@ -101,6 +102,69 @@ pub(super) fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig)
             format!("{at}.diverter"),
             "release, inspection and exception lanes must be different",
         ));
+    }
+}
+
+/// The bag-label scanners: named apart from every other scanner of the line, at the
+/// release lane, with a bag prefix that a waybill cannot be mistaken for.
+fn validate_bag_scanners<'a>(
+    out: &mut Vec<Problem>,
+    at: &str,
+    line: &'a LineConfig,
+    names: &mut HashSet<&'a str>,
+) {
+    let mut lanes = HashSet::new();
+    for (j, scanner) in line.bag_scanners.iter().enumerate() {
+        let sat = format!("{at}.bag_scanners[{j}]");
+        if required(
+            out,
+            format!("{sat}.name"),
+            &scanner.name,
+            "a scanner name such as bag-1",
+        ) && !names.insert(scanner.name.as_str())
+        {
+            out.push(Problem::new(
+                format!("{sat}.name"),
+                format!("duplicate scanner name {:?}", scanner.name),
+            ));
+        }
+        address(
+            out,
+            format!("{sat}.address"),
+            &scanner.address,
+            "the scanner's host:port",
+        );
+        let at_lane = scanner.lane_of(line);
+        if at_lane != line.diverter.release_lane {
+            out.push(Problem::new(
+                format!("{sat}.lane"),
+                format!(
+                    "{at_lane} is not a release lane (diverter.release_lane is {})",
+                    line.diverter.release_lane
+                ),
+            ));
+        } else if !lanes.insert(at_lane) {
+            out.push(Problem::new(
+                format!("{sat}.lane"),
+                format!("release lane {at_lane} has another bag-label scanner"),
+            ));
+        }
+        let prefix = scanner.bag_prefix.trim();
+        if prefix.is_empty() || prefix.chars().count() > 16 || prefix != scanner.bag_prefix {
+            out.push(Problem::new(
+                format!("{sat}.bag_prefix"),
+                "1 to 16 characters without spaces around: what every bag label starts with",
+            ));
+        }
+        if !(1..=128).contains(&scanner.max_length) {
+            out.push(Problem::new(
+                format!("{sat}.max_length"),
+                "must be between 1 and 128",
+            ));
+        }
+        if scanner.no_read.is_empty() {
+            out.push(Problem::new(format!("{sat}.no_read"), "must not be empty"));
+        }
     }
 }
 
@@ -173,3 +237,7 @@ fn validate_geometry(out: &mut Vec<Problem>, at: &str, line: &LineConfig) {
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "line_tests.rs"]
+mod tests;

@@ -18,7 +18,8 @@ use super::outcome::{self, Outcome};
 use super::reads::{Truck, TruckReads};
 use crate::gates::LaneSettings;
 use crate::gates::load::{self, Load};
-use crate::gates::verdict::{GateReasonCode, GateVerdict, Weight};
+use crate::gates::verdict::{GateVerdict, Weight};
+use crate::gates::view::LoadCheckView;
 
 /// How long the plates misreads resolve to are used before they are asked again.
 pub(super) const PLATES_FRESH: Duration = Duration::from_secs(1);
@@ -106,6 +107,9 @@ pub(super) struct Committed {
 #[derive(Debug, Default)]
 pub(super) struct Decider {
     job: Option<Job>,
+    /// The load check of the truck on the loop, for the lane's view; cleared when the
+    /// next truck comes.
+    pub(super) load_check: Option<LoadCheckView>,
     plates: Vec<String>,
     fetched: Option<Instant>,
     next_id: u64,
@@ -361,17 +365,16 @@ impl Decider {
         let Verdict::Agreed(agreement) = &consensus else {
             return;
         };
-        let failures = match load {
-            Ok(load) => load::check_load(&load, s.config.permit_without_items),
+        let permit_no = verdict.permit_no.clone().unwrap_or_default();
+        let checks = match load {
+            Ok(load) => load::judge_items(&load, s.config.permit_without_items),
             Err(e) => {
                 warn!(gate = %s.config.id, error = %e, "could not read the permit's load; the truck is held");
-                vec![load::LoadFailure {
-                    item: format!("permit {}", verdict.permit_no.as_deref().unwrap_or("?")),
-                    code: GateReasonCode::ManualDecisionNeeded,
-                    detail: format!("what the permit names could not be read: {e}"),
-                }]
+                vec![load::unreadable(&permit_no, &e)]
             }
         };
+        self.load_check = Some(LoadCheckView::new(&permit_no, &checks));
+        let failures = load::failures(checks);
         let verdict = load::apply(verdict, &failures);
         let outcome = outcome::decided(s, agreement, weight, (verdict, Vec::new()));
         self.record(outcome, &consensus, truck, None, out);

@@ -97,6 +97,22 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<InterceptionView>, Store
         .optional()?)
 }
 
+/// The interception of a parcel of waybill `logistics_no` on line `line_id`: the open one
+/// if there is one, else the newest retrieved; `None` when it was never intercepted there.
+pub fn for_waybill(
+    conn: &Connection,
+    line_id: &str,
+    logistics_no: &str,
+) -> Result<Option<InterceptionView>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "{SELECT} WHERE i.logistics_no = ?1 AND i.line_id = ?2
+             ORDER BY i.retrieved_at IS NULL DESC, i.id DESC LIMIT 1"
+        ))?
+        .query_row(params![logistics_no, line_id], row)
+        .optional()?)
+}
+
 /// Interceptions, newest first: the open ones only, or all.
 pub fn list(
     conn: &Connection,

@@ -261,12 +261,21 @@ impl GateSite {
     }
 }
 
-/// A whole site in one simulator: the line (one scanner, deciding at the deadline) and
-/// exit lane K1 (Hikvision camera with Digest, a weighbridge), with `lists` in the store.
+/// A whole site in one simulator: the line (one scanner, deciding at the deadline, the
+/// bag-label scanner at its release lane) and exit lane K1 (Hikvision camera with Digest, a
+/// weighbridge), with `lists` in the store.
 /// The lane keeps the default for permits without items (hold). Trucks are queued on
 /// `site.sim.traffic()`.
 pub async fn start_line_and_gate_site(
     lists: Vec<customs_edge::manifest::DeclarationList>,
+) -> super::Site {
+    start_line_and_gate_site_with(lists, |_| {}).await
+}
+
+/// [`start_line_and_gate_site`] with a last change to the controller's config.
+pub async fn start_line_and_gate_site_with(
+    lists: Vec<customs_edge::manifest::DeclarationList>,
+    tweak: impl FnOnce(&mut customs_edge::config::Config),
 ) -> super::Site {
     let camera_port = free_port();
     let mut setup = GateLaneSetup::new("K1", Direction::Out);
@@ -300,6 +309,10 @@ pub async fn start_line_and_gate_site(
             gate.weight_wait_s = 10.0;
             gate.permit_without_items = customs_edge::config::PermitWithoutItems::Hold;
         }
+        config.lines[0]
+            .bag_scanners
+            .push(super::bags::bag_scanner(sim.lines[0].bag));
+        tweak(config);
     })
     .await
 }

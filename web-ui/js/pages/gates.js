@@ -1,6 +1,7 @@
 // Page 4, gates: each lane live (`.lane[data-gate]`) — phase, loops, the barrier drawn at
 // its position, weighbridge weight, the LED text as the panel shows it, the pass being
-// served or the last one; operators open a barrier by hand with a mandatory reason.
+// served or the last one, the load check of the truck present item by item
+// (gates-load.js); operators open a barrier by hand with a mandatory reason.
 // Data: GET /api/gates, GET /api/gates/passes, GET /api/gates/passes/{id}; live `gate`
 // events; POST /api/gates/{gate}/override {reason}.
 import { get, post, qs } from "../api.js";
@@ -8,6 +9,7 @@ import { beijing, fromBeijingInput, getLang, num, t, tOr } from "../i18n.js";
 import * as live from "../live.js";
 import { fill, h, openDialog, pill, thumb, unavailable } from "../dom.js";
 import { hasRole } from "../session.js";
+import { renderLoadCheck } from "./gates-load.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const root = () => document.getElementById("page-gates");
@@ -203,6 +205,7 @@ function renderLane(lane) {
       h("header", { className: "lane-head" }),
       h("div", { className: "lane-live" }, drawing(), h("div", { className: "weighbridge" }), h("div", { className: "led", role: "status" })),
       h("div", { className: "lane-pass" }),
+      h("section", { className: "lane-load", hidden: true }),
       h("div", { className: "lane-actions" }));
     holder.append(card);
   }
@@ -221,6 +224,7 @@ function renderLane(lane) {
   led.textContent = lane.led_text || " ";
   led.setAttribute("aria-label", `${t("led")}: ${lane.led_text || ""}`);
   fill(card.querySelector(".lane-pass"), passBlock(lane));
+  renderLoadCheck(card.querySelector(".lane-load"), lane);
   const actions = card.querySelector(".lane-actions");
   // The override is only for a truck present and held.
   if (!hasRole("operator", "admin") || lane.phase !== "held") fill(actions);

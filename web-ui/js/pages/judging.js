@@ -355,9 +355,14 @@ function confirmation(id) {
   const f = flagged.get(id);
   const p = f.parcel;
   const outcome = p && p.lane_kind ? [t("flag_result_lane"), " ", lanePill(p.lane_kind, p.lane)] : [t("flag_result_pending")];
-  return h("div", { className: "flagged", dataset: { parcelId: id }, role: "status" },
+  // A flag after the release decision: the answer says whether the lane was commanded
+  // again or the parcel is intercepted.
+  const late = f.answer.late;
+  const lateText = late ? h("span", { className: `late late-${late.outcome}`, title: late.message || "" },
+    t(`flag_late_${late.outcome}`, late.interception ? late.interception.id : "")) : null;
+  return h("div", { className: "flagged", dataset: { parcelId: id, late: late ? late.outcome : "" }, role: "status" },
     h("b", {}, "✔ ", t("flag_done", f.answer.logistics_no || f.code || `#${id}`)),
-    h("span", {}, t("flag_by", f.answer.by, f.answer.flag_id)), h("span", {}, ...outcome));
+    h("span", {}, t("flag_by", f.answer.by, f.answer.flag_id)), lateText || h("span", {}, ...outcome));
 }
 
 function renderFlags() {

@@ -1,13 +1,16 @@
 // Page 1, the line monitor: each line's belt state, today's lane counts, the parcels on the
 // belt drawn where they are, the line's alarms (operators acknowledge them); and the recent
-// parcels with their reasons. Data: GET /api/lines, GET /api/parcels; live `line` (a belt)
-// and `parcel` events; POST /api/alarms/{id}/ack.
+// parcels with their reasons; each line's open interceptions and its release lanes' bags
+// (line-holds.js). Data: GET /api/lines, GET /api/parcels, GET /api/interceptions, GET
+// /api/bags; live `line` (a belt) and `parcel` events; POST /api/alarms/{id}/ack.
 import { get, post } from "../api.js";
 import { beijing, num, t } from "../i18n.js";
 import * as live from "../live.js";
 import { banner, fill, h, lanePill, outcomeCell, pill, reasonsText, unavailable } from "../dom.js";
 import { hasRole } from "../session.js";
 import { alarmTitle, sourceText } from "../alarm-words.js";
+import { onHolds, reload as reloadHolds } from "../holds.js";
+import { renderBags, renderInterceptions } from "./line-holds.js";
 
 const MAX_ROWS = 100;
 const RELOAD_MS = 5000;
@@ -31,6 +34,7 @@ async function loadLines() {
   } catch (err) {
     loadError = err;
   }
+  await reloadHolds();
   if (visible()) renderLines();
 }
 
@@ -168,7 +172,9 @@ function card(line) {
     c = h("article", { className: "line-card card", dataset: { line: line.line_id } },
       h("header", { className: "line-head" }), h("div", { className: "counts" }),
       h("div", { className: "belt" }, h("div", { className: "track", role: "img" })),
-      h("ul", { className: "alarms" }));
+      h("section", { className: "interceptions", hidden: true }),
+      h("ul", { className: "alarms" }),
+      h("section", { className: "bags", hidden: true }));
     root().querySelector(".lines").append(c);
   }
   // With the PLC silent the last speed is stale: none is shown.
@@ -184,6 +190,8 @@ function card(line) {
     countTile("release", n.release), countTile("inspection", n.inspection),
     countTile("exception", n.exception), countTile("pending", n.pending));
   renderBelt(line, c.querySelector(".track"));
+  renderInterceptions(c.querySelector(".interceptions"), line.line_id);
+  renderBags(c.querySelector(".bags"), line.line_id);
   // Rebuilt only when they change, so that an acknowledge button keeps the focus.
   const list = c.querySelector(".alarms");
   const conds = conditions(line);
@@ -246,6 +254,8 @@ function onParcel(p) {
   }
   if (p.lane_kind && (!before || before.lane_kind !== p.lane_kind)) countsSoon();
   else if (!before) countsSoon();
+  // A drop fills a bag: its count and weight come with the next reload.
+  else if (p.outcome && before.outcome !== p.outcome) countsSoon();
   freshId = p.id;
   if (visible()) renderTable();
 }
@@ -263,6 +273,16 @@ export default {
     live.on("line", onLine);
     live.on("open", () => { loadLines(); loadParcels(); });
     live.on("resync", loadParcels);
+    onHolds(() => {
+      if (!visible()) return;
+      for (const line of lines.values()) {
+        const c = root().querySelector(`.line-card[data-line="${CSS.escape(line.line_id)}"]`);
+        if (c) {
+          renderInterceptions(c.querySelector(".interceptions"), line.line_id);
+          renderBags(c.querySelector(".bags"), line.line_id);
+        }
+      }
+    });
   },
   show() {
     renderLines();

@@ -335,6 +335,7 @@ impl Args {
                 plc_listen: self.addr(i, 0)?,
                 top_listen: self.addr(i, 1)?,
                 side_listen: self.addr(i, 2)?,
+                bag_listen: self.addr(i, 3)?,
                 map: RegisterMap {
                     unit_id: self.unit_id,
                     status_base: self.status_base,

@@ -114,7 +114,8 @@ fn print_gate_summary(gates: &GateReport) {
     let t = &gates.totals;
     println!(
         "edge-sim gates: vehicles={} left={} held={} wrong_verdict={} unfinished={} \
-         latency_p50_ms={} latency_p99_ms={} tailgates={} closed_on_occupied_loop={}",
+         latency_p50_ms={} latency_p99_ms={} tailgates={} closed_on_occupied_loop={} \
+         custody_escapes={}",
         t.vehicles,
         t.left,
         t.held,
@@ -123,7 +124,8 @@ fn print_gate_summary(gates: &GateReport) {
         ms(t.latency_ms.p50),
         ms(t.latency_ms.p99),
         t.tailgates,
-        t.closed_on_occupied_loop
+        t.closed_on_occupied_loop,
+        t.custody_escapes
     );
     for v in gates.wrong_verdicts().take(LIST_WRONG) {
         println!(
@@ -134,6 +136,9 @@ fn print_gate_summary(gates: &GateReport) {
             v.entitled,
             if v.left { "it left" } else { "it was held" }
         );
+        for problem in &v.custody_problems {
+            println!("    carrying: {problem}");
+        }
     }
 }
 
