@@ -1,8 +1,10 @@
 """The hostile and the honest peers of scripts/bench-abuse.sh, in one process.
 
 Honest: a console polling GET /healthz and GET /api/lines (operator bearer token) and a
-plate camera posting events (Basic auth), each on its own kept-alive connection opened
-before the attack, timed request by request.
+plate camera posting events (HTTP Digest, as the demo's camera is configured; it answers
+the challenge and reuses the nonce as a camera does), each on its own kept-alive
+connection opened before the attack, timed request by request. Any answer but 2xx counts
+as an error: a refusal is not service.
 
 Hostile: IDLE connections, spread over source addresses 127.0.0.2... (100 each) and over
 both listeners, half of them sending nothing and half sending half a request head. A
@@ -14,8 +16,10 @@ the attack's counts (opened, closed within 1 s, closed later, failed connects).
 """
 
 import argparse
-import base64
+import hashlib
 import http.client
+import os
+import re
 import json
 import resource
 import selectors
@@ -43,12 +47,64 @@ def percentile(values, p):
     return ordered[k]
 
 
+class Digest:
+    """An HTTP Digest client (RFC 7616, qop=auth): learns the challenge from a 401, then
+    answers with the same nonce and a rising nonce count until the server calls it stale."""
+
+    PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
+
+    def __init__(self, user, password):
+        self.user, self.password = user, password
+        self.challenge, self.nc = None, 0
+
+    def learn(self, res):
+        offers = res.msg.get_all("WWW-Authenticate") or []
+        digests = []
+        for offer in offers:
+            if not offer.lower().startswith("digest "):
+                continue
+            params = {k.lower(): q if q else v for k, q, v in self.PARAM.findall(offer[7:])}
+            digests.append(params)
+        # The strongest offered: SHA-256 before MD5.
+        digests.sort(key=lambda d: d.get("algorithm", "MD5").upper() != "SHA-256")
+        if not digests:
+            return False
+        self.challenge, self.nc = digests[0], 0
+        return True
+
+    def header(self, method, uri):
+        if self.challenge is None:
+            return None
+        c = self.challenge
+        algorithm = c.get("algorithm", "MD5")
+        h = hashlib.sha256 if algorithm.upper() == "SHA-256" else hashlib.md5
+
+        def hx(text):
+            return h(text.encode()).hexdigest()
+
+        self.nc += 1
+        nc = f"{self.nc:08x}"
+        cnonce = os.urandom(8).hex()
+        ha1 = hx(f"{self.user}:{c['realm']}:{self.password}")
+        ha2 = hx(f"{method}:{uri}")
+        response = hx(f"{ha1}:{c['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        parts = [
+            f'username="{self.user}"', f'realm="{c["realm"]}"', f'nonce="{c["nonce"]}"',
+            f'uri="{uri}"', f"algorithm={algorithm}", "qop=auth", f"nc={nc}",
+            f'cnonce="{cnonce}"', f'response="{response}"',
+        ]
+        if "opaque" in c:
+            parts.append(f'opaque="{c["opaque"]}"')
+        return "Digest " + ", ".join(parts)
+
+
 class Honest(threading.Thread):
     """One client on one kept-alive connection, a request every `every` seconds."""
 
-    def __init__(self, name, addr, request, every, stop):
+    def __init__(self, name, addr, request, every, stop, digest=None):
         super().__init__(daemon=True)
         self.name_, self.addr, self.request, self.every, self.stop = name, addr, request, every, stop
+        self.digest = digest
         self.latencies, self.errors, self.statuses, self.reconnects = [], 0, {}, 0
         self.measuring = False
         self.conn = None
@@ -66,13 +122,16 @@ class Honest(threading.Thread):
             if self.conn is None:
                 self.reconnects += 1
                 self.connect()
-            self.conn.request(method, path, body=body, headers=headers)
-            res = self.conn.getresponse()
-            res.read()
+            res = self.send(method, path, headers, body)
+            if res.status == 401 and self.digest is not None and self.digest.learn(res):
+                # A first or stale nonce: answer the challenge, as a camera does.
+                res = self.send(method, path, headers, body)
             elapsed = (time.perf_counter() - started) * 1000
             if self.measuring:
                 self.latencies.append(elapsed)
                 self.statuses[res.status] = self.statuses.get(res.status, 0) + 1
+                if not 200 <= res.status < 300:
+                    self.errors += 1
             if res.getheader("connection", "").lower() == "close":
                 self.conn.close()
                 self.conn = None
@@ -82,6 +141,19 @@ class Honest(threading.Thread):
             if self.conn is not None:
                 self.conn.close()
             self.conn = None
+
+    def send(self, method, path, headers, body):
+        headers = dict(headers)
+        answer = self.digest.header(method, path) if self.digest is not None else None
+        if answer is not None:
+            headers["Authorization"] = answer
+        self.conn.request(method, path, body=body, headers=headers)
+        res = self.conn.getresponse()
+        res.read()
+        if res.getheader("connection", "").lower() == "close" and res.status == 401:
+            self.conn.close()
+            self.connect()
+        return res
 
     def run(self):
         next_at = time.monotonic()
@@ -208,7 +280,6 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     password = open(args.password_file).read().strip()
-    basic = base64.b64encode(f"{args.user}:{password}".encode()).decode()
     stop = threading.Event()
     clients = [
         Honest("health", args.web, ("GET", "/healthz", {}, None), args.every, stop),
@@ -225,11 +296,12 @@ def main():
             (
                 "POST",
                 f"/cameras/{args.camera}/events",
-                {"Authorization": f"Basic {basic}", "Content-Type": "application/xml"},
+                {"Content-Type": "application/xml"},
                 HEARTBEAT,
             ),
             args.every,
             stop,
+            Digest(args.user, password),
         ),
     ]
     for c in clients:
