@@ -103,26 +103,22 @@ pub(crate) async fn run(mut eventloop: EventLoop, platform: Platform, shutdown: 
     disconnect(&mut eventloop, &platform).await;
 }
 
-/// An uplink message's signature, checked off the event loop.
-enum Checked {
-    /// Authentic: the envelope inside the signed wrapper (or the payload, unsigned).
-    Authentic(Bytes),
-    Refused(SignatureError),
-    /// Not an uplink message: nothing to check.
-    NotUplink,
-}
+/// An uplink message's signature checked off the event loop (`None`: not an uplink topic):
+/// the envelope inside the signed wrapper (or the payload, unsigned), or why it is refused.
+type Checked = Option<Result<Bytes, SignatureError>>;
 
 fn check(platform: &Platform, publish: &Publish) -> Checked {
     let prefix = platform.shared.config.prefix.trim_end_matches('/');
     match route(prefix, &publish.topic) {
-        Route::Up { site, .. } => {
-            match platform.open_uplink(&publish.topic, site, &publish.payload) {
-                Ok(envelope) => Checked::Authentic(publish.payload.slice_ref(envelope)),
-                Err(e) => Checked::Refused(e),
-            }
-        }
-        Route::Status { .. } | Route::Other => Checked::NotUplink,
+        Route::Up { site, .. } => Some(open(platform, publish, site)),
+        Route::Status { .. } | Route::Other => None,
     }
+}
+
+fn open(platform: &Platform, publish: &Publish, site: &str) -> Result<Bytes, SignatureError> {
+    platform
+        .open_uplink(&publish.topic, site, &publish.payload)
+        .map(|envelope| publish.payload.slice_ref(envelope))
 }
 
 /// Subscribe when the session is new (the first connection, or a broker that forgot it).
@@ -187,10 +183,9 @@ fn receive(platform: &Platform, publish: &Publish, check: Checked) {
     let prefix = platform.shared.config.prefix.trim_end_matches('/');
     match route(prefix, &publish.topic) {
         Route::Up { site, stream } => {
-            let payload = match check {
-                Checked::Authentic(p) => p,
-                Checked::NotUplink => unreachable!("an uplink topic is always checked"),
-                Checked::Refused(e) => {
+            let payload = match check.unwrap_or_else(|| open(platform, publish, site)) {
+                Ok(p) => p,
+                Err(e) => {
                     warn!(topic = %publish.topic, reason = e.code(), detail = %e, "uplink refused: not authentic");
                     platform.shared.update(|s| {
                         s.judge.malformed(

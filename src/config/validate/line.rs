@@ -50,23 +50,13 @@ pub(super) fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig)
     let mut names = HashSet::new();
     for (j, scanner) in line.scanners.iter().enumerate() {
         let sat = format!("{at}.scanners[{j}]");
-        if required(
+        scanner_endpoint(
             out,
-            format!("{sat}.name"),
+            &sat,
             &scanner.name,
-            "a scanner name such as top",
-        ) && !names.insert(scanner.name.as_str())
-        {
-            out.push(Problem::new(
-                format!("{sat}.name"),
-                format!("duplicate scanner name {:?}", scanner.name),
-            ));
-        }
-        address(
-            out,
-            format!("{sat}.address"),
             &scanner.address,
-            "the scanner's host:port",
+            "top",
+            &mut names,
         );
         if !(1..=128).contains(&scanner.max_length) {
             out.push(Problem::new(
@@ -105,6 +95,36 @@ pub(super) fn validate_line(out: &mut Vec<Problem>, at: &str, line: &LineConfig)
     }
 }
 
+/// A scanner's name (required, unique among the line's scanners of every kind) and its
+/// `host:port`.
+fn scanner_endpoint<'a>(
+    out: &mut Vec<Problem>,
+    sat: &str,
+    name: &'a str,
+    addr: &str,
+    example: &str,
+    names: &mut HashSet<&'a str>,
+) {
+    if required(
+        out,
+        format!("{sat}.name"),
+        name,
+        &format!("a scanner name such as {example}"),
+    ) && !names.insert(name)
+    {
+        out.push(Problem::new(
+            format!("{sat}.name"),
+            format!("duplicate scanner name {name:?}"),
+        ));
+    }
+    address(
+        out,
+        format!("{sat}.address"),
+        addr,
+        "the scanner's host:port",
+    );
+}
+
 /// The bag-label scanners: named apart from every other scanner of the line, at the
 /// release lane, with a bag prefix that a waybill cannot be mistaken for.
 fn validate_bag_scanners<'a>(
@@ -116,24 +136,7 @@ fn validate_bag_scanners<'a>(
     let mut lanes = HashSet::new();
     for (j, scanner) in line.bag_scanners.iter().enumerate() {
         let sat = format!("{at}.bag_scanners[{j}]");
-        if required(
-            out,
-            format!("{sat}.name"),
-            &scanner.name,
-            "a scanner name such as bag-1",
-        ) && !names.insert(scanner.name.as_str())
-        {
-            out.push(Problem::new(
-                format!("{sat}.name"),
-                format!("duplicate scanner name {:?}", scanner.name),
-            ));
-        }
-        address(
-            out,
-            format!("{sat}.address"),
-            &scanner.address,
-            "the scanner's host:port",
-        );
+        scanner_endpoint(out, &sat, &scanner.name, &scanner.address, "bag-1", names);
         let at_lane = scanner.lane_of(line);
         if at_lane != line.diverter.release_lane {
             out.push(Problem::new(
