@@ -16,6 +16,8 @@ mod demo;
 mod holds;
 mod judging;
 mod override_gate;
+mod record;
+mod screens;
 mod sessions;
 mod shift;
 
@@ -63,8 +65,8 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     let ahead = shift::a_parcel_flagged_ahead_in_the_strip_lands_in_inspection(&console).await;
     shift::f_at_a_switch_flags_the_parcel_that_was_on_screen(&console).await;
     shift::the_image_tools_change_the_picture(&console).await;
-    shift::the_flag_button_is_above_the_fold_at_1280(&console).await;
-    shift::an_inspection_is_saved_once_and_its_record_prints(&console, ahead, &shots).await;
+    screens::the_flag_button_is_above_the_fold_at_1280(&console).await;
+    record::an_inspection_is_saved_once_and_its_record_prints(&console, ahead, &shots).await;
     holds::an_interception_rings_on_the_line_page_until_its_retrieval(&console, OFFICER.0).await;
     console.log_out().await;
 
@@ -80,8 +82,8 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     console.log_in(ADMIN.0, ADMIN.1).await;
     sessions::an_administrator_revokes_a_session_on_the_accounts_page(&console, OPERATOR).await;
     every_page_is_saved_as_a_screenshot(&console, &flagged).await;
-    shift::the_wall_screen_fits_1920_by_1080_and_updates_live(&console).await;
-    shift::every_page_at_three_sizes(
+    screens::the_wall_screen_fits_1920_by_1080_and_updates_live(&console).await;
+    screens::every_page_at_three_sizes(
         &console,
         &[
             "line",
