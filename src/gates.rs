@@ -7,16 +7,21 @@
 //!   the barrier closed behind it, with every step timed out.
 //! - [`lane`] — one task per lane: polls its devices, hears its camera and operators,
 //!   feeds the machine and carries out what it asks (store first, then the barrier).
-//! - [`verdict`] — the pure rules: exit permit, weight tolerance, the LED's Chinese text.
+//! - [`verdict`] — the pure rules: exit permit, weight tolerance, the LED's Chinese text;
+//!   and what a recorded pass was (released, refused, override).
+//! - [`permit`] and [`arrival`] — what the platform sends a gate to check a truck
+//!   against: exit permits and their statuses, and the bills an arriving truck brings.
 //! - [`view`] — each lane live, for the consoles and `GET /api/gates`.
 //!
 //! [`start`] binds the listener and spawns the lanes; the [`Gates`] handle it returns is
 //! what the web API uses to show lanes and pass operator overrides to them.
 
+pub mod arrival;
 pub mod camera;
 pub mod lane;
 pub mod load;
 pub mod machine;
+pub mod permit;
 pub mod verdict;
 pub mod view;
 

@@ -4,12 +4,15 @@
 //! - [`decision`] — the pure lane decision with its reasons.
 //! - [`tracker`] — the pure model of parcels moving on the belt, pairing scans with parcels.
 //! - [`xray_match`] — the pure rule that gives X-ray views to parcels.
+//! - [`waybill`] — what customs says about a waybill: its declaration facts and the
+//!   instruction that stands, the decision's inputs from the store.
 //! - [`line`] — the task per line that does the I/O: PLC, scanners, store, events.
 
 pub mod belt;
 pub mod decision;
 pub mod line;
 pub mod tracker;
+pub mod waybill;
 pub mod xray_match;
 
 pub use belt::BeltView;

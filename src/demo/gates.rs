@@ -14,7 +14,7 @@ use customs_edge_simulators::vehicles::{
 use rand::SeedableRng as _;
 
 use crate::config::{CameraConfig, GateConfig, GateDirection, PlateAuth};
-use crate::store::gates::permit_status;
+use crate::gates::permit::permit_status;
 
 /// The user name simulated plate cameras log in with.
 pub const CAMERA_USER: &str = "anpr";

@@ -8,7 +8,7 @@
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use crate::store::gates::{Permit, permit_status};
+use super::permit::{Permit, permit_status};
 
 /// Why a gate did what it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -363,6 +363,29 @@ pub fn entry_verdict(plate: &str, bills: &[String], require_expected: bool) -> G
         open: true,
         permit_no: None,
         reasons: vec![GateReason::new(GateReasonCode::ArrivalRecorded, detail)],
+    }
+}
+
+/// What a gate pass is: `released` by the rules, `refused`, or opened by an `override`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassVerdict {
+    /// The rules let the truck through.
+    Released,
+    /// The barrier stayed closed.
+    Refused,
+    /// An operator opened the barrier by hand, with a reason.
+    Override,
+}
+
+impl PassVerdict {
+    /// As stored and sent uplink.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Released => "released",
+            Self::Refused => "refused",
+            Self::Override => "override",
+        }
     }
 }
 

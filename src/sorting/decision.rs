@@ -12,9 +12,8 @@
 
 use serde::Serialize;
 
+use super::waybill::{InstructionKind, ManifestFacts};
 use crate::manifest::STATUS_RELEASED;
-use crate::store::instructions::InstructionKind;
-use crate::store::manifests::ManifestFacts;
 
 /// Customs status meaning "to be inspected" in some systems.
 pub const STATUS_INSPECTION: i32 = 500;

@@ -1,4 +1,5 @@
 use customs_edge_protocol::downlink::{self as wire, Downlink};
+use customs_edge_protocol::uplink;
 
 use super::*;
 use crate::store::downlink::{Applied, apply};

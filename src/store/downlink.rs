@@ -8,8 +8,9 @@ use rusqlite::{Connection, Transaction, params};
 use serde::Serialize;
 
 use super::arrivals::{self, Upserted};
-use super::instructions::{self, InstructionKind};
+use super::instructions;
 use super::{StoreError, manifests, outbox, parcels};
+use crate::sorting::waybill::InstructionKind;
 
 /// Most payload bytes a dead letter keeps.
 const DEAD_LETTER_KEEP: usize = 64 * 1024;

@@ -8,42 +8,12 @@ use customs_edge_protocol::uplink::{self, Stream};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::arrivals::{self, ExpectedArrival};
+use super::arrivals;
 use super::evidence::{self, RECORD_GATE_PASS};
 use super::{StoreError, audit, outbox};
-
-/// Exit permit statuses (核放单状态) as the platform sends them.
-pub mod permit_status {
-    /// Applied, not yet approved.
-    pub const APPLIED: i32 = 0;
-    /// Approved: the truck may leave once.
-    pub const APPROVED: i32 = 1;
-    /// Passed the gate.
-    pub const PASSED: i32 = 2;
-    /// Passed gate 1 of a two-gate site.
-    pub const PASSED_GATE_1: i32 = 3;
-    /// Passed gate 2 of a two-gate site.
-    pub const PASSED_GATE_2: i32 = 4;
-    /// Deleted.
-    pub const DELETED: i32 = 5;
-    /// Voided.
-    pub const VOIDED: i32 = 6;
-}
-
-/// An exit permit as the gate sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Permit {
-    /// Permit number.
-    pub permit_no: String,
-    /// The plate it was issued for.
-    pub vehicle_no: String,
-    /// Status ([`permit_status`]).
-    pub status: i32,
-    /// Total gross weight (vehicle, frame, container and goods), kg.
-    pub total_gross_weight_kg: Option<f64>,
-    /// When it last changed here.
-    pub updated_at: String,
-}
+use crate::gates::arrival::ExpectedArrival;
+use crate::gates::permit::{Permit, permit_status};
+use crate::gates::verdict::PassVerdict;
 
 /// Every permit issued for `plate`, newest first.
 pub fn permits_for_plate(conn: &Connection, plate: &str) -> Result<Vec<Permit>, StoreError> {
@@ -70,29 +40,6 @@ pub fn approved_plates(conn: &Connection) -> Result<Vec<String>, StoreError> {
     )?;
     let rows = stmt.query_map([permit_status::APPROVED], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// What a gate pass is: `released` by the rules, `refused`, or opened by an `override`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PassVerdict {
-    /// The rules let the truck through.
-    Released,
-    /// The barrier stayed closed.
-    Refused,
-    /// An operator opened the barrier by hand, with a reason.
-    Override,
-}
-
-impl PassVerdict {
-    /// As stored and sent uplink.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Released => "released",
-            Self::Refused => "refused",
-            Self::Override => "override",
-        }
-    }
 }
 
 /// A gate pass to record.

@@ -23,7 +23,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::StoreError;
-use super::instructions::{self, InstructionKind};
+use super::instructions;
+use crate::sorting::waybill::InstructionKind;
 
 pub use interceptions::{InterceptionView, Retrieval};
 pub use revisions::{Revision, revise_decision};

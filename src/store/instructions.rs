@@ -1,44 +1,11 @@
 //! Customs instructions and officer flags: what stands against a parcel besides its status.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
 
 use customs_edge_protocol::uplink::{self, Stream};
 
 use super::{StoreError, outbox};
-
-/// What the platform instructs for a waybill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstructionKind {
-    /// Customs will open it: inspection lane.
-    Inspect,
-    /// Keep it on site: exception lane.
-    Hold,
-    /// Lifts an earlier inspect or hold.
-    Release,
-}
-
-impl InstructionKind {
-    /// Name as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Inspect => "inspect",
-            Self::Hold => "hold",
-            Self::Release => "release",
-        }
-    }
-
-    /// The kind with this stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "inspect" => Self::Inspect,
-            "hold" => Self::Hold,
-            "release" => Self::Release,
-            _ => return None,
-        })
-    }
-}
+use crate::sorting::waybill::InstructionKind;
 
 /// Record an instruction for a waybill; the newest one stands.
 pub fn add_instruction(

@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::StoreError;
 use crate::manifest::DeclarationList;
+use crate::sorting::waybill::ManifestFacts;
 
 /// Whether an upsert created a list or updated one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,17 +82,6 @@ pub fn upsert(
     } else {
         Upserted::Inserted
     })
-}
-
-/// What the sorting decision needs to know about a waybill.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ManifestFacts {
-    /// Customs status.
-    pub return_status: i32,
-    /// Declared gross weight in kg.
-    pub gross_weight_kg: Option<f64>,
-    /// E-commerce company, for risk statistics.
-    pub ebc_code: Option<String>,
 }
 
 /// Look up the facts of a waybill.

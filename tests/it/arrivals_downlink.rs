@@ -11,7 +11,8 @@ use common::platform::{
     SITE, platform_config, start_platform, validate_everything_applied, wait_ledger,
 };
 use common::{Site, start_site_with, wait_for};
-use customs_edge::store::arrivals::{self, ExpectedArrival};
+use customs_edge::gates::arrival::ExpectedArrival;
+use customs_edge::store::arrivals;
 use customs_edge_protocol::downlink::{ExpectedArrival as Notice, ExpectedArrivalItem};
 use customs_edge_simulators::broker::Broker;
 use customs_edge_simulators::platform::RunningPlatform;

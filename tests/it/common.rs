@@ -329,7 +329,7 @@ impl Site {
     pub async fn instruct(
         &self,
         logistics_no: &str,
-        kind: customs_edge::store::instructions::InstructionKind,
+        kind: customs_edge::sorting::waybill::InstructionKind,
     ) {
         let ln = logistics_no.to_owned();
         self.controller

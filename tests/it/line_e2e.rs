@@ -7,7 +7,8 @@ use crate::common;
 use std::time::Duration;
 
 use common::{list_weighing, start_full_site};
-use customs_edge::store::instructions::{self, InstructionKind, OfficerFlag};
+use customs_edge::sorting::waybill::InstructionKind;
+use customs_edge::store::instructions::{self, OfficerFlag};
 use serde_json::{Value, json};
 
 const RELEASE: u64 = 1;

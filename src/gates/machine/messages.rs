@@ -8,10 +8,10 @@ use customs_edge_devices::gate_io::{BarrierCommand, GateStatus};
 use customs_edge_devices::weighbridge::WeighbridgeStatus;
 
 use crate::gates::PlateEvent;
+use crate::gates::arrival::ExpectedArrival;
 use crate::gates::load::Load;
-use crate::gates::verdict::Weight;
-use crate::store::arrivals::ExpectedArrival;
-use crate::store::gates::{PassVerdict, Permit};
+use crate::gates::permit::Permit;
+use crate::gates::verdict::{PassVerdict, Weight};
 
 /// Ties a store answer to the request it answers; an answer nobody waits for any more
 /// (the truck left meanwhile) is ignored.

@@ -12,11 +12,10 @@ use tracing::{info, warn};
 use super::messages::{Facts, PassRecord};
 use super::reads::TruckReads;
 use crate::gates::LaneSettings;
+use crate::gates::arrival::ExpectedArrival;
 use crate::gates::verdict::{
-    GateReason, GateReasonCode, GateVerdict, Weight, entry_verdict, exit_verdict,
+    GateReason, GateReasonCode, GateVerdict, PassVerdict, Weight, entry_verdict, exit_verdict,
 };
-use crate::store::arrivals::ExpectedArrival;
-use crate::store::gates::PassVerdict;
 
 /// A pass before its reads are attached.
 #[derive(Debug)]

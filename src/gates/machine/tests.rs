@@ -20,9 +20,10 @@ use customs_edge_devices::weighbridge::{WeighFlags, WeighbridgeStatus};
 
 use super::*;
 use crate::config::{GateConfig, GateDirection};
+use crate::gates::permit::{Permit, permit_status};
+use crate::gates::verdict::PassVerdict;
 use crate::gates::view::Phase;
 use crate::gates::{EvidenceRef, PlateEvent};
-use crate::store::gates::{PassVerdict, Permit, permit_status};
 
 /// Plates without an OCR-confusable character after the authority letter.
 const PLATE_A: &str = "闽G3K7H6";

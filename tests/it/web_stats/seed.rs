@@ -1,8 +1,9 @@
 //! The seeded store: declaration lists, parcels with their decisions and weighings, and
 //! gate passes, whose statistics the tests work out by hand.
 
+use customs_edge::gates::verdict::PassVerdict;
 use customs_edge::manifest::DeclarationList;
-use customs_edge::store::gates::{NewPass, PassVerdict, record_pass};
+use customs_edge::store::gates::{NewPass, record_pass};
 use customs_edge::store::parcels::{self, DecisionRow};
 use customs_edge::store::{Store, manifests};
 use serde_json::{Value, json};
