@@ -17,7 +17,7 @@
 //! line on stdout (the banner then goes to stderr).
 
 mod addresses;
-pub mod gates;
+pub mod gate_lanes;
 mod lists;
 mod options;
 pub mod pace;
@@ -134,9 +134,9 @@ pub async fn run(
     // Two exit lanes with plate cameras posting to the controller, trucks every 20 s.
     let plate_listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let camera_password = format!("{:032x}", rand::random::<u128>());
-    let lanes = gates::sim_lanes(2, plate_listen, &camera_password, LaneTiming::default());
-    let fleet = gates::fleet(&lanes, 1_000, 20_000, 2026);
-    let permits = gates::permits_for(&fleet);
+    let lanes = gate_lanes::sim_lanes(2, plate_listen, &camera_password, LaneTiming::default());
+    let fleet = gate_lanes::fleet(&lanes, 1_000, 20_000, 2026);
+    let permits = gate_lanes::permits_for(&fleet);
     let sim_config = SimConfig {
         gates: lanes,
         traffic: TrafficOptions {
@@ -168,7 +168,7 @@ pub async fn run(
     let password_file = data_dir.join("plate-camera-password");
     crate::store::files::write_private(&password_file, camera_password.as_bytes())
         .with_context(|| format!("writing {}", password_file.display()))?;
-    let (gate_configs, cameras) = gates::controller_lanes(&site.gates, &password_file);
+    let (gate_configs, cameras) = gate_lanes::controller_lanes(&site.gates, &password_file);
     config.gates = gate_configs;
     config.cameras.extend(cameras);
     config.plate_events.listen = plate_listen.to_string();

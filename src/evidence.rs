@@ -16,7 +16,7 @@
 //! and a [`Kept::decode_error`] that names the file and the reason.
 //!
 //! [`EvidenceStore::keep`] blocks (file I/O, hashing, decoding): run it in
-//! `spawn_blocking`. The database rows are written by [`crate::store::evidence`].
+//! `spawn_blocking`. The database rows are written by [`crate::store::evidence_rows`].
 
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The evidence purge: on a timer, evidence past its retention period, or above the disk
 //! quota oldest first, is forgotten and its files deleted — never evidence a record still
-//! depends on (see [`crate::store::retention`]).
+//! depends on (see [`crate::store::purge`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::store::Store;
-use crate::store::retention::{self, Policy};
+use crate::store::purge::{self, Policy};
 
 /// Rows removed per write transaction.
 const BATCH: u32 = 500;
@@ -51,7 +51,7 @@ impl Retention {
             let now = chrono::Utc::now().timestamp();
             let gone = store
                 .writer
-                .write(move |tx| retention::purge(tx, &policy, now))
+                .write(move |tx| purge::purge(tx, &policy, now))
                 .await?;
             if gone.is_empty() {
                 break;
@@ -107,7 +107,7 @@ impl Retention {
 mod tests {
     use super::*;
     use crate::evidence::{EvidenceKind, EvidenceStore};
-    use crate::store::evidence::{self, Origin};
+    use crate::store::evidence_rows::{self, Origin};
 
     #[tokio::test]
     async fn purged_evidence_leaves_the_disk_and_protected_evidence_stays() {
@@ -132,15 +132,15 @@ mod tests {
         store
             .writer
             .write(move |tx| {
-                evidence::insert(tx, &free2, Origin::default(), "2020-01-01T00:00:00Z")?;
-                let id = evidence::insert(tx, &held2, Origin::default(), "2020-01-01T00:00:00Z")?;
+                evidence_rows::insert(tx, &free2, Origin::default(), "2020-01-01T00:00:00Z")?;
+                let id = evidence_rows::insert(tx, &held2, Origin::default(), "2020-01-01T00:00:00Z")?;
                 // A parcel still waiting for its decision depends on it.
                 tx.execute(
                     "INSERT INTO parcels (line_id, tracking_no, entered_at) VALUES ('L1', 1, '2020-01-01T00:00:00Z')",
                     [],
                 )?;
                 let parcel = tx.last_insert_rowid();
-                evidence::link(tx, id, evidence::RECORD_PARCEL, parcel, None)?;
+                evidence_rows::link(tx, id, evidence_rows::RECORD_PARCEL, parcel, None)?;
                 Ok(())
             })
             .await

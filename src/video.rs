@@ -9,7 +9,7 @@
 //!   nearest a time.
 //! - [`jpeg`] — telling a whole JPEG from junk without decoding it.
 //! - [`burn`] — date and time at the top, camera name at the bottom, burned in.
-//! - [`evidence`] — [`Moment`]s from the line and the gates, kept as burned frames and
+//! - [`moments`] — [`Moment`]s from the line and the gates, kept as burned frames and
 //!   linked to their records.
 //! - [`stats`] — per camera: state, fps, drops, reconnects, errors; health `camera:<id>`.
 //!
@@ -20,8 +20,8 @@
 
 pub mod burn;
 mod capture;
-pub mod evidence;
 pub mod jpeg;
+pub mod moments;
 pub mod ring;
 mod source;
 pub mod stats;
@@ -47,7 +47,7 @@ use ring::{Ring, RingLimits};
 use source::{Http, Login};
 use stats::{CameraStats, ErrorKind};
 
-pub use evidence::{Moment, Point, StoredEvidence};
+pub use moments::{Moment, Point, StoredEvidence};
 pub use ring::{Frame, FrameSource};
 pub use stats::{CameraSnapshot, CameraState};
 
@@ -127,7 +127,7 @@ impl CameraFeed {
 
     /// The farthest a frame may be from an event and still evidence it.
     pub(crate) fn max_gap(&self) -> TimeDelta {
-        evidence::max_gap(self.config.snapshot_poll_ms)
+        moments::max_gap(self.config.snapshot_poll_ms)
     }
 
     fn snapshot(&self) -> CameraSnapshot {
@@ -265,7 +265,7 @@ pub fn start_cameras(
     }
     let (moments_tx, moments_rx) = mpsc::channel(MOMENT_QUEUE);
     let (stored, _) = broadcast::channel(256);
-    let worker = evidence::Worker {
+    let worker = moments::Worker {
         moments: moments_rx,
         by_point,
         files,

@@ -11,8 +11,8 @@ pub mod auth;
 mod csv;
 mod devices;
 pub mod errors;
-mod evidence;
-mod gates;
+mod evidence_api;
+mod gates_api;
 mod handover;
 pub mod headers;
 mod holds;
@@ -111,7 +111,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(recent_parcels))
         .routes(routes!(sync_state))
         .routes(routes!(cameras))
-        .merge(evidence::routes())
+        .merge(evidence_api::routes())
         .merge(lines::routes())
         .merge(alarm_center::routes())
         .merge(handover::routes())
@@ -121,7 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::routes())
         .merge(devices::routes())
         .merge(pass_search::routes())
-        .merge(gates::routes())
+        .merge(gates_api::routes())
         .merge(officer::routes())
         .merge(holds::routes())
         .merge(auth::protected_routes())

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use customs_edge::config::{self};
-use customs_edge::demo::gates::{controller_lanes, fleet, permits_for, sim_lanes};
+use customs_edge::demo::gate_lanes::{controller_lanes, fleet, permits_for, sim_lanes};
 use customs_edge::store::Store;
 use customs_edge_simulators::custody::Custody;
 use customs_edge_simulators::vehicles::{LaneTiming, Tasks, Traffic, TrafficOptions};

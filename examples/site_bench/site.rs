@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use customs_edge::config::{self, CameraConfig, GateConfig};
-use customs_edge::demo::gates::{controller_lanes, fleet, permits_for, sim_lanes};
+use customs_edge::demo::gate_lanes::{controller_lanes, fleet, permits_for, sim_lanes};
 use customs_edge::store::{Store, downlink, manifests, now};
 use customs_edge_protocol::downlink::ExitPermit;
 use customs_edge_simulators::broker::{Broker, BrokerOptions};

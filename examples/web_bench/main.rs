@@ -131,7 +131,7 @@ async fn run(load: Load, server_rt: tokio::runtime::Handle) -> anyhow::Result<St
     let shutdown = CancellationToken::new();
     // The gate devices are on this (the load) runtime: on a site they are other boxes.
     let plate_listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let setups = customs_edge::demo::gates::sim_lanes(
+    let setups = customs_edge::demo::gate_lanes::sim_lanes(
         load.gates,
         plate_listen,
         "bench-camera-secret",

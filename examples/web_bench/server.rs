@@ -44,7 +44,7 @@ pub(super) async fn start_server(
     );
     let mut config = customs_edge::config::parse(&text, Path::new("web-bench.toml"))?;
     (config.gates, config.cameras) =
-        customs_edge::demo::gates::controller_lanes(addrs, &password_file);
+        customs_edge::demo::gate_lanes::controller_lanes(addrs, &password_file);
     let health = customs_edge::health::Health::default();
     let alarms = customs_edge::alarm_book::AlarmBook::default();
     let mut tasks = Supervisor::new(shutdown.clone(), health.clone(), alarms.clone());

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::evidence::{EvidenceKind, EvidenceStore};
-use crate::store::evidence::{self, Origin, RECORD_PARCEL};
+use crate::store::evidence_rows::{self, Origin, RECORD_PARCEL};
 use crate::store::{Store, append_audit, now, parcels};
 
 /// A store with `n` parcels, each with an evidence file and an audit entry.
@@ -25,8 +25,8 @@ async fn store_with_parcels(dir: &Path, n: u16) -> Store {
             .writer
             .write(move |tx| {
                 let parcel = parcels::insert_entry(tx, "L1", i, &now(), 400)?;
-                let id = evidence::insert(tx, &file, Origin::default(), &now())?;
-                evidence::link(tx, id, RECORD_PARCEL, parcel, None)?;
+                let id = evidence_rows::insert(tx, &file, Origin::default(), &now())?;
+                evidence_rows::link(tx, id, RECORD_PARCEL, parcel, None)?;
                 append_audit(
                     tx,
                     &now(),

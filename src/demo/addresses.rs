@@ -118,7 +118,7 @@ impl DemoAddresses {
             token = self.operator_token,
             data = self.data.display(),
             plate = self.plate_listener,
-            camera_user = super::gates::CAMERA_USER,
+            camera_user = super::gate_lanes::CAMERA_USER,
         )
     }
 }

@@ -241,7 +241,7 @@ impl LaneTask {
         let now = chrono::Utc::now();
         let moment = |at| {
             video.moment(crate::video::Moment {
-                record_kind: crate::store::evidence::RECORD_GATE_PASS,
+                record_kind: crate::store::evidence_rows::RECORD_GATE_PASS,
                 record_id: id,
                 point: point.clone(),
                 at,

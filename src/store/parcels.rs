@@ -153,7 +153,7 @@ fn sort_result(conn: &Connection, parcel_id: i64) -> Result<uplink::SortResult, 
             })
         })?
         .collect::<Result<_, _>>()?;
-    result.evidence = super::evidence::for_record(conn, "parcel", parcel_id)?
+    result.evidence = super::evidence_rows::for_record(conn, "parcel", parcel_id)?
         .into_iter()
         .map(|e| uplink::EvidenceRef {
             sha256: e.sha256,

@@ -11,7 +11,7 @@
 //! saving, so its hours are UTC hours relabelled.
 //!
 //! Here: the range, the shapes of the answer and [`compute`]; `parcels` counts the parcels,
-//! `gates` the gate passes, and `export` pages through the parcels for the CSV export.
+//! `gate_traffic` the gate passes, and `export` pages through the parcels for the CSV export.
 
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use rusqlite::Connection;
@@ -21,12 +21,12 @@ use super::{StoreError, timestamp};
 
 mod dwell;
 mod export;
-mod gates;
+mod gate_traffic;
 mod parcels;
 
 pub use export::{Cursor, ParcelRow, parcel_page};
 
-use gates::{avg_stay_s, gate_passes_per_hour};
+use gate_traffic::{avg_stay_s, gate_passes_per_hour};
 use parcels::{breakdown, by_hs_chapter, parcels_per_hour, ranked};
 
 /// The longest range one request may cover.

@@ -358,7 +358,7 @@ fn waiting_parcel(c: &Connection, p: &OnBelt) -> Result<Waiting, StoreError> {
 }
 
 fn xray_views(c: &Connection, id: i64) -> Result<Vec<String>, StoreError> {
-    Ok(crate::store::evidence::for_record(c, "parcel", id)?
+    Ok(crate::store::evidence_rows::for_record(c, "parcel", id)?
         .into_iter()
         .filter(|e| e.kind == Some(crate::evidence::EvidenceKind::XrayView))
         .map(|e| e.sha256)

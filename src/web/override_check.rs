@@ -61,7 +61,7 @@ pub(super) async fn officer_needed(
     let pass = state
         .store
         .reader
-        .read(move |c| crate::store::gates::pass(c, pass_id))
+        .read(move |c| crate::store::passes::pass(c, pass_id))
         .await?;
     let Some(pass) = pass else {
         return Ok(None);

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::alarm_center::utc_param;
 use super::auth::{ErrorBody, NotLoggedIn};
 use super::{ApiError, AppState, WebState};
-use crate::store::gates::{self, PassSearch, PassView};
+use crate::store::passes::{self, PassSearch, PassView};
 
 /// This module's routes, with their OpenAPI descriptions.
 pub(super) fn routes() -> OpenApiRouter<WebState> {
@@ -84,7 +84,7 @@ async fn search(
         state
             .store
             .reader
-            .read(move |c| gates::search_passes(c, &search, limit))
+            .read(move |c| passes::search_passes(c, &search, limit))
             .await?,
     ))
 }
@@ -107,7 +107,7 @@ async fn export(
     let rows = state
         .store
         .reader
-        .read(move |c| gates::search_passes(c, &search, limit))
+        .read(move |c| passes::search_passes(c, &search, limit))
         .await?;
     Ok(super::csv::attachment("gate_passes.csv", csv(&rows, zh)))
 }

@@ -11,7 +11,7 @@ use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::common::gates::{self, GateSite, Lane, PLATE_A, permit, truck};
+use crate::common::gate_site::{self, GateSite, Lane, PLATE_A, permit, truck};
 
 /// What a peer sends before it goes quiet.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +94,7 @@ fn limits(head_s: f64, idle_s: f64, max: u32, per_ip: u32) -> ListenLimits {
 async fn start(web: ListenLimits, plates: ListenLimits) -> GateSite {
     let lanes = [Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest)];
     let permits = vec![permit("HF0001", PLATE_A, 1, 30_000.0)];
-    gates::start_gate_site(&lanes, gates::relaxed_timing(), permits, |config| {
+    gate_site::start_gate_site(&lanes, gate_site::relaxed_timing(), permits, |config| {
         config.web.limits = web;
         config.plate_events.limits = plates;
     })

@@ -4,7 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod bags;
-pub mod gates;
+pub mod gate_site;
 mod login;
 pub mod logs;
 pub mod platform;

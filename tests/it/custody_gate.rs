@@ -12,7 +12,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::bags::{scan_bag_label, scan_retrieval};
-use common::gates::{PLATE_A, PLATE_B, drive_at, start_line_and_gate_site, truck};
+use common::gate_site::{PLATE_A, PLATE_B, drive_at, start_line_and_gate_site, truck};
 use common::{Site, list};
 use customs_edge_protocol::downlink::{self as wire, Downlink, ExitPermit, PermitItem};
 use serde_json::Value;
@@ -21,7 +21,7 @@ const PLATE_C: &str = "闽G6N4W3";
 const TRUCK_KG: i32 = 30_000;
 
 fn permit(no: &str, plate: &str, items: Vec<PermitItem>) -> ExitPermit {
-    let mut p = common::gates::permit(no, plate, 1, f64::from(TRUCK_KG));
+    let mut p = common::gate_site::permit(no, plate, 1, f64::from(TRUCK_KG));
     p.items = items;
     p
 }
@@ -89,7 +89,7 @@ async fn fill_bag(site: &Site, codes: &[&str], bag_no: &str) {
 }
 
 async fn seed(site: &Site, permits: Vec<ExitPermit>) {
-    common::gates::seed_permits(&site.controller.store, permits).await;
+    common::gate_site::seed_permits(&site.controller.store, permits).await;
 }
 
 fn pass_codes(site: &Site, plate: &str) -> Vec<String> {
@@ -239,7 +239,7 @@ async fn a_truck_leaves_with_the_bag_the_platform_issued_its_permit_for() {
     let broker = Broker::start();
     let platform = start_platform(&broker).await;
     let cfg = platform_config(&broker, "");
-    let site = common::gates::start_line_and_gate_site_with(
+    let site = common::gate_site::start_line_and_gate_site_with(
         vec![list("SF8400000001", 800), list("SF8400000002", 800)],
         |c| c.platform = Some(cfg),
     )

@@ -7,7 +7,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::gates::{
+use common::gate_site::{
     GateSite, OPERATOR, OPERATOR_TOKEN, PLATE_8, PLATE_A, PLATE_B, dahua_basic, hik_digest, permit,
     relaxed_timing, start_gate_site, truck,
 };
@@ -317,8 +317,8 @@ async fn malformed_plate_events_get_400_and_disturb_nothing() {
         site.http
             .post(&url)
             .basic_auth(
-                common::gates::CAMERA_USER,
-                Some(common::gates::CAMERA_PASSWORD),
+                common::gate_site::CAMERA_USER,
+                Some(common::gate_site::CAMERA_PASSWORD),
             )
             .header("content-type", content_type)
             .body(body)

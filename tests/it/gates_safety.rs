@@ -7,7 +7,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::gates::{
+use common::gate_site::{
     Lane, PLATE_A, PLATE_B, dahua_basic, hik_digest, permit, relaxed_timing, start_gate_site, truck,
 };
 use common::platform::{

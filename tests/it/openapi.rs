@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use common::gates::{hik_digest, relaxed_timing, start_gate_site};
+use common::gate_site::{hik_digest, relaxed_timing, start_gate_site};
 
 /// The routes the consoles call, with their methods.
 const CONSOLE_ROUTES: &[(&str, &str)] = &[

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use customs_edge::config::CameraConfig;
 use customs_edge::health::State;
-use customs_edge::store::{Store, evidence};
+use customs_edge::store::{Store, evidence_rows};
 use customs_edge::video::{CameraState, FrameSource};
 use customs_edge_simulators::onvif::decode_capture_ms;
 use rig::{PASSWORD, XRAY_CAM, camera, evidence_of, log, rig, sim, xray_exit};
@@ -46,7 +46,7 @@ async fn evidence_frames_are_within_100_ms_of_their_moment_and_burned() {
     let refs = rig
         .store
         .reader
-        .read(move |c| evidence::for_record(c, evidence::RECORD_PARCEL, parcel))
+        .read(move |c| evidence_rows::for_record(c, evidence_rows::RECORD_PARCEL, parcel))
         .await
         .unwrap();
     assert_eq!(refs.len(), 1);

@@ -12,7 +12,7 @@ use customs_edge::alarm_book::AlarmBook;
 use customs_edge::config::CameraConfig;
 use customs_edge::evidence::EvidenceStore;
 use customs_edge::health::{Health, State};
-use customs_edge::store::{Store, evidence, parcels};
+use customs_edge::store::{Store, evidence_rows, parcels};
 use customs_edge::supervisor::Supervisor;
 use customs_edge::video::{CameraSnapshot, CameraState, Moment, Point, StoredEvidence, VideoHub};
 use customs_edge_simulators::onvif::{OnvifCameraConfig, RunningCamera};
@@ -161,7 +161,7 @@ pub async fn evidence_of(
 
 pub fn xray_exit(record_id: i64) -> Moment {
     Moment {
-        record_kind: evidence::RECORD_PARCEL,
+        record_kind: evidence_rows::RECORD_PARCEL,
         record_id,
         point: Point::XrayExit { line: "L1".into() },
         at: Utc::now(),

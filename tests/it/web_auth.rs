@@ -3,7 +3,7 @@
 //! is refused, five wrong passwords lock an account.
 
 use crate::common;
-mod gates;
+mod gate_override;
 mod sessions;
 mod support;
 

@@ -145,7 +145,7 @@ async fn the_devices_list_names_the_lines_plc_scanners_scale_and_xray_feed_with_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gate_lanes_list_their_io_weighbridge_and_plate_cameras() {
-    use common::gates::{hik_digest, relaxed_timing, start_gate_site};
+    use common::gate_site::{hik_digest, relaxed_timing, start_gate_site};
     let site = start_gate_site(&[hik_digest()], relaxed_timing(), Vec::new(), |_| {}).await;
     let web = site.controller.web_addr;
     let list = common::wait_for("the gate I/O polled", Duration::from_secs(15), || async {

@@ -12,7 +12,7 @@ use tracing::warn;
 use super::{Camera, Listener, Refusal, request};
 use crate::evidence::{EvidenceError, EvidenceKind};
 use crate::gates::EvidenceRef;
-use crate::store::evidence::{self as evidence_rows, Origin};
+use crate::store::evidence_rows::{self, Origin};
 use crate::store::parcels;
 
 impl Listener {

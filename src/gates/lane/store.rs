@@ -1,20 +1,20 @@
 //! What a lane asks of the store on its machine's behalf: the plates misreads resolve
 //! to, a plate's permits or announced arrivals, the pass (written in one transaction with
-//! everything it rests on, see [`gates::record_pass`]), the truck cleared, alarms.
+//! everything it rests on, see [`passes::record_pass`]), the truck cleared, alarms.
 
 use tracing::warn;
 
 use crate::gates::LaneSettings;
 use crate::gates::machine::{Facts, PassRecord};
 use crate::gates::verdict::Weight;
-use crate::store::gates::{self, NewPass};
+use crate::store::passes::{self, NewPass};
 use crate::store::{Store, alarms, arrivals};
 
 /// The plates misreads may resolve to: approved permits' (exit) or announced arrivals'
 /// (entry).
 pub(super) async fn open_plates(store: &Store, exit: bool) -> Result<Vec<String>, String> {
     let read = if exit {
-        gates::approved_plates
+        passes::approved_plates
     } else {
         arrivals::expected_plates
     };
@@ -27,7 +27,7 @@ pub(super) async fn facts(store: &Store, exit: bool, plate: &str) -> Result<Fact
     let facts = if exit {
         store
             .reader
-            .read(move |c| gates::permits_for_plate(c, &plate))
+            .read(move |c| passes::permits_for_plate(c, &plate))
             .await
             .map(Facts::Permits)
     } else {
@@ -79,7 +79,7 @@ pub(super) fn new_pass(settings: &LaneSettings, pass: PassRecord, at: String) ->
 pub(super) async fn record(store: &Store, pass: NewPass) -> Result<i64, String> {
     store
         .writer
-        .write(move |tx| gates::record_pass(tx, &pass))
+        .write(move |tx| passes::record_pass(tx, &pass))
         .await
         .map_err(|e| e.to_string())
 }
@@ -89,7 +89,7 @@ pub(super) async fn mark_cleared(store: &Store, gate: &str, id: i64, vehicles: u
     let at = crate::store::now();
     let written = store
         .writer
-        .submit(move |tx| gates::mark_cleared(tx, id, vehicles, &at))
+        .submit(move |tx| passes::mark_cleared(tx, id, vehicles, &at))
         .await;
     if let Err(e) = written {
         warn!(gate, error = %e, "could not record that the truck cleared");

@@ -15,7 +15,7 @@ use super::Line;
 use crate::evidence::{EvidenceKind, EvidenceStore};
 use crate::health::State;
 use crate::sorting::xray_match::Match;
-use crate::store::evidence::{self, Origin, RECORD_PARCEL};
+use crate::store::evidence_rows::{self, Origin, RECORD_PARCEL};
 use crate::store::{Store, StoreError, parcels};
 
 /// A file for the evidence worker.
@@ -33,7 +33,7 @@ impl Line {
     pub(super) fn moment(&self, id: i64, point: crate::video::Point, ago: Duration) {
         if let Some(video) = &self.video {
             video.moment(crate::video::Moment {
-                record_kind: crate::store::evidence::RECORD_PARCEL,
+                record_kind: crate::store::evidence_rows::RECORD_PARCEL,
                 record_id: id,
                 point,
                 at: chrono::Utc::now() - chrono::TimeDelta::from_std(ago).unwrap_or_default(),
@@ -170,9 +170,9 @@ pub(super) async fn evidence_worker(
                     source_name: name.as_deref(),
                     produced_at: Some(&produced),
                 };
-                let id = evidence::insert(tx, &kept, origin, &crate::store::now())?;
+                let id = evidence_rows::insert(tx, &kept, origin, &crate::store::now())?;
                 if let Some(parcel) = job.parcel_id {
-                    evidence::link(tx, id, RECORD_PARCEL, parcel, job.role)?;
+                    evidence_rows::link(tx, id, RECORD_PARCEL, parcel, job.role)?;
                 }
                 Ok(())
             })

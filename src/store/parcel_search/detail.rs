@@ -241,17 +241,20 @@ fn evidence(conn: &Connection, id: i64) -> Result<Vec<EvidenceItem>, StoreError>
          FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
          WHERE l.record_kind = ?1 AND l.record_id = ?2 ORDER BY coalesce(e.produced_at, l.linked_at), e.id",
     )?;
-    let rows = stmt.query_map(params![crate::store::evidence::RECORD_PARCEL, id], |r| {
-        Ok(EvidenceItem {
-            sha256: r.get(0)?,
-            kind: r.get(1)?,
-            role: r.get(2)?,
-            produced_at: r.get(3)?,
-            width: r.get(4)?,
-            height: r.get(5)?,
-            decoded: r.get(6)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![crate::store::evidence_rows::RECORD_PARCEL, id],
+        |r| {
+            Ok(EvidenceItem {
+                sha256: r.get(0)?,
+                kind: r.get(1)?,
+                role: r.get(2)?,
+                produced_at: r.get(3)?,
+                width: r.get(4)?,
+                height: r.get(5)?,
+                decoded: r.get(6)?,
+            })
+        },
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

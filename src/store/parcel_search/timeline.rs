@@ -116,7 +116,7 @@ pub(super) fn timeline(
         "SELECT coalesce(e.produced_at, l.linked_at), e.sha256, e.kind, l.role, l.linked_at
          FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
          WHERE l.record_kind = ?1 AND l.record_id = ?2 ORDER BY e.id",
-        params![crate::store::evidence::RECORD_PARCEL, id],
+        params![crate::store::evidence_rows::RECORD_PARCEL, id],
         |r| {
             let detail = json!({
                 "evidence": r.get::<_, String>(2)?, "role": r.get::<_, Option<String>>(3)?,

@@ -3,8 +3,8 @@
 
 use customs_edge::gates::verdict::PassVerdict;
 use customs_edge::manifest::DeclarationList;
-use customs_edge::store::gates::{NewPass, record_pass};
 use customs_edge::store::parcels::{self, DecisionRow};
+use customs_edge::store::passes::{NewPass, record_pass};
 use customs_edge::store::{Store, manifests};
 use serde_json::{Value, json};
 

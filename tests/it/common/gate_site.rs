@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use customs_edge::config::{self, Config, OperatorConfig};
 use customs_edge::daemon::{self, Running};
-use customs_edge::demo::gates::controller_lanes;
+use customs_edge::demo::gate_lanes::controller_lanes;
 use customs_edge::store::Store;
 use customs_edge_protocol::downlink::ExitPermit;
 use customs_edge_simulators::plate_camera::{CameraAuth, CameraForm};
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 /// The operator token the test site accepts, and who it belongs to.
 pub const OPERATOR_TOKEN: &str = "test-operator-token-5f2c";
 pub const OPERATOR: &str = "op.zhang";
-pub use customs_edge::demo::gates::CAMERA_USER;
+pub use customs_edge::demo::gate_lanes::CAMERA_USER;
 pub const CAMERA_PASSWORD: &str = "cam-pass-71";
 
 /// One lane of a test site.

@@ -130,5 +130,5 @@ pub fn purge(
 }
 
 #[cfg(test)]
-#[path = "retention_tests.rs"]
+#[path = "purge_tests.rs"]
 mod tests;

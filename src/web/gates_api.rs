@@ -18,7 +18,7 @@ use super::{ApiError, AppState, WebState};
 use crate::gates::camera::CameraStatsView;
 use crate::gates::view::LaneView;
 use crate::gates::{Gates, OverrideError};
-use crate::store::gates::{self, PassView};
+use crate::store::passes::{self, PassView};
 
 /// Longest reason an override accepts, in characters.
 const MAX_REASON_CHARS: usize = 500;
@@ -105,7 +105,7 @@ pub(super) async fn passes(
         state
             .store
             .reader
-            .read(move |c| gates::recent_passes(c, q.gate.as_deref(), limit))
+            .read(move |c| passes::recent_passes(c, q.gate.as_deref(), limit))
             .await?,
     ))
 }
@@ -131,7 +131,7 @@ pub(super) async fn pass(
     state
         .store
         .reader
-        .read(move |c| gates::pass(c, id))
+        .read(move |c| passes::pass(c, id))
         .await?
         .map(Json)
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no gate pass {id}")))

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::arrivals;
-use super::evidence::{self, RECORD_GATE_PASS};
+use super::evidence_rows::{self, RECORD_GATE_PASS};
 use super::{StoreError, audit, outbox};
 use crate::gates::arrival::ExpectedArrival;
 use crate::gates::permit::{Permit, permit_status};
@@ -105,7 +105,7 @@ pub fn record_pass(tx: &Transaction<'_>, pass: &NewPass) -> Result<i64, StoreErr
     ])?;
     let id = tx.last_insert_rowid();
     for (evidence_id, _) in &pass.evidence {
-        evidence::link(tx, *evidence_id, RECORD_GATE_PASS, id, None)?;
+        evidence_rows::link(tx, *evidence_id, RECORD_GATE_PASS, id, None)?;
     }
     let opened = pass.verdict != PassVerdict::Refused;
     if opened && let Some(permit) = &pass.permit_no {
@@ -275,7 +275,7 @@ fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PassView> {
 }
 
 fn with_snapshots(conn: &Connection, mut pass: PassView) -> Result<PassView, StoreError> {
-    pass.snapshots = evidence::for_record(conn, RECORD_GATE_PASS, pass.id)?
+    pass.snapshots = evidence_rows::for_record(conn, RECORD_GATE_PASS, pass.id)?
         .into_iter()
         .map(|e| e.sha256)
         .collect();
@@ -310,7 +310,7 @@ pub fn pass(conn: &Connection, id: i64) -> Result<Option<PassView>, StoreError> 
 }
 
 #[cfg(test)]
-#[path = "gates_tests.rs"]
+#[path = "passes_tests.rs"]
 mod tests;
 
 /// What a pass search asks: any of plate, permit (each a part, case-insensitive), lane and

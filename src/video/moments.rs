@@ -28,7 +28,7 @@ use super::stats::ErrorKind;
 use crate::config::PointSpec;
 use crate::evidence::{EvidenceKind, EvidenceStore};
 use crate::store::Store;
-use crate::store::evidence::{self, Origin};
+use crate::store::evidence_rows::{self, Origin};
 
 /// How long the worker waits for a frame from after the moment.
 pub const WAIT_AFTER: Duration = Duration::from_secs(1);
@@ -86,7 +86,7 @@ impl Point {
 /// wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moment {
-    /// The record: [`evidence::RECORD_PARCEL`] or [`evidence::RECORD_GATE_PASS`].
+    /// The record: [`evidence_rows::RECORD_PARCEL`] or [`evidence_rows::RECORD_GATE_PASS`].
     pub record_kind: &'static str,
     /// The record's id.
     pub record_id: i64,
@@ -264,8 +264,8 @@ impl Job {
                     source_name: Some(&name),
                     produced_at: Some(&produced),
                 };
-                let id = evidence::insert(tx, &kept, origin, &crate::store::now())?;
-                evidence::link(tx, id, kind, record, Some(&role))?;
+                let id = evidence_rows::insert(tx, &kept, origin, &crate::store::now())?;
+                evidence_rows::link(tx, id, kind, record, Some(&role))?;
                 Ok(id)
             })
             .await

@@ -111,7 +111,7 @@ async fn find_evidence(
     state
         .store
         .reader
-        .read(move |c| crate::store::evidence::by_sha256(c, &key))
+        .read(move |c| crate::store::evidence_rows::by_sha256(c, &key))
         .await?
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no evidence {sha256}")))
 }

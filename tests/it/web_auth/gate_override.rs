@@ -8,7 +8,7 @@ use customs_edge_simulators::vehicles::VehicleSpec;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::common::gates::{OPERATOR_TOKEN, permit, relaxed_timing, start_gate_site};
+use super::common::gate_site::{OPERATOR_TOKEN, permit, relaxed_timing, start_gate_site};
 use super::common::{self, wait_for};
 use super::support::{Session, anon, start};
 
@@ -16,7 +16,7 @@ use super::support::{Session, anon, start};
 async fn an_operator_session_overrides_a_held_truck_and_the_pass_names_them() {
     let mut timing = relaxed_timing();
     timing.patience_ms = 40_000;
-    let lane = common::gates::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
+    let lane = common::gate_site::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
     let site = start_gate_site(
         &[lane],
         timing,
@@ -113,7 +113,7 @@ async fn metrics_are_scraped_without_login_and_carry_the_gate_verdicts() {
 async fn a_truck_without_an_approved_permit_leaves_only_with_an_officer_confirming() {
     let mut timing = relaxed_timing();
     timing.patience_ms = 40_000;
-    let lane = common::gates::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
+    let lane = common::gate_site::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
     // Status 0: applied for, not approved.
     let site = start_gate_site(
         &[lane],
