@@ -16,11 +16,13 @@
 //! - a truck that leaves before a verdict leaves a pass that says so.
 //!
 //! Parts: `reads` (which truck a read is of), `decide` (the verdict as a conversation
-//! with the store), `outcome` (the pass as recorded), `barrier` (an opening, the close,
-//! the barrier kept down), `links` (device links and the weight).
+//! with the store), `job` (what that conversation waits for), `outcome` (the pass as
+//! recorded), `barrier` (an opening, the close, the barrier kept down), `links` (device
+//! links and the weight).
 
 mod barrier;
 mod decide;
+mod job;
 mod links;
 mod messages;
 mod outcome;

@@ -1,12 +1,14 @@
 //! Parcels, their scans and their decisions in the store.
+//!
+//! What the platform hears of a parcel (its sort result, its outcome) is built from the
+//! stored rows in `uplink_messages`, in the transaction that stores them.
+
+mod uplink_messages;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use customs_edge_protocol::uplink::{self, Stream};
-
-use super::{StoreError, outbox};
-use crate::evidence::EvidenceKind;
+use super::StoreError;
 
 /// A new parcel seen at the entry photo-eye; returns its record id.
 pub fn insert_entry(
@@ -102,84 +104,11 @@ pub fn record_decision(tx: &Transaction<'_>, d: &DecisionRow<'_>) -> Result<(), 
     if n == 0 {
         return Err(StoreError::NotFound(format!("parcel {}", d.parcel_id)));
     }
-    let result = sort_result(tx, d.parcel_id)?;
-    outbox::enqueue(tx, Stream::Decisions, uplink::kind::SORT_RESULT, &result)?;
+    uplink_messages::enqueue_sort_result(tx, d.parcel_id)?;
     if d.lane_kind == "release" {
         // A hold committed while the line was deciding: the line acts on it at once.
         super::holds::check_decision(tx, d.parcel_id)?;
     }
-    Ok(())
-}
-
-/// The uplink sort result of a decided parcel, from what is stored.
-fn sort_result(conn: &Connection, parcel_id: i64) -> Result<uplink::SortResult, StoreError> {
-    let mut result = conn
-        .prepare_cached(
-            "SELECT line_id, tracking_no, entered_at, logistics_no, read_status, lane, lane_kind,
-                reasons, decided_at, CASE WHEN weight_stable THEN weight_kg END, risk
-             FROM parcels WHERE id = ?1",
-        )?
-        .query_row([parcel_id], |r| {
-            Ok(uplink::SortResult {
-                parcel_id,
-                line: r.get(0)?,
-                tracking_no: r.get(1)?,
-                entered_at: r.get(2)?,
-                logistics_no: r.get(3)?,
-                read_status: r.get(4)?,
-                lane: r.get(5)?,
-                lane_kind: r.get(6)?,
-                reasons: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
-                decided_at: r.get(8)?,
-                weight_kg: r.get(9)?,
-                readings: Vec::new(),
-                evidence: Vec::new(),
-                risk: r
-                    .get::<_, Option<String>>(10)?
-                    .and_then(|s| serde_json::from_str(&s).ok())
-                    .unwrap_or(serde_json::Value::Null),
-            })
-        })?;
-    result.readings = conn
-        .prepare_cached(
-            "SELECT kind, value, unit, at FROM readings WHERE parcel_id = ?1 AND value IS NOT NULL ORDER BY id",
-        )?
-        .query_map([parcel_id], |r| {
-            Ok(uplink::Reading {
-                kind: r.get(0)?,
-                value: r.get(1)?,
-                unit: r.get(2)?,
-                at: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    result.evidence = super::evidence_rows::for_record(conn, "parcel", parcel_id)?
-        .into_iter()
-        .map(|e| uplink::EvidenceRef {
-            sha256: e.sha256,
-            kind: e.kind.map_or("unknown", EvidenceKind::as_str).to_owned(),
-            role: e.role,
-        })
-        .collect();
-    Ok(result)
-}
-
-fn enqueue_outcome(
-    tx: &Transaction<'_>,
-    parcel_id: i64,
-    line: &str,
-    outcome: &str,
-    dropped_lane: Option<u16>,
-    at: &str,
-) -> Result<(), StoreError> {
-    let body = uplink::ParcelOutcome {
-        parcel_id,
-        line: line.to_owned(),
-        outcome: outcome.to_owned(),
-        dropped_lane: dropped_lane.map(i64::from),
-        at: at.to_owned(),
-    };
-    outbox::enqueue(tx, Stream::Decisions, uplink::kind::PARCEL_OUTCOME, &body)?;
     Ok(())
 }
 
@@ -292,7 +221,7 @@ pub fn record_drop(
         return Err(StoreError::NotFound(format!("parcel {parcel_id}")));
     };
     let dropped = (outcome != "unconfirmed").then_some(lane);
-    enqueue_outcome(tx, parcel_id, &line_id, outcome, dropped, at)?;
+    uplink_messages::enqueue_outcome(tx, parcel_id, &line_id, outcome, dropped, at)?;
     if dropped.is_some() && into_release {
         super::bags::put_in_open_bag(tx, parcel_id, &line_id, lane, at)?;
         super::holds::on_release_drop(tx, parcel_id)?;
@@ -312,7 +241,7 @@ pub fn mark_interrupted(tx: &Transaction<'_>, line_id: &str) -> Result<usize, St
         .collect::<Result<_, _>>()?;
     let at = super::now();
     for id in &ids {
-        enqueue_outcome(tx, *id, line_id, "interrupted", None, &at)?;
+        uplink_messages::enqueue_outcome(tx, *id, line_id, "interrupted", None, &at)?;
     }
     Ok(ids.len())
 }

@@ -13,84 +13,17 @@ use std::time::{Duration, Instant};
 use customs_edge_devices::plate::{Verdict, agree};
 use tracing::warn;
 
+use super::job::{Job, Purpose};
 use super::messages::{Action, Facts, RequestId};
 use super::outcome::{self, Outcome};
 use super::reads::{Truck, TruckReads};
 use crate::gates::LaneSettings;
 use crate::gates::load::{self, Load};
-use crate::gates::verdict::{GateVerdict, Weight};
+use crate::gates::verdict::Weight;
 use crate::gates::view::LoadCheckView;
 
 /// How long the plates misreads resolve to are used before they are asked again.
 pub(super) const PLATES_FRESH: Duration = Duration::from_secs(1);
-
-/// Why the machine is deciding.
-#[derive(Debug, Clone)]
-pub(super) enum Purpose {
-    /// The truck's own verdict, by the rules.
-    Verdict,
-    /// An operator's override.
-    Override {
-        ticket: u64,
-        actor: String,
-        reason: String,
-    },
-}
-
-/// What the decision in progress waits for.
-// One job at a time per lane: boxing the large variant would save nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-enum Job {
-    /// The plates misreads resolve to.
-    Plates { id: RequestId, purpose: Purpose },
-    /// The permits or arrivals of `plate`, agreed (or read) from `truck`'s reads.
-    Rules {
-        id: RequestId,
-        purpose: Purpose,
-        plate: String,
-        consensus: Verdict,
-        truck: TruckReads,
-    },
-    /// What the approved permit's items name, for the load check (exit lanes).
-    Load {
-        id: RequestId,
-        consensus: Verdict,
-        truck: TruckReads,
-        verdict: GateVerdict,
-        weight: Weight,
-    },
-    /// The pass being written.
-    Record {
-        id: RequestId,
-        opens: bool,
-        led_text: String,
-        ticket: Option<u64>,
-    },
-}
-
-impl Job {
-    fn id(&self) -> RequestId {
-        match self {
-            Self::Plates { id, .. }
-            | Self::Rules { id, .. }
-            | Self::Load { id, .. }
-            | Self::Record { id, .. } => *id,
-        }
-    }
-
-    /// The override waiting on this job, if any.
-    fn ticket(&self) -> Option<u64> {
-        match self {
-            Self::Plates { purpose, .. } | Self::Rules { purpose, .. } => match purpose {
-                Purpose::Override { ticket, .. } => Some(*ticket),
-                Purpose::Verdict => None,
-            },
-            Self::Load { .. } => None,
-            Self::Record { ticket, .. } => *ticket,
-        }
-    }
-}
 
 /// A pass committed for the truck on the loop: what the barrier does now.
 #[derive(Debug)]
