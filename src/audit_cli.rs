@@ -30,7 +30,7 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// The data directory.
+    /// The data directory: `--data` as given, else the one `--config` names.
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
         match (&self.config, &self.data) {
             (_, Some(dir)) => Ok(dir.clone()),

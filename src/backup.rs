@@ -47,7 +47,7 @@ pub enum BackupError {
     /// A file operation failed.
     #[error("{}: {op}: {source}", path.display())]
     Io {
-        /// The file.
+        /// The file or directory the operation was on.
         path: PathBuf,
         /// What was being done.
         op: &'static str,
@@ -85,7 +85,7 @@ pub enum BackupError {
     /// A file's content is not what it should be.
     #[error("{}: SHA-256 is {found}, expected {expected}", path.display())]
     Checksum {
-        /// The file.
+        /// The copied file, in the backup.
         path: PathBuf,
         /// What the manifest or the file's name says.
         expected: String,

@@ -115,7 +115,7 @@ pub enum EvidenceError {
         path: PathBuf,
         /// Its size, or at least this much.
         bytes: u64,
-        /// The limit.
+        /// The largest size kept, in bytes.
         max: u64,
     },
     /// The kept file is not an image this build can make a thumbnail of.
@@ -123,7 +123,7 @@ pub enum EvidenceError {
     NoThumbnail {
         /// The kept file.
         path: PathBuf,
-        /// Why.
+        /// Why it could not be decoded or scaled.
         reason: String,
     },
 }

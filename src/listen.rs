@@ -156,7 +156,7 @@ impl Server {
         self
     }
 
-    /// The address it listens on.
+    /// Where it listens: the port the system picked when bound to port 0.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -86,7 +86,7 @@ pub enum StoreError {
     /// The data directory could not be used.
     #[error("data directory {}: {source}", dir.display())]
     DataDir {
-        /// The directory.
+        /// The data directory, as configured.
         dir: PathBuf,
         /// The I/O error.
         source: std::io::Error,

@@ -45,7 +45,7 @@ use crate::store::{Store, StoreError, manifests};
 /// What the handlers share.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    /// The store.
+    /// Where handlers read, and queue their writes.
     pub store: Store,
     /// Subsystem health.
     pub health: Health,

@@ -54,7 +54,7 @@ pub enum LinkError {
     Timeout {
         /// The request.
         what: &'static str,
-        /// The timeout.
+        /// How long it was given.
         timeout: Duration,
     },
     /// The connection broke during a request.
@@ -151,7 +151,7 @@ impl ModbusLink {
         }
     }
 
-    /// The device address.
+    /// Where the device is reached (resolved once, at construction).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -87,7 +87,7 @@ pub enum XrayEvent {
     /// The feed watches its directory (again): sent at start, after the baseline of
     /// existing files was taken, and whenever the way of watching changes.
     Watching {
-        /// The directory.
+        /// Where the X-ray machine writes its images.
         dir: PathBuf,
         /// True with filesystem events, false when only rescanning every `poll`.
         by_events: bool,

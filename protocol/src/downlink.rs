@@ -57,7 +57,6 @@ pub struct Lists {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListStatus {
-    /// The updates.
     pub updates: Vec<StatusUpdate>,
 }
 
@@ -78,7 +77,6 @@ pub struct StatusUpdate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permits {
-    /// The permits.
     pub permits: Vec<ExitPermit>,
 }
 
@@ -131,7 +129,6 @@ pub struct PermitItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PermitStatus {
-    /// The updates.
     pub updates: Vec<PermitStatusUpdate>,
 }
 
@@ -149,7 +146,6 @@ pub struct PermitStatusUpdate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Instructions {
-    /// The instructions.
     pub instructions: Vec<Instruction>,
 }
 

@@ -43,7 +43,6 @@ pub enum EnvelopeError {
     TooLarge {
         /// Payload size in bytes.
         bytes: usize,
-        /// The limit.
         limit: usize,
     },
     /// Not valid UTF-8.

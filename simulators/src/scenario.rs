@@ -69,10 +69,10 @@ pub struct Scenario {
     /// Geometry for every line; absent keys take the defaults.
     #[serde(default)]
     pub line: Option<LineConfig>,
-    /// The parcels.
+    /// Parcels fed to the line, each at its time (`[[parcels]]`).
     #[serde(default)]
     pub parcels: Vec<ScenarioParcel>,
-    /// The faults.
+    /// Faults injected, each at its time and for its duration (`[[faults]]`).
     #[serde(default)]
     pub faults: Vec<ScenarioFault>,
     /// Holds customs puts on parcels, on the timeline (`[[holds]]`): from then on a truck

@@ -79,7 +79,7 @@ pub struct EvidenceSummary {
     pub reused: u64,
     /// Hard-linked from the data directory.
     pub linked: u64,
-    /// Copied.
+    /// Copied byte for byte (no hard link possible).
     pub copied: u64,
     /// Purged by the retention task between the snapshot and the copy: their rows were
     /// taken out of the copy too, as the purge took them out of the store.
@@ -95,7 +95,7 @@ pub struct EvidenceSummary {
 pub struct Unusable {
     /// Its path relative to the data directory.
     pub path: String,
-    /// Why.
+    /// Why it could not be copied.
     pub reason: String,
 }
 

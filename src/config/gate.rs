@@ -375,7 +375,7 @@ pub(super) const TRIVIAL_TOKENS: &[&str] = &[
 pub struct CameraCredentials {
     /// User name.
     pub username: String,
-    /// Password.
+    /// Password, from `password_env` or `password_file`, never the config file itself.
     pub password: String,
 }
 

@@ -39,7 +39,7 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read config file {}: {source}", file.display())]
     Read {
-        /// The file.
+        /// The config file, as given.
         file: PathBuf,
         /// The I/O error.
         source: std::io::Error,
@@ -47,7 +47,7 @@ pub enum ConfigError {
     /// The file is not valid TOML.
     #[error("{}: not valid TOML: {message}", file.display())]
     Syntax {
-        /// The file.
+        /// The config file, as given.
         file: PathBuf,
         /// The parser's message, with line and column.
         message: String,
@@ -55,7 +55,7 @@ pub enum ConfigError {
     /// The file is TOML but the config is wrong.
     #[error("{}: {} problem(s):\n{}", file.display(), problems.len(), list(problems))]
     Invalid {
-        /// The file.
+        /// The config file, as given.
         file: PathBuf,
         /// Every problem found.
         problems: Vec<Problem>,

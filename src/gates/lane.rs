@@ -32,7 +32,7 @@ pub enum LaneCommand {
     Override {
         /// Who (as authorised by the API).
         actor: String,
-        /// Why.
+        /// Why, in the operator's words (written into the pass and the audit log).
         reason: String,
         /// The override's gate pass id, or why it could not be done.
         reply: oneshot::Sender<Result<i64, String>>,

@@ -30,7 +30,7 @@ pub struct LoadItem {
 /// What the site knows of one parcel the permit names (directly, through its bag or bill).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParcelFacts {
-    /// The parcel record.
+    /// Its record id in the store.
     pub parcel_id: i64,
     /// Its waybill.
     pub logistics_no: Option<String>,
@@ -101,7 +101,7 @@ pub struct BagFacts {
 /// What the store knows about everything a permit names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Load {
-    /// The permit.
+    /// The permit whose items these are.
     pub permit_no: String,
     /// Its items.
     pub items: Vec<LoadItem>,

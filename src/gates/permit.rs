@@ -17,9 +17,9 @@ pub mod permit_status {
     pub const PASSED_GATE_1: i32 = 3;
     /// Passed gate 2 of a two-gate site.
     pub const PASSED_GATE_2: i32 = 4;
-    /// Deleted.
+    /// Deleted: no truck leaves on it.
     pub const DELETED: i32 = 5;
-    /// Voided.
+    /// Voided: no truck leaves on it.
     pub const VOIDED: i32 = 6;
 }
 

@@ -118,7 +118,7 @@ impl GateReasonCode {
 /// shape as the plate consensus's reasons, so a pass lists both in one array.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateReason {
-    /// What.
+    /// The rule that applied; its Chinese text comes with it.
     pub code: GateReasonCode,
     /// Which permit, which weights.
     pub detail: String,

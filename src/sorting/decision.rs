@@ -83,7 +83,7 @@ pub enum Weight {
     NotMeasured,
     /// A settled weighing.
     Stable {
-        /// Kilograms.
+        /// The settled reading, kg.
         kg: f64,
     },
     /// The scale did not settle.

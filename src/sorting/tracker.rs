@@ -17,7 +17,7 @@ use super::decision::Read;
 /// One message from one scanner about a parcel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanRead {
-    /// A code.
+    /// The code read off the label.
     Code(String),
     /// The scanner saw the parcel but could not read it.
     NoRead,

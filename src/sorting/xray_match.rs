@@ -48,7 +48,7 @@ pub enum Match {
     },
     /// It belongs to no parcel: keep it as evidence, link it to nothing, count it.
     Orphan {
-        /// Why.
+        /// Why nothing took it.
         reason: OrphanReason,
     },
 }
@@ -135,7 +135,7 @@ impl XrayMatcher {
         }
     }
 
-    /// The window.
+    /// How long after a parcel's entry its images may come.
     pub fn window(&self) -> Duration {
         self.window
     }

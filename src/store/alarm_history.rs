@@ -27,7 +27,7 @@ pub struct AlarmRecord {
     pub cleared_at: Option<String>,
     /// Who acknowledged it, if anyone yet.
     pub acked_by: Option<String>,
-    /// When.
+    /// When it was acknowledged (stored UTC).
     pub acked_at: Option<String>,
 }
 

@@ -115,7 +115,7 @@ pub struct AlarmView {
     pub parcel_id: Option<i64>,
     /// Who acknowledged it, if anyone yet.
     pub acked_by: Option<String>,
-    /// When.
+    /// When it was acknowledged (stored UTC).
     pub acked_at: Option<String>,
 }
 

@@ -19,7 +19,7 @@ pub struct BagView {
     pub id: i64,
     /// Its number, once closed.
     pub bag_no: Option<String>,
-    /// Line.
+    /// The line of the release lane it stands at.
     pub line_id: String,
     /// Release lane.
     pub lane: i64,
@@ -40,7 +40,7 @@ pub struct BagView {
 /// One parcel of a bag, for the bag list.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BagLine {
-    /// The parcel.
+    /// Its record id, for the parcel's page.
     pub parcel_id: i64,
     /// Its waybill.
     pub logistics_no: Option<String>,

@@ -13,7 +13,7 @@ use super::StoreError;
 pub struct LineCounts {
     /// Line id.
     pub line_id: String,
-    /// Released.
+    /// Sent to the release lane.
     pub release: u64,
     /// Sent to inspection.
     pub inspection: u64,
@@ -45,7 +45,7 @@ pub struct OverrideRow {
     pub permit_no: Option<String>,
     /// Who (the operator, and the confirming officer when the permit needed one).
     pub by: Option<String>,
-    /// Why.
+    /// Why the barrier was opened by hand.
     pub reason: Option<String>,
     /// When (UTC).
     pub at: String,

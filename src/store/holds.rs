@@ -83,7 +83,7 @@ pub struct LateHold {
 pub struct PendingHold {
     /// The late hold's record id (lines read on from the highest seen).
     pub id: i64,
-    /// The parcel.
+    /// The parcel held, by record id.
     pub parcel_id: i64,
     /// What came.
     pub cause: String,

@@ -77,11 +77,11 @@ pub fn check_findings(findings: &str) -> Result<&str, String> {
 pub struct NewInspection<'a> {
     /// The parcel opened.
     pub parcel_id: i64,
-    /// The conclusion.
+    /// What the officer concluded.
     pub outcome: Outcome,
     /// What was found, in the officer's words.
     pub findings: &'a str,
-    /// Who.
+    /// The officer who opened it, as logged in.
     pub officer: &'a str,
 }
 
@@ -98,7 +98,7 @@ pub struct Inspection {
     pub result: String,
     /// What was found.
     pub findings: String,
-    /// Who.
+    /// The officer who opened it, as logged in.
     pub officer: String,
     /// When it was recorded (RFC 3339 UTC).
     pub at: String,

@@ -72,7 +72,7 @@ impl Default for Search {
 /// A parcel found, with the head of its declaration list.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Hit {
-    /// The parcel.
+    /// The parcel, its fields at the top level of the hit.
     #[serde(flatten)]
     pub parcel: ParcelView,
     /// Trade mode of its declaration list (9610, 9710, 9810, 1210).
@@ -88,7 +88,7 @@ pub struct Hit {
 /// One page of parcels, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Page {
-    /// The parcels.
+    /// At most the search's `limit`.
     pub parcels: Vec<Hit>,
     /// Pass as `before_id` for the next page; `null` on the last page.
     pub next_before_id: Option<i64>,

@@ -266,7 +266,7 @@ pub fn reject_input(
 pub struct ParcelView {
     /// Record id.
     pub id: i64,
-    /// Line.
+    /// The line it went through.
     pub line_id: String,
     /// PLC tracking number.
     pub tracking_no: u16,

@@ -59,7 +59,7 @@ pub struct NewPass {
     pub weight_kg: Option<f64>,
     /// Whether the weighbridge called that weight stable.
     pub weight_stable: bool,
-    /// The verdict.
+    /// Released, refused, or an override; only a refusal leaves the permit unused.
     pub verdict: PassVerdict,
     /// Every reason, headline first, as JSON objects `{code, zh, detail}`.
     pub reasons: Vec<serde_json::Value>,
@@ -230,7 +230,7 @@ pub struct PassView {
     pub led_text: Option<String>,
     /// Who overrode.
     pub override_by: Option<String>,
-    /// Why.
+    /// Why the operator overrode, in their words.
     pub override_reason: Option<String>,
     /// The plate reads and their consensus.
     pub consensus: serde_json::Value,

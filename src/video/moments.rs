@@ -90,7 +90,7 @@ pub struct Moment {
     pub record_kind: &'static str,
     /// The record's id.
     pub record_id: i64,
-    /// Where.
+    /// Where on the site it happened: which cameras see it.
     pub point: Point,
     /// When it happened (UTC), e.g. the PLC's time of the parcel at the X-ray exit.
     pub at: DateTime<Utc>,
@@ -99,13 +99,13 @@ pub struct Moment {
 /// An evidence frame kept and linked to its record.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredEvidence {
-    /// The record kind.
+    /// The kind of record it is linked to (`parcel`, `gate_pass`).
     pub record_kind: &'static str,
-    /// The record id.
+    /// The record's id.
     pub record_id: i64,
-    /// The point.
+    /// Where on the site the moment happened.
     pub point: Point,
-    /// The camera.
+    /// The camera whose frame it is.
     pub camera: String,
     /// Row id in `evidence`.
     pub evidence_id: i64,

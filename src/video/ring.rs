@@ -146,7 +146,7 @@ impl Ring {
         .cloned()
     }
 
-    /// The newest frame.
+    /// The newest frame held, if any.
     pub fn newest(&self) -> Option<&Frame> {
         self.frames.back()
     }

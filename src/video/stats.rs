@@ -122,7 +122,7 @@ pub struct CameraSnapshot {
     pub reconnects: u64,
     /// Faults by kind.
     pub errors: BTreeMap<ErrorKind, u64>,
-    /// The last fault.
+    /// The latest fault, with its time and message; kept after the camera recovers.
     pub last_error: Option<LastError>,
     /// When the newest frame came (UTC).
     pub last_frame_at: Option<DateTime<Utc>>,
@@ -130,7 +130,7 @@ pub struct CameraSnapshot {
     pub mode: Option<&'static str>,
     /// Frame width and height.
     pub size: Option<(u32, u32)>,
-    /// The frame ring.
+    /// How full the frame ring is.
     pub ring: RingFill,
     /// Evidence frames kept for records.
     pub evidence_kept: u64,
@@ -218,7 +218,7 @@ impl CameraStats {
         &self.id
     }
 
-    /// The current state.
+    /// What the capture is doing now (connecting, streaming, down…).
     pub fn state(&self) -> CameraState {
         self.lock().state
     }

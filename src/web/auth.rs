@@ -141,7 +141,6 @@ impl Auth {
         session::same_secret(given.trim(), &self.inner.setup_code)
     }
 
-    /// The store.
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }

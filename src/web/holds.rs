@@ -118,7 +118,6 @@ async fn list_bags(State(state): State<AppState>) -> Result<Json<Vec<BagView>>, 
 /// A bag and its parcels: the bag list.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct BagDetail {
-    /// The bag.
     bag: BagView,
     /// Its parcels, in the order they dropped.
     parcels: Vec<BagLine>,

@@ -54,8 +54,9 @@ async fn an_oversized_downlink_message_is_dead_lettered_and_the_next_one_applies
     wait_list_applied(&site, "BEFORE001").await;
     let before = link(&site);
 
-    // 20 MB: beyond the 16 MB the client used to read (it then dropped the connection and
-    // the broker delivered the message again on every reconnect) and the 4 MiB applied.
+    // 20 MB: above the 4 MiB a downlink message may have, and above the 16 MB packet an
+    // MQTT client reads by default (a client that drops the connection on it gets it again
+    // from the broker on every reconnect).
     let filler = "x".repeat(20 << 20);
     let poison = format!(
         r#"{{"schema":1,"id":"PLATFORM:lists:poison","stream":"lists","seq":1,"site":"{SITE}","created":"2026-11-27T10:00:00.000Z","kind":"lists","body":{{"lists":[],"pad":"{filler}"}}}}"#

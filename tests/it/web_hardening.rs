@@ -359,7 +359,7 @@ fn check_config_refuses_what_an_intruder_would_use() {
         dir.path().display().to_string()
     );
     assert_eq!(problems(&base), "", "the base is valid");
-    // sha256("test"), the token the example config used to ship.
+    // sha256("test"): a token anyone would try first.
     let test_token = format!(
         "{base}[[operators]]\nname = \"zhang.wei\"\ntoken_sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\n"
     );

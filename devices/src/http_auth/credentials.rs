@@ -12,7 +12,7 @@ pub enum Credentials {
     Basic {
         /// The user name.
         username: String,
-        /// The password.
+        /// The password, as sent in clear.
         password: String,
     },
     /// Digest: the client's response to a challenge.

@@ -208,7 +208,7 @@ pub struct GetDeviceInformation;
 pub struct DeviceInformation {
     /// Manufacturer (`HIKVISION`, `AXIS`).
     pub manufacturer: String,
-    /// Model.
+    /// Model name, as the maker spells it.
     pub model: String,
     /// Firmware version.
     pub firmware_version: String,

@@ -107,7 +107,7 @@ pub enum ErrorKind {
     /// An HTTP status other than success, with no SOAP fault in the body.
     #[error("HTTP {status}: {snippet}")]
     Http {
-        /// The status code.
+        /// The HTTP status code.
         status: u16,
         /// A snippet of the body.
         snippet: String,

@@ -45,7 +45,6 @@ pub(super) enum Hint {
 /// A file that is complete and due to be reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Ready {
-    /// The file.
     pub(super) path: PathBuf,
     /// What it looked like when it was found complete.
     pub(super) snap: Snapshot,

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 pub struct DecisionRevised {
     /// The revision's record id; the key of this record.
     pub revision_id: i64,
-    /// The parcel record id.
     pub parcel_id: i64,
     /// Sorting line id.
     pub line: String,
@@ -41,7 +40,6 @@ pub struct Interception {
     pub interception_id: i64,
     /// `opened` or `retrieved`.
     pub state: String,
-    /// The parcel record id.
     pub parcel_id: i64,
     /// Its waybill, if read.
     pub logistics_no: Option<String>,
@@ -94,7 +92,6 @@ pub struct Bag {
 /// One parcel of a bag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BagParcel {
-    /// The parcel record id.
     pub parcel_id: i64,
     /// Its waybill, if read.
     pub logistics_no: Option<String>,

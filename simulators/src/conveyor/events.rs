@@ -90,7 +90,7 @@ pub enum LineEvent {
         parcel_id: u64,
         /// PLC tracking number.
         tracking_no: u16,
-        /// The lane.
+        /// The lane it fell into.
         lane: u16,
         /// True when it went to the exception lane for want of a command.
         defaulted: bool,

@@ -17,7 +17,7 @@ use crate::parcel::{LaneKind, NewParcel};
 /// One code the generator may put on a label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeSpec {
-    /// The code.
+    /// The text printed on the label.
     pub code: String,
     /// The lane kind the controller should choose for it.
     pub expect: Option<LaneKind>,

@@ -52,7 +52,6 @@ pub(crate) struct Shared {
     pub(crate) http_auth: Authenticator,
     /// WS-Security UsernameToken checks.
     pub(crate) tokens: TokenChecker,
-    /// The counters.
     pub(crate) counters: Counters,
     /// Stops the camera.
     pub(crate) shutdown: CancellationToken,

@@ -38,7 +38,6 @@ struct Renderer {
 
 /// One profile's frame source.
 pub(crate) struct Feed {
-    /// The profile.
     pub(crate) profile: ProfileConfig,
     frames: watch::Sender<Option<Arc<Frame>>>,
     /// The scene and its buffers. A `std` mutex, locked only on the blocking pool while

@@ -124,7 +124,6 @@ fn scope_prefix_matches(wanted: &str, have: &str) -> bool {
 pub(crate) struct Advert<'a> {
     /// `urn:uuid:...`, stable.
     pub(crate) endpoint: &'a str,
-    /// Scopes.
     pub(crate) scopes: &'a [String],
     /// The device service URL.
     pub(crate) xaddr: &'a str,

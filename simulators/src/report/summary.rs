@@ -59,13 +59,13 @@ pub struct Summary {
 pub struct Stats {
     /// Samples.
     pub count: u64,
-    /// Smallest.
+    /// Smallest sample.
     pub min: Option<f64>,
     /// Median.
     pub p50: Option<f64>,
     /// 99th percentile (nearest rank).
     pub p99: Option<f64>,
-    /// Largest.
+    /// Largest sample.
     pub max: Option<f64>,
 }
 

@@ -160,7 +160,7 @@ pub struct GateTotals {
 /// One barrier movement or refusal of a lane.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BarrierRecord {
-    /// When.
+    /// When, on both clocks (see [`Moment`]).
     pub at: Moment,
     /// `open_started`, `opened`, `close_started`, `closed`, `close_refused`, `reversed`,
     /// `stopped_by_fault`.
@@ -197,7 +197,7 @@ pub struct GateReport {
     pub generated_at: DateTime<Utc>,
     /// True when every queued vehicle left or was held.
     pub finished: bool,
-    /// Totals.
+    /// Counts over every vehicle.
     pub totals: GateTotals,
     /// Each lane.
     pub lanes: Vec<GateLaneReport>,

@@ -29,7 +29,7 @@ const FIELD_MM: u32 = 1000;
 pub struct ImageSize {
     /// Width (along the belt).
     pub width: u32,
-    /// Height.
+    /// Height (across the belt).
     pub height: u32,
 }
 

@@ -61,7 +61,7 @@ pub enum Input {
     },
     /// Whether the gate I/O holds a barrier command (written and read back).
     Commanded {
-        /// The command.
+        /// The command written and read back.
         command: BarrierCommand,
         /// Held by the device.
         ok: bool,
@@ -72,7 +72,7 @@ pub enum Input {
         ticket: u64,
         /// Who (as authorised by the API).
         actor: String,
-        /// Why.
+        /// Why, in the operator's words (written into the pass and the audit log).
         reason: String,
     },
     /// The time [`super::Lane::next_deadline`] named has come.
@@ -183,7 +183,7 @@ pub enum Action {
     FetchRules {
         /// Echoed in the answer.
         id: RequestId,
-        /// The plate.
+        /// The plate whose permits (exit lanes) or announced arrivals (entry lanes) are asked for.
         plate: String,
     },
     /// Exit lanes, once the permit and the weight let the truck go: read what the
@@ -200,13 +200,13 @@ pub enum Action {
     Record {
         /// Echoed in the answer.
         id: RequestId,
-        /// The pass.
+        /// Everything the pass is recorded with.
         pass: Box<PassRecord>,
     },
     /// The truck of pass `pass_id` cleared the exit loop; `vehicles` went through the
     /// opening. Queued, not waited for.
     MarkCleared {
-        /// The pass.
+        /// The committed pass of the truck that cleared.
         pass_id: i64,
         /// Vehicles counted.
         vehicles: u32,

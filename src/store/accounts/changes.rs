@@ -145,7 +145,7 @@ pub fn set_password(
 /// A person's change of their own password, the current one already verified.
 #[derive(Debug, Clone)]
 pub struct OwnPassword<'a> {
-    /// The account.
+    /// Whose password it is (the person changing it).
     pub account_id: i64,
     /// The hash the current password was verified against: if it is no longer the stored
     /// one, the password changed meanwhile and this change is refused.

@@ -68,7 +68,7 @@ pub fn record_login(
 /// A stored session and its account.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
-    /// The account.
+    /// The account it belongs to, as stored now: its role and whether it is disabled.
     pub account: Account,
     /// Its CSRF token.
     pub csrf_token: String,

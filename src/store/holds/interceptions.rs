@@ -17,7 +17,7 @@ pub const ALARM_KIND: &str = "interception";
 pub struct InterceptionView {
     /// Record id.
     pub id: i64,
-    /// The parcel.
+    /// The parcel intercepted, by record id.
     pub parcel_id: i64,
     /// Its waybill, if read.
     pub logistics_no: Option<String>,

@@ -9,7 +9,7 @@ use crate::store::{StoreError, outbox};
 /// The new version of a decision.
 #[derive(Debug, Clone)]
 pub struct Revision<'a> {
-    /// The parcel.
+    /// The parcel whose decision is revised, by record id.
     pub parcel_id: i64,
     /// What came after the first decision.
     pub cause: &'a str,

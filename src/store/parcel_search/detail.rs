@@ -33,7 +33,7 @@ pub struct Declaration {
     pub return_status: i32,
     /// Customs' words with the status.
     pub return_info: Option<String>,
-    /// The goods lines.
+    /// Its goods lines, by `gNum`.
     pub goods: Vec<Goods>,
 }
 
@@ -101,11 +101,11 @@ pub struct Flag {
     pub parcel_id: Option<i64>,
     /// The waybill, when flagged by number.
     pub logistics_no: Option<String>,
-    /// Who.
+    /// The officer who flagged it, as logged in.
     pub officer: String,
-    /// Why.
+    /// Why, in the officer's words.
     pub reason: String,
-    /// When.
+    /// When it was flagged (stored UTC).
     pub at: String,
 }
 
@@ -131,7 +131,7 @@ pub struct Instruction {
 /// Everything the store holds about one parcel.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ParcelDetail {
-    /// The parcel.
+    /// Its summary row, as the parcel list shows it.
     pub parcel: ParcelView,
     /// Its declaration list, when its waybill was read and a list is held.
     pub declaration: Option<Declaration>,

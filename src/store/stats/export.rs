@@ -13,7 +13,7 @@ pub struct ParcelRow {
     pub id: i64,
     /// When it entered the line (stored UTC).
     pub entered_at: String,
-    /// The line.
+    /// The line it went through.
     pub line_id: String,
     /// The waybill read, if any.
     pub logistics_no: Option<String>,

@@ -79,7 +79,7 @@ impl Denied {
         }
     }
 
-    /// The status.
+    /// The HTTP status it is answered with.
     pub fn status(&self) -> StatusCode {
         self.status
     }

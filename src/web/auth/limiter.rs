@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Login attempts one address may make per window.
 pub const ATTEMPTS_PER_WINDOW: u32 = 10;
-/// The window.
+/// How far back the attempts are counted.
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// Addresses remembered at most; beyond that, finished windows and then the oldest go.
 pub const MAX_CLIENTS: usize = 4096;

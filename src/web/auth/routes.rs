@@ -175,13 +175,11 @@ async fn setup(
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
 
-/// A login.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct LoginRequest {
     /// Login name (any case).
     #[schema(max_length = 64)]
     username: String,
-    /// The password.
     #[schema(format = Password, max_length = 256)]
     password: String,
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub const FREE_FAILURES: u32 = 3;
 /// The first delay; each further wrong password doubles it.
 pub const FIRST_DELAY: Duration = Duration::from_secs(1);
-/// The longest delay.
+/// The cap on the doubling delay: a wrong password never waits longer.
 pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Keys remembered at most; beyond that, the ones whose delay ended longest ago go.
 pub const MAX_KEYS: usize = 8192;

@@ -10,7 +10,6 @@ use super::demo::Demo;
 
 /// The console of a running demo, in a browser.
 pub(crate) struct Console<'a> {
-    /// The browser.
     pub(crate) browser: &'a Browser,
     /// The demo it shows.
     pub(crate) demo: &'a Demo,

@@ -18,7 +18,8 @@ async fn thousands_of_unauthenticated_requests_leave_the_cameras_nonce_good() {
     );
     next(&mut l.hik_lane).await;
 
-    // More challenges than the old nonce book held (1,024), from four connections at once.
+    // 3,000 challenges from four connections at once: nonces are signed, not stored, so
+    // none of them pushes the camera's out.
     let url = l.url(&l.hik);
     let body = hikvision_xml(&l.hik, &shot(Some("闽G99999")));
     let mut flood = tokio::task::JoinSet::new();
