@@ -16,9 +16,21 @@
 //! captured message can be replayed at all; the receiver's once-per-id rules refuse it
 //! within that time.
 //!
+//! A batch carries several envelopes of one topic under one signature, in order:
+//!
+//! ```text
+//! {"sig":"<128 hex>","key":"<16 hex>","exp":<unix seconds>,"msgs":[<envelope>,<envelope>,...]}
+//! ```
+//!
+//! Its signature covers the same parts with [`BATCH_DOMAIN`] in place of [`DOMAIN`] and each
+//! envelope's exact bytes in turn ([`signed_batch_bytes`]), so a batch signature never
+//! verifies as a single message's nor the other way round, and no envelope can be taken
+//! out of, added to or moved within a batch. A backlog drained in batches costs one
+//! signature per batch instead of one per message.
+//!
 //! The platform signs every downlink message (acknowledgements included) with its key;
-//! the site signs every uplink message with its own. `docs/mqtt/README.md` documents the
-//! wrapper for platform implementers.
+//! the site signs every uplink message with its own, a backlog in batches. Downlink is
+//! never batched. `docs/mqtt/README.md` documents the wrapper for platform implementers.
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::Deserialize;
@@ -26,6 +38,8 @@ use serde_json::value::RawValue;
 
 /// What a signed payload's signed bytes start with: the scheme and its version.
 pub const DOMAIN: &[u8] = b"customs-edge signed message v1";
+/// What a signed batch's signed bytes start with.
+pub const BATCH_DOMAIN: &[u8] = b"customs-edge signed batch v1";
 /// Length of a key id in hex characters (the first 8 bytes of the public key).
 pub const KEY_ID_HEX: usize = 16;
 
@@ -94,15 +108,22 @@ pub fn key_id(key: &VerifyingKey) -> String {
 
 /// The bytes a signature covers (see the module documentation).
 pub fn signed_bytes(topic: &str, key_id: &str, exp: i64, msg: &[u8]) -> Vec<u8> {
+    length_prefixed(DOMAIN, topic, key_id, exp, &[msg])
+}
+
+/// The bytes a batch's signature covers: as [`signed_bytes`], under [`BATCH_DOMAIN`], with
+/// every envelope in order.
+pub fn signed_batch_bytes(topic: &str, key_id: &str, exp: i64, msgs: &[&[u8]]) -> Vec<u8> {
+    length_prefixed(BATCH_DOMAIN, topic, key_id, exp, msgs)
+}
+
+/// Each part preceded by its length as 8 big-endian bytes.
+fn length_prefixed(domain: &[u8], topic: &str, key_id: &str, exp: i64, msgs: &[&[u8]]) -> Vec<u8> {
     let exp = exp.to_string();
-    let mut out = Vec::with_capacity(DOMAIN.len() + topic.len() + msg.len() + 64);
-    for part in [
-        DOMAIN,
-        topic.as_bytes(),
-        key_id.as_bytes(),
-        exp.as_bytes(),
-        msg,
-    ] {
+    let body: usize = msgs.iter().map(|m| m.len() + 8).sum();
+    let mut out = Vec::with_capacity(domain.len() + topic.len() + body + 64);
+    let head = [domain, topic.as_bytes(), key_id.as_bytes(), exp.as_bytes()];
+    for part in head.into_iter().chain(msgs.iter().copied()) {
         out.extend_from_slice(&(part.len() as u64).to_be_bytes());
         out.extend_from_slice(part);
     }
@@ -166,16 +187,43 @@ impl SealKey {
     /// (unix seconds).
     pub fn seal(&self, topic: &str, msg: &[u8], exp: i64) -> Vec<u8> {
         let sig = self.key.sign(&signed_bytes(topic, &self.id, exp, msg));
-        let mut out = Vec::with_capacity(msg.len() + 200);
+        let mut out = self.wrapper_head(&sig, exp, msg.len(), "msg");
+        out.extend_from_slice(msg);
+        out.push(b'}');
+        out
+    }
+
+    /// One signed payload carrying `msgs` (envelopes of `topic`, at least one) in order,
+    /// valid until `exp` (unix seconds).
+    pub fn seal_batch(&self, topic: &str, msgs: &[&[u8]], exp: i64) -> Vec<u8> {
+        let sig = self
+            .key
+            .sign(&signed_batch_bytes(topic, &self.id, exp, msgs));
+        let len = msgs.iter().map(|m| m.len() + 1).sum();
+        let mut out = self.wrapper_head(&sig, exp, len, "msgs");
+        out.push(b'[');
+        for (i, msg) in msgs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(msg);
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+
+    /// The wrapper up to its last field's value: signature, key id, expiry, `"field":`.
+    fn wrapper_head(&self, sig: &Signature, exp: i64, body: usize, field: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body + 220);
         out.extend_from_slice(b"{\"sig\":\"");
         out.extend_from_slice(hex::encode(sig.to_bytes()).as_bytes());
         out.extend_from_slice(b"\",\"key\":\"");
         out.extend_from_slice(self.id.as_bytes());
         out.extend_from_slice(b"\",\"exp\":");
         out.extend_from_slice(exp.to_string().as_bytes());
-        out.extend_from_slice(b",\"msg\":");
-        out.extend_from_slice(msg);
-        out.push(b'}');
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(field.as_bytes());
+        out.extend_from_slice(b"\":");
         out
     }
 }
@@ -197,6 +245,17 @@ pub struct Opened<'a> {
     pub exp: i64,
 }
 
+/// What a verified payload that may be a batch carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedMany<'a> {
+    /// The envelopes' exact bytes, in the order they were sealed (one for a single message).
+    pub msgs: Vec<&'a [u8]>,
+    /// The id of the key that signed them.
+    pub key: String,
+    /// Their expiry (unix seconds).
+    pub exp: i64,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wire<'a> {
@@ -205,8 +264,10 @@ struct Wire<'a> {
     #[serde(borrow)]
     key: &'a str,
     exp: i64,
-    #[serde(borrow)]
-    msg: &'a RawValue,
+    #[serde(borrow, default)]
+    msg: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    msgs: Option<Vec<&'a RawValue>>,
 }
 
 impl TrustedKeys {
@@ -241,28 +302,74 @@ impl TrustedKeys {
         self.keys.iter().map(|(id, _)| id.as_str()).collect()
     }
 
-    /// Check `payload` received on `topic` at `now` (unix seconds): a wrapper, signed by a
-    /// key held here over this topic, not expired. Returns the envelope's bytes.
+    /// Check `payload` received on `topic` at `now` (unix seconds): a single message's
+    /// wrapper, signed by a key held here over this topic, not expired. Returns the
+    /// envelope's bytes. A batch is refused here: downlink is never batched.
     pub fn open<'a>(
         &self,
         topic: &str,
         payload: &'a [u8],
         now: i64,
     ) -> Result<Opened<'a>, SignatureError> {
-        let wire: Wire<'a> = match serde_json::from_slice(payload) {
-            Ok(w) => w,
-            Err(e) => {
-                let bare = payload.starts_with(b"{\"schema\"")
-                    || serde_json::from_slice::<serde_json::Value>(payload)
-                        .ok()
-                        .is_some_and(|v| v.get("sig").is_none());
-                return Err(if bare {
-                    SignatureError::Unsigned("a bare envelope".to_owned())
-                } else {
-                    SignatureError::BadWrapper(e.to_string())
-                });
+        let wire = parse_wire(payload)?;
+        let Wire {
+            key,
+            exp,
+            msg,
+            msgs,
+            ..
+        } = &wire;
+        let msg = match (msg, msgs) {
+            (Some(msg), None) => msg.get().as_bytes(),
+            (None, Some(_)) => {
+                return Err(SignatureError::BadWrapper(
+                    "a batch (msgs) where a single message (msg) is expected".into(),
+                ));
             }
+            _ => return Err(one_of_msg_msgs()),
         };
+        self.verify(&wire, &signed_bytes(topic, key, *exp, msg), now)?;
+        Ok(Opened {
+            msg,
+            key: (*key).to_owned(),
+            exp: *exp,
+        })
+    }
+
+    /// Check `payload` received on `topic` at `now` (unix seconds) that may be a single
+    /// message or a batch; returns the envelopes' bytes in order.
+    pub fn open_many<'a>(
+        &self,
+        topic: &str,
+        payload: &'a [u8],
+        now: i64,
+    ) -> Result<OpenedMany<'a>, SignatureError> {
+        let wire = parse_wire(payload)?;
+        let msgs: Vec<&'a [u8]> = match (&wire.msg, &wire.msgs) {
+            (Some(msg), None) => vec![msg.get().as_bytes()],
+            (None, Some(msgs)) if !msgs.is_empty() => {
+                msgs.iter().map(|m| m.get().as_bytes()).collect()
+            }
+            (None, Some(_)) => {
+                return Err(SignatureError::BadWrapper("a batch with no message".into()));
+            }
+            _ => return Err(one_of_msg_msgs()),
+        };
+        let signed = if wire.msg.is_some() {
+            signed_bytes(topic, wire.key, wire.exp, msgs[0])
+        } else {
+            signed_batch_bytes(topic, wire.key, wire.exp, &msgs)
+        };
+        self.verify(&wire, &signed, now)?;
+        Ok(OpenedMany {
+            msgs,
+            key: wire.key.to_owned(),
+            exp: wire.exp,
+        })
+    }
+
+    /// The key named, the signature over `signed`, then the expiry.
+    fn verify(&self, wire: &Wire<'_>, signed: &[u8], now: i64) -> Result<(), SignatureError> {
         let (_, key) = self
             .keys
             .iter()
@@ -272,21 +379,32 @@ impl TrustedKeys {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| SignatureError::BadWrapper("sig is not 64 bytes of hex".into()))?;
-        let msg = wire.msg.get().as_bytes();
-        key.verify_strict(
-            &signed_bytes(topic, wire.key, wire.exp, msg),
-            &Signature::from_bytes(&sig),
-        )
-        .map_err(|_| SignatureError::BadSignature)?;
+        key.verify_strict(signed, &Signature::from_bytes(&sig))
+            .map_err(|_| SignatureError::BadSignature)?;
         if wire.exp <= now {
             return Err(SignatureError::Expired { exp: wire.exp, now });
         }
-        Ok(Opened {
-            msg,
-            key: wire.key.to_owned(),
-            exp: wire.exp,
-        })
+        Ok(())
     }
+}
+
+/// The wrapper's fields, or why it is not one (a bare envelope is `Unsigned`).
+fn parse_wire(payload: &[u8]) -> Result<Wire<'_>, SignatureError> {
+    serde_json::from_slice(payload).map_err(|e| {
+        let bare = payload.starts_with(b"{\"schema\"")
+            || serde_json::from_slice::<serde_json::Value>(payload)
+                .ok()
+                .is_some_and(|v| v.get("sig").is_none());
+        if bare {
+            SignatureError::Unsigned("a bare envelope".to_owned())
+        } else {
+            SignatureError::BadWrapper(e.to_string())
+        }
+    })
+}
+
+fn one_of_msg_msgs() -> SignatureError {
+    SignatureError::BadWrapper("exactly one of msg and msgs is required".into())
 }
 
 #[cfg(test)]
@@ -361,5 +479,68 @@ mod tests {
         let round = SealKey::from_hex(&old.to_hex()).unwrap();
         assert_eq!(round.id(), old.id());
         assert!(TrustedKeys::from_hex(&["abcd"]).is_err());
+    }
+
+    const MSG2: &[u8] = br#"{"schema":1,"id":"p:down:2","body":{}}"#;
+    const MSG3: &[u8] = br#"{"schema":1,"id":"p:down:3","body":"three"}"#;
+
+    #[test]
+    fn a_batch_opens_to_its_envelopes_in_order_and_a_single_opens_as_one() {
+        let (k, t) = keys(1);
+        let batch = k.seal_batch(TOPIC, &[MSG, MSG2, MSG3], 2000);
+        let opened = t.open_many(TOPIC, &batch, 1000).unwrap();
+        assert_eq!(opened.msgs, vec![MSG, MSG2, MSG3]);
+        assert_eq!(opened.key, k.id());
+        let sealed = k.seal(TOPIC, MSG, 2000);
+        let single = t.open_many(TOPIC, &sealed, 1000).unwrap();
+        assert_eq!(single.msgs, vec![MSG]);
+        let refused = t.open(TOPIC, &batch, 1000).unwrap_err();
+        assert_eq!(refused.code(), "bad_signature_wrapper", "{refused}");
+    }
+
+    #[test]
+    fn no_envelope_can_be_taken_out_of_added_to_or_moved_within_a_batch() {
+        let (k, t) = keys(1);
+        let batch = String::from_utf8(k.seal_batch(TOPIC, &[MSG, MSG2], 2000)).unwrap();
+        let [m1, m2] = [MSG, MSG2].map(|m| std::str::from_utf8(m).unwrap());
+        let forged = [
+            batch.replace(&format!("[{m1},{m2}]"), &format!("[{m2},{m1}]")),
+            batch.replace(&format!(",{m2}]"), "]"),
+            batch.replace(&format!(",{m2}]"), &format!(",{m2},{m2}]")),
+            // The batch's signature offered as a single message's.
+            batch.replace(&format!("\"msgs\":[{m1},{m2}]"), &format!("\"msg\":{m1}")),
+        ];
+        for payload in forged {
+            let err = t.open_many(TOPIC, payload.as_bytes(), 1000).unwrap_err();
+            assert_eq!(err, SignatureError::BadSignature, "{payload}");
+        }
+        // A single message's signature offered as a batch of one.
+        let single = String::from_utf8(k.seal(TOPIC, MSG, 2000)).unwrap();
+        let as_batch = single.replace(&format!("\"msg\":{m1}"), &format!("\"msgs\":[{m1}]"));
+        let err = t.open_many(TOPIC, as_batch.as_bytes(), 1000).unwrap_err();
+        assert_eq!(err, SignatureError::BadSignature);
+        // A batch for one topic does not verify on another.
+        let other = t
+            .open_many("customs-edge/OTHER/down/permits", batch.as_bytes(), 1000)
+            .unwrap_err();
+        assert_eq!(other, SignatureError::BadSignature);
+    }
+
+    #[test]
+    fn a_wrapper_needs_exactly_one_of_msg_and_msgs() {
+        let (k, t) = keys(1);
+        let head = |rest: &str| {
+            let sig = "0".repeat(128);
+            format!(r#"{{"sig":"{sig}","key":"{}","exp":2000{rest}}}"#, k.id())
+        };
+        let m1 = std::str::from_utf8(MSG).unwrap();
+        for payload in [
+            head(""),
+            head(r#","msgs":[]"#),
+            head(&format!(r#","msg":{m1},"msgs":[{m1}]"#)),
+        ] {
+            let err = t.open_many(TOPIC, payload.as_bytes(), 1000).unwrap_err();
+            assert_eq!(err.code(), "bad_signature_wrapper", "{payload}: {err}");
+        }
     }
 }

@@ -9,6 +9,12 @@
 //! leaves the outbox only when acknowledged, so a restart simply starts from what the
 //! store holds.
 //!
+//! With signing on, the messages of one read leave in signed batches
+//! (`customs_edge_protocol::signed`): up to [`SIGNED_BATCH`] envelopes or
+//! [`SIGNED_BATCH_BYTES`] under one signature, so a backlog costs one signature per batch.
+//! A batch is still go-back-N: the platform applies its envelopes in order, each by its
+//! own sequence number.
+//!
 //! A message leaves as soon as it is committed: the store's writer says when a batch that
 //! wrote to the outbox has committed, and a (re)connection starts a round at once, priority
 //! streams first.
@@ -35,6 +41,10 @@ use crate::store::outbox::{self, Pending};
 
 /// Rows read from the store at a time per stream.
 const READ_BATCH: usize = 500;
+/// Most envelopes sealed under one signature.
+const SIGNED_BATCH: usize = 100;
+/// Most envelope bytes sealed under one signature (a single larger envelope goes alone).
+const SIGNED_BATCH_BYTES: usize = 256 * 1024;
 /// How often an idle publisher looks at its streams without being told of a commit: for
 /// ack timeouts, and for rows written by another process.
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -188,23 +198,38 @@ impl Publisher {
             .read(move |c| outbox::read_after(c, stream.as_str(), after, limit))
             .await?;
         let topic = self.topics.up(stream.as_str());
-        let cursor = self.cursors.entry(stream).or_default();
-        for row in &rows {
-            let payload = envelope(&self.site, stream, row);
-            let payload = match &self.keys {
-                Some(keys) => keys.seal(&topic, payload.as_bytes()),
-                None => payload.into_bytes(),
+        let mut envelopes: Vec<String> = rows
+            .iter()
+            .map(|row| envelope(&self.site, stream, row))
+            .collect();
+        let mut start = 0;
+        while start < rows.len() {
+            let (end, payload) = match &self.keys {
+                Some(keys) => {
+                    let end = batch_end(&envelopes, start);
+                    let msgs: Vec<&[u8]> =
+                        envelopes[start..end].iter().map(String::as_bytes).collect();
+                    (end, keys.seal_batch(&topic, &msgs))
+                }
+                None => (
+                    start + 1,
+                    std::mem::take(&mut envelopes[start]).into_bytes(),
+                ),
             };
             self.client
                 .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
                 .await?;
-            self.stats.published.fetch_add(1, Ordering::Relaxed);
-            if row.seq <= cursor.high_water {
-                self.stats.resent.fetch_add(1, Ordering::Relaxed);
+            let cursor = self.cursors.entry(stream).or_default();
+            for row in &rows[start..end] {
+                self.stats.published.fetch_add(1, Ordering::Relaxed);
+                if row.seq <= cursor.high_water {
+                    self.stats.resent.fetch_add(1, Ordering::Relaxed);
+                }
+                cursor.sent = row.seq;
+                cursor.high_water = cursor.high_water.max(row.seq);
+                cursor.sent_at.push_back((row.seq, Instant::now()));
             }
-            cursor.sent = row.seq;
-            cursor.high_water = cursor.high_water.max(row.seq);
-            cursor.sent_at.push_back((row.seq, Instant::now()));
+            start = end;
         }
         Ok(rows.len())
     }
@@ -287,6 +312,21 @@ impl Publisher {
     }
 }
 
+/// Where the signed batch that starts at `start` ends (exclusive): at most
+/// [`SIGNED_BATCH`] envelopes and [`SIGNED_BATCH_BYTES`], and never empty.
+fn batch_end(envelopes: &[String], start: usize) -> usize {
+    let mut bytes = 0;
+    let mut end = start;
+    for env in envelopes.iter().skip(start).take(SIGNED_BATCH) {
+        bytes += env.len();
+        if end > start && bytes > SIGNED_BATCH_BYTES {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
 /// The envelope around a stored body, as sent.
 fn envelope(site: &str, stream: Stream, row: &Pending) -> String {
     let name = stream.as_str();
@@ -321,5 +361,17 @@ mod tests {
         assert_eq!(e.seq, 7);
         assert_eq!(e.kind, "alarm");
         assert_eq!(e.body["alarm_id"], 1);
+    }
+
+    #[test]
+    fn a_signed_batch_is_bounded_by_count_and_bytes_and_never_empty() {
+        let small = vec!["x".repeat(100); 250];
+        assert_eq!(batch_end(&small, 0), SIGNED_BATCH);
+        assert_eq!(batch_end(&small, 200), 250);
+        let big = vec!["y".repeat(SIGNED_BATCH_BYTES / 3 + 1); 5];
+        assert_eq!(batch_end(&big, 0), 2);
+        let huge = vec!["z".repeat(SIGNED_BATCH_BYTES * 2); 2];
+        assert_eq!(batch_end(&huge, 0), 1);
+        assert_eq!(batch_end(&huge, 1), 2);
     }
 }

@@ -60,6 +60,17 @@ impl LinkKeys {
             .seal(topic, payload, now_s().saturating_add(self.uplink_valid_s))
     }
 
+    /// One signed payload carrying the uplink envelopes `msgs` of `topic`, in order; a
+    /// single envelope is sealed as a single message.
+    pub fn seal_batch(&self, topic: &str, msgs: &[&[u8]]) -> Vec<u8> {
+        match msgs {
+            [one] => self.seal(topic, one),
+            _ => self
+                .seal
+                .seal_batch(topic, msgs, now_s().saturating_add(self.uplink_valid_s)),
+        }
+    }
+
     /// The platform's keys.
     pub fn trusted(&self) -> &TrustedKeys {
         &self.trusted

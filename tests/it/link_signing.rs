@@ -1,7 +1,8 @@
 //! Signed platform link end to end (controller, real Mosquitto, platform simulator): a
 //! forged permit and a forged ack are dead-lettered and change nothing; replayed and
 //! expired messages are refused; two platform keys are trusted during a rotation; the
-//! platform refuses uplink the site did not sign.
+//! platform refuses uplink the site did not sign; a signed backlog goes in batches, each
+//! message applied once, in order.
 
 use crate::common;
 
@@ -314,5 +315,62 @@ async fn the_platform_refuses_uplink_the_site_did_not_sign() {
         l.malformed_samples
     );
     assert_eq!(l.totals.applied, 0, "nothing unsigned was applied");
+    site.stop().await;
+}
+
+/// Decisions made while the broker is away wait in the outbox; when it returns they go in
+/// signed batches (one signature for many envelopes), and the platform applies every one
+/// once, in order, exactly as if each had come alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_backlog_goes_in_batches_each_message_applied_once_in_order() {
+    let mut broker = Broker::start();
+    let keys = TestKeys::new();
+    let platform = keys.start_platform(&broker).await;
+    let codes: Vec<String> = (0..10).map(|i| format!("SBT{i:09}")).collect();
+    let cfg = keys.site_config(&broker, "");
+    let site = start_site_with(codes.iter().map(|c| list(c, 800)).collect(), |c| {
+        c.platform = Some(cfg);
+    })
+    .await;
+    let first = site.inject(Some(&codes[0])).await;
+    site.wait_dropped(&[first]).await;
+    wait_ledger(&platform, "the first decision", LIMIT, |l| {
+        l.stream(SITE, "decisions").is_some_and(|s| s.applied >= 1)
+    })
+    .await;
+    let batches_before = platform.ledger().totals.batches;
+
+    broker.stop();
+    let mut ids = vec![first];
+    for c in &codes[1..] {
+        ids.push(site.inject(Some(c)).await);
+    }
+    site.wait_dropped(&ids).await;
+    let (last, acked, _) = outbox_stream(&site, "decisions");
+    assert!(last > acked + 2, "a backlog waits: {last} > {acked}");
+    broker.start_again();
+
+    let l = wait_ledger(&platform, "the backlog applied", LIMIT, |l| {
+        l.last_applied(SITE, "decisions") >= last as u64
+    })
+    .await;
+    assert!(
+        l.totals.batches > batches_before,
+        "the backlog went in batches: {:?}",
+        l.totals
+    );
+    assert_eq!(l.malformed_uplink, 0, "{:?}", l.malformed_samples);
+    assert_eq!(l.totals.applied_twice, 0, "{:?}", l.doubles);
+    assert_eq!(l.totals.invalid, 0, "{:?}", l.problems);
+    let applied = common::platform::applied_sort_results(&platform);
+    assert_eq!(
+        applied.len(),
+        codes.len(),
+        "every decision once: {applied:?}"
+    );
+    assert!(
+        applied.windows(2).all(|w| w[0] < w[1]),
+        "in order: {applied:?}"
+    );
     site.stop().await;
 }

@@ -319,4 +319,20 @@ fn a_signed_message_fits_the_wrapper_schema() {
     let mut bad = value.clone();
     bad["sig"] = json!("not hex");
     assert!(validate_against("", "signed", &bad).is_err());
+
+    let envelopes: Vec<String> = uplink_examples()
+        .iter()
+        .map(|(_, e)| e.to_string())
+        .collect();
+    let msgs: Vec<&[u8]> = envelopes.iter().map(String::as_bytes).collect();
+    let batch = key.seal_batch(&topic, &msgs, 1_800_000_000);
+    let value: Value = serde_json::from_slice(&batch).unwrap();
+    validate_against("", "signed", &value).unwrap();
+    assert_eq!(value["msgs"].as_array().unwrap().len(), envelopes.len());
+    let mut both = value.clone();
+    both["msg"] = value["msgs"][0].clone();
+    assert!(
+        validate_against("", "signed", &both).is_err(),
+        "a wrapper carries msg or msgs, not both"
+    );
 }

@@ -102,6 +102,11 @@ impl Judge {
         }
     }
 
+    /// Count a signed uplink payload that carried several envelopes.
+    pub(crate) fn batch(&mut self) {
+        self.totals.batches += 1;
+    }
+
     pub(crate) fn malformed(
         &mut self,
         topic: &str,

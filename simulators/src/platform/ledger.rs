@@ -50,6 +50,9 @@ pub struct Totals {
     pub applied_twice: u64,
     /// Applied messages that break the contract (see [`Ledger::problems`]).
     pub invalid: u64,
+    /// Signed uplink payloads that carried more than one envelope (a batch).
+    #[serde(default)]
+    pub batches: u64,
 }
 
 /// One site as the platform sees it.

@@ -102,24 +102,25 @@ impl Platform {
         }
     }
 
-    /// The envelope bytes of an uplink payload of `site`: checked against the site's keys
-    /// when the platform signs, as it is otherwise.
+    /// The envelopes of an uplink payload of `site`, in order: checked against the site's
+    /// keys when the platform signs (a single message or a batch), the payload as it is
+    /// otherwise.
     pub(crate) fn open_uplink<'a>(
         &self,
         topic: &str,
         site: &str,
         payload: &'a [u8],
-    ) -> Result<&'a [u8], SignatureError> {
+    ) -> Result<Vec<&'a [u8]>, SignatureError> {
         let keys = {
             let state = self.shared.lock();
             match &state.signing {
-                None => return Ok(payload),
+                None => return Ok(vec![payload]),
                 Some(s) => s.site_keys.get(site).cloned(),
             }
         };
         let keys =
             keys.ok_or_else(|| SignatureError::UnknownKey(format!("(no key for site {site})")))?;
-        keys.open(topic, payload, now_s()).map(|o| o.msg)
+        keys.open_many(topic, payload, now_s()).map(|o| o.msgs)
     }
 
     /// Keep the newest audit anchor of `site` when an applied officer message is one.
