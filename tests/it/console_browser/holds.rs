@@ -212,12 +212,21 @@ pub(crate) async fn an_operator_closes_a_bag_and_opens_its_list(console: &Consol
         .ok()
         .flatten()
         .expect("the open bag's id");
-    open.find(Locator::Css("button.close-bag"))
-        .await
-        .expect("the close button for an operator")
-        .click()
-        .await
-        .expect("open the close dialog");
+    // The live page redraws its bags as parcels drop: look the button up afresh for each
+    // try, so a redraw between finding and clicking it is not a failure.
+    let close = format!("#page-line .bags .bag.open[data-bag-id=\"{bag_id}\"] button.close-bag");
+    console
+        .browser
+        .until("the close button of the open bag clicked", || async {
+            let button = console
+                .browser
+                .client()
+                .find(Locator::Css(&close))
+                .await
+                .ok()?;
+            button.click().await.ok()
+        })
+        .await;
     let dialog = console
         .browser
         .visible("dialog#bag-close-dialog[open] form", "the close dialog")
