@@ -49,7 +49,11 @@ pub async fn on_ack(store: &Store, ack: &Ack) {
         return;
     }
     let seq = ack.seq;
-    if let Err(error) = store.writer.write_bulk(move |tx| anchors::acked(tx, seq)).await {
+    if let Err(error) = store
+        .writer
+        .write_bulk(move |tx| anchors::acked(tx, seq))
+        .await
+    {
         warn!(%error, seq, "cannot mark audit anchors acknowledged; the next ack will");
     }
 }

@@ -139,7 +139,9 @@ pub async fn import_file(
     let subject = file.display().to_string();
     store
         .writer
-        .write_bulk(move |tx| append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail))
+        .write_bulk(move |tx| {
+            append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail)
+        })
         .await?;
     Ok(report)
 }

@@ -399,16 +399,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(left.len(), total - upto as usize);
-        assert_eq!(left[0].seq, upto + 1, "exactly the rows up to the ack are gone");
+        assert_eq!(
+            left[0].seq,
+            upto + 1,
+            "exactly the rows up to the ack are gone"
+        );
         let states = store.reader.read(streams).await.unwrap();
         let d = states.iter().find(|s| s.stream == "decisions").unwrap();
-        assert_eq!(
-            (d.acked_seq, d.pending_rows),
-            (upto, (total as u64) - upto)
-        );
+        assert_eq!((d.acked_seq, d.pending_rows), (upto, (total as u64) - upto));
         // Repeated, or beyond what was written: as one ack.
-        assert_eq!(ack_in_chunks(&store.writer, "decisions", upto).await.unwrap(), 0);
-        assert!(ack_in_chunks(&store.writer, "decisions", 1 << 40).await.is_err());
+        assert_eq!(
+            ack_in_chunks(&store.writer, "decisions", upto)
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(
+            ack_in_chunks(&store.writer, "decisions", 1 << 40)
+                .await
+                .is_err()
+        );
         assert!(ack_in_chunks(&store.writer, "nowhere", 1).await.is_err());
     }
 

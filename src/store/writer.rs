@@ -296,7 +296,11 @@ fn run(
                 Turn::Control(op) => {
                     gather_control(&mut queues.control, op, &mut batch).await;
                     commit(&mut conn, &mut batch, status, |_| None);
-                    streak = if queues.bulk.is_empty() { 0 } else { streak + 1 };
+                    streak = if queues.bulk.is_empty() {
+                        0
+                    } else {
+                        streak + 1
+                    };
                 }
                 Turn::Bulk(op) => {
                     batch.push(op);

@@ -24,7 +24,10 @@ fn writer() -> (tempfile::TempDir, Writer, StoreStatus) {
 }
 
 fn insert(tx: &Transaction<'_>, class: &str, n: usize) -> Result<(), StoreError> {
-    tx.execute("INSERT INTO t (class, n) VALUES (?1, ?2)", (class, n as i64))?;
+    tx.execute(
+        "INSERT INTO t (class, n) VALUES (?1, ?2)",
+        (class, n as i64),
+    )?;
     Ok(())
 }
 
@@ -68,7 +71,11 @@ async fn a_control_write_queued_behind_a_bulk_backlog_commits_before_the_backlog
     for b in bulk {
         b.await.unwrap().unwrap();
     }
-    assert_eq!(done.load(Ordering::SeqCst), BACKLOG, "the backlog still all commits");
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        BACKLOG,
+        "the backlog still all commits"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +150,10 @@ async fn each_class_commits_in_the_order_it_was_queued() {
             .collect();
         let mut sorted = ns.clone();
         sorted.sort_unstable();
-        assert_eq!(ns, sorted, "{class} writes ran in the order they were queued");
+        assert_eq!(
+            ns, sorted,
+            "{class} writes ran in the order they were queued"
+        );
     }
 }
 
@@ -171,14 +181,8 @@ async fn a_failing_bulk_write_fails_alone_and_a_failed_commit_fails_its_batch_no
     );
     assert!(status.commit_failing(), "the failed commit is reported");
     // The writer goes on, for both classes.
-    writer
-        .write(|tx| insert(tx, "control", 2))
-        .await
-        .unwrap();
-    writer
-        .write_bulk(|tx| insert(tx, "bulk", 3))
-        .await
-        .unwrap();
+    writer.write(|tx| insert(tx, "control", 2)).await.unwrap();
+    writer.write_bulk(|tx| insert(tx, "bulk", 3)).await.unwrap();
     let rows: Vec<(String, i64)> = writer
         .write(|tx| {
             let mut stmt = tx.prepare("SELECT class, n FROM t ORDER BY n")?;
@@ -221,5 +225,8 @@ async fn a_bulk_write_to_the_outbox_tells_the_publisher_and_the_pulse_beats() {
         .expect("told within 5 s")
         .unwrap();
     assert_ne!(*commits.borrow(), before);
-    assert!(store.writer.pulse().last().is_some(), "the writer beats its pulse");
+    assert!(
+        store.writer.pulse().last().is_some(),
+        "the writer beats its pulse"
+    );
 }
