@@ -33,16 +33,16 @@ fn insert(tx: &Transaction<'_>, class: &str, n: usize) -> Result<(), StoreError>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_control_write_queued_behind_a_bulk_backlog_commits_before_the_backlog_is_done() {
+    const BACKLOG: usize = 100;
     let (_dir, writer, _) = writer();
-    const BACKLOG: usize = 40;
     let done = Arc::new(AtomicUsize::new(0));
     let mut bulk = Vec::new();
     for i in 0..BACKLOG {
         let (w, done) = (writer.clone(), done.clone());
-        // Queued in order, each a long bulk operation (20 ms: the backlog is 0.8 s).
+        // Queued in order, each a long bulk operation (10 ms: the backlog is 1 s).
         bulk.push(tokio::spawn(async move {
             w.write_bulk(move |tx| {
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(10));
                 insert(tx, "bulk", i)?;
                 done.fetch_add(1, Ordering::SeqCst);
                 Ok(())

@@ -118,7 +118,7 @@ impl Downlink {
                 match outbox::ack_in_chunks(&self.store.writer, &stream, seq).await {
                     Ok(rows) => debug!(%stream, seq, rows, "outbox rows acknowledged"),
                     Err(e) => {
-                        debug!(%stream, seq, error = %e, "ack not applied in steps; left to the publisher")
+                        debug!(%stream, seq, error = %e, "ack not applied in steps; left to the publisher");
                     }
                 }
                 let _ = self.acks.send(ack);
