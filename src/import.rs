@@ -14,8 +14,9 @@ use crate::manifest::DeclarationList;
 use crate::store::manifests::{self, Upserted};
 use crate::store::{Store, append_audit, now, parcels};
 
-/// Lists written per transaction.
-pub const BATCH: usize = 500;
+/// Lists written per transaction: bulk work, in steps of a few milliseconds each, so a
+/// controller running meanwhile never waits long for the database.
+pub const BATCH: usize = 100;
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -138,7 +139,9 @@ pub async fn import_file(
     let subject = file.display().to_string();
     store
         .writer
-        .write(move |tx| append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail))
+        .write_bulk(move |tx| {
+            append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail)
+        })
         .await?;
     Ok(report)
 }
@@ -155,7 +158,7 @@ async fn flush(
     let source = source.to_owned();
     let outcomes = store
         .writer
-        .write(move |tx| {
+        .write_bulk(move |tx| {
             let at = now();
             let mut outcomes = Vec::with_capacity(lists.len());
             for (line_no, list) in &lists {

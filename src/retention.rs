@@ -11,8 +11,9 @@ use tracing::{info, warn};
 use crate::store::Store;
 use crate::store::purge::{self, Policy};
 
-/// Rows removed per write transaction.
-const BATCH: u32 = 500;
+/// Rows removed per write (bulk work: each a few milliseconds, so control writes queued
+/// meanwhile go between them).
+const BATCH: u32 = 100;
 
 /// When and what to purge.
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ impl Retention {
             let now = chrono::Utc::now().timestamp();
             let gone = store
                 .writer
-                .write(move |tx| purge::purge(tx, &policy, now))
+                .write_bulk(move |tx| purge::purge(tx, &policy, now))
                 .await?;
             if gone.is_empty() {
                 break;
