@@ -1,7 +1,6 @@
 //! Downlink messages from the platform applied to the store, once each, and the dead
 //! letters of those that could not be.
 
-use customs_edge_protocol::declaration::DeclarationList;
 use customs_edge_protocol::downlink::{Downlink, ExitPermit};
 use customs_edge_protocol::envelope::EnvelopeError;
 use customs_edge_protocol::uplink::{self, Stream};
@@ -29,31 +28,6 @@ pub enum Applied {
     },
     /// The message id was applied before: nothing done.
     Before,
-}
-
-/// Lists of the message `message_id` written ahead of the message itself, one step of a
-/// long message, unless the message was applied before. Returns how many were written.
-///
-/// The list upserts repeat safely: a message cut short between steps (a crash, a failed
-/// commit) is not recorded as applied, so the platform delivers it again and every step
-/// runs again; [`apply`] with the last step's lists records it as applied.
-pub fn upsert_lists_ahead(
-    tx: &Transaction<'_>,
-    message_id: &str,
-    lists: &[DeclarationList],
-) -> Result<usize, StoreError> {
-    let applied = tx
-        .prepare_cached("SELECT 1 FROM downlink_applied WHERE message_id = ?1")?
-        .exists([message_id])?;
-    if applied {
-        return Ok(0);
-    }
-    let source = format!("platform:{message_id}");
-    let now = super::now();
-    for list in lists {
-        manifests::upsert(tx, list, &source, &now)?;
-    }
-    Ok(lists.len())
 }
 
 /// Apply one downlink message (not an ack) in the caller's transaction, unless its id was
@@ -312,62 +286,4 @@ pub fn dead_letters(conn: &Connection, limit: u32) -> Result<Vec<DeadLetterRow>,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use customs_edge_protocol::downlink::Lists;
-
-    use super::*;
-
-    fn lists(n: usize) -> Vec<DeclarationList> {
-        (0..n)
-            .map(|i| {
-                serde_json::from_value(serde_json::json!({
-                    "logisticsNo": format!("STEP{i:08}"), "grossWeight": 1.5, "returnStatus": 800
-                }))
-                .unwrap()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn steps_of_a_message_repeat_safely_and_only_the_last_records_it_applied() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations().to_latest(&mut conn).unwrap();
-        let count = |conn: &Connection, table: &str| -> i64 {
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-                .unwrap()
-        };
-        let mut all = lists(250);
-        let last = Downlink::Lists(Lists {
-            lists: all.split_off(200),
-        });
-        let ahead: Vec<Vec<DeclarationList>> = all.chunks(100).map(<[_]>::to_vec).collect();
-        // Cut short after the first step (a crash): lists are in, the message is not
-        // recorded as applied, so its redelivery runs every step again.
-        let tx = conn.transaction().unwrap();
-        assert_eq!(upsert_lists_ahead(&tx, "m-1", &ahead[0]).unwrap(), 100);
-        tx.commit().unwrap();
-        assert_eq!(count(&conn, "downlink_applied"), 0);
-        let tx = conn.transaction().unwrap();
-        for step in &ahead {
-            upsert_lists_ahead(&tx, "m-1", step).unwrap();
-        }
-        let outcome = apply(&tx, "m-1", &last).unwrap();
-        tx.commit().unwrap();
-        assert_eq!(
-            outcome,
-            Applied::Now {
-                records: 50,
-                refused: 0
-            }
-        );
-        assert_eq!(count(&conn, "declaration_lists"), 250);
-        assert_eq!(count(&conn, "downlink_applied"), 1);
-        // Delivered again once applied: no step writes anything.
-        let tx = conn.transaction().unwrap();
-        assert_eq!(upsert_lists_ahead(&tx, "m-1", &ahead[1]).unwrap(), 0);
-        assert_eq!(apply(&tx, "m-1", &last).unwrap(), Applied::Before);
-    }
 }

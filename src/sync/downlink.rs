@@ -1,13 +1,11 @@
-//! Applies downlink messages: each one checked, applied at most once per message id (in
-//! one transaction; a long message of lists in steps, the last of which records it as
-//! applied), and only then acknowledged to the broker (manual acks), so a crash between
+//! Applies downlink messages: each one checked, applied in one transaction at most once per
+//! message id, and only then acknowledged to the broker (manual acks), so a crash between
 //! the two means a redelivery that is recognised, never a message lost.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use customs_edge_protocol::declaration::DeclarationList;
-use customs_edge_protocol::downlink::{Ack, Downlink as Message, Lists};
+use customs_edge_protocol::downlink::{Ack, Downlink as Message};
 use customs_edge_protocol::envelope::{self, EnvelopeError};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -22,8 +20,8 @@ use super::session::Incoming;
 
 /// How soon acks the client could not queue are tried again.
 const ACK_RETRY: Duration = Duration::from_millis(10);
-use crate::store::Store;
 use crate::store::downlink::{self as applied, Applied};
+use crate::store::Store;
 
 /// The downlink task.
 pub(crate) struct Downlink {
@@ -117,21 +115,9 @@ impl Downlink {
             Ok(message) => {
                 let id = message_id.unwrap_or_default();
                 let kind = message.kind();
-                // Bulk work. A long message of lists goes in steps of `LISTS_PER_STEP`, so
-                // no single write holds up a line's or a gate's for long; the last step
-                // records the message as applied (`downlink_applied`), together with its
-                // own lists. Any other message is applied whole in one operation.
-                let (message, ahead) = lists_in_steps(message);
-                let mut ahead_records = 0;
-                for step in ahead {
-                    let message_id = id.clone();
-                    ahead_records += self
-                        .store
-                        .writer
-                        .write_bulk(move |tx| applied::upsert_lists_ahead(tx, &message_id, &step))
-                        .await?;
-                }
                 let message_id = id.clone();
+                // Bulk work, applied whole in one operation: a message is applied all or
+                // nothing, together with the record that it was (`downlink_applied`).
                 let outcome = self
                     .store
                     .writer
@@ -139,7 +125,6 @@ impl Downlink {
                     .await?;
                 match outcome {
                     Applied::Now { records, refused } => {
-                        let records = records + ahead_records;
                         self.stats.applied.fetch_add(1, Ordering::Relaxed);
                         self.stats
                             .applied_records
@@ -171,72 +156,5 @@ impl Downlink {
                 Ok(())
             }
         }
-    }
-}
-
-/// Lists a downlink message applies per write.
-const LISTS_PER_STEP: usize = 100;
-
-/// A message of more than [`LISTS_PER_STEP`] lists cut into steps: the message with the
-/// last step's lists, and the lists of the steps before it, in order. Any other message as
-/// it is.
-fn lists_in_steps(message: Message) -> (Message, Vec<Vec<DeclarationList>>) {
-    match message {
-        Message::Lists(body) if body.lists.len() > LISTS_PER_STEP => {
-            let mut lists = body.lists.into_iter().peekable();
-            let mut steps = Vec::new();
-            while lists.peek().is_some() {
-                steps.push(lists.by_ref().take(LISTS_PER_STEP).collect::<Vec<_>>());
-            }
-            let last = steps.pop().unwrap_or_default();
-            (Message::Lists(Lists { lists: last }), steps)
-        }
-        other => (other, Vec::new()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lists(n: usize) -> Vec<DeclarationList> {
-        (0..n)
-            .map(|i| {
-                serde_json::from_value(serde_json::json!({
-                    "logisticsNo": format!("STEP{i:08}"), "grossWeight": 1.5, "returnStatus": 800
-                }))
-                .unwrap()
-            })
-            .collect()
-    }
-
-    fn waybills(message: &Message) -> Vec<String> {
-        match message {
-            Message::Lists(b) => b.lists.iter().map(|l| l.logistics_no.clone()).collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_long_message_of_lists_is_cut_into_steps_in_order_and_others_stay_whole() {
-        let all = lists(250);
-        let (last, ahead) = lists_in_steps(Message::Lists(Lists { lists: all.clone() }));
-        assert_eq!(
-            ahead.iter().map(Vec::len).collect::<Vec<_>>(),
-            vec![100, 100]
-        );
-        assert_eq!(waybills(&last).len(), 50);
-        let order: Vec<String> = ahead
-            .iter()
-            .flatten()
-            .map(|l| l.logistics_no.clone())
-            .chain(waybills(&last))
-            .collect();
-        let expected: Vec<String> = all.iter().map(|l| l.logistics_no.clone()).collect();
-        assert_eq!(order, expected, "every list once, in the message's order");
-
-        let (whole, none) = lists_in_steps(Message::Lists(Lists { lists: lists(100) }));
-        assert!(none.is_empty());
-        assert_eq!(waybills(&whole).len(), 100);
     }
 }
