@@ -21,7 +21,7 @@ use super::session::Incoming;
 /// How soon acks the client could not queue are tried again.
 const ACK_RETRY: Duration = Duration::from_millis(10);
 use crate::store::downlink::{self as applied, Applied};
-use crate::store::Store;
+use crate::store::{Store, outbox};
 
 /// The downlink task.
 pub(crate) struct Downlink {
@@ -109,6 +109,18 @@ impl Downlink {
         match read {
             Ok(Message::Ack(ack)) => {
                 crate::audit_anchor::on_ack(&self.store, &ack).await;
+                // The rows the ack covers are deleted here, as bulk work in steps of
+                // `outbox::ACK_CHUNK` rows, so an ack of thousands of messages never holds
+                // up a control write. The publisher then applies the ack to its cursors;
+                // its own `outbox::ack` finds the rows gone and deletes nothing (should a
+                // step fail here, it deletes the rest itself).
+                let (stream, seq) = (ack.stream.clone(), ack.seq);
+                match outbox::ack_in_chunks(&self.store.writer, &stream, seq).await {
+                    Ok(rows) => debug!(%stream, seq, rows, "outbox rows acknowledged"),
+                    Err(e) => {
+                        debug!(%stream, seq, error = %e, "ack not applied in steps; left to the publisher");
+                    }
+                }
                 let _ = self.acks.send(ack);
                 Ok(())
             }

@@ -244,10 +244,13 @@ impl Publisher {
         if ack.seq <= cursor.acked {
             return;
         }
-        // Bulk work in steps of `outbox::ACK_CHUNK` rows: an ack of thousands of messages
-        // never holds up a line's or a gate's write.
-        let seq = ack.seq;
-        match outbox::ack_in_chunks(&self.store.writer, &ack.stream, seq).await {
+        let (name, seq) = (ack.stream.clone(), ack.seq);
+        match self
+            .store
+            .writer
+            .write(move |tx| outbox::ack(tx, &name, seq))
+            .await
+        {
             Ok(n) => {
                 debug!(stream = %ack.stream, seq, rows = n, "platform acknowledged");
                 let cursor = self.cursors.entry(stream).or_default();
