@@ -34,7 +34,7 @@ pub async fn run(
         }
         let sent = store
             .writer
-            .write_bulk(|tx| anchors::enqueue_head(tx, anchors::INTERVAL, true))
+            .write(|tx| anchors::enqueue_head(tx, anchors::INTERVAL, true))
             .await?;
         if let Some(seq) = sent {
             debug!(seq, "audit anchor queued");
@@ -49,11 +49,7 @@ pub async fn on_ack(store: &Store, ack: &Ack) {
         return;
     }
     let seq = ack.seq;
-    if let Err(error) = store
-        .writer
-        .write_bulk(move |tx| anchors::acked(tx, seq))
-        .await
-    {
+    if let Err(error) = store.writer.write(move |tx| anchors::acked(tx, seq)).await {
         warn!(%error, seq, "cannot mark audit anchors acknowledged; the next ack will");
     }
 }

@@ -14,9 +14,8 @@ use crate::manifest::DeclarationList;
 use crate::store::manifests::{self, Upserted};
 use crate::store::{Store, append_audit, now, parcels};
 
-/// Lists written per transaction: bulk work, in steps of a few milliseconds each, so a
-/// controller running meanwhile never waits long for the database.
-pub const BATCH: usize = 100;
+/// Lists written per transaction.
+pub const BATCH: usize = 500;
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -139,9 +138,7 @@ pub async fn import_file(
     let subject = file.display().to_string();
     store
         .writer
-        .write_bulk(move |tx| {
-            append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail)
-        })
+        .write(move |tx| append_audit(tx, &now(), &actor, "import_manifests", &subject, &detail))
         .await?;
     Ok(report)
 }
@@ -158,7 +155,7 @@ async fn flush(
     let source = source.to_owned();
     let outcomes = store
         .writer
-        .write_bulk(move |tx| {
+        .write(move |tx| {
             let at = now();
             let mut outcomes = Vec::with_capacity(lists.len());
             for (line_no, list) in &lists {

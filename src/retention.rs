@@ -11,9 +11,8 @@ use tracing::{info, warn};
 use crate::store::Store;
 use crate::store::purge::{self, Policy};
 
-/// Rows removed per write (bulk work: each a few milliseconds, so control writes queued
-/// meanwhile go between them).
-const BATCH: u32 = 100;
+/// Rows removed per write transaction.
+const BATCH: u32 = 500;
 
 /// When and what to purge.
 #[derive(Debug, Clone)]
@@ -52,7 +51,7 @@ impl Retention {
             let now = chrono::Utc::now().timestamp();
             let gone = store
                 .writer
-                .write_bulk(move |tx| purge::purge(tx, &policy, now))
+                .write(move |tx| purge::purge(tx, &policy, now))
                 .await?;
             if gone.is_empty() {
                 break;

@@ -9,10 +9,7 @@
 //! - All writes go through one writer thread ([`Writer`]) that batches whatever is queued
 //!   into one transaction, each operation in its own savepoint so one failing write never
 //!   takes its neighbours down. A write's future resolves only after its batch committed:
-//!   that is the point at which anything else may hear of the record. Control writes (the
-//!   lines, the gate lanes, the consoles, alarms: [`Writer::write`]) go before bulk ones
-//!   (ingest, acks, retention, statistics: [`Writer::write_bulk`]), so a decision never
-//!   waits behind a backlog.
+//!   that is the point at which anything else may hear of the record.
 //! - Reads run on a small pool of read-only connections ([`Reader`]) off the async threads.
 
 pub mod audit;

@@ -114,55 +114,7 @@ fn pending_bytes(conn: &Connection) -> Result<i64, StoreError> {
 
 /// The platform has applied `stream` up to `seq`: drop those rows. Returns how many left;
 /// an ack at or below the one held already changes nothing.
-///
-/// One operation however many rows go: from the writer's bulk work, use
-/// [`ack_in_chunks`], which gives the same result in steps of [`ACK_CHUNK`] rows.
 pub fn ack(tx: &Transaction<'_>, stream: &str, seq: u64) -> Result<usize, StoreError> {
-    Ok(ack_step(tx, stream, seq, u64::MAX)?.rows)
-}
-
-/// Most outbox rows one step of [`ack_in_chunks`] deletes: a step takes a millisecond or
-/// two, so control writes never wait long behind an ack of thousands of messages.
-pub const ACK_CHUNK: u64 = 256;
-
-/// What one step of an ack did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AckStep {
-    /// Rows deleted.
-    pub rows: usize,
-    /// The stream is acknowledged up to the ack's `seq` now (nothing left to do).
-    pub done: bool,
-}
-
-/// [`ack`] as bulk work in steps, each its own write of at most [`ACK_CHUNK`] rows: the
-/// stream's acknowledged position moves up step by step (each step is a valid cumulative
-/// ack of its own, so a failure between steps leaves a smaller ack, never a wrong one),
-/// and once done exactly the rows up to `seq` are gone. Returns how many left.
-pub async fn ack_in_chunks(
-    writer: &super::Writer,
-    stream: &str,
-    seq: u64,
-) -> Result<usize, StoreError> {
-    let mut rows = 0;
-    loop {
-        let name = stream.to_owned();
-        let step = writer
-            .write_bulk(move |tx| ack_step(tx, &name, seq, ACK_CHUNK))
-            .await?;
-        rows += step.rows;
-        if step.done {
-            return Ok(rows);
-        }
-    }
-}
-
-/// Acknowledge `stream` up to `seq`, at most `max_rows` past what was acknowledged before.
-pub fn ack_step(
-    tx: &Transaction<'_>,
-    stream: &str,
-    seq: u64,
-    max_rows: u64,
-) -> Result<AckStep, StoreError> {
     let seq = seq as i64;
     let held: Option<(i64, i64)> = tx
         .prepare_cached("SELECT acked_seq, next_seq FROM outbox_streams WHERE stream = ?1")?
@@ -174,10 +126,7 @@ pub fn ack_step(
         )));
     };
     if seq <= acked {
-        return Ok(AckStep {
-            rows: 0,
-            done: true,
-        });
+        return Ok(0);
     }
     if seq >= next {
         return Err(StoreError::Invalid(format!(
@@ -185,33 +134,27 @@ pub fn ack_step(
             next - 1
         )));
     }
-    // Sequence numbers have no gaps: this step goes up to `upto`.
-    let step = i64::try_from(max_rows).unwrap_or(i64::MAX);
-    let upto = seq.min(acked.saturating_add(step));
     let (rows, bytes): (i64, i64) = tx
         .prepare_cached(
             "SELECT count(*), coalesce(sum(length(CAST(body AS BLOB))), 0) FROM outbox
              WHERE stream = ?1 AND seq > ?2 AND seq <= ?3",
         )?
-        .query_row(params![stream, acked, upto], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![stream, acked, seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
     tx.prepare_cached("DELETE FROM outbox WHERE stream = ?1 AND seq > ?2 AND seq <= ?3")?
-        .execute(params![stream, acked, upto])?;
+        .execute(params![stream, acked, seq])?;
     tx.prepare_cached(
         "UPDATE outbox_streams SET acked_seq = ?2, acked_at = ?3,
             pending_rows = pending_rows - ?4, pending_bytes = pending_bytes - ?5
          WHERE stream = ?1",
     )?
-    .execute(params![stream, upto, super::now(), rows, bytes])?;
+    .execute(params![stream, seq, super::now(), rows, bytes])?;
     let (quota,): (i64,) = tx
         .prepare_cached("SELECT quota_bytes FROM outbox_settings WHERE id = 1")?
         .query_row([], |r| Ok((r.get(0)?,)))?;
     if (pending_bytes(tx)? as f64) < quota as f64 * WARN_FRACTION * 0.8 {
         alarms::clear(tx, ALARM_SOURCE, "outbox_filling")?;
     }
-    Ok(AckStep {
-        rows: rows as usize,
-        done: upto == seq,
-    })
+    Ok(rows as usize)
 }
 
 /// One message read back for sending.
@@ -364,62 +307,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(next, [Enqueued::Seq(4)]);
-    }
-
-    #[tokio::test]
-    async fn an_ack_in_chunks_removes_exactly_the_acknowledged_rows_step_by_step() {
-        let (_dir, store) = store_with_quota(64 << 20).await;
-        let total = ACK_CHUNK as usize * 3 + 7;
-        store
-            .writer
-            .write(move |tx| put(tx, Stream::Decisions, total))
-            .await
-            .unwrap();
-        let upto = ACK_CHUNK * 2 + 5;
-        // One step moves the acknowledged position by at most a chunk.
-        let step = store
-            .writer
-            .write_bulk(move |tx| ack_step(tx, "decisions", upto, ACK_CHUNK))
-            .await
-            .unwrap();
-        assert_eq!(
-            step,
-            AckStep {
-                rows: ACK_CHUNK as usize,
-                done: false
-            }
-        );
-        let removed = ack_in_chunks(&store.writer, "decisions", upto)
-            .await
-            .unwrap();
-        assert_eq!(removed as u64, upto - ACK_CHUNK, "the rest of the ack");
-        let left = store
-            .reader
-            .read(|c| read_after(c, "decisions", 0, 10_000))
-            .await
-            .unwrap();
-        assert_eq!(left.len(), total - upto as usize);
-        assert_eq!(
-            left[0].seq,
-            upto + 1,
-            "exactly the rows up to the ack are gone"
-        );
-        let states = store.reader.read(streams).await.unwrap();
-        let d = states.iter().find(|s| s.stream == "decisions").unwrap();
-        assert_eq!((d.acked_seq, d.pending_rows), (upto, (total as u64) - upto));
-        // Repeated, or beyond what was written: as one ack.
-        assert_eq!(
-            ack_in_chunks(&store.writer, "decisions", upto)
-                .await
-                .unwrap(),
-            0
-        );
-        assert!(
-            ack_in_chunks(&store.writer, "decisions", 1 << 40)
-                .await
-                .is_err()
-        );
-        assert!(ack_in_chunks(&store.writer, "nowhere", 1).await.is_err());
     }
 
     #[tokio::test]

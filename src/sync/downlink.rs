@@ -20,8 +20,8 @@ use super::session::Incoming;
 
 /// How soon acks the client could not queue are tried again.
 const ACK_RETRY: Duration = Duration::from_millis(10);
+use crate::store::Store;
 use crate::store::downlink::{self as applied, Applied};
-use crate::store::{Store, outbox};
 
 /// The downlink task.
 pub(crate) struct Downlink {
@@ -109,18 +109,6 @@ impl Downlink {
         match read {
             Ok(Message::Ack(ack)) => {
                 crate::audit_anchor::on_ack(&self.store, &ack).await;
-                // The rows the ack covers are deleted here, as bulk work in steps of
-                // `outbox::ACK_CHUNK` rows, so an ack of thousands of messages never holds
-                // up a control write. The publisher then applies the ack to its cursors;
-                // its own `outbox::ack` finds the rows gone and deletes nothing (should a
-                // step fail here, it deletes the rest itself).
-                let (stream, seq) = (ack.stream.clone(), ack.seq);
-                match outbox::ack_in_chunks(&self.store.writer, &stream, seq).await {
-                    Ok(rows) => debug!(%stream, seq, rows, "outbox rows acknowledged"),
-                    Err(e) => {
-                        debug!(%stream, seq, error = %e, "ack not applied in steps; left to the publisher");
-                    }
-                }
                 let _ = self.acks.send(ack);
                 Ok(())
             }
@@ -128,12 +116,10 @@ impl Downlink {
                 let id = message_id.unwrap_or_default();
                 let kind = message.kind();
                 let message_id = id.clone();
-                // Bulk work, applied whole in one operation: a message is applied all or
-                // nothing, together with the record that it was (`downlink_applied`).
                 let outcome = self
                     .store
                     .writer
-                    .write_bulk(move |tx| applied::apply(tx, &message_id, &message))
+                    .write(move |tx| applied::apply(tx, &message_id, &message))
                     .await?;
                 match outcome {
                     Applied::Now { records, refused } => {
@@ -161,7 +147,7 @@ impl Downlink {
                 let payload = publish.payload.clone();
                 self.store
                     .writer
-                    .write_bulk(move |tx| {
+                    .write(move |tx| {
                         applied::dead_letter(tx, &topic, &reason, message_id.as_deref(), &payload)
                     })
                     .await?;

@@ -54,7 +54,7 @@ impl Reporters {
                     let to = crate::store::now();
                     let from = period_from.clone();
                     let (f, t) = (from.clone(), to.clone());
-                    match self.store.writer.write_bulk(move |tx| statistics(tx, &f, &t)).await {
+                    match self.store.writer.write(move |tx| statistics(tx, &f, &t)).await {
                         Ok(()) => period_from = to,
                         Err(e) => tracing::debug!(error = %e, %from, "statistics not written yet"),
                     }
@@ -84,7 +84,7 @@ impl Reporters {
         if !changed.is_empty() {
             self.store
                 .writer
-                .write_bulk(move |tx| {
+                .write(move |tx| {
                     for h in &changed {
                         outbox::enqueue(tx, Stream::Health, uplink::kind::DEVICE_HEALTH, h)?;
                     }

@@ -197,7 +197,7 @@ impl Sampler {
             let written = self
                 .store
                 .writer
-                .write_bulk(move |tx| {
+                .write(move |tx| {
                     for m in &messages {
                         outbox::enqueue(tx, Stream::Telemetry, uplink::kind::TELEMETRY, m)?;
                     }
