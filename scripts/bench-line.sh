@@ -30,7 +30,7 @@ if bench_smoke; then
 fi
 
 command -v python3 >/dev/null || bash scripts/setup.sh
-bench_cargo_build --bin customs-edge && bench_cargo_build --bin edge-sim
+bench_cargo_build --bin customs-edge && bench_cargo_build -p customs-edge-simulators --bin edge-sim
 BIN=$(bench_target_dir)
 
 work=$(mktemp -d -t line-bench-XXXXXX)

@@ -31,7 +31,7 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || bash scripts/se
 # 50 consoles, 16 cameras and the simulators' sockets: more than 1,024 descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-bench_cargo_build --bin customs-edge && bench_cargo_build --example site_bench
+bench_cargo_build --bin customs-edge && bench_cargo_build --features demo --example site_bench
 BIN=$(bench_target_dir)
 line=$("$BIN/examples/site_bench" "$BIN/customs-edge" \
     | bench_check site-bench lines gates cameras consoles wrong_lane wrong_verdict line_p99_ms \

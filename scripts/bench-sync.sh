@@ -44,7 +44,7 @@ SECURE=${BENCH_SECURE:-0}
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || bash scripts/setup.sh
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 bench_cargo_build --bin customs-edge --example sync_backlog
-bench_cargo_build --bin platform-sim
+bench_cargo_build -p customs-edge-simulators --bin platform-sim
 BIN=$(bench_target_dir)
 
 work=$(mktemp -d -t sync-bench-XXXXXX)

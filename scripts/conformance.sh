@@ -131,7 +131,7 @@ setup() {
 
 sim() {
     say "building edge-sim (debug)"
-    cargo build --locked --workspace --bin edge-sim
+    cargo build --locked -p customs-edge-simulators --bin edge-sim
     say "edge-sim's PLC against a pymodbus client"
     "$VENV_PY" "$ROOT/tests/conformance/sim_with_pymodbus.py" --edge-sim "$TARGET_DIR/debug/edge-sim"
 }
@@ -143,7 +143,7 @@ onvif() {
         exit 1
     fi
     say "building onvif-camera-sim (debug)"
-    cargo build --locked --workspace --bin onvif-camera-sim
+    cargo build --locked -p customs-edge-simulators --bin onvif-camera-sim
     say "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx, ffprobe and OpenCV"
     "$ONVIF_VENV/bin/python" "$ROOT/tests/conformance/onvif/check_camera.py" \
         --sim "$TARGET_DIR/debug/onvif-camera-sim"
@@ -166,7 +166,7 @@ api() {
     fi
     ensure_venv "$API_VENV" "$API_REQUIREMENTS" schemathesis
     say "building customs-edge (debug)"
-    cargo build --locked --workspace --bin customs-edge
+    cargo build --locked -p customs-edge --bin customs-edge
     say "the console API against its OpenAPI document (Schemathesis), as every role"
     "$API_VENV/bin/python" "$ROOT/tests/conformance/api/check_api.py" \
         --binary "$TARGET_DIR/debug/customs-edge" --st "$API_VENV/bin/st"

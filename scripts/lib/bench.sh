@@ -7,12 +7,8 @@
 # this way (scripts/bench-smoke.sh), so a bench cannot rot unnoticed.
 #
 #   bench_smoke                      true in smoke mode
-#   bench_cargo_build ARGS...        cargo build --quiet --workspace in the bench's profile
-#                                    (BENCH_BUILD=0: use what is built). --workspace: the
-#                                    dependencies get the features the whole workspace asks
-#                                    for, as in `cargo test --workspace`, so a bench after the
-#                                    tests reuses their build instead of rebuilding them with
-#                                    one package's features
+#   bench_cargo_build ARGS...        cargo build --quiet in the bench's profile (BENCH_BUILD=0:
+#                                    use what is built)
 #   bench_target_dir                 where that profile's binaries are (target/release, ...)
 #   bench_check PREFIX FIELD...      filter: passes its input through, then checks the last
 #                                    line starting with "PREFIX:" has FIELD=<number> for every
@@ -32,7 +28,7 @@ bench_profile() {
 
 bench_cargo_build() {
     [ "${BENCH_BUILD:-1}" = 0 ] && return 0
-    cargo build --quiet --workspace --profile "$(bench_profile)" "$@"
+    cargo build --quiet --profile "$(bench_profile)" "$@"
 }
 
 bench_target_dir() {
