@@ -124,6 +124,15 @@ ensure_venv() {
     exec 9>&-
 }
 
+# Build a debug binary, unless the caller says the one in target/debug is current
+# (USE_TEST_BUILD=1: scripts/test.sh after `cargo test --workspace`, which built every
+# binary with the dev-dependencies' features unified in; a `cargo build -p` here would
+# rebuild part of the dependency tree with other features).
+build_debug() {
+    [ "${USE_TEST_BUILD:-0}" = 1 ] && [ -x "$TARGET_DIR/debug/${*: -1}" ] && return 0
+    cargo build --locked "$@"
+}
+
 setup() {
     ensure_venv "$VENV" "$REQUIREMENTS" pymodbus
     export CUSTOMS_EDGE_PYMODBUS_PYTHON=$VENV_PY
@@ -131,7 +140,7 @@ setup() {
 
 sim() {
     say "building edge-sim (debug)"
-    cargo build --locked -p customs-edge-simulators --bin edge-sim
+    build_debug -p customs-edge-simulators --bin edge-sim
     say "edge-sim's PLC against a pymodbus client"
     "$VENV_PY" "$ROOT/tests/conformance/sim_with_pymodbus.py" --edge-sim "$TARGET_DIR/debug/edge-sim"
 }
@@ -143,7 +152,7 @@ onvif() {
         exit 1
     fi
     say "building onvif-camera-sim (debug)"
-    cargo build --locked -p customs-edge-simulators --bin onvif-camera-sim
+    build_debug -p customs-edge-simulators --bin onvif-camera-sim
     say "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx, ffprobe and OpenCV"
     "$ONVIF_VENV/bin/python" "$ROOT/tests/conformance/onvif/check_camera.py" \
         --sim "$TARGET_DIR/debug/onvif-camera-sim"
@@ -166,7 +175,7 @@ api() {
     fi
     ensure_venv "$API_VENV" "$API_REQUIREMENTS" schemathesis
     say "building customs-edge (debug)"
-    cargo build --locked -p customs-edge --bin customs-edge
+    build_debug -p customs-edge --bin customs-edge
     say "the console API against its OpenAPI document (Schemathesis), as every role"
     "$API_VENV/bin/python" "$ROOT/tests/conformance/api/check_api.py" \
         --binary "$TARGET_DIR/debug/customs-edge" --st "$API_VENV/bin/st"
