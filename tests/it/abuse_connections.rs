@@ -307,25 +307,27 @@ async fn quiet_connections_beyond_the_open_file_limit_leave_the_controller_sorti
     let mut controller = Controller::start_with(&config_file, Some(320)).await;
     let web: SocketAddr = controller.web.parse().unwrap();
     let console = controller.http.clone();
-    assert_eq!(
-        console
-            .get(format!("http://{web}/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    // The console's keep-alive connection is open, and every subsystem up (a controller
+    // under load may still be connecting to its PLC when it logs "started"), before the
+    // quiet connections take every other place.
+    let healthz = |console: reqwest::Client| async move {
+        let res = console.get(format!("http://{web}/healthz")).send().await?;
+        let status = res.status();
+        Ok::<_, reqwest::Error>((status, res.text().await?))
+    };
+    crate::common::wait_for("every subsystem ok", Duration::from_secs(60), || async {
+        let (status, _) = healthz(console.clone()).await.ok()?;
+        (status == 200).then_some(())
+    })
+    .await;
 
     let attack = tokio::spawn(async move { attack(&sources(6), web, 100).await });
     tokio::time::sleep(Duration::from_secs(1)).await;
     for _ in 0..5 {
-        let res = console
-            .get(format!("http://{web}/healthz"))
-            .send()
+        let (status, body) = healthz(console.clone())
             .await
             .expect("the console is answered with every file handle contended");
-        assert_eq!(res.status(), 200, "every subsystem still ok");
+        assert_eq!(status, 200, "every subsystem still ok: {body}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let http = reqwest::Client::new();
