@@ -4,21 +4,22 @@
 // ahead of its turn; F flags the parcel that was on screen when the key went down; a
 // visible change between parcels; a note when a parcel goes to exception or inspection
 // anyway. Full screen (the viewer's ⛶) keeps the waybill and F. Data: GET
-// /api/judging?line=ID (on `line`/`parcel` events and every second); POST
-// /api/parcels/{id}/flag {reason}.
-import { get, post, qs } from "../api.js";
+// /api/judging?line=ID (on `line`/`parcel` events and every second). The strip, the full
+// screen and the flags are in judging-{strip,fullscreen,flag}.js.
+import { get, qs } from "../api.js";
 import { beijing, num, t } from "../i18n.js";
 import * as live from "../live.js";
-import { fill, h, lanePill, pill, reasonsText, unavailable } from "../dom.js";
+import { fill, h, pill, reasonsText, unavailable } from "../dom.js";
 import { declarationBlock } from "../declaration.js";
 import { hasRole } from "../session.js";
 import { XrayViewer } from "../xray-viewer.js";
 import { fateNote, weightOff } from "../fate.js";
+import { flaggedParcelMoved, flagging, flagged, flagParcel, form, initFlags, renderFlags } from "./judging-flag.js";
+import { initFullscreen, openFullscreen, renderFullscreen } from "./judging-fullscreen.js";
+import { renderStrip, tickStrip } from "./judging-strip.js";
 
 const root = () => document.getElementById("page-judging");
-// The flag form moves into the current parcel's card, so it is kept by reference.
-let flagForm = null;
-const form = () => flagForm;
+const strip = () => root().querySelector(".strip");
 let lineId = localStorage.getItem("judging-line") || "";
 let data = null; // last /api/judging answer
 let deadline = null; // performance.now() at which the current parcel's decision is due
@@ -33,8 +34,6 @@ let ticker = null;
 let error = null;
 let viewer = null; // the main view's image tools
 let viewIndex = 0; // which of the current parcel's views is large
-const flagged = new Map(); // parcel id -> flag answer, for the confirmations
-const flagging = new Set(); // parcel ids with a flag on its way
 const sentAt = new Map(); // parcel id -> performance.now() of its deadline, for the strip
 
 function active() {
@@ -122,7 +121,7 @@ function viewsBlock(p) {
   const list = p.xray_views || [];
   if (!list.length) return h("div", { className: "views empty" }, h("p", {}, t("xray_waiting")));
   viewIndex = Math.min(viewIndex, list.length - 1);
-  if (!viewer) viewer = new XrayViewer({ onFullscreen: () => openFullscreen() });
+  if (!viewer) viewer = new XrayViewer({ onFullscreen: () => openFullscreen(data && data.parcel, viewIndex) });
   viewer.setImage(`/api/evidence/${list[viewIndex]}`);
   // Hidden images keep the views' files in the page (and say how many there are).
   const pick = h("div", { className: "view-pick" }, list.map((sha, i) => h("button", {
@@ -148,74 +147,6 @@ function current(p) {
       weightFacts(p),
       p.logistics_no || p.declaration ? declarationBlock(p.declaration) : h("p", { className: "hint" }, t("declaration_needs_waybill")),
       p.reasons && p.reasons.length ? h("p", { className: "hint" }, t("reasons_so_far"), " ", reasonsText(p.reasons)) : null));
-}
-
-/** Every undecided parcel whose views are in, in belt order (nearest the diverter first). */
-function stripItems() {
-  const items = [];
-  const p = data && data.parcel;
-  if (p && (p.xray_views || []).length) {
-    items.push({
-      id: p.id, code: p.logistics_no, views: p.xray_views, flagged: p.flagged, now: true,
-      status: p.declaration ? p.declaration.return_status : null, hasList: Boolean(p.declaration),
-      goods: p.declaration && p.declaration.goods && p.declaration.goods[0] ? p.declaration.goods[0].item_name : null,
-      declared: p.declared_weight_kg, measured: p.measured_weight_kg,
-    });
-  }
-  for (const w of (data && data.waiting) || []) {
-    if (!w.xray_views) continue;
-    items.push({
-      id: w.parcel_id, code: w.code, views: w.views || [], flagged: w.flagged, now: false,
-      status: w.return_status, hasList: w.return_status != null, goods: w.goods,
-      declared: w.declared_weight_kg, measured: w.measured_weight_kg,
-    });
-  }
-  return items.sort((a, b) => (sentAt.get(a.id) ?? Infinity) - (sentAt.get(b.id) ?? Infinity));
-}
-
-function stripCard(item) {
-  const officer = hasRole("officer");
-  const note = fateNote(item.code, item.status, item.hasList, item.declared, item.measured);
-  const done = item.flagged || flagged.has(item.id);
-  const weightOk = item.declared != null && item.measured != null && !weightOff(item.declared, item.measured);
-  return h("li", {
-    className: `strip-item${item.now ? " now" : ""}${done ? " flagged" : ""}`,
-    dataset: { parcelId: item.id, code: item.code || "", status: item.status ?? "", weightOk: String(weightOk) },
-  },
-  h("img", { src: item.views[0] ? `/api/evidence/${item.views[0]}/thumb` : "", alt: t("xray_view_n", 1) }),
-  h("div", { className: "strip-text" },
-    h("b", { className: "mono" }, item.code || t("waybill_pending")),
-    h("small", {}, item.goods || "—"),
-    h("span", { className: "strip-left num" }),
-    item.now ? h("span", { className: "pill state-info" }, t("judging_now")) : null,
-    note ? h("small", { className: "fate-note" }, note) : null),
-  done ? pill("warn", t("strip_flagged"))
-    : officer ? h("button", {
-      type: "button", className: "strip-flag danger", disabled: flagging.has(item.id),
-      onclick: () => flagParcel(item.id),
-    }, t("strip_flag")) : null);
-}
-
-/** The strip; rebuilt only when its parcels or their flags change, so a focused button
- * keeps the focus while the times tick. */
-function renderStrip() {
-  const box = root().querySelector(".strip");
-  const items = stripItems();
-  const key = JSON.stringify(items.map((i) => [i.id, i.now, i.flagged || flagged.has(i.id), flagging.has(i.id), i.views.length, i.code, i.status]));
-  if (box.dataset.key !== key) {
-    box.dataset.key = key;
-    fill(box, h("h3", {}, t("strip_title")),
-      items.length ? h("ol", { className: "strip-list" }, items.map(stripCard)) : h("p", { className: "hint" }, t("strip_none")));
-  }
-  tickStrip();
-}
-
-function tickStrip() {
-  for (const li of root().querySelectorAll(".strip-item")) {
-    const at = sentAt.get(Number(li.dataset.parcelId));
-    const left = at == null ? null : Math.max(0, at - performance.now());
-    li.querySelector(".strip-left").textContent = left == null ? "—" : `${(left / 1000).toFixed(1)} s`;
-  }
 }
 
 function render() {
@@ -253,13 +184,13 @@ function render() {
     form().hidden = !officer;
     form().querySelector("#flag").disabled = Boolean(p.flagged) || flagging.has(p.id);
   }
-  renderStrip();
-  renderFullscreen();
+  renderStrip(strip(), data, sentAt);
+  renderFullscreen(p, viewIndex);
   tick();
 }
 
 function tick() {
-  tickStrip();
+  tickStrip(strip(), sentAt);
   const boxes = [root().querySelector(".countdown"), document.querySelector("#xray-dialog .countdown")];
   for (const box of boxes) {
     if (!box) continue;
@@ -278,99 +209,6 @@ function tick() {
   }
 }
 
-// ---- full screen: the current parcel's view large, its waybill, F working ----
-
-let bigViewer = null;
-
-function openFullscreen() {
-  const dialog = document.getElementById("xray-dialog");
-  if (!bigViewer) {
-    bigViewer = new XrayViewer();
-    dialog.querySelector(".xray-big").append(bigViewer.element);
-  }
-  dialog.dataset.mode = "judging";
-  dialog.showModal();
-  renderFullscreen();
-  bigViewer.draw();
-}
-
-function renderFullscreen() {
-  const dialog = document.getElementById("xray-dialog");
-  if (!dialog.open || dialog.dataset.mode !== "judging" || !bigViewer) return;
-  const p = data && data.parcel;
-  const info = dialog.querySelector(".xray-info");
-  const id = p ? String(p.id) : "";
-  if (info.dataset.parcelId !== id) {
-    info.dataset.parcelId = id;
-    const flashed = dialog.querySelector(".xray-big");
-    flashed.classList.remove("switched");
-    void flashed.offsetWidth; // restart the animation
-    flashed.classList.add("switched");
-  }
-  if (!p) {
-    fill(info, h("p", { className: "big-hint" }, t("judging_none")));
-    return;
-  }
-  const views = p.xray_views || [];
-  if (views.length) bigViewer.setImage(`/api/evidence/${views[Math.min(viewIndex, views.length - 1)]}`);
-  const note = fateNote(p.logistics_no, p.declaration ? p.declaration.return_status : null, Boolean(p.declaration),
-    p.declared_weight_kg, p.measured_weight_kg);
-  fill(info,
-    h("div", { className: "countdown" }, h("b"), h("small")),
-    h("div", { className: "ident" },
-      h("div", {}, h("small", {}, t("col_waybill")), h("b", { className: "mono" }, p.logistics_no || t("waybill_pending"))),
-      p.flagged || flagged.has(p.id) ? pill("warn", t("already_flagged")) : null),
-    note ? h("p", { className: "fate-note" }, note) : null,
-    p.declaration ? declarationBlock(p.declaration) : null,
-    hasRole("officer") ? h("p", { className: "hint" }, h("kbd", {}, "F"), " ", t("flag_button")) : null);
-}
-
-function fullscreenKeys(ev) {
-  const dialog = document.getElementById("xray-dialog");
-  if (dialog.dataset.mode !== "judging" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (ev.key === "f" || ev.key === "F") {
-    ev.preventDefault();
-    const id = Number(dialog.querySelector(".xray-info").dataset.parcelId);
-    if (id && hasRole("officer")) flagParcel(id);
-  } else if (bigViewer && bigViewer.key(ev)) {
-    ev.preventDefault();
-  }
-}
-
-// ---- flagging ----
-
-function reasonValue() {
-  const f = form();
-  const choice = f.reason.value;
-  if (choice === "other") return f.other.value.trim();
-  return presetText(choice);
-}
-
-/** Preset reasons are recorded in Chinese, the site's language, whatever the console shows. */
-function presetText(choice) {
-  return { image_suspicious: "图像可疑", suspected_prohibited: "疑似违禁品", goods_mismatch: "品名与图像不符", weight_mismatch: "重量不符" }[choice] || choice;
-}
-
-function confirmation(id) {
-  const f = flagged.get(id);
-  const p = f.parcel;
-  const outcome = p && p.lane_kind ? [t("flag_result_lane"), " ", lanePill(p.lane_kind, p.lane)] : [t("flag_result_pending")];
-  // A flag after the release decision: the answer says whether the lane was commanded
-  // again or the parcel is intercepted.
-  const late = f.answer.late;
-  const lateText = late ? h("span", { className: `late late-${late.outcome}`, title: late.message || "" },
-    t(`flag_late_${late.outcome}`, late.interception ? late.interception.id : "")) : null;
-  return h("div", { className: "flagged", dataset: { parcelId: id, late: late ? late.outcome : "" }, role: "status" },
-    h("b", {}, "✔ ", t("flag_done", f.answer.logistics_no || f.code || `#${id}`)),
-    h("span", {}, t("flag_by", f.answer.by, f.answer.flag_id)), lateText || h("span", {}, ...outcome));
-}
-
-function renderFlags() {
-  const box = form().querySelector(".flag-result");
-  const ids = [...flagged.keys()].slice(-3).reverse();
-  fill(box, ids.map(confirmation));
-}
-
 /** The waybill the belt knows for parcel `id` (the store has it once decided). */
 function codeOf(id) {
   const p = data && data.parcel;
@@ -379,51 +217,18 @@ function codeOf(id) {
   return w ? w.code : null;
 }
 
-/** Flag parcel `id` (the one on screen when F went down, or a strip parcel's button). */
-async function flagParcel(id) {
-  const f = form();
-  const box = f.querySelector(".flag-result");
-  if (!id || !hasRole("officer") || flagging.has(id) || flagged.has(id)) return;
-  const reason = reasonValue();
-  if (reason.length < 2) {
-    f.other.focus();
-    fill(box, h("p", { className: "error" }, t("flag_reason_needed")));
-    return;
-  }
-  flagging.add(id);
-  render();
-  try {
-    const answer = await post(`/api/parcels/${id}/flag`, { reason });
-    flagged.set(id, { answer, parcel: null, code: codeOf(id) });
-    renderFlags();
-  } catch (err) {
-    fill(box, h("p", { className: "error" }, t("flag_failed", err.message)));
-  } finally {
-    flagging.delete(id);
-    refresh();
-  }
-}
-
 function onParcel(p) {
-  if (flagged.has(p.id)) {
-    flagged.get(p.id).parcel = p;
-    if (active()) renderFlags();
-  }
+  if (flaggedParcelMoved(p) && active()) renderFlags();
   if (active()) refreshSoon();
 }
 
 export default {
   init() {
-    flagForm = document.getElementById("flag-form");
-    const f = form();
+    const f = document.getElementById("flag-form");
+    initFlags(f, { render, refresh, codeOf });
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       flagParcel(shownId);
-    });
-    f.reason.addEventListener("change", () => {
-      const other = f.reason.value === "other";
-      f.querySelector(".other-reason").hidden = !other;
-      if (other) f.other.focus();
     });
     document.getElementById("judging-line").addEventListener("change", (ev) => {
       lineId = ev.target.value;
@@ -432,16 +237,14 @@ export default {
       shownKey = null;
       refresh();
     });
-    const dialog = document.getElementById("xray-dialog");
-    dialog.addEventListener("keydown", fullscreenKeys);
-    dialog.addEventListener("close", () => { delete dialog.dataset.mode; });
+    initFullscreen();
     live.on("line", (belt) => { if (active() && (!lineId || belt.line_id === lineId)) refreshSoon(); });
     live.on("parcel", onParcel);
   },
   show() {
     shownId = null;
     shownKey = null;
-    delete root().querySelector(".strip").dataset.key;
+    delete strip().dataset.key;
     loadLines().then(refresh);
     clearInterval(timer);
     clearInterval(ticker);
@@ -466,7 +269,7 @@ export default {
   language() {
     shownId = null;
     shownKey = null;
-    delete root().querySelector(".strip").dataset.key;
+    delete strip().dataset.key;
     if (viewer) {
       viewer.dispose();
       viewer = null;
