@@ -31,9 +31,20 @@
 # dependencies installed (per set of dependencies), apt's downloaded packages, and the
 # previous release's source and package. The previous release is built in this tree's
 # target directory, reusing its dependencies. CUSTOMS_EDGE_PACKAGE_TEST=skip skips it.
+#
+#   scripts/package-test.sh            all of it
+#   scripts/package-test.sh build      step 1 only: the packages, staged in target/package-test
+#   scripts/package-test.sh install    steps 2-5 with the staged packages (no cargo run: it can
+#                                      go on beside other work using target/debug, which the
+#                                      builds of step 1 overwrite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
+STAGE="${1:-all}"
+case "$STAGE" in
+    all | build | install) ;;
+    *) echo "usage: scripts/package-test.sh [build|install]" >&2; exit 2 ;;
+esac
 HELP="python3 $REPO/scripts/package_test_helpers.py"
 START=$SECONDS
 step() { echo "== package-test [$((SECONDS - START)) s]: $*"; }
@@ -43,6 +54,8 @@ fail() { echo "package-test: FAILED: $*" >&2; exit 1; }
 [ "${CUSTOMS_EDGE_PACKAGE_TEST:-}" = skip ] && skip "CUSTOMS_EDGE_PACKAGE_TEST=skip"
 [ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, chroot, mounts)"
 git rev-parse --git-dir >/dev/null 2>&1 || skip "not a git checkout (the upgrade needs history)"
+git rev-parse --verify -q HEAD~1 >/dev/null \
+    || skip "no commit before HEAD to upgrade from (a shallow clone?)"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 curl -sfI -m 15 "$MIRROR/dists/bookworm/InRelease" >/dev/null \
     || skip "cannot reach Debian's packages at $MIRROR"
@@ -91,56 +104,70 @@ cleanup() {
 trap cleanup EXIT
 
 # --- 1. packages ----------------------------------------------------------------------
-step "packages of this tree"
-scripts/package.sh --profile dev --out "$WORK/new" >/dev/null
-NEW_VERSION="$(dpkg-deb -f "$WORK"/new/customs-edge_*.deb Version)"
-
-git rev-parse --verify -q HEAD~1 >/dev/null \
-    || skip "no commit before HEAD to upgrade from (a shallow clone?)"
-if [ -n "${PREVIOUS_REF:-}" ]; then
-    PREV="$(git rev-parse --verify "$PREVIOUS_REF^{commit}")"
+# Staged where the install stage finds them: this tree's in new/, the previous release's
+# directory (in the cache) named by the file previous.
+STAGED="${CARGO_TARGET_DIR:-$REPO/target}/package-test"
+NEW_DEBS="$STAGED/new"
+if [ "$STAGE" = install ]; then
+    [ -f "$STAGED/previous" ] && PREV_DEBS="$(cat "$STAGED/previous")" \
+        && [ -f "$PREV_DEBS/done" ] && ls "$NEW_DEBS"/customs-edge_*.deb >/dev/null 2>&1 \
+        || fail "no staged packages in $STAGED: run scripts/package-test.sh build first"
 else
-    PREV=""
-    for main in main origin/main; do
-        PREV="$(git merge-base HEAD "$main" 2>/dev/null)" && break
-    done
-    if [ -z "$PREV" ] || [ "$PREV" = "$(git rev-parse HEAD)" ]; then
-        PREV="$(git rev-parse --verify HEAD~1)"
-    fi
-fi
-overlay=""
-git cat-file -e "$PREV:packaging/deb/customs-edge.service" 2>/dev/null || overlay=yes
-key="$PREV"
-if [ -n "$overlay" ]; then
-    key="$PREV-overlay-$(find Cargo.toml simulators/Cargo.toml packaging -type f | sort \
-        | xargs cat | sha256sum | cut -c1-12)"
-fi
-PREV_DEBS="$CACHE/previous-debs/$key"
-if [ ! -f "$PREV_DEBS/done" ]; then
-    step "packages of the previous release ${PREV:0:10} (built once, then cached)"
-    rm -rf "$CACHE/previous-debs" "$CACHE/previous-src"
-    mkdir -p "$CACHE/previous-src" "$PREV_DEBS"
-    # -m: files dated now, so cargo rebuilds them over artifacts of another previous commit.
-    git archive "$PREV" | tar -x -m -C "$CACHE/previous-src"
-    cp -a web-ui/node_modules "$CACHE/previous-src/web-ui/" 2>/dev/null || true
-    if [ -n "$overlay" ]; then
-        echo "package-test: ${PREV:0:10} predates the packaging: packaging it with this tree's"
-        cp -a packaging "$CACHE/previous-src/"
-        for manifest in Cargo.toml simulators/Cargo.toml; do
-            $HELP deb-metadata "$manifest" >>"$CACHE/previous-src/$manifest"
+    step "packages of this tree"
+    rm -rf "$STAGED"
+    scripts/package.sh --profile dev --out "$NEW_DEBS" >/dev/null
+
+    if [ -n "${PREVIOUS_REF:-}" ]; then
+        PREV="$(git rev-parse --verify "$PREVIOUS_REF^{commit}")"
+    else
+        PREV=""
+        for main in main origin/main; do
+            PREV="$(git merge-base HEAD "$main" 2>/dev/null)" && break
         done
+        if [ -z "$PREV" ] || [ "$PREV" = "$(git rev-parse HEAD)" ]; then
+            PREV="$(git rev-parse --verify HEAD~1)"
+        fi
     fi
-    DEB_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$CACHE/previous-src/Cargo.toml" | head -1)"
-    $HELP mark-previous "$CACHE/previous-src"
-    # In this tree's target directory: the dependencies built for this tree are reused (its
-    # own crates are versioned apart, see mark-previous). Its binaries are copied over
-    # target/debug/ meanwhile; cargo puts this tree's back at its next run.
-    DEB_VERSION="$DEB_VERSION+git$(git rev-list --count "$PREV").g$(git rev-parse --short=10 "$PREV")-1" \
-        CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}" \
-        scripts/package.sh --profile dev --only customs-edge --source "$CACHE/previous-src" \
-        --out "$PREV_DEBS" >/dev/null
-    touch "$PREV_DEBS/done"
+    overlay=""
+    git cat-file -e "$PREV:packaging/deb/customs-edge.service" 2>/dev/null || overlay=yes
+    key="$PREV"
+    if [ -n "$overlay" ]; then
+        key="$PREV-overlay-$(find Cargo.toml simulators/Cargo.toml packaging -type f | sort \
+            | xargs cat | sha256sum | cut -c1-12)"
+    fi
+    PREV_DEBS="$CACHE/previous-debs/$key"
+    if [ ! -f "$PREV_DEBS/done" ]; then
+        step "packages of the previous release ${PREV:0:10} (built once, then cached)"
+        rm -rf "$CACHE/previous-debs" "$CACHE/previous-src"
+        mkdir -p "$CACHE/previous-src" "$PREV_DEBS"
+        # -m: files dated now, so cargo rebuilds them over artifacts of another previous commit.
+        git archive "$PREV" | tar -x -m -C "$CACHE/previous-src"
+        cp -a web-ui/node_modules "$CACHE/previous-src/web-ui/" 2>/dev/null || true
+        if [ -n "$overlay" ]; then
+            echo "package-test: ${PREV:0:10} predates the packaging: packaging it with this tree's"
+            cp -a packaging "$CACHE/previous-src/"
+            for manifest in Cargo.toml simulators/Cargo.toml; do
+                $HELP deb-metadata "$manifest" >>"$CACHE/previous-src/$manifest"
+            done
+        fi
+        DEB_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$CACHE/previous-src/Cargo.toml" | head -1)"
+        $HELP mark-previous "$CACHE/previous-src"
+        # In this tree's target directory: the dependencies built for this tree are reused (its
+        # own crates are versioned apart, see mark-previous). Its binaries are copied over
+        # target/debug/ meanwhile; cargo puts this tree's back at its next run.
+        DEB_VERSION="$DEB_VERSION+git$(git rev-list --count "$PREV").g$(git rev-parse --short=10 "$PREV")-1" \
+            CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}" \
+            scripts/package.sh --profile dev --only customs-edge --source "$CACHE/previous-src" \
+            --out "$PREV_DEBS" >/dev/null
+        touch "$PREV_DEBS/done"
+    fi
+    echo "$PREV_DEBS" >"$STAGED/previous"
+    if [ "$STAGE" = build ]; then
+        step "packages staged in $STAGED"
+        exit 0
+    fi
 fi
+NEW_VERSION="$(dpkg-deb -f "$NEW_DEBS"/customs-edge_*.deb Version)"
 OLD_VERSION="$(dpkg-deb -f "$PREV_DEBS"/customs-edge_*.deb Version)"
 dpkg --compare-versions "$NEW_VERSION" gt "$OLD_VERSION" \
     || fail "this tree's version $NEW_VERSION does not upgrade $OLD_VERSION"
@@ -160,7 +187,7 @@ if [ ! -f "$BASE" ] || [ -n "$(find "$BASE" -mtime +7)" ]; then
 fi
 # The base with the packages' runtime dependencies (OpenCV's libraries: 230 packages)
 # installed by apt from their Depends fields, cached per set of dependencies.
-deps="$(for deb in "$PREV_DEBS"/*.deb "$WORK"/new/*.deb; do dpkg-deb -f "$deb" Depends; done \
+deps="$(for deb in "$PREV_DEBS"/*.deb "$NEW_DEBS"/*.deb; do dpkg-deb -f "$deb" Depends; done \
     | tr ',' '\n' | sed 's/[|(].*//; s/ //g' | sort -u | grep .)"
 DEPS_TAR="$CACHE/bookworm-deps-$(echo "$deps" | sha256sum | cut -c1-12).tar"
 if [ ! -f "$DEPS_TAR" ]; then
@@ -178,7 +205,7 @@ step "fresh root from the cached one"
 enter_root "$DEPS_TAR"
 mkdir -p "$ROOT/tmp/old" "$ROOT/tmp/new"
 cp "$PREV_DEBS"/*.deb "$ROOT/tmp/old/"
-cp "$WORK"/new/*.deb "$ROOT/tmp/new/"
+cp "$NEW_DEBS"/*.deb "$ROOT/tmp/new/"
 debs() { (cd "$ROOT" && printf '/%s\n' tmp/"$1"/*.deb); } # as the root sees them
 
 step "install $OLD_VERSION"

@@ -21,6 +21,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 phase "pymodbus venv (conformance)"
 bash scripts/conformance.sh setup
 
+# Built before the tests: its builds (the site variant, the previous release) overwrite
+# binaries in target/debug, which `cargo test` then builds back, and the lanes below use.
+# Skips, saying why, without root or Debian's mirror.
+phase "Debian packages: this tree's and the previous release's, built"
+bash scripts/package-test.sh build
+
 # The integration tests wait on devices, brokers and browsers far more than they compute
 # (one binary at two threads kept the CPU ~20 % busy for 9 minutes): six at a time.
 # TEST_THREADS overrides.
@@ -31,20 +37,42 @@ cargo test --workspace --locked -- --test-threads "${TEST_THREADS:-6}"
 # features (which rebuilt part of the dependency tree, about two minutes in all).
 export USE_TEST_BUILD=1 BENCH_BUILD=0
 
-phase "edge-sim PLC against pymodbus"
-bash scripts/conformance.sh sim
-
-phase "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
-bash scripts/conformance.sh onvif
-
-phase "the console API against its OpenAPI document (Schemathesis, every role)"
-bash scripts/conformance.sh api
-
-phase "every benchmark in smoke mode (dev build, seconds each)"
-bash scripts/bench-smoke.sh
-
-# Last: it builds the site variant and the previous release into target/ (cargo puts this
-# tree's binaries back at its next run). Skips, saying why, without root or Debian's mirror.
-phase "Debian packages: build, install into a debootstrapped root, upgrade from the previous release"
-bash scripts/package-test.sh
+# Three lanes at once, each mostly waiting (on a browser-less HTTP fuzzer's one core, on
+# benches' simulated devices, on apt and dpkg in a chroot), none building: about four
+# minutes one after the other, under two side by side. Each lane's output is printed whole
+# when it ends.
+conformance() {
+    phase "edge-sim PLC against pymodbus"
+    bash scripts/conformance.sh sim
+    phase "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
+    bash scripts/conformance.sh onvif
+    phase "the console API against its OpenAPI document (Schemathesis, every role)"
+    bash scripts/conformance.sh api
+}
+bench_smoke() {
+    phase "every benchmark in smoke mode (dev build, seconds each)"
+    bash scripts/bench-smoke.sh
+}
+packages() {
+    phase "Debian packages: installed into a debootstrapped root, upgraded from the previous release"
+    bash scripts/package-test.sh install
+}
+phase "lanes at once: conformance | bench smoke | Debian packages"
+mkdir -p target/lanes
+lanes=(conformance bench_smoke packages)
+pids=()
+for lane in "${lanes[@]}"; do
+    "$lane" >"target/lanes/$lane.log" 2>&1 &
+    pids+=("$!")
+done
+failed=()
+for i in "${!lanes[@]}"; do
+    if wait "${pids[$i]}"; then result=passed; else result=FAILED; failed+=("${lanes[$i]}"); fi
+    phase "lane ${lanes[$i]} $result; its output:"
+    sed 's/^/    /' "target/lanes/${lanes[$i]}.log"
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "failed: ${failed[*]} (logs in target/lanes/)" >&2
+    exit 1
+fi
 phase "all checks passed"
