@@ -24,8 +24,17 @@ enum Quiet {
 
 /// Connect from `from` to `to` and send what `quiet` says; `None` when the connection
 /// itself failed.
+///
+/// With TCP keepalive after 2 s idle: a burst of connections can leave one that this side
+/// thinks is established while the listener's kernel dropped its last handshake packet
+/// (seen a few in 600 on a busy machine) and never handed it to the controller. Its first
+/// keepalive probe is answered with a reset, so it counts as closed; one the controller
+/// holds answers the probes and stays open.
 async fn quiet_peer(from: IpAddr, to: SocketAddr, quiet: Quiet) -> Option<TcpStream> {
     let socket = TcpSocket::new_v4().ok()?;
+    socket2::SockRef::from(&socket)
+        .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(Duration::from_secs(2)))
+        .ok()?;
     socket.bind(SocketAddr::new(from, 0)).ok()?;
     let mut stream = socket.connect(to).await.ok()?;
     if let Quiet::HalfHead = quiet {
@@ -341,9 +350,13 @@ async fn quiet_connections_beyond_the_open_file_limit_leave_the_controller_sorti
     }
     controller.wait_sorted(codes.len()).await;
     let times = attack.await.unwrap();
-    assert!(
-        times.iter().all(Option::is_some),
-        "every quiet connection closed"
+    let open = times.iter().filter(|t| t.is_none()).count();
+    let slowest = times.iter().flatten().max();
+    assert_eq!(
+        open,
+        0,
+        "every quiet connection closed ({open} of {} open after 30 s; the slowest closed after {slowest:?})",
+        times.len()
     );
     assert!(controller.alive(), "the controller runs on");
     let released = controller
