@@ -106,6 +106,10 @@ def mark_previous(tree):
             m = re.match(r'(version\s*=\s*")([^"]+)(")', line)
             if table == "[package]" and m:
                 line = f"{m.group(1)}{m.group(2)}-previous{m.group(3)}\n"
+            # A path dependency's version requirement ("0.1", the workspace-hack's) would
+            # not match the prerelease version given above: the path alone names it.
+            if table != "[package]" and re.search(r'\bpath\s*=', line):
+                line = re.sub(r'\bversion\s*=\s*"[^"]*"\s*,\s*', "", line)
             n = re.match(r'name\s*=\s*"([^"]+)"', line)
             if table == "[package]" and n:
                 names.add(n.group(1))
