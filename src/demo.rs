@@ -132,7 +132,9 @@ pub async fn run(
         ..SimConfig::default()
     };
     // Two exit lanes with plate cameras posting to the controller, trucks every 20 s.
-    let plate_listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    // Held open until the simulators have bound theirs, so none of them is given this port.
+    let plate_reservation = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let plate_listen = plate_reservation.local_addr()?;
     let camera_password = format!("{:032x}", rand::random::<u128>());
     let lanes = gate_lanes::sim_lanes(2, plate_listen, &camera_password, LaneTiming::default());
     let fleet = gate_lanes::fleet(&lanes, 1_000, 20_000, 2026);
@@ -148,6 +150,7 @@ pub async fn run(
     let site = customs_edge_simulators::start(sim_config, shutdown.clone())
         .await
         .context("starting the simulated site")?;
+    drop(plate_reservation);
     let addrs = &site.lines[0];
     let line = &mut config.lines[0];
     line.plc.address = addrs.plc.to_string();
