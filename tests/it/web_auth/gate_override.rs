@@ -8,19 +8,22 @@ use customs_edge_simulators::vehicles::VehicleSpec;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::common::gate_site::{OPERATOR_TOKEN, permit, relaxed_timing, start_gate_site};
+use super::common::gate_site::{GateSite, OPERATOR_TOKEN, permit, relaxed_timing, start_gate_site};
 use super::common::{self, wait_for};
 use super::support::{Session, anon, start};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_session_overrides_a_held_truck_and_the_pass_names_them() {
+const PLATE: &str = "闽G3K7H6";
+
+/// Lane K1 with one permit for [`PLATE`] (`status`: 1 approved, 0 applied for) and a
+/// patient truck, the operator `op.sun` and the officer `officer.he`; the console's base URL.
+async fn lane_with_desks(permit_status: i32) -> (GateSite, String) {
     let mut timing = relaxed_timing();
     timing.patience_ms = 40_000;
     let lane = common::gate_site::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
     let site = start_gate_site(
         &[lane],
         timing,
-        vec![permit("HF-S", "闽G3K7H6", 1, 30_000.0)],
+        vec![permit("HF-S", PLATE, permit_status, 30_000.0)],
         |_| {},
     )
     .await;
@@ -28,16 +31,38 @@ async fn an_operator_session_overrides_a_held_truck_and_the_pass_names_them() {
     let admin = Session::login(&base, common::ADMIN_USER, common::ADMIN_PASSWORD).await;
     admin.create_account("op.sun", "operator").await;
     admin.create_account("officer.he", "officer").await;
+    (site, base)
+}
+
+/// A truck of `kg` to K1, held (`why`); its vehicle id.
+async fn held_truck(site: &GateSite, kg: i32, why: &str) -> u64 {
     let (id, _) = site
         .traffic
-        .queue(VehicleSpec::new("闽G3K7H6", 32_000).on_lane("K1"))
+        .queue(VehicleSpec::new(PLATE, kg).on_lane("K1"))
         .expect("queued");
-    wait_for(
-        "the truck held for its weight",
-        Duration::from_secs(60),
-        || async { (site.lanes().await["lanes"][0]["phase"] == "held").then_some(()) },
-    )
+    wait_for(why, Duration::from_secs(60), || async {
+        (site.lanes().await["lanes"][0]["phase"] == "held").then_some(())
+    })
     .await;
+    id
+}
+
+/// The held truck `id` drove out, and its pass records the override by `by`.
+async fn left_overridden_by(site: &GateSite, id: u64, by: &str) {
+    let v = site
+        .traffic
+        .wait_vehicle(id, Duration::from_secs(60))
+        .await
+        .expect("the truck went");
+    assert!(v.left, "{v:#?}");
+    let rows = site.query("SELECT override_by FROM gate_passes WHERE verdict = 'override'");
+    assert_eq!(rows, vec![vec![json!(by)]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_session_overrides_a_held_truck_and_the_pass_names_them() {
+    let (site, base) = lane_with_desks(1).await;
+    let id = held_truck(&site, 32_000, "the truck held for its weight").await;
     let reason = json!({ "reason": "备用轮胎，现场查验无误" });
     let officer = Session::login(&base, "officer.he", "officer.he-pass-2026").await;
     assert_eq!(
@@ -53,14 +78,7 @@ async fn an_operator_session_overrides_a_held_truck_and_the_pass_names_them() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["by"], "op.sun");
-    let v = site
-        .traffic
-        .wait_vehicle(id, Duration::from_secs(60))
-        .await
-        .expect("the truck went");
-    assert!(v.left, "{v:#?}");
-    let rows = site.query("SELECT override_by FROM gate_passes WHERE verdict = 'override'");
-    assert_eq!(rows, vec![vec![json!("op.sun")]]);
+    left_overridden_by(&site, id, "op.sun").await;
     // API clients keep their bearer token (no cookie, no CSRF); a wrong one is refused.
     let (status, _) = site
         .override_gate("K1", "not-a-token", "checked by hand")
@@ -111,21 +129,8 @@ async fn metrics_are_scraped_without_login_and_carry_the_gate_verdicts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truck_without_an_approved_permit_leaves_only_with_an_officer_confirming() {
-    let mut timing = relaxed_timing();
-    timing.patience_ms = 40_000;
-    let lane = common::gate_site::Lane::exit("K1", CameraForm::Hikvision, CameraAuth::Digest);
     // Status 0: applied for, not approved.
-    let site = start_gate_site(
-        &[lane],
-        timing,
-        vec![permit("HF-A", "闽G3K7H6", 0, 30_000.0)],
-        |_| {},
-    )
-    .await;
-    let base = format!("http://{}", site.controller.web_addr);
-    let admin = Session::login(&base, common::ADMIN_USER, common::ADMIN_PASSWORD).await;
-    admin.create_account("op.sun", "operator").await;
-    admin.create_account("officer.he", "officer").await;
+    let (site, base) = lane_with_desks(0).await;
     let operator = Session::login(&base, "op.sun", "op.sun-pass-2026").await;
 
     // No truck: nothing to override.
@@ -135,16 +140,7 @@ async fn a_truck_without_an_approved_permit_leaves_only_with_an_officer_confirmi
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "an idle lane: {body}");
 
-    let (id, _) = site
-        .traffic
-        .queue(VehicleSpec::new("闽G3K7H6", 30_000).on_lane("K1"))
-        .expect("queued");
-    wait_for(
-        "the truck held for its permit",
-        Duration::from_secs(60),
-        || async { (site.lanes().await["lanes"][0]["phase"] == "held").then_some(()) },
-    )
-    .await;
+    let id = held_truck(&site, 30_000, "the truck held for its permit").await;
     let with = |username: &str, password: &str| json!({ "reason": "司机出示纸质核放单", "officer": { "username": username, "password": password } });
     for (body, why) in [
         (reason.clone(), "the operator alone"),
@@ -178,14 +174,7 @@ async fn a_truck_without_an_approved_permit_leaves_only_with_an_officer_confirmi
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["by"], "op.sun");
     assert_eq!(body["confirmed_by"], "officer.he");
-    let v = site
-        .traffic
-        .wait_vehicle(id, Duration::from_secs(60))
-        .await
-        .expect("the truck went");
-    assert!(v.left, "{v:#?}");
-    let rows = site.query("SELECT override_by FROM gate_passes WHERE verdict = 'override'");
-    assert_eq!(rows, vec![vec![json!("op.sun + officer.he")]]);
+    left_overridden_by(&site, id, "op.sun + officer.he").await;
     let audit = site.query(
         "SELECT actor, action FROM audit_log WHERE action IN ('gate_override', 'confirm_override') ORDER BY id",
     );
