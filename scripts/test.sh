@@ -37,10 +37,10 @@ cargo test --workspace --locked -- --test-threads "${TEST_THREADS:-6}"
 # features (which rebuilt part of the dependency tree, about two minutes in all).
 export USE_TEST_BUILD=1 BENCH_BUILD=0
 
-# Three lanes at once, each mostly waiting (on a browser-less HTTP fuzzer's one core, on
-# benches' simulated devices, on apt and dpkg in a chroot), none building: about four
-# minutes one after the other, under two side by side. Each lane's output is printed whole
-# when it ends.
+# Three lanes at once, each mostly waiting (on Schemathesis's one core, on the benches'
+# simulated devices, on apt and dpkg in a chroot), none building: almost eight minutes one
+# after the other, about two side by side. Each lane's output is printed whole when it
+# ends.
 conformance() {
     phase "edge-sim PLC against pymodbus"
     bash scripts/conformance.sh sim

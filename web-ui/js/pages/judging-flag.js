@@ -10,8 +10,9 @@ export const flagged = new Map(); // parcel id -> flag answer, for the confirmat
 export const flagging = new Set(); // parcel ids with a flag on its way
 // The flag form moves into the current parcel's card, so it is kept by reference.
 let flagForm = null;
-// The page's: redraw after a flag starts, refresh after it ends, the waybill of a parcel.
-let page = { render() {}, refresh() {}, codeOf() { return null; } };
+// The page's hooks (initFlags): redraw after a flag starts, refresh after it ends, the
+// waybill of a parcel.
+let page = null;
 
 export const form = () => flagForm;
 
