@@ -6,7 +6,7 @@
 //! load check of a truck held by it, and overrides a held truck's barrier with a reason (and
 //! the page refuses one without); the language switches to English and back; the
 //! administrator revokes another desk's session from the accounts page. Every page is
-//! saved as a PNG under `target/console-screenshots/`.
+//! saved as a PNG under `target/console-screenshots/<story>/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/setup.sh installs them).
 
@@ -33,9 +33,12 @@ const ADMIN: (&str, &str) = ("zhan.admin", "admin-pass-3511-w001");
 const OFFICER: (&str, &str) = ("guan.li", "officer-pass-3511-w001");
 const OPERATOR: (&str, &str) = ("cao.zuo", "operator-pass-3511-w001");
 
+// Two stories, each with its own demo and browser, so they run side by side (one story
+// of both took about three minutes, the longest test of the suite).
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() {
-    let shots = screenshots_dir();
+async fn consoles_from_first_start_to_a_flagged_parcel_and_its_interception() {
+    let shots = screenshots_dir("first-start");
     let _tell = TellWhere(shots.clone());
     let demo = Demo::start_without_accounts(&shots).await;
     assert!(
@@ -70,6 +73,28 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     holds::an_interception_rings_on_the_line_page_until_its_retrieval(&console, OFFICER.0).await;
     console.log_out().await;
 
+    // The administrator finds the officer's work on every page.
+    console.log_in(ADMIN.0, ADMIN.1).await;
+    every_page_is_saved_as_a_screenshot(&console, &flagged).await;
+    console.log_out().await;
+
+    browser.close().await;
+    demo.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consoles_from_a_bag_to_an_overridden_gate_and_every_page_at_three_sizes() {
+    let shots = screenshots_dir("gate-and-shift-end");
+    let _tell = TellWhere(shots.clone());
+    let demo = Demo::start_without_accounts(&shots).await;
+    let browser = Browser::start(&shots).await;
+    let console = Console {
+        browser: &browser,
+        demo: &demo,
+    };
+    // The first story creates the accounts with the pages; here the API does it.
+    the_accounts_are_created_through_the_api(&console).await;
+
     console.log_in(OPERATOR.0, OPERATOR.1).await;
     shift::an_alarm_on_another_page_rings_and_stays_until_acknowledged(&console, OPERATOR.0).await;
     holds::an_operator_closes_a_bag_and_opens_its_list(&console).await;
@@ -81,7 +106,6 @@ async fn consoles_from_first_start_to_a_flagged_parcel_and_an_overridden_gate() 
     // Last, with the line, the gates and the statistics full of what happened.
     console.log_in(ADMIN.0, ADMIN.1).await;
     sessions::an_administrator_revokes_a_session_on_the_accounts_page(&console, OPERATOR).await;
-    every_page_is_saved_as_a_screenshot(&console, &flagged).await;
     screens::the_wall_screen_fits_1920_by_1080_and_updates_live(&console).await;
     screens::every_page_at_three_sizes(
         &console,
@@ -118,15 +142,15 @@ impl Drop for TellWhere {
     }
 }
 
-/// `target/console-screenshots/`, emptied of an earlier run's pictures and logs.
-fn screenshots_dir() -> PathBuf {
+/// `target/console-screenshots/<story>/`, emptied of an earlier run's pictures and logs.
+fn screenshots_dir(story: &str) -> PathBuf {
     // The binary is target/<profile>/customs-edge, wherever the target directory is.
     let target = PathBuf::from(env!("CARGO_BIN_EXE_customs-edge"))
         .ancestors()
         .nth(2)
         .expect("the target directory")
         .to_owned();
-    let dir = target.join("console-screenshots");
+    let dir = target.join("console-screenshots").join(story);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for entry in std::fs::read_dir(&dir)
         .expect("list the screenshots")
@@ -233,6 +257,26 @@ async fn the_administrator_creates_the_officer_and_the_operator(console: &Consol
             "{username} is an {role}: {accounts}"
         );
     }
+}
+
+/// The administrator set up at first start and the officer and the operator created by
+/// the accounts API, as a script would.
+async fn the_accounts_are_created_through_the_api(console: &Console<'_>) {
+    console.open().await;
+    let form = console.login_form().await;
+    type_into(&form, "input[name=display_name]", "站点管理员").await;
+    console.log_in(ADMIN.0, ADMIN.1).await;
+    for ((username, password), role) in [(OFFICER, "officer"), (OPERATOR, "operator")] {
+        let account = serde_json::json!({
+            "username": username,
+            "display_name": username,
+            "role": role,
+            "password": password,
+        });
+        let (status, body) = console.api("POST", "/api/accounts", &account).await;
+        assert_eq!(status, 201, "{username} created: {body}");
+    }
+    console.log_out().await;
 }
 
 fn has_cjk(text: &str) -> bool {
