@@ -113,7 +113,7 @@ pub async fn start_on(
             task.pulse(),
             service::stall_after(service::LINE_STALL_AFTER, poll),
         );
-        tasks.spawn(format!("line {}", line.id), move |token| {
+        tasks.spawn_control(format!("line {}", line.id), move |token| {
             task.clone().run(token)
         });
     }

@@ -253,7 +253,7 @@ pub async fn start(
             video: video.cloned(),
             inbox: Arc::new(tokio::sync::Mutex::new((plates_rx, commands_rx))),
         };
-        tasks.spawn(format!("gate {}", gate.id), move |token| {
+        tasks.spawn_control(format!("gate {}", gate.id), move |token| {
             lane.clone().run(token)
         });
         lanes.insert(

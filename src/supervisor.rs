@@ -7,6 +7,12 @@
 //!
 //! A task is a factory: called with a cancellation token (a child of shutdown, cancelled
 //! when that run ends, so whatever it spawned stops with it) it returns the run's future.
+//!
+//! The control loops (each line, each gate lane) run on a runtime of their own
+//! ([`Supervisor::spawn_control`]): worker threads that nothing else is scheduled on, so
+//! the consoles' streams, the platform link's bulk work and video cannot hold back the
+//! wakeup that takes a parcel's last input to its lane command. What they spawn runs there
+//! too.
 
 use std::future::Future;
 use std::time::Duration;
@@ -40,6 +46,8 @@ pub struct Supervisor {
     alarms: AlarmBook,
     backoff: Backoff,
     healthy_after: Duration,
+    /// The control loops' runtime, made when the first one is spawned.
+    control: Option<ControlRuntime>,
 }
 
 /// What a supervised task needs besides its factory.
@@ -51,6 +59,42 @@ struct Watch {
     alarms: AlarmBook,
     backoff: Backoff,
     healthy_after: Duration,
+    /// Where each run is spawned: the control runtime, or the caller's (`None`).
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+/// The control loops' runtime: a worker thread per core, as the main runtime has (on one
+/// thread, ten lines at 20 parcels/s each waited on each other: `scripts/bench-line.sh`).
+/// Shut down without waiting when the supervisor goes (its tasks have stopped by then, or
+/// been aborted).
+#[derive(Debug)]
+struct ControlRuntime(Option<tokio::runtime::Runtime>);
+
+impl ControlRuntime {
+    fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("control")
+            .enable_all()
+            .build()
+            .expect("start the control loops' runtime");
+        Self(Some(rt))
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("the control runtime runs until dropped")
+            .handle()
+            .clone()
+    }
+}
+
+impl Drop for ControlRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Supervisor {
@@ -63,6 +107,7 @@ impl Supervisor {
             alarms,
             backoff: restart_backoff(),
             healthy_after: HEALTHY_AFTER,
+            control: None,
         }
     }
 
@@ -85,13 +130,37 @@ impl Supervisor {
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        self.spawn_on(None, name.into(), factory);
+    }
+
+    /// [`Supervisor::spawn`] for a control loop: its runs go to the control runtime.
+    pub fn spawn_control<F, Fut>(&mut self, name: impl Into<String>, factory: F)
+    where
+        F: FnMut(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let control = self.control.get_or_insert_with(ControlRuntime::start);
+        let handle = control.handle();
+        self.spawn_on(Some(handle), name.into(), factory);
+    }
+
+    fn spawn_on<F, Fut>(
+        &mut self,
+        runtime: Option<tokio::runtime::Handle>,
+        name: String,
+        factory: F,
+    ) where
+        F: FnMut(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let watch = Watch {
-            name: name.into(),
+            name,
             shutdown: self.shutdown.clone(),
             health: self.health.clone(),
             alarms: self.alarms.clone(),
             backoff: self.backoff.clone(),
             healthy_after: self.healthy_after,
+            runtime,
         };
         self.tasks.spawn(supervise(watch, factory));
     }
@@ -123,7 +192,11 @@ where
         if failed_before {
             w.health.set(&health_name, State::Degraded, "restarted");
         }
-        let mut attempt = tokio::spawn(factory(token.clone()));
+        let run = factory(token.clone());
+        let mut attempt = match &w.runtime {
+            Some(control) => control.spawn(run),
+            None => tokio::spawn(run),
+        };
         let mut healthy = !failed_before;
         let outcome = loop {
             tokio::select! {

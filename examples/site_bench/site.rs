@@ -37,6 +37,8 @@ const FIRST_PARCEL_LIST: u64 = 900_000_000_000;
 /// Everything simulated, running.
 pub(crate) struct Sim {
     shutdown: CancellationToken,
+    /// The runtime the lines and gate lanes run on.
+    devices: Option<tokio::runtime::Runtime>,
     lines: RunningSim,
     cameras: Vec<RunningCamera>,
     broker: Broker,
@@ -104,8 +106,18 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
         },
         ..SimConfig::default()
     };
-    let site = customs_edge_simulators::start(sim_config, shutdown.clone())
-        .await
+    // The lines' PLCs and the gates' devices answer on a runtime of their own, as devices
+    // on their own hardware do: on this process's two workers their Modbus answers (where
+    // the lines' and gates' latencies are judged) waited behind the 50 consoles' streams,
+    // the cameras and the platform simulator, and the bench charged that to the controller.
+    let devices = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("sim-devices")
+        .enable_all()
+        .build()?;
+    let site = devices
+        .spawn(customs_edge_simulators::start(sim_config, shutdown.clone()))
+        .await?
         .context("starting the simulated lines and gates")?;
 
     let mut cameras = Vec::new();
@@ -120,6 +132,7 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
     }
     Ok(Sim {
         shutdown,
+        devices: Some(devices),
         lines: site,
         cameras,
         broker,
@@ -314,10 +327,13 @@ impl Sim {
     }
 
     /// Stop everything and remove the X-ray images.
-    pub(crate) async fn stop(self) {
+    pub(crate) async fn stop(mut self) {
         self.shutdown.cancel();
         self.lines.stop();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.lines.wait()).await;
+        if let Some(devices) = self.devices.take() {
+            devices.shutdown_background();
+        }
         self.platform.stop().await;
         drop(self.cameras);
         drop(self.broker);

@@ -64,7 +64,11 @@ impl Downlink {
             drop(permit);
             match handled {
                 // Applied (or dead-lettered) and committed: now the broker may forget it.
-                Ok(()) => unacked.push_back(publish),
+                // The ack needs the packet id, not the payload, which goes now.
+                Ok(()) => unacked.push_back(Publish {
+                    payload: bytes::Bytes::new(),
+                    ..publish
+                }),
                 // Not stored: left unacknowledged so the broker delivers it again.
                 Err(e) => {
                     error!(topic = %publish.topic, error = %e, "downlink message not applied; left for redelivery");

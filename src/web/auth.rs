@@ -22,6 +22,7 @@ mod accounts_api;
 pub mod bootstrap;
 mod client;
 mod denied;
+mod hashers;
 pub mod limiter;
 mod own_password;
 pub mod password;
@@ -52,6 +53,10 @@ pub(crate) use client::client_ip;
 pub use client::{ClientAddr, resolve_client};
 pub(super) use routes::{protected_routes, public_routes};
 
+/// Password hashes computed at once (each takes 19 MiB and a core for tens of ms), and
+/// the threads they run on.
+const HASHES_AT_ONCE: usize = 2;
+
 /// The auth half of the web state: a cheap `Clone` handle.
 #[derive(Clone, Debug)]
 pub struct Auth {
@@ -74,6 +79,8 @@ struct Inner {
     throttle: std::sync::Mutex<throttle::Throttle>,
     /// Password hashes computed at once: each takes 19 MiB and a core for tens of ms.
     hashing: tokio::sync::Semaphore,
+    /// The threads they are computed on, as many as the semaphore lets in.
+    hashers: hashers::Hashers,
     /// The one-time code a first-start setup from another host must give
     /// ([`setup_code`]); loopback needs none.
     setup_code: String,
@@ -92,7 +99,8 @@ impl Auth {
                 bootstrap: tokio::sync::OnceCell::new(),
                 limiter: std::sync::Mutex::new(limiter::Limiter::default()),
                 throttle: std::sync::Mutex::new(throttle::Throttle::default()),
-                hashing: tokio::sync::Semaphore::new(2),
+                hashing: tokio::sync::Semaphore::new(HASHES_AT_ONCE),
+                hashers: hashers::Hashers::start(HASHES_AT_ONCE),
                 setup_code: setup_code::new_code(),
                 streams: streams::StreamBook::default(),
             }),
@@ -166,7 +174,8 @@ impl Auth {
         Ok(yes)
     }
 
-    /// Run `f` (a password hash or verification) on a blocking thread, at most two at once.
+    /// Run `f` (a password hash or verification) on a hashing thread, at most
+    /// [`HASHES_AT_ONCE`] at once.
     pub(crate) async fn hashing<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
@@ -177,9 +186,11 @@ impl Auth {
             .acquire()
             .await
             .map_err(|_| Denied::unavailable())?;
-        tokio::task::spawn_blocking(f)
+        self.inner
+            .hashers
+            .run(f)
             .await
-            .map_err(|_| Denied::unavailable())
+            .ok_or_else(Denied::unavailable)
     }
 
     /// Count a login attempt from `client`; `Err(seconds to wait)` when over the limit.

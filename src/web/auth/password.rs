@@ -1,7 +1,7 @@
 //! Passwords: argon2id hashes (PHC strings) and the rules a new password must meet.
 //!
 //! Hashing costs tens of milliseconds of CPU and 19 MiB of memory by design; callers on
-//! the async threads run it with `tokio::task::spawn_blocking`.
+//! the async threads run it on the hashing threads (`Auth::hashing`).
 
 use std::sync::LazyLock;
 
