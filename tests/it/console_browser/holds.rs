@@ -116,7 +116,7 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
         .await;
     console.browser.screenshot("40-interception-on-line").await;
 
-    let page = console.page("interceptions").await;
+    console.page("interceptions").await;
     let row = format!(".icpt-open tr[data-interception-id=\"{interception}\"]");
     console
         .browser
@@ -126,12 +126,21 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
         )
         .await;
     console.browser.screenshot("41-interceptions").await;
-    page.find(Locator::Css(&format!("{row} button.retrieve")))
-        .await
-        .expect("a retrieval button")
-        .click()
-        .await
-        .expect("open the retrieval dialog");
+    // The live page redraws its lists as events come: the button is looked up afresh for
+    // each try, so a redraw between finding and clicking it is not a failure.
+    let retrieve = format!("#page-interceptions {row} button.retrieve");
+    console
+        .browser
+        .until("the retrieval button clicked", || async {
+            let button = console
+                .browser
+                .client()
+                .find(Locator::Css(&retrieve))
+                .await
+                .ok()?;
+            button.click().await.ok()
+        })
+        .await;
     let dialog = console
         .browser
         .visible("dialog#retrieval-dialog[open] form", "the retrieval dialog")
@@ -201,7 +210,7 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
 /// The operator closes the open bag of a release lane from the line page with its number;
 /// the closed bag shows with it, and its list shows every parcel with both weights.
 pub(crate) async fn an_operator_closes_a_bag_and_opens_its_list(console: &Console<'_>) {
-    let page = console.page("line").await;
+    console.page("line").await;
     let open = console
         .browser
         .visible("#page-line .bags .bag.open", "an open bag on the line page")
@@ -249,12 +258,20 @@ pub(crate) async fn an_operator_closes_a_bag_and_opens_its_list(console: &Consol
         })
         .await;
     console.browser.screenshot("43-bag-closed").await;
-    page.find(Locator::Css(&format!("{chip} a[href=\"#/bag/{bag_id}\"]")))
-        .await
-        .expect("the bag list link")
-        .click()
-        .await
-        .expect("open the bag list");
+    // Found and clicked in one try, for the same reason as the close button.
+    let link = format!("{chip} a[href=\"#/bag/{bag_id}\"]");
+    console
+        .browser
+        .until("the bag list link clicked", || async {
+            let a = console
+                .browser
+                .client()
+                .find(Locator::Css(&link))
+                .await
+                .ok()?;
+            a.click().await.ok()
+        })
+        .await;
     let (status, detail) = console
         .api("GET", &format!("/api/bags/{bag_id}"), &Value::Null)
         .await;
