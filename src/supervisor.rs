@@ -306,4 +306,37 @@ mod tests {
         running.await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 3, "shutdown ends it for good");
     }
+
+    #[tokio::test]
+    async fn a_control_loop_runs_on_the_control_threads_and_is_restarted_there() {
+        let shutdown = CancellationToken::new();
+        let mut sup = Supervisor::new(shutdown.clone(), Health::default(), AlarmBook::default())
+            .with_timing(
+                Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
+                Duration::from_millis(300),
+            );
+        let threads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&threads);
+        sup.spawn_control("line L1", move |token: CancellationToken| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let name = std::thread::current().name().map(str::to_owned);
+                let first = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(name);
+                    seen.len() == 1
+                };
+                assert!(!first, "a line loop fails");
+                token.cancelled().await;
+                Ok(())
+            }
+        });
+        let running = tokio::spawn(sup.run_until_shutdown(Duration::from_secs(1)));
+        until("a second run", || threads.lock().unwrap().len() == 2).await;
+        for name in threads.lock().unwrap().iter() {
+            assert_eq!(name.as_deref(), Some("control"), "{name:?}");
+        }
+        shutdown.cancel();
+        running.await.unwrap();
+    }
 }
