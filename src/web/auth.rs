@@ -53,10 +53,6 @@ pub(crate) use client::client_ip;
 pub use client::{ClientAddr, resolve_client};
 pub(super) use routes::{protected_routes, public_routes};
 
-/// Password hashes computed at once (each takes 19 MiB and a core for tens of ms), and
-/// the threads they run on.
-const HASHES_AT_ONCE: usize = 2;
-
 /// The auth half of the web state: a cheap `Clone` handle.
 #[derive(Clone, Debug)]
 pub struct Auth {
@@ -77,9 +73,8 @@ struct Inner {
     limiter: std::sync::Mutex<limiter::Limiter>,
     /// A `std` mutex for the same reason: the wrong-password delays per name and address.
     throttle: std::sync::Mutex<throttle::Throttle>,
-    /// Password hashes computed at once: each takes 19 MiB and a core for tens of ms.
-    hashing: tokio::sync::Semaphore,
-    /// The threads they are computed on, as many as the semaphore lets in.
+    /// The threads password hashes run on, two: each hash takes 19 MiB and a core for tens
+    /// of ms.
     hashers: hashers::Hashers,
     /// The one-time code a first-start setup from another host must give
     /// ([`setup_code`]); loopback needs none.
@@ -99,8 +94,7 @@ impl Auth {
                 bootstrap: tokio::sync::OnceCell::new(),
                 limiter: std::sync::Mutex::new(limiter::Limiter::default()),
                 throttle: std::sync::Mutex::new(throttle::Throttle::default()),
-                hashing: tokio::sync::Semaphore::new(HASHES_AT_ONCE),
-                hashers: hashers::Hashers::start(HASHES_AT_ONCE),
+                hashers: hashers::Hashers::start(2),
                 setup_code: setup_code::new_code(),
                 streams: streams::StreamBook::default(),
             }),
@@ -174,18 +168,11 @@ impl Auth {
         Ok(yes)
     }
 
-    /// Run `f` (a password hash or verification) on a hashing thread, at most
-    /// [`HASHES_AT_ONCE`] at once.
+    /// Run `f` (a password hash or verification) on a hashing thread.
     pub(crate) async fn hashing<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, Denied> {
-        let _permit = self
-            .inner
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| Denied::unavailable())?;
         self.inner
             .hashers
             .run(f)

@@ -4,7 +4,8 @@
 //! on whichever pool thread was free, and the allocator kept the freed memory in that
 //! thread's arena: after 50 consoles logged in, the controller was 650 MB larger for
 //! good (`scripts/bench-site.sh`, BENCHMARKS.md). A fixed set of long-lived threads keeps
-//! that memory in as many places, reused by every hash.
+//! that memory in as many places, reused by every hash; a caller beyond them waits for
+//! one to be free.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -16,6 +17,8 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub(super) struct Hashers {
     jobs: mpsc::Sender<Job>,
+    /// One permit per thread: a hash waits here, not in the threads' queue.
+    free: tokio::sync::Semaphore,
 }
 
 impl Hashers {
@@ -37,14 +40,19 @@ impl Hashers {
                 })
                 .expect("spawn a password hashing thread");
         }
-        Self { jobs }
+        Self {
+            jobs,
+            free: tokio::sync::Semaphore::new(threads),
+        }
     }
 
-    /// Run `f` on a hashing thread; `None` if it panicked or the threads are gone.
+    /// Run `f` on a hashing thread once one is free; `None` if it panicked or the threads
+    /// are gone.
     pub(super) async fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Option<R> {
+        let _free = self.free.acquire().await.ok()?;
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             // A panic fails this hash only; the thread stays for the next.

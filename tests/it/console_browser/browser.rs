@@ -163,6 +163,16 @@ impl Browser {
         .await
     }
 
+    /// Click the element matching `css`, found afresh for each try: a live page may redraw
+    /// it between finding and clicking, which is not a failure. `what` names it.
+    pub(crate) async fn click_afresh(&self, css: &str, what: &str) {
+        self.until(what, || async {
+            let element = self.client().find(Locator::Css(css)).await.ok()?;
+            element.click().await.ok()
+        })
+        .await;
+    }
+
     /// Whether an element matching `css` is displayed now.
     pub(crate) async fn shows(&self, css: &str) -> bool {
         let Ok(all) = self.client().find_all(Locator::Css(css)).await else {

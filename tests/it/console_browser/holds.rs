@@ -126,20 +126,10 @@ pub(crate) async fn an_interception_rings_on_the_line_page_until_its_retrieval(
         )
         .await;
     console.browser.screenshot("41-interceptions").await;
-    // The live page redraws its lists as events come: the button is looked up afresh for
-    // each try, so a redraw between finding and clicking it is not a failure.
     let retrieve = format!("#page-interceptions {row} button.retrieve");
     console
         .browser
-        .until("the retrieval button clicked", || async {
-            let button = console
-                .browser
-                .client()
-                .find(Locator::Css(&retrieve))
-                .await
-                .ok()?;
-            button.click().await.ok()
-        })
+        .click_afresh(&retrieve, "the retrieval button clicked")
         .await;
     let dialog = console
         .browser
@@ -221,20 +211,10 @@ pub(crate) async fn an_operator_closes_a_bag_and_opens_its_list(console: &Consol
         .ok()
         .flatten()
         .expect("the open bag's id");
-    // The live page redraws its bags as parcels drop: look the button up afresh for each
-    // try, so a redraw between finding and clicking it is not a failure.
     let close = format!("#page-line .bags .bag.open[data-bag-id=\"{bag_id}\"] button.close-bag");
     console
         .browser
-        .until("the close button of the open bag clicked", || async {
-            let button = console
-                .browser
-                .client()
-                .find(Locator::Css(&close))
-                .await
-                .ok()?;
-            button.click().await.ok()
-        })
+        .click_afresh(&close, "the close button of the open bag clicked")
         .await;
     let dialog = console
         .browser
@@ -258,19 +238,10 @@ pub(crate) async fn an_operator_closes_a_bag_and_opens_its_list(console: &Consol
         })
         .await;
     console.browser.screenshot("43-bag-closed").await;
-    // Found and clicked in one try, for the same reason as the close button.
     let link = format!("{chip} a[href=\"#/bag/{bag_id}\"]");
     console
         .browser
-        .until("the bag list link clicked", || async {
-            let a = console
-                .browser
-                .client()
-                .find(Locator::Css(&link))
-                .await
-                .ok()?;
-            a.click().await.ok()
-        })
+        .click_afresh(&link, "the bag list link clicked")
         .await;
     let (status, detail) = console
         .api("GET", &format!("/api/bags/{bag_id}"), &Value::Null)
