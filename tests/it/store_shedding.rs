@@ -72,11 +72,24 @@ async fn a_low_disk_sheds_telemetry_and_statistics_while_decisions_and_its_alarm
     )
     .await;
     assert_eq!(ledger.totals.applied_twice, 0);
-    let alarm_up = platform
-        .applied(SITE, "health")
-        .into_iter()
-        .any(|m| m.kind == "alarm" && m.body["alarm"] == "disk_low" && m.body["state"] == "raised");
-    assert!(alarm_up, "the disk alarm reached the platform");
+    // The health stream's first message may be another's (device health): wait for the
+    // alarm itself.
+    wait_for(
+        "the disk alarm to reach the platform",
+        Duration::from_secs(60),
+        || async {
+            platform
+                .applied(SITE, "health")
+                .into_iter()
+                .any(|m| {
+                    m.kind == "alarm"
+                        && m.body["alarm"] == "disk_low"
+                        && m.body["state"] == "raised"
+                })
+                .then_some(())
+        },
+    )
+    .await;
     // Several telemetry and statistics periods later, nothing more of either was written.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(written(&site, "telemetry"), telemetry, "telemetry shed");
