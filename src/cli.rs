@@ -147,7 +147,14 @@ pub fn main() -> ExitCode {
         return check_config(file);
     }
     runtime::init_tracing(cli.log_format);
-    let rt = match tokio::runtime::Runtime::new() {
+    // The main runtime's threads do the slow work (platform link, consoles, listeners) at
+    // the background priority; the control loops and the store's writer, made by this
+    // thread, keep the process's (cpu_priority).
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(crate::cpu_priority::background)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -46,6 +46,7 @@ pub mod backup_cli;
 pub mod cameras_cli;
 pub mod cli;
 pub mod config;
+pub mod cpu_priority;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;

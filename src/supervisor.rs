@@ -12,7 +12,8 @@
 //! ([`Supervisor::spawn_control`]): worker threads that nothing else is scheduled on, so
 //! the consoles' streams, the platform link's bulk work and video cannot hold back the
 //! wakeup that takes a parcel's last input to its lane command. What they spawn runs there
-//! too.
+//! too. They keep the process's CPU priority while the main runtime's threads run below it
+//! ([`crate::cpu_priority`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -74,6 +75,7 @@ impl ControlRuntime {
     fn start() -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .thread_name("control")
+            .on_thread_start(crate::cpu_priority::expect_foreground)
             .enable_all()
             .build()
             .expect("start the control loops' runtime");

@@ -323,6 +323,7 @@ async fn run_camera(
     std::thread::Builder::new()
         .name(thread_name)
         .spawn(move || {
+            crate::cpu_priority::background();
             let _done = done_tx;
             loop {
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| capture.run()));

@@ -38,7 +38,9 @@ const FIRST_PARCEL_LIST: u64 = 900_000_000_000;
 pub(crate) struct Sim {
     shutdown: CancellationToken,
     /// The runtime the lines and gate lanes run on.
-    devices: Option<tokio::runtime::Runtime>,
+    devices: SideRuntime,
+    /// The runtime the platform simulator and the cameras run on.
+    peers: SideRuntime,
     lines: RunningSim,
     cameras: Vec<RunningCamera>,
     broker: Broker,
@@ -56,13 +58,34 @@ pub(crate) struct Sim {
 /// Start the simulated site for `load`; X-ray images go to /dev/shm when it is there.
 pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
     let shutdown = CancellationToken::new();
-    let broker = Broker::try_start(BrokerOptions::default())
-        .map_err(|e| anyhow::anyhow!("starting Mosquitto: {e}"))?;
+    // Started from a thread at background priority, which Mosquitto inherits: the
+    // platform's broker is another machine on a site.
+    let broker = std::thread::spawn(|| {
+        customs_edge::cpu_priority::background();
+        Broker::try_start(BrokerOptions::default())
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("starting Mosquitto panicked"))?
+    .map_err(|e| anyhow::anyhow!("starting Mosquitto: {e}"))?;
+    // The platform simulator and the cameras' streams stand in for other machines and
+    // judge no latency: they run at background priority, so on this box they take the CPU
+    // the controller (at the process's priority, a child of the main thread) leaves, as
+    // Mosquitto does. The judges run at the process's priority: the lines' and gates'
+    // devices (below) and the consoles (this process's main runtime).
+    let peers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sim-peers")
+        .on_thread_start(customs_edge::cpu_priority::background)
+        .enable_all()
+        .build()
+        .map(|rt| SideRuntime(Some(rt)))?;
     let mut platform_config = PlatformConfig::new(broker.url(), &[SITE]);
     // A million messages: count them, do not keep them.
     platform_config.keep_bodies = 0;
-    let platform = platform::start(platform_config)
-        .await
+    let platform = peers
+        .handle()
+        .spawn(platform::start(platform_config))
+        .await?
         .context("starting the platform simulator")?;
 
     let shm = Path::new("/dev/shm");
@@ -114,8 +137,10 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
         .worker_threads(1)
         .thread_name("sim-devices")
         .enable_all()
-        .build()?;
+        .build()
+        .map(|rt| SideRuntime(Some(rt)))?;
     let site = devices
+        .handle()
         .spawn(customs_edge_simulators::start(sim_config, shutdown.clone()))
         .await?
         .context("starting the simulated lines and gates")?;
@@ -128,11 +153,17 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
             rtsp: false,
             ..OnvifCameraConfig::sized(format!("site-bench-{i}"), 1280, 720, 10)
         };
-        cameras.push(onvif::start(config, shutdown.clone()).await?);
+        cameras.push(
+            peers
+                .handle()
+                .spawn(onvif::start(config, shutdown.clone()))
+                .await??,
+        );
     }
     Ok(Sim {
         shutdown,
-        devices: Some(devices),
+        devices,
+        peers,
         lines: site,
         cameras,
         broker,
@@ -327,17 +358,34 @@ impl Sim {
     }
 
     /// Stop everything and remove the X-ray images.
-    pub(crate) async fn stop(mut self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.lines.stop();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.lines.wait()).await;
-        if let Some(devices) = self.devices.take() {
-            devices.shutdown_background();
-        }
+        drop(self.devices);
         self.platform.stop().await;
         drop(self.cameras);
+        drop(self.peers);
         drop(self.broker);
         let _ = std::fs::remove_dir_all(&self.xray_root);
+    }
+}
+
+/// A runtime of the simulators' own; dropped, it lets its threads go without waiting for
+/// them (a runtime dropped in async code, as on an error's way out, would panic).
+pub(crate) struct SideRuntime(Option<tokio::runtime::Runtime>);
+
+impl SideRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("until dropped").handle()
+    }
+}
+
+impl Drop for SideRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

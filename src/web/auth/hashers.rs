@@ -31,6 +31,7 @@ impl Hashers {
             std::thread::Builder::new()
                 .name(format!("password-hash-{i}"))
                 .spawn(move || {
+                    crate::cpu_priority::background();
                     loop {
                         // The lock is held only while waiting for the next job.
                         let next = queue.lock().map_or(Err(mpsc::RecvError), |q| q.recv());

@@ -1,0 +1,100 @@
+//! Who gets the CPU first when the box is saturated.
+//!
+//! A parcel's lane command has milliseconds; the platform backlog, the console streams and
+//! the cameras' frames have seconds. Under the whole site at once (`scripts/bench-site.sh`)
+//! the box runs out of CPU, and then every thread waits its turn. So the threads that do
+//! the slow work run at a lower priority (a higher nice value, [`BACKGROUND_NICE`] above
+//! the process's own): the main runtime's workers and blocking threads, the camera capture
+//! threads and the password hashers. They still get every idle cycle; they only yield when
+//! a control thread wakes.
+//!
+//! Left at the process's priority: the control loops' runtime (lines, gate lanes), the
+//! store's writer (every decision commits through it before its command goes out) and the
+//! checkpointer. Linux keeps the nice value per thread and a new thread starts with its
+//! creator's, so those are made by the main thread, which is never lowered: a lowered
+//! thread cannot raise itself again without `CAP_SYS_NICE`, which the service does not
+//! have.
+
+/// How far below the process's own priority the background threads run. Ten steps give a
+/// thread about a tenth of the CPU weight of one at the process's priority (the kernel's
+/// weights fall by about 1.25× a step).
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// The highest nice value (the lowest priority) Linux has.
+const LOWEST: i32 = 19;
+
+/// Lowers the calling thread's priority to the background's: [`BACKGROUND_NICE`] above
+/// the main thread's (which is never lowered), whatever the thread's own was, so a
+/// background thread made by another keeps the same priority. Called at the start of each
+/// background thread; a failure is logged and changes nothing else (the thread runs at the
+/// priority it had).
+pub fn background() {
+    use rustix::process::{getpid, getpriority_process, setpriority_process};
+    // Some(pid): the main thread (its thread id is the process id); None: the caller
+    // (on Linux, `setpriority(PRIO_PROCESS, 0)` is per thread).
+    let result = getpriority_process(Some(getpid())).and_then(|main| {
+        let target = (main + BACKGROUND_NICE).min(LOWEST);
+        match getpriority_process(None)? {
+            now if now >= target => Ok(()),
+            _ => setpriority_process(None, target),
+        }
+    });
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "cannot lower this thread's priority");
+    }
+}
+
+/// Warns when the calling thread, which should run at the process's priority, was made
+/// by a background thread and inherited its lower one (it cannot raise it again).
+pub fn expect_foreground() {
+    use rustix::process::{getpid, getpriority_process};
+    if let (Ok(main), Ok(now)) = (getpriority_process(Some(getpid())), current())
+        && now > main
+    {
+        tracing::warn!(
+            thread = std::thread::current().name().unwrap_or("?"),
+            nice = now,
+            process_nice = main,
+            "a control thread runs below the process's priority (made by a background thread)"
+        );
+    }
+}
+
+/// The calling thread's nice value.
+pub fn current() -> std::io::Result<i32> {
+    Ok(rustix::process::getpriority_process(None)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_lowers_only_the_calling_thread_and_once() {
+        let main = rustix::process::getpriority_process(Some(rustix::process::getpid())).unwrap();
+        let expected = (main + BACKGROUND_NICE).min(LOWEST);
+        let (lowered, again, inherited) = std::thread::spawn(|| {
+            background();
+            let lowered = current().unwrap();
+            background();
+            let again = current().unwrap();
+            // A thread made by a lowered one starts lowered (the reason the writer and the
+            // control runtime are made by the main thread), and lowering it is a no-op.
+            let inherited = std::thread::spawn(|| {
+                let at_start = current().unwrap();
+                background();
+                (at_start, current().unwrap())
+            })
+            .join()
+            .unwrap();
+            (lowered, again, inherited)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(lowered, expected);
+        assert_eq!(again, expected, "lowering twice lowers once");
+        assert_eq!(inherited, (expected, expected));
+        // The test harness runs this on a thread of its own, made by the main thread.
+        assert_eq!(current().unwrap(), main, "the caller keeps its priority");
+    }
+}
