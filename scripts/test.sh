@@ -37,25 +37,40 @@ bash scripts/conformance.sh setup
 phase "Debian packages: this tree's and the previous release's, built"
 bash scripts/package-test.sh build
 
+mkdir -p target/lanes
+# The installs into a Debian root use only the staged packages (no cargo, nothing under
+# target/debug) and mostly wait on apt and dpkg: they go on beside `cargo test` instead of
+# after it (90 s of a clean run).
+packages() {
+    phase "Debian packages: installed into a debootstrapped root, upgraded from the previous release"
+    bash scripts/package-test.sh install
+}
+packages >target/lanes/packages.log 2>&1 &
+packages_pid=$!
+
 # The integration tests wait on devices, brokers and browsers far more than they compute
 # (one binary at two threads kept the CPU ~20 % busy for 9 minutes): six at a time.
 # TEST_THREADS overrides.
-phase "cargo test"
-cargo test --workspace --locked -- --test-threads "${TEST_THREADS:-6}"
+phase "cargo test (the Debian packages' installs go on beside it)"
+if ! cargo test --workspace --locked -- --test-threads "${TEST_THREADS:-6}"; then
+    wait "$packages_pid" || true # its root unmounted and removed before the exit
+    exit 1
+fi
 # That built every binary and example of this tree into target/debug, with the features the
 # tests need; the steps below run those instead of building again with one package's
 # features (which rebuilt part of the dependency tree, about two minutes in all).
 export USE_TEST_BUILD=1 BENCH_BUILD=0
 
-# Three lanes at once, each mostly waiting (on Schemathesis's one core, on the benches'
-# simulated devices, on apt and dpkg in a chroot), none building: almost eight minutes one
-# after the other, about two side by side. Each lane's output is printed whole when it
-# ends.
-conformance() {
+# The rest at once, each mostly waiting (on Schemathesis's one core, on the benches'
+# simulated devices), none building: about eight minutes one after the other, two and a
+# half side by side. Each lane's output is printed whole when it ends.
+device_conformance() {
     phase "edge-sim PLC against pymodbus"
     bash scripts/conformance.sh sim
     phase "onvif-camera-sim against WSDiscovery, onvif-zeep-async, httpx and ffprobe"
     bash scripts/conformance.sh onvif
+}
+api_conformance() {
     phase "the console API against its OpenAPI document (Schemathesis, every role)"
     bash scripts/conformance.sh api
 }
@@ -63,18 +78,15 @@ bench_smoke() {
     phase "every benchmark in smoke mode (dev build, seconds each)"
     bash scripts/bench-smoke.sh
 }
-packages() {
-    phase "Debian packages: installed into a debootstrapped root, upgraded from the previous release"
-    bash scripts/package-test.sh install
-}
-phase "lanes at once: conformance | bench smoke | Debian packages"
-mkdir -p target/lanes
-lanes=(conformance bench_smoke packages)
+phase "lanes at once: API conformance | device conformance | bench smoke (and the packages' installs)"
+lanes=(api_conformance device_conformance bench_smoke)
 pids=()
 for lane in "${lanes[@]}"; do
     "$lane" >"target/lanes/$lane.log" 2>&1 &
     pids+=("$!")
 done
+lanes+=(packages)
+pids+=("$packages_pid")
 failed=()
 for i in "${!lanes[@]}"; do
     if wait "${pids[$i]}"; then result=passed; else result=FAILED; failed+=("${lanes[$i]}"); fi
