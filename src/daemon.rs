@@ -90,8 +90,10 @@ pub async fn start_on(
         store.writer.pulse(),
         service::WRITER_STALL_AFTER,
     );
-    spawn_store_watches(&config, &store, &health, &alarms, &mut tasks);
+    // The outbox first: on a fresh store it is off until configured, and an alarm raised
+    // before (a low disk at the first start) was recorded but never went to the platform.
     configure_outbox(&config, &store, &mut tasks).await;
+    spawn_store_watches(&config, &store, &health, &alarms, &mut tasks);
     // Before the lines and the gates, which hand it their moments.
     let video = crate::video::start(&config, &store, &health, &mut tasks)
         .context("starting video capture")?;

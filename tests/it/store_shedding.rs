@@ -74,22 +74,28 @@ async fn a_low_disk_sheds_telemetry_and_statistics_while_decisions_and_its_alarm
     assert_eq!(ledger.totals.applied_twice, 0);
     // The health stream's first message may be another's (device health): wait for the
     // alarm itself.
-    wait_for(
-        "the disk alarm to reach the platform",
-        Duration::from_secs(60),
-        || async {
-            platform
-                .applied(SITE, "health")
-                .into_iter()
-                .any(|m| {
-                    m.kind == "alarm"
-                        && m.body["alarm"] == "disk_low"
-                        && m.body["state"] == "raised"
-                })
-                .then_some(())
-        },
-    )
-    .await;
+    let alarm_up = || {
+        platform.applied(SITE, "health").into_iter().any(|m| {
+            m.kind == "alarm" && m.body["alarm"] == "disk_low" && m.body["state"] == "raised"
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !alarm_up() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        alarm_up(),
+        "the disk alarm did not reach the platform in 60 s; the platform's health stream: {:?}; \
+         the outbox's health rows: {:?}; its streams: {:?}; the alarms: {:?}",
+        platform
+            .applied(SITE, "health")
+            .iter()
+            .map(|m| (m.seq, m.kind.clone(), m.body.to_string()))
+            .collect::<Vec<_>>(),
+        site.query("SELECT seq, kind, body FROM outbox WHERE stream = 'health'"),
+        site.query("SELECT * FROM outbox_streams"),
+        site.query("SELECT source, kind, at, cleared_at FROM alarms"),
+    );
     // Several telemetry and statistics periods later, nothing more of either was written.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(written(&site, "telemetry"), telemetry, "telemetry shed");
