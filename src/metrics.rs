@@ -59,6 +59,12 @@ pub fn handle() -> &'static PrometheusHandle {
                 Matcher::Full("customs_edge_decision_latency_seconds".into()),
                 LATENCY_BUCKETS,
             )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("customs_edge_decision_stage_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+            })
             .expect("latency buckets are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -93,6 +99,12 @@ fn describe() {
         "customs_edge_decision_latency_seconds",
         metrics::Unit::Seconds,
         "From the decision's deadline (or its last input) to the lane written to the PLC."
+    );
+    describe_histogram!(
+        "customs_edge_decision_stage_seconds",
+        metrics::Unit::Seconds,
+        "A lane decision's parts: `read` (its facts from the store), `commit` (the decision \
+         committed through the store writer), `command` (the lane written to the PLC)."
     );
     describe_counter!(
         "customs_edge_gate_verdicts_total",
@@ -219,6 +231,14 @@ pub fn record_decision(line_id: &str, lane_kind: &str, latency: Duration) {
         .increment(1);
     histogram!("customs_edge_decision_latency_seconds", "line" => line_id.to_owned())
         .record(latency.as_secs_f64());
+}
+
+/// One part of a lane decision of line `line_id` (`read`, `commit` or `command`) took
+/// `took`: where the decision's time goes on a busy box.
+pub fn record_decision_stage(line_id: &str, stage: &'static str, took: Duration) {
+    handle();
+    histogram!("customs_edge_decision_stage_seconds", "line" => line_id.to_owned(), "stage" => stage)
+        .record(took.as_secs_f64());
 }
 
 /// Gate `gate` reached `verdict` (e.g. release, refuse, hold, override).

@@ -114,6 +114,13 @@ async fn a_low_disk_sheds_telemetry_and_statistics_while_decisions_and_its_alarm
             && metrics.contains(r#"customs_edge_shed_total{what="statistics"}"#),
         "each write left out is counted"
     );
+    // Where a decision's time goes, part by part (the recorder is the test binary's, so
+    // other tests' lines count here too: only the series are checked).
+    for stage in ["read", "commit", "command"] {
+        let series =
+            format!(r#"customs_edge_decision_stage_seconds_count{{line="L1",stage="{stage}"}}"#);
+        assert!(metrics.contains(&series), "{series} in /metrics");
+    }
     let decisions = site.query("SELECT count(*) FROM parcels WHERE lane_kind = 'release'");
     assert_eq!(
         decisions[0][0],

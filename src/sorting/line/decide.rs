@@ -128,6 +128,8 @@ impl Line {
                 return Ok(());
             }
         };
+        let read = started.elapsed();
+        crate::metrics::record_decision_stage(self.id(), "read", read);
         let decision = self.decide_over(&inputs);
         let lane = self.lane_number(decision.lane);
         if let Err(e) = self
@@ -137,6 +139,8 @@ impl Line {
             self.fail_closed(parcel, &format!("decision not committed: {e}"));
             return Ok(());
         }
+        let committed = started.elapsed();
+        crate::metrics::record_decision_stage(self.id(), "commit", committed.saturating_sub(read));
         self.moment(
             id,
             crate::video::Point::Decision {
@@ -155,8 +159,10 @@ impl Line {
             self.announce(id);
             return Ok(());
         }
+        let commanding = std::time::Instant::now();
         match self.plc.write_lane(parcel.tracking_no, lane).await {
             Ok(()) => {
+                crate::metrics::record_decision_stage(self.id(), "command", commanding.elapsed());
                 let at = crate::store::now();
                 self.record(move |tx| parcels::record_command(tx, id, &at, false))
                     .await?;
