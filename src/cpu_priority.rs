@@ -29,14 +29,11 @@ const LOWEST: i32 = 19;
 /// background thread; a failure is logged and changes nothing else (the thread runs at the
 /// priority it had).
 pub fn background() {
-    use rustix::process::{getpid, getpriority_process, setpriority_process};
-    // Some(pid): the main thread (its thread id is the process id); None: the caller
-    // (on Linux, `setpriority(PRIO_PROCESS, 0)` is per thread).
-    let result = getpriority_process(Some(getpid())).and_then(|main| {
+    let result = main_thread_nice().and_then(|main| {
         let target = (main + BACKGROUND_NICE).min(LOWEST);
-        match getpriority_process(None)? {
+        match current()? {
             now if now >= target => Ok(()),
-            _ => setpriority_process(None, target),
+            _ => Ok(rustix::process::setpriority_process(None, target)?),
         }
     });
     if let Err(e) = result {
@@ -47,8 +44,7 @@ pub fn background() {
 /// Warns when the calling thread, which should run at the process's priority, was made
 /// by a background thread and inherited its lower one (it cannot raise it again).
 pub fn expect_foreground() {
-    use rustix::process::{getpid, getpriority_process};
-    if let (Ok(main), Ok(now)) = (getpriority_process(Some(getpid())), current())
+    if let (Ok(main), Ok(now)) = (main_thread_nice(), current())
         && now > main
     {
         tracing::warn!(
@@ -60,7 +56,14 @@ pub fn expect_foreground() {
     }
 }
 
-/// The calling thread's nice value.
+/// The main thread's nice value: its thread id is the process id.
+fn main_thread_nice() -> std::io::Result<i32> {
+    let main = rustix::process::getpid();
+    Ok(rustix::process::getpriority_process(Some(main))?)
+}
+
+/// The calling thread's nice value (`None`: the caller; on Linux, `PRIO_PROCESS` with no
+/// id is per thread).
 pub fn current() -> std::io::Result<i32> {
     Ok(rustix::process::getpriority_process(None)?)
 }
@@ -71,7 +74,7 @@ mod tests {
 
     #[test]
     fn background_lowers_only_the_calling_thread_and_once() {
-        let main = rustix::process::getpriority_process(Some(rustix::process::getpid())).unwrap();
+        let main = main_thread_nice().unwrap();
         let expected = (main + BACKGROUND_NICE).min(LOWEST);
         let (lowered, again, inherited) = std::thread::spawn(|| {
             background();
