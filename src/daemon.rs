@@ -102,7 +102,7 @@ pub async fn start_on(
         let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
         let task = LineTask::new(
             line.clone(),
-            store.clone(),
+            store.for_control(),
             events.clone(),
             health.clone(),
             evidence,

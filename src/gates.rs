@@ -247,7 +247,7 @@ pub async fn start(
                 config: gate.clone(),
                 site: config.site.code.clone(),
             },
-            store: store.clone(),
+            store: store.for_control(),
             health: health.clone(),
             view: view_tx,
             video: video.cloned(),

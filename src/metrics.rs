@@ -10,6 +10,8 @@
 //! | `customs_edge_parcels_decided_total` | counter | line, lane | [`record_decision`] |
 //! | `customs_edge_decision_latency_seconds` | histogram | line | [`record_decision`] |
 //! | `customs_edge_decision_stage_seconds` | histogram | line, stage (read, commit, command) | [`record_decision_stage`] |
+//! | `customs_edge_store_queue_wait_seconds` | histogram | queue (control, bulk) | [`StoreWriterTimings`] |
+//! | `customs_edge_store_batch_seconds` | histogram | part (run, commit) | [`StoreWriterTimings`] |
 //! | `customs_edge_gate_verdicts_total` | counter | gate, verdict | [`record_gate_verdict`] |
 //! | `customs_edge_camera_fps`, `_streaming` | gauge | camera | [`set_camera`] |
 //! | `customs_edge_camera_frames_total`, `_drops_total`, `_reconnects_total` | counter | camera | [`set_camera`] |
@@ -63,6 +65,10 @@ pub fn handle() -> &'static PrometheusHandle {
                 Matcher::Prefix("customs_edge_decision_".into()),
                 LATENCY_BUCKETS,
             )
+            .and_then(|b| {
+                // The store writer's waits and batches, which the decisions' commits wait on.
+                b.set_buckets_for_metric(Matcher::Prefix("customs_edge_store_".into()), LATENCY_BUCKETS)
+            })
             .expect("latency buckets are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -104,6 +110,48 @@ pub fn record_decision_stage(line_id: &str, stage: &'static str, took: Duration)
     handle();
     histogram!("customs_edge_decision_stage_seconds", "line" => line_id.to_owned(), "stage" => stage)
         .record(took.as_secs_f64());
+}
+
+/// The store writer's histograms, looked up once by its thread.
+pub struct StoreWriterTimings {
+    wait_control: metrics::Histogram,
+    wait_bulk: metrics::Histogram,
+    run: metrics::Histogram,
+    commit: metrics::Histogram,
+}
+
+impl Default for StoreWriterTimings {
+    /// The histograms' handles (the recorder installed first).
+    fn default() -> Self {
+        handle();
+        let wait = |queue: &'static str| histogram!("customs_edge_store_queue_wait_seconds", "queue" => queue);
+        let batch =
+            |part: &'static str| histogram!("customs_edge_store_batch_seconds", "part" => part);
+        Self {
+            wait_control: wait("control"),
+            wait_bulk: wait("bulk"),
+            run: batch("run"),
+            commit: batch("commit"),
+        }
+    }
+}
+
+impl StoreWriterTimings {
+    /// An awaited write of the control queue (or the bulk one) waited `took` for its batch.
+    pub fn waited(&self, control: bool, took: Duration) {
+        let h = if control {
+            &self.wait_control
+        } else {
+            &self.wait_bulk
+        };
+        h.record(took.as_secs_f64());
+    }
+
+    /// A batch's operations ran for `run`, its commit took `commit`.
+    pub fn batch(&self, run: Duration, commit: Duration) {
+        self.run.record(run.as_secs_f64());
+        self.commit.record(commit.as_secs_f64());
+    }
 }
 
 /// Gate `gate` reached `verdict` (e.g. release, refuse, hold, override).

@@ -9,7 +9,8 @@
 //! - All writes go through one writer thread ([`Writer`]) that batches whatever is queued
 //!   into one transaction, each operation in its own savepoint so one failing write never
 //!   takes its neighbours down. A write's future resolves only after its batch committed:
-//!   that is the point at which anything else may hear of the record.
+//!   that is the point at which anything else may hear of the record. The control loops'
+//!   writes ([`Store::for_control`]) go ahead of the rest.
 //! - Reads run on a small pool of read-only connections ([`Reader`]) off the async threads.
 
 pub mod audit;
@@ -222,6 +223,16 @@ impl Store {
             _checkpointer: std::sync::Arc::new(checkpointer),
             _lock: std::sync::Arc::new(dir_lock),
         })
+    }
+
+    /// This store for a control loop (a sorting line, a gate lane): its writes go in the
+    /// writer's control queue, ahead of the bulk writes ([`Writer::for_control`]).
+    #[must_use]
+    pub fn for_control(&self) -> Self {
+        Self {
+            writer: self.writer.for_control(),
+            ..self.clone()
+        }
     }
 
     /// The database file.

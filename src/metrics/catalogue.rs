@@ -23,6 +23,17 @@ pub(super) fn describe() {
         "A lane decision's parts: `read` (its facts from the store), `commit` (the decision \
          committed through the store writer), `command` (the lane written to the PLC)."
     );
+    describe_histogram!(
+        "customs_edge_store_queue_wait_seconds",
+        metrics::Unit::Seconds,
+        "How long an awaited write waited in the store writer's queue for its batch to \
+         start, by queue (`control`: the lines' and gates', taken first; `bulk`: the rest)."
+    );
+    describe_histogram!(
+        "customs_edge_store_batch_seconds",
+        metrics::Unit::Seconds,
+        "A store writer batch's parts: `run` (its writes), `commit` (the transaction's commit)."
+    );
     describe_counter!(
         "customs_edge_gate_verdicts_total",
         "Gate verdicts, by lane and verdict."

@@ -1,10 +1,10 @@
 //! Downlink messages from the platform applied to the store, once each, and the dead
 //! letters of those that could not be.
 
-use customs_edge_protocol::downlink::{Downlink, ExitPermit};
+use customs_edge_protocol::downlink::{Downlink, ExitPermit, Lists};
 use customs_edge_protocol::envelope::EnvelopeError;
 use customs_edge_protocol::uplink::{self, Stream};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::arrivals::{self, Upserted};
@@ -30,8 +30,113 @@ pub enum Applied {
     Before,
 }
 
+/// Most declaration lists applied in one write. The platform sends lists a thousand to a
+/// message, about 20 ms of the store writer's time at once; cut into parts queued together,
+/// the writer still commits them in one batch, but a line's or a gate's write that arrives
+/// meanwhile waits for one part, not for the whole message.
+pub const LISTS_PER_PART: usize = 100;
+
+/// `message` cut into the parts applied one write each, in order: the early parts with
+/// [`apply_early_part`], the last with [`apply`]. Only declaration lists are cut: applying
+/// one again changes nothing, so when the controller stops between two parts, the platform
+/// delivers the message again (it was never acknowledged) and it is applied whole.
+pub fn parts(message: Downlink) -> Vec<Downlink> {
+    match message {
+        Downlink::Lists(Lists { lists }) if lists.len() > LISTS_PER_PART => {
+            let mut parts = Vec::with_capacity(lists.len().div_ceil(LISTS_PER_PART));
+            let mut lists = lists.into_iter().peekable();
+            while lists.peek().is_some() {
+                parts.push(Downlink::Lists(Lists {
+                    lists: lists.by_ref().take(LISTS_PER_PART).collect(),
+                }));
+            }
+            parts
+        }
+        message => vec![message],
+    }
+}
+
+/// Apply part `index` (from 0) of a message cut by [`parts`], not its last, unless the
+/// message was applied before: its items only. The parts leave a chain in a table of the
+/// writer's connection (`temp.downlink_parts`: committed with them, gone on a restart), so
+/// the last part ([`apply_last_part`]) records the message as applied only when every part
+/// before it committed: a part that failed, or whose batch did, leaves the message to be
+/// delivered again.
+pub fn apply_early_part(
+    tx: &Transaction<'_>,
+    message_id: &str,
+    index: usize,
+    part: &Downlink,
+) -> Result<Applied, StoreError> {
+    let Downlink::Lists(Lists { lists }) = part else {
+        return Err(StoreError::Invalid(format!(
+            "only declaration lists are applied in parts, not {}",
+            part.kind()
+        )));
+    };
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS downlink_parts
+            (message_id TEXT PRIMARY KEY, done INTEGER NOT NULL)",
+    )?;
+    if index == 0 {
+        tx.prepare_cached("INSERT OR REPLACE INTO temp.downlink_parts VALUES (?1, 0)")?
+            .execute([message_id])?;
+    }
+    parts_done(tx, message_id, index)?;
+    tx.prepare_cached("UPDATE temp.downlink_parts SET done = done + 1 WHERE message_id = ?1")?
+        .execute([message_id])?;
+    let before = tx
+        .prepare_cached("SELECT 1 FROM downlink_applied WHERE message_id = ?1")?
+        .exists([message_id])?;
+    if before {
+        return Ok(Applied::Before);
+    }
+    let source = format!("platform:{message_id}");
+    let now = super::now();
+    for list in lists {
+        manifests::upsert(tx, list, &source, &now)?;
+    }
+    Ok(Applied::Now {
+        records: lists.len(),
+        refused: 0,
+    })
+}
+
+/// The last of a message's [`parts`], after `early` others: [`apply`], once the chain says
+/// every earlier part committed.
+pub fn apply_last_part(
+    tx: &Transaction<'_>,
+    message_id: &str,
+    early: usize,
+    part: &Downlink,
+) -> Result<Applied, StoreError> {
+    if early > 0 {
+        parts_done(tx, message_id, early)?;
+        tx.prepare_cached("DELETE FROM temp.downlink_parts WHERE message_id = ?1")?
+            .execute([message_id])?;
+    }
+    apply(tx, message_id, part)
+}
+
+/// Fails unless `expected` parts of the message are recorded as done.
+fn parts_done(tx: &Transaction<'_>, message_id: &str, expected: usize) -> Result<(), StoreError> {
+    let done: Option<i64> = tx
+        .prepare_cached("SELECT done FROM temp.downlink_parts WHERE message_id = ?1")?
+        .query_row([message_id], |r| r.get(0))
+        .optional()?;
+    if done == Some(expected as i64) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "part {} of downlink message {message_id}: {} of the parts before it were applied",
+            expected + 1,
+            done.unwrap_or(0)
+        )))
+    }
+}
+
 /// Apply one downlink message (not an ack) in the caller's transaction, unless its id was
-/// applied before.
+/// applied before (or the last of its [`parts`]: its id is recorded then).
 pub fn apply(
     tx: &Transaction<'_>,
     message_id: &str,
@@ -287,3 +392,7 @@ pub fn dead_letters(conn: &Connection, limit: u32) -> Result<Vec<DeadLetterRow>,
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+#[cfg(test)]
+#[path = "downlink_tests.rs"]
+mod tests;

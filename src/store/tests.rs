@@ -169,3 +169,197 @@ async fn the_audit_log_refuses_changes() {
         .await;
     assert!(delete.is_err());
 }
+
+/// A write that stops the writer thread inside it until `go` is sent or dropped: what is
+/// queued meanwhile waits, so a test can arrange the queues.
+async fn stopping_write(
+    writer: &Writer,
+    source: &'static str,
+) -> (std::sync::mpsc::Sender<()>, Submitted<()>) {
+    let (running_tx, running) = tokio::sync::oneshot::channel();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
+    let done = writer
+        .submit(move |tx| {
+            insert_source(tx, source)?;
+            let _ = running_tx.send(());
+            let _ = go_rx.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    running.await.expect("the stopping write runs");
+    (go, done)
+}
+
+fn insert_source(tx: &rusqlite::Transaction<'_>, source: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO rejected_inputs (at, source, reason) VALUES ('t', ?1, 'test')",
+        [source],
+    )?;
+    Ok(())
+}
+
+/// The sources in the order they were written.
+async fn sources(store: &Store) -> Vec<String> {
+    store
+        .reader
+        .read(|conn| {
+            let mut stmt = conn.prepare("SELECT source FROM rejected_inputs ORDER BY rowid")?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap()
+}
+
+/// A control write commits with the rows of `source`'s prefix it saw already written.
+async fn control_write(store: &Store, prefix: &'static str) -> Submitted<i64> {
+    store
+        .writer
+        .for_control()
+        .submit(move |tx| {
+            let seen = tx.query_row(
+                "SELECT count(*) FROM rejected_inputs WHERE source LIKE ?1 || '%'",
+                [prefix],
+                |r| r.get(0),
+            )?;
+            insert_source(tx, "control")?;
+            Ok(seen)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_control_write_commits_before_the_bulk_writes_queued_ahead_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (go, first) = stopping_write(&store.writer, "first").await;
+    let mut bulk = Vec::new();
+    for i in 0..100 {
+        let name = format!("bulk{i:03}");
+        bulk.push(
+            store
+                .writer
+                .submit(move |tx| insert_source(tx, &name))
+                .await
+                .unwrap(),
+        );
+    }
+    let control = control_write(&store, "bulk").await;
+    go.send(()).unwrap();
+    first.committed().await.unwrap();
+    assert_eq!(
+        control.committed().await.unwrap(),
+        0,
+        "no bulk write ran before it"
+    );
+    for b in bulk {
+        b.committed().await.unwrap();
+    }
+    let order = sources(&store).await;
+    assert_eq!(order[..2], ["first", "control"]);
+    let expected: Vec<String> = (0..100).map(|i| format!("bulk{i:03}")).collect();
+    assert_eq!(order[2..], expected[..], "the bulk writes kept their order");
+}
+
+#[tokio::test]
+async fn a_batch_of_bulk_writes_stops_for_a_control_write_and_the_rest_keep_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let control_writer = store.writer.for_control();
+    // Hold the writer in a control write while the bulk writes queue, so they are all
+    // ready when the next batch gathers, and the first of them stops that batch.
+    let (go_hold, hold) = stopping_write(&control_writer, "hold").await;
+    let (running_tx, running) = tokio::sync::oneshot::channel();
+    let (go_first, go_first_rx) = std::sync::mpsc::channel::<()>();
+    let first = store
+        .writer
+        .submit(move |tx| {
+            insert_source(tx, "bulk000")?;
+            let _ = running_tx.send(());
+            let _ = go_first_rx.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut bulk = Vec::new();
+    for i in 1..200 {
+        let name = format!("bulk{i:03}");
+        bulk.push(
+            store
+                .writer
+                .submit(move |tx| insert_source(tx, &name))
+                .await
+                .unwrap(),
+        );
+    }
+    go_hold.send(()).unwrap();
+    hold.committed().await.unwrap();
+    // The batch of bulk writes has begun: the control write arrives in the middle of it.
+    running.await.unwrap();
+    let control = control_write(&store, "bulk").await;
+    go_first.send(()).unwrap();
+    assert_eq!(
+        control.committed().await.unwrap(),
+        1,
+        "the control write waited for the bulk write running when it came, no more"
+    );
+    first.committed().await.unwrap();
+    for b in bulk {
+        b.committed().await.unwrap();
+    }
+    let order = sources(&store).await;
+    assert_eq!(order[..3], ["hold", "bulk000", "control"]);
+    let expected: Vec<String> = (1..200).map(|i| format!("bulk{i:03}")).collect();
+    assert_eq!(
+        order[3..],
+        expected[..],
+        "the bulk writes left for later kept their order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bulk_writes_go_on_under_a_flood_of_control_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flood = Vec::new();
+    for _ in 0..6 {
+        let writer = store.writer.for_control();
+        let stop = stop.clone();
+        flood.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                writer
+                    .write(|tx| insert_source(tx, "control"))
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let bulk = async {
+        for _ in 0..200 {
+            store
+                .writer
+                .write(|tx| insert_source(tx, "bulk"))
+                .await
+                .unwrap();
+        }
+    };
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(60), bulk).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut control_writes = 0;
+    for task in flood {
+        control_writes += task.await.unwrap();
+    }
+    assert!(
+        finished.is_ok(),
+        "200 bulk writes did not finish beside {control_writes} control writes"
+    );
+    assert!(control_writes > 0);
+}

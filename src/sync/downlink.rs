@@ -20,8 +20,8 @@ use super::session::Incoming;
 
 /// How soon acks the client could not queue are tried again.
 const ACK_RETRY: Duration = Duration::from_millis(10);
-use crate::store::Store;
 use crate::store::downlink::{self as applied, Applied};
+use crate::store::{Store, StoreError};
 
 /// The downlink task.
 pub(crate) struct Downlink {
@@ -120,11 +120,7 @@ impl Downlink {
                 let id = message_id.unwrap_or_default();
                 let kind = message.kind();
                 let message_id = id.clone();
-                let outcome = self
-                    .store
-                    .writer
-                    .write(move |tx| applied::apply(tx, &message_id, &message))
-                    .await?;
+                let outcome = apply_in_parts(&self.store, message_id, message).await?;
                 match outcome {
                     Applied::Now { records, refused } => {
                         self.stats.applied.fetch_add(1, Ordering::Relaxed);
@@ -159,4 +155,40 @@ impl Downlink {
             }
         }
     }
+}
+
+/// Apply `message` in its [`applied::parts`]: queued together, and only the last awaited
+/// (the writer commits one queue's writes in order, so the last one's commit covers them
+/// all, and it fails unless every part before it committed). The outcome is the whole
+/// message's.
+async fn apply_in_parts(
+    store: &Store,
+    message_id: String,
+    message: Message,
+) -> Result<Applied, StoreError> {
+    let mut parts = applied::parts(message);
+    let last = parts.pop().expect("a message has at least one part");
+    let early = parts.len();
+    let mut queued = Vec::with_capacity(early);
+    for (index, part) in parts.into_iter().enumerate() {
+        let id = message_id.clone();
+        queued.push(
+            store
+                .writer
+                .submit(move |tx| applied::apply_early_part(tx, &id, index, &part))
+                .await?,
+        );
+    }
+    let mut outcome = store
+        .writer
+        .write(move |tx| applied::apply_last_part(tx, &message_id, early, &last))
+        .await?;
+    for part in queued {
+        if let (Applied::Now { records: n, .. }, Applied::Now { records, .. }) =
+            (part.committed().await?, &mut outcome)
+        {
+            *records += n;
+        }
+    }
+    Ok(outcome)
 }
