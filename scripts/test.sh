@@ -48,22 +48,20 @@ packages() {
 packages >target/lanes/packages.log 2>&1 &
 packages_pid=$!
 
-# The integration tests wait on devices, brokers and browsers far more than they compute
-# (one binary at two threads kept the CPU ~20 % busy for 9 minutes): six at a time.
-# TEST_THREADS overrides.
-phase "cargo test (the Debian packages' installs go on beside it)"
-if ! cargo test --workspace --locked -- --test-threads "${TEST_THREADS:-6}"; then
+# Everything `cargo test` runs, built first: every binary and example of this tree into
+# target/debug, with the features the tests need. The lanes below run those instead of
+# building again with one package's features (which rebuilt part of the dependency tree,
+# about two minutes in all).
+phase "cargo test: build"
+if ! cargo test --workspace --locked --no-run; then
     wait "$packages_pid" || true # its root unmounted and removed before the exit
     exit 1
 fi
-# That built every binary and example of this tree into target/debug, with the features the
-# tests need; the steps below run those instead of building again with one package's
-# features (which rebuilt part of the dependency tree, about two minutes in all).
 export USE_TEST_BUILD=1 BENCH_BUILD=0
 
-# The rest at once, each mostly waiting (on Schemathesis's one core, on the benches'
-# simulated devices), none building: about eight minutes one after the other, two and a
-# half side by side. Each lane's output is printed whole when it ends.
+# The rest at once, each mostly waiting (the tests on devices, brokers and browsers; the
+# lanes on Schemathesis's one core and the benches' simulated devices), none building.
+# Each lane's output is printed whole when it ends.
 device_conformance() {
     phase "edge-sim PLC against pymodbus"
     bash scripts/conformance.sh sim
@@ -78,7 +76,7 @@ bench_smoke() {
     phase "every benchmark in smoke mode (dev build, seconds each)"
     bash scripts/bench-smoke.sh
 }
-phase "lanes at once: API conformance | device conformance | bench smoke (and the packages' installs)"
+phase "lanes beside the tests: API conformance | device conformance | bench smoke (and the packages' installs)"
 lanes=(api_conformance device_conformance bench_smoke)
 pids=()
 for lane in "${lanes[@]}"; do
@@ -87,14 +85,23 @@ for lane in "${lanes[@]}"; do
 done
 lanes+=(packages)
 pids+=("$packages_pid")
+
+# The integration tests wait far more than they compute (one binary at two threads kept the
+# CPU ~20 % busy for 9 minutes): six at a time. TEST_THREADS overrides.
+phase "cargo test: run"
+tests_passed=yes
+cargo test --workspace --locked -- --test-threads "${TEST_THREADS:-6}" || tests_passed=""
+phase "cargo test $([ -n "$tests_passed" ] && echo passed || echo FAILED)"
+
 failed=()
+[ -n "$tests_passed" ] || failed+=("cargo test")
 for i in "${!lanes[@]}"; do
     if wait "${pids[$i]}"; then result=passed; else result=FAILED; failed+=("${lanes[$i]}"); fi
     phase "lane ${lanes[$i]} $result; its output:"
     sed 's/^/    /' "target/lanes/${lanes[$i]}.log"
 done
 if [ "${#failed[@]}" -gt 0 ]; then
-    echo "failed: ${failed[*]} (logs in target/lanes/)" >&2
+    echo "failed: ${failed[*]} (the lanes' logs in target/lanes/)" >&2
     exit 1
 fi
 phase "all checks passed"
