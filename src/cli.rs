@@ -142,11 +142,15 @@ pub const EXIT_CONFIG: u8 = 78;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    let large_blocks_returned = crate::memory::return_large_blocks();
     let cli = Cli::parse();
     if let Command::CheckConfig { file } = &cli.command {
         return check_config(file);
     }
     runtime::init_tracing(cli.log_format);
+    if !large_blocks_returned {
+        tracing::warn!("glibc refused the mmap threshold; freed large blocks may stay resident");
+    }
     // The main runtime's threads do the slow work (platform link, consoles, listeners) at
     // the background priority; the control loops and the store's writer, made by this
     // thread, keep the process's (cpu_priority).

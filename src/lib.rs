@@ -58,6 +58,7 @@ pub mod health;
 pub mod import;
 pub mod keys_cli;
 pub mod listen;
+pub mod memory;
 pub mod metrics;
 pub mod retention;
 pub mod runtime;
