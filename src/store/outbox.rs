@@ -37,7 +37,7 @@ thread_local! {
 }
 
 /// Whether a message was written on this thread since the last call (and clear that).
-pub(super) fn take_enqueued() -> bool {
+pub(in crate::store) fn take_enqueued() -> bool {
     ENQUEUED.with(|e| e.replace(false))
 }
 

@@ -135,17 +135,8 @@ async fn a_failing_write_rolls_back_alone_and_the_rest_of_its_batch_commits() {
     assert!(a.is_ok() && c.is_ok());
     assert!(matches!(b, Err(StoreError::NotFound(_))));
     // A resolved write is committed: a reader sees it at once.
-    let sources: Vec<String> = store
-        .reader
-        .read(|conn| {
-            let mut stmt = conn.prepare("SELECT source FROM rejected_inputs ORDER BY source")?;
-            let rows = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(rows)
-        })
-        .await
-        .unwrap();
+    let mut sources = sources(&store).await;
+    sources.sort();
     assert_eq!(sources, ["a", "c"]);
 }
 
