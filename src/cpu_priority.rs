@@ -56,6 +56,53 @@ pub fn expect_foreground() {
     }
 }
 
+/// A multi-thread runtime whose threads keep the process's priority: made by the main
+/// thread (a thread made by a lowered one would start lowered), each of its threads checks
+/// so ([`expect_foreground`]). Shut down without waiting when dropped, so it may be dropped
+/// inside another runtime's task; its tasks have stopped by then, or are aborted.
+#[derive(Debug)]
+pub struct ForegroundRuntime(Option<tokio::runtime::Runtime>);
+
+impl ForegroundRuntime {
+    /// Start one, its threads named `name`.
+    ///
+    /// # Panics
+    ///
+    /// When the runtime cannot start (no threads left to make).
+    #[must_use]
+    pub fn start(name: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name(name)
+            .on_thread_start(expect_foreground)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("start the {name} runtime: {e}"));
+        Self(Some(rt))
+    }
+
+    /// Where to spawn onto it.
+    ///
+    /// # Panics
+    ///
+    /// Never: the runtime runs until this is dropped.
+    #[must_use]
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.0
+            .as_ref()
+            .expect("the runtime runs until dropped")
+            .handle()
+            .clone()
+    }
+}
+
+impl Drop for ForegroundRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// The main thread's nice value: its thread id is the process id.
 fn main_thread_nice() -> std::io::Result<i32> {
     let main = rustix::process::getpid();

@@ -147,8 +147,16 @@ pub async fn run(
         },
         ..sim_config
     };
-    let site = customs_edge_simulators::start(sim_config, shutdown.clone())
+    // The simulated devices stand in for other machines, so they run on a runtime of their
+    // own at the process's priority: on the main runtime's background threads a busy box
+    // starved them, the PLC's answers took longer than its 200 ms timeout and the line lost
+    // its tracking.
+    let devices = crate::cpu_priority::ForegroundRuntime::start("demo-devices");
+    let site = devices
+        .handle()
+        .spawn(customs_edge_simulators::start(sim_config, shutdown.clone()))
         .await
+        .context("starting the simulated site")?
         .context("starting the simulated site")?;
     drop(plate_reservation);
     let addrs = &site.lines[0];
@@ -258,6 +266,7 @@ pub async fn run(
     let result = running.wait().await;
     site.stop();
     site.wait().await?;
+    drop(devices);
     result
 }
 

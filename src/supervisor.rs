@@ -26,6 +26,7 @@ use tracing::{error, info, warn};
 use customs_edge_devices::backoff::Backoff;
 
 use crate::alarm_book::AlarmBook;
+use crate::cpu_priority::ForegroundRuntime;
 use crate::health::{Health, State};
 
 /// How long a restarted task must run before its alarm clears and its pauses start over.
@@ -47,8 +48,10 @@ pub struct Supervisor {
     alarms: AlarmBook,
     backoff: Backoff,
     healthy_after: Duration,
-    /// The control loops' runtime, made when the first one is spawned.
-    control: Option<ControlRuntime>,
+    /// The control loops' runtime, made when the first one is spawned: a worker thread
+    /// per core, as the main runtime has (on one thread, ten lines at 20 parcels/s each
+    /// waited on each other: `scripts/bench-line.sh`).
+    control: Option<ForegroundRuntime>,
 }
 
 /// What a supervised task needs besides its factory.
@@ -62,41 +65,6 @@ struct Watch {
     healthy_after: Duration,
     /// Where each run is spawned: the control runtime, or the caller's (`None`).
     runtime: Option<tokio::runtime::Handle>,
-}
-
-/// The control loops' runtime: a worker thread per core, as the main runtime has (on one
-/// thread, ten lines at 20 parcels/s each waited on each other: `scripts/bench-line.sh`).
-/// Shut down without waiting when the supervisor goes (its tasks have stopped by then, or
-/// been aborted).
-#[derive(Debug)]
-struct ControlRuntime(Option<tokio::runtime::Runtime>);
-
-impl ControlRuntime {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .thread_name("control")
-            .on_thread_start(crate::cpu_priority::expect_foreground)
-            .enable_all()
-            .build()
-            .expect("start the control loops' runtime");
-        Self(Some(rt))
-    }
-
-    fn handle(&self) -> tokio::runtime::Handle {
-        self.0
-            .as_ref()
-            .expect("the control runtime runs until dropped")
-            .handle()
-            .clone()
-    }
-}
-
-impl Drop for ControlRuntime {
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
 }
 
 impl Supervisor {
@@ -141,7 +109,9 @@ impl Supervisor {
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        let control = self.control.get_or_insert_with(ControlRuntime::start);
+        let control = self
+            .control
+            .get_or_insert_with(|| ForegroundRuntime::start("control"));
         let handle = control.handle();
         self.spawn_on(Some(handle), name.into(), factory);
     }

@@ -97,6 +97,29 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
         );
     }
 
+    // The simulated devices stand in for other machines: a busy box must not starve them
+    // behind the controller's background work (the line then loses its tracking).
+    let threads = thread_priorities(child.id());
+    let main = threads
+        .iter()
+        .find(|t| t.0 == child.id())
+        .expect("the main thread")
+        .2;
+    for name in ["demo-devices", "control"] {
+        let of_name: Vec<_> = threads.iter().filter(|t| t.1 == name).collect();
+        assert!(!of_name.is_empty(), "no {name} threads: {threads:?}");
+        assert!(
+            of_name.iter().all(|t| t.2 == main),
+            "{name} threads run at the process's priority ({main}): {threads:?}"
+        );
+    }
+    assert!(
+        threads
+            .iter()
+            .any(|t| t.1 == "tokio-rt-worker" && t.2 > main),
+        "the main runtime's threads run below the process's priority: {threads:?}"
+    );
+
     // The demo's own broker and platform simulator received the decisions.
     common::wait_for("decisions at the platform", Duration::from_secs(60), || {
         let http = http.clone();
@@ -119,6 +142,31 @@ async fn demo_sorts_parcels_and_stops_cleanly_on_sigint() {
         .unwrap()
         .unwrap();
     assert!(exit.success(), "the demo exits cleanly on SIGINT: {exit:?}");
+}
+
+/// Each thread of process `pid`: its id, its name and its nice value (`/proc`).
+fn thread_priorities(pid: u32) -> Vec<(u32, String, i32)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the demo's threads");
+    let mut threads = Vec::new();
+    for task in tasks.flatten() {
+        // A thread that ended since the listing has no stat any more.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // "tid (name) state ppid ...": the name may hold spaces and parentheses, so it is
+        // what lies between the first "(" and the last ")"; nice is the 19th field.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let tid = stat[..open].trim().parse().expect("a thread id");
+        let nice = stat[close + 1..]
+            .split_whitespace()
+            .nth(16)
+            .and_then(|n| n.parse().ok())
+            .expect("a nice value");
+        threads.push((tid, stat[open + 1..close].to_owned(), nice));
+    }
+    threads
 }
 
 /// `--print-addresses-json`: one JSON line on stdout, every address in it live.
