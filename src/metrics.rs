@@ -47,9 +47,10 @@ mod catalogue;
 use crate::health::{Component, State};
 use crate::store::outbox::StreamState;
 
-/// Seconds, from a 5 ms decision to one that missed a 5 s lane-assignment timeout.
+/// Seconds: steps of a millisecond up to the decision's 5 ms target (where its tail is read),
+/// then up to one that missed a 5 s lane-assignment timeout.
 const LATENCY_BUCKETS: &[f64] = &[
-    0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 /// How often histograms are folded (the exporter's upkeep) when nobody scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);

@@ -11,9 +11,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::hints::{Action, Raw, actions, start_watcher};
+use super::hints::{Action, Raw, Seen, start_watcher};
 use super::scan::{blocking, is_image_name, list_images, snapshot, stat_all};
-use super::state::{Hint, Ready, Tracker};
+use super::state::{Hint, Ready, Snapshot, Tracker};
 use super::{FeedOptions, XrayEvent, XrayImage};
 use crate::backoff::Backoff;
 
@@ -258,8 +258,8 @@ impl Task {
     }
 
     async fn on_hint(&mut self, raw: Raw) {
-        let event = match raw {
-            Ok(event) => event,
+        let seen = match raw {
+            Ok(seen) => seen,
             Err(e) => {
                 let reason = format!("watching the X-ray directory {}: {e}", self.dir.display());
                 self.error(reason).await;
@@ -267,9 +267,9 @@ impl Task {
                 return;
             }
         };
-        for action in actions(&self.dir, event) {
+        for Seen { action, stat } in seen {
             match action {
-                Action::Look(path, hint) => self.consider(path, hint).await,
+                Action::Look(path, hint) => self.consider(path, hint, stat).await,
                 Action::Gone(path) => self.tracker.gone(&path),
                 Action::DirGone => {
                     self.lose_watcher();
@@ -280,7 +280,14 @@ impl Task {
         }
     }
 
-    async fn consider(&mut self, path: PathBuf, hint: Hint) {
+    /// Tell the tracker about `path`, with the watcher thread's `stat` of it if it took
+    /// one, else with one taken now off the async threads.
+    async fn consider(
+        &mut self,
+        path: PathBuf,
+        hint: Hint,
+        stat: Option<std::io::Result<Option<Snapshot>>>,
+    ) {
         if path.parent() != Some(self.dir.as_path()) || !is_image_name(&path, &self.extensions) {
             return;
         }
@@ -294,8 +301,14 @@ impl Task {
         if known {
             return;
         }
-        let stat_path = path.clone();
-        match blocking(move || snapshot(&stat_path)).await {
+        let stat = match stat {
+            Some(stat) => stat,
+            None => {
+                let stat_path = path.clone();
+                blocking(move || snapshot(&stat_path)).await
+            }
+        };
+        match stat {
             Ok(Some(snap)) => {
                 let now = Instant::now().into_std();
                 if let Some(ready) = self.tracker.observe(path, hint, snap, now) {
