@@ -156,7 +156,7 @@ pub async fn run(
         .handle()
         .spawn(customs_edge_simulators::start(sim_config, shutdown.clone()))
         .await
-        .context("starting the simulated site")?
+        .context("the simulated site's start did not finish")?
         .context("starting the simulated site")?;
     drop(plate_reservation);
     let addrs = &site.lines[0];
