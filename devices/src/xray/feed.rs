@@ -301,12 +301,11 @@ impl Task {
         if known {
             return;
         }
-        let stat = match stat {
-            Some(stat) => stat,
-            None => {
-                let stat_path = path.clone();
-                blocking(move || snapshot(&stat_path)).await
-            }
+        let stat = if let Some(stat) = stat {
+            stat
+        } else {
+            let stat_path = path.clone();
+            blocking(move || snapshot(&stat_path)).await
         };
         match stat {
             Ok(Some(snap)) => {

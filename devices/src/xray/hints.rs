@@ -103,10 +103,10 @@ pub(super) fn start_watcher(
     tx: mpsc::Sender<Raw>,
     overflow: Arc<AtomicBool>,
 ) -> notify::Result<RecommendedWatcher> {
-    let watched = dir.to_owned();
+    let dir_path = dir.to_owned();
     let mut watcher = notify::recommended_watcher(move |raw: notify::Result<Event>| {
         let seen = raw.map(|event| {
-            let actions = actions(&watched, event);
+            let actions = actions(&dir_path, event);
             actions.into_iter().map(Seen::of).collect()
         });
         if tx.try_send(seen).is_err() {
