@@ -6,7 +6,8 @@
 //! file is told apart); its thumbnail is made the first time someone asks for it
 //! ([`EvidenceStore::thumbnail`]) and kept from then on: at 400 views a second, encoding a
 //! thumbnail for each was a fifth of the controller's work, for pictures most of which no
-//! one opens. The name is the SHA-256 of the content, so the same
+//! one opens; a picture the controller made itself (a burned camera frame) comes with its
+//! thumbnail ([`EvidenceStore::keep_made`]). The name is the SHA-256 of the content, so the same
 //! content is kept once however often it is handed in, and a file can be checked against
 //! its name at any time. Files are written to a temporary name, synced and renamed, so a
 //! crash never leaves a partial file under a final name.
@@ -33,7 +34,7 @@ pub const DEFAULT_MAX_BYTES: u64 = 50 * 1024 * 1024;
 /// Longest side of a thumbnail, in pixels.
 pub const THUMB_SIDE: u32 = 256;
 /// Thumbnail JPEG quality.
-const THUMB_QUALITY: u8 = 80;
+pub(crate) const THUMB_QUALITY: u8 = 80;
 /// Widest or tallest image decoded for a thumbnail (X-ray views are a few thousand px).
 const MAX_DECODE_SIDE: u32 = 30_000;
 /// Most memory a decoder may take.
@@ -78,8 +79,8 @@ pub struct Kept {
     pub path: PathBuf,
     /// The kept copy relative to the data directory: what the database stores.
     pub rel_path: PathBuf,
-    /// Where its thumbnail is (made on first request, [`EvidenceStore::thumbnail`]), when
-    /// the image decoded.
+    /// Where its thumbnail is (made on first request, [`EvidenceStore::thumbnail`], or with
+    /// it, [`EvidenceStore::keep_made`]), when the image decoded.
     pub thumb: Option<PathBuf>,
     /// Size in bytes.
     pub bytes: u64,
@@ -93,6 +94,19 @@ pub struct Kept {
     pub decode_error: Option<String>,
     /// The same content was kept before (nothing was copied this time).
     pub already_kept: bool,
+}
+
+/// A picture made here, for [`EvidenceStore::keep_made`].
+#[derive(Debug, Clone, Copy)]
+pub struct Made<'a> {
+    /// The picture as JPEG.
+    pub jpeg: &'a [u8],
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+    /// Its thumbnail as JPEG.
+    pub thumbnail: &'a [u8],
 }
 
 /// Why a file could not be kept.
@@ -187,6 +201,44 @@ impl EvidenceStore {
         source: &Path,
         kind: EvidenceKind,
     ) -> Result<Kept, EvidenceError> {
+        let mut kept = self.write_kept(bytes, source, kind)?;
+        match decode(bytes, &normal_extension(source)) {
+            Ok(image) => {
+                (kept.width, kept.height) = (Some(image.width()), Some(image.height()));
+                kept.thumb = Some(thumb_path_of(&kept.path));
+            }
+            Err(reason) => kept.decode_error = Some(format!("{}: {reason}", source.display())),
+        }
+        Ok(kept)
+    }
+
+    /// Keep a picture this controller made itself (a burned camera frame), with its
+    /// thumbnail made from the same decoded picture: it is not decoded again, neither to
+    /// check it nor for the thumbnail. Blocking.
+    pub fn keep_made(
+        &self,
+        made: &Made<'_>,
+        source: &Path,
+        kind: EvidenceKind,
+    ) -> Result<Kept, EvidenceError> {
+        let mut kept = self.write_kept(made.jpeg, source, kind)?;
+        (kept.width, kept.height) = (Some(made.width), Some(made.height));
+        let thumb = thumb_path_of(&kept.path);
+        if !thumb.is_file() {
+            write_atomic(&thumb, made.thumbnail, Durability::Cached)?;
+        }
+        kept.thumb = Some(thumb);
+        Ok(kept)
+    }
+
+    /// Write `bytes` under their name (once per content, synced); the picture's size and
+    /// thumbnail are left for the caller.
+    fn write_kept(
+        &self,
+        bytes: &[u8],
+        source: &Path,
+        kind: EvidenceKind,
+    ) -> Result<Kept, EvidenceError> {
         self.check_size(source, bytes.len() as u64)?;
         let sha256 = hex::encode(Sha256::digest(bytes));
         let ext = normal_extension(source);
@@ -199,8 +251,7 @@ impl EvidenceStore {
         if !already_kept {
             write_atomic(&path, bytes, Durability::Synced)?;
         }
-        let thumb_path = thumb_path_of(&path);
-        let mut kept = Kept {
+        Ok(Kept {
             sha256,
             rel_path: rel_dir.join(name),
             path,
@@ -211,15 +262,7 @@ impl EvidenceStore {
             kind,
             decode_error: None,
             already_kept,
-        };
-        match decode(bytes, &ext) {
-            Ok(image) => {
-                (kept.width, kept.height) = (Some(image.width()), Some(image.height()));
-                kept.thumb = Some(thumb_path);
-            }
-            Err(reason) => kept.decode_error = Some(format!("{}: {reason}", source.display())),
-        }
-        Ok(kept)
+        })
     }
 
     /// The thumbnail of a kept image (`rel_path` as stored), made now if it was not yet.

@@ -68,6 +68,45 @@ fn a_16_bit_xray_view_is_kept_by_its_hash_with_a_thumbnail() {
 }
 
 #[test]
+fn a_picture_made_here_is_kept_with_the_thumbnail_it_came_with() {
+    let (_data, store, _put) = setup();
+    let jpeg = b"\xFF\xD8 a burned frame \xFF\xD9";
+    let made = Made {
+        jpeg,
+        width: 1280,
+        height: 810,
+        thumbnail: b"\xFF\xD8 its thumbnail \xFF\xD9",
+    };
+    let source = Path::new("camera-C1-7.jpg");
+    let kept = store
+        .keep_made(&made, source, EvidenceKind::CameraFrame)
+        .unwrap();
+    assert_eq!(kept.sha256, hex::encode(Sha256::digest(jpeg)));
+    assert_eq!(std::fs::read(&kept.path).unwrap(), jpeg);
+    assert_eq!(
+        (
+            kept.width,
+            kept.height,
+            kept.decode_error.clone(),
+            kept.already_kept
+        ),
+        (Some(1280), Some(810), None, false)
+    );
+    // The thumbnail is where `thumb` says and is what came with the picture; asking for it
+    // hands back that file, not one made again.
+    let thumb = kept.thumb.clone().unwrap();
+    assert_eq!(std::fs::read(&thumb).unwrap(), made.thumbnail);
+    assert_eq!(store.thumbnail(&kept.rel_path).unwrap(), thumb);
+    // Kept again: nothing is copied, and the thumbnail stays.
+    let again = store
+        .keep_made(&made, source, EvidenceKind::CameraFrame)
+        .unwrap();
+    assert!(again.already_kept);
+    assert_eq!(again.thumb, Some(thumb.clone()));
+    assert_eq!(std::fs::read(&thumb).unwrap(), made.thumbnail);
+}
+
+#[test]
 fn the_same_content_is_copied_once_and_leaves_no_temporary_files() {
     let (_data, store, put) = setup();
     let bytes = png(40, 20);

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::declaration::DeclarationList;
-use crate::envelope::{Envelope, EnvelopeError};
+use crate::envelope::{Body, Envelope, EnvelopeError};
 
 mod arrivals;
 mod checks;
@@ -195,9 +195,9 @@ pub enum Downlink {
 
 impl Downlink {
     /// Read an opened envelope's body by its kind, and check what a type cannot say.
-    pub fn from_envelope(envelope: &Envelope<serde_json::Value>) -> Result<Self, EnvelopeError> {
-        fn body<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, EnvelopeError> {
-            T::deserialize(v).map_err(|e| EnvelopeError::BadBody(e.to_string()))
+    pub fn from_envelope<B: Body>(envelope: &Envelope<B>) -> Result<Self, EnvelopeError> {
+        fn body<T: serde::de::DeserializeOwned>(b: &impl Body) -> Result<T, EnvelopeError> {
+            b.read().map_err(|e| EnvelopeError::BadBody(e.to_string()))
         }
         fn checked<T>(b: T, check: fn(&T) -> Result<(), String>) -> Result<T, EnvelopeError> {
             check(&b).map_err(EnvelopeError::BadBody)?;
@@ -273,7 +273,11 @@ mod tests {
 
     #[allow(clippy::needless_pass_by_value)] // test call sites read better with json! values
     fn read(kind: &str, body: serde_json::Value) -> Result<Downlink, EnvelopeError> {
-        Downlink::from_envelope(&open(&payload(kind, body), 1 << 20, "S1")?)
+        Downlink::from_envelope(&open::<crate::envelope::RawBody>(
+            &payload(kind, body),
+            1 << 20,
+            "S1",
+        )?)
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The versioned envelope every message travels in.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The envelope schema version this build writes and accepts.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -103,13 +105,42 @@ impl std::fmt::Display for EnvelopeError {
 
 impl std::error::Error for EnvelopeError {}
 
-/// Read a payload as an envelope with an untyped body: size, UTF-8, JSON, schema version and
-/// site are checked here; the body is read by its kind afterwards.
-pub fn open(
+/// A body as an opened envelope holds it, before it is read by its kind: the raw JSON text
+/// (`Box<RawValue>`, what the controller opens with: the body's types are read straight
+/// from the text, with no tree built in between) or a tree (`Value`).
+pub trait Body {
+    /// The body read as `T`.
+    fn read<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error>;
+}
+
+/// A body kept as its raw JSON text.
+pub type RawBody = Box<RawValue>;
+
+impl Body for RawBody {
+    fn read<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.get())
+    }
+}
+
+impl Body for serde_json::Value {
+    fn read<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(self)
+    }
+}
+
+/// Read a payload as an envelope whose body is not read yet: size, UTF-8, JSON, schema
+/// version and site are checked here; the body is read by its kind afterwards.
+pub fn open<B: DeserializeOwned>(
     payload: &[u8],
     limit: usize,
     site: &str,
-) -> Result<Envelope<serde_json::Value>, EnvelopeError> {
+) -> Result<Envelope<B>, EnvelopeError> {
+    /// The version alone, the rest of the document skipped without being built.
+    #[derive(Deserialize)]
+    struct Version {
+        #[serde(default)]
+        schema: Option<serde_json::Value>,
+    }
     if payload.len() > limit {
         return Err(EnvelopeError::TooLarge {
             bytes: payload.len(),
@@ -118,9 +149,9 @@ pub fn open(
     }
     let text = std::str::from_utf8(payload).map_err(|e| EnvelopeError::NotUtf8(e.to_string()))?;
     // The version first, so a future envelope with other fields is named as such.
-    let probe: serde_json::Value =
+    let probe: Version =
         serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-    match probe.get("schema").and_then(serde_json::Value::as_u64) {
+    match probe.schema.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => {
             return Err(EnvelopeError::UnknownSchema(
@@ -133,8 +164,8 @@ pub fn open(
             ));
         }
     }
-    let envelope: Envelope<serde_json::Value> =
-        serde_json::from_value(probe).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+    let envelope: Envelope<B> =
+        serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
     let mut lengths = crate::limits::Lengths::default();
     for (field, value, max) in [
         ("id", &envelope.id, crate::limits::MESSAGE_ID),
@@ -202,7 +233,7 @@ mod tests {
             "seq": 7, "site": "3511W001", "body": {"whatever": [1, 2, 3]}, "extra": true})
         .to_string();
         assert_eq!(
-            open(future.as_bytes(), 1 << 20, "3511W001")
+            open::<RawBody>(future.as_bytes(), 1 << 20, "3511W001")
                 .unwrap_err()
                 .code(),
             "unknown_schema"
@@ -210,7 +241,7 @@ mod tests {
         assert_eq!(peek_id(future.as_bytes()).as_deref(), Some("P:lists:7"));
         // Larger than the receiver applies: still named.
         let big = format!(r#"{{"id":"P:lists:8","body":"{}"}}"#, "x".repeat(4096));
-        assert!(open(big.as_bytes(), 1024, "3511W001").is_err());
+        assert!(open::<RawBody>(big.as_bytes(), 1024, "3511W001").is_err());
         assert_eq!(peek_id(big.as_bytes()).as_deref(), Some("P:lists:8"));
         // Nothing to name.
         for bad in [
@@ -236,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_good_envelope_opens() {
-        let e = open(env(1, "3511W001").as_bytes(), 1024, "3511W001").unwrap();
+        let e = open::<RawBody>(env(1, "3511W001").as_bytes(), 1024, "3511W001").unwrap();
         assert_eq!(e.seq, 1);
         assert_eq!(e.kind, "lists");
     }
@@ -252,7 +283,7 @@ mod tests {
             (env(1, "OTHER").into_bytes(), "wrong_site"),
         ];
         for (payload, code) in cases {
-            let err = open(&payload, 1024, "3511W001").unwrap_err();
+            let err = open::<RawBody>(&payload, 1024, "3511W001").unwrap_err();
             assert_eq!(err.code(), code, "{err}");
             assert!(!err.to_string().is_empty());
         }

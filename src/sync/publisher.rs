@@ -361,7 +361,7 @@ mod tests {
             created_at: "2026-11-27T10:00:00.000Z".into(),
         };
         let text = envelope("3511\"W", Stream::Health, &row);
-        let e = open(text.as_bytes(), 1 << 20, "3511\"W").unwrap();
+        let e = open::<serde_json::Value>(text.as_bytes(), 1 << 20, "3511\"W").unwrap();
         assert_eq!(e.id, "3511\"W:health:7");
         assert_eq!(e.stream, "health");
         assert_eq!(e.seq, 7);

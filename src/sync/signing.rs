@@ -100,14 +100,15 @@ impl LinkKeys {
 
 /// Open a downlink payload: with keys, only a signed one for this topic, then the
 /// envelope inside it; without, the envelope as it is. Size is checked first, so an
-/// oversized payload costs no signature check.
+/// oversized payload costs no signature check. The body is kept as its raw text, to be read
+/// straight into its kind's types.
 pub fn open_downlink(
     keys: Option<&LinkKeys>,
     topic: &str,
     payload: &[u8],
     limit: usize,
     site: &str,
-) -> Result<Envelope<serde_json::Value>, EnvelopeError> {
+) -> Result<Envelope<envelope::RawBody>, EnvelopeError> {
     let Some(keys) = keys else {
         return envelope::open(payload, limit, site);
     };

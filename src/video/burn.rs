@@ -8,7 +8,9 @@
 //! Hershey font is used, which is ASCII only: the bottom band then carries the camera id,
 //! and the name too only when it is ASCII.
 //!
-//! Pure apart from reading the font once: JPEG in, JPEG out (OpenCV decodes and encodes).
+//! Pure apart from reading the font once: JPEG in, JPEG out (OpenCV decodes and encodes),
+//! with the burned frame's thumbnail made from the picture already decoded (decoding the
+//! burned JPEG again for it took more CPU than the burning).
 
 use std::sync::OnceLock;
 
@@ -85,13 +87,26 @@ pub fn band_height(height: i32) -> i32 {
     (height / 16).max(20)
 }
 
-/// Decode `jpeg`, add the two bands with `osd`, encode again.
-pub fn burn(jpeg: &[u8], osd: &Osd) -> Result<Vec<u8>, BurnError> {
+/// A burned frame, ready to keep.
+#[derive(Debug)]
+pub struct Burned {
+    /// The frame with its bands, as JPEG.
+    pub jpeg: Vec<u8>,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels, the bands included.
+    pub height: u32,
+    /// Its thumbnail (longest side [`crate::evidence::THUMB_SIDE`]), as JPEG.
+    pub thumbnail: Vec<u8>,
+}
+
+/// Decode `jpeg`, add the two bands with `osd`, encode again, and make the thumbnail.
+pub fn burn(jpeg: &[u8], osd: &Osd) -> Result<Burned, BurnError> {
     burn_with(jpeg, osd, cjk_font())
 }
 
 /// [`burn`] with this font, or with the Hershey font (ASCII only) without one.
-fn burn_with(jpeg: &[u8], osd: &Osd, font: Option<&FontVec>) -> Result<Vec<u8>, BurnError> {
+fn burn_with(jpeg: &[u8], osd: &Osd, font: Option<&FontVec>) -> Result<Burned, BurnError> {
     let buf = Mat::from_slice(jpeg)?;
     let picture = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR)?;
     if picture.empty() {
@@ -117,9 +132,44 @@ fn burn_with(jpeg: &[u8], osd: &Osd, font: Option<&FontVec>) -> Result<Vec<u8>, 
         hershey(&mut out, &osd.top, 0, band)?;
         hershey(&mut out, &ascii_only(&osd.bottom), total - band, band)?;
     }
+    Ok(Burned {
+        jpeg: encode(&out, QUALITY)?,
+        width: u32::try_from(out.cols()).unwrap_or_default(),
+        height: u32::try_from(total).unwrap_or_default(),
+        thumbnail: encode(
+            &thumbnail_of(&out)?,
+            i32::from(crate::evidence::THUMB_QUALITY),
+        )?,
+    })
+}
+
+/// `picture` scaled down (averaging, as a thumbnail wants) to fit in
+/// [`crate::evidence::THUMB_SIDE`] px, or as it is when it fits already.
+fn thumbnail_of(picture: &Mat) -> Result<Mat, BurnError> {
+    let side = i32::try_from(crate::evidence::THUMB_SIDE).unwrap_or(i32::MAX);
+    let (w, h) = (picture.cols(), picture.rows());
+    let longest = w.max(h);
+    if longest <= side {
+        return Ok(picture.clone());
+    }
+    let scaled = |n: i32| (i64::from(n) * i64::from(side) / i64::from(longest)).max(1) as i32;
+    let mut small = Mat::default();
+    imgproc::resize(
+        picture,
+        &mut small,
+        core::Size::new(scaled(w), scaled(h)),
+        0.0,
+        0.0,
+        imgproc::INTER_AREA,
+    )?;
+    Ok(small)
+}
+
+/// `picture` as a JPEG of this quality.
+fn encode(picture: &Mat, quality: i32) -> Result<Vec<u8>, BurnError> {
     let mut encoded = Vector::<u8>::new();
-    let params = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, QUALITY]);
-    imgcodecs::imencode(".jpg", &out, &mut encoded, &params)?;
+    let params = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality]);
+    imgcodecs::imencode(".jpg", picture, &mut encoded, &params)?;
     Ok(encoded.as_slice().to_vec())
 }
 
@@ -267,9 +317,25 @@ mod tests {
         let at: DateTime<Utc> = "2026-11-27T08:00:00Z".parse().unwrap();
         let osd = Osd::new(at, "35000011101320502001", "X光机出口");
         let burned = burn(&gray_jpeg(640, 360), &osd).unwrap();
-        let img = image::load_from_memory(&burned).unwrap().to_rgb8();
+        let img = image::load_from_memory(&burned.jpeg).unwrap().to_rgb8();
         let band = band_height(360) as u32;
         assert_eq!((img.width(), img.height()), (640, 360 + 2 * band));
+        assert_eq!((burned.width, burned.height), (img.width(), img.height()));
+        // The thumbnail is the burned frame's, bands included, scaled to fit.
+        let thumb = image::load_from_memory(&burned.thumbnail)
+            .unwrap()
+            .to_rgb8();
+        let side = crate::evidence::THUMB_SIDE;
+        assert_eq!(thumb.width(), side);
+        assert_eq!(thumb.height(), side * img.height() / img.width());
+        let thumb_band = band * side / img.width();
+        let (mean, _) = rows_stats(&thumb, 0..thumb_band - 1);
+        assert!(mean < 60.0, "the thumbnail's top band is dark: {mean}");
+        let (mean, _) = rows_stats(&thumb, thumb_band + 4..thumb.height() - thumb_band - 4);
+        assert!(
+            (mean - 128.0).abs() < 6.0,
+            "the thumbnail's picture: {mean}"
+        );
         for rows in [0..band, img.height() - band..img.height()] {
             let (mean, bright) = rows_stats(&img, rows.clone());
             assert!(mean < 60.0, "band {rows:?} is dark: mean {mean}");
@@ -287,7 +353,7 @@ mod tests {
         let at: DateTime<Utc> = "2026-11-27T08:00:00Z".parse().unwrap();
         let osd = Osd::new(at, "35000011101320502001", "X光机出口");
         let burned = burn_with(&gray_jpeg(320, 240), &osd, None).unwrap();
-        let img = image::load_from_memory(&burned).unwrap().to_rgb8();
+        let img = image::load_from_memory(&burned.jpeg).unwrap().to_rgb8();
         let band = band_height(240) as u32;
         for rows in [0..band, img.height() - band..img.height()] {
             let (mean, bright) = rows_stats(&img, rows.clone());

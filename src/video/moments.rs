@@ -26,7 +26,7 @@ use super::burn::{Osd, burn};
 use super::ring::{Frame, FrameSource};
 use super::stats::ErrorKind;
 use crate::config::PointSpec;
-use crate::evidence::{EvidenceKind, EvidenceStore};
+use crate::evidence::{EvidenceKind, EvidenceStore, Made};
 use crate::store::Store;
 use crate::store::evidence_rows::{self, Origin};
 
@@ -238,12 +238,17 @@ impl Job {
         let kept = tokio::task::spawn_blocking(move || {
             let osd = Osd::new(frame_at, &feed.config.id, &feed.config.name);
             let burned = burn(&jpeg, &osd).map_err(|e| format!("frame {seq} not burned: {e}"))?;
-            let kept = files
-                .keep_bytes(&burned, &source, EvidenceKind::CameraFrame)
-                .map_err(|e| e.to_string())?;
-            // Camera frames are few (one per event and camera): make the thumbnail now.
-            files.thumbnail(&kept.rel_path).map_err(|e| e.to_string())?;
-            Ok::<_, String>(kept)
+            // Camera frames are few (one per event and camera): the thumbnail is kept now,
+            // made from the picture the burning decoded.
+            let made = Made {
+                jpeg: &burned.jpeg,
+                width: burned.width,
+                height: burned.height,
+                thumbnail: &burned.thumbnail,
+            };
+            files
+                .keep_made(&made, &source, EvidenceKind::CameraFrame)
+                .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| format!("burning task failed: {e}"))??;

@@ -9,10 +9,10 @@ pub(crate) const SITE: &str = "3511W001";
 /// The controller's default downlink size limit (`platform.max_downlink_kb`).
 const LIMIT: usize = 1024 * 1024;
 
-/// A downlink payload as the controller opens it: envelope, then body by kind. What opens
-/// keeps the id, so a dead letter can name it.
+/// A downlink payload as the controller opens it: envelope (the body kept as its text), then
+/// body by kind. What opens keeps the id, so a dead letter can name it.
 pub fn downlink(data: &[u8]) {
-    match envelope::open(data, LIMIT, SITE) {
+    match envelope::open::<envelope::RawBody>(data, LIMIT, SITE) {
         Ok(env) => {
             let read = Downlink::from_envelope(&env);
             if let Err(e) = &read {

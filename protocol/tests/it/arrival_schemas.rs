@@ -26,7 +26,8 @@ fn arrivals(notices: Value) -> Value {
 /// code it dead-letters it with and the reason in words.
 fn site_reads(message: &Value) -> Result<Downlink, (&'static str, String)> {
     let bytes = serde_json::to_vec(message).unwrap();
-    let envelope = envelope::open(&bytes, 1 << 20, SITE).map_err(|e| (e.code(), e.to_string()))?;
+    let envelope = envelope::open::<envelope::RawBody>(&bytes, 1 << 20, SITE)
+        .map_err(|e| (e.code(), e.to_string()))?;
     Downlink::from_envelope(&envelope).map_err(|e| (e.code(), e.to_string()))
 }
 

@@ -21,7 +21,8 @@ pub(super) fn down(kind: &str, body: Value) -> Value {
 /// code it dead-letters it with.
 pub(super) fn site_reads(message: &Value) -> Result<Downlink, &'static str> {
     let bytes = serde_json::to_vec(message).unwrap();
-    let envelope = envelope::open(&bytes, 1 << 20, SITE).map_err(|e| e.code())?;
+    let envelope =
+        envelope::open::<envelope::RawBody>(&bytes, 1 << 20, SITE).map_err(|e| e.code())?;
     Downlink::from_envelope(&envelope).map_err(|e| e.code())
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use customs_edge_protocol::downlink::Downlink;
-use customs_edge_protocol::envelope::open;
+use customs_edge_protocol::envelope::{RawBody, open};
 use customs_edge_protocol::limits::FIELDS;
 use serde_json::Value;
 
@@ -152,7 +152,7 @@ fn a_downlink_text_over_its_limit_is_refused_by_the_site_and_the_schema_naming_t
             let mut message = example.clone();
             set(&mut message, &path, long.clone());
             let bytes = serde_json::to_vec(&message).unwrap();
-            let refused = open(&bytes, 1 << 24, SITE)
+            let refused = open::<RawBody>(&bytes, 1 << 24, SITE)
                 .and_then(|envelope| Downlink::from_envelope(&envelope))
                 .expect_err(&format!("{kind}: a 10,000-character {path:?} was accepted"));
             let reason = refused.to_string();
