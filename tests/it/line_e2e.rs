@@ -94,20 +94,21 @@ async fn every_rule_of_the_brief_sends_parcels_to_the_right_lane() {
     let records = site.controller_parcels().await;
     for ((what, _, lane, reason), id) in cases.iter().zip(&ids) {
         let truth = report.parcel(*id).unwrap();
+        let record = records
+            .iter()
+            .find(|r| r["tracking_no"] == json!(truth.tracking_no));
         assert_eq!(
             u64::from(truth.lane.unwrap()),
             *lane,
-            "{what}: fell into lane {:?}",
-            truth.lane
+            "{what}: fell into lane {:?} (left to the PLC default: {}); the controller's record: {record:?}",
+            truth.lane,
+            truth.defaulted,
         );
         assert!(
             !truth.defaulted,
             "{what}: commanded in time, not left to the PLC default"
         );
-        let record = records
-            .iter()
-            .find(|r| r["tracking_no"] == json!(truth.tracking_no))
-            .unwrap_or_else(|| panic!("{what}: no controller record"));
+        let record = record.unwrap_or_else(|| panic!("{what}: no controller record"));
         let reasons = record["reasons"].as_array().unwrap();
         assert!(
             reasons

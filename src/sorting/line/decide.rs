@@ -16,6 +16,10 @@ use crate::store::{StoreError, instructions, manifests};
 /// Look-back for the e-commerce company's weight mismatch count.
 const RISK_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
+/// A decision slower than this is logged with the time of each stage: a stall of every
+/// line at once (seen once in the site benchmark) names what it waited for.
+const SLOW_DECISION: Duration = Duration::from_millis(250);
+
 impl Line {
     pub(super) fn lane_number(&self, kind: LaneKind) -> u16 {
         let d = &self.config.diverter;
@@ -162,7 +166,13 @@ impl Line {
         let commanding = std::time::Instant::now();
         match self.plc.write_lane(parcel.tracking_no, lane).await {
             Ok(()) => {
-                crate::metrics::record_decision_stage(self.id(), "command", commanding.elapsed());
+                let command = commanding.elapsed();
+                crate::metrics::record_decision_stage(self.id(), "command", command);
+                if started.elapsed() > SLOW_DECISION {
+                    warn!(line = %self.id(), parcel = id, read_ms = read.as_millis(),
+                        commit_ms = committed.saturating_sub(read).as_millis(),
+                        command_ms = command.as_millis(), "slow decision");
+                }
                 let at = crate::store::now();
                 self.record(move |tx| parcels::record_command(tx, id, &at, false))
                     .await?;
