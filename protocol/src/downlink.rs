@@ -259,7 +259,7 @@ impl Downlink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::open;
+    use crate::envelope::{RawBody, open};
 
     #[allow(clippy::needless_pass_by_value)]
     fn payload(kind: &str, body: serde_json::Value) -> Vec<u8> {
@@ -273,11 +273,7 @@ mod tests {
 
     #[allow(clippy::needless_pass_by_value)] // test call sites read better with json! values
     fn read(kind: &str, body: serde_json::Value) -> Result<Downlink, EnvelopeError> {
-        Downlink::from_envelope(&open::<crate::envelope::RawBody>(
-            &payload(kind, body),
-            1 << 20,
-            "S1",
-        )?)
+        Downlink::from_envelope(&open::<RawBody>(&payload(kind, body), 1 << 20, "S1")?)
     }
 
     #[test]

@@ -137,20 +137,20 @@ fn burn_with(jpeg: &[u8], osd: &Osd, font: Option<&FontVec>) -> Result<Burned, B
         width: u32::try_from(out.cols()).unwrap_or_default(),
         height: u32::try_from(total).unwrap_or_default(),
         thumbnail: encode(
-            &thumbnail_of(&out)?,
+            scaled_down(&out)?.as_ref().unwrap_or(&out),
             i32::from(crate::evidence::THUMB_QUALITY),
         )?,
     })
 }
 
 /// `picture` scaled down (averaging, as a thumbnail wants) to fit in
-/// [`crate::evidence::THUMB_SIDE`] px, or as it is when it fits already.
-fn thumbnail_of(picture: &Mat) -> Result<Mat, BurnError> {
+/// [`crate::evidence::THUMB_SIDE`] px; `None` when it fits already.
+fn scaled_down(picture: &Mat) -> Result<Option<Mat>, BurnError> {
     let side = i32::try_from(crate::evidence::THUMB_SIDE).unwrap_or(i32::MAX);
     let (w, h) = (picture.cols(), picture.rows());
     let longest = w.max(h);
     if longest <= side {
-        return Ok(picture.clone());
+        return Ok(None);
     }
     let scaled = |n: i32| (i64::from(n) * i64::from(side) / i64::from(longest)).max(1) as i32;
     let mut small = Mat::default();
@@ -162,7 +162,7 @@ fn thumbnail_of(picture: &Mat) -> Result<Mat, BurnError> {
         0.0,
         imgproc::INTER_AREA,
     )?;
-    Ok(small)
+    Ok(Some(small))
 }
 
 /// `picture` as a JPEG of this quality.
@@ -362,6 +362,21 @@ mod tests {
                 "band {rows:?}: {mean} {bright}"
             );
         }
+    }
+
+    #[test]
+    fn a_frame_smaller_than_a_thumbnail_is_its_own_thumbnail() {
+        let osd = Osd::new(Utc::now(), "CAM", "");
+        let burned = burn(&gray_jpeg(160, 90), &osd).unwrap();
+        let thumb = image::load_from_memory(&burned.thumbnail).unwrap();
+        assert_eq!(
+            (thumb.width(), thumb.height()),
+            (burned.width, burned.height)
+        );
+        assert_eq!(
+            (burned.width, burned.height),
+            (160, 90 + 2 * band_height(90) as u32)
+        );
     }
 
     #[test]
