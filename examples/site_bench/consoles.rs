@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
@@ -39,6 +41,8 @@ pub(crate) struct Live {
     tasks: JoinSet<Seen>,
     /// When the last console's stream was open.
     all_open: DateTime<Utc>,
+    /// Decision events received so far, over every console.
+    received: Arc<AtomicU64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -60,9 +64,16 @@ impl Live {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let opened = Arc::new(tokio::sync::Semaphore::new(0));
+        let received = Arc::new(AtomicU64::new(0));
         for client in consoles.live {
             let url = format!("http://{web}/api/events");
-            tasks.spawn(watch(client, url, stop.clone(), opened.clone()));
+            tasks.spawn(watch(
+                client,
+                url,
+                stop.clone(),
+                opened.clone(),
+                received.clone(),
+            ));
         }
         // Every stream open (or failed: then it counts as open and reports its error).
         let _ = opened.acquire_many(n as u32).await?;
@@ -72,6 +83,7 @@ impl Live {
             stop,
             tasks,
             all_open: Utc::now(),
+            received,
         })
     }
 
@@ -90,8 +102,21 @@ impl Live {
             .ok_or_else(|| anyhow::anyhow!("/api/sync has no link.applied_records"))
     }
 
-    /// Close every stream and gather the figures.
+    /// Close every stream and gather the figures, once the streams have caught up: no
+    /// decision event for a second (at most 30 s). On a box loaded beside the run the
+    /// controller's web work, at background priority, can lag the decisions by seconds; its
+    /// late events count with their lateness rather than being cut off.
     pub(crate) async fn stop(mut self) -> EventFigures {
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut before = self.received.load(Ordering::Relaxed);
+        while tokio::time::Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = self.received.load(Ordering::Relaxed);
+            if now == before {
+                break;
+            }
+            before = now;
+        }
         self.stop.cancel();
         let mut seen = Vec::new();
         let mut failures = Vec::new();
@@ -140,6 +165,7 @@ async fn watch(
     url: String,
     stop: CancellationToken,
     opened: Arc<tokio::sync::Semaphore>,
+    received: Arc<AtomicU64>,
 ) -> Seen {
     let mut seen = Seen::default();
     let response = client.get(&url).send().await;
@@ -194,6 +220,7 @@ async fn watch(
             let decided = decided.with_timezone(&Utc);
             let ms = (arrived - decided).num_microseconds().unwrap_or(0) as f64 / 1000.0;
             seen.events.push((parcel.id, decided, ms));
+            received.fetch_add(1, Ordering::Relaxed);
         }
     }
     seen
