@@ -26,7 +26,8 @@ pub(crate) struct EventFigures {
     pub(crate) failures: Vec<String>,
 }
 
-/// What one console saw: (parcel id, decided at, latency in ms) of every decision event.
+/// What one console saw: (parcel id, decided at, latency in ms) of the first news of every
+/// decided parcel.
 #[derive(Default)]
 struct Seen {
     events: Vec<(i64, DateTime<Utc>, f64)>,
@@ -49,7 +50,6 @@ pub(crate) struct Live {
 struct ParcelEvent {
     id: i64,
     decided_at: Option<String>,
-    outcome: String,
 }
 
 impl Live {
@@ -102,17 +102,18 @@ impl Live {
             .ok_or_else(|| anyhow::anyhow!("/api/sync has no link.applied_records"))
     }
 
-    /// Close every stream and gather the figures, once the streams have caught up: no
-    /// decision event for a second (at most 30 s). On a box loaded beside the run the
-    /// controller's web work, at background priority, can lag the decisions by seconds; its
-    /// late events count with their lateness rather than being cut off.
+    /// Close every stream and gather the figures, once the streams have caught up: some
+    /// decision news received and then none for two seconds (at most 30 s). On a box loaded
+    /// beside the run the controller's web work, at background priority, can lag the
+    /// decisions by seconds; its late events count with their lateness rather than being
+    /// cut off.
     pub(crate) async fn stop(mut self) -> EventFigures {
         let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
         let mut before = self.received.load(Ordering::Relaxed);
         while tokio::time::Instant::now() < give_up {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
             let now = self.received.load(Ordering::Relaxed);
-            if now == before {
+            if now == before && now > 0 {
                 break;
             }
             before = now;
@@ -141,9 +142,13 @@ impl Live {
         let sets: Vec<HashSet<i64>> = seen.iter().map(after_open).collect();
         let all: HashSet<i64> = sets.iter().flatten().copied().collect();
         let lost = sets.iter().map(|s| (all.len() - s.len()) as u64).sum();
+        // A parcel decided before its console connected reaches it with its later news:
+        // that is not a decision's lateness.
         let mut latencies: Vec<f64> = seen
             .iter()
-            .flat_map(|s| s.events.iter().map(|e| e.2))
+            .flat_map(|s| s.events.iter())
+            .filter(|(_, at, _)| *at > self.all_open)
+            .map(|e| e.2)
             .collect();
         latencies.sort_by(f64::total_cmp);
         let p99_ms = (!latencies.is_empty()).then(|| {
@@ -182,6 +187,7 @@ async fn watch(
         }
     };
     let mut buf: Vec<u8> = Vec::new();
+    let mut first_news: HashSet<i64> = HashSet::new();
     loop {
         let chunk = tokio::select! {
             () = stop.cancelled() => break,
@@ -206,10 +212,6 @@ async fn watch(
             let Ok(parcel) = serde_json::from_str::<ParcelEvent>(&data) else {
                 continue;
             };
-            // The decision itself, not the later news of where the parcel fell.
-            if parcel.outcome != "in_flight" {
-                continue;
-            }
             let Some(decided) = parcel
                 .decided_at
                 .as_deref()
@@ -217,6 +219,12 @@ async fn watch(
             else {
                 continue;
             };
+            // The first news of a decided parcel: its decision, or, when the announcement
+            // came late, the parcel already sorted (the console shows the decision either
+            // way). Later news of the same parcel is not a decision reaching the console.
+            if !first_news.insert(parcel.id) {
+                continue;
+            }
             let decided = decided.with_timezone(&Utc);
             let ms = (arrived - decided).num_microseconds().unwrap_or(0) as f64 / 1000.0;
             seen.events.push((parcel.id, decided, ms));
