@@ -147,7 +147,7 @@ pub fn main() -> ExitCode {
     if let Command::CheckConfig { file } = &cli.command {
         return check_config(file);
     }
-    runtime::init_tracing(cli.log_format);
+    let log = runtime::init_tracing(cli.log_format);
     if !large_blocks_returned {
         tracing::warn!("glibc refused the mmap threshold; freed large blocks may stay resident");
     }
@@ -165,7 +165,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(dispatch(cli.command)) {
+    let outcome = rt.block_on(dispatch(cli.command));
+    // What was logged before the outcome is written before it.
+    drop(rt);
+    drop(log);
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

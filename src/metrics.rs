@@ -34,6 +34,7 @@
 //! | `customs_edge_disk_free_ratio` | gauge | | [`set_disk`] |
 //! | `customs_edge_disk_shed_level` | gauge | | [`set_disk`] |
 //! | `customs_edge_shed_total` | counter | what | [`record_shed`] |
+//! | `customs_edge_log_lines_dropped_total` | counter | | scrape ([`crate::runtime::log_lines_dropped`]) |
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -322,6 +323,7 @@ pub fn render(outbox: &[StreamState], health: &BTreeMap<String, Component>) -> S
         counter!("customs_edge_subsystem_recoveries_total", "subsystem" => name.clone())
             .absolute(component.recoveries);
     }
+    counter!("customs_edge_log_lines_dropped_total").absolute(crate::runtime::log_lines_dropped());
     handle.run_upkeep();
     handle.render()
 }

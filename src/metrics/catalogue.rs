@@ -119,6 +119,12 @@ pub(super) fn describe() {
         "Store batches that failed to commit (disk full, I/O error)."
     );
     describe_counter!(
+        "customs_edge_log_lines_dropped_total",
+        "Log lines (journal entries) dropped because their destination did not take them as \
+         fast as they came (journald busy or stuck, a pipe nobody reads); logging never \
+         blocks the controller."
+    );
+    describe_counter!(
         "customs_edge_decisions_not_committed_total",
         "Lane decisions that could not be committed: no lane command, the PLC's exception lane."
     );
