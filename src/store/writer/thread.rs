@@ -20,6 +20,13 @@ const CONTROL_STREAK: u32 = 8;
 /// Most operations folded into one transaction.
 const MAX_BATCH: usize = 512;
 
+/// How long a batch runs bulk operations before it commits and leaves the rest to the
+/// next one. A control write that arrives meanwhile waits for the bulk operation running
+/// and then for the commit of everything the batch wrote, so this bounds both: batches of
+/// a thousand queued list parts took 10-25 ms to run and commit, and were most of a
+/// decision's tail latency under the platform link's bulk work.
+const BULK_BUDGET: Duration = Duration::from_millis(2);
+
 /// The writer thread's two queues, and the bulk operations a batch took but left for the
 /// next one when control writes arrived (they run first in the next batch, keeping the
 /// bulk queue's order).
@@ -173,8 +180,9 @@ async fn gather(queues: &mut Queues, batch: &mut Batch) -> bool {
 /// Run `batch` in one transaction and commit it; every operation hears the outcome.
 ///
 /// Control operations run first. Before each bulk operation the control queue is looked
-/// at: when a control write has arrived, the bulk operations not yet run are carried to
-/// the next batch, the control writes run, and the batch commits.
+/// at: when a control write has arrived, or the batch has run for [`BULK_BUDGET`], the
+/// bulk operations not yet run are carried to the next batch, the control writes run, and
+/// the batch commits.
 ///
 /// A failed commit (disk full, an I/O error, no file handle to open the journal) fails
 /// the batch, never the writer: the next batch tries again, so writing resumes by itself
@@ -205,7 +213,8 @@ fn commit(
             // however often control writes come.
             let mut bulk_ran = false;
             while let Some(op) = batch.bulk.pop_front() {
-                if bulk_ran && !queues.control.is_empty() && running.lost.is_none() {
+                let stop = !queues.control.is_empty() || started.elapsed() >= BULK_BUDGET;
+                if bulk_ran && stop && running.lost.is_none() {
                     batch.bulk.push_front(op);
                     break;
                 }
