@@ -14,9 +14,6 @@
 //! creator's, so those are made by the main thread, which is never lowered: a lowered
 //! thread cannot raise itself again without `CAP_SYS_NICE`, which the service does not
 //! have.
-//!
-//! Priority decides the share of the CPU, not how soon a waking thread runs: for that, the
-//! control runtime's threads and the writer ask for a short time slice ([`short_slice`]).
 
 /// How far below the process's own priority the background threads run. Ten steps give a
 /// thread about a tenth of the CPU weight of one at the process's priority (the kernel's
@@ -44,58 +41,6 @@ pub fn background() {
     }
 }
 
-/// The time slice the control threads ask for: the shortest Linux gives a normal thread.
-pub const CONTROL_SLICE: std::time::Duration = std::time::Duration::from_micros(100);
-
-/// Asks the scheduler for a short time slice ([`CONTROL_SLICE`]) for the calling thread, at
-/// its priority.
-///
-/// Linux's scheduler (EEVDF, 6.6 on) picks the runnable thread whose virtual deadline comes
-/// first, and a thread's deadline is its slice away; since 6.12 a normal thread may choose
-/// its slice (`sched_setattr`'s `sched_runtime`, 0.1 to 100 ms, no privilege needed), and
-/// one with a shorter slice preempts the running thread when it wakes. So a line task
-/// waking for a PLC event on a box whose CPUs are busy runs within a fraction of a
-/// millisecond instead of after the running thread's slice (1.4 ms by default on 2 CPUs).
-/// It costs them nothing in share: a thread's weight (its nice value) is unchanged, and
-/// the control threads run for far less than a slice at a time. An older kernel takes the
-/// call and ignores the slice.
-///
-/// # Errors
-///
-/// When the kernel refuses the call (not Linux, or a seccomp filter).
-pub fn short_slice() -> std::io::Result<()> {
-    let nice = current()?;
-    let attr = libc::sched_attr {
-        size: std::mem::size_of::<libc::sched_attr>() as u32,
-        sched_policy: libc::SCHED_OTHER as u32,
-        sched_flags: 0,
-        // Said again, or the call would reset it.
-        sched_nice: nice,
-        sched_priority: 0,
-        sched_runtime: CONTROL_SLICE.as_nanos() as u64,
-        sched_deadline: 0,
-        sched_period: 0,
-    };
-    // SAFETY: sched_setattr reads `size` bytes from the pointer, which points to a live
-    // `sched_attr` of that size; pid 0 is the calling thread; flags 0.
-    #[allow(unsafe_code)]
-    let done = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, std::ptr::from_ref(&attr), 0) };
-    if done == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// What a control thread does first: checks it kept the process's priority
-/// ([`expect_foreground`]) and asks for a short slice ([`short_slice`]).
-pub fn control_thread() {
-    expect_foreground();
-    if let Err(e) = short_slice() {
-        tracing::debug!(error = %e, "cannot ask for a short time slice");
-    }
-}
-
 /// Warns when the calling thread, which should run at the process's priority, was made
 /// by a background thread and inherited its lower one (it cannot raise it again).
 pub fn expect_foreground() {
@@ -113,7 +58,7 @@ pub fn expect_foreground() {
 
 /// A multi-thread runtime whose threads keep the process's priority: made by the main
 /// thread (a thread made by a lowered one would start lowered), each of its threads checks
-/// so and asks for a short slice ([`control_thread`]). Shut down without waiting when dropped, so it may be dropped
+/// so ([`expect_foreground`]). Shut down without waiting when dropped, so it may be dropped
 /// inside another runtime's task; its tasks have stopped by then, or are aborted.
 #[derive(Debug)]
 pub struct ForegroundRuntime(Option<tokio::runtime::Runtime>);
@@ -128,7 +73,7 @@ impl ForegroundRuntime {
     pub fn start(name: &str) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .thread_name(name)
-            .on_thread_start(control_thread)
+            .on_thread_start(expect_foreground)
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("start the {name} runtime: {e}"));
@@ -201,39 +146,5 @@ mod tests {
         assert_eq!(inherited, (expected, expected));
         // The test harness runs this on a thread of its own, made by the main thread.
         assert_eq!(current().unwrap(), main, "the caller keeps its priority");
-    }
-
-    /// `sched_getattr` for the calling thread: (nice, slice in ns).
-    fn nice_and_slice() -> (i32, u64) {
-        // SAFETY: an all-zero sched_attr is valid; sched_getattr writes at most `size`
-        // bytes to it.
-        #[allow(unsafe_code)]
-        let attr = unsafe {
-            let mut attr: libc::sched_attr = std::mem::zeroed();
-            let size = std::mem::size_of::<libc::sched_attr>() as u32;
-            let got = libc::syscall(libc::SYS_sched_getattr, 0, &raw mut attr, size, 0);
-            assert_eq!(got, 0, "{}", std::io::Error::last_os_error());
-            attr
-        };
-        (attr.sched_nice, attr.sched_runtime)
-    }
-
-    #[test]
-    fn a_short_slice_keeps_the_threads_priority() {
-        let (nice, slice, default) = std::thread::spawn(|| {
-            background();
-            let default = nice_and_slice().1;
-            short_slice().unwrap();
-            let (nice, slice) = nice_and_slice();
-            (nice, slice, default)
-        })
-        .join()
-        .unwrap();
-        let expected = (main_thread_nice().unwrap() + BACKGROUND_NICE).min(LOWEST);
-        assert_eq!(nice, expected, "the nice value is said again, not reset");
-        // Kernels before 6.12 have no slice per thread and report 0.
-        if default != 0 {
-            assert_eq!(slice, CONTROL_SLICE.as_nanos() as u64);
-        }
     }
 }

@@ -133,14 +133,9 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
     // on their own hardware do: on this process's two workers their Modbus answers (where
     // the lines' and gates' latencies are judged) waited behind the 50 consoles' streams,
     // the cameras and the platform simulator, and the bench charged that to the controller.
-    // For the same reason they ask for the short slice the controller's control threads
-    // have: a command's arrival is stamped when it arrives, not a slice later.
     let devices = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("sim-devices")
-        .on_thread_start(|| {
-            let _ = customs_edge::cpu_priority::short_slice();
-        })
         .enable_all()
         .build()
         .map(|rt| SideRuntime(Some(rt)))?;

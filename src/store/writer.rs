@@ -75,13 +75,7 @@ impl Writer {
         };
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || {
-                // Every decision commits here before its command goes out.
-                if let Err(e) = crate::cpu_priority::short_slice() {
-                    tracing::debug!(error = %e, "cannot ask for a short time slice");
-                }
-                thread::run(conn, queues, &status, &beats, &outbox_tx);
-            })
+            .spawn(move || thread::run(conn, queues, &status, &beats, &outbox_tx))
             .expect("spawn the store writer thread");
         Self {
             control,
