@@ -1,8 +1,9 @@
 //! The site benchmark: the whole site on one box at once, for sizing. Against the release
 //! controller (`customs-edge run`, a child process, so its CPU and memory are its own):
 //!
-//! - `BENCH_LINES` (10) sorting lines at `BENCH_RATE` (2) parcels/s each, every parcel
-//!   with a released declaration list at its true weight (expected: the release lane);
+//! - `BENCH_LINES` (10) sorting lines at `BENCH_RATE` (2) parcels/s each on belts at
+//!   `BENCH_BELT_MM_S` (2000) mm/s, every parcel with a released declaration list at its
+//!   true weight (expected: the release lane);
 //! - `BENCH_GATES` (8) exit lanes with a truck every `BENCH_TRUCK_EVERY_S` (20) s each,
 //!   three in four entitled, misreads and no-reads among the plate reads;
 //! - `BENCH_CAMERAS` (16) ONVIF cameras at 1280x720, 10 fps MJPEG behind Digest, captured
@@ -66,6 +67,8 @@ pub(crate) struct Load {
     pub(crate) backlog: u64,
     pub(crate) lists: u64,
     pub(crate) seconds: u64,
+    /// The belts' speed: how much time a decision has before the diverter.
+    pub(crate) belt_mm_s: u16,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -87,6 +90,7 @@ impl Load {
             backlog: env_or("BENCH_BACKLOG", 1_000_000),
             lists: env_or("BENCH_LISTS", 1_000_000),
             seconds: env_or("BENCH_SECONDS", 600),
+            belt_mm_s: env_or("BENCH_BELT_MM_S", 2000),
         }
     }
 

@@ -108,7 +108,7 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
     let sim_config = SimConfig {
         lines: (1..=load.lines)
             .map(|n| LineSetup {
-                line: sim_line(),
+                line: sim_line(load),
                 ..LineSetup::numbered(n)
             })
             .collect(),
@@ -178,9 +178,9 @@ pub(crate) async fn start(load: &Load, work: &Path) -> anyhow::Result<Sim> {
 }
 
 /// A sorter belt: 2 m/s, so two parcels a second with gaps leave the feeder no queue.
-fn sim_line() -> SimLine {
+fn sim_line(load: &Load) -> SimLine {
     SimLine {
-        belt_speed_mm_s: 2000,
+        belt_speed_mm_s: load.belt_mm_s,
         ..SimLine::default()
     }
 }
@@ -219,7 +219,7 @@ impl Sim {
 
     /// The controller's config for this site, as TOML, checked by the controller's parser.
     pub(crate) fn controller_config(&self, load: &Load, data: &Path) -> anyhow::Result<String> {
-        let line_setup = sim_line();
+        let line_setup = sim_line(load);
         let mut text = format!(
             "[site]\ncode = \"{SITE}\"\n\n[storage]\ndata_dir = {}\n\n[web]\nlisten = \"127.0.0.1:0\"\n\n\
              [plate_events]\nlisten = \"{}\"\n\n[platform]\nbroker = \"{}\"\nstats_interval_s = 60\n",

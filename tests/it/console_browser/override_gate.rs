@@ -29,22 +29,25 @@ const PERMIT_PROBLEMS: [&str; 4] = [
     "permit_used",
 ];
 
-/// Whether the held pass `id` is an outbound truck without an approved permit (its
-/// override needs an officer as well).
-async fn permit_not_approved(console: &Console<'_>, id: &Value) -> bool {
+/// The plate of the held pass `id` when it is an outbound truck without an approved permit
+/// (its override needs an officer as well).
+async fn held_plate(console: &Console<'_>, id: &Value) -> Option<String> {
     let (status, pass) = console
         .api("GET", &format!("/api/gates/passes/{id}"), &Value::Null)
         .await;
-    status == 200
+    let not_approved = status == 200
         && pass["direction"] == "out"
         && pass["reasons"].as_array().is_some_and(|r| {
             r.iter()
                 .any(|r| PERMIT_PROBLEMS.iter().any(|p| r["code"] == *p))
-        })
+        });
+    not_approved.then(|| pass["plate"].as_str().map(str::to_owned))?
 }
 
 /// A lane holding a truck without an approved permit that the simulator shows waiting at
 /// the closed barrier, with time left before it gives up: (lane, the vehicle's simulator id).
+/// The vehicle is the held pass's own (by its plate): the truck queued behind one still
+/// passing under an open barrier is waiting too.
 async fn held_truck(console: &Console<'_>) -> (String, u64) {
     console
         .browser
@@ -52,10 +55,12 @@ async fn held_truck(console: &Console<'_>) -> (String, u64) {
             "a truck held at a gate",
             Duration::from_secs(300),
             || async {
-                let mut held: Vec<String> = Vec::new();
+                let mut held: Vec<(String, String)> = Vec::new();
                 for l in lanes(console).await? {
-                    if l["phase"] == "held" && permit_not_approved(console, &l["pass_id"]).await {
-                        held.extend(l["gate"].as_str().map(str::to_owned));
+                    if l["phase"] == "held"
+                        && let Some(plate) = held_plate(console, &l["pass_id"]).await
+                    {
+                        held.extend(l["gate"].as_str().map(|g| (g.to_owned(), plate)));
                     }
                 }
                 if held.is_empty() {
@@ -64,7 +69,8 @@ async fn held_truck(console: &Console<'_>) -> (String, u64) {
                 let report = console.demo.sim_json("/gates/report").await?;
                 report["vehicles"].as_array()?.iter().find_map(|v| {
                     let lane = v["lane"].as_str()?;
-                    (held.iter().any(|h| h == lane)
+                    let plate = v["plate"].as_str()?;
+                    (held.iter().any(|(g, p)| g == lane && p == plate)
                         && v["state"] == "waiting"
                         && v["open_command"].is_null())
                     .then(|| (lane.to_owned(), v["id"].as_u64().unwrap_or_default()))
