@@ -22,9 +22,9 @@ const MAX_BATCH: usize = 512;
 
 /// How long a batch runs bulk operations before it commits and leaves the rest to the
 /// next one. A control write that arrives meanwhile waits for the bulk operation running
-/// and then for the commit of everything the batch wrote, so this bounds both: batches of
-/// a thousand queued list parts took 10-25 ms to run and commit, and were most of a
-/// decision's tail latency under the platform link's bulk work.
+/// and then for the commit of everything the batch wrote, so this bounds both: batches
+/// filled with queued list parts (100 lists each) took 10-25 ms to run and commit under
+/// the platform link's bulk work, most of a decision's tail latency there.
 const BULK_BUDGET: Duration = Duration::from_millis(2);
 
 /// The writer thread's two queues, and the bulk operations a batch took but left for the
