@@ -190,16 +190,14 @@ pub(crate) async fn the_image_tools_change_the_picture(console: &Console<'_>) {
         );
     }
     console.browser.screenshot("22-judging-image-tools").await;
+    // The live strip may redraw the current parcel between finding the tool and clicking.
     console
         .browser
-        .visible(
+        .click_afresh(
             "#page-judging .current .tool-fullscreen",
             "the full-screen tool",
         )
-        .await
-        .click()
-        .await
-        .expect("full screen");
+        .await;
     let waybill = console
         .browser
         .until("the waybill in full screen", || async {
