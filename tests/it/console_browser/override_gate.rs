@@ -41,7 +41,10 @@ async fn held_plate(console: &Console<'_>, id: &Value) -> Option<String> {
             r.iter()
                 .any(|r| PERMIT_PROBLEMS.iter().any(|p| r["code"] == *p))
         });
-    not_approved.then(|| pass["plate"].as_str().map(str::to_owned))?
+    if !not_approved {
+        return None;
+    }
+    pass["plate"].as_str().map(str::to_owned)
 }
 
 /// A lane holding a truck without an approved permit that the simulator shows waiting at
