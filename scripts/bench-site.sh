@@ -17,10 +17,9 @@
 #
 # Smoke mode (BENCH_SMOKE=1, scripts/lib/bench.sh): 1 line, 1 gate lane, 1 camera,
 # 2 consoles, 1,000 backlog messages and lists, 30 s of a parcel a second on a belt at
-# 0.7 m/s (BENCH_BELT_MM_S; 2 m/s otherwise), dev build. It runs beside the tests in
-# scripts/test.sh: the slower belt gives a decision the slack a loaded box needs, and the
-# 30 s leave parcels to decide once the consoles, whose logins queue behind the tests,
-# are in.
+# 0.7 m/s (BENCH_BELT_MM_S; 2 m/s otherwise), dev build: the slower belt gives a dev
+# build's decision slack, and the 30 s leave parcels to decide once the consoles are in.
+# scripts/test.sh runs it after the tests, not beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh

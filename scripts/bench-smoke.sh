@@ -6,6 +6,7 @@
 #
 #   scripts/bench-smoke.sh                 every scripts/bench-*.sh
 #   BENCH_SMOKE_ONLY="line abuse" ...      only those (bench-line.sh, bench-abuse.sh)
+#   BENCH_SMOKE_SKIP="site" ...            all but those
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ for script in scripts/bench-*.sh; do
     if [ -n "${BENCH_SMOKE_ONLY:-}" ] && [[ " $BENCH_SMOKE_ONLY " != *" $name "* ]]; then
         continue
     fi
+    [[ " ${BENCH_SMOKE_SKIP:-} " == *" $name "* ]] && continue
     if ! grep -q 'scripts/lib/bench.sh' "$script"; then
         echo "== bench-$name: no smoke mode (does not source scripts/lib/bench.sh)" >&2
         failed+=("$name")
