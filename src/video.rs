@@ -22,6 +22,7 @@ pub mod burn;
 mod capture;
 pub mod jpeg;
 pub mod moments;
+mod pacing;
 pub mod ring;
 mod source;
 pub mod stats;

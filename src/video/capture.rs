@@ -6,8 +6,8 @@
 //! camera sent them (`CAP_PROP_FORMAT = -1`, no decoding), checked to be whole JPEGs;
 //! other codecs are decoded and encoded as JPEG here. Right after a network stream
 //! opens, the frames FFmpeg buffered while probing it (seconds of them, for H.264 over
-//! RTSP) come out back to back; they are skipped rather than stamped with the time they
-//! are read (see [`Capture::stream`]). When no frame comes for the
+//! RTSP) come out back to back; they, and any later burst, are skipped rather than
+//! stamped with the time they are read (see [`super::pacing`]). When no frame comes for the
 //! watchdog time the read gives up and the stream is opened again, with a pause that
 //! doubles from [`BACKOFF_START`] up to `reconnect_max_s` and starts again once frames
 //! flowed. Every fault is counted by kind in the camera's stats; none ends the loop, only
@@ -26,6 +26,7 @@ use tracing::debug;
 
 use super::CameraFeed;
 use super::jpeg::jpeg_size;
+use super::pacing::Pacer;
 use super::ring::FrameSource;
 use super::source::{self, Fault, Http, Login, Source};
 use super::stats::{CameraState, ErrorKind};
@@ -47,14 +48,11 @@ pub(crate) struct Capture {
     pub(crate) shutdown: CancellationToken,
 }
 
-/// A frame read while catching up after an open, held until the next read shows whether
-/// it was live.
+/// A frame read, as the [`Pacer`] holds it until it knows whether it came live.
 struct Held {
     at: chrono::DateTime<Utc>,
     jpeg: Bytes,
     size: (u32, u32),
-    /// Its presentation time in the stream (`CAP_PROP_POS_MSEC`).
-    pts_ms: f64,
 }
 
 /// How a stream ended.
@@ -205,17 +203,9 @@ impl Capture {
         }
     }
 
-    /// Read frames into the ring until the stream fails or shutdown.
-    ///
-    /// Catching up (decoded `live` streams, right after the open): FFmpeg probed the
-    /// stream while opening it and hands out what it read then first, decoded back to
-    /// back, each frame seconds older than the time it is read (26 frames, 2.6 s, for
-    /// H.264 at 10 fps over RTSP). Stamped as read, they would be evidence of moments they
-    /// never saw. So each frame is held until the next read: only when that read waited
-    /// for its frame at least half the stream time between the two (`CAP_PROP_POS_MSEC`)
-    /// was the held frame the newest; it and all later frames are kept as read. Until
-    /// then held frames are skipped, for at most the watchdog time. (MJPEG kept as sent
-    /// has no stream time and no such backlog.)
+    /// Read frames into the ring until the stream fails or shutdown. Frames read as a
+    /// backlog (right after the open, or in a burst later) are skipped rather than stamped
+    /// with the time they are read: see [`Pacer`].
     fn stream(&self, mut capture: VideoCapture, raw: bool, live: bool) -> Ended {
         let feed = &self.feed;
         let label = self.label();
@@ -224,11 +214,9 @@ impl Capture {
         let mut encoded = Vector::<u8>::new();
         let params = Vector::from_slice(&[opencv::imgcodecs::IMWRITE_JPEG_QUALITY, ENCODE_QUALITY]);
         let mut last_good = Instant::now();
-        let opened = Instant::now();
+        let mut pacer = Pacer::new(live && !raw, Instant::now(), watchdog);
+        let mut logged = (0, 0);
         let mut frames = 0u64;
-        let mut catching_up = live && !raw;
-        let mut held: Option<Held> = None;
-        let mut skipped = 0u64;
         let failed = |kind, message: String, frames| Ended::Failed {
             fault: (kind, message),
             frames,
@@ -286,32 +274,15 @@ impl Capture {
             match taken {
                 Ok((jpeg, size)) => {
                     last_good = Instant::now();
-                    let frame = Held {
-                        at,
-                        jpeg,
-                        size,
-                        pts_ms: capture.get(videoio::CAP_PROP_POS_MSEC).unwrap_or(0.0),
-                    };
-                    if !catching_up {
-                        self.keep(frame, &mut frames);
-                        continue;
+                    let frame = Held { at, jpeg, size };
+                    let pts_ms = capture.get(videoio::CAP_PROP_POS_MSEC).unwrap_or(0.0);
+                    let kept = pacer.offer(frame, pts_ms, took, started + took);
+                    if !kept.is_empty() && (pacer.skipped, pacer.late) != logged {
+                        logged = (pacer.skipped, pacer.late);
+                        debug!(skipped = pacer.skipped, late = pacer.late, bursts = pacer.bursts,
+                            "{label}: frames read as a backlog skipped");
                     }
-                    let pts_ms = frame.pts_ms;
-                    let Some(previous) = held.replace(frame) else {
-                        continue;
-                    };
-                    let gap = pts_ms - previous.pts_ms;
-                    let waited = gap > 0.0 && took.as_secs_f64() * 1000.0 >= gap / 2.0;
-                    if !waited && opened.elapsed() < watchdog {
-                        skipped += 1;
-                        continue;
-                    }
-                    catching_up = false;
-                    if skipped > 0 {
-                        debug!("{label}: skipped {skipped} frames buffered while opening");
-                    }
-                    self.keep(previous, &mut frames);
-                    if let Some(frame) = held.take() {
+                    for frame in kept {
                         self.keep(frame, &mut frames);
                     }
                 }
