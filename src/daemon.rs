@@ -63,6 +63,35 @@ pub async fn start(
     start_on(config, store, web, shutdown).await
 }
 
+/// The lines' decision log, with what an earlier run left in it stored first.
+async fn open_decision_log(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<Arc<crate::sorting::decision_log::DecisionLog>> {
+    use crate::sorting::decision_log::{self, DecisionLog};
+    let (log, mut recovered) =
+        DecisionLog::open_waiting(&config.storage.data_dir, Duration::from_secs(10))
+            .context("opening the decision log")?;
+    if recovered.torn > 0 {
+        warn!(lines = recovered.torn, "decision log: lines that are not a whole record skipped (an append cut short by a crash)");
+    }
+    let records = std::mem::take(&mut recovered.records);
+    let found = records.len();
+    match decision_log::replay(store, records).await {
+        Ok(replayed) => {
+            if found > 0 {
+                info!(found, stored = replayed.stored, known = replayed.known, orphaned = replayed.orphaned,
+                    "decisions the last run logged: those the store did not have are stored");
+            }
+            recovered.done();
+        }
+        Err(e) => {
+            warn!(found, error = %e, "decisions the last run logged not stored now: the log keeps them for the next start");
+        }
+    }
+    Ok(log)
+}
+
 /// Binds the console's address; the error names it and the config key.
 pub async fn bind_web(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
     let addr: SocketAddr = listen.parse().context("web.listen")?;
@@ -98,11 +127,13 @@ pub async fn start_on(
     let video = crate::video::start(&config, &store, &health, &mut tasks)
         .context("starting video capture")?;
     let mut feeds = Vec::new();
+    let decisions = open_decision_log(&config, &store).await?;
     for line in &config.lines {
         let evidence = crate::evidence::EvidenceStore::new(&config.storage.data_dir);
         let task = LineTask::new(
             line.clone(),
             store.for_control(),
+            Arc::clone(&decisions),
             events.clone(),
             health.clone(),
             evidence,

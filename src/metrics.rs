@@ -9,7 +9,7 @@
 //! | `customs_edge_parcels_entered_total` | counter | line | [`record_parcel_entered`] |
 //! | `customs_edge_parcels_decided_total` | counter | line, lane | [`record_decision`] |
 //! | `customs_edge_decision_latency_seconds` | histogram | line | [`record_decision`] |
-//! | `customs_edge_decision_stage_seconds` | histogram | line, stage (read, commit, command) | [`record_decision_stage`] |
+//! | `customs_edge_decision_stage_seconds` | histogram | line, stage (read, log, command) | [`record_decision_stage`] |
 //! | `customs_edge_store_queue_wait_seconds` | histogram | queue (control, bulk) | [`StoreWriterTimings`] |
 //! | `customs_edge_store_batch_seconds` | histogram | part (run, commit) | [`StoreWriterTimings`] |
 //! | `customs_edge_gate_verdicts_total` | counter | gate, verdict | [`record_gate_verdict`] |
@@ -106,7 +106,7 @@ pub fn record_decision(line_id: &str, lane_kind: &str, latency: Duration) {
         .record(latency.as_secs_f64());
 }
 
-/// One part of a lane decision of line `line_id` (`read`, `commit` or `command`) took
+/// One part of a lane decision of line `line_id` (`read`, `log` or `command`) took
 /// `took`: where the decision's time goes on a busy box.
 pub fn record_decision_stage(line_id: &str, stage: &'static str, took: Duration) {
     handle();
@@ -336,7 +336,7 @@ mod tests {
     fn recorded_metrics_render_in_prometheus_text() {
         record_gate_verdict("K7", "release");
         record_decision("L9", "inspection", Duration::from_millis(12));
-        record_decision_stage("L9", "commit", Duration::from_millis(4));
+        record_decision_stage("L9", "log", Duration::from_millis(4));
         let mut health = BTreeMap::new();
         health.insert(
             "line L9".to_owned(),
@@ -366,7 +366,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                r#"customs_edge_decision_stage_seconds_bucket{line="L9",stage="commit",le="0.005"} 1"#
+                r#"customs_edge_decision_stage_seconds_bucket{line="L9",stage="log",le="0.005"} 1"#
             ),
             "{text}"
         );

@@ -10,6 +10,7 @@
 
 pub mod belt;
 pub mod decision;
+pub mod decision_log;
 pub mod line;
 pub mod tracker;
 pub mod waybill;

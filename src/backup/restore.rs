@@ -6,7 +6,8 @@
 //! 2. The manifest; the database's SHA-256; a copy of it staged in the data directory
 //!    (`.restore-<time>/`), its checksum again, `PRAGMA integrity_check`, the audit chain
 //!    and its head against the manifest; every evidence file staged and checked.
-//! 3. Only then: the database (with its `-wal`/`-shm`) and `evidence/` in use are moved to
+//! 3. Only then: the database (with its `-wal`/`-shm`), `evidence/` and the lines'
+//!    decision log (`decisions/`, its records are the replaced database's) in use are moved to
 //!    `replaced-<time>/` in the data directory, and the staged ones renamed into place —
 //!    renames within one filesystem, so the swap takes no time and needs no extra space.
 
@@ -121,6 +122,8 @@ fn swap(data_dir: &Path, staging: &Path, stamp: &str) -> Result<Option<PathBuf>,
         format!("{DB_FILE}-wal"),
         format!("{DB_FILE}-shm"),
         EVIDENCE_DIR.to_owned(),
+        // Decisions logged for the database being replaced: not for the restored one.
+        crate::sorting::decision_log::DIR.to_owned(),
     ]
     .into_iter()
     .filter(|name| data_dir.join(name).exists())

@@ -1,9 +1,11 @@
 //! The task that runs one sorting line: polls the PLC, listens to the scanners, writes every
 //! event to the store, decides lanes when they fall due and commands the diverter.
 //!
-//! Order of effects for each event: store first, then the PLC and the live console. A
-//! parcel whose lane command cannot be written still gets the PLC's default lane
-//! (exception), so a controller fault fails closed.
+//! Order of effects for each event: local storage first, then the PLC and the live
+//! console. A decision goes to the decision log ([`super::decision_log`]) and is
+//! commanded; its commit to the store follows, in order with the line's other writes. A
+//! parcel whose decision cannot be logged, or whose lane command cannot be written, still
+//! gets the PLC's default lane (exception), so a controller fault fails closed.
 //!
 //! - [`plc`] — what a status poll tells: entries, weighings, drops, acks, heartbeat, and
 //!   the staleness watch that marks parcels `tracking_lost`.
@@ -36,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::belt::{BeltPublisher, BeltView};
+use super::decision_log::{DecisionLog, LineDecisions};
 use super::tracker::{Geometry, Tracker};
 use crate::config::{DecisionMode, LineConfig};
 use crate::evidence::EvidenceStore;
@@ -56,6 +59,8 @@ pub struct LineTask {
     samples: watch::Sender<PlcSample>,
     belt: BeltPublisher,
     video: Option<crate::video::VideoHub>,
+    /// Where decisions go before their lanes are commanded.
+    decisions: std::sync::Arc<DecisionLog>,
     /// Beaten every loop iteration; the service watchdog reads it ([`LineTask::pulse`]).
     pulse: crate::service::Pulse,
 }
@@ -98,6 +103,8 @@ struct Line {
     xray: Option<xray::LineXray>,
     /// Readings queued to the store but not yet seen committed (see [`Line::record`]).
     queued: Vec<Submitted<()>>,
+    /// Decisions logged and queued to the store.
+    decisions: LineDecisions,
     /// Parcels to announce to the consoles once the queued writes have committed.
     changed: Vec<i64>,
     /// Where each poll's outcome goes, for telemetry.
@@ -113,10 +120,12 @@ struct Line {
 }
 
 impl LineTask {
-    /// A task for `config`, writing to `store`, announcing parcel changes on `events`.
+    /// A task for `config`, writing to `store` (its decisions first to `decisions`),
+    /// announcing parcel changes on `events`.
     pub fn new(
         config: LineConfig,
         store: Store,
+        decisions: std::sync::Arc<DecisionLog>,
         events: broadcast::Sender<ParcelView>,
         health: Health,
         evidence: EvidenceStore,
@@ -131,6 +140,7 @@ impl LineTask {
             evidence,
             samples: watch::channel(PlcSample::default()).0,
             video,
+            decisions,
             pulse: crate::service::Pulse::new(),
         }
     }
@@ -160,6 +170,7 @@ impl LineTask {
             samples,
             belt,
             video,
+            decisions,
             pulse,
         } = self;
         let line_id = config.id.clone();
@@ -271,6 +282,7 @@ impl LineTask {
             cursor: plc::Cursor::new(),
             rejects: RejectThrottle::default(),
             queued: Vec::new(),
+            decisions: LineDecisions::new(decisions),
             changed: Vec::new(),
             store_faults: StoreFaults::default(),
             holds_seen: 0,
@@ -290,7 +302,7 @@ impl LineTask {
         loop {
             pulse.beat();
             // A store error never ends the line: what could not be written is logged and
-            // counted, a decision that could not be committed is never commanded (the PLC's
+            // counted, a decision that could not be logged is never commanded (the PLC's
             // exception lane applies), and the line goes on with the next event.
             let handled = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -361,8 +373,8 @@ impl Line {
     }
 
     /// Queue a reading to the store without waiting for its commit. Writes commit in
-    /// order, so the decision written (and awaited) after it covers it before the PLC or a
-    /// console hears of anything; [`Line::settle`] surfaces its outcome.
+    /// order, before the decision queued after it; consoles hear of anything only once it
+    /// committed ([`Line::settle`], which also surfaces its outcome).
     async fn record<F>(&mut self, f: F) -> Result<(), StoreError>
     where
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError> + Send + 'static,
@@ -394,10 +406,11 @@ impl Line {
             }
         }
         self.queued = pending;
-        if let Some(e) = failed {
+        let (decisions_pending, decision_failed) = self.decisions.settle(&self.store).await;
+        if let Some(e) = failed.or(decision_failed) {
             self.store_fault(&e);
         }
-        if !self.queued.is_empty() {
+        if !self.queued.is_empty() || decisions_pending {
             return;
         }
         let mut changed = std::mem::take(&mut self.changed);

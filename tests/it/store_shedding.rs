@@ -116,7 +116,7 @@ async fn a_low_disk_sheds_telemetry_and_statistics_while_decisions_and_its_alarm
     );
     // Where a decision's time goes, part by part (the recorder is the test binary's, so
     // other tests' lines count here too: only the series are checked).
-    for stage in ["read", "commit", "command"] {
+    for stage in ["read", "log", "command"] {
         let series =
             format!(r#"customs_edge_decision_stage_seconds_count{{line="L1",stage="{stage}"}}"#);
         assert!(metrics.contains(&series), "{series} in /metrics");

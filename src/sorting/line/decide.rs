@@ -10,7 +10,8 @@ use crate::sorting::decision::{
     Decision, Inputs, LaneKind, Reason, Weight, WeightTolerance, XrayViews, decide,
 };
 use crate::sorting::tracker::Tracked;
-use crate::store::parcels::{self, DecisionRow};
+use crate::sorting::decision_log::Logged;
+use crate::store::parcels;
 use crate::store::{StoreError, instructions, manifests};
 
 /// Look-back for the e-commerce company's weight mismatch count.
@@ -136,15 +137,19 @@ impl Line {
         crate::metrics::record_decision_stage(self.id(), "read", read);
         let decision = self.decide_over(&inputs);
         let lane = self.lane_number(decision.lane);
-        if let Err(e) = self
-            .store_decision(id, &inputs, &decision, lane, ebc_mismatches)
-            .await
-        {
-            self.fail_closed(parcel, &format!("decision not committed: {e}"));
+        // Facts read from a store that cannot commit may be missing a hold it could not
+        // take: nothing is commanded then.
+        if self.store.status().commit_failing() {
+            self.fail_closed(parcel, "the store cannot commit");
             return Ok(());
         }
-        let committed = started.elapsed();
-        crate::metrics::record_decision_stage(self.id(), "commit", committed.saturating_sub(read));
+        let record = self.logged(parcel, &inputs, &decision, lane, ebc_mismatches);
+        if let Err(e) = self.decisions.log(&self.store, record).await {
+            self.fail_closed(parcel, &format!("decision not logged: {e}"));
+            return Ok(());
+        }
+        let logged = started.elapsed();
+        crate::metrics::record_decision_stage(self.id(), "log", logged.saturating_sub(read));
         self.moment(
             id,
             crate::video::Point::Decision {
@@ -170,7 +175,7 @@ impl Line {
                 crate::metrics::record_decision_stage(self.id(), "command", command);
                 if started.elapsed() > SLOW_DECISION {
                     warn!(line = %self.id(), parcel = id, read_ms = read.as_millis(),
-                        commit_ms = committed.saturating_sub(read).as_millis(),
+                        log_ms = logged.saturating_sub(read).as_millis(),
                         command_ms = command.as_millis(), "slow decision");
                 }
                 let at = crate::store::now();
@@ -187,25 +192,26 @@ impl Line {
         Ok(())
     }
 
-    /// No decision could be committed for `parcel`: no lane is commanded, so the PLC sends
-    /// it to its default, the exception lane, which is what the line now expects of it.
+    /// No decision could be logged for `parcel`: no lane is commanded, so the PLC sends it
+    /// to its default, the exception lane, which is what the line now expects of it.
     fn fail_closed(&mut self, parcel: &Tracked, why: &str) {
         let lane = self.config.diverter.exception_lane;
         self.tracker.set_lane(parcel.id, lane);
         crate::metrics::record_decision_not_committed(self.id());
         warn!(line = %self.id(), parcel = parcel.id, tracking_no = parcel.tracking_no, %why,
-            "no lane command without a committed decision: the PLC's exception lane applies");
+            "no lane command without a stored decision: the PLC's exception lane applies");
         self.announce(parcel.id);
     }
 
-    async fn store_decision(
-        &mut self,
-        id: i64,
+    /// The decision on `parcel` as the log and the store keep it.
+    fn logged(
+        &self,
+        parcel: &Tracked,
         inputs: &Inputs,
         decision: &Decision,
         lane: u16,
         ebc_mismatches: u32,
-    ) -> Result<(), StoreError> {
+    ) -> Logged {
         let weight_mismatch = decision
             .reasons
             .iter()
@@ -226,33 +232,20 @@ impl Line {
             "ebc_weight_mismatches_24h": ebc_mismatches,
         })
         .to_string();
-        let inputs_json = serde_json::to_string(inputs).unwrap_or_default();
-        let reasons = decision.reasons_json();
-        let kind = decision.lane.as_str();
-        let logistics_no = inputs.read.code().map(str::to_owned);
-        let read_status = inputs.read.status();
-        let ebc = inputs.manifest.as_ref().and_then(|m| m.ebc_code.clone());
-        let at = crate::store::now();
-        self.store
-            .writer
-            .write(move |tx| {
-                parcels::record_decision(
-                    tx,
-                    &DecisionRow {
-                        parcel_id: id,
-                        decided_at: &at,
-                        logistics_no: logistics_no.as_deref(),
-                        read_status,
-                        lane,
-                        lane_kind: kind,
-                        reasons_json: &reasons,
-                        inputs_json: &inputs_json,
-                        risk_json: &risk,
-                        ebc_code: ebc.as_deref(),
-                        weight_mismatch,
-                    },
-                )
-            })
-            .await
+        Logged {
+            parcel_id: parcel.id,
+            line_id: self.id().to_owned(),
+            tracking_no: parcel.tracking_no,
+            decided_at: crate::store::now(),
+            logistics_no: inputs.read.code().map(str::to_owned),
+            read_status: inputs.read.status().to_owned(),
+            lane,
+            lane_kind: decision.lane.as_str().to_owned(),
+            reasons_json: decision.reasons_json(),
+            inputs_json: serde_json::to_string(inputs).unwrap_or_default(),
+            risk_json: risk,
+            ebc_code: inputs.manifest.as_ref().and_then(|m| m.ebc_code.clone()),
+            weight_mismatch,
+        }
     }
 }
