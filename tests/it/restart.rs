@@ -136,3 +136,108 @@ async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_close
     );
     sim.wait().await.unwrap();
 }
+
+/// A decision logged and commanded, then the process died before it committed to the
+/// store: the next start stores it from the decision log, once, and clears the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_logged_but_not_committed_is_stored_at_the_next_start() {
+    use customs_edge::sorting::decision_log::{self, DecisionLog, Logged};
+    use std::io::Write as _;
+
+    let shutdown = CancellationToken::new();
+    let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone())
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config_file = data.path().join("site.toml");
+    let (plc, scanner) = (sim.lines[0].plc.to_string(), sim.lines[0].top.to_string());
+    std::fs::write(
+        &config_file,
+        common::test_config_toml(data.path(), &plc, &scanner),
+    )
+    .unwrap();
+    // The run that died: two parcels entered, one decided and committed, the other's
+    // decision only in the log, and an append cut short after it.
+    let store = customs_edge::store::Store::open(data.path()).unwrap();
+    let at = customs_edge::store::now();
+    let ids: Vec<i64> = store
+        .writer
+        .write(move |tx| {
+            (1..=2)
+                .map(|n| customs_edge::store::parcels::insert_entry(tx, "L1", n, &at, 300))
+                .collect()
+        })
+        .await
+        .unwrap();
+    let logged = |id: i64, kind: &str, lane: u16| Logged {
+        parcel_id: id,
+        line_id: "L1".to_owned(),
+        tracking_no: 1,
+        decided_at: customs_edge::store::now(),
+        logistics_no: Some(format!("SF6{id:011}")),
+        read_status: "read".to_owned(),
+        lane,
+        lane_kind: kind.to_owned(),
+        reasons_json: r#"["released"]"#.to_owned(),
+        inputs_json: "{}".to_owned(),
+        risk_json: "{}".to_owned(),
+        ebc_code: None,
+        weight_mismatch: false,
+    };
+    let committed = logged(ids[0], "inspection", 2);
+    let row = committed.clone();
+    store
+        .writer
+        .write(move |tx| customs_edge::store::parcels::record_decision(tx, &row.row()))
+        .await
+        .unwrap();
+    drop(store);
+    {
+        let (log, recovered) = DecisionLog::open(data.path()).unwrap();
+        recovered.done();
+        // The first one's record too (its commit's outcome never reached the log).
+        let _ = log.append(&committed).unwrap();
+        let _ = log.append(&logged(ids[1], "release", 1)).unwrap();
+    }
+    let dir = data.path().join(decision_log::DIR);
+    let segment = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap()
+        .write_all(b"{\"parcel_id\":")
+        .unwrap();
+
+    let controller = Controller::start(&config_file).await;
+    let parcels = controller.parcels().await;
+    let by_id = |id: i64| {
+        parcels
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap_or_else(|| panic!("parcel {id} in {parcels:#?}"))
+    };
+    assert_eq!(
+        (&by_id(ids[0])["lane_kind"], &by_id(ids[0])["lane"]),
+        (&Value::from("inspection"), &Value::from(2)),
+        "the committed decision stands"
+    );
+    assert_eq!(
+        (&by_id(ids[1])["lane_kind"], &by_id(ids[1])["lane"]),
+        (&Value::from("release"), &Value::from(1)),
+        "the logged decision is stored"
+    );
+    assert!(by_id(ids[1])["decided_at"].is_string());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.file_name()))
+        .filter(|n| n.to_string_lossy().ends_with(".jsonl"))
+        .collect();
+    assert!(left.is_empty(), "the replayed segments are gone: {left:?}");
+    drop(controller);
+    shutdown.cancel();
+    sim.wait().await.unwrap();
+}
