@@ -44,6 +44,9 @@ use crate::store::{Store, manifests, now};
 /// The demo config as built into the binary.
 pub const DEMO_TOML: &str = include_str!("../config/demo.toml");
 
+/// How long a demo truck held at a closed barrier waits before it backs off, ms.
+pub const DEMO_PATIENCE_MS: u64 = 90_000;
+
 /// The built-in demo config.
 pub fn demo_config() -> Config {
     config::parse(DEMO_TOML, Path::new("config/demo.toml (built in)"))
@@ -136,7 +139,13 @@ pub async fn run(
     let plate_reservation = std::net::TcpListener::bind("127.0.0.1:0")?;
     let plate_listen = plate_reservation.local_addr()?;
     let camera_password = format!("{:032x}", rand::random::<u128>());
-    let lanes = gate_lanes::sim_lanes(2, plate_listen, &camera_password, LaneTiming::default());
+    // A truck held at the barrier waits a minute and a half for the operator before it
+    // backs off: time to look at the pass and override it from the console.
+    let timing = LaneTiming {
+        patience_ms: DEMO_PATIENCE_MS,
+        ..LaneTiming::default()
+    };
+    let lanes = gate_lanes::sim_lanes(2, plate_listen, &camera_password, timing);
     let fleet = gate_lanes::fleet(&lanes, 1_000, 20_000, 2026);
     let permits = gate_lanes::permits_for(&fleet);
     let sim_config = SimConfig {

@@ -47,6 +47,10 @@ async fn held_plate(console: &Console<'_>, id: &Value) -> Option<String> {
     pass["plate"].as_str().map(str::to_owned)
 }
 
+/// A held truck must have waited no longer than this, so the override's three attempts
+/// (two refused) finish before it backs off, on a loaded box too.
+const WAITED_AT_MOST: Duration = Duration::from_millis(customs_edge::demo::DEMO_PATIENCE_MS / 2);
+
 /// A lane holding a truck without an approved permit that the simulator shows waiting at
 /// the closed barrier, with time left before it gives up: (lane, the vehicle's simulator id).
 /// The vehicle is the held pass's own (by its plate): the truck queued behind one still
@@ -70,12 +74,17 @@ async fn held_truck(console: &Console<'_>) -> (String, u64) {
                     return None;
                 }
                 let report = console.demo.sim_json("/gates/report").await?;
+                let now = chrono::Utc::now();
                 report["vehicles"].as_array()?.iter().find_map(|v| {
                     let lane = v["lane"].as_str()?;
                     let plate = v["plate"].as_str()?;
+                    let arrived: chrono::DateTime<chrono::Utc> =
+                        v["arrived"]["at"].as_str()?.parse().ok()?;
+                    let waited = (now - arrived).to_std().unwrap_or_default();
                     (held.iter().any(|(g, p)| g == lane && p == plate)
                         && v["state"] == "waiting"
-                        && v["open_command"].is_null())
+                        && v["open_command"].is_null()
+                        && waited <= WAITED_AT_MOST)
                     .then(|| (lane.to_owned(), v["id"].as_u64().unwrap_or_default()))
                 })
             },
