@@ -73,15 +73,23 @@ async fn open_decision_log(
         DecisionLog::open_waiting(&config.storage.data_dir, Duration::from_secs(10))
             .context("opening the decision log")?;
     if recovered.torn > 0 {
-        warn!(lines = recovered.torn, "decision log: lines that are not a whole record skipped (an append cut short by a crash)");
+        warn!(
+            lines = recovered.torn,
+            "decision log: lines that are not a whole record skipped (an append cut short by a crash)"
+        );
     }
     let records = std::mem::take(&mut recovered.records);
     let found = records.len();
     match decision_log::replay(store, records).await {
         Ok(replayed) => {
             if found > 0 {
-                info!(found, stored = replayed.stored, known = replayed.known, orphaned = replayed.orphaned,
-                    "decisions the last run logged: those the store did not have are stored");
+                info!(
+                    found,
+                    stored = replayed.stored,
+                    known = replayed.known,
+                    orphaned = replayed.orphaned,
+                    "decisions the last run logged: those the store did not have are stored"
+                );
             }
             recovered.done();
         }

@@ -242,7 +242,10 @@ impl DecisionLog {
     pub fn append(&self, record: &Logged) -> std::io::Result<Ticket> {
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if inner.file.is_none() || inner.bytes >= self.segment_bytes {
             self.start_segment(&mut inner)?;
         }
@@ -262,7 +265,10 @@ impl DecisionLog {
     /// The decision of `ticket` committed to the store, or failed to (its segment is kept
     /// for the next start).
     pub fn settled(&self, ticket: Ticket, committed: bool) {
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(s) = inner.open.get_mut(&ticket.0) {
             s.outstanding = s.outstanding.saturating_sub(1);
             s.keep |= !committed;

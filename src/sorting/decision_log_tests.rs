@@ -49,7 +49,12 @@ fn segments_whose_decisions_all_committed_are_deleted() {
     let tickets: Vec<Ticket> = (1..=5)
         .map(|n| log.append(&record(n, "release")).unwrap())
         .collect();
-    assert_eq!(segments(data.path()).len(), 3, "{:?}", segments(data.path()));
+    assert_eq!(
+        segments(data.path()).len(),
+        3,
+        "{:?}",
+        segments(data.path())
+    );
     for t in tickets {
         log.settled(t, true);
     }
@@ -115,7 +120,10 @@ fn a_second_controller_cannot_open_a_log_in_use() {
     let (_log, _) = DecisionLog::open(data.path()).unwrap();
     let err = DecisionLog::open(data.path()).unwrap_err();
     assert!(matches!(err, LogError::InUse { .. }), "{err}");
-    assert!(err.to_string().contains("decisions"), "names the directory: {err}");
+    assert!(
+        err.to_string().contains("decisions"),
+        "names the directory: {err}"
+    );
     let waited = std::time::Instant::now();
     assert!(DecisionLog::open_waiting(data.path(), std::time::Duration::from_millis(200)).is_err());
     assert!(waited.elapsed() >= std::time::Duration::from_millis(200));

@@ -279,8 +279,12 @@ impl Capture {
                     let kept = pacer.offer(frame, pts_ms, took, started + took);
                     if !kept.is_empty() && (pacer.skipped, pacer.late) != logged {
                         logged = (pacer.skipped, pacer.late);
-                        debug!(skipped = pacer.skipped, late = pacer.late, bursts = pacer.bursts,
-                            "{label}: frames read as a backlog skipped");
+                        debug!(
+                            skipped = pacer.skipped,
+                            late = pacer.late,
+                            bursts = pacer.bursts,
+                            "{label}: frames read as a backlog skipped"
+                        );
                     }
                     for frame in kept {
                         self.keep(frame, &mut frames);

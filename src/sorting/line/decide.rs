@@ -9,8 +9,8 @@ use super::Line;
 use crate::sorting::decision::{
     Decision, Inputs, LaneKind, Reason, Weight, WeightTolerance, XrayViews, decide,
 };
-use crate::sorting::tracker::Tracked;
 use crate::sorting::decision_log::Logged;
+use crate::sorting::tracker::Tracked;
 use crate::store::parcels;
 use crate::store::{StoreError, instructions, manifests};
 

@@ -85,7 +85,7 @@ async fn held_truck(console: &Console<'_>) -> (String, u64) {
                         && v["state"] == "waiting"
                         && v["open_command"].is_null()
                         && waited <= WAITED_AT_MOST)
-                    .then(|| (lane.to_owned(), v["id"].as_u64().unwrap_or_default()))
+                        .then(|| (lane.to_owned(), v["id"].as_u64().unwrap_or_default()))
                 })
             },
         )
