@@ -264,6 +264,7 @@ impl DecisionLog {
 
     /// The decision of `ticket` committed to the store, or failed to (its segment is kept
     /// for the next start).
+    #[allow(clippy::needless_pass_by_value)] // taken, so that a ticket is settled once
     pub fn settled(&self, ticket: Ticket, committed: bool) {
         let mut inner = self
             .inner
@@ -385,18 +386,17 @@ impl LineDecisions {
 
     async fn queue(&mut self, store: &Store, record: Arc<Logged>, ticket: Option<Ticket>) {
         let row = Arc::clone(&record);
-        match store
+        let submitted = store
             .writer
             .submit(move |tx| parcels::record_decision(tx, &row.row()))
-            .await
-        {
-            Ok(submitted) => self.queued.push((submitted, ticket, record)),
-            Err(_) => {
-                if let Some(ticket) = ticket {
-                    self.log.settled(ticket, false);
-                }
-                self.unstored.push(record);
+            .await;
+        if let Ok(submitted) = submitted {
+            self.queued.push((submitted, ticket, record));
+        } else {
+            if let Some(ticket) = ticket {
+                self.log.settled(ticket, false);
             }
+            self.unstored.push(record);
         }
     }
 
