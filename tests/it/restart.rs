@@ -14,8 +14,13 @@ use customs_edge_simulators::SimConfig;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_closed() {
+/// The simulators of one line, and a data directory with a controller config for it.
+async fn simulated_line() -> (
+    CancellationToken,
+    customs_edge_simulators::RunningSim,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
     let shutdown = CancellationToken::new();
     let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone())
         .await
@@ -28,6 +33,12 @@ async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_close
         common::test_config_toml(data.path(), &plc, &scanner),
     )
     .unwrap();
+    (shutdown, sim, data, config_file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_run_loses_no_stored_record_and_in_flight_parcels_fail_closed() {
+    let (shutdown, sim, data, config_file) = simulated_line().await;
     // Every waybill released, so a parcel in the release lane is only right with a release
     // decision on record.
     let codes: Vec<String> = (0..60).map(|i| format!("SF5{i:011}")).collect();
@@ -144,18 +155,7 @@ async fn a_decision_logged_but_not_committed_is_stored_at_the_next_start() {
     use customs_edge::sorting::decision_log::{self, DecisionLog, Logged};
     use std::io::Write as _;
 
-    let shutdown = CancellationToken::new();
-    let sim = customs_edge_simulators::start(SimConfig::default(), shutdown.clone())
-        .await
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config_file = data.path().join("site.toml");
-    let (plc, scanner) = (sim.lines[0].plc.to_string(), sim.lines[0].top.to_string());
-    std::fs::write(
-        &config_file,
-        common::test_config_toml(data.path(), &plc, &scanner),
-    )
-    .unwrap();
+    let (shutdown, sim, data, config_file) = simulated_line().await;
     // The run that died: two parcels entered, one decided and committed, the other's
     // decision only in the log, and an append cut short after it.
     let store = customs_edge::store::Store::open(data.path()).unwrap();
