@@ -71,6 +71,7 @@ async fn open_decision_log(
     use crate::sorting::decision_log::{self, DecisionLog};
     let (log, mut recovered) =
         DecisionLog::open_waiting(&config.storage.data_dir, Duration::from_secs(10))
+            .await
             .context("opening the decision log")?;
     if recovered.torn > 0 {
         warn!(

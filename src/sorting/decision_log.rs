@@ -223,15 +223,15 @@ impl DecisionLog {
 
     /// [`DecisionLog::open`], waiting up to `wait` for a controller that is stopping in
     /// this process (a restart) to let go of the log.
-    pub fn open_waiting(
+    pub async fn open_waiting(
         data_dir: &Path,
         wait: std::time::Duration,
     ) -> Result<(Arc<Self>, Recovered), LogError> {
-        let until = std::time::Instant::now() + wait;
+        let until = tokio::time::Instant::now() + wait;
         loop {
             match Self::open(data_dir) {
-                Err(LogError::InUse { .. }) if std::time::Instant::now() < until => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
+                Err(LogError::InUse { .. }) if tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 other => return other,
             }

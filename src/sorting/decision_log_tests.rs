@@ -114,10 +114,10 @@ fn a_torn_last_line_is_skipped_and_the_records_before_it_recovered() {
     assert_eq!((ids, recovered.torn), (vec![1, 2, 3], 1));
 }
 
-#[test]
-fn a_second_controller_cannot_open_a_log_in_use() {
+#[tokio::test]
+async fn a_second_controller_cannot_open_a_log_in_use() {
     let data = tempfile::tempdir().unwrap();
-    let (_log, _) = DecisionLog::open(data.path()).unwrap();
+    let (held, _) = DecisionLog::open(data.path()).unwrap();
     let err = DecisionLog::open(data.path()).unwrap_err();
     assert!(matches!(err, LogError::InUse { .. }), "{err}");
     assert!(
@@ -125,8 +125,17 @@ fn a_second_controller_cannot_open_a_log_in_use() {
         "names the directory: {err}"
     );
     let waited = std::time::Instant::now();
-    assert!(DecisionLog::open_waiting(data.path(), std::time::Duration::from_millis(200)).is_err());
+    let again = DecisionLog::open_waiting(data.path(), std::time::Duration::from_millis(200)).await;
+    assert!(again.is_err());
     assert!(waited.elapsed() >= std::time::Duration::from_millis(200));
+    // A controller stopping in this process lets go: the next one opens it.
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+    });
+    let reopened = DecisionLog::open_waiting(data.path(), std::time::Duration::from_secs(10)).await;
+    assert!(reopened.is_ok(), "{:?}", reopened.err());
+    holder.join().unwrap();
 }
 
 #[test]
